@@ -1,0 +1,154 @@
+#include "executor.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <memory>
+
+#include "op_registry.h"
+#include "threadpool.h"
+
+namespace tideflow {
+
+namespace {
+
+Error with_node(const Node& n, const std::string& what) {
+  return Error(ErrorCode::Internal, what + "\n\t [[node " + n.describe() + "]]");
+}
+
+// Note [run state]
+// Slots hold values; reads[s] counts down as readers take slot s, and the last reader moves the tensor
+// out instead of copying the handle, so an elementwise kernel can reuse the buffer in place and the
+// memory is freed as soon as possible. In parallel mode the counters are atomic.
+template <bool kParallel>
+struct RunState {
+  using Counter = std::conditional_t<kParallel, std::atomic<int>, int>;
+  const Plan& plan;
+  SessionState& state;
+  int threads;
+  std::vector<Tensor> slots;
+  std::unique_ptr<Counter[]> reads, pending;
+
+  RunState(const Plan& p, SessionState& s, int t) : plan(p), state(s), threads(t), slots(p.num_slots) {
+    reads.reset(new Counter[p.num_slots]);
+    for (int i = 0; i < p.num_slots; ++i) reads[i] = p.slot_reads[i];
+    pending.reset(new Counter[p.nodes.size()]);
+    for (size_t i = 0; i < p.nodes.size(); ++i) pending[i] = p.nodes[i].pending;
+  }
+
+  void run_node(int pi, std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) {
+    const PlanNode& pn = plan.nodes[pi];
+    Node& n = *pn.node;
+    inputs.resize(pn.in_slots.size());
+    for (size_t i = 0; i < pn.in_slots.size(); ++i) {
+      int s = pn.in_slots[i];
+      if (s < 0) inputs[i] = Tensor();
+      else if (--reads[s] == 0) inputs[i] = std::move(slots[s]);
+      else inputs[i] = slots[s];
+    }
+    outputs.clear();
+    outputs.resize(n.num_outputs());
+    KernelCtx ctx{n, inputs, outputs, state, threads};
+    if (!n.op->cpu) throw with_node(n, "no CPU kernel registered for op type '" + n.type() + "'");
+    try {
+      n.op->cpu(ctx);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw Error(ErrorCode::ResourceExhausted, "out of memory\n\t [[node " + n.describe() + "]]");
+    } catch (const std::exception& e) {
+      throw with_node(n, e.what());
+    }
+    for (int i = 0; i < n.num_outputs(); ++i) {
+      if (!outputs[i].valid()) throw with_node(n, "kernel produced no output " + std::to_string(i));
+      if (reads[pn.out_slot + i] > 0) slots[pn.out_slot + i] = std::move(outputs[i]);
+    }
+    inputs.clear();
+  }
+};
+
+void run_sequential(RunState<false>& rs) {
+  std::vector<Tensor> inputs, outputs;
+  for (size_t pi = 0; pi < rs.plan.nodes.size(); ++pi) rs.run_node((int)pi, inputs, outputs);
+}
+
+struct ParallelRun {
+  RunState<true>& rs;
+  std::atomic<bool> abort{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  int inflight = 0;
+  std::exception_ptr error;
+
+  // Runs `first` and everything it makes ready; hands expensive extra nodes to the pool.
+  void drain(int first) {
+    std::vector<int> local{first};
+    std::vector<Tensor> inputs, outputs;
+    while (!local.empty() && !abort.load(std::memory_order_relaxed)) {
+      int pi = local.back();
+      local.pop_back();
+      try {
+        rs.run_node(pi, inputs, outputs);
+      } catch (...) {
+        std::lock_guard<std::mutex> l(mu);
+        if (!error) error = std::current_exception();
+        abort = true;
+        return;
+      }
+      bool kept = false;
+      for (int c : rs.plan.nodes[pi].consumers) {
+        if (--rs.pending[c] != 0) continue;
+        if (kept && rs.plan.nodes[c].expensive) spawn(c);
+        else local.push_back(c);
+        kept = true;
+      }
+    }
+  }
+
+  void spawn(int pi) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      inflight++;
+    }
+    ThreadPool::global().schedule([this, pi] {
+      drain(pi);
+      std::lock_guard<std::mutex> l(mu);
+      if (--inflight == 0) cv.notify_all();
+    });
+  }
+};
+
+}  // namespace
+
+std::vector<Tensor> execute(const Plan& plan, std::vector<Tensor> feed_values, SessionState& state, int threads,
+                            bool parallel) {
+  auto finish = [&](auto& rs) {
+    std::vector<Tensor> out;
+    out.reserve(plan.fetch_slots.size());
+    for (int s : plan.fetch_slots) out.push_back(rs.slots[s]);
+    return out;
+  };
+  if (!parallel || threads <= 1 || !plan.parallel) {
+    RunState<false> rs(plan, state, threads);
+    for (size_t i = 0; i < feed_values.size(); ++i) rs.slots[plan.feed_slots[i]] = std::move(feed_values[i]);
+    run_sequential(rs);
+    return finish(rs);
+  }
+  RunState<true> rs(plan, state, threads);
+  for (size_t i = 0; i < feed_values.size(); ++i) rs.slots[plan.feed_slots[i]] = std::move(feed_values[i]);
+  ParallelRun pr{rs, {}, {}, {}, 0, {}};
+  const auto& ready = plan.initial_ready;
+  for (size_t i = 1; i < ready.size(); ++i) {
+    if (plan.nodes[ready[i]].expensive) pr.spawn(ready[i]);
+    else pr.drain(ready[i]);
+  }
+  if (!ready.empty()) pr.drain(ready[0]);
+  {
+    std::unique_lock<std::mutex> l(pr.mu);
+    pr.cv.wait(l, [&] { return pr.inflight == 0; });
+  }
+  if (pr.error) std::rethrow_exception(pr.error);
+  return finish(rs);
+}
+
+}  // namespace tideflow

@@ -1,0 +1,92 @@
+#include "gradients.h"
+
+#include <map>
+
+#include "op_registry.h"
+
+namespace tideflow {
+
+namespace {
+int64_t key(const Output& o) { return ((int64_t)o.node->id << 16) | o.index; }
+}  // namespace
+
+std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std::vector<Output>& xs,
+                              const std::vector<Output>& grad_ys, const std::vector<Output>& stop_gradients,
+                              const std::string& scope, const std::string& location) {
+  const int n = g.num_nodes();
+  // Forward reachability from xs over data edges; consumers are derived once from the input lists.
+  std::vector<std::vector<int>> consumers(n);
+  for (int id = 0; id < n; ++id)
+    for (auto& in : g.node(id)->inputs) consumers[in.node->id].push_back(id);
+  std::vector<char> from_x(n, 0), to_y(n, 0), stop(n, 0);
+  for (auto& s : stop_gradients) stop[s.node->id] = 1;
+  std::vector<int> stack;
+  for (auto& x : xs) if (!from_x[x.node->id]) { from_x[x.node->id] = 1; stack.push_back(x.node->id); }
+  while (!stack.empty()) {
+    int id = stack.back();
+    stack.pop_back();
+    if (stop[id]) continue;
+    for (int c : consumers[id]) if (!from_x[c]) { from_x[c] = 1; stack.push_back(c); }
+  }
+  for (auto& y : ys) if (!to_y[y.node->id]) { to_y[y.node->id] = 1; stack.push_back(y.node->id); }
+  while (!stack.empty()) {
+    int id = stack.back();
+    stack.pop_back();
+    for (auto& in : g.node(id)->inputs)
+      if (!to_y[in.node->id]) { to_y[in.node->id] = 1; stack.push_back(in.node->id); }
+  }
+
+  GraphBuilder b(g, scope, location);
+  std::map<int64_t, std::vector<Output>> pending;  // contributions per output
+  for (size_t i = 0; i < ys.size(); ++i) {
+    Output gy = i < grad_ys.size() && grad_ys[i].valid() ? grad_ys[i] : b.op1("OnesLike", {ys[i]});
+    pending[key(ys[i])].push_back(gy);
+  }
+  auto sum_of = [&](const Output& o) -> Output {
+    auto it = pending.find(key(o));
+    if (it == pending.end() || it->second.empty()) return Output{};
+    auto& v = it->second;
+    if (v.size() > 1) v = {b.op1("AddN", v)};
+    return v[0];
+  };
+
+  for (int id = n - 1; id >= 0; --id) {
+    if (!from_x[id] || !to_y[id] || stop[id]) continue;
+    Node* node = g.node(id);
+    bool any = false;
+    std::vector<Output> out_grads(node->num_outputs());
+    for (int i = 0; i < node->num_outputs(); ++i) {
+      out_grads[i] = sum_of(node->out(i));
+      any |= out_grads[i].valid();
+    }
+    if (!any || node->op->not_differentiable) continue;
+    bool wants = false;  // does any input lead back to an x along a float path?
+    for (auto& in : node->inputs) wants |= from_x[in.node->id] && is_floating(in.dtype());
+    if (!wants) continue;
+    if (!node->op->grad)
+      throw Error(ErrorCode::LookupError, "No gradient defined for operation '" + node->name + "' (op type: " +
+                                              node->type() + ")" + (node->location.empty() ? "" : ", created at " + node->location));
+    b.set_scope(scope + node->name + "_grad/");
+    for (int i = 0; i < node->num_outputs(); ++i)
+      if (!out_grads[i].valid() && is_floating(node->out_dtypes[i])) out_grads[i] = b.op1("ZerosLike", {node->out(i)});
+    GradCtx ctx{b, *node, out_grads};
+    std::vector<Output> in_grads = node->op->grad(ctx);
+    if (in_grads.size() != node->inputs.size())
+      throw Error(ErrorCode::Internal, "gradient rule of " + node->type() + " returned " + std::to_string(in_grads.size()) +
+                                           " gradients for " + std::to_string(node->inputs.size()) + " inputs");
+    for (size_t i = 0; i < in_grads.size(); ++i) {
+      Output x = node->inputs[i];
+      Output gx = in_grads[i];
+      if (!gx.valid() || !from_x[x.node->id] || !is_floating(x.dtype())) continue;
+      if (!(gx.shape() == x.shape() && x.shape().fully_defined())) gx = b.op1("SumToShape", {gx, x});
+      pending[key(x)].push_back(gx);
+    }
+  }
+
+  std::vector<Output> result;
+  b.set_scope(scope);
+  for (auto& x : xs) result.push_back(is_floating(x.dtype()) ? sum_of(x) : Output{});
+  return result;
+}
+
+}  // namespace tideflow

@@ -1,0 +1,23 @@
+#pragma once
+#include <string>
+#include <vector>
+
+#include "graph.h"
+
+namespace tideflow {
+
+// Note [gradient rules]
+// Each op's gradient rule (OpDef::grad) receives the forward node and the gradients of its outputs and
+// returns one gradient per input, built from ordinary ops through a Builder. Rules may return a gradient
+// whose shape is the broadcast shape: the driver sums it back to the input's shape in one place
+// (SumToShape), so no rule undoes broadcasting itself. Because rules emit graph nodes, the gradient of a
+// gradient is just another call to gradients().
+//
+// gradients() builds the backward pass of sum(ys) w.r.t. xs, only for nodes that lie between them
+// (reachable from xs and reaching ys), summing fan-in with AddN. An x that ys do not depend on, and
+// integer or bool paths, get an invalid Output (None). A reachable op without a rule raises LookupError.
+TF_API std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std::vector<Output>& xs,
+                                     const std::vector<Output>& grad_ys, const std::vector<Output>& stop_gradients,
+                                     const std::string& scope, const std::string& location = "");
+
+}  // namespace tideflow

@@ -1,0 +1,106 @@
+#pragma once
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "attr.h"
+
+namespace tideflow {
+
+struct OpDef;
+struct Node;
+class Graph;
+
+// One output of a node: what flows along an edge. `node == nullptr` means "no tensor" (a None gradient).
+struct TF_API Output {
+  Node* node = nullptr;
+  int index = 0;
+  bool valid() const { return node != nullptr; }
+  DType dtype() const;
+  const PartialShape& shape() const;
+  bool operator==(const Output& o) const { return node == o.node && index == o.index; }
+};
+
+struct TF_API Node {
+  int id = 0;
+  std::string name;
+  const OpDef* op = nullptr;
+  Graph* graph = nullptr;
+  std::vector<Output> inputs;
+  std::vector<Node*> control_inputs;
+  AttrMap attrs;
+  std::vector<DType> out_dtypes;
+  std::vector<PartialShape> out_shapes;
+  std::string device;
+  std::string location;  // the user's file:line that created the node, for error messages
+
+  const std::string& type() const;
+  int num_outputs() const { return (int)out_dtypes.size(); }
+  Output out(int i = 0) { return Output{this, i}; }
+  // "'scope/name' (Type), created at file.py:12"
+  std::string describe() const;
+};
+
+// The dataflow graph. Nodes are never removed, so Node* stays valid for the graph's life. Adding a node
+// runs the op's shape function at once: shape and dtype errors surface at the line that built the node.
+class TF_API Graph {
+ public:
+  Graph() = default;
+  Graph(const Graph&) = delete;
+
+  Node* add_node(const std::string& type, const std::string& name, std::vector<Output> inputs, AttrMap attrs,
+                 std::vector<Node*> control_inputs = {}, std::string location = "", std::string device = "");
+  // TensorFlow's name uniquifier: "x", "x_1", "x_2" (case-insensitive, as TF does).
+  std::string unique_name(const std::string& name, bool mark_as_used = true);
+  bool name_in_use(const std::string& name) const;
+
+  Node* node(int id) const { return nodes_.at(id).get(); }
+  Node* find(const std::string& name) const;
+  int num_nodes() const { return (int)nodes_.size(); }
+  const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
+
+  void finalize() { finalized_ = true; }
+  bool finalized() const { return finalized_; }
+  std::mutex& mutex() const { return mu_; }
+  // Bumped on every change so a Session can tell its cached plans are still valid.
+  int version() const { return (int)nodes_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::unordered_map<std::string, Node*> by_name_;
+  std::unordered_map<std::string, int> names_in_use_;
+  bool finalized_ = false;
+  mutable std::mutex mu_;
+};
+
+// Gradient rules and composite ops emit nodes through a Builder. In graph mode it adds nodes to a graph
+// under a name scope; an eager builder (later) executes them at once. See Note [gradient rules].
+class TF_API Builder {
+ public:
+  virtual ~Builder() = default;
+  virtual std::vector<Output> op(const std::string& type, std::vector<Output> inputs, AttrMap attrs = {}) = 0;
+  Output op1(const std::string& type, std::vector<Output> inputs, AttrMap attrs = {}) {
+    return op(type, std::move(inputs), std::move(attrs))[0];
+  }
+  Output scalar(double v, DType dt);           // a Const
+  Output ints(const std::vector<int64_t>& v);  // an int32 vector Const
+  Output constant(const Tensor& t);
+};
+
+class TF_API GraphBuilder : public Builder {
+ public:
+  GraphBuilder(Graph& g, std::string scope, std::string location = "")
+      : g_(g), scope_(std::move(scope)), location_(std::move(location)) {}
+  std::vector<Output> op(const std::string& type, std::vector<Output> inputs, AttrMap attrs = {}) override;
+  void set_scope(std::string s) { scope_ = std::move(s); }
+  Graph& graph() { return g_; }
+
+ private:
+  Graph& g_;
+  std::string scope_;  // "gradients/mul_grad/"
+  std::string location_;
+};
+
+}  // namespace tideflow

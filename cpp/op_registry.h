@@ -1,0 +1,118 @@
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "graph.h"
+
+namespace tideflow {
+
+class SessionState;
+class ThreadPool;
+
+// ---- shape inference: runs when a node is created ----
+struct TF_API InferCtx {
+  Node& node;
+  int num_inputs() const { return (int)node.inputs.size(); }
+  DType dtype(int i) const { return node.inputs[i].dtype(); }
+  const PartialShape& shape(int i) const { return node.inputs[i].shape(); }
+  // The value of input i when it is a constant (a Const node), else nullptr: lets reshape, fill, zeros...
+  // know their output shape at graph-construction time.
+  const Tensor* const_value(int i) const;
+  // Like const_value, but also sees through Shape/Size/Rank of inputs whose shape is known.
+  bool const_ints(int i, std::vector<int64_t>* out) const;
+  void set_output(int i, DType dt, PartialShape s);
+  template <class T> const T& attr(const std::string& k) const { return node.attrs.get<T>(k); }
+  [[noreturn]] void fail(const std::string& msg) const;       // ValueError naming the node and its inputs
+  [[noreturn]] void type_fail(const std::string& msg) const;  // TypeError
+  void expect_same_dtype(int a, int b) const;
+};
+using ShapeFn = std::function<void(InferCtx&)>;
+
+// ---- kernels: run by the executor ----
+struct TF_API KernelCtx {
+  Node& node;
+  std::vector<Tensor>& inputs;
+  std::vector<Tensor>& outputs;
+  SessionState& state;
+  int threads = 1;  // intra-op cap for parallel_for
+
+  const Tensor& in(int i) const { return inputs[i]; }
+  Tensor& alloc(int out, DType dt, Dims dims) { return outputs[out] = Tensor(dt, std::move(dims)); }
+  // Reuse input `in_idx`'s buffer for output `out` when nobody else holds it and it fits (elementwise ops).
+  Tensor& alloc_or_forward(int out, int in_idx, DType dt, const Dims& dims);
+  void set(int out, Tensor t) { outputs[out] = std::move(t); }
+  template <class T> const T& attr(const std::string& k) const { return node.attrs.get<T>(k); }
+  [[noreturn]] void fail(const std::string& msg) const;  // InvalidArgumentError naming the node and inputs
+  // Runs fn(begin, end) over [0, n) on up to `threads` threads; small n stays on this thread.
+  void parallel_for(int64_t n, int64_t cost_per_item, const std::function<void(int64_t, int64_t)>& fn) const;
+};
+using KernelFn = void (*)(KernelCtx&);
+
+// ---- gradients: graph-building rules, see Note [gradient rules] in gradients.h ----
+struct TF_API GradCtx {
+  Builder& b;
+  Node& node;
+  std::vector<Output> grads;  // one per output of node; zeros where an output received no gradient
+  Output x(int i) const { return node.inputs[i]; }
+  Output y(int i = 0) const { return Output{&node, i}; }
+  Output g(int i = 0) const { return grads[i]; }
+};
+// Returns one gradient per input; an invalid Output means "no gradient" (None).
+using GradFn = std::function<std::vector<Output>(GradCtx&)>;
+
+struct TF_API OpDef {
+  std::string name;
+  int num_inputs = 0;          // -1: variadic
+  std::vector<int> ref_inputs;  // inputs that name a variable to update, not a value to read
+  bool stateful = false;       // never folded, never deduplicated, runs every time
+  bool expensive = false;      // worth handing to another thread when several nodes are ready
+  bool not_differentiable = false;  // gradient is None on purpose (comparisons, shape ops, argmax)
+  ShapeFn shape;
+  KernelFn cpu = nullptr;
+  GradFn grad;
+  bool is_ref_input(int i) const {
+    for (int r : ref_inputs) if (r == i) return true;
+    return false;
+  }
+};
+
+class TF_API OpRegistry {
+ public:
+  static OpRegistry& global();
+  OpDef* add(const std::string& name);
+  const OpDef* find(const std::string& name) const;
+  const OpDef& get(const std::string& name) const;  // throws NotFound
+  std::vector<std::string> names() const;
+
+ private:
+  std::unordered_map<std::string, std::unique_ptr<OpDef>> ops_;
+};
+
+// REGISTER_OP("Add").inputs(2).shape(...).cpu(...).grad(...); one row per op, in its family file.
+class TF_API OpDefBuilder {
+ public:
+  explicit OpDefBuilder(const std::string& name) : def_(OpRegistry::global().add(name)) {}
+  OpDefBuilder& inputs(int n) { def_->num_inputs = n; return *this; }
+  OpDefBuilder& ref_input(int i) { def_->ref_inputs.push_back(i); return *this; }
+  OpDefBuilder& stateful() { def_->stateful = true; return *this; }
+  OpDefBuilder& expensive() { def_->expensive = true; return *this; }
+  OpDefBuilder& not_differentiable() { def_->not_differentiable = true; return *this; }
+  OpDefBuilder& shape(ShapeFn f) { def_->shape = std::move(f); return *this; }
+  OpDefBuilder& cpu(KernelFn f) { def_->cpu = f; return *this; }
+  OpDefBuilder& grad(GradFn f) { def_->grad = std::move(f); return *this; }
+
+ private:
+  OpDef* def_;
+};
+
+#define TF_CONCAT_INNER(a, b) a##b
+#define TF_CONCAT(a, b) TF_CONCAT_INNER(a, b)
+#define REGISTER_OP(name) \
+  static ::tideflow::OpDefBuilder TF_CONCAT(tf_op_registration_, __COUNTER__) = ::tideflow::OpDefBuilder(name)
+
+// Shape functions shared by many families.
+TF_API void shape_unchanged(InferCtx& c);         // output 0 = input 0
+TF_API void shape_broadcast_binary(InferCtx& c);  // same dtype, broadcast shapes
+
+}  // namespace tideflow

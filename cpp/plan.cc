@@ -1,0 +1,123 @@
+#include "plan.h"
+
+#include <algorithm>
+#include <map>
+
+#include "op_registry.h"
+
+namespace tideflow {
+
+static int64_t key(const Node* n, int i) { return ((int64_t)n->id << 16) | i; }
+
+Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Output>& fetches,
+                const std::vector<Node*>& targets) {
+  Plan p;
+  p.feeds = feeds;
+  std::map<int64_t, int> fed;  // output -> feed slot
+  std::vector<char> cut(g.num_nodes(), 0);
+  for (const Output& f : feeds) {
+    if (fed.count(key(f.node, f.index)))
+      throw invalid_argument("tensor '" + f.node->name + ":" + std::to_string(f.index) + "' is fed twice");
+    int s = p.num_slots++;
+    fed[key(f.node, f.index)] = s;
+    p.feed_slots.push_back(s);
+    cut[f.node->id] = 1;
+  }
+
+  // Iterative reverse DFS from the fetches and targets, stopping at fed nodes. Ref inputs are not reads:
+  // an Assign needs its variable to exist, not to hold a value.
+  std::vector<char> needed(g.num_nodes(), 0);
+  std::vector<Node*> stack;
+  auto want = [&](Node* n) {
+    if (!needed[n->id] && !cut[n->id]) {
+      needed[n->id] = 1;
+      stack.push_back(n);
+    }
+  };
+  for (const Output& f : fetches) want(f.node);
+  for (Node* t : targets) want(t);
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (size_t i = 0; i < n->inputs.size(); ++i)
+      if (!n->op->is_ref_input((int)i)) want(n->inputs[i].node);
+    for (Node* c : n->control_inputs) want(c);
+  }
+
+  // Node ids are a topological order: a node's inputs exist before it does.
+  std::vector<int> plan_index(g.num_nodes(), -1);
+  std::vector<std::string> unfed;
+  for (int id = 0; id < g.num_nodes(); ++id) {
+    if (!needed[id]) continue;
+    Node* n = g.node(id);
+    if (n->type() == "Placeholder") {
+      unfed.push_back("'" + n->name + "' with dtype " + dtype_name(n->out_dtypes[0]) + " and shape " +
+                      n->out_shapes[0].str() + (n->location.empty() ? "" : " (created at " + n->location + ")"));
+      continue;
+    }
+    plan_index[id] = (int)p.nodes.size();
+    PlanNode pn;
+    pn.node = n;
+    pn.out_slot = p.num_slots;
+    p.num_slots += n->num_outputs();
+    pn.expensive = n->op->expensive;
+    if (!pn.expensive)
+      for (auto& s : n->out_shapes)
+        if (!s.fully_defined() || num_elements(s.dims) >= 32 * 1024) pn.expensive = true;
+    p.nodes.push_back(std::move(pn));
+  }
+  if (!unfed.empty()) {
+    std::string m = "You must feed a value for placeholder tensor";
+    m += unfed.size() > 1 ? "s:\n  " : " ";
+    for (size_t i = 0; i < unfed.size(); ++i) m += (i ? "\n  " : "") + unfed[i];
+    throw invalid_argument(m);
+  }
+
+  p.slot_reads.assign(p.num_slots, 0);
+  int expensive = 0;
+  for (size_t pi = 0; pi < p.nodes.size(); ++pi) {
+    PlanNode& pn = p.nodes[pi];
+    Node* n = pn.node;
+    expensive += pn.expensive;
+    for (size_t i = 0; i < n->inputs.size(); ++i) {
+      const Output& in = n->inputs[i];
+      if (n->op->is_ref_input((int)i)) {
+        pn.in_slots.push_back(-1);
+        continue;
+      }
+      auto f = fed.find(key(in.node, in.index));
+      if (f != fed.end()) {
+        pn.in_slots.push_back(f->second);
+      } else {
+        if (plan_index[in.node->id] < 0)
+          throw invalid_argument("node " + n->describe() + " reads '" + in.node->name + ":" + std::to_string(in.index) +
+                                 "', which is neither fed nor computable (another output of that node is fed)");
+        PlanNode& src = p.nodes[plan_index[in.node->id]];
+        pn.in_slots.push_back(src.out_slot + in.index);
+        src.consumers.push_back((int)pi);
+        pn.pending++;
+      }
+      p.slot_reads[pn.in_slots.back()]++;
+    }
+    for (Node* c : n->control_inputs) {
+      if (plan_index[c->id] < 0) continue;  // fed: already satisfied
+      p.nodes[plan_index[c->id]].consumers.push_back((int)pi);
+      pn.pending++;
+    }
+  }
+  for (size_t pi = 0; pi < p.nodes.size(); ++pi)
+    if (p.nodes[pi].pending == 0) p.initial_ready.push_back((int)pi);
+  for (const Output& f : fetches) {
+    auto it = fed.find(key(f.node, f.index));
+    if (it == fed.end() && plan_index[f.node->id] < 0)
+      throw invalid_argument("cannot fetch '" + f.node->name + ":" + std::to_string(f.index) +
+                             "': another output of its node is fed");
+    int s = it != fed.end() ? it->second : p.nodes[plan_index[f.node->id]].out_slot + f.index;
+    p.fetch_slots.push_back(s);
+    p.slot_reads[s]++;
+  }
+  p.parallel = expensive >= 2;
+  return p;
+}
+
+}  // namespace tideflow

@@ -1,0 +1,36 @@
+#pragma once
+#include <vector>
+
+#include "graph.h"
+
+namespace tideflow {
+
+// Note [plan]
+// What one (feeds, fetches, targets) key needs, computed once and cached by the Session: the nodes the
+// fetches and targets reach, cut at fed tensors, in a topological order, with pending counts, consumer
+// lists and how many times each value is read (so the executor frees it after its last reader). Values
+// live in "slots": one per output of every planned node, plus the fed tensors.
+struct PlanNode {
+  Node* node;
+  int out_slot;                 // slot of output 0; output i is out_slot + i
+  std::vector<int> in_slots;    // -1 for ref inputs (the kernel reaches the variable itself)
+  std::vector<int> consumers;   // plan indices; one entry per data or control edge
+  int pending = 0;              // data and control edges from planned nodes
+  bool expensive = false;
+};
+
+struct Plan {
+  std::vector<PlanNode> nodes;      // topological order
+  int num_slots = 0;
+  std::vector<int> slot_reads;      // readers per slot, fetches included
+  std::vector<int> feed_slots;      // where each fed value goes
+  std::vector<Output> feeds;
+  std::vector<int> fetch_slots;
+  std::vector<int> initial_ready;
+  bool parallel = false;
+};
+
+Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Output>& fetches,
+                const std::vector<Node*>& targets);
+
+}  // namespace tideflow

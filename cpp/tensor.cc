@@ -1,0 +1,80 @@
+#include "tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace tideflow {
+
+Buffer::~Buffer() {
+  if (strings) delete strings;
+  else if (release) release();
+  else std::free(data);
+}
+
+std::shared_ptr<Buffer> Buffer::allocate(size_t nbytes) {
+  auto b = std::make_shared<Buffer>();
+  size_t n = (nbytes + 63) / 64 * 64;
+  b->data = std::aligned_alloc(64, n ? n : 64);
+  if (!b->data) throw Error(ErrorCode::ResourceExhausted, "out of memory allocating " + std::to_string(nbytes) + " bytes");
+  b->nbytes = nbytes;
+  return b;
+}
+
+std::shared_ptr<Buffer> Buffer::allocate_strings(size_t n) {
+  auto b = std::make_shared<Buffer>();
+  b->strings = new std::vector<std::string>(n);
+  b->data = b->strings->data();
+  b->nbytes = n * sizeof(std::string);
+  return b;
+}
+
+Tensor::Tensor(DType dtype, Dims dims) : dtype_(dtype), dims_(std::move(dims)) {
+  int64_t n = num_elements(dims_);
+  if (n < 0) throw invalid_argument("negative dimension in shape " + dims_str(dims_));
+  buf_ = dtype == DType::String ? Buffer::allocate_strings(n) : Buffer::allocate(n * dtype_size(dtype));
+}
+
+Tensor Tensor::string_scalar(std::string s) { return strings({}, {std::move(s)}); }
+
+Tensor Tensor::strings(Dims dims, std::vector<std::string> values) {
+  Tensor t(DType::String, std::move(dims));
+  *t.buf_->strings = std::move(values);
+  t.buf_->data = t.buf_->strings->data();
+  return t;
+}
+
+Tensor Tensor::deep_copy() const {
+  Tensor t(dtype_, dims_);
+  if (dtype_ == DType::String) *t.buf_->strings = *buf_->strings;
+  else if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
+  return t;
+}
+
+int64_t Tensor::int_at(int64_t i) const {
+  switch (dtype_) {
+    case DType::Int32: return data<int32_t>()[i];
+    case DType::Int64: return data<int64_t>()[i];
+    case DType::Float32: return (int64_t)data<float>()[i];
+    case DType::Float64: return (int64_t)data<double>()[i];
+    case DType::Bool: return data<bool>()[i];
+    default: throw invalid_argument("expected a numeric tensor, got " + summary());
+  }
+}
+
+double Tensor::double_at(int64_t i) const {
+  switch (dtype_) {
+    case DType::Float32: return data<float>()[i];
+    case DType::Float64: return data<double>()[i];
+    default: return (double)int_at(i);
+  }
+}
+
+std::vector<int64_t> Tensor::to_int_vector() const {
+  std::vector<int64_t> v(size());
+  for (int64_t i = 0; i < size(); ++i) v[i] = int_at(i);
+  return v;
+}
+
+std::string Tensor::summary() const { return std::string(dtype_name(dtype_)) + dims_str(dims_); }
+
+}  // namespace tideflow

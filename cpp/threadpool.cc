@@ -1,0 +1,120 @@
+#include "threadpool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <memory>
+
+extern "C" void scipy_openblas_set_num_threads(int);
+
+namespace tideflow {
+
+static constexpr int64_t kMinChunkCost = 32 * 1024;
+static std::atomic<int> g_thread_cap{0};
+
+int ThreadPool::hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+void set_thread_cap(int n) {
+  if (n <= 0) n = ThreadPool::hardware_threads();
+  if (g_thread_cap.exchange(n) != n) scipy_openblas_set_num_threads(n);
+}
+
+int thread_cap() {
+  int n = g_thread_cap.load();
+  return n > 0 ? n : ThreadPool::hardware_threads();
+}
+
+ThreadPool& ThreadPool::global() {
+  static ThreadPool* p = new ThreadPool();  // leaked on purpose: workers may outlive static destructors
+  return *p;
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::ensure_workers(int n) {
+  // Caller holds mu_.
+  while ((int)workers_.size() < n) workers_.emplace_back([this] { worker_loop(); });
+}
+
+void ThreadPool::schedule(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ensure_workers(std::max(1, thread_cap() - 1));
+    queue_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+void ThreadPool::worker_loop() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [this] { return stop_ || !queue_.empty(); });
+      if (stop_ && queue_.empty()) return;
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    task();
+  }
+}
+
+namespace {
+struct ForState {
+  std::atomic<int64_t> next{0};
+  int64_t chunks = 0, n = 0, chunk = 0;
+  std::atomic<int64_t> done{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::exception_ptr error;
+  const std::function<void(int64_t, int64_t)>* fn = nullptr;
+
+  void work() {
+    for (;;) {
+      int64_t c = next.fetch_add(1);
+      if (c >= chunks) return;
+      try {
+        (*fn)(c * chunk, std::min(n, (c + 1) * chunk));
+      } catch (...) {
+        std::lock_guard<std::mutex> l(mu);
+        if (!error) error = std::current_exception();
+      }
+      if (done.fetch_add(1) + 1 == chunks) {
+        std::lock_guard<std::mutex> l(mu);
+        cv.notify_all();
+      }
+    }
+  }
+};
+}  // namespace
+
+void ThreadPool::parallel_for(int64_t n, int64_t cost_per_item, int max_threads,
+                              const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  int64_t total = n * std::max<int64_t>(1, cost_per_item);
+  int threads = std::min<int64_t>(std::min(max_threads, thread_cap()), total / kMinChunkCost);
+  if (threads <= 1) {
+    fn(0, n);
+    return;
+  }
+  auto st = std::make_shared<ForState>();
+  st->n = n;
+  st->chunks = std::min<int64_t>(n, threads * 4);  // a few chunks per thread evens out stragglers
+  st->chunk = (n + st->chunks - 1) / st->chunks;
+  st->chunks = (n + st->chunk - 1) / st->chunk;
+  st->fn = &fn;
+  for (int i = 1; i < threads; ++i) schedule([st] { st->work(); });
+  st->work();
+  std::unique_lock<std::mutex> l(st->mu);
+  st->cv.wait(l, [&] { return st->done.load() == st->chunks; });
+  if (st->error) std::rethrow_exception(st->error);
+}
+
+}  // namespace tideflow

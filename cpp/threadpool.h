@@ -1,0 +1,40 @@
+#pragma once
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "export.h"
+
+namespace tideflow {
+
+// One process-wide pool serves both inter-op scheduling (independent nodes) and intra-op parallel_for.
+// Note [no nested deadlock]: a parallel_for caller works through the chunks itself and only waits for
+// chunks another thread already started, so a pool thread running a node can call parallel_for safely.
+class TF_API ThreadPool {
+ public:
+  static ThreadPool& global();
+  ~ThreadPool();
+  void schedule(std::function<void()> task);
+  // fn(begin, end) over [0, n), split into chunks of at least ~32K units of cost, on at most max_threads.
+  void parallel_for(int64_t n, int64_t cost_per_item, int max_threads,
+                    const std::function<void(int64_t, int64_t)>& fn);
+  static int hardware_threads();
+
+ private:
+  void ensure_workers(int n);
+  void worker_loop();
+  std::vector<std::thread> workers_;
+  std::deque<std::function<void()>> queue_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+};
+
+// One setting caps every source of threads: the executor, parallel_for and OpenBLAS.
+TF_API void set_thread_cap(int n);
+TF_API int thread_cap();
+
+}  // namespace tideflow

@@ -1,0 +1,45 @@
+"""tideflow: TensorFlow-1.x programs on a C++ dataflow core. `import tideflow as tf`."""
+import ctypes as _ctypes
+import os as _os
+
+# OpenBLAS comes from the scipy-openblas32 wheel. Loading it globally before _core lets both regular and
+# editable installs resolve it, whatever RPATH the extension was built with.
+import scipy_openblas32 as _sob
+
+_ctypes.CDLL(_os.path.join(_sob.get_lib_dir(), "lib" + _sob.get_library() + ".so"), mode=_ctypes.RTLD_GLOBAL)
+del _sob
+
+from . import _core  # noqa: E402
+
+__version__ = "0.1.0"
+VERSION = __version__
+
+from .framework import errors  # noqa: E402
+from .framework.dtypes import (DType, as_dtype, float32, float64, double, int32, int64, bool,  # noqa: E402,A004
+                               string)
+from .framework.tensor_shape import TensorShape, Dimension  # noqa: E402
+from .framework.ops import (Graph, Operation, Tensor, GraphKeys, get_default_graph,  # noqa: E402
+                            reset_default_graph, get_default_session, name_scope, control_dependencies, device,
+                            convert_to_tensor, add_to_collection, add_to_collections, get_collection,
+                            get_collection_ref, is_tensor, register_tensor_conversion_function)
+from .framework.ops import constant_op as constant  # noqa: E402
+from .framework.random_seed import set_random_seed  # noqa: E402
+from .framework.session import Session, InteractiveSession, ConfigProto, GPUOptions, RunOptions, RunMetadata  # noqa
+from .ops.state_ops import (Variable, RefVariable, VariableV1, assign, assign_add, assign_sub,  # noqa: E402
+                            is_variable_initialized, global_variables, local_variables, trainable_variables,
+                            model_variables, no_op, group, variables_initializer, global_variables_initializer,
+                            local_variables_initializer, initialize_all_variables, initialize_variables,
+                            all_variables, report_uninitialized_variables, assert_variables_initialized)
+from .ops.math_ops import *  # noqa: E402,F401,F403
+from .ops.array_ops import *  # noqa: E402,F401,F403
+from .ops.linalg_ops import *  # noqa: E402,F401,F403
+from .ops.reduction_ops import *  # noqa: E402,F401,F403
+from .ops.random_ops import *  # noqa: E402,F401,F403
+from .ops.gradients_impl import *  # noqa: E402,F401,F403
+from .ops.variable_scope import *  # noqa: E402,F401,F403
+from .ops.init_ops import *  # noqa: E402,F401,F403
+from .ops import nn_ops as nn  # noqa: E402
+from . import losses, train, summary, test  # noqa: E402
+from . import _namespaces  # noqa: E402
+
+_namespaces.install(globals())

@@ -1,0 +1,31 @@
+"""Sub-namespaces users reach as attributes: tf.compat.v1, tf.math, tf.linalg, tf.random."""
+import types
+
+
+def install(ns):
+    def sub(name, names):
+        m = types.ModuleType("tideflow." + name)
+        for n in names:
+            if n in ns:
+                setattr(m, n, ns[n])
+        return m
+
+    math_names = [n for n in ("add", "subtract", "multiply", "divide", "truediv", "floordiv", "mod",
+                              "negative", "pow", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "abs",
+                              "sign", "sin", "cos", "tanh", "sigmoid", "reciprocal", "maximum", "minimum",
+                              "floor", "ceil", "round", "add_n", "equal", "not_equal", "less", "less_equal",
+                              "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
+                              "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
+                              "reduce_any", "reduce_all", "argmax", "argmin", "cumsum", "squared_difference")]
+    ns["math"] = sub("math", math_names)
+    ns["linalg"] = sub("linalg", ["matmul", "transpose", "matrix_inverse"])
+    ns["linalg"].inv = ns.get("matrix_inverse")
+    ns["random"] = sub("random", [])
+    for n in ("random_uniform", "random_normal", "truncated_normal", "random_shuffle", "set_random_seed"):
+        if n in ns:
+            setattr(ns["random"], n.replace("random_", "") if n != "random_shuffle" else "shuffle", ns[n])
+    ns["random"].set_seed = ns["set_random_seed"]
+    compat = types.ModuleType("tideflow.compat")
+    import sys
+    compat.v1 = sys.modules["tideflow"]
+    ns["compat"] = compat

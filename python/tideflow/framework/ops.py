@@ -1,0 +1,614 @@
+"""Graph, Operation and Tensor: thin Python handles over the C++ graph, plus the default-graph stack,
+name scopes, control dependencies and tensor conversion."""
+import contextlib
+import os
+import re
+import sys
+import threading
+
+import numpy as np
+
+from .. import _core
+from . import dtypes as _dtypes
+from .tensor_shape import TensorShape, as_shape
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_location():
+    """file:line of the first caller frame outside the tideflow package (framework frames trimmed)."""
+    f = sys._getframe(2)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if not fn.startswith(_PKG_DIR) and not fn.startswith("<frozen"):
+            return "%s:%d" % (fn, f.f_lineno)
+        f = f.f_back
+    return ""
+
+
+class GraphKeys:
+    GLOBAL_VARIABLES = "variables"
+    LOCAL_VARIABLES = "local_variables"
+    MODEL_VARIABLES = "model_variables"
+    TRAINABLE_VARIABLES = "trainable_variables"
+    SUMMARIES = "summaries"
+    UPDATE_OPS = "update_ops"
+    LOSSES = "losses"
+    REGULARIZATION_LOSSES = "regularization_losses"
+    GLOBAL_STEP = "global_step"
+    TRAIN_OP = "train_op"
+    SAVERS = "savers"
+    INIT_OP = "init_op"
+    LOCAL_INIT_OP = "local_init_op"
+    READY_OP = "ready_op"
+    ACTIVATIONS = "activations"
+    WEIGHTS = "weights"
+    BIASES = "biases"
+    VARIABLES = GLOBAL_VARIABLES
+
+
+class Operation:
+    """A node of a Graph."""
+    __slots__ = ("_graph", "_id", "_outputs", "_name", "_type", "_traceback", "__weakref__")
+
+    def __init__(self, graph, node_id):
+        self._graph = graph
+        self._id = node_id
+        c = graph._c
+        self._name = c.node_name(node_id)
+        self._type = c.node_type(node_id)
+        self._outputs = tuple(Tensor(self, i, _dtypes.as_dtype(c.output_dtype(node_id, i)))
+                              for i in range(c.node_num_outputs(node_id)))
+
+    name = property(lambda self: self._name)
+    type = property(lambda self: self._type)
+    graph = property(lambda self: self._graph)
+    outputs = property(lambda self: list(self._outputs))
+    device = property(lambda self: self._graph._c.node_device(self._id))
+
+    @property
+    def inputs(self):
+        return [self._graph._tensor(i, k) for i, k in self._graph._c.node_inputs(self._id)]
+
+    @property
+    def control_inputs(self):
+        return [self._graph._op(i) for i in self._graph._c.node_control_inputs(self._id)]
+
+    @property
+    def location(self):
+        """The user's file:line that created this op."""
+        return self._graph._c.node_location(self._id)
+
+    def values(self):
+        return tuple(self._outputs)
+
+    def get_attr(self, name):
+        attrs = self._graph._c.node_attrs(self._id)
+        if name not in attrs:
+            raise ValueError("Operation '%s' has no attr named '%s'." % (self._name, name))
+        v = attrs[name]
+        if isinstance(v, _core.DType):
+            return _dtypes.as_dtype(v)
+        if isinstance(v, _core.Shape):
+            return TensorShape(v.dims)
+        return v
+
+    @property
+    def node_def(self):
+        return {"name": self._name, "op": self._type,
+                "input": [t.name for t in self.inputs] + ["^" + c.name for c in self.control_inputs],
+                "attr": self._graph._c.node_attrs(self._id)}
+
+    def _add_control_input(self, op):
+        self._graph._c.add_control_input(self._id, op._id)
+
+    def run(self, feed_dict=None, session=None):
+        _session_for(self._graph, session).run(self, feed_dict)
+
+    def __repr__(self):
+        return "<tf.Operation '%s' type=%s>" % (self._name, self._type)
+
+
+class Tensor:
+    """A symbolic handle to one output of an Operation."""
+    __slots__ = ("_op", "_value_index", "_dtype", "_shape", "__weakref__")
+    __array_priority__ = 100  # NumPy defers `ndarray + tensor` to Tensor.__radd__
+
+    def __init__(self, op, value_index, dtype):
+        self._op = op
+        self._value_index = value_index
+        self._dtype = dtype
+        self._shape = None
+
+    op = property(lambda self: self._op)
+    graph = property(lambda self: self._op._graph)
+    dtype = property(lambda self: self._dtype)
+    value_index = property(lambda self: self._value_index)
+    device = property(lambda self: self._op.device)
+
+    @property
+    def name(self):
+        return "%s:%d" % (self._op._name, self._value_index)
+
+    @property
+    def shape(self):
+        if self._shape is None:
+            self._shape = TensorShape(self.graph._c.output_shape(self._op._id, self._value_index))
+        return self._shape
+
+    def get_shape(self):
+        return self.shape
+
+    def set_shape(self, shape):
+        shape = as_shape(shape)
+        self.graph._c.set_output_shape(self._op._id, self._value_index,
+                                       None if shape.ndims is None else shape.as_list())
+        self._shape = None
+
+    def consumers(self):
+        g = self.graph
+        out = []
+        for i in range(g._c.num_nodes()):
+            if (self._op._id, self._value_index) in g._c.node_inputs(i):
+                out.append(g._op(i))
+        return out
+
+    def eval(self, feed_dict=None, session=None):
+        return _session_for(self.graph, session).run(self, feed_dict)
+
+    def _key(self):
+        return (self._op._id, self._value_index)
+
+    def __repr__(self):
+        return "<tf.Tensor '%s' shape=%s dtype=%s>" % (self.name, self.shape, self._dtype.name)
+
+    __str__ = __repr__
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):  # TF1: tensors compare by identity
+        return self is other
+
+    def __ne__(self, other):
+        return self is not other
+
+    def __bool__(self):
+        raise TypeError("Using a `tf.Tensor` as a Python `bool` is not allowed. Use `if t is not None:` "
+                        "to test a tensor's existence, or run the graph to get its value.")
+
+    def __iter__(self):
+        shape = self.shape
+        if shape.ndims is None or shape[0].value is None:
+            raise TypeError("Cannot iterate over a tensor whose first dimension is unknown: %s" % self.name)
+        from ..ops import array_ops
+        return iter(array_ops.unstack(self))
+
+    def __len__(self):
+        raise TypeError("len is not well defined for symbolic Tensors (%s). Use tf.shape(x)[0]." % self.name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Conversion
+
+_conversion_functions = []  # (type, fn)
+
+
+def register_tensor_conversion_function(base_type, conversion_func, priority=100):
+    _conversion_functions.append((base_type, conversion_func))
+
+
+def _np_value(value, dtype):
+    """TF's conversion of Python values: ints become int32, floats float32, bools bool, strings string."""
+    if dtype is not None:
+        dtype = _dtypes.as_dtype(dtype)
+        if dtype is _dtypes.string:
+            return np.asarray(value, dtype=object)
+        if dtype.is_integer and not isinstance(value, (np.ndarray, np.generic)) and np.asarray(value).dtype.kind == "f":
+            raise TypeError("Expected %s, got %r of type '%s' instead." % (dtype.name, value, type(value).__name__))
+        return np.asarray(value, dtype=dtype.as_numpy_dtype)
+    arr = np.asarray(value)
+    if arr.dtype.kind in "SUO":
+        return np.asarray(value, dtype=object)
+    if arr.dtype == np.float64 and not isinstance(value, np.ndarray) and not isinstance(value, np.generic):
+        return arr.astype(np.float32)
+    if arr.dtype == np.int64 and not isinstance(value, np.ndarray) and not isinstance(value, np.generic):
+        if arr.size and (arr.max() > 2**31 - 1 or arr.min() < -2**31):
+            return arr
+        return arr.astype(np.int32)
+    _dtypes.as_dtype(arr.dtype)  # raises for unsupported dtypes
+    return arr
+
+
+def _string_value(arr):
+    arr = np.asarray(arr, dtype=object)
+    flat = [x.encode() if isinstance(x, str) else bytes(x) for x in arr.reshape(-1)]
+    return ("strings", list(arr.shape), flat)
+
+
+def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None, as_ref=False):
+    """Tensors pass through (dtype checked); Variables give their value; anything else becomes a Const."""
+    if isinstance(value, Tensor):
+        if dtype is not None and _dtypes.as_dtype(dtype) is not value.dtype:
+            raise ValueError("Tensor conversion requested dtype %s for Tensor with dtype %s: %r"
+                             % (_dtypes.as_dtype(dtype).name, value.dtype.name, value))
+        return value
+    for base, fn in _conversion_functions:
+        if isinstance(value, base):
+            return fn(value, dtype=dtype, name=name, as_ref=as_ref)
+    if isinstance(value, Operation):
+        raise TypeError("Can't convert Operation '%s' to Tensor (target dtype=%s, name=%s)"
+                        % (value.name, dtype, name))
+    if dtype is None and preferred_dtype is not None:
+        try:
+            return constant_op(value, preferred_dtype, name=name)
+        except (TypeError, ValueError):
+            pass
+    return constant_op(value, dtype, name=name)
+
+
+convert_to_tensor_v2 = convert_to_tensor
+
+
+def constant_op(value, dtype=None, shape=None, name="Const", verify_shape=False):
+    arr = _np_value(value, dtype)
+    if shape is not None:
+        shape = [int(d) for d in as_shape(shape).as_list()]
+        if arr.size == 1 or arr.ndim == 0:
+            arr = np.full(shape, arr.reshape(-1)[0] if arr.size else 0, dtype=arr.dtype)
+        elif int(np.prod(shape)) == arr.size and not verify_shape:
+            arr = arr.reshape(shape)
+        else:
+            raise TypeError("Expected Tensor's shape: %s, got %s." % (tuple(shape), arr.shape)
+                            if verify_shape else
+                            "Eager execution of tf.constant with unsupported shape (value has %d elements, "
+                            "shape is %s with %d elements)." % (arr.size, tuple(shape), int(np.prod(shape))))
+    dt = _dtypes.as_dtype(arr.dtype)
+    value_attr = _string_value(arr) if dt is _dtypes.string else (
+        arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
+    return apply_op("Const", [], {"value": value_attr, "dtype": dt._enum}, name=name or "Const").outputs[0]
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor) or any(isinstance(x, b) for b, _ in _conversion_functions)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Graph
+
+
+class Graph:
+    """A dataflow graph. Nodes live in C++; Python keeps handles, scopes and collections."""
+
+    def __init__(self):
+        self._c = _core.Graph()
+        self._ops = []  # node id -> Operation (created lazily)
+        self._name_stack = ""
+        self._control_deps = []  # list of lists of Operations, innermost last
+        self._device_stack = []
+        self._collections = {}
+        self._seed = None
+        self._lock = threading.RLock()
+        self._attr_scope = {}
+        self._variable_scope_store = None  # set by variable_scope
+        self._finalized = False
+
+    # ---- nodes ----
+    def _op(self, node_id):
+        ops = self._ops
+        if node_id >= len(ops):
+            ops.extend([None] * (node_id + 1 - len(ops)))
+        op = ops[node_id]
+        if op is None:
+            op = ops[node_id] = Operation(self, node_id)
+        return op
+
+    def _tensor(self, node_id, index):
+        return self._op(node_id)._outputs[index]
+
+    def _unique_op_name(self, name):
+        if name.endswith("/"):  # a scope name used as an op name: taken as it is (TF semantics)
+            return name[:-1]
+        return self.unique_name(name)
+
+    def create_op(self, op_type, inputs, attrs=None, name=None, control_inputs=()):
+        if self._finalized:
+            raise RuntimeError("Graph is finalized and cannot be modified.")
+        name = self._unique_op_name(name or op_type)
+        ctrl = []
+        for deps in self._control_deps:
+            ctrl.extend(deps)
+        ctrl.extend(control_inputs)
+        seen = set()
+        ctrl_ids = [c._id for c in ctrl if not (c._id in seen or seen.add(c._id))]
+        device = self._device_stack[-1] if self._device_stack else ""
+        node_id = self._c.add_node(op_type, name, [t._key() for t in inputs], attrs or {}, ctrl_ids,
+                                   _user_location(), device)
+        return self._op(node_id)
+
+    def unique_name(self, name, mark_as_used=True):
+        if self._name_stack:
+            name = self._name_stack + "/" + name
+        return self._c.unique_name(name, mark_as_used)
+
+    def get_name_scope(self):
+        return self._name_stack
+
+    def get_operations(self):
+        return [self._op(i) for i in range(self._c.num_nodes())]
+
+    def get_operation_by_name(self, name):
+        if not isinstance(name, str):
+            raise TypeError("Operation names are strings (or similar), not %s." % type(name).__name__)
+        node_id = self._c.find(name)
+        if node_id < 0:
+            raise KeyError("The name %r refers to an Operation not in the graph." % name)
+        return self._op(node_id)
+
+    def get_tensor_by_name(self, name):
+        if not isinstance(name, str):
+            raise TypeError("Tensor names are strings (or similar), not %s." % type(name).__name__)
+        m = re.match(r"^(.*):(\d+)$", name)
+        if not m:
+            raise ValueError("The name %r looks like an (invalid) Operation name, not a Tensor. Tensor names "
+                             "must be of the form \"<op_name>:<output_index>\"." % name)
+        op = self.get_operation_by_name(m.group(1))
+        i = int(m.group(2))
+        if i >= len(op._outputs):
+            raise KeyError("The name %r refers to a Tensor which does not exist. The operation, %r, exists "
+                           "but only has %d outputs." % (name, op.name, len(op._outputs)))
+        return op._outputs[i]
+
+    def as_graph_element(self, obj, allow_tensor=True, allow_operation=True):
+        if isinstance(obj, str):
+            if ":" in obj and allow_tensor:
+                return self.get_tensor_by_name(obj)
+            if allow_operation:
+                return self.get_operation_by_name(obj)
+        if isinstance(obj, Tensor) and allow_tensor:
+            if obj.graph is not self:
+                raise ValueError("Tensor %s is not an element of this graph." % obj)
+            return obj
+        if isinstance(obj, Operation) and allow_operation:
+            if obj.graph is not self:
+                raise ValueError("Operation %s is not an element of this graph." % obj)
+            return obj
+        if hasattr(obj, "_as_graph_element"):
+            return self.as_graph_element(obj._as_graph_element(), allow_tensor, allow_operation)
+        raise TypeError("Can not convert a %s into a Tensor or Operation." % type(obj).__name__)
+
+    def finalize(self):
+        self._finalized = True
+        self._c.finalize()
+
+    @property
+    def finalized(self):
+        return self._finalized
+
+    @property
+    def version(self):
+        return self._c.num_nodes()
+
+    # ---- seeds ----
+    @property
+    def seed(self):
+        return self._seed
+
+    @seed.setter
+    def seed(self, s):
+        self._seed = s
+
+    # ---- contexts ----
+    def as_default(self):
+        return _default_graph_stack.get_controller(self)
+
+    @contextlib.contextmanager
+    def name_scope(self, name):
+        old = self._name_stack
+        if name:
+            if name.endswith("/"):
+                new = name[:-1]
+            else:
+                new = self.unique_name(name)
+        else:
+            new = ""
+        self._name_stack = new
+        try:
+            yield (new + "/") if new else ""
+        finally:
+            self._name_stack = old
+
+    @contextlib.contextmanager
+    def control_dependencies(self, control_inputs):
+        if control_inputs is None:
+            saved, self._control_deps = self._control_deps, []
+            try:
+                yield
+            finally:
+                self._control_deps = saved
+            return
+        ops = []
+        for c in control_inputs:
+            if hasattr(c, "_as_graph_element") and not isinstance(c, (Tensor, Operation)):
+                c = c._as_graph_element()
+            if isinstance(c, Tensor):
+                c = c.op
+            if not isinstance(c, Operation):
+                raise TypeError("Control input must be Operation or Tensor: %r" % (c,))
+            ops.append(c)
+        self._control_deps.append(ops)
+        try:
+            yield
+        finally:
+            self._control_deps.pop()
+
+    @contextlib.contextmanager
+    def device(self, device_name):
+        self._device_stack.append(device_name or "")
+        try:
+            yield
+        finally:
+            self._device_stack.pop()
+
+    # ---- collections ----
+    def add_to_collection(self, name, value):
+        self._collections.setdefault(name, []).append(value)
+
+    def add_to_collections(self, names, value):
+        for n in ([names] if isinstance(names, str) else set(names)):
+            self.add_to_collection(n, value)
+
+    def get_collection_ref(self, name):
+        return self._collections.setdefault(name, [])
+
+    def get_collection(self, name, scope=None):
+        items = self._collections.get(name, [])
+        if scope is None:
+            return list(items)
+        c = re.compile(scope)
+        return [x for x in items if hasattr(x, "name") and c.match(x.name)]
+
+    def get_all_collection_keys(self):
+        return [k for k, v in self._collections.items() if v]
+
+    def clear_collection(self, name):
+        self._collections.pop(name, None)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Default graph stack (thread-local stacks over one process-wide default graph)
+
+
+class _DefaultStack(threading.local):
+    def __init__(self):
+        super().__init__()
+        self.stack = []
+
+    @contextlib.contextmanager
+    def get_controller(self, default):
+        self.stack.append(default)
+        try:
+            yield default
+        finally:
+            if self.stack and self.stack[-1] is default:
+                self.stack.pop()
+            elif default in self.stack:
+                self.stack.remove(default)
+
+
+class _DefaultGraphStack(_DefaultStack):
+    _global_default = None
+
+    def get_default(self):
+        if self.stack:
+            return self.stack[-1]
+        if _DefaultGraphStack._global_default is None:
+            _DefaultGraphStack._global_default = Graph()
+        return _DefaultGraphStack._global_default
+
+    def reset(self):
+        if self.stack:
+            raise AssertionError("Do not use tf.reset_default_graph() to clear nested graphs. If you need a "
+                                 "cleared graph, exit the nesting and create a new graph.")
+        _DefaultGraphStack._global_default = Graph()
+
+
+_default_graph_stack = _DefaultGraphStack()
+_default_session_stack = _DefaultStack()
+
+
+def get_default_graph():
+    return _default_graph_stack.get_default()
+
+
+def reset_default_graph():
+    _default_graph_stack.reset()
+
+
+def get_default_session():
+    s = _default_session_stack.stack
+    return s[-1] if s else None
+
+
+def _session_for(graph, session):
+    if session is None:
+        session = get_default_session()
+        if session is None:
+            raise ValueError("Cannot evaluate tensor using `eval()`: No default session is registered. Use "
+                             "`with sess.as_default()` or pass an explicit session to `eval(session=sess)`")
+    if session.graph is not graph:
+        raise ValueError("Cannot use the given session to evaluate tensor: the tensor's graph is different "
+                         "from the session's graph.")
+    return session
+
+
+# ---------------------------------------------------------------------------------------------------
+# Building ops
+
+
+def _graph_of(inputs):
+    for t in inputs:
+        if isinstance(t, Tensor):
+            return t.graph
+        if hasattr(t, "graph") and isinstance(getattr(t, "graph"), Graph):
+            return t.graph
+    return get_default_graph()
+
+
+def apply_op(op_type, inputs, attrs=None, name=None, control_inputs=()):
+    """Adds a node to the default graph (or the inputs' graph). Non-tensor inputs become constants."""
+    g = get_default_graph()
+    tensors = []
+    for x in inputs:
+        t = x if isinstance(x, Tensor) else convert_to_tensor(x)
+        if t.graph is not g:
+            raise ValueError("Tensor %s must be from the same graph as the op being created (%s)."
+                             % (t.name, name or op_type))
+        tensors.append(t)
+    return g.create_op(op_type, tensors, attrs, name, control_inputs)
+
+
+def apply1(op_type, inputs, attrs=None, name=None):
+    return apply_op(op_type, inputs, attrs, name)._outputs[0]
+
+
+@contextlib.contextmanager
+def name_scope(name, default_name=None, values=None):
+    """tf.name_scope: nested, uniquified; a name ending in '/' re-enters it; None resets."""
+    if values is not None:
+        g = _graph_of(values)
+    else:
+        g = get_default_graph()
+    n = name if name is not None else default_name
+    if name is None and default_name is None and values is None:
+        n = None
+    if n is not None and not isinstance(n, str):
+        raise TypeError("name_scope name must be a string, got %r" % (n,))
+    if n and not n.endswith("/") and not re.match(r"^[A-Za-z0-9.][A-Za-z0-9_.\-/>]*$", n):
+        raise ValueError("'%s' is not a valid scope name" % n)
+    with g.as_default(), g.name_scope(n) as scope:
+        yield scope
+
+
+def control_dependencies(control_inputs):
+    return get_default_graph().control_dependencies(control_inputs)
+
+
+def device(device_name):
+    return get_default_graph().device(device_name)
+
+
+def add_to_collection(name, value):
+    get_default_graph().add_to_collection(name, value)
+
+
+def add_to_collections(names, value):
+    get_default_graph().add_to_collections(names, value)
+
+
+def get_collection(key, scope=None):
+    return get_default_graph().get_collection(key, scope)
+
+
+def get_collection_ref(key):
+    return get_default_graph().get_collection_ref(key)

@@ -1,0 +1,226 @@
+"""tf.Session: runs fetches through the C++ executor. Fetch structures and feeds are parsed here."""
+import collections
+
+import numpy as np
+
+from .. import _core
+from . import dtypes as _dtypes
+from . import errors
+from . import ops as _ops
+
+
+class GPUOptions:
+    def __init__(self, allow_growth=False, per_process_gpu_memory_fraction=1.0, **kwargs):
+        self.allow_growth = allow_growth
+        self.per_process_gpu_memory_fraction = per_process_gpu_memory_fraction
+
+
+class ConfigProto:
+    """The settings tideflow honours: thread counts (one cap for the pool, intra-op work and BLAS)."""
+
+    def __init__(self, inter_op_parallelism_threads=0, intra_op_parallelism_threads=0,
+                 allow_soft_placement=False, log_device_placement=False, gpu_options=None,
+                 device_count=None, **kwargs):
+        self.inter_op_parallelism_threads = inter_op_parallelism_threads
+        self.intra_op_parallelism_threads = intra_op_parallelism_threads
+        self.allow_soft_placement = allow_soft_placement
+        self.log_device_placement = log_device_placement
+        self.gpu_options = gpu_options or GPUOptions()
+        self.device_count = device_count or {}
+
+
+class RunOptions:
+    FULL_TRACE = 3
+    NO_TRACE = 0
+
+    def __init__(self, trace_level=0, **kwargs):
+        self.trace_level = trace_level
+
+
+class RunMetadata:
+    pass
+
+
+class _Fetcher:
+    """Flattens a fetch structure into unique tensors and target ops, and rebuilds it from results."""
+    __slots__ = ("keys", "targets", "build")
+
+    def __init__(self, graph, fetches):
+        keys, index, targets = [], {}, []
+
+        def flat(f):
+            if f is None:
+                raise TypeError("Fetch argument None has invalid type <class 'NoneType'>")
+            if isinstance(f, (list, tuple)) and not hasattr(f, "_as_graph_element"):
+                subs = [flat(x) for x in f]
+                if type(f) is list:
+                    return lambda r: [s(r) for s in subs]
+                if type(f) is tuple:
+                    return lambda r: tuple(s(r) for s in subs)
+                return lambda r: type(f)(*[s(r) for s in subs])  # namedtuple
+            if isinstance(f, collections.abc.Mapping):
+                subs = {k: flat(v) for k, v in f.items()}
+                cls = type(f)
+                return lambda r: cls((k, s(r)) for k, s in subs.items())
+            try:
+                el = graph.as_graph_element(f)
+            except TypeError as e:
+                raise TypeError("Fetch argument %r has invalid type %r, must be a string or Tensor. (%s)"
+                                % (f, type(f), e)) from None
+            except (KeyError, ValueError) as e:
+                raise ValueError("Fetch argument %r cannot be interpreted as a Tensor. (%s)" % (f, e)) from None
+            if isinstance(el, _ops.Operation):
+                targets.append(el._id)
+                return lambda r: None
+            k = el._key()
+            if k not in index:
+                index[k] = len(keys)
+                keys.append(k)
+            i = index[k]
+            return lambda r: r[i]
+
+        self.build = flat(fetches)
+        self.keys = keys
+        self.targets = targets
+
+
+def _feed_value(tensor, value):
+    if isinstance(value, (_ops.Tensor, _ops.Operation)):
+        raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed values include "
+                        "Python scalars, strings, lists, numpy ndarrays, or TensorHandles. For reference, the "
+                        "tensor object was %s which was passed to the argument `feed_dict` with key %s."
+                        % (value, tensor))
+    dt = tensor.dtype
+    if dt is _dtypes.string:
+        return _ops._string_value(value) if np.ndim(value) else (
+            value.encode() if isinstance(value, str) else bytes(value))
+    arr = np.asarray(value, dtype=dt._np)
+    if not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr)
+    return arr
+
+
+def _result(a):
+    return a[()] if a.ndim == 0 else a  # scalars come back as NumPy scalars, like TensorFlow
+
+
+class BaseSession:
+    def __init__(self, target="", graph=None, config=None):
+        self._graph = graph if graph is not None else _ops.get_default_graph()
+        self._config = config
+        inter = getattr(config, "inter_op_parallelism_threads", 0) or 0
+        intra = getattr(config, "intra_op_parallelism_threads", 0) or 0
+        self._c = _core.Session(self._graph._c, int(inter), int(intra))
+        self._closed = False
+        self._fetch_cache = {}
+        self._default_ctx = None
+
+    graph = property(lambda self: self._graph)
+    graph_def = property(lambda self: self._graph.as_graph_def() if hasattr(self._graph, "as_graph_def") else None)
+    sess_str = property(lambda self: "")
+
+    def _fetcher(self, fetches):
+        try:
+            f = self._fetch_cache.get(fetches)
+        except TypeError:  # unhashable structure (a list, a dict)
+            return _Fetcher(self._graph, fetches)
+        if f is None:
+            f = _Fetcher(self._graph, fetches)
+            if len(self._fetch_cache) < 1024:
+                self._fetch_cache[fetches] = f
+        return f
+
+    def _feeds(self, feed_dict):
+        keys, vals = [], []
+        g = self._graph
+        for k, v in feed_dict.items():
+            if isinstance(k, tuple) and not hasattr(k, "_as_graph_element"):
+                raise TypeError("Feeding tuples of tensors (sparse feeds) is not supported: %r" % (k,))
+            try:
+                t = g.as_graph_element(k, allow_operation=False)
+            except Exception as e:
+                raise TypeError("Cannot interpret feed_dict key as Tensor: %s" % e) from None
+            keys.append(t._key())
+            vals.append(_feed_value(t, v))
+        return keys, vals
+
+    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        f = self._fetcher(fetches)
+        if feed_dict:
+            fk, fv = self._feeds(feed_dict)
+        else:
+            fk, fv = [], []
+        res = self._c.run(fk, fv, f.keys, f.targets)
+        return f.build([_result(a) for a in res])
+
+    def make_callable(self, fetches, feed_list=None, accept_options=False):
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        f = _Fetcher(self._graph, fetches)
+        feed_tensors = [self._graph.as_graph_element(t, allow_operation=False) for t in (feed_list or [])]
+        call = _core.make_callable(self._c, [t._key() for t in feed_tensors], f.keys, f.targets)
+        build = f.build
+
+        def run_callable(*args, **kwargs):
+            if len(args) != len(feed_tensors):
+                raise TypeError("Expected %d feed values, got %d" % (len(feed_tensors), len(args)))
+            vals = [_feed_value(t, v) for t, v in zip(feed_tensors, args)]
+            return build([_result(a) for a in call(vals)])
+
+        return run_callable
+
+    def close(self):
+        if not self._closed:
+            self._closed = True
+            self._c.close()
+
+    def as_default(self):
+        return _ops._default_session_stack.get_controller(self)
+
+    def __enter__(self):
+        if self._default_ctx is None:
+            self._default_ctx = self.as_default()
+            self._default_ctx.__enter__()
+        return self
+
+    def __exit__(self, exc_type, exc_value, tb):
+        if self._default_ctx is not None:
+            self._default_ctx.__exit__(exc_type, exc_value, tb)
+            self._default_ctx = None
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def list_devices(self):
+        return [_Device("/job:localhost/replica:0/task:0/device:CPU:0", "CPU")]
+
+
+class _Device(collections.namedtuple("_Device", ["name", "device_type"])):
+    pass
+
+
+class Session(BaseSession):
+    pass
+
+
+class InteractiveSession(BaseSession):
+    """A Session that installs itself as the default on construction."""
+
+    def __init__(self, target="", graph=None, config=None):
+        super().__init__(target, graph, config)
+        self._ctx = self.as_default()
+        self._ctx.__enter__()
+
+    def close(self):
+        super().close()
+        if getattr(self, "_ctx", None) is not None:
+            try:
+                self._ctx.__exit__(None, None, None)
+            finally:
+                self._ctx = None

@@ -1,0 +1,2 @@
+"""(filled by its op family)"""
+__all__ = []

@@ -1,0 +1,263 @@
+"""tf.Variable (TF1 reference-variable semantics) and the assign family."""
+import numpy as np
+
+from ..framework import dtypes as _dtypes
+from ..framework import ops as _ops
+from ..framework.ops import GraphKeys
+from ..framework.tensor_shape import TensorShape, as_shape
+from .. import _core
+
+
+class Variable:
+    """A value that lives in the Session across runs. `name:0` reads it; `initializer` assigns the initial
+    value; `value()` is a snapshot (`name/read`), as in TensorFlow 1.x."""
+
+    def __init__(self, initial_value=None, trainable=True, collections=None, validate_shape=True,
+                 caching_device=None, name=None, variable_def=None, dtype=None, expected_shape=None,
+                 import_scope=None, constraint=None, use_resource=None, synchronization=None,
+                 aggregation=None, shape=None):
+        if variable_def is not None:
+            raise ValueError("variable_def is not supported; use tf.train.import_meta_graph")
+        if initial_value is None:
+            raise ValueError("initial_value must be specified.")
+        if collections is None:
+            collections = [GraphKeys.GLOBAL_VARIABLES]
+        collections = list(collections)
+        if trainable and GraphKeys.TRAINABLE_VARIABLES not in collections:
+            collections.append(GraphKeys.TRAINABLE_VARIABLES)
+        g = _ops.get_default_graph()
+        with g.control_dependencies(None):  # like tf.init_scope: initializers ignore outer control deps
+            with _ops.name_scope(name, "Variable", [] if callable(initial_value) else None) as scope:
+                if callable(initial_value):
+                    initial_value = initial_value()
+                init = initial_value if isinstance(initial_value, _ops.Tensor) else \
+                    _ops.convert_to_tensor(initial_value, dtype=dtype, name="initial_value")
+                if dtype is not None and init.dtype is not _dtypes.as_dtype(dtype):
+                    from . import math_ops
+                    init = math_ops.cast(init, dtype)
+                var_shape = as_shape(shape) if shape is not None else init.shape
+                if not validate_shape:
+                    var_shape = TensorShape(None) if shape is None else var_shape
+                elif not var_shape.is_fully_defined():
+                    raise ValueError("initial_value must have a shape specified: %s" % init)
+                self._variable = _ops.apply_op(
+                    "VariableV2", [], {"shape": _core.Shape(None if var_shape.ndims is None else var_shape.as_list()),
+                                       "dtype": init.dtype._enum}, name=scope).outputs[0]
+                self._initial_value = init
+                self._initializer_op = _ops.apply_op("Assign", [self._variable, init],
+                                                     {"validate_shape": bool(validate_shape)}, name="Assign")
+                self._snapshot = _ops.apply1("Identity", [self._variable], name="read")
+        self._trainable = trainable
+        self._save_slice_info = None
+        self._constraint = constraint
+        for c in collections:
+            g.add_to_collection(c, self)
+        g._variables_by_op = getattr(g, "_variables_by_op", {})
+        g._variables_by_op[self._variable.op._id] = self
+
+    @classmethod
+    def _from_parts(cls, variable, initializer_op, initial_value, snapshot, trainable=True):
+        """Rebuilds a Variable around existing graph nodes (meta-graph import)."""
+        self = cls.__new__(cls)
+        self._variable, self._initializer_op = variable, initializer_op
+        self._initial_value, self._snapshot = initial_value, snapshot
+        self._trainable, self._save_slice_info, self._constraint = trainable, None, None
+        g = variable.graph
+        g._variables_by_op = getattr(g, "_variables_by_op", {})
+        g._variables_by_op[variable.op._id] = self
+        return self
+
+    # ---- identity ----
+    name = property(lambda self: self._variable.name)
+    op = property(lambda self: self._variable.op)
+    graph = property(lambda self: self._variable.graph)
+    dtype = property(lambda self: self._variable.dtype)
+    device = property(lambda self: self._variable.device)
+    initializer = property(lambda self: self._initializer_op)
+    initial_value = property(lambda self: self._initial_value)
+    trainable = property(lambda self: self._trainable)
+    constraint = property(lambda self: self._constraint)
+
+    @property
+    def shape(self):
+        return self._variable.shape
+
+    def get_shape(self):
+        return self._variable.shape
+
+    def set_shape(self, shape):
+        self._variable.set_shape(shape)
+
+    def value(self):
+        return self._snapshot
+
+    def read_value(self):
+        return _ops.apply1("Identity", [self._variable], name="read")
+
+    def initialized_value(self):
+        """The value after initialization: runs the initializer first when needed (TF1 semantics)."""
+        with _ops.name_scope(self.op.name + "/"):
+            return _ops.apply1("InitializedValue", [self._variable, self._initial_value], name="initialized_value")
+
+    def _as_graph_element(self):
+        return self._variable
+
+    def _ref(self):
+        return self._variable
+
+    def eval(self, session=None):
+        return self._variable.eval(session=session)
+
+    def load(self, value, session=None):
+        sess = _ops._session_for(self.graph, session)
+        sess.run(self._initializer_op, {self._initial_value: value})
+
+    # ---- updates ----
+    def assign(self, value, use_locking=None, name=None, read_value=True):
+        return assign(self, value, name=name)
+
+    def assign_add(self, delta, use_locking=None, name=None, read_value=True):
+        return assign_add(self, delta, name=name)
+
+    def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
+        return assign_sub(self, delta, name=name)
+
+    def count_up_to(self, limit):
+        raise NotImplementedError("count_up_to is not supported")
+
+    def __repr__(self):
+        return "<tf.Variable '%s' shape=%s dtype=%s_ref>" % (self.name, self.shape, self.dtype.name)
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+    def __ne__(self, other):
+        return self is not other
+
+    def __iter__(self):
+        return iter(self._snapshot)
+
+    def __bool__(self):
+        raise TypeError("Using a `tf.Variable` as a Python `bool` is not allowed.")
+
+
+def _var_to_tensor(v, dtype=None, name=None, as_ref=False):
+    t = v._variable if as_ref else v._snapshot
+    if dtype is not None and _dtypes.as_dtype(dtype) is not t.dtype:
+        raise ValueError("Incompatible type conversion requested to type '%s' for variable of type '%s'"
+                         % (_dtypes.as_dtype(dtype).name, t.dtype.name))
+    return t
+
+
+_ops.register_tensor_conversion_function(Variable, _var_to_tensor)
+RefVariable = Variable
+VariableV1 = Variable
+
+
+def _ref_of(ref, what):
+    if isinstance(ref, Variable):
+        return ref._variable
+    if isinstance(ref, _ops.Tensor) and ref.op.type == "VariableV2":
+        return ref
+    raise TypeError("%s requires a variable as its first argument, got %r" % (what, ref))
+
+
+def _update(op_type, ref, value, name, attrs=None):
+    r = _ref_of(ref, op_type)
+    value = _ops.convert_to_tensor(value, dtype=r.dtype)
+    return _ops.apply1(op_type, [r, value], attrs, name=name or op_type)
+
+
+def assign(ref, value, validate_shape=None, use_locking=None, name=None):
+    return _update("Assign", ref, value, name, {"validate_shape": validate_shape is not False})
+
+
+def assign_add(ref, value, use_locking=None, name=None):
+    return _update("AssignAdd", ref, value, name)
+
+
+def assign_sub(ref, value, use_locking=None, name=None):
+    return _update("AssignSub", ref, value, name)
+
+
+def is_variable_initialized(variable):
+    return _ops.apply1("IsVariableInitialized", [_ref_of(variable, "is_variable_initialized")],
+                       name="IsVariableInitialized")
+
+
+def global_variables(scope=None):
+    return _ops.get_collection(GraphKeys.GLOBAL_VARIABLES, scope)
+
+
+def local_variables(scope=None):
+    return _ops.get_collection(GraphKeys.LOCAL_VARIABLES, scope)
+
+
+def trainable_variables(scope=None):
+    return _ops.get_collection(GraphKeys.TRAINABLE_VARIABLES, scope)
+
+
+def model_variables(scope=None):
+    return _ops.get_collection(GraphKeys.MODEL_VARIABLES, scope)
+
+
+def no_op(name=None):
+    return _ops.apply_op("NoOp", [], name=name or "NoOp")
+
+
+def group(*inputs, **kwargs):
+    """An op that runs all `inputs` (ops, tensors, or nested lists of them)."""
+    name = kwargs.pop("name", None)
+    flat = []
+
+    def walk(x):
+        if isinstance(x, (list, tuple)):
+            for y in x:
+                walk(y)
+        elif isinstance(x, dict):
+            for y in x.values():
+                walk(y)
+        elif x is not None:
+            flat.append(x)
+    walk(inputs)
+    with _ops.control_dependencies(flat):
+        return no_op(name=name or "group_deps")
+
+
+def variables_initializer(var_list, name="init"):
+    if not var_list:
+        return no_op(name=name)
+    return group(*[v.initializer for v in var_list], name=name)
+
+
+def global_variables_initializer():
+    return variables_initializer(global_variables(), name="init")
+
+
+def local_variables_initializer():
+    return variables_initializer(local_variables(), name="init")
+
+
+initialize_all_variables = global_variables_initializer
+initialize_variables = variables_initializer
+all_variables = global_variables
+
+
+def report_uninitialized_variables(var_list=None, name="report_uninitialized_variables"):
+    """A string tensor with the names of the variables not yet initialized in the running Session."""
+    if var_list is None:
+        var_list = global_variables() + local_variables()
+    with _ops.name_scope(name):
+        if not var_list:
+            return _ops.constant_op(np.array([], dtype=object), name="Const")
+        flags = [is_variable_initialized(v) for v in var_list]
+        names = _ops.constant_op(np.array([v.op.name.encode() for v in var_list], dtype=object))
+        return _ops.apply1("ReportUninitialized", [names] + flags, name="boolean_mask")
+
+
+def assert_variables_initialized(var_list=None):
+    return report_uninitialized_variables(var_list)
+

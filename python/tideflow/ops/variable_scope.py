@@ -1,0 +1,2 @@
+"""Name/variable scopes, tf.get_variable (filled by the scopes issue)."""
+__all__ = []

@@ -1,0 +1,1 @@
+"""tf.summary (filled by the TensorBoard issue)."""

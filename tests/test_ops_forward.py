@@ -1,0 +1,38 @@
+"""Forward values of every op-table row against NumPy, fed through placeholders and as constants."""
+import numpy as np
+import pytest
+
+import tideflow as tf
+from op_table import ROWS
+
+CASES = [(row, shapes, dt) for row in ROWS for shapes in row.shapes for dt in row.dtypes]
+
+
+def _id(case):
+    row, shapes, dt = case
+    return "%s-%s-%s" % (row.name, "x".join(str(list(s)) for s in shapes).replace(" ", ""), dt)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+def test_forward(case):
+    row, shapes, dt = case
+    rng = np.random.RandomState(0)
+    arrays = row.inputs(rng, shapes, dt)
+    expected = np.asarray(row.ref(*arrays))
+    g = tf.Graph()
+    with g.as_default():
+        phs = [tf.placeholder(tf.as_dtype(a.dtype), shape=a.shape) for a in arrays]
+        out = row.build(tf, *phs)
+        consts = [tf.constant(a) for a in arrays]
+        out_c = row.build(tf, *consts)
+        assert out.shape.is_compatible_with(expected.shape), (out.shape, expected.shape)
+        with tf.Session() as sess:
+            got = sess.run(out, dict(zip(phs, arrays)))
+            got_c = sess.run(out_c)
+    for r in (got, got_c):
+        r = np.asarray(r)
+        assert r.shape == expected.shape, (r.shape, expected.shape)
+        assert r.dtype == expected.dtype or expected.dtype == np.float64 and r.dtype == np.float32, (r.dtype, expected.dtype)
+        np.testing.assert_allclose(r, expected.astype(r.dtype) if r.dtype != expected.dtype else expected,
+                                   rtol=row.rtol if dt != "float32" else max(row.rtol, 1e-5),
+                                   atol=row.atol if dt != "float32" else max(row.atol, 1e-5))
