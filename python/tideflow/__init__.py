@@ -36,6 +36,7 @@ from .ops.linalg_ops import *  # noqa: E402,F401,F403
 from .ops.reduction_ops import *  # noqa: E402,F401,F403
 from .ops.random_ops import *  # noqa: E402,F401,F403
 from .ops.gradients_impl import *  # noqa: E402,F401,F403
+from .ops.clip_ops import *  # noqa: E402,F401,F403
 from .ops.variable_scope import *  # noqa: E402,F401,F403
 from .ops.init_ops import *  # noqa: E402,F401,F403
 from .ops import nn_ops as nn  # noqa: E402

@@ -1,0 +1,163 @@
+#pragma once
+// Conversions shared by the binding files (bindings.cc, bindings_io.cc, bindings_summary.cc).
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "attr.h"
+#include "graph.h"
+
+namespace tideflow_py {
+namespace nb = nanobind;
+using namespace nb::literals;
+using namespace tideflow;
+
+// ---- tensors <-> NumPy ----
+inline DType dtype_from_dlpack(nb::dlpack::dtype d) {
+  using C = nb::dlpack::dtype_code;
+  if (d.code == (uint8_t)C::Float && d.bits == 32) return DType::Float32;
+  if (d.code == (uint8_t)C::Float && d.bits == 64) return DType::Float64;
+  if (d.code == (uint8_t)C::Int && d.bits == 32) return DType::Int32;
+  if (d.code == (uint8_t)C::Int && d.bits == 64) return DType::Int64;
+  if (d.code == (uint8_t)C::Bool && d.bits == 8) return DType::Bool;
+  throw type_error("unsupported array dtype for a tideflow tensor");
+}
+
+inline nb::dlpack::dtype dlpack_from_dtype(DType d) {
+  switch (d) {
+    case DType::Float32: return nb::dtype<float>();
+    case DType::Float64: return nb::dtype<double>();
+    case DType::Int32: return nb::dtype<int32_t>();
+    case DType::Int64: return nb::dtype<int64_t>();
+    case DType::Bool: return nb::dtype<bool>();
+    default: throw type_error("no NumPy dtype for string tensors");
+  }
+}
+
+// A C-contiguous array is wrapped, not copied: the tensor borrows its memory and keeps it alive.
+inline Tensor tensor_from_array(nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu> a) {
+  DType dt = dtype_from_dlpack(a.dtype());
+  Dims dims(a.ndim());
+  for (size_t i = 0; i < a.ndim(); ++i) dims[i] = (int64_t)a.shape(i);
+  auto buf = std::make_shared<Buffer>();
+  buf->data = const_cast<void*>(a.data());
+  buf->nbytes = (size_t)num_elements(dims) * dtype_size(dt);
+  using Array = nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>;
+  auto* keep = new Array(a);
+  buf->release = [keep] {
+    nb::gil_scoped_acquire g;
+    delete keep;
+  };
+  if (!buf->data) buf->data = buf.get();  // empty arrays may have no data pointer
+  return Tensor(dt, std::move(dims), std::move(buf));
+}
+
+inline Tensor tensor_from_py(nb::handle h) {
+  if (nb::isinstance<nb::bytes>(h)) {
+    nb::bytes b = nb::borrow<nb::bytes>(h);
+    return Tensor::string_scalar(std::string(b.c_str(), b.size()));
+  }
+  if (nb::isinstance<nb::tuple>(h)) {  // ("strings", shape, [bytes...]) from the Python layer
+    nb::tuple t = nb::borrow<nb::tuple>(h);
+    std::vector<int64_t> dims = nb::cast<std::vector<int64_t>>(t[1]);
+    std::vector<std::string> vals;
+    for (nb::handle x : t[2]) {
+      nb::bytes b = nb::borrow<nb::bytes>(x);
+      vals.emplace_back(b.c_str(), b.size());
+    }
+    return Tensor::strings(dims, std::move(vals));
+  }
+  return tensor_from_array(nb::cast<nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>>(h));
+}
+
+// A fetched tensor becomes an ndarray over the same buffer, which the array keeps alive.
+inline nb::object tensor_to_py(const Tensor& t) {
+  if (t.dtype() == DType::String) {
+    auto bytes = [&](const std::string& s) { return nb::bytes(s.data(), s.size()); };
+    if (t.rank() == 0) return bytes(t.string_values()[0]);
+    nb::list l;
+    for (auto& s : t.string_values()) l.append(bytes(s));
+    nb::object np = nb::module_::import_("numpy");
+    return np.attr("array")(l, "dtype"_a = "object").attr("reshape")(nb::cast(t.dims()));
+  }
+  auto* holder = new std::shared_ptr<Buffer>(t.buffer());
+  nb::capsule owner(holder, [](void* p) noexcept { delete static_cast<std::shared_ptr<Buffer>*>(p); });
+  std::vector<size_t> shape(t.dims().begin(), t.dims().end());
+  return nb::cast(nb::ndarray<nb::numpy>(t.raw(), shape.size(), shape.data(), owner, nullptr,
+                                        dlpack_from_dtype(t.dtype())));
+}
+
+inline nb::list tensors_to_py(const std::vector<Tensor>& ts) {
+  nb::list l;
+  for (auto& t : ts) l.append(tensor_to_py(t));
+  return l;
+}
+
+// ---- attributes ----
+inline PartialShape shape_from_py(nb::handle h) {
+  if (h.is_none()) return PartialShape::unknown();
+  Dims d;
+  for (nb::handle x : h) d.push_back(x.is_none() ? -1 : nb::cast<int64_t>(x));
+  return PartialShape(d);
+}
+
+inline nb::object shape_to_py(const PartialShape& s) {
+  if (!s.known_rank) return nb::none();
+  nb::list l;
+  for (int64_t d : s.dims) l.append(d < 0 ? nb::none() : nb::cast(d));
+  return l;
+}
+
+struct ShapeAttr {  // marks a Python value as a shape attribute: _core.Shape(None | [dims])
+  PartialShape s;
+};
+
+inline AttrValue attr_from_py(nb::handle h) {
+  if (nb::isinstance<nb::bool_>(h)) return nb::cast<bool>(h);
+  if (nb::isinstance<nb::int_>(h)) return nb::cast<int64_t>(h);
+  if (nb::isinstance<nb::float_>(h)) return nb::cast<double>(h);
+  if (nb::isinstance<nb::str>(h)) return nb::cast<std::string>(h);
+  if (nb::isinstance<nb::bytes>(h)) {
+    nb::bytes b = nb::borrow<nb::bytes>(h);
+    return std::string(b.c_str(), b.size());
+  }
+  if (nb::isinstance<DType>(h)) return nb::cast<DType>(h);
+  if (nb::isinstance<ShapeAttr>(h)) return nb::cast<ShapeAttr>(h).s;
+  bool tagged = nb::isinstance<nb::tuple>(h) && nb::len(h) == 3 && nb::isinstance<nb::str>(h[0]);
+  if (!tagged && (nb::isinstance<nb::list>(h) || nb::isinstance<nb::tuple>(h))) {
+    nb::sequence seq = nb::borrow<nb::sequence>(h);
+    size_t n = nb::len(seq);
+    if (n > 0 && nb::isinstance<nb::float_>(seq[0])) return nb::cast<std::vector<double>>(h);
+    if (n > 0 && nb::isinstance<nb::str>(seq[0])) return nb::cast<std::vector<std::string>>(h);
+    if (n > 0 && nb::isinstance<DType>(seq[0])) return nb::cast<std::vector<DType>>(h);
+    return nb::cast<std::vector<int64_t>>(h);
+  }
+  Tensor t = tensor_from_py(h);
+  return t.dtype() == DType::String ? t : t.deep_copy();  // attributes own their values
+}
+
+inline nb::object attr_to_py(const AttrValue& v) {
+  return std::visit(
+      [](auto&& x) -> nb::object {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) return nb::none();
+        else if constexpr (std::is_same_v<T, PartialShape>) return nb::cast(ShapeAttr{x});
+        else if constexpr (std::is_same_v<T, Tensor>) return tensor_to_py(x);
+        else return nb::cast(x);
+      },
+      v);
+}
+
+inline AttrMap attrs_from_py(nb::dict d) {
+  AttrMap m;
+  for (auto [k, v] : d) m[nb::cast<std::string>(k)] = attr_from_py(v);
+  return m;
+}
+
+
+// Binding groups that live in their own files.
+void bind_io(nb::module_& m);       // checkpoints and meta graphs (bindings_io.cc)
+void bind_summary(nb::module_& m);  // event files and summaries (bindings_summary.cc)
+
+}  // namespace tideflow_py
