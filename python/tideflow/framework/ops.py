@@ -414,9 +414,10 @@ class Graph:
             name = name.decode()
         if name:
             # Nested scopes may start with "_" or "-", root scopes must look like op names (TF's rules).
-            regex = _VALID_SCOPE_NAME_REGEX if self._name_stack else _VALID_OP_NAME_REGEX
+            kind, regex = ("", _VALID_SCOPE_NAME_REGEX) if self._name_stack else ("root ", _VALID_OP_NAME_REGEX)
             if not regex.match(name):
-                raise ValueError("'%s' is not a valid scope name" % name)
+                raise ValueError("'%s' is not a valid %sscope name. A %sscope name has to match the following "
+                                 "pattern: %s" % (name, kind, kind, regex.pattern))
         old = self._name_stack
         if not name:
             new, returned = "", ""

@@ -25,7 +25,7 @@ _TRUNCATION_STDDEV = .87962566103423978
 def _assert_float_dtype(dtype):
     dtype = _dtypes.as_dtype(dtype)
     if not dtype.is_floating:
-        raise ValueError("Expected floating point type, got %s." % dtype)
+        raise ValueError("Argument `dtype` is expected to be floating point. Received: %s." % dtype)
     return dtype
 
 
@@ -95,8 +95,8 @@ class Constant(Initializer):
 
     def __init__(self, value=0, dtype=_dtypes.float32, verify_shape=False):
         if not (np.isscalar(value) or isinstance(value, (list, tuple, np.ndarray))):
-            raise TypeError("Invalid type for initial value: %s (expected Python scalar, list or tuple of values, "
-                            "or numpy.ndarray)." % type(value))
+            raise TypeError("Invalid type for initial value=%s of type: %s. Expected Python scalar, list or tuple "
+                            "of values, or numpy.ndarray." % (value, type(value).__name__))
         self.value = value
         self.dtype = _dtypes.as_dtype(dtype)
         self._verify_shape = verify_shape
@@ -107,17 +107,17 @@ class Constant(Initializer):
         arr = _ops._np_value(self.value, dtype)
         shape = _shape_list(shape)
         if verify_shape and tuple(arr.shape) != tuple(shape):
-            raise TypeError("Expected Tensor's shape: %s, got %s." % (tuple(shape), arr.shape))
+            raise TypeError("Expected Tensor's shape: %s, but got %s." % (tuple(shape), arr.shape))
         size = int(np.prod(shape))
         if arr.size > size:
-            raise ValueError("Too many elements provided. Needed at most %d, but received %d" % (size, arr.size))
+            raise ValueError("Too many elements provided. Takes at most %d, but got %d." % (size, arr.size))
         if 0 < arr.size < size:
             flat = arr.reshape(-1)
             arr = np.concatenate([flat, np.repeat(flat[-1:], size - arr.size)])
         return _ops.constant_op(arr.reshape(shape) if arr.size else arr, dtype=dtype, shape=shape, name="Const")
 
     def get_config(self):
-        return {"value": self.value, "dtype": self.dtype.name, "verify_shape": self._verify_shape}
+        return {"value": self.value, "dtype": self.dtype.name}  # verify_shape is a __call__ argument
 
 
 class RandomUniform(Initializer):
@@ -188,12 +188,14 @@ class VarianceScaling(Initializer):
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
                  dtype=_dtypes.float32):
         if scale <= 0.:
-            raise ValueError("`scale` must be positive float.")
+            raise ValueError("Argument `scale` must be a positive float. Received: %s" % scale)
         if mode not in {"fan_in", "fan_out", "fan_avg"}:
-            raise ValueError("Invalid `mode` argument:", mode)
+            raise ValueError("Argument `mode` should be one of ('fan_in', 'fan_out', 'fan_avg'). Received: %s"
+                             % mode)
         distribution = distribution.lower()
         if distribution not in {"normal", "uniform", "truncated_normal", "untruncated_normal"}:
-            raise ValueError("Invalid `distribution` argument:", distribution)
+            raise ValueError("Argument `distribution` should be one of ('normal', 'uniform', 'truncated_normal', "
+                             "'untruncated_normal'). Received: %s" % distribution)
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
         self.dtype = _assert_float_dtype(dtype)
 

@@ -105,6 +105,9 @@ class _VariableStore:
                              "mean to set reuse=tf.AUTO_REUSE in VarScope?" % name)
 
         if initializer is None:
+            if shape.ndims is None:
+                raise ValueError("Variable %s did not get an initializer, so its `shape` argument must be "
+                                 "specified." % name)
             initializer = _default_initializer(name, dtype)
         if initializing_from_value:
             init_val, variable_dtype = initializer, None
@@ -295,8 +298,9 @@ class VariableScope:
         # Variable names depend on the variable scope only: leave the name scope while creating one.
         with _ops.name_scope(None):
             if dtype is not None and initializer is not None and not callable(initializer):
-                init_dtype = (initializer.dtype if _ops.is_tensor(initializer)
-                              else _dtypes.as_dtype(_ops._np_value(initializer, None).dtype))
+                # Like TF this converts a value initializer once just to read its dtype (a dead Const at the
+                # root, which keeps later op names identical to TF's).
+                init_dtype = _ops.convert_to_tensor(initializer).dtype
                 if init_dtype is not _dtypes.as_dtype(dtype):
                     raise ValueError("Initializer type '%s' and explicit dtype '%s' don't match."
                                      % (init_dtype, _dtypes.as_dtype(dtype)))
