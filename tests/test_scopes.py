@@ -443,7 +443,8 @@ def test_variable_scope_argument_errors():
     with pytest.raises(ValueError, match="The reuse parameter must be True or False or None."):
         tf.variable_scope("x", reuse=1)
     with pytest.raises(TypeError, match="name_or_scope must be a string or VariableScope"):
-        tf.variable_scope(3)
+        with tf.variable_scope(3):
+            pass
     # A failed enter leaves every scope as it was.
     assert tf.get_variable_scope().name == "" and tf.get_default_graph().get_name_scope() == ""
 

@@ -468,8 +468,6 @@ class variable_scope:  # noqa: N801 (TF's name)
             self._reuse = None  # scopes always inherit reuse: False means "inherit", like None
         if not (self._reuse is True or self._reuse is None or self._reuse is AUTO_REUSE):
             raise ValueError("The reuse parameter must be True or False or None.")
-        if name_or_scope is not None and not isinstance(name_or_scope, (VariableScope, str)):
-            raise TypeError("VariableScope: name_or_scope must be a string or VariableScope.")
         if not isinstance(auxiliary_name_scope, bool):
             raise TypeError("The auxiliary_name_scope must be `True` or `False`, while get {}"
                             .format(auxiliary_name_scope))
@@ -525,6 +523,8 @@ class variable_scope:  # noqa: N801 (TF's name)
             current = self._graph.get_name_scope()
             reenter = current + "/" if current else ""
         if self._name_or_scope is not None:
+            if not isinstance(self._name_or_scope, (VariableScope, str)):
+                raise TypeError("VariableScope: name_or_scope must be a string or VariableScope.")
             if isinstance(self._name_or_scope, str):
                 name_scope = self._name_or_scope
             else:
