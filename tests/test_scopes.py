@@ -598,3 +598,15 @@ def test_variable_scopes_are_per_graph():
             v2 = tf.get_variable("v", shape=[], initializer=tf.zeros_initializer())
         assert tf.get_variable_scope().name == "s"
     assert (v1.name, v2.name) == ("s/v:0", "v:0") and v1.graph is not v2.graph
+
+
+def test_partition_info_only_goes_to_initializers_that_name_it():
+    got = []
+
+    def init(shape, dtype=None, **kwargs):
+        got.append(kwargs)
+        return np.ones(shape)
+
+    v = tf.get_variable("v", shape=[2], initializer=init)
+    assert got == [{}]
+    np.testing.assert_array_equal(run_init(v)[0], [1., 1.])
