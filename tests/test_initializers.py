@@ -125,6 +125,7 @@ def test_initializers_namespace():
     assert ns.zeros is tf.zeros_initializer and ns.glorot_uniform is tf.glorot_uniform_initializer
     assert ns.global_variables is tf.global_variables_initializer
     assert isinstance(ns.he_normal(), tf.variance_scaling_initializer)
+    assert not hasattr(tf, "he_normal")
 
 
 @pytest.mark.parametrize("shape,fans", [([], (1, 1)), ([5], (5, 5)), ([3, 7], (3, 7)),
@@ -264,3 +265,17 @@ def test_glorot_uniform_bounds_and_seeds():
     c = sample(tf.glorot_uniform_initializer(seed=6), [200, 300])
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+def test_identity_initializer():
+    a = tf.initializers.identity()([2, 3])
+    b = tf.initializers.identity(gain=2.5)([2, 2], dtype=tf.float64)
+    va, vb = run(a, b)
+    np.testing.assert_array_equal(va, np.eye(2, 3))
+    assert vb.dtype == np.float64 and vb.tolist() == [[2.5, 0.], [0., 2.5]]
+    with pytest.raises(ValueError, match="can only be used for 2D matrices"):
+        tf.initializers.identity()([3])
+    v = tf.get_variable("eye", shape=[3, 3], initializer=tf.initializers.identity())
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        np.testing.assert_array_equal(sess.run(v), np.eye(3))

@@ -10,12 +10,13 @@ from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 from . import random_ops
 
+# tf.* names (the classes too, as the TF1 module exposes them); lecun_*, he_* and identity are reached
+# through tf.initializers, as in TF1.
 __all__ = ["Initializer", "Constant", "constant_initializer", "Zeros", "zeros_initializer", "Ones",
            "ones_initializer", "RandomUniform", "random_uniform_initializer", "RandomNormal",
            "random_normal_initializer", "TruncatedNormal", "truncated_normal_initializer", "UniformUnitScaling",
            "uniform_unit_scaling_initializer", "VarianceScaling", "variance_scaling_initializer", "GlorotUniform",
-           "glorot_uniform_initializer", "GlorotNormal", "glorot_normal_initializer", "lecun_normal",
-           "lecun_uniform", "he_normal", "he_uniform", "initializers"]
+           "glorot_uniform_initializer", "GlorotNormal", "glorot_normal_initializer", "initializers"]
 
 # scipy.stats.truncnorm.std(a=-2, b=2, loc=0., scale=1.): the stddev of a unit normal cut at two standard
 # deviations. VarianceScaling divides by it so the truncated draw keeps the requested variance (TF's value).
@@ -237,6 +238,24 @@ class GlorotNormal(VarianceScaling):
         return {"seed": self.seed, "dtype": self.dtype.name}
 
 
+class Identity(Initializer):
+    """`gain` times the identity matrix (2-D shapes only)."""
+
+    def __init__(self, gain=1.0, dtype=_dtypes.float32):
+        self.gain = gain
+        self.dtype = _assert_float_dtype(dtype)
+
+    def __call__(self, shape, dtype=None, partition_info=None):
+        full_shape = _shape_list(partition_info.full_shape if partition_info is not None else shape)
+        if len(full_shape) != 2:
+            raise ValueError("Identity matrix initializer can only be used for 2D matrices.")
+        dtype = self._dtype_for(dtype)
+        return _ops.constant_op(np.eye(*full_shape) * self.gain, dtype=dtype, name="Const")
+
+    def get_config(self):
+        return {"gain": self.gain, "dtype": self.dtype.name}
+
+
 def lecun_normal(seed=None):
     return VarianceScaling(scale=1., mode="fan_in", distribution="truncated_normal", seed=seed)
 
@@ -290,7 +309,7 @@ def _initializers_namespace():
                        ("random_uniform", RandomUniform), ("random_normal", RandomNormal),
                        ("truncated_normal", TruncatedNormal), ("uniform_unit_scaling", UniformUnitScaling),
                        ("variance_scaling", VarianceScaling), ("glorot_uniform", GlorotUniform),
-                       ("glorot_normal", GlorotNormal), ("lecun_normal", lecun_normal),
+                       ("glorot_normal", GlorotNormal), ("identity", Identity), ("lecun_normal", lecun_normal),
                        ("lecun_uniform", lecun_uniform), ("he_normal", he_normal), ("he_uniform", he_uniform),
                        ("global_variables", state_ops.global_variables_initializer),
                        ("local_variables", state_ops.local_variables_initializer),
