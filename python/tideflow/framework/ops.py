@@ -26,6 +26,10 @@ def _user_location():
     return ""
 
 
+_VALID_OP_NAME_REGEX = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
+_VALID_SCOPE_NAME_REGEX = re.compile(r"^[A-Za-z0-9_.\\/>-]*$")
+
+
 class GraphKeys:
     GLOBAL_VARIABLES = "variables"
     LOCAL_VARIABLES = "local_variables"
@@ -404,17 +408,27 @@ class Graph:
 
     @contextlib.contextmanager
     def name_scope(self, name):
-        old = self._name_stack
+        """Graph.name_scope: a name is uniquified and nested under the current scope; one ending in "/"
+        re-enters that absolute scope; None or "" resets to the root. Yields the scope with its "/"."""
+        if isinstance(name, bytes):
+            name = name.decode()
         if name:
-            if name.endswith("/"):
-                new = name[:-1]
-            else:
-                new = self.unique_name(name)
+            # Nested scopes may start with "_" or "-", root scopes must look like op names (TF's rules).
+            kind, regex = ("", _VALID_SCOPE_NAME_REGEX) if self._name_stack else ("root ", _VALID_OP_NAME_REGEX)
+            if not regex.match(name):
+                raise ValueError("'%s' is not a valid %sscope name. A %sscope name has to match the following "
+                                 "pattern: %s" % (name, kind, kind, regex.pattern))
+        old = self._name_stack
+        if not name:
+            new, returned = "", ""
+        elif name.endswith("/"):
+            new, returned = name[:-1], name
         else:
-            new = ""
+            new = self.unique_name(name)
+            returned = new + "/"
         self._name_stack = new
         try:
-            yield (new + "/") if new else ""
+            yield returned
         finally:
             self._name_stack = old
 
@@ -469,7 +483,7 @@ class Graph:
         return [x for x in items if hasattr(x, "name") and c.match(x.name)]
 
     def get_all_collection_keys(self):
-        return [k for k, v in self._collections.items() if v]
+        return [k for k in self._collections if isinstance(k, str)]
 
     def clear_collection(self, name):
         self._collections.pop(name, None)
@@ -574,20 +588,23 @@ def apply1(op_type, inputs, attrs=None, name=None):
 
 @contextlib.contextmanager
 def name_scope(name, default_name=None, values=None):
-    """tf.name_scope: nested, uniquified; a name ending in '/' re-enters it; None resets."""
-    if values is not None:
-        g = _graph_of(values)
-    else:
-        g = get_default_graph()
-    n = name if name is not None else default_name
-    if name is None and default_name is None and values is None:
-        n = None
-    if n is not None and not isinstance(n, str):
+    """tf.name_scope (TF1): `name`, else `default_name`, opened with Graph.name_scope in the graph of
+    `values` (else the default graph), which becomes the default graph inside."""
+    n = default_name if name is None else name
+    if n is None and values is not None:
+        # tf.name_scope(None) with no values is the idiom that resets to the root scope; with values it is
+        # a mistake.
+        raise ValueError("At least one of name (%s) and default_name (%s) must be provided."
+                         % (name, default_name))
+    if n is not None and not isinstance(n, (str, bytes)):
         raise TypeError("name_scope name must be a string, got %r" % (n,))
-    if n and not n.endswith("/") and not re.match(r"^[A-Za-z0-9.][A-Za-z0-9_.\-/>]*$", n):
-        raise ValueError("'%s' is not a valid scope name" % n)
+    g = _graph_of(values) if values else get_default_graph()
     with g.as_default(), g.name_scope(n) as scope:
         yield scope
+
+
+def get_name_scope():
+    return get_default_graph().get_name_scope()
 
 
 def control_dependencies(control_inputs):
