@@ -289,6 +289,23 @@ def test_shuffle_deterministic_with_seeds_and_any_dtype():
     assert a[2].sum() == 3
 
 
+def test_shuffle_never_writes_into_values_others_hold():
+    value = np.arange(1000, dtype=np.float32)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None])
+        y = tf.identity(x)
+        s, s_const = tf.random_shuffle(y, seed=1), tf.random_shuffle(value, seed=1)
+        with tf.Session() as sess:
+            got_y, got_s = sess.run([y, s], {x: value})
+            first = sess.run(s_const)
+            sess.run(s_const)
+    np.testing.assert_array_equal(value, np.arange(1000, dtype=np.float32))  # the fed array
+    np.testing.assert_array_equal(got_y, value)  # a fetched input
+    np.testing.assert_array_equal(np.sort(got_s), value)
+    assert not np.array_equal(first, value)
+    np.testing.assert_array_equal(np.sort(first), value)  # the Const's value survived the first run
+
+
 def test_shuffle_trivial_inputs_pass_through():
     with tf.Graph().as_default():
         outs = [tf.random_shuffle(np.float32(3)), tf.random_shuffle(np.ones((1, 4), np.float32)),
@@ -462,3 +479,13 @@ def test_gradient_is_none():
         shape = tf.placeholder(tf.int32, [1])
         for x in (tf.random_uniform(shape), _raw("TruncatedNormal", [2]), tf.random_shuffle(tf.constant([1.0, 2.0]))):
             assert x.op.inputs and tf.gradients(x, x.op.inputs[0]) == [None]
+
+
+def test_shape_list_holding_tensors():
+    # Needs Pack (array family): a list with tensor elements is packed into the shape vector.
+    with tf.Graph().as_default():
+        n = tf.placeholder(tf.int32, [])
+        x = tf.random_uniform([n, 3], seed=1)
+        assert x.shape.ndims == 2
+        with tf.Session() as sess:
+            assert sess.run(x, {n: 5}).shape == (5, 3)

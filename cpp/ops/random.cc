@@ -203,8 +203,21 @@ void random_float_kernel(KernelCtx& c) {
 
 // ---- RandomShuffle ----
 
-// Fisher-Yates over row indices (TensorFlow's order of swaps, one 32-bit sample per swap), then a gather
-// of whole rows: the permutation is sequential, the copy is parallel.
+// Fisher-Yates in TensorFlow's order of swaps: position i (from the front) trades with a uniform pick
+// from [i, n), one 32-bit sample per swap (two when n needs more than 32 bits).
+template <class Swap>
+void fisher_yates(KernelCtx& c, int64_t n, Swap swap) {
+  const bool wide = (uint64_t)n > std::numeric_limits<uint32_t>::max();
+  Philox4x32 gen = reserve_stream(c, ((uint64_t)(n - 1) * (wide ? 2 : 1) + 3) / 4);
+  SampleStream s(gen, 0);
+  for (int64_t i = 0; i < n - 1; ++i) {
+    const uint64_t bits = wide ? (uint64_t)s() | (uint64_t)s() << 32 : (uint64_t)s();
+    swap(i, i + (int64_t)(bits % (uint64_t)(n - i)));
+  }
+}
+
+// A vector is shuffled in place (in the input's buffer when nobody else holds it); a higher-rank tensor
+// shuffles row indices, then gathers whole rows in parallel. Both give output[i] = input[perm[i]].
 void shuffle_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
   if (x.rank() == 0 || x.dim(0) <= 1) {
@@ -212,16 +225,19 @@ void shuffle_kernel(KernelCtx& c) {
     return;
   }
   const int64_t n = x.dim(0);
-  const bool wide = (uint64_t)n > std::numeric_limits<uint32_t>::max();  // two samples per swap
-  Philox4x32 gen = reserve_stream(c, ((uint64_t)(n - 1) * (wide ? 2 : 1) + 3) / 4);
-  SampleStream s(gen, 0);
+  if (x.rank() == 1 && x.dtype() != DType::String) {
+    Tensor out = x.unique() ? std::move(c.inputs[0]) : x.deep_copy();
+    dispatch_pod(out.dtype(), "RandomShuffle", [&](auto z) {
+      using T = decltype(z);
+      T* v = out.data<T>();
+      fisher_yates(c, n, [v](int64_t i, int64_t j) { std::swap(v[i], v[j]); });
+    });
+    c.set(0, std::move(out));
+    return;
+  }
   std::vector<int64_t> perm(n);
   std::iota(perm.begin(), perm.end(), 0);
-  for (int64_t i = 0; i < n - 1; ++i) {
-    const uint64_t range = (uint64_t)(n - i);
-    const uint64_t bits = wide ? (uint64_t)s() | (uint64_t)s() << 32 : (uint64_t)s();
-    std::swap(perm[i], perm[i + (int64_t)(bits % range)]);
-  }
+  fisher_yates(c, n, [&perm](int64_t i, int64_t j) { std::swap(perm[i], perm[j]); });
   Tensor& out = c.alloc(0, x.dtype(), x.dims());
   const int64_t row = x.size() / n;
   if (x.dtype() == DType::String) {
@@ -242,8 +258,8 @@ void shuffle_kernel(KernelCtx& c) {
 
 // Each sample takes one uniform double (two 32-bit samples); row b starts at sample 2 * b * num_samples,
 // where TensorFlow's single-threaded loop starts it, so seeded results match TensorFlow's and do not
-// depend on how rows are split across threads. A sample is the first class whose running sum of exp(logit - max) exceeds u * total. Non-finite
-// logits (-inf masks) get probability zero.
+// depend on how rows are split across threads. A sample is the first class whose running sum of
+// exp(logit - max) exceeds u * total; non-finite logits (-inf masks) get probability zero.
 template <class T, class I>
 void multinomial_rows(const KernelCtx& c, const Philox4x32& gen, const T* logits, I* out, int64_t batch,
                       int64_t classes, int64_t samples) {
