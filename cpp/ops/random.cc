@@ -131,7 +131,9 @@ struct UniformInt {
   void operator()(const Philox4x32& gen, int64_t g, T* o) const {
     Block b = gen.at(g);
     for (int i = 0; i < kGroup; ++i) {
-      U bits = sizeof(T) == 4 ? (U)b[i] : (U)((uint64_t)b[2 * i] | (uint64_t)b[2 * i + 1] << 32);
+      U bits;
+      if constexpr (sizeof(T) == 4) bits = b[i];
+      else bits = (uint64_t)b[2 * i] | (uint64_t)b[2 * i + 1] << 32;
       o[i] = (T)((U)lo + bits % range);  // wraps modulo 2^bits: lo + offset always lands in [lo, hi)
     }
   }
