@@ -25,6 +25,8 @@ def install(ns):
         if n in ns:
             setattr(ns["random"], n.replace("random_", "") if n != "random_shuffle" else "shuffle", ns[n])
     ns["random"].set_seed = ns["set_random_seed"]
+    from .ops import random_ops
+    ns["random"].categorical = random_ops.categorical
     compat = types.ModuleType("tideflow.compat")
     import sys
     compat.v1 = sys.modules["tideflow"]

@@ -292,6 +292,7 @@ class Graph:
         self._device_stack = []
         self._collections = {}
         self._seed = None
+        self._seed_offset = 0
         self._lock = threading.RLock()
         self._attr_scope = {}
         self._variable_scope_store = None  # set by variable_scope
@@ -401,6 +402,7 @@ class Graph:
     @seed.setter
     def seed(self, s):
         self._seed = s
+        self._seed_offset = 0
 
     # ---- contexts ----
     def as_default(self):

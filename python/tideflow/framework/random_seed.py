@@ -2,6 +2,11 @@
 from . import ops as _ops
 
 DEFAULT_GRAPH_SEED = 87654321
+_MAXINT32 = 2**31 - 1
+
+
+def _truncate_seed(seed):
+    return seed % _MAXINT32
 
 
 def set_random_seed(seed):
@@ -14,10 +19,13 @@ def get_seed(op_seed):
     global_seed = g.seed
     if global_seed is not None:
         if op_seed is None:
-            op_seed = g._c.num_nodes()  # TF uses the graph's op count: deterministic per program
-        seeds = (int(global_seed), int(op_seed))
+            # As TF 2.x graphs do: seeded random ops get 0, 1, 2... in creation order, so adding
+            # non-random ops does not change the numbers.
+            op_seed = g._seed_offset
+            g._seed_offset += 1
+        seeds = (_truncate_seed(int(global_seed)), _truncate_seed(int(op_seed)))
     elif op_seed is not None:
-        seeds = (DEFAULT_GRAPH_SEED, int(op_seed))
+        seeds = (DEFAULT_GRAPH_SEED, _truncate_seed(int(op_seed)))
     else:
         seeds = (0, 0)
     if seeds == (0, 0) and (global_seed is not None or op_seed is not None):
