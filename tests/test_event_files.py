@@ -260,6 +260,16 @@ def test_session_log_and_raw_events(tmp_path):
     assert (events[2].step, events[2].wall_time, events[2].file_version) == (6, 123.0, "custom")
 
 
+def test_run_metadata_and_file_writer_cache(tmp_path):
+    w = tf.summary.FileWriterCache.get(str(tmp_path))
+    assert tf.summary.FileWriterCache.get(str(tmp_path)) is w
+    w.add_run_metadata(tf.RunMetadata(), "step3", global_step=3)
+    tf.summary.FileWriterCache.clear()
+    events = read_events(event_files(str(tmp_path))[0])
+    assert events[1].WhichOneof("what") == "graph_def"  # the cache's writers get the default graph
+    assert events[2].tagged_run_metadata.tag == "step3" and events[2].step == 3
+
+
 def test_logdir_is_created_and_unwritable_logdir_fails_clearly(tmp_path):
     nested = tmp_path / "a" / "b" / "c"
     with tf.summary.FileWriter(str(nested)) as w:

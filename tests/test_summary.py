@@ -261,6 +261,23 @@ def test_summary_messages_round_trip_with_protobuf():
         tf.summary.Summary.Value(nonsense=1)
 
 
+def test_reading_an_unset_sub_message_does_not_set_it():
+    v = tf.Summary.Value(tag="s", simple_value=1.0)
+    assert v.image.width == 0 and not v.HasField("image")
+    assert _parse(tf.Summary(value=[v]).SerializeToString()).value[0].WhichOneof("value") == "simple_value"
+    v.metadata.display_name = "shown"
+    assert v.HasField("metadata")
+    assert _parse(tf.Summary(value=[v]).SerializeToString()).value[0].metadata.display_name == "shown"
+
+
+def test_summary_of_a_variable():
+    v = tf.Variable(3.0, name="v")
+    s = tf.summary.scalar("v_value", v)
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        assert _parse(sess.run(s)).value[0].simple_value == 3.0
+
+
 # ---- GraphDef ----
 
 def test_graph_def_has_scoped_nodes_inputs_and_attrs():

@@ -19,7 +19,7 @@ from .framework.ops import GraphKeys
 
 __all__ = ["scalar", "histogram", "image", "text", "tensor_summary", "merge", "merge_all", "FileWriter",
            "FileWriterCache", "Summary", "SummaryMetadata", "HistogramProto", "SessionLog", "Event",
-           "TensorProto", "TensorShapeProto"]
+           "TaggedRunMetadata", "TensorProto", "TensorShapeProto"]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -97,6 +97,7 @@ class _Message:
         _, kind, repeated = spec
         if repeated:
             v = _Repeated(kind if isinstance(kind, type) else None, v)
+        self.__dict__.get("_implicit", set()).discard(k)
         object.__setattr__(self, k, v)
 
     def __getattr__(self, k):
@@ -107,24 +108,34 @@ class _Message:
         if repeated:
             v = _Repeated(kind if isinstance(kind, type) else None)
         elif isinstance(kind, type):
-            v = kind()  # reading a sub-message gives an empty one that assignments then fill in
+            # Reading an unset sub-message gives an empty one that assignments then fill in; it counts as
+            # present only once it holds something (protobuf marks it present on the first write).
+            v = kind()
+            self.__dict__.setdefault("_implicit", set()).add(k)
         else:
             return _DEFAULTS[kind]
         object.__setattr__(self, k, v)
         return v
 
+    def _present(self, k):
+        if k not in self.__dict__:
+            return False
+        if k in self.__dict__.get("_implicit", ()):
+            return bool(self.__dict__[k].SerializeToString())
+        return True
+
     def HasField(self, k):
-        if k not in self.FIELDS:
-            raise ValueError('Protocol message has no "%s" field.' % k)
-        return k in self.__dict__ and not (self.FIELDS[k][2])
+        if k not in self.FIELDS or self.FIELDS[k][2]:
+            raise ValueError('Protocol message has no singular "%s" field.' % k)
+        return self._present(k)
 
     def ListFields(self):
-        return [(k, self.__dict__[k]) for k in self.FIELDS if k in self.__dict__]
+        return [(k, self.__dict__[k]) for k in self.FIELDS if self._present(k)]
 
     def SerializeToString(self):
         out = bytearray()
         for name, (num, kind, repeated) in self.FIELDS.items():
-            if name not in self.__dict__:
+            if not self._present(name):
                 continue
             values = self.__dict__[name] if repeated else [self.__dict__[name]]
             if isinstance(kind, type):
@@ -253,10 +264,15 @@ class SessionLog(_Message):
     FIELDS = {"status": (1, "int", False), "checkpoint_path": (2, "string", False), "msg": (3, "string", False)}
 
 
+class TaggedRunMetadata(_Message):
+    FIELDS = {"tag": (1, "string", False), "run_metadata": (2, "bytes", False)}
+
+
 class Event(_Message):
     FIELDS = {"wall_time": (1, "double", False), "step": (2, "int", False), "file_version": (3, "string", False),
               "graph_def": (4, "bytes", False), "summary": (5, Summary, False),
-              "session_log": (7, SessionLog, False), "meta_graph_def": (9, "bytes", False)}
+              "session_log": (7, SessionLog, False), "tagged_run_metadata": (8, TaggedRunMetadata, False),
+              "meta_graph_def": (9, "bytes", False)}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -469,6 +485,11 @@ class FileWriter:
         if global_step is not None:
             event.step = int(global_step)
         self._writer.add_event(event.SerializeToString())
+
+    def add_run_metadata(self, run_metadata, tag, global_step=None):
+        """Adds a TaggedRunMetadata event: `tag` names the session run in TensorBoard's graph tab."""
+        data = run_metadata.SerializeToString() if hasattr(run_metadata, "SerializeToString") else b""
+        self.add_event(Event(tagged_run_metadata=TaggedRunMetadata(tag=tag, run_metadata=data)), global_step)
 
     def flush(self):
         """Blocks until every event added so far is in the file."""
