@@ -34,10 +34,6 @@ void bind_summary(nb::module_& m) {
     std::string s = graph_to_graph_def(g);
     return nb::bytes(s.data(), s.size());
   });
-  m.def("scalar_summary_proto", [](const std::string& tag, double v) {
-    std::string s = summary_proto::scalar(tag, (float)v);
-    return nb::bytes(s.data(), s.size());
-  });
 }
 
 }  // namespace tideflow_py
