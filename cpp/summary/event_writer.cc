@@ -128,9 +128,9 @@ void EventWriter::open_file() {
     ::close(fd);
     throw Error(ErrorCode::Internal, "fdopen failed for event file '" + name + "'");
   }
-  filename_ = name;
   {
     std::lock_guard<std::mutex> l(mu_);
+    filename_ = name;
     stop_ = false;
     closed_ = false;
     error_.clear();

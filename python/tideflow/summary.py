@@ -50,18 +50,27 @@ def _read_varint(buf, pos):
             raise ValueError("varint too long")
 
 
-# kind -> (wire type, encode one value, decode one value from (buf, pos) -> (value, pos))
-def _signed(v):
-    return v - (1 << 64) if v >= 1 << 63 else v
+def _dec_int(buf, pos):
+    v, pos = _read_varint(buf, pos)
+    return (v - (1 << 64) if v >= 1 << 63 else v), pos  # int64 two's complement
 
 
+def _dec_bool(buf, pos):
+    v, pos = _read_varint(buf, pos)
+    return bool(v), pos
+
+
+def _fixed(fmt):
+    size = struct.calcsize(fmt)
+    return (lambda v: struct.pack(fmt, v)), (lambda buf, pos: (struct.unpack_from(fmt, buf, pos)[0], pos + size))
+
+
+# scalar kind -> (wire type, encode one value, decode one value at (buf, pos) -> (value, new pos))
 _KINDS = {
-    "double": (1, lambda v: struct.pack("<d", v), lambda b, p: (struct.unpack_from("<d", b, p)[0], p + 8)),
-    "float": (5, lambda v: struct.pack("<f", v), lambda b, p: (struct.unpack_from("<f", b, p)[0], p + 4)),
-    "int": (0, lambda v: _varint(int(v)), lambda b, p: (lambda r: (_signed(r[0]), r[1]))(_read_varint(b, p))),
-    "bool": (0, lambda v: _varint(1 if v else 0), lambda b, p: (lambda r: (bool(r[0]), r[1]))(_read_varint(b, p))),
-    "string": (2, None, None),
-    "bytes": (2, None, None),
+    "double": (1,) + _fixed("<d"),
+    "float": (5,) + _fixed("<f"),
+    "int": (0, lambda v: _varint(int(v)), _dec_int),
+    "bool": (0, lambda v: _varint(1 if v else 0), _dec_bool),
 }
 _DEFAULTS = {"double": 0.0, "float": 0.0, "int": 0, "bool": False, "string": "", "bytes": b""}
 
@@ -184,7 +193,7 @@ class _Message:
             elif kind == "bytes":
                 value = [payload]
             else:
-                w, _, dec = _KINDS[kind]
+                dec = _KINDS[kind][2]
                 if wire == 2:  # packed
                     value, p = [], 0
                     while p < len(payload):
@@ -197,7 +206,7 @@ class _Message:
             if repeated:
                 getattr(self, name).extend(value)
             else:
-                object.__setattr__(self, name, value[-1])
+                setattr(self, name, value[-1])
         return len(data)
 
     @classmethod
@@ -317,9 +326,9 @@ def _collect(val, collections, default_collections):
 
 def _summary_op(op_type, scope, tag, inputs, attrs=None, extra_strings=()):
     """Builds `op_type(tag, *inputs, *extra_strings)` named `scope` (TF names summary ops by their scope;
-    the tag constant lives inside it, e.g. 'train/loss/tag')."""
+    the tag constant lives inside it, named after the op's input: 'train/loss/tags')."""
     with _ops.name_scope(scope):
-        tag_t = _ops.constant_op(tag, _dtypes.string, name="tag")
+        tag_t = _ops.constant_op(tag, _dtypes.string, name="tags" if op_type == "ScalarSummary" else "tag")
         tensors = [_ops.convert_to_tensor(x) for x in inputs]
         extra = [_ops.constant_op(s, _dtypes.string, name=n) for n, s in extra_strings]
     return _ops.apply_op(op_type, [tag_t] + tensors + extra, attrs or {}, name=scope).outputs[0]
