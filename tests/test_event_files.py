@@ -117,6 +117,17 @@ def test_framing_file_version_and_event_fields(tmp_path):
     assert [e.summary.value[0].simple_value for e in events[2:]] == [0.0, 0.5, 1.0]
 
 
+def test_tensorflow_reads_our_event_files(tmp_path):
+    tf1 = pytest.importorskip("tensorflow.compat.v1")
+    with tf.summary.FileWriter(str(tmp_path), graph=tf.get_default_graph()) as w:
+        for step in range(5):
+            w.add_summary(tf.Summary(value=[tf.Summary.Value(tag="x", simple_value=step * 1.5)]), step)
+    # TensorFlow's own record reader checks both CRCs of every record.
+    events = list(tf1.train.summary_iterator(event_files(str(tmp_path))[0]))
+    assert events[0].file_version == "brain.Event:2"
+    assert [(e.step, e.summary.value[0].simple_value) for e in events[2:]] == [(s, s * 1.5) for s in range(5)]
+
+
 def test_scalars_from_session_read_back_by_event_accumulator(tmp_path):
     v = tf.Variable(1.0, name="v")
     with tf.name_scope("train"):
@@ -355,6 +366,9 @@ def test_tensorboard_server_serves_the_scalars(tmp_path):
         assert run == "."
         assert data is not None and [[d[1], d[2]] for d in data] == \
             [[st, float(np.float32(v))] for st, v in expected]
+        with urllib.request.urlopen(base + "/data/plugin/graphs/graph?run=.", timeout=30) as r:
+            graph_pbtxt = r.read().decode()
+        assert 'name: "loss"' in graph_pbtxt and 'name: "loss/tags"' in graph_pbtxt
     finally:
         proc.terminate()
         try:
