@@ -101,6 +101,8 @@ def _feed_value(tensor, value):
 
 
 def _result(a):
+    if isinstance(a, bytes):  # a string scalar (e.g. a serialized Summary) comes back as bytes
+        return a
     return a[()] if a.ndim == 0 else a  # scalars come back as NumPy scalars, like TensorFlow
 
 
