@@ -445,7 +445,7 @@ class FileWriter:
     and at interpreter exit.
     """
 
-    def __init__(self, logdir, graph=None, max_queue=10, flush_secs=120, graph_def=None, filename_suffix=None):
+    def __init__(self, logdir, graph=None, max_queue=10, flush_secs=2, graph_def=None, filename_suffix=None):
         self._logdir = str(logdir)
         self._writer = _core.EventWriter(self._logdir, int(max_queue), float(flush_secs), filename_suffix or "")
         self._closed = False
