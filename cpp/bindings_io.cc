@@ -88,12 +88,13 @@ void bind_io(nb::module_& m) {
                           st.last_preserved_timestamp);
   });
 
-  m.def("serialize_meta_graph", [](Graph& g, const std::string& meta_json) {
-    std::string b = serialize_meta_graph(g, meta_json);
-    return nb::bytes(b.data(), b.size());
+  m.def("write_file_atomic", [](const std::string& path, nb::bytes data) {
+    write_file_atomic(path, {{data.c_str(), data.size()}});
   });
-  m.def("write_meta_graph", [](Graph& g, const std::string& path, const std::string& meta_json) {
-    write_meta_graph(path, g, meta_json);
+
+  m.def("serialize_meta_graph", [](Graph& g, const std::string& meta_json, bool clear_devices) {
+    std::string b = serialize_meta_graph(g, meta_json, ExportOptions{clear_devices});
+    return nb::bytes(b.data(), b.size());
   });
   m.def("import_meta_graph", [](Graph& g, nb::bytes data, const std::string& scope, bool clear_devices,
                                 const std::string& source) {

@@ -66,6 +66,7 @@ class GraphWriter {
  public:
   std::string json;
   std::string blob;
+  bool clear_devices = false;
 
   void dims(const Dims& d) {
     json += "[";
@@ -163,7 +164,7 @@ class GraphWriter {
       json::quote(json, n.control_inputs[i]->name);
     }
     json += "],\"device\":";
-    json::quote(json, n.device);
+    json::quote(json, clear_devices ? std::string() : n.device);
     json += ",\"location\":";
     json::quote(json, n.location);
     json += ",\"shapes\":[";
@@ -361,10 +362,11 @@ class GraphReader {
 
 }  // namespace
 
-std::string serialize_meta_graph(const Graph& g, const std::string& meta_json) {
+std::string serialize_meta_graph(const Graph& g, const std::string& meta_json, const ExportOptions& opts) {
   std::string meta = meta_json.empty() ? "{}" : meta_json;
   json::parse(meta, "meta graph metadata", ErrorCode::ValueError);  // never write what we cannot read back
   GraphWriter w;
+  w.clear_devices = opts.clear_devices;
   {
     std::lock_guard<std::mutex> l(g.mutex());  // the graph may be growing on another thread
     w.json = "{\"nodes\":[";
@@ -390,8 +392,8 @@ std::string serialize_meta_graph(const Graph& g, const std::string& meta_json) {
   return out;
 }
 
-void write_meta_graph(const std::string& path, const Graph& g, const std::string& meta_json) {
-  std::string bytes = serialize_meta_graph(g, meta_json);
+void write_meta_graph(const std::string& path, const Graph& g, const std::string& meta_json, const ExportOptions& opts) {
+  std::string bytes = serialize_meta_graph(g, meta_json, opts);
   write_file_atomic(path, {{bytes.data(), bytes.size()}});
 }
 

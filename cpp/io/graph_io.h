@@ -11,10 +11,15 @@ namespace tideflow {
 
 constexpr int kMetaGraphFormatVersion = 1;
 
+struct TF_API ExportOptions {
+  bool clear_devices = false;  // record no device placements
+};
+
 // The bytes of a meta graph file for `g`. `meta_json` must be a JSON document ("" stores "{}").
-TF_API std::string serialize_meta_graph(const Graph& g, const std::string& meta_json = "");
+TF_API std::string serialize_meta_graph(const Graph& g, const std::string& meta_json = "", const ExportOptions& opts = {});
 // Writes it atomically (temporary file, fsync, rename).
-TF_API void write_meta_graph(const std::string& path, const Graph& g, const std::string& meta_json = "");
+TF_API void write_meta_graph(const std::string& path, const Graph& g, const std::string& meta_json = "",
+                             const ExportOptions& opts = {});
 
 struct TF_API ImportOptions {
   std::string scope;           // "" or a prefix: node "x" becomes "scope/x"
