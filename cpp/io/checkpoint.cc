@@ -214,6 +214,13 @@ size_t st_dtype_size(const std::string& s) {
   return 0;
 }
 
+// "F32" -> "float32" for messages that compare with a graph's dtypes; other writers' dtypes stay as named.
+std::string st_dtype_label(const std::string& s) {
+  for (DType t : {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool})
+    if (s == st_dtype(t)) return dtype_name(t);
+  return s;
+}
+
 std::string hex32(uint32_t v) {
   char b[9];
   std::snprintf(b, sizeof b, "%08x", v);
@@ -496,7 +503,7 @@ void restore_variables(Session& sess, const std::string& path,
     bool dtype_ok = st_dtype(n->out_dtypes[0]) && e.dtype == st_dtype(n->out_dtypes[0]);
     if (!dtype_ok || !n->out_shapes[0].compatible_with(e.dims))
       mismatched += "\n  '" + v.first + "' (variable '" + n->name + "'): the graph has " + variable_summary(n) +
-                    ", the checkpoint has " + e.dtype + " " + PartialShape(e.dims).str();
+                    ", the checkpoint has " + st_dtype_label(e.dtype) + " " + PartialShape(e.dims).str();
   }
   if (n_missing) {
     std::string present;
