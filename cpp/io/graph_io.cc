@@ -292,10 +292,16 @@ class GraphReader {
     }
     int64_t off = field(v, "offset", json::Value::Int, ctx).i;
     int64_t nbytes = field(v, "nbytes", json::Value::Int, ctx).i;
-    Tensor t(dt, d);
-    if (nbytes != (int64_t)t.nbytes() || off < 0 || (uint64_t)off > blob_.size() ||
+    // Check the sizes before allocating: a damaged shape must not ask for terabytes.
+    uint64_t want = dtype_size(dt);
+    for (int64_t x : d) {
+      if (x && want > UINT64_MAX / (uint64_t)x) fail(ctx + ": tensor shape overflows");
+      want *= (uint64_t)x;
+    }
+    if ((uint64_t)nbytes != want || off < 0 || (uint64_t)off > blob_.size() ||
         (uint64_t)nbytes > blob_.size() - (uint64_t)off)
       fail(ctx + ": tensor bytes out of range");
+    Tensor t(dt, d);
     if (nbytes) std::memcpy(t.raw(), blob_.data() + off, (size_t)nbytes);
     return t;
   }

@@ -102,6 +102,9 @@ class Saver:
         if not self._vars and not self._allow_empty:
             raise ValueError("No variables to save")
         self._graph = next(iter(self._vars.values())).graph if self._vars else _ops.get_default_graph()
+        for name, t in self._vars.items():
+            if t.graph is not self._graph:
+                raise ValueError("All variables of a Saver must be in one graph; '%s' is not." % name)
 
     @property
     def _is_empty(self):
