@@ -236,6 +236,23 @@ def test_malformed_truncated_and_future_files(tmp_path):
         tf.train.import_meta_graph(str(tmp_path / "missing.meta"))
 
 
+def test_every_flipped_bit_is_detected():
+    tf.Variable(np.arange(4, dtype=np.float32), name="v")
+    tf.constant(np.arange(3, dtype=np.float64), name="c")
+    tf.add_to_collection("mixed", 1.5)
+    good = tf.train.export_meta_graph().SerializeToString()
+    from tideflow.framework.meta_graph import MetaGraphDef
+    with tf.Graph().as_default() as g:
+        for pos in range(len(good)):
+            data = bytearray(good)
+            data[pos] ^= (0x01, 0x08, 0x20, 0x80)[pos % 4]
+            with pytest.raises((tf.errors.DataLossError, ValueError)):
+                tf.train.import_meta_graph(MetaGraphDef(bytes(data), {}))
+        assert g._c.num_nodes() == 0
+        tf.train.import_meta_graph(MetaGraphDef(good, {}))
+        assert tf.get_collection("mixed") == [1.5]
+
+
 def test_resume_training_from_meta_graph_with_assign_ops(tmp_path):
     theta = tf.Variable([1.0, 2.0], name="theta")
     step = tf.Variable(0, name="global_step", trainable=False)

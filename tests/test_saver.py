@@ -396,6 +396,28 @@ def test_damaged_header_raises_data_loss(tmp_path):
         tf.train.NewCheckpointReader(p)
 
 
+def test_every_flipped_bit_and_every_truncation_is_detected(tmp_path):
+    _, p = _save_simple(tmp_path, a=np.arange(5, dtype=np.float32), b=np.array([True, False]), c=np.int64(7))
+    path = p + ".safetensors"
+    good = open(path, "rb").read()
+
+    def load(data):
+        open(path, "wb").write(data)
+        r = tf.train.NewCheckpointReader(p)
+        return {n: r.get_tensor(n) for n in r.get_variable_to_shape_map()}
+
+    assert sorted(load(good)) == ["a", "b", "c"]
+    for pos in range(len(good)):
+        for bit in (0x01, (0x04, 0x10, 0x20, 0x80)[pos % 4]):
+            data = bytearray(good)
+            data[pos] ^= bit
+            with pytest.raises(tf.errors.DataLossError):
+                load(bytes(data))
+    for n in range(len(good)):
+        with pytest.raises(tf.errors.DataLossError):
+            load(good[:n])
+
+
 # ---------------------------------------------------------------------------------------------------
 # Crash safety
 

@@ -30,11 +30,12 @@ namespace tideflow {
 // PREFIX.safetensors is a plain safetensors file, so the `safetensors` package and other frameworks read
 // it: an 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}} padded
 // with spaces to 8 bytes, then the tensors back to back. Our additions live in "__metadata__" (string to
-// string, as the format requires): "tideflow.format" (version), "global_step" when known, and
-// "crc32c:<name>" (8 hex digits) per tensor. The reader checks what the format implies (the tensors tile
-// the data section exactly, each size matches dtype x shape) plus the checksums, so truncation or a
-// flipped byte surfaces as DataLoss naming the file and tensor instead of wrong values. A file without
-// "tideflow.format" came from another writer and is read without checksums.
+// string, as the format requires): "tideflow.format" (version), "global_step" when known,
+// "crc32c:<name>" (8 hex digits) per tensor over its bytes, and "tideflow.header_crc32c" over a
+// canonical form of the header (see header_crc). The reader checks what the format implies (the
+// tensors tile the data section exactly, each size matches dtype x shape) plus the checksums, so
+// truncation or any flipped byte surfaces as DataLoss naming the file (and the tensor) instead of wrong
+// values. A file with none of our keys came from another writer and is read without checksums.
 
 // ---------------------------------------------------------------------------------------------------
 // CRC32C
@@ -228,6 +229,24 @@ std::string hex32(uint32_t v) {
 }
 
 const std::string kCrcKey = "crc32c:";
+const std::string kFormatKey = "tideflow.format";
+const std::string kHeaderCrcKey = "tideflow.header_crc32c";
+
+bool is_hex32(const std::string& s) { return s.size() == 8 && s.find_first_not_of("0123456789abcdef") == std::string::npos; }
+
+// The checksum of everything the header says, in a canonical form (the JSON text itself may be
+// re-spaced or re-ordered by other tools): a flipped dtype, shape, offset, name or metadata value is
+// caught even when the JSON still parses and the sizes still add up.
+uint32_t header_crc(const std::map<std::string, CheckpointReader::Entry>& entries, const Metadata& meta) {
+  std::string c;
+  for (auto& kv : entries) {
+    c += kv.first + '\0' + kv.second.dtype + '\0' + dims_str(kv.second.dims) + '\0' + std::to_string(kv.second.begin) +
+         '\0' + std::to_string(kv.second.end) + '\n';
+  }
+  for (auto& kv : meta)
+    if (kv.first != kHeaderCrcKey) c += kv.first + '\0' + kv.second + '\n';
+  return crc32c(c.data(), c.size());
+}
 
 }  // namespace
 
@@ -253,8 +272,12 @@ void save_checkpoint(const std::string& path, const std::vector<std::pair<std::s
     if (order[i]->first == order[i - 1]->first)
       throw invalid_argument("two tensors are named '" + order[i]->first + "'; cannot save " + path);
 
+  for (auto& kv : metadata)
+    if (kv.first == kFormatKey || kv.first == kHeaderCrcKey || kv.first.compare(0, kCrcKey.size(), kCrcKey) == 0)
+      throw invalid_argument("metadata key '" + kv.first + "' is reserved for tideflow's checksums (" + path + ")");
   Metadata meta = metadata;
-  meta["tideflow.format"] = std::to_string(kCheckpointFormatVersion);
+  meta[kFormatKey] = std::to_string(kCheckpointFormatVersion);
+  std::map<std::string, CheckpointReader::Entry> entries;
   std::string h = "{";
   uint64_t off = 0;
   for (auto* t : order) {
@@ -265,9 +288,11 @@ void save_checkpoint(const std::string& path, const std::vector<std::pair<std::s
     h += "\",\"shape\":[";
     for (int i = 0; i < v.rank(); ++i) h += (i ? "," : "") + std::to_string(v.dim(i));
     h += "],\"data_offsets\":[" + std::to_string(off) + "," + std::to_string(off + v.nbytes()) + "]},";
+    entries[t->first] = CheckpointReader::Entry{st_dtype(v.dtype()), v.dims(), off, off + v.nbytes()};
     off += v.nbytes();
     meta[kCrcKey + t->first] = hex32(crc32c(v.raw(), v.nbytes()));
   }
+  meta[kHeaderCrcKey] = hex32(header_crc(entries, meta));
   h += "\"__metadata__\":{";
   bool first = true;
   for (auto& kv : meta) {
@@ -313,6 +338,7 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
     std::string h(hlen, '\0');
     if (!pread_all(fd_, &h[0], hlen, 8, path)) throw loss("truncated header");
     data_start_ = 8 + hlen;
+    if (!json::is_utf8(h)) throw loss("the header is not valid UTF-8");
     json::Value doc = json::parse(h, "Checkpoint " + path + " header");
     if (!doc.is(json::Value::Object)) throw loss("the header is not a JSON object");
 
@@ -376,20 +402,27 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
     if (have > expect)
       throw loss(std::to_string(have - expect) + " unexpected bytes after the tensor data");
 
-    auto fmt = meta_.find("tideflow.format");
-    if (fmt != meta_.end()) {
+    // Any of our keys marks a tideflow file; only a file with none of them is read without checksums,
+    // so a damaged key cannot switch verification off.
+    for (auto& kv : meta_)
+      if (kv.first == kFormatKey || kv.first == kHeaderCrcKey || kv.first.compare(0, kCrcKey.size(), kCrcKey) == 0)
+        checksummed_ = true;
+    if (checksummed_) {
+      auto hc = meta_.find(kHeaderCrcKey);
+      if (hc == meta_.end() || !is_hex32(hc->second)) throw loss("the header has no valid checksum");
+      if (std::strtoul(hc->second.c_str(), nullptr, 16) != header_crc(entries_, meta_))
+        throw loss("the header fails its checksum (tensor names, dtypes, shapes, offsets or metadata were altered)");
+      auto fmt = meta_.find(kFormatKey);
       char* endp = nullptr;
-      long ver = std::strtol(fmt->second.c_str(), &endp, 10);
-      if (fmt->second.empty() || *endp) throw loss("bad tideflow.format \"" + fmt->second + "\"");
+      long ver = fmt == meta_.end() ? 0 : std::strtol(fmt->second.c_str(), &endp, 10);
+      if (fmt == meta_.end() || fmt->second.empty() || *endp || ver < 1) throw loss("missing or bad " + kFormatKey);
       if (ver > kCheckpointFormatVersion)
         throw Error(ErrorCode::Unimplemented, "Checkpoint " + path + " has format version " + fmt->second +
                                                   ", newer than this tideflow reads (" +
                                                   std::to_string(kCheckpointFormatVersion) + "); upgrade tideflow");
-      checksummed_ = true;
       for (auto& kv : entries_) {
         auto c = meta_.find(kCrcKey + kv.first);
-        if (c == meta_.end() || c->second.size() != 8 ||
-            c->second.find_first_not_of("0123456789abcdef") != std::string::npos)
+        if (c == meta_.end() || !is_hex32(c->second))
           throw loss("tensor '" + kv.first + "' has no valid checksum in the metadata");
       }
     }

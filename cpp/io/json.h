@@ -29,6 +29,9 @@ struct Value {
 // Parses `text`; a syntax error throws Error(code, "<what>: <problem> at byte N").
 Value parse(const std::string& text, const std::string& what, ErrorCode code = ErrorCode::DataLoss);
 
+// Strict UTF-8 check (no overlong forms, no surrogates), for text that must reach Python as str.
+bool is_utf8(const std::string& s);
+
 // Appends `s` as a JSON string literal. Bytes >= 0x80 pass through unchanged, so UTF-8 stays UTF-8 and
 // arbitrary byte strings (attributes) round-trip through our own reader.
 void quote(std::string& out, const std::string& s);
