@@ -481,25 +481,47 @@ def test_sigkill_during_save_leaves_last_checkpoint_restorable(tmp_path):
 # C++ programs use the same files
 
 
-def test_cpp_program_writes_and_reads_checkpoints(tmp_path):
+def test_cpp_program_resumes_a_python_model_and_python_reads_its_files(tmp_path):
     cxx = shutil.which("g++") or shutil.which("c++")
     if cxx is None:
         pytest.skip("no C++ compiler")
+    w = tf.Variable(np.array([1.5, 2.5, 3.5], np.float32), name="w")
+    x = tf.placeholder(tf.float32, [3], name="x")
+    tf.assign_add(w, x, name="bump")
+    tf.identity(w, name="y")
+    with tf.Session() as sess:
+        sess.run(w.initializer)
+        tf.train.Saver().save(sess, str(tmp_path / "py"), write_state=False)
+
     src = tmp_path / "ckpt.cc"
     src.write_text(textwrap.dedent(r"""
         #include <cstdio>
         #include "io/checkpoint.h"
+        #include "io/graph_io.h"
+        #include "session.h"
         using namespace tideflow;
         int main(int argc, char** argv) {
+          std::string dir = argv[1];
+          // Resume the Python model: its graph from the meta graph, its variables from the checkpoint.
+          auto g = std::make_shared<Graph>();
+          read_meta_graph(*g, dir + "/py.meta");
+          Session s(g);
+          restore_variables(s, dir + "/py.safetensors", {{"w", g->find("w")}});
+          Tensor one(DType::Float32, {3});
+          for (int i = 0; i < 3; ++i) one.data<float>()[i] = 1;
+          s.run({g->find("x")->out()}, {one}, {}, {g->find("bump")});
+          Tensor y = s.run({}, {}, {g->find("y")->out()})[0];
+          std::printf("%s %g %g\n", y.summary().c_str(), (double)y.data<float>()[0], (double)y.data<float>()[2]);
+          save_variables(s, dir + "/cpp.safetensors", {{"w", g->find("w")}}, {{"global_step", "9"}});
+          write_meta_graph(dir + "/cpp.meta", *g);
+          write_checkpoint_state(dir, CheckpointState{dir + "/cpp", {dir + "/cpp"}});
+          // Plain tensors, and the error for a missing one.
           Tensor a(DType::Float64, {2, 2});
           for (int i = 0; i < 4; ++i) a.data<double>()[i] = 0.5 * i;
-          save_checkpoint(std::string(argv[1]) + "/cpp.safetensors", {{"a", a}, {"n", Tensor::scalar<int64_t>(9)}},
-                          {{"global_step", "9"}});
-          write_checkpoint_state(argv[1], CheckpointState{std::string(argv[1]) + "/cpp", {std::string(argv[1]) + "/cpp"}});
-          Tensor w = load_checkpoint_tensor(std::string(argv[1]) + "/py.safetensors", "w");
-          std::printf("%s %g %g\n", w.summary().c_str(), (double)w.data<float>()[0], (double)w.data<float>()[2]);
+          save_checkpoint(dir + "/plain.safetensors", {{"a", a}, {"n", Tensor::scalar<int64_t>(9)}});
+          std::printf("%g\n", load_checkpoint(dir + "/plain.safetensors").at("a").data<double>()[3]);
           try {
-            load_checkpoint_tensor(std::string(argv[1]) + "/py.safetensors", "nope");
+            load_checkpoint_tensor(dir + "/py.safetensors", "nope");
           } catch (const Error& e) {
             std::printf("code %d\n", (int)e.code());
           }
@@ -512,15 +534,17 @@ def test_cpp_program_writes_and_reads_checkpoints(tmp_path):
     subprocess.run([cxx, "-std=c++17", "-O1", str(src), "-I", os.path.join(ROOT, "cpp"), "-L", lib, "-ltideflow",
                     "-Wl,-rpath," + lib, "-Wl,-rpath," + blas, "-Wl,-rpath-link," + blas, "-o", str(exe)],
                    check=True)
-    w = tf.Variable(np.array([1.5, 2.5, 3.5], np.float32), name="w")
-    with tf.Session() as sess:
-        sess.run(w.initializer)
-        tf.train.Saver().save(sess, str(tmp_path / "py"), write_state=False, write_meta_graph=False)
     # libtideflow finds OpenBLAS next to an installed package; a dev build needs the wheel's directory.
     env = dict(os.environ, LD_LIBRARY_PATH=blas + os.pathsep + os.environ.get("LD_LIBRARY_PATH", ""))
     out = subprocess.run([str(exe), str(tmp_path)], check=True, capture_output=True, text=True, env=env).stdout
-    assert out.splitlines() == ["float32[3] 1.5 3.5", "code 5"]
+    assert out.splitlines() == ["float32[3] 2.5 4.5", "1.5", "code 5"]
+
     assert tf.train.latest_checkpoint(str(tmp_path)) == str(tmp_path / "cpp")
-    r = tf.train.NewCheckpointReader(tf.train.latest_checkpoint(str(tmp_path)))
-    np.testing.assert_array_equal(r.get_tensor("a"), [[0, 0.5], [1, 1.5]])
-    assert r.global_step == 9 and r.get_tensor("n") == 9
+    assert tf.train.NewCheckpointReader(str(tmp_path / "cpp")).global_step == 9
+    np.testing.assert_array_equal(tf.train.load_variable(str(tmp_path / "plain"), "a"), [[0, 0.5], [1, 1.5]])
+    with tf.Graph().as_default() as g:
+        assert tf.train.import_meta_graph(str(tmp_path / "cpp.meta")) is None  # C++ keeps no collections
+        w2 = g.get_tensor_by_name("w:0")
+        with tf.Session() as sess:
+            tf.train.Saver([w2]).restore(sess, tf.train.latest_checkpoint(str(tmp_path)))
+            np.testing.assert_array_equal(sess.run("y:0"), [2.5, 3.5, 4.5])
