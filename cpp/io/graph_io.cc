@@ -345,7 +345,7 @@ class GraphReader {
     if (!v.is(json::Value::Object)) fail(ctx + " is not an object");
     NodeSpec s;
     s.name = field(v, "name", json::Value::String, ctx).s;
-    ctx = "node '" + s.name + "'";
+    if (json::is_utf8(s.name)) ctx = "node '" + s.name + "'";
     s.op = field(v, "op", json::Value::String, ctx).s;
     s.device = field(v, "device", json::Value::String, ctx).s;
     s.location = field(v, "location", json::Value::String, ctx).s;
@@ -356,8 +356,15 @@ class GraphReader {
       s.inputs.emplace_back(in.arr[0].s, (int)in.arr[1].i);
     }
     s.control = strings(field(v, "control", json::Value::Array, ctx), ctx);
+    bool text_ok = json::is_utf8(s.name) && json::is_utf8(s.op) && json::is_utf8(s.device) && json::is_utf8(s.location);
+    for (auto& in : s.inputs) text_ok = text_ok && json::is_utf8(in.first);
+    for (auto& c : s.control) text_ok = text_ok && json::is_utf8(c);
+    if (!text_ok) fail("node #" + std::to_string(i) + ": names, op types and devices must be UTF-8");
     for (auto& sh : field(v, "shapes", json::Value::Array, ctx).arr) s.shapes.push_back(shape(sh, ctx));
-    for (auto& kv : field(v, "attrs", json::Value::Object, ctx).obj) s.attrs[kv.first] = attr(kv.second, ctx + " attr '" + kv.first + "'");
+    for (auto& kv : field(v, "attrs", json::Value::Object, ctx).obj) {
+      if (!json::is_utf8(kv.first)) fail(ctx + ": an attribute name is not UTF-8");
+      s.attrs[kv.first] = attr(kv.second, ctx + " attr '" + kv.first + "'");
+    }
     return s;
   }
 
