@@ -342,7 +342,7 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
     json::Value doc = json::parse(h, "Checkpoint " + path + " header");
     if (!doc.is(json::Value::Object)) throw loss("the header is not a JSON object");
 
-    std::vector<std::pair<uint64_t, const std::string*>> spans;
+    std::vector<const std::pair<const std::string, Entry>*> spans;
     for (auto& kv : doc.obj) {
       const std::string& name = kv.first;
       const json::Value& v = kv.second;
@@ -379,19 +379,18 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
       if (e.end < e.begin || e.end - e.begin != bytes)
         throw bad("data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) + ") do not hold " +
                   e.dtype + dims_str(e.dims) + " (" + std::to_string(bytes) + " bytes)");
-      auto it = entries_.emplace(name, std::move(e)).first;
-      spans.emplace_back(it->second.begin, &it->first);
+      spans.push_back(&*entries_.emplace(name, std::move(e)).first);
     }
     // The tensors must tile the data section exactly: a gap or overlap means a damaged header, a short
     // data section means a truncated file.
-    std::sort(spans.begin(), spans.end(), [&](auto& a, auto& b) {
-      return a.first != b.first ? a.first < b.first : entries_[*a.second].end < entries_[*b.second].end;
+    std::sort(spans.begin(), spans.end(), [](auto* a, auto* b) {
+      return a->second.begin != b->second.begin ? a->second.begin < b->second.begin : a->second.end < b->second.end;
     });
     uint64_t expect = 0;
-    for (auto& s : spans) {
-      const Entry& e = entries_[*s.second];
+    for (auto* s : spans) {
+      const Entry& e = s->second;
       if (e.begin != expect)
-        throw loss("tensor '" + *s.second + "' starts at data offset " + std::to_string(e.begin) + ", expected " +
+        throw loss("tensor '" + s->first + "' starts at data offset " + std::to_string(e.begin) + ", expected " +
                    std::to_string(expect) + " (tensors must be contiguous)");
       expect = e.end;
     }
