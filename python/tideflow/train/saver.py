@@ -53,15 +53,18 @@ def _var_map(var_list):
 
 
 def _core_session(sess):
+    """The tf.Session behind `sess` (wrappers such as monitored sessions keep theirs in `_sess`)."""
     s = sess
-    while not hasattr(s, "_c") or not isinstance(s._c, _core.Session):
+    for _ in range(8):
+        if isinstance(getattr(s, "_c", None), _core.Session):
+            if getattr(s, "_closed", False):
+                raise RuntimeError("Attempted to use a closed Session.")
+            return s
         inner = getattr(s, "_sess", None) or getattr(s, "_tf_sess", None)
         if inner is None:
-            raise TypeError("'sess' must be a Session; got %r" % (sess,))
+            break
         s = inner() if callable(inner) else inner
-    if getattr(s, "_closed", False):
-        raise RuntimeError("Attempted to use a closed Session.")
-    return s
+    raise TypeError("'sess' must be a Session; got %r" % (sess,))
 
 
 class Saver:
