@@ -19,7 +19,6 @@
 #include "session.h"
 
 #if defined(__x86_64__)
-#include <nmmintrin.h>
 #endif
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian; add byte swaps here");
@@ -36,65 +35,6 @@ namespace tideflow {
 // tensors tile the data section exactly, each size matches dtype x shape) plus the checksums, so
 // truncation or any flipped byte surfaces as DataLoss naming the file (and the tensor) instead of wrong
 // values. A file with none of our keys came from another writer and is read without checksums.
-
-// ---------------------------------------------------------------------------------------------------
-// CRC32C
-
-namespace {
-
-struct Crc32cTables {
-  uint32_t t[8][256];
-  Crc32cTables() {
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-      t[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; ++i)
-      for (int s = 1; s < 8; ++s) t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xFF];
-  }
-};
-
-uint32_t crc32c_soft(uint32_t crc, const uint8_t* p, size_t n) {  // slice-by-8
-  static const Crc32cTables tab;
-  const auto& t = tab.t;
-  for (; n && (reinterpret_cast<uintptr_t>(p) & 7); --n) crc = t[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-  for (; n >= 8; n -= 8, p += 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    w ^= crc;
-    crc = t[7][w & 0xFF] ^ t[6][(w >> 8) & 0xFF] ^ t[5][(w >> 16) & 0xFF] ^ t[4][(w >> 24) & 0xFF] ^
-          t[3][(w >> 32) & 0xFF] ^ t[2][(w >> 40) & 0xFF] ^ t[1][(w >> 48) & 0xFF] ^ t[0][w >> 56];
-  }
-  for (; n; --n) crc = t[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-  return crc;
-}
-
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(uint32_t crc, const uint8_t* p, size_t n) {
-  for (; n && (reinterpret_cast<uintptr_t>(p) & 7); --n) crc = _mm_crc32_u8(crc, *p++);
-  uint64_t c = crc;
-  for (; n >= 8; n -= 8, p += 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    c = _mm_crc32_u64(c, w);
-  }
-  crc = (uint32_t)c;
-  for (; n; --n) crc = _mm_crc32_u8(crc, *p++);
-  return crc;
-}
-#endif
-
-}  // namespace
-
-uint32_t crc32c_extend(uint32_t crc, const void* data, size_t n) {
-  const uint8_t* p = static_cast<const uint8_t*>(data);
-#if defined(__x86_64__)
-  static const bool hw = __builtin_cpu_supports("sse4.2");
-  if (hw) return ~crc32c_sse42(~crc, p, n);
-#endif
-  return ~crc32c_soft(~crc, p, n);
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Files

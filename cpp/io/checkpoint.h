@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "checksum.h"
 #include "tensor.h"
 
 namespace tideflow {
@@ -17,8 +18,6 @@ struct Node;
 using Metadata = std::map<std::string, std::string>;
 
 // CRC32C (Castagnoli), hardware-accelerated where the CPU has it.
-TF_API uint32_t crc32c_extend(uint32_t crc, const void* data, size_t n);
-inline uint32_t crc32c(const void* data, size_t n) { return crc32c_extend(0, data, n); }
 
 // Writes `chunks` to `path` so that a reader sees either the old file or the complete new one, even when
 // the process dies midway: a temporary `path.tmp.<pid>`, fsync, rename, fsync of the directory.

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "op_registry.h"
-#include "summary/crc32c.h"
+#include "checksum.h"
 #include "summary/graph_def.h"
 #include "summary/protobuf_lite.h"
 

@@ -10,7 +10,7 @@
 #include <system_error>
 
 #include "errors.h"
-#include "summary/crc32c.h"
+#include "checksum.h"
 #include "summary/graph_def.h"
 #include "summary/protobuf_lite.h"
 

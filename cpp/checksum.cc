@@ -1,6 +1,9 @@
-#include "summary/crc32c.h"
+#include "checksum.h"
 
 #include <cstring>
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
 
 namespace tideflow {
 namespace {
@@ -43,9 +46,29 @@ uint32_t crc_extend(const Tables& T, uint32_t crc, const void* data, size_t n) {
   return ~c;
 }
 
+#if defined(__x86_64__)
+// SSE4.2 has a CRC-32C instruction: 8 bytes per cycle, several times the table method. Checkpoints of
+// large variables checksum every byte they write and read.
+__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(uint32_t crc, const uint8_t* p, size_t n) {
+  uint64_t c = ~crc;
+  for (; n && (reinterpret_cast<uintptr_t>(p) & 7); --n) c = _mm_crc32_u8((uint32_t)c, *p++);
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    c = _mm_crc32_u64(c, w);
+  }
+  for (; n; --n) c = _mm_crc32_u8((uint32_t)c, *p++);
+  return ~(uint32_t)c;
+}
+#endif
+
 }  // namespace
 
 uint32_t crc32c_extend(uint32_t crc, const void* data, size_t n) {
+#if defined(__x86_64__)
+  static const bool hw = __builtin_cpu_supports("sse4.2");
+  if (hw) return crc32c_sse42(crc, static_cast<const uint8_t*>(data), n);
+#endif
   static const Tables tables(0x82f63b78u);  // Castagnoli, reflected
   return crc_extend(tables, crc, data, n);
 }
