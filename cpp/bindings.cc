@@ -67,7 +67,7 @@ NB_MODULE(_core, m) {
       .value("string", DType::String);
 
   nb::class_<ShapeAttr>(m, "Shape")
-      .def("__init__", [](ShapeAttr* s, nb::handle h) { new (s) ShapeAttr{shape_from_py(h)}; })
+      .def("__init__", [](ShapeAttr* s, nb::handle h) { new (s) ShapeAttr{shape_from_py(h)}; }, nb::arg("dims").none())
       .def_prop_ro("dims", [](const ShapeAttr& s) { return shape_to_py(s.s); });
 
   m.def("_set_error_classes", [](nb::dict d) {
