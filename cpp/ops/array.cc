@@ -920,7 +920,15 @@ REGISTER_OP("PadV2").inputs(3).shape(pad_shape).cpu(pad_kernel).grad(pad_grad);
 
 REGISTER_OP("Transpose").inputs(2).shape(transpose_shape).cpu(transpose_kernel)
     .grad([](GradCtx& g) {
-      Output inv = g.b.op1("InvertPermutation", {g.x(1)});
+      // A constant perm gets a constant inverse, so the gradient keeps a static shape.
+      Output inv;
+      if (g.x(1).node->type() == "Const") {
+        Dims perm = g.x(1).node->attrs.get<Tensor>("value").to_int_vector(), ip(perm.size());
+        for (size_t i = 0; i < perm.size(); ++i) ip[perm[i]] = (int64_t)i;
+        inv = g.b.ints(ip);
+      } else {
+        inv = g.b.op1("InvertPermutation", {g.x(1)});
+      }
       return std::vector<Output>{g.b.op1("Transpose", {g.g(), inv}), Output{}};
     });
 

@@ -284,6 +284,9 @@ def _check_index(idx):
 
 
 def _pack_indices(vals, name):
+    # Constant tensor indices fold into the constant, so shape inference sees them.
+    vals = [int(_static_ints(v)) if _static_ints(v) is not None and _static_ints(v).ndim == 0 else v
+            for v in vals]
     if not _contains_tensor(vals):
         return _ops.constant_op(np.array(vals, dtype=np.int32).reshape(-1), name=name)
     dt = _dtypes.int64 if any(_is_tensorlike(v) and _ops.convert_to_tensor(v).dtype is _dtypes.int64
