@@ -113,6 +113,7 @@ def test_strided_slice_explicit_masks():
     assert y.shape.as_list() == list(X[None, 1, ..., ::-2].shape)
     np.testing.assert_array_equal(_run(y), X[None, 1, ..., ::-2])
     z = tf.strided_slice(x, [1], [3])  # strides default to ones
+    assert z.shape.as_list() == [2, 4, 5]
     np.testing.assert_array_equal(_run(z), X[1:3])
 
 

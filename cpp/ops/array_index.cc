@@ -56,8 +56,8 @@ void slice_shape(InferCtx& c) {
   Dims dims = s.known_rank ? s.dims : Dims(rank, -1);
   if (!kb) {
     if ((int64_t)size.size() != rank) c.fail("size has " + std::to_string(size.size()) + " entries for a rank " + std::to_string(rank) + " input");
+    // A size of -1 ("to the end") from an unknown begin stays an unknown dim (-1).
     for (auto& v : size) if (v < -1) c.fail("size entries must be >= -1, got " + dims_str(size));
-    for (auto& v : size) if (v == -1) v = -1;  // "to the end" of an unknown begin: unknown
     return c.set_output(0, c.dtype(0), PartialShape(size));
   }
   std::string err = resolve_slice(dims, begin, size);

@@ -253,7 +253,9 @@ def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0, el
                   shrink_axis_mask=0, var=None, name=None):
     begin, end = _int_tensor(begin), _int_tensor(end)
     if strides is None:
-        strides = _ops.apply1("Fill", [shape(begin), _ops.constant_op(1, dtype=begin.dtype)])
+        b = _static_ints(begin)
+        strides = (_ops.constant_op(np.ones(b.shape, b.dtype)) if b is not None else
+                   _ops.apply1("Fill", [shape(begin), _ops.constant_op(1, dtype=begin.dtype)]))
     attrs = {"begin_mask": int(begin_mask), "end_mask": int(end_mask), "ellipsis_mask": int(ellipsis_mask),
              "new_axis_mask": int(new_axis_mask), "shrink_axis_mask": int(shrink_axis_mask)}
     return _ops.apply1("StridedSlice", [input_, begin, end, _int_tensor(strides)], attrs,
