@@ -278,6 +278,9 @@ def test_names_and_constants_follow_tf():
     assert tf.shape(tf.placeholder(tf.float32, [None])).op.type == "Shape"
     assert tf.stack([1, 2, 3]).op.type == "Const"
     assert tf.concat([x], 0).op.type == "Identity"
+    assert tf.concat([x], 0, name="cat").op.name == "cat/cat"
+    assert tf.matrix_transpose(x).op.name == "matrix_transpose/transpose"
+    assert tf.zeros([100, 20]).op.inputs[0].op.name == "zeros/shape_as_tensor"
     assert tf.newaxis is None
 
 

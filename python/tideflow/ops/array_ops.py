@@ -130,9 +130,9 @@ def concat(values, axis, name="concat"):
     if not isinstance(values, (list, tuple)):
         values = [values]
     if len(values) == 1:  # TF: a single value is passed through, after checking the axis
-        with _ops.name_scope(name) as scope:
+        with _ops.name_scope(name):
             _int_tensor(axis, name="concat_dim")
-            return identity(values[0], name=scope)
+            return identity(values[0], name=name)
     return _ops.apply1("ConcatV2", list(values) + [_int_tensor(axis, name="axis")], name=name)
 
 
@@ -206,7 +206,7 @@ def transpose(a, perm=None, name="transpose", conjugate=False):
 
 
 def matrix_transpose(a, name="matrix_transpose", conjugate=False):
-    with _ops.name_scope(name, "matrix_transpose", [a]) as scope:
+    with _ops.name_scope(name, "matrix_transpose", [a]):
         a = _ops.convert_to_tensor(a, name="a")
         nd = a.shape.ndims
         if nd is None:
@@ -214,8 +214,7 @@ def matrix_transpose(a, name="matrix_transpose", conjugate=False):
         if nd < 2:
             raise ValueError("Argument 'a' should be a (batch) matrix, with rank >= 2.  Found: %s" % a.shape)
         perm = list(_builtins.range(nd - 2)) + [nd - 1, nd - 2]
-        return _ops.apply1("Transpose", [a, _ops.constant_op(np.array(perm, np.int32), name="transpose/perm")],
-                           name=scope)
+        return transpose(a, perm, name="transpose")
 
 
 def invert_permutation(x, name=None):
