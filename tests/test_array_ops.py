@@ -427,3 +427,41 @@ def test_broadcast_to_gradient_sums():
     y = tf.broadcast_to(x, [2, 3, 4])
     dy = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
     np.testing.assert_allclose(_grad(y, x, {x: np.ones((3, 1))}, dy), dy.sum(axis=(0, 2)).reshape(3, 1))
+
+
+def test_boolean_mask():
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    m2 = np.array([[True, False, True], [False, False, True]])
+    m1 = np.array([False, True, True, False])
+    x = tf.placeholder(tf.float32, [None, 3, 4])
+    y2 = tf.boolean_mask(x, m2)
+    y1 = tf.boolean_mask(x, m1, axis=2)
+    assert y2.shape.as_list() == [None, 4] and y1.shape.as_list() == [None, 3, None]
+    w = tf.boolean_mask(tf.constant(a), tf.constant(a > 20))
+    got = _run([y2, y1, w], {x: a})
+    np.testing.assert_array_equal(got[0], a[m2])
+    np.testing.assert_array_equal(got[1], a[:, :, m1])
+    np.testing.assert_array_equal(got[2], a[a > 20])
+    with pytest.raises(ValueError, match="mask cannot be scalar"):
+        tf.boolean_mask(x, True)
+    with pytest.raises(ValueError, match="incompatible"):
+        tf.boolean_mask(x, m2.T)
+
+
+def test_boolean_mask_gradient_scatters_back():
+    x = tf.placeholder(tf.float64, [4, 2])
+    m = np.array([True, False, True, True])
+    y = tf.boolean_mask(x, m)
+    dy = np.arange(6, dtype=np.float64).reshape(3, 2)
+    want = np.zeros((4, 2))
+    want[m] = dy
+    np.testing.assert_allclose(_grad(y, x, {x: np.ones((4, 2))}, dy), want)
+
+
+@_needs("Cast", "Sub", "Maximum", "RealDiv", "Mul", "Add")
+def test_linspace():
+    got = _run([tf.linspace(1.0, 2.0, 5), tf.lin_space(tf.constant(3.0, tf.float64), 0.0, 4), tf.linspace(5.0, 9.0, 1)])
+    np.testing.assert_allclose(got[0], np.linspace(1, 2, 5), rtol=1e-6)
+    assert got[1].dtype == np.float64
+    np.testing.assert_allclose(got[1], np.linspace(3, 0, 4))
+    np.testing.assert_allclose(got[2], [5.0])

@@ -393,7 +393,34 @@ void gather_grad_kernel(KernelCtx& c) {
   });
 }
 
+// Where(condition): the int64 coordinates [num_true, rank] of the non-zero (true) elements, in row-major
+// order; boolean_mask gathers through it.
+void where_kernel(KernelCtx& c) {
+  const Tensor& x = c.in(0);
+  const int r = x.rank();
+  dispatch_pod(x.dtype(), "Where", [&](auto z) {
+    using T = decltype(z);
+    const T* p = x.data<T>();
+    int64_t n = 0;
+    for (int64_t i = 0, m = x.size(); i < m; ++i) n += p[i] != T(0);
+    int64_t* o = c.alloc(0, DType::Int64, {n, (int64_t)r}).template data<int64_t>();
+    Dims idx(r, 0);
+    for (int64_t i = 0, m = x.size(); i < m; ++i) {
+      if (p[i] != T(0)) o = std::copy(idx.begin(), idx.end(), o);
+      for (int k = r - 1; k >= 0 && ++idx[k] == x.dim(k); --k) idx[k] = 0;  // odometer step
+    }
+  });
+}
+
 }  // namespace
+
+REGISTER_OP("Where").inputs(1).not_differentiable()
+    .shape([](InferCtx& c) {
+      if (c.dtype(0) == DType::String) c.type_fail("Where does not support string tensors");
+      int r = c.shape(0).rank();
+      c.set_output(0, DType::Int64, r >= 0 ? PartialShape(Dims{-1, r}) : PartialShape::unknown_of_rank(2));
+    })
+    .cpu(where_kernel);
 
 REGISTER_OP("Slice").inputs(3).shape(slice_shape).cpu(slice_kernel)
     .grad([](GradCtx& g) {

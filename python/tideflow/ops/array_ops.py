@@ -13,7 +13,8 @@ from ..framework.tensor_shape import TensorShape, as_shape
 __all__ = ["placeholder", "placeholder_with_default", "identity", "reshape", "expand_dims", "squeeze", "concat",
            "stack", "unstack", "unpack", "split", "slice", "strided_slice", "gather", "tile", "pad", "shape",
            "size", "rank", "broadcast_to", "fill", "zeros", "ones", "zeros_like", "ones_like", "range",
-           "one_hot", "transpose", "matrix_transpose", "newaxis", "reverse", "invert_permutation"]
+           "one_hot", "transpose", "matrix_transpose", "newaxis", "reverse", "invert_permutation",
+           "boolean_mask", "linspace", "lin_space"]
 
 newaxis = None
 
@@ -488,3 +489,53 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
         indices = _ops.convert_to_tensor(indices, name="indices")
         return _ops.apply1("OneHot", [indices, _int_tensor(depth, name="depth"), on_t, off_t],
                            {"axis": -1 if axis is None else int(axis)}, name=scope)
+
+
+def boolean_mask(tensor, mask, name="boolean_mask", axis=None):
+    """The elements (or slices) of `tensor` where `mask` is true; mask's dims match tensor's from `axis`."""
+    with _ops.name_scope(name, "boolean_mask", [tensor, mask]):
+        tensor = _ops.convert_to_tensor(tensor, name="tensor")
+        mask = _ops.convert_to_tensor(mask, name="mask")
+        nm = mask.shape.ndims
+        if nm == 0:
+            raise ValueError("mask cannot be scalar.")
+        if nm is None:
+            raise ValueError("Number of mask dimensions must be specified, even if some dimensions are None.  "
+                             "E.g. shape=[None] is ok, but shape=None is not.")
+        axis = 0 if axis is None else int(axis)
+        ts = tensor.shape
+        if ts.ndims is not None:
+            if axis < 0:
+                axis += ts.ndims
+            if not TensorShape(ts.as_list()[axis:axis + nm]).is_compatible_with(mask.shape):
+                raise ValueError("Shapes %s and %s are incompatible" % (TensorShape(ts.as_list()[axis:axis + nm]),
+                                                                        mask.shape))
+        if nm > 1:  # merge the masked dims into one (-1) so a 1-D mask picks along it
+            s = shape(tensor)
+            tensor = reshape(tensor, concat([s[:axis], [-1], s[axis + nm:]], 0))
+            if ts.ndims is not None:
+                dims = ts.as_list()
+                lead = TensorShape(dims[axis:axis + nm]).num_elements()
+                tensor.set_shape(dims[:axis] + [lead] + dims[axis + nm:])
+            mask = reshape(mask, [-1])
+        indices = squeeze(_ops.apply1("Where", [mask], name="Where"), axis=[1])
+        return gather(tensor, indices, axis=axis)
+
+
+def linspace(start, stop, num, name=None):
+    """`num` evenly spaced values from start to stop inclusive (TF's LinSpace), as a composite of Range and
+    the elementwise ops."""
+    with _ops.name_scope(name, "LinSpace", [start, stop, num]) as scope:
+        start = _ops.convert_to_tensor(start, name="start")
+        stop = _ops.convert_to_tensor(stop, dtype=start.dtype, name="stop")
+        num = _int_tensor(num, name="num")
+        dt = start.dtype
+        cast = lambda t: _ops.apply1("Cast", [t], {"DstT": dt._enum, "SrcT": t.dtype._enum})  # noqa: E731
+        one = _ops.constant_op(1, dtype=num.dtype)
+        intervals = cast(_ops.apply1("Maximum", [_ops.apply1("Sub", [num, one]), one]))
+        step = _ops.apply1("RealDiv", [_ops.apply1("Sub", [stop, start]), intervals])
+        idx = cast(_ops.apply1("Range", [_ops.constant_op(0, dtype=num.dtype), num, one]))
+        return _ops.apply1("Add", [start, _ops.apply1("Mul", [idx, step])], name=scope)
+
+
+lin_space = linspace
