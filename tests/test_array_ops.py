@@ -185,6 +185,9 @@ def test_reshape_incompatible_at_build_names_node_and_shapes():
         tf.reshape(x, [-1, 4])
     with pytest.raises(ValueError, match="Only one input size may be -1"):
         tf.reshape(x, [-1, -1])
+    with pytest.raises(ValueError, match="multiple of 3 elements to shape \\[4,2\\]"):
+        tf.reshape(tf.placeholder(tf.float32, [None, 3]), [4, 2])
+    assert tf.reshape(tf.placeholder(tf.float32, [None, 3]), [4, 3]).shape.as_list() == [4, 3]
 
 
 def test_reshape_incompatible_at_run_time():
@@ -437,7 +440,8 @@ def test_boolean_mask():
     y2 = tf.boolean_mask(x, m2)
     y1 = tf.boolean_mask(x, m1, axis=2)
     assert y2.shape.as_list() == [None, 4] and y1.shape.as_list() == [None, 3, None]
-    w = tf.boolean_mask(tf.constant(a), tf.constant(a > 20))
+    w = tf.constant(a)[tf.constant(a > 20)]  # a bool tensor index masks, as in TF
+    assert tf.constant(a)[a[..., 0] > 5].shape.as_list() == [None, 4]
     got = _run([y2, y1, w], {x: a})
     np.testing.assert_array_equal(got[0], a[m2])
     np.testing.assert_array_equal(got[1], a[:, :, m1])

@@ -53,8 +53,20 @@ void reshape_shape(InferCtx& c) {
     return;
   }
   const PartialShape& in = c.shape(0);
+  const Dims requested = target;
   std::string err = resolve_reshape(target, in.fully_defined() ? num_elements(in.dims) : -1);
-  if (!err.empty()) c.fail(err + " (input shape " + in.str() + ", requested shape " + dims_str(target) + ")");
+  // A partly known input still fixes a factor of the element count: a fully specified target must be a
+  // multiple of the known dims' product (the unknown dims multiply it by a whole number).
+  if (err.empty() && in.known_rank && !in.fully_defined()) {
+    int64_t known = 1;
+    bool target_known = true;
+    for (int64_t d : in.dims) if (d >= 0) known *= d;
+    for (int64_t d : target) target_known &= d >= 0;
+    if (target_known && known > 0 && num_elements(target) % known != 0)
+      err = "Cannot reshape a tensor with a multiple of " + std::to_string(known) + " elements to shape " + dims_str(target) +
+            " (" + std::to_string(num_elements(target)) + " elements)";
+  }
+  if (!err.empty()) c.fail(err + " (input shape " + in.str() + ", requested shape " + dims_str(requested) + ")");
   c.set_output(0, c.dtype(0), PartialShape(target));
 }
 

@@ -302,6 +302,9 @@ def _pack_indices(vals, name):
 
 def _slice_helper(tensor, slice_spec, var=None):
     """Tensor.__getitem__, mapped to StridedSlice exactly as TensorFlow's _slice_helper does."""
+    if (isinstance(slice_spec, (bool, np.bool_)) or (isinstance(slice_spec, np.ndarray) and slice_spec.dtype == bool)
+            or (isinstance(slice_spec, _ops.Tensor) and slice_spec.dtype is _dtypes.bool)):
+        return boolean_mask(tensor, slice_spec)
     if not isinstance(slice_spec, (list, tuple)):
         slice_spec = [slice_spec]
     begin, end, strides = [], [], []
