@@ -132,6 +132,23 @@ def test_reshape_static_shapes():
     assert y.shape.ndims == 2
     np.testing.assert_array_equal(_run(y, {x: np.ones((4, 3))}), np.ones((4, 3)))
     assert tf.reshape(x, tf.shape(tf.placeholder(tf.float32, [3, 1]))).shape.as_list() == [3, 1]
+    # Partly known shape tensors (Note [shape tensors]): packed entries, indexed shapes.
+    h = tf.placeholder(tf.float32, [None, 4, 16])
+    assert tf.reshape(h, [tf.shape(h)[0], -1, 8]).shape.as_list() == [None, None, 8]
+    assert tf.reshape(h, [tf.shape(h)[0], 64]).shape.as_list() == [None, 64]
+    k = tf.placeholder(tf.float32, [2, 4, 16])
+    assert tf.reshape(k, [tf.shape(k)[0], -1]).shape.as_list() == [2, 64]
+    assert tf.reshape(k, [-1, tf.shape(h)[2]]).shape.as_list() == [8, 16]
+    assert tf.reshape(k, [tf.placeholder(tf.int32, []), 32]).shape.as_list() == [4, 32]
+    assert tf.reshape(h, tf.shape(h)).shape.as_list() == [None, 4, 16]
+    assert tf.fill([tf.shape(h)[0], 3], 1.0).shape.as_list() == [None, 3]
+    assert tf.zeros(tf.shape(h)).shape.as_list() == [None, 4, 16]
+    assert tf.broadcast_to(1.0, [tf.shape(h)[-1], 2]).shape.as_list() == [16, 2]
+    with pytest.raises(ValueError, match="Only one input size may be -1"):
+        tf.reshape(h, [tf.shape(h)[0], -1, -1])
+    y = tf.reshape(k, [tf.placeholder_with_default(2, []), -1, 8])
+    assert y.shape.as_list() == [None, None, 8]
+    assert _run(y, {k: np.zeros((2, 4, 16))}).shape == (2, 8, 8)
 
 
 def test_partial_shapes_of_other_ops():
@@ -157,7 +174,7 @@ def test_partial_shapes_of_other_ops():
     assert tf.range(2, 11, 3).shape.as_list() == [3]
     assert tf.range(tf.placeholder(tf.int32, [])).shape.as_list() == [None]
     assert tf.zeros([2, 3]).shape.as_list() == [2, 3]
-    assert tf.zeros(tf.shape(a)).shape.ndims == 2
+    assert tf.zeros(tf.shape(a)).shape.as_list() == [None, 3]
     assert tf.broadcast_to(tf.placeholder(tf.float32, [None]), [4, 3]).shape.as_list() == [4, 3]
     assert tf.slice(a, [0, 1], [-1, 2]).shape.as_list() == [None, 2]
     assert tf.shape(a).shape.as_list() == [2]

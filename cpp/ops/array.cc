@@ -44,14 +44,108 @@ std::string resolve_reshape(Dims& target, int64_t n) {
   return "";
 }
 
+// Note [shape tensors]
+// Reshape, Fill and BroadcastTo take their output shape as a tensor. Like TensorFlow's shape refiner, shape
+// inference reads what graph construction knows of that tensor even when it is not a constant: a Const,
+// Shape(x) (x's partial shape), and a Pack of scalars, each a Const or an entry of those picked by an index
+// (tf.shape(x)[0]). So `tf.reshape(h, [tf.shape(x)[0], -1, 64])` keeps its 64. Entries not known come
+// back as kUnknownDim, which is not a literal -1 ("infer this dim").
+constexpr int64_t kUnknownDim = INT64_MIN;
+
+bool shape_tensor_value(const Output& o, Dims* out);
+
+bool shape_scalar_value(const Output& o, int64_t* v) {
+  const Node* n = o.node;
+  if (n->type() == "Const") {
+    const Tensor& t = n->attrs.get<Tensor>("value");
+    if (t.rank() != 0 || !is_integer(t.dtype())) return false;
+    *v = t.int_at(0);
+    return true;
+  }
+  if (n->type() != "StridedSlice" || n->attrs.get_or<int64_t>("shrink_axis_mask", 0) != 1 ||
+      n->attrs.get_or<int64_t>("ellipsis_mask", 0) != 0 || n->attrs.get_or<int64_t>("new_axis_mask", 0) != 0)
+    return false;
+  Dims vec;
+  const Node* b = n->inputs[1].node;
+  if (b->type() != "Const" || b->attrs.get<Tensor>("value").size() != 1 || !shape_tensor_value(n->inputs[0], &vec)) return false;
+  int64_t k = b->attrs.get<Tensor>("value").int_at(0);
+  if (k < 0) k += (int64_t)vec.size();
+  if (k < 0 || k >= (int64_t)vec.size()) return false;
+  *v = vec[k];
+  return true;
+}
+
+bool shape_tensor_value(const Output& o, Dims* out) {
+  const Node* n = o.node;
+  const std::string& type = n->type();
+  if (type == "Const") {
+    const Tensor& t = n->attrs.get<Tensor>("value");
+    if (t.rank() != 1 || !is_integer(t.dtype())) return false;
+    *out = t.to_int_vector();
+    return true;
+  }
+  if (type == "Shape" && n->inputs[0].shape().known_rank) {
+    *out = n->inputs[0].shape().dims;
+    for (auto& d : *out) if (d < 0) d = kUnknownDim;
+    return true;
+  }
+  if (type == "Pack" && n->attrs.get_or<int64_t>("axis", 0) == 0) {
+    out->clear();
+    for (const Output& in : n->inputs) {
+      int64_t v;
+      if (in.shape().rank() != 0) return false;
+      out->push_back(shape_scalar_value(in, &v) ? v : kUnknownDim);
+    }
+    return true;
+  }
+  const PartialShape& s = o.shape();
+  if (s.rank() == 1 && s.dims[0] >= 0) {
+    out->assign(s.dims[0], kUnknownDim);
+    return true;
+  }
+  return false;
+}
+
+// The static shape a shape tensor describes, for ops whose output takes it whole (Fill, BroadcastTo).
+PartialShape shape_from_tensor(InferCtx& c, int i) {
+  Dims d;
+  if (!shape_tensor_value(c.node.inputs[i], &d)) return PartialShape::unknown();
+  for (auto& x : d) {
+    if (x == kUnknownDim) x = -1;
+    else if (x < 0) c.fail("shape " + dims_str(d) + " has a negative dimension");
+  }
+  return PartialShape(d);
+}
+
+// Reshape to a partly known target: known entries stand; an unknown entry is inferred when it is the only
+// open one and the input's size is known.
+PartialShape reshape_partial(InferCtx& c, Dims target) {
+  const PartialShape& in = c.shape(0);
+  int open = -1, n_open = 0, literal = 0;
+  int64_t known = 1;
+  for (size_t i = 0; i < target.size(); ++i) {
+    if (target[i] == kUnknownDim || target[i] == -1) {
+      literal += target[i] == -1;
+      open = (int)i;
+      ++n_open;
+      target[i] = -1;
+    } else if (target[i] < 0) {
+      c.fail("Size " + std::to_string(i) + " must be non-negative, not " + std::to_string(target[i]));
+    } else {
+      known *= target[i];
+    }
+  }
+  if (literal > 1) c.fail("Only one input size may be -1");
+  if (n_open == 1 && in.fully_defined() && known > 0) target[open] = num_elements(in.dims) / known;
+  return PartialShape(target);
+}
+
 void reshape_shape(InferCtx& c) {
   expect_int(c, 1, "shape");
   std::vector<int64_t> target;
-  if (!c.const_ints(1, &target)) {
-    int64_t len = static_length(c, 1);
-    c.set_output(0, c.dtype(0), len >= 0 ? PartialShape::unknown_of_rank((int)len) : PartialShape::unknown());
-    return;
-  }
+  if (!shape_tensor_value(c.node.inputs[1], &target)) return c.set_output(0, c.dtype(0), PartialShape::unknown());
+  for (int64_t d : target)
+    if (d == kUnknownDim) return c.set_output(0, c.dtype(0), reshape_partial(c, target));
   const PartialShape& in = c.shape(0);
   const Dims requested = target;
   std::string err = resolve_reshape(target, in.fully_defined() ? num_elements(in.dims) : -1);
@@ -579,18 +673,13 @@ std::string check_broadcast_to(const Dims& x, const Dims& target) {
 
 void broadcast_to_shape(InferCtx& c) {
   expect_int(c, 1, "shape");
-  std::vector<int64_t> target;
-  if (!c.const_ints(1, &target)) {
-    int64_t len = static_length(c, 1);
-    return c.set_output(0, c.dtype(0), len >= 0 ? PartialShape::unknown_of_rank((int)len) : PartialShape::unknown());
-  }
-  for (int64_t d : target) if (d < 0) c.fail("shape " + dims_str(target) + " has a negative dimension");
+  PartialShape target = shape_from_tensor(c, 1);
   const PartialShape& s = c.shape(0);
-  if (s.known_rank) {
-    std::string err = check_broadcast_to(s.dims, target);
+  if (s.known_rank && target.known_rank) {
+    std::string err = check_broadcast_to(s.dims, target.dims);
     if (!err.empty()) c.fail(err);
   }
-  c.set_output(0, c.dtype(0), PartialShape(target));
+  c.set_output(0, c.dtype(0), target);
 }
 
 void broadcast_to_kernel(KernelCtx& c) {
@@ -747,13 +836,7 @@ Tensor int_tensor(DType dt, const Dims& dims, const std::vector<int64_t>& v) {
 void fill_shape(InferCtx& c) {
   expect_int(c, 0, "dims");
   if (c.shape(1).rank() > 0) c.fail("value must be a scalar, got shape " + c.shape(1).str());
-  std::vector<int64_t> d;
-  if (!c.const_ints(0, &d)) {
-    int64_t len = static_length(c, 0);
-    return c.set_output(0, c.dtype(1), len >= 0 ? PartialShape::unknown_of_rank((int)len) : PartialShape::unknown());
-  }
-  for (int64_t x : d) if (x < 0) c.fail("dims " + dims_str(d) + " has a negative dimension");
-  c.set_output(0, c.dtype(1), PartialShape(d));
+  c.set_output(0, c.dtype(1), shape_from_tensor(c, 0));
 }
 
 void fill_kernel(KernelCtx& c) {
