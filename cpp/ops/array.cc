@@ -196,8 +196,7 @@ void expand_dims_shape(InferCtx& c) {
 
 void expand_dims_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
-  if (c.in(1).size() != 1) c.fail("axis must be a scalar, got " + c.in(1).summary());
-  int64_t axis = c.in(1).int_at(0);
+  int64_t axis = scalar_arg(c, 1, "axis");
   int64_t a = canonical_axis(axis, x.rank(), true);
   if (a < 0) c.fail("Tried to expand dim index " + std::to_string(axis) + " for tensor with " + std::to_string(x.rank()) + " dimensions.");
   Dims d = x.dims();
@@ -314,9 +313,8 @@ void concat_shape(InferCtx& c) {
 void concat_kernel(KernelCtx& c) {
   const int n = (int)c.inputs.size() - 1;
   const Tensor& x0 = c.in(0);
-  if (c.in(n).size() != 1) c.fail("axis must be a scalar, got " + c.in(n).summary());
   if (x0.rank() == 0) c.fail("Can't concatenate scalars (use tf.stack instead)");
-  int64_t axis = c.in(n).int_at(0), a = canonical_axis(axis, x0.rank());
+  int64_t axis = scalar_arg(c, n, "axis"), a = canonical_axis(axis, x0.rank());
   if (a < 0) c.fail("ConcatOp : Expected concatenating dimensions in the range " + range_str(x0.rank()) + ", but got " + std::to_string(axis));
   Dims od = x0.dims();
   od[a] = 0;
@@ -338,8 +336,8 @@ void concat_kernel(KernelCtx& c) {
 void concat_offset_kernel(KernelCtx& c) {
   const int n = (int)c.inputs.size() - 1;
   const Tensor& s0 = c.in(1);
-  int64_t a = canonical_axis(c.in(0).int_at(0), s0.size());
-  if (a < 0) c.fail("Concat dim is out of range: " + std::to_string(c.in(0).int_at(0)) + " vs. " + std::to_string(s0.size()));
+  int64_t axis = scalar_arg(c, 0, "axis"), a = canonical_axis(axis, s0.size());
+  if (a < 0) c.fail("Concat dim is out of range: " + std::to_string(axis) + " vs. " + std::to_string(s0.size()));
   int64_t off = 0;
   for (int i = 0; i < n; ++i) {
     const Tensor& s = c.in(i + 1);
@@ -480,7 +478,7 @@ void split_shape(InferCtx& c) {
 void split_kernel(KernelCtx& c) {
   const Tensor& x = c.in(1);
   const int num = (int)c.outputs.size();
-  int64_t axis = c.in(0).int_at(0), a = canonical_axis(axis, x.rank());
+  int64_t axis = scalar_arg(c, 0, "split_dim"), a = canonical_axis(axis, x.rank());
   if (a < 0) c.fail("-input rank(-" + std::to_string(x.rank()) + ") <= split_dim < input rank (" + std::to_string(x.rank()) + "), but got " + std::to_string(axis));
   if (x.dim((int)a) % num != 0)
     c.fail("Number of ways to split should evenly divide the split dimension, but got split_dim " + std::to_string(axis) +
@@ -533,7 +531,7 @@ void splitv_shape(InferCtx& c) {
 
 void splitv_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
-  int64_t axis = c.in(2).int_at(0), a = canonical_axis(axis, x.rank());
+  int64_t axis = scalar_arg(c, 2, "split_dim"), a = canonical_axis(axis, x.rank());
   if (a < 0) c.fail("-input rank(-" + std::to_string(x.rank()) + ") <= split_dim < input rank (" + std::to_string(x.rank()) + "), but got " + std::to_string(axis));
   std::vector<int64_t> sizes = c.in(1).to_int_vector();
   if (sizes.size() != c.outputs.size()) c.fail("size_splits has " + std::to_string(sizes.size()) + " entries, expected " + std::to_string(c.outputs.size()));
@@ -921,7 +919,7 @@ void one_hot_shape(InferCtx& c) {
 
 void one_hot_kernel(KernelCtx& c) {
   const Tensor& idx = c.in(0);
-  int64_t depth = c.in(1).int_at(0), axis = c.node.attrs.get_or<int64_t>("axis", -1);
+  int64_t depth = scalar_arg(c, 1, "depth"), axis = c.node.attrs.get_or<int64_t>("axis", -1);
   if (depth < 0) c.fail("depth must be non-negative, got " + std::to_string(depth));
   if (axis < -1 || axis > idx.rank()) c.fail("Expected axis to be -1 or between [0, " + std::to_string(idx.rank()) + "]. But received: " + std::to_string(axis));
   if (axis == -1) axis = idx.rank();

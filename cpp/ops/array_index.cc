@@ -303,10 +303,9 @@ GatherDims gather_dims(KernelCtx& c, const Dims& params, const Tensor& indices, 
   return g;
 }
 
-int64_t gather_axis(KernelCtx& c, const Tensor& at, int rank) {
-  if (at.size() != 1) c.fail("axis must be a scalar, got " + at.summary());
-  int64_t a = canonical_axis(at.int_at(0), rank);
-  if (a < 0) c.fail("Expected axis in the range " + range_str(rank) + ", but got " + std::to_string(at.int_at(0)));
+int64_t gather_axis(KernelCtx& c, int idx, int rank) {
+  int64_t axis = scalar_arg(c, idx, "axis"), a = canonical_axis(axis, rank);
+  if (a < 0) c.fail("Expected axis in the range " + range_str(rank) + ", but got " + std::to_string(axis));
   return a;
 }
 
@@ -330,7 +329,7 @@ void gather_shape(InferCtx& c) {
 
 void gather_kernel(KernelCtx& c) {
   const Tensor &params = c.in(0), &indices = c.in(1);
-  int64_t a = gather_axis(c, c.in(2), params.rank());
+  int64_t a = gather_axis(c, 2, params.rank());
   GatherDims g = gather_dims(c, params.dims(), indices, a);
   Dims od(params.dims().begin(), params.dims().begin() + a);
   od.insert(od.end(), indices.dims().begin(), indices.dims().end());
@@ -369,7 +368,7 @@ void gather_grad_shape(InferCtx& c) {
 void gather_grad_kernel(KernelCtx& c) {
   const Tensor &dy = c.in(0), &indices = c.in(1);
   Dims pd = c.in(3).to_int_vector();
-  int64_t a = gather_axis(c, c.in(2), (int)pd.size());
+  int64_t a = gather_axis(c, 2, (int)pd.size());
   GatherDims g = gather_dims(c, pd, indices, a);
   if (dy.size() != g.outer * g.m * g.inner) c.fail("gradient " + dy.summary() + " does not match params shape " + dims_str(pd));
   Tensor& out = c.alloc(0, dy.dtype(), pd);

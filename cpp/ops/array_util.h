@@ -140,6 +140,13 @@ inline std::string range_str(int64_t rank, bool insert = false) {
   return "[" + std::to_string(-n) + ", " + std::to_string(n) + ")";
 }
 
+// A scalar argument (axis, depth) of a kernel; a tensor of any other size is the caller's error.
+inline int64_t scalar_arg(const KernelCtx& c, int i, const char* what) {
+  const Tensor& t = c.in(i);
+  if (t.size() != 1) c.fail(std::string(what) + " must be a scalar, got " + t.summary());
+  return t.int_at(0);
+}
+
 // A scalar shape argument (axis) from a constant input, for shape functions.
 inline bool const_scalar(const InferCtx& c, int i, int64_t* v) {
   std::vector<int64_t> x;
