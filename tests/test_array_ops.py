@@ -132,6 +132,11 @@ def test_reshape_static_shapes():
     assert y.shape.ndims == 2
     np.testing.assert_array_equal(_run(y, {x: np.ones((4, 3))}), np.ones((4, 3)))
     assert tf.reshape(x, tf.shape(tf.placeholder(tf.float32, [3, 1]))).shape.as_list() == [3, 1]
+    q = tf.placeholder(tf.float32, [2, 6])
+    assert tf.reshape(q, [q.shape[0], -1, 2]).shape.as_list() == [2, 3, 2]  # Dimension entries
+    assert tf.reshape(q, q.shape[::-1]).shape.as_list() == [6, 2]  # a TensorShape
+    with pytest.raises(ValueError, match="unknown Dimension"):
+        tf.reshape(x, [x.shape[0], 3])
     # Partly known shape tensors (Note [shape tensors]): packed entries, indexed shapes.
     h = tf.placeholder(tf.float32, [None, 4, 16])
     assert tf.reshape(h, [tf.shape(h)[0], -1, 8]).shape.as_list() == [None, None, 8]

@@ -8,7 +8,7 @@ import numpy as np
 from .. import _core
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
-from ..framework.tensor_shape import TensorShape, as_shape
+from ..framework.tensor_shape import Dimension, TensorShape, as_shape
 
 __all__ = ["placeholder", "placeholder_with_default", "identity", "reshape", "expand_dims", "squeeze", "concat",
            "stack", "unstack", "unpack", "split", "slice", "strided_slice", "gather", "tile", "pad", "shape",
@@ -79,14 +79,27 @@ def _autopack(values, dtype, name):
     return _ops.apply1("Pack", tensors, {"axis": 0, "N": len(tensors)}, name=name)
 
 
+def _dim_value(v):
+    if isinstance(v, Dimension):
+        if v.value is None:
+            raise ValueError("Cannot convert an unknown Dimension to a Tensor: %s" % v)
+        return v.value
+    if isinstance(v, (list, tuple)):
+        return [_dim_value(x) for x in v]
+    return v
+
+
 def _int_tensor(value, name=None):
-    """A shape/axis argument: int32 unless it is already an int64 tensor."""
+    """A shape/axis argument: int32 unless it is an int64 array or tensor, or needs 64 bits."""
+    if isinstance(value, (list, tuple, Dimension)):
+        value = _dim_value(value)
     if _contains_tensor(value) or isinstance(value, TensorShape):
         return _to_tensor(value, name=name)
     arr = np.asarray(value)
     if arr.dtype.kind not in "iu" and arr.size:
         raise TypeError("Expected int32 or int64 values, got %r of dtype %s." % (value, arr.dtype))
-    dt = np.int64 if arr.dtype == np.int64 and isinstance(value, np.ndarray) else np.int32
+    wide = arr.size and (arr.max() > np.iinfo(np.int32).max or arr.min() < np.iinfo(np.int32).min)
+    dt = np.int64 if wide or (arr.dtype == np.int64 and isinstance(value, np.ndarray)) else np.int32
     return _ops.constant_op(arr.astype(dt), name=name or "Const")
 
 
