@@ -491,3 +491,33 @@ def test_linspace():
     assert got[1].dtype == np.float64
     np.testing.assert_allclose(got[1], np.linspace(3, 0, 4))
     np.testing.assert_allclose(got[2], [5.0])
+
+
+def test_gradient_ops_on_large_inputs_match_numpy():
+    # Sizes past the parallel_for threshold, so the threaded paths of the gradient kernels run.
+    rng = np.random.RandomState(0)
+    a = rng.rand(300, 200)
+    x = tf.placeholder(tf.float64, a.shape)
+    idx = rng.randint(0, 200, size=150)
+    cases = [
+        (tf.tile(x, [2, 3]), lambda d: d.reshape(2, 300, 3, 200).sum(axis=(0, 2))),
+        (tf.gather(x, idx, axis=1), lambda d: _scatter_cols(d, idx)),
+        (x[::-2, 3:-4:3], lambda d: _place(d, (slice(None, None, -2), slice(3, -4, 3)))),
+        (tf.slice(x, [5, 7], [200, 150]), lambda d: _place(d, (slice(5, 205), slice(7, 157)))),
+        (tf.transpose(x), lambda d: d.T),
+    ]
+    for y, want in cases:
+        dy = rng.rand(*y.shape.as_list())
+        np.testing.assert_allclose(_grad(y, x, {x: a}, dy), want(dy), rtol=1e-12, atol=1e-12)
+
+
+def _scatter_cols(d, idx):
+    out = np.zeros((300, 200))
+    np.add.at(out.T, idx, d.T)
+    return out
+
+
+def _place(d, index):
+    out = np.zeros((300, 200))
+    out[index] = d
+    return out
