@@ -49,6 +49,42 @@ def test_getitem_matches_numpy(idx):
     np.testing.assert_array_equal(got_d, want)
 
 
+def _random_index(rng, rank):
+    """A random NumPy basic index for a rank-`rank` array: ints, slices (steps and negatives), None, ...."""
+    items, used, ellipsis = [], 0, False
+    for _ in range(rng.randint(0, rank + 3)):
+        r = rng.rand()
+        if r < 0.15 and not ellipsis:
+            items.append(Ellipsis)
+            ellipsis = True
+        elif r < 0.3:
+            items.append(None)
+        elif used < rank and r < 0.5:
+            items.append(int(rng.randint(-3, 3)))
+            used += 1
+        elif used < rank:
+            pick = lambda: None if rng.rand() < 0.3 else int(rng.randint(-7, 7))  # noqa: E731
+            step = None if rng.rand() < 0.3 else int(rng.choice([-3, -2, -1, 1, 2, 3]))
+            items.append(slice(pick(), pick(), step))
+            used += 1
+    return tuple(items)
+
+
+def test_random_getitem_matches_numpy():
+    rng = np.random.RandomState(7)
+    x = tf.placeholder(tf.float32, X.shape)
+    checked = []
+    for _ in range(150):
+        idx = _random_index(rng, 3)
+        want = X[idx]
+        y = x[idx]
+        assert tuple(y.shape.as_list()) == want.shape, idx
+        checked.append((y, want))
+    got = _run([y for y, _ in checked], {x: X})
+    for g, (_, want) in zip(got, checked):
+        np.testing.assert_array_equal(g, want)
+
+
 def test_getitem_tensor_indices():
     x = tf.placeholder(tf.float32, X.shape)
     i = tf.placeholder(tf.int32, [])
