@@ -18,8 +18,9 @@ def install(ns):
                               "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
                               "reduce_any", "reduce_all", "argmax", "argmin", "cumsum", "squared_difference")]
     ns["math"] = sub("math", math_names)
-    ns["linalg"] = sub("linalg", ["matmul", "transpose", "matrix_inverse"])
+    ns["linalg"] = sub("linalg", ["matmul", "matrix_inverse"])
     ns["linalg"].inv = ns.get("matrix_inverse")
+    ns["linalg"].transpose = ns.get("matrix_transpose")
     ns["random"] = sub("random", [])
     for n in ("random_uniform", "random_normal", "truncated_normal", "random_shuffle", "set_random_seed"):
         if n in ns:
