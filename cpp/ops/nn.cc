@@ -56,7 +56,8 @@ void softmax_kernel(KernelCtx& c) {
 }
 
 // Shapes of (loss [batch], backprop [batch, classes]) from logits [batch, classes] and the labels
-// (dense: the same shape; sparse: [batch] of class indices).
+// (dense: [batch, classes], where a batch of 1 on either side broadcasts, as in TF; sparse: [batch] of
+// class indices).
 void xent_shape(InferCtx& c, bool sparse) {
   if (!is_floating(c.dtype(0))) c.type_fail(std::string("logits must be float, got ") + dtype_name(c.dtype(0)));
   if (sparse) {
@@ -68,27 +69,31 @@ void xent_shape(InferCtx& c, bool sparse) {
   PartialShape logits = c.shape(0);
   if (logits.known_rank && logits.rank() != 2) c.fail("logits must be 2-dimensional");
   if (!logits.known_rank) logits = PartialShape::unknown_of_rank(2);
-  const PartialShape& labels = c.shape(1);
-  const int want = sparse ? 1 : 2;
-  if (labels.known_rank && labels.rank() != want)
+  PartialShape labels = c.shape(1);
+  if (labels.known_rank && labels.rank() != (sparse ? 1 : 2))
     c.fail(std::string("labels must be ") + (sparse ? "1" : "2") + "-dimensional");
-  if (labels.known_rank) {
-    Dims ld = labels.dims;
-    if (sparse) ld.push_back(logits.dims[1]);
-    if (!logits.compatible_with(PartialShape(ld)))
-      c.fail("logits and labels must have the same first dimension" + std::string(sparse ? "" : " and classes") +
-             ", got logits shape " + c.shape(0).str() + " and labels shape " + labels.str());
-    logits = logits.merge(PartialShape(ld));
-  }
-  c.set_output(0, c.dtype(0), PartialShape(Dims{logits.dims[0]}));
-  c.set_output(1, c.dtype(0), logits);
+  if (!labels.known_rank) labels = PartialShape::unknown_of_rank(sparse ? 1 : 2);
+  const int64_t classes_a = logits.dims[1], classes_b = sparse ? -1 : labels.dims[1];
+  PartialShape batch;
+  bool ok = sparse ? PartialShape(Dims{logits.dims[0]}).compatible_with(labels)
+                   : broadcast_shapes(PartialShape(Dims{logits.dims[0]}), PartialShape(Dims{labels.dims[0]}), &batch) &&
+                         (classes_a < 0 || classes_b < 0 || classes_a == classes_b);
+  if (!ok)
+    c.fail(std::string("logits and labels must have ") + (sparse ? "the same first dimension" : "broadcastable shapes") +
+           ", got logits shape " + c.shape(0).str() + " and labels shape " + c.shape(1).str());
+  PartialShape out = sparse ? logits.merge(PartialShape(Dims{labels.dims[0], -1}))
+                            : PartialShape(Dims{batch.dims[0], classes_a >= 0 ? classes_a : classes_b});
+  c.set_output(0, c.dtype(0), PartialShape(Dims{out.dims[0]}));
+  c.set_output(1, c.dtype(0), out);
 }
 
-// label_of(r, i): the label weight of class i in row r (dense labels) — the sparse kernel passes a one-hot.
+// One row of loss and backprop per output row; label_of(r, i) is class i's label weight in row r (the
+// sparse kernel passes a one-hot). A logits batch of 1 is shared by every row (stride 0).
 template <class T, class Label>
-void xent_rows(KernelCtx& c, const T* logits, int64_t rows, int64_t n, T* loss, T* back, Label label_of) {
+void xent_rows(KernelCtx& c, const T* logits, int64_t logits_stride, int64_t rows, int64_t n, T* loss, T* back,
+               Label label_of) {
   for_rows(c, rows, n, [&](int64_t r) {
-    const T* x = logits + r * n;
+    const T* x = logits + r * logits_stride;
     T* b = back + r * n;
     T mx, lse;
     row_lse(x, n, &mx, &lse);
@@ -106,16 +111,19 @@ void xent_rows(KernelCtx& c, const T* logits, int64_t rows, int64_t n, T* loss, 
 void xent_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
   const Tensor& y = c.in(1);
-  if (x.rank() != 2 || x.dims() != y.dims())
-    c.fail("logits and labels must be same size and 2-dimensional: logits_size=" + dims_str(x.dims()) +
+  const bool ok = x.rank() == 2 && y.rank() == 2 && x.dim(1) == y.dim(1) &&
+                  (x.dim(0) == y.dim(0) || x.dim(0) == 1 || y.dim(0) == 1);
+  if (!ok)
+    c.fail("logits and labels must be broadcastable and 2-dimensional: logits_size=" + dims_str(x.dims()) +
            " labels_size=" + dims_str(y.dims()));
-  const int64_t rows = x.dim(0), n = x.dim(1);
+  const int64_t n = x.dim(1), rows = x.dim(0) == 1 ? y.dim(0) : x.dim(0);
+  const int64_t xs = x.dim(0) == 1 ? 0 : n, ys = y.dim(0) == 1 ? 0 : n;
   dispatch_float(x.dtype(), "SoftmaxCrossEntropyWithLogits", [&](auto z) {
     using T = decltype(z);
     const T* lab = y.data<T>();
     T* loss = c.alloc(0, x.dtype(), {rows}).template data<T>();
-    T* back = c.alloc(1, x.dtype(), x.dims()).template data<T>();
-    xent_rows(c, x.data<T>(), rows, n, loss, back, [&](int64_t r, int64_t i) { return lab[r * n + i]; });
+    T* back = c.alloc(1, x.dtype(), {rows, n}).template data<T>();
+    xent_rows(c, x.data<T>(), xs, rows, n, loss, back, [&](int64_t r, int64_t i) { return lab[r * ys + i]; });
   });
 }
 
@@ -138,7 +146,7 @@ void sparse_xent_kernel(KernelCtx& c) {
     using T = decltype(z);
     T* loss = c.alloc(0, x.dtype(), {rows}).template data<T>();
     T* back = c.alloc(1, x.dtype(), x.dims()).template data<T>();
-    xent_rows(c, x.data<T>(), rows, n, loss, back,
+    xent_rows(c, x.data<T>(), n, rows, n, loss, back,
               [&](int64_t r, int64_t i) { return labels[r] == i ? T(1) : T(0); });
   });
 }
@@ -153,9 +161,10 @@ Output softmax_backward(GradCtx& g, Output gy, Output s) {
   return g.b.op1("Mul", {g.b.op1("Sub", {gy, dot}), s});
 }
 
-// The per-row loss gradient [batch] spread over the classes: expand_dims(g, -1) * v.
+// The per-row loss gradient [batch] spread over the classes: expand_dims(g, -1) * v. The backprop
+// output has the full [batch, classes] shape even when logits or labels broadcast.
 Output rows_times(GradCtx& g, Output per_row, Output v) {
-  Output spread = g.b.op1("ReduceGradBroadcast", {per_row, v, last_axis(g)}, AttrMap{{"keep_dims", false}});
+  Output spread = g.b.op1("ReduceGradBroadcast", {per_row, g.y(1), last_axis(g)}, AttrMap{{"keep_dims", false}});
   return g.b.op1("Mul", {spread, v});
 }
 

@@ -1,2 +1,233 @@
-"""(filled by its op family)"""
-__all__ = []
+"""tf.nn: activations, softmax and the cross-entropy losses (cpp/ops/nn.cc), bias_add, l2_loss, moments.
+Composites follow TensorFlow 1.x's formulas and scope names, so numbers and graphs read the same."""
+import numpy as np
+
+from ..framework import ops as _ops
+from .math_ops import relu, sigmoid, tanh  # the elementwise family defines them
+
+__all__ = ["relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "softplus", "softmax", "log_softmax",
+           "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
+           "sparse_softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
+           "bias_add", "xw_plus_b", "moments"]
+
+
+def _math():
+    from . import math_ops
+    return math_ops
+
+
+def _array():
+    from . import array_ops
+    return array_ops
+
+
+def relu6(features, name=None):
+    """min(max(features, 0), 6)."""
+    m = _math()
+    with _ops.name_scope(name, "Relu6", [features]) as scope:
+        x = _ops.convert_to_tensor(features, name="features")
+        return m.minimum(m.maximum(x, 0), 6, name=scope)
+
+
+def leaky_relu(features, alpha=0.2, name=None):
+    """max(alpha * x, x) (for alpha <= 1, as TensorFlow computes it)."""
+    m = _math()
+    with _ops.name_scope(name, "LeakyRelu", [features, alpha]) as scope:
+        x = _ops.convert_to_tensor(features, name="features")
+        return m.maximum(m.multiply(_ops.convert_to_tensor(alpha, dtype=x.dtype), x), x, name=scope)
+
+
+def elu(features, name=None):
+    """x where x > 0, exp(x) - 1 elsewhere."""
+    m = _math()
+    with _ops.name_scope(name, "Elu", [features]) as scope:
+        x = _ops.convert_to_tensor(features, name="features")
+        return m.where(m.greater(x, 0), x, m.subtract(m.exp(x), 1), name=scope)
+
+
+def softplus(features, name=None):
+    """log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)) so large |x| stays finite."""
+    m = _math()
+    with _ops.name_scope(name, "Softplus", [features]) as scope:
+        x = _ops.convert_to_tensor(features, name="features")
+        return m.add(m.maximum(x, 0), m.log1p(m.exp(m.negative(m.abs(x)))), name=scope)
+
+
+def _last_axis_op(op_type, logits, axis, name):
+    """Softmax-family op over `axis`: the kernel works on the last axis, so another axis is swapped there
+    and back (TF1 does the same)."""
+    with _ops.name_scope(name, op_type, [logits]) as scope:
+        x = _ops.convert_to_tensor(logits, name="logits")
+        rank = x.shape.ndims
+        if axis is None or axis == -1 or (rank is not None and axis == rank - 1):
+            return _ops.apply1(op_type, [x], name=scope)
+        if rank is None:
+            raise ValueError("%s over axis %d needs the rank of the logits to be known" % (op_type, axis))
+        if not -rank <= axis < rank:
+            raise ValueError("axis %d is out of range for logits of rank %d" % (axis, rank))
+        perm = list(range(rank))
+        perm[axis], perm[-1] = perm[-1], perm[axis]
+        a = _array()
+        y = _ops.apply1(op_type, [a.transpose(x, perm)])
+        return a.transpose(y, perm, name=scope)
+
+
+def softmax(logits, axis=None, name=None, dim=None):
+    """exp(x) / sum(exp(x)) along `axis` (the last by default), computed with the row maximum removed."""
+    return _last_axis_op("Softmax", logits, axis if axis is not None else dim, name)
+
+
+def log_softmax(logits, axis=None, name=None, dim=None):
+    """x - log(sum(exp(x))) along `axis` (the last by default), computed stably."""
+    return _last_axis_op("LogSoftmax", logits, axis if axis is not None else dim, name)
+
+
+def _rows(t):
+    """t reshaped to [-1, last dim]."""
+    a = _array()
+    classes = t.shape[-1].value
+    return a.reshape(t, [-1, classes] if classes is not None else a.concat([[-1], a.shape(t)[-1:]], 0))
+
+
+def _check_named(sentinel, fn):
+    if sentinel is not None:
+        raise ValueError("Only call `%s` with named arguments (labels=..., logits=..., ...)" % fn)
+
+
+def softmax_cross_entropy_with_logits_v2(_sentinel=None, labels=None, logits=None, axis=None, name=None,
+                                         dim=None):
+    """-sum(labels * log_softmax(logits)) along `axis` (default last), one loss per row; gradients reach
+    both logits and labels. Rank other than 2 (or another axis) is reshaped to a batch of rows."""
+    _check_named(_sentinel, "softmax_cross_entropy_with_logits_v2")
+    axis = axis if axis is not None else (dim if dim is not None else -1)
+    with _ops.name_scope(name, "softmax_cross_entropy_with_logits", [logits, labels]) as scope:
+        logits = _ops.convert_to_tensor(logits, name="logits")
+        labels = _ops.convert_to_tensor(labels, dtype=logits.dtype, name="labels")
+        rank = logits.shape.ndims
+        if rank == 2 and axis in (-1, 1):
+            return _ops.apply_op("SoftmaxCrossEntropyWithLogits", [logits, labels], name=scope).outputs[0]
+        if rank is None:
+            raise ValueError("softmax_cross_entropy_with_logits needs logits of known rank, got %s" % logits)
+        if not logits.shape.is_compatible_with(labels.shape):
+            raise ValueError("logits and labels must have the same shape, got %s and %s"
+                             % (logits.shape, labels.shape))
+        a = _array()
+        axis = axis % rank
+        if axis != rank - 1:
+            perm = list(range(rank))
+            perm[axis], perm[-1] = perm[-1], perm[axis]
+            logits, labels = a.transpose(logits, perm), a.transpose(labels, perm)
+        batch_shape = a.shape(logits)[:-1]
+        loss = _ops.apply_op("SoftmaxCrossEntropyWithLogits", [_rows(logits), _rows(labels)]).outputs[0]
+        return a.reshape(loss, batch_shape, name=scope)
+
+
+def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, dim=-1, name=None, axis=None):
+    """TF1's version: like the v2 function, but no gradient flows into `labels`."""
+    _check_named(_sentinel, "softmax_cross_entropy_with_logits")
+    with _ops.name_scope(name, "softmax_cross_entropy_with_logits_sg", [logits, labels]) as scope:
+        labels = _ops.apply1("StopGradient", [_ops.convert_to_tensor(labels)], name="labels_stop_gradient")
+        return softmax_cross_entropy_with_logits_v2(labels=labels, logits=logits,
+                                                    axis=axis if axis is not None else dim, name=scope)
+
+
+def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
+    """-log_softmax(logits)[label] per row; labels are class indices (int32/int64) of rank
+    rank(logits) - 1. A label outside [0, classes) raises InvalidArgumentError when run."""
+    _check_named(_sentinel, "sparse_softmax_cross_entropy_with_logits")
+    with _ops.name_scope(name, "SparseSoftmaxCrossEntropyWithLogits", [labels, logits]):
+        logits = _ops.convert_to_tensor(logits, name="logits")
+        labels = _ops.convert_to_tensor(labels, name="labels")
+        lr, gr = labels.shape.ndims, logits.shape.ndims
+        if lr is not None and gr is not None and lr != gr - 1:
+            raise ValueError("Rank mismatch: Rank of labels (received %d) should equal rank of logits minus 1 "
+                             "(received %d)." % (lr, gr))
+        if gr == 2 or gr is None:
+            return _ops.apply_op("SparseSoftmaxCrossEntropyWithLogits", [logits, labels],
+                                 name=name or "SparseSoftmaxCrossEntropyWithLogits").outputs[0]
+        if gr == 1:
+            raise ValueError("Logits cannot be scalars - received shape %s." % logits.shape)
+        a = _array()
+        flat_logits, flat_labels = _rows(logits), a.reshape(labels, [-1])
+        loss = _ops.apply_op("SparseSoftmaxCrossEntropyWithLogits", [flat_logits, flat_labels],
+                             name=name or "SparseSoftmaxCrossEntropyWithLogits").outputs[0]
+        return a.reshape(loss, a.shape(labels))
+
+
+def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
+    """Elementwise -z*log(sigmoid(x)) - (1-z)*log(1-sigmoid(x)), computed as TF does:
+    max(x, 0) - x*z + log(1 + exp(-|x|)), finite for any x."""
+    _check_named(_sentinel, "sigmoid_cross_entropy_with_logits")
+    m = _math()
+    with _ops.name_scope(name, "logistic_loss", [logits, labels]) as scope:
+        logits = _ops.convert_to_tensor(logits, name="logits")
+        labels = _ops.convert_to_tensor(labels, dtype=logits.dtype, name="labels")
+        if not logits.shape.is_compatible_with(labels.shape):
+            raise ValueError("logits and labels must have the same shape (%s vs %s)" % (logits.shape, labels.shape))
+        zeros = _array().zeros_like(logits, dtype=logits.dtype)
+        cond = m.greater_equal(logits, zeros)
+        relu_logits = m.where(cond, logits, zeros)
+        neg_abs_logits = m.where(cond, m.negative(logits), logits)
+        return m.add(m.subtract(relu_logits, m.multiply(logits, labels)), m.log1p(m.exp(neg_abs_logits)),
+                     name=scope)
+
+
+def l2_loss(t, name=None):
+    """sum(t ** 2) / 2."""
+    m = _math()
+    from . import reduction_ops
+    with _ops.name_scope(name, "L2Loss", [t]) as scope:
+        t = _ops.convert_to_tensor(t, name="t")
+        return m.multiply(reduction_ops.reduce_sum(m.square(t)), _ops.convert_to_tensor(0.5, dtype=t.dtype),
+                          name=scope)
+
+
+def bias_add(value, bias, data_format=None, name=None):
+    """value + bias, bias a vector along the channel dim (last for NHWC/None, dim 1 for NCHW)."""
+    m = _math()
+    with _ops.name_scope(name, "BiasAdd", [value, bias]) as scope:
+        value = _ops.convert_to_tensor(value, name="input")
+        bias = _ops.convert_to_tensor(bias, dtype=value.dtype, name="bias")
+        if bias.shape.ndims is not None and bias.shape.ndims != 1:
+            raise ValueError("Shape must be rank 1 but is rank %d for 'BiasAdd' bias %s"
+                             % (bias.shape.ndims, bias.shape))
+        rank = value.shape.ndims
+        if rank is not None and rank < 2:
+            raise ValueError("Shape must be at least rank 2 but is rank %d for 'BiasAdd' value %s"
+                             % (rank, value.shape))
+        channels_first = data_format is not None and data_format.startswith("NC")
+        c = value.shape[1 if channels_first else -1].value if rank is not None else None
+        b = bias.shape[0].value if bias.shape.ndims == 1 else None
+        if c is not None and b is not None and c != b:
+            raise ValueError("Dimensions must be equal, but are %d and %d for 'BiasAdd' with input shapes: %s, %s"
+                             % (c, b, value.shape, bias.shape))
+        if channels_first:
+            if rank is None:
+                raise ValueError("bias_add with data_format %s needs the rank of value" % data_format)
+            bias = _array().reshape(bias, [-1] + [1] * (rank - 2))
+        return m.add(value, bias, name=scope)
+
+
+def xw_plus_b(x, weights, biases, name=None):
+    """matmul(x, weights) + biases."""
+    from . import linalg_ops
+    with _ops.name_scope(name, "xw_plus_b", [x, weights, biases]) as scope:
+        return bias_add(linalg_ops.matmul(x, weights), biases, name=scope)
+
+
+def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
+    """(mean, variance) over `axes` (Python ints); the variance is the mean squared deviation from the (gradient-stopped)
+    mean, as TF1 computes it. `shift` is accepted and unused, as in TF1."""
+    from . import reduction_ops
+    m = _math()
+    keep = reduction_ops._keep(keepdims, keep_dims)
+    with _ops.name_scope(name, "moments", [x, axes]):
+        x = _ops.convert_to_tensor(x, name="x")
+        axes = [int(i) for i in np.atleast_1d(axes)]
+        mean = reduction_ops.reduce_mean(x, axes, keepdims=True, name="mean")
+        sq = m.squared_difference(x, _ops.apply1("StopGradient", [mean]))
+        variance = reduction_ops.reduce_mean(sq, axes, keepdims=True, name="variance")
+        if keep:
+            return mean, variance
+        a = _array()
+        return a.squeeze(mean, axes), a.squeeze(variance, axes)
