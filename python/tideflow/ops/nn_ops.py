@@ -117,7 +117,8 @@ def softmax_cross_entropy_with_logits_v2(_sentinel=None, labels=None, logits=Non
             perm = list(range(rank))
             perm[axis], perm[-1] = perm[-1], perm[axis]
             logits, labels = a.transpose(logits, perm), a.transpose(labels, perm)
-        batch_shape = a.shape(logits)[:-1]
+        static = logits.shape[:-1]
+        batch_shape = static.as_list() if static.is_fully_defined() else a.shape(logits)[:-1]
         loss = _ops.apply_op("SoftmaxCrossEntropyWithLogits", [_rows(logits), _rows(labels)]).outputs[0]
         return a.reshape(loss, batch_shape, name=scope)
 
@@ -151,7 +152,7 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
         flat_logits, flat_labels = _rows(logits), a.reshape(labels, [-1])
         loss = _ops.apply_op("SparseSoftmaxCrossEntropyWithLogits", [flat_logits, flat_labels],
                              name=name or "SparseSoftmaxCrossEntropyWithLogits").outputs[0]
-        return a.reshape(loss, a.shape(labels))
+        return a.reshape(loss, labels.shape.as_list() if labels.shape.is_fully_defined() else a.shape(labels))
 
 
 def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
