@@ -9,11 +9,17 @@
 namespace tideflow {
 namespace {
 
+template <class T>
+T row_max(const T* x, int64_t n) {
+  T m = x[0];
+  for (int64_t i = 1; i < n; ++i) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
 // max and log(sum(exp(x - max))) of one row.
 template <class T>
 void row_lse(const T* x, int64_t n, T* mx, T* lse) {
-  T m = x[0];
-  for (int64_t i = 1; i < n; ++i) m = x[i] > m ? x[i] : m;
+  const T m = row_max(x, n);
   T s = 0;
   for (int64_t i = 0; i < n; ++i) s += std::exp(x[i] - m);
   *mx = m;
@@ -44,12 +50,16 @@ void softmax_kernel(KernelCtx& c) {
     for_rows(c, rows, n, [&](int64_t r) {
       const T* xi = in + r * n;
       T* o = out + r * n;
-      T mx, lse;
-      row_lse(xi, n, &mx, &lse);
+      const T mx = row_max(xi, n);
+      T sum = 0;
       if (kLog) {
-        for (int64_t i = 0; i < n; ++i) o[i] = xi[i] - mx - lse;
-      } else {
-        for (int64_t i = 0; i < n; ++i) o[i] = std::exp(xi[i] - mx - lse);
+        for (int64_t i = 0; i < n; ++i) sum += std::exp(xi[i] - mx);
+        const T lse = std::log(sum);
+        for (int64_t i = 0; i < n; ++i) o[i] = (xi[i] - mx) - lse;  // exact for the largest logits
+      } else {  // exp once, then scale: writes in place when the input buffer was forwarded
+        for (int64_t i = 0; i < n; ++i) sum += (o[i] = std::exp(xi[i] - mx));
+        const T inv = T(1) / sum;
+        for (int64_t i = 0; i < n; ++i) o[i] *= inv;
       }
     });
   });

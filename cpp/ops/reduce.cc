@@ -20,36 +20,36 @@ template <> struct wide<float> { using type = double; };  // float sums and prod
 template <class T> struct SumR {
   using Acc = typename wide<T>::type;
   static Acc init() { return Acc(0); }
-  static Acc step(Acc a, Acc x) { return a + x; }
+  template <class A> static A step(A a, A x) { return a + x; }
 };
 template <class T> struct ProdR {
   using Acc = typename wide<T>::type;
   static Acc init() { return Acc(1); }
-  static Acc step(Acc a, Acc x) { return a * x; }
+  template <class A> static A step(A a, A x) { return a * x; }
 };
 template <class T> struct MaxR {
   using Acc = T;
   static Acc init() {
     return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
   }
-  static Acc step(Acc a, Acc x) { return x > a ? x : a; }
+  template <class A> static A step(A a, A x) { return x > a ? x : a; }
 };
 template <class T> struct MinR {
   using Acc = T;
   static Acc init() {
     return std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
   }
-  static Acc step(Acc a, Acc x) { return x < a ? x : a; }
+  template <class A> static A step(A a, A x) { return x < a ? x : a; }
 };
 struct AnyR {
   using Acc = bool;
   static Acc init() { return false; }
-  static Acc step(Acc a, Acc x) { return a || x; }
+  template <class A> static A step(A a, A x) { return a || x; }
 };
 struct AllR {
   using Acc = bool;
   static Acc init() { return true; }
-  static Acc step(Acc a, Acc x) { return a && x; }
+  template <class A> static A step(A a, A x) { return a && x; }
 };
 
 // Reduced-dimension flags for a rank-`rank` input; `fail` reports an axis out of range.
@@ -78,10 +78,12 @@ Dims reduced_dims(const Dims& d, const std::vector<char>& flags, bool keep_dims)
 // Reduced axes split the input into runs of adjacent reduced or kept dims (size-1 dims join either).
 // Reducing one run is a block reduction over (outer, n, inner): rows when inner == 1 (each row split into
 // chunks so that one long row still uses every thread), columns otherwise (tiles of the inner dim stay in
-// cache while the n rows stream past). Several reduced runs are reduced one at a time, innermost first,
-// into temporaries of the accumulator type, so Mean divides once and float sums stay in double.
+// cache while the n rows stream past; float columns add blocks of 64 rows in float, then in double).
+// Several reduced runs are reduced one at a time, innermost first, into temporaries of the accumulator
+// type, so Mean divides once and float sums stay in double.
 constexpr int64_t kRowChunk = 1 << 15;
 constexpr int64_t kColTile = 1024;
+constexpr int64_t kColBlock = 64;  // rows summed in the input type before joining a wider accumulator
 
 template <class R, class In>
 typename R::Acc reduce_row(const In* p, int64_t n) {
@@ -127,13 +129,23 @@ void reduce_block(const KernelCtx& c, const In* in, typename R::Acc* out, int64_
   }
   const int64_t tiles = (inner + kColTile - 1) / kColTile;
   c.parallel_for(outer * tiles, n * std::min(inner, kColTile), [&](int64_t b, int64_t e) {
+    In part[kColTile];  // a few rows in the input type (vectorizes), then one step into the wide tile
     for (int64_t t = b; t < e; ++t) {
-      int64_t o = t / tiles, i0 = (t % tiles) * kColTile, i1 = std::min(inner, i0 + kColTile);
-      Acc* dst = out + o * inner;
-      for (int64_t i = i0; i < i1; ++i) dst[i] = R::init();
-      for (int64_t r = 0; r < n; ++r) {
-        const In* p = in + (o * n + r) * inner;
-        for (int64_t i = i0; i < i1; ++i) dst[i] = R::step(dst[i], Acc(p[i]));
+      int64_t o = t / tiles, i0 = (t % tiles) * kColTile, w = std::min(inner, i0 + kColTile) - i0;
+      Acc* dst = out + o * inner + i0;
+      const In* src = in + o * n * inner + i0;
+      for (int64_t i = 0; i < w; ++i) dst[i] = R::init();
+      for (int64_t r0 = 0; r0 < n; r0 += kColBlock) {
+        const int64_t r1 = std::min(n, r0 + kColBlock);
+        if constexpr (std::is_same_v<Acc, In>) {
+          for (int64_t r = r0; r < r1; ++r)
+            for (int64_t i = 0; i < w; ++i) dst[i] = R::step(dst[i], src[r * inner + i]);
+        } else {
+          std::copy(src + r0 * inner, src + r0 * inner + w, part);
+          for (int64_t r = r0 + 1; r < r1; ++r)
+            for (int64_t i = 0; i < w; ++i) part[i] = R::step(part[i], src[r * inner + i]);
+          for (int64_t i = 0; i < w; ++i) dst[i] = R::step(dst[i], Acc(part[i]));
+        }
       }
     }
   });
