@@ -242,7 +242,8 @@ def test_sum_to_shape(g_shape, like_shape):
 
 
 def test_sum_to_shape_errors():
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Cannot sum a tensor of shape \[2,3\] down to shape \[4\]"):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"Cannot sum a tensor of shape \[2,3\] down to shape \[4\]"):
         _sum_to(np.ones((2, 3)), (4,))
     with pytest.raises(ValueError, match="larger rank"):
         _ops.apply1("SumToShape", [tf.placeholder(tf.float32, [3]), tf.placeholder(tf.float32, [2, 3])])

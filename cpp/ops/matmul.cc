@@ -152,7 +152,8 @@ void batch_matmul_kernel(KernelCtx& c) {
     c.fail("Matrix size-incompatible: In[0]: " + dims_str(x.dims()) + ", In[1]: " + dims_str(y.dims()));
   Dims bx(x.dims().begin(), x.dims().end() - 2), by(y.dims().begin(), y.dims().end() - 2), batch;
   if (!broadcast_dims(bx, by, &batch))
-    c.fail("In[0] and In[1] must have compatible batch dimensions: " + dims_str(x.dims()) + " vs " + dims_str(y.dims()));
+    c.fail("In[0] and In[1] must have compatible batch dimensions: " + dims_str(x.dims()) + " vs " +
+           dims_str(y.dims()));
   const int br = (int)batch.size();
   const int64_t nb = num_elements(batch);
   // Per batch dim, the matrix stride of x and y (0 where that input is broadcast).
@@ -199,10 +200,26 @@ void batch_matmul_kernel(KernelCtx& c) {
 
 // ---- MatrixInverse ----
 
-int getrf(int n, float* a, int* piv) { int info; scipy_sgetrf_(&n, &n, a, &n, piv, &info); return info; }
-int getrf(int n, double* a, int* piv) { int info; scipy_dgetrf_(&n, &n, a, &n, piv, &info); return info; }
-int getri(int n, float* a, const int* piv, float* w, int lw) { int info; scipy_sgetri_(&n, a, &n, piv, w, &lw, &info); return info; }
-int getri(int n, double* a, const int* piv, double* w, int lw) { int info; scipy_dgetri_(&n, a, &n, piv, w, &lw, &info); return info; }
+int getrf(int n, float* a, int* piv) {
+  int info;
+  scipy_sgetrf_(&n, &n, a, &n, piv, &info);
+  return info;
+}
+int getrf(int n, double* a, int* piv) {
+  int info;
+  scipy_dgetrf_(&n, &n, a, &n, piv, &info);
+  return info;
+}
+int getri(int n, float* a, const int* piv, float* w, int lw) {
+  int info;
+  scipy_sgetri_(&n, a, &n, piv, w, &lw, &info);
+  return info;
+}
+int getri(int n, double* a, const int* piv, double* w, int lw) {
+  int info;
+  scipy_dgetri_(&n, a, &n, piv, w, &lw, &info);
+  return info;
+}
 
 // Note [inverse by LAPACK]
 // LAPACK is column-major: a row-major A reads as A^T, and getrf + getri (LU with partial pivoting) turn it
@@ -269,7 +286,8 @@ REGISTER_OP("BatchMatMulV2").inputs(2).expensive().shape(batch_matmul_shape).cpu
 // d(A^-1) = -A^-1 dA A^-1, so dA = -A^-T g A^-T (TF's rule, with the adjoint folded in).
 REGISTER_OP("MatrixInverse").inputs(1).expensive()
     .shape([](InferCtx& c) {
-      if (!is_floating(c.dtype(0))) c.type_fail(std::string("MatrixInverse does not support dtype ") + dtype_name(c.dtype(0)));
+      if (!is_floating(c.dtype(0)))
+        c.type_fail(std::string("MatrixInverse does not support dtype ") + dtype_name(c.dtype(0)));
       const PartialShape& s = c.shape(0);
       if (s.known_rank) {
         if (s.rank() < 2) c.fail("Input must be at least rank 2 but is rank " + std::to_string(s.rank()));

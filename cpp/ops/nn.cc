@@ -89,8 +89,8 @@ void xent_shape(InferCtx& c, bool sparse) {
                    : broadcast_shapes(PartialShape(Dims{logits.dims[0]}), PartialShape(Dims{labels.dims[0]}), &batch) &&
                          (classes_a < 0 || classes_b < 0 || classes_a == classes_b);
   if (!ok)
-    c.fail(std::string("logits and labels must have ") + (sparse ? "the same first dimension" : "broadcastable shapes") +
-           ", got logits shape " + c.shape(0).str() + " and labels shape " + c.shape(1).str());
+    c.fail(std::string("logits and labels must have ") +
+           (sparse ? "the same first dimension" : "broadcastable shapes") + ", got logits shape " + c.shape(0).str() + " and labels shape " + c.shape(1).str());
   PartialShape out = sparse ? logits.merge(PartialShape(Dims{labels.dims[0], -1}))
                             : PartialShape(Dims{batch.dims[0], classes_a >= 0 ? classes_a : classes_b});
   c.set_output(0, c.dtype(0), PartialShape(Dims{out.dims[0]}));

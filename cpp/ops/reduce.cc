@@ -1,5 +1,6 @@
-// Reductions (Sum Mean Max Min Prod Any All), ArgMax/ArgMin, and the broadcast/unbroadcast ops that
-// reduction gradients and the gradient driver use: SumToShape, BroadcastLike, ReduceGradBroadcast.
+// Reductions (Sum Mean Max Min Prod Any All), ArgMax/ArgMin, Cumsum, and the broadcast/unbroadcast
+// ops that reduction gradients and the gradient driver use: SumToShape, BroadcastLike,
+// ReduceGradBroadcast.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -30,14 +31,16 @@ template <class T> struct ProdR {
 template <class T> struct MaxR {
   using Acc = T;
   static Acc init() {
-    return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+    using L = std::numeric_limits<T>;
+    return L::has_infinity ? -L::infinity() : L::lowest();
   }
   template <class A> static A step(A a, A x) { return x > a ? x : a; }
 };
 template <class T> struct MinR {
   using Acc = T;
   static Acc init() {
-    return std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
+    using L = std::numeric_limits<T>;
+    return L::has_infinity ? L::infinity() : L::max();
   }
   template <class A> static A step(A a, A x) { return x < a ? x : a; }
 };
@@ -399,6 +402,49 @@ void arg_shape(InferCtx& c) {
   c.set_output(0, ot, PartialShape(d));
 }
 
+// ---- Cumsum ----
+
+// Running sums along one axis, viewed as (outer, n, inner); each tile of inner lanes carries its sums
+// down the n rows (upwards when `reverse`), writing the sum before or after adding each row.
+void cumsum_kernel(KernelCtx& c) {
+  const Tensor& x = c.in(0);
+  if (c.in(1).size() != 1) c.fail("axis must be a scalar, got " + c.in(1).summary());
+  int64_t axis = c.in(1).int_at(0);
+  if (x.rank() == 0 || axis < -x.rank() || axis >= x.rank())
+    c.fail("axis " + std::to_string(axis) + " is out of range for a tensor of rank " + std::to_string(x.rank()));
+  if (axis < 0) axis += x.rank();
+  const bool exclusive = c.node.attrs.get_or<bool>("exclusive", false);
+  const bool reverse = c.node.attrs.get_or<bool>("reverse", false);
+  int64_t outer = 1, inner = 1;
+  const int64_t n = x.dim((int)axis);
+  for (int64_t i = 0; i < axis; ++i) outer *= x.dim((int)i);
+  for (int i = (int)axis + 1; i < x.rank(); ++i) inner *= x.dim(i);
+  dispatch_numeric(x.dtype(), "Cumsum", [&](auto z) {
+    using T = decltype(z);
+    const T* in = x.data<T>();
+    T* out = c.alloc(0, x.dtype(), x.dims()).template data<T>();
+    if (x.size() == 0) return;
+    const int64_t tiles = (inner + kColTile - 1) / kColTile;
+    c.parallel_for(outer * tiles, n * std::min(inner, kColTile), [&](int64_t b, int64_t e) {
+      T acc[kColTile];
+      for (int64_t t = b; t < e; ++t) {
+        int64_t o = t / tiles, i0 = (t % tiles) * kColTile, w = std::min(inner, i0 + kColTile) - i0;
+        std::fill(acc, acc + w, T(0));
+        for (int64_t k = 0; k < n; ++k) {
+          const int64_t r = reverse ? n - 1 - k : k;
+          const T* src = in + (o * n + r) * inner + i0;
+          T* dst = out + (o * n + r) * inner + i0;
+          if (exclusive) {
+            for (int64_t i = 0; i < w; ++i) { dst[i] = acc[i]; acc[i] += src[i]; }
+          } else {
+            for (int64_t i = 0; i < w; ++i) dst[i] = acc[i] += src[i];
+          }
+        }
+      }
+    });
+  });
+}
+
 // ---- gradients ----
 
 AttrMap keep_attr(bool keep) { return AttrMap{{"keep_dims", keep}}; }
@@ -446,6 +492,20 @@ REGISTER_OP("Any").inputs(2).not_differentiable().shape([](InferCtx& c) { reduct
 
 REGISTER_OP("All").inputs(2).not_differentiable().shape([](InferCtx& c) { reduction_shape(c, true); })
     .cpu(logical_kernel<AllR>);
+
+// Cumsum(x, axis; exclusive, reverse). Its gradient is the running sum of g in the other direction.
+REGISTER_OP("Cumsum").inputs(2)
+    .shape([](InferCtx& c) {
+      if (!is_numeric(c.dtype(0))) c.type_fail(std::string("Input must be numeric, got ") + dtype_name(c.dtype(0)));
+      check_axes_dtype(c, 1);
+      shape_unchanged(c);
+    })
+    .cpu(cumsum_kernel)
+    .grad([](GradCtx& g) {
+      AttrMap a{{"exclusive", g.node.attrs.get_or<bool>("exclusive", false)},
+                {"reverse", !g.node.attrs.get_or<bool>("reverse", false)}};
+      return std::vector<Output>{g.b.op1("Cumsum", {g.g(), g.x(1)}, a), Output{}};
+    });
 
 REGISTER_OP("ArgMax").inputs(2).not_differentiable().shape(arg_shape).cpu(arg_kernel<true>);
 REGISTER_OP("ArgMin").inputs(2).not_differentiable().shape(arg_shape).cpu(arg_kernel<false>);

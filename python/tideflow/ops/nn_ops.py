@@ -8,7 +8,8 @@ from .math_ops import relu, sigmoid, tanh  # the elementwise family defines them
 __all__ = ["relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "softplus", "softmax", "log_softmax",
            "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
            "sparse_softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
-           "bias_add", "xw_plus_b", "moments"]
+           "weighted_cross_entropy_with_logits", "bias_add", "xw_plus_b", "moments", "l2_normalize",
+           "softsign"]
 
 
 def _math():
@@ -51,6 +52,14 @@ def softplus(features, name=None):
     with _ops.name_scope(name, "Softplus", [features]) as scope:
         x = _ops.convert_to_tensor(features, name="features")
         return m.add(m.maximum(x, 0), m.log1p(m.exp(m.negative(m.abs(x)))), name=scope)
+
+
+def softsign(features, name=None):
+    """x / (1 + |x|)."""
+    m = _math()
+    with _ops.name_scope(name, "Softsign", [features]) as scope:
+        x = _ops.convert_to_tensor(features, name="features")
+        return m.truediv(x, m.add(m.abs(x), _ops.convert_to_tensor(1, dtype=x.dtype)), name=scope)
 
 
 def _last_axis_op(op_type, logits, axis, name):
@@ -173,6 +182,35 @@ def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, 
                      name=scope)
 
 
+def weighted_cross_entropy_with_logits(labels=None, logits=None, pos_weight=None, name=None, targets=None):
+    """Sigmoid cross-entropy with the positive term scaled by pos_weight, in TF's stable form:
+    (1 - z) * x + (1 + (q - 1) * z) * (log1p(exp(-|x|)) + max(-x, 0))."""
+    m = _math()
+    labels = labels if labels is not None else targets
+    with _ops.name_scope(name, "logistic_loss", [logits, labels]) as scope:
+        logits = _ops.convert_to_tensor(logits, name="logits")
+        labels = _ops.convert_to_tensor(labels, dtype=logits.dtype, name="labels")
+        if not logits.shape.is_compatible_with(labels.shape):
+            raise ValueError("logits and labels must have the same shape (%s vs %s)" % (logits.shape, labels.shape))
+        one = _ops.convert_to_tensor(1, dtype=logits.dtype)
+        q = _ops.convert_to_tensor(pos_weight, dtype=logits.dtype)
+        log_weight = m.add(one, m.multiply(m.subtract(q, one), labels))
+        softplus_neg = m.add(m.log1p(m.exp(m.negative(m.abs(logits)))), relu(m.negative(logits)))
+        return m.add(m.multiply(m.subtract(one, labels), logits), m.multiply(log_weight, softplus_neg), name=scope)
+
+
+def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
+    """x / sqrt(max(sum(x^2, axis), epsilon))."""
+    from . import reduction_ops
+    m = _math()
+    axis = axis if axis is not None else dim
+    with _ops.name_scope(name, "l2_normalize", [x]) as scope:
+        x = _ops.convert_to_tensor(x, name="x")
+        square_sum = reduction_ops.reduce_sum(m.square(x), axis, keepdims=True)
+        inv_norm = m.rsqrt(m.maximum(square_sum, _ops.convert_to_tensor(epsilon, dtype=x.dtype)))
+        return m.multiply(x, inv_norm, name=scope)
+
+
 def l2_loss(t, name=None):
     """sum(t ** 2) / 2."""
     m = _math()
@@ -217,8 +255,8 @@ def xw_plus_b(x, weights, biases, name=None):
 
 
 def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
-    """(mean, variance) over `axes` (Python ints); the variance is the mean squared deviation from the (gradient-stopped)
-    mean, as TF1 computes it. `shift` is accepted and unused, as in TF1."""
+    """(mean, variance) over `axes` (Python ints); the variance is the mean squared deviation from the
+    (gradient-stopped) mean, as TF1 computes it. `shift` is accepted and unused, as in TF1."""
     from . import reduction_ops
     m = _math()
     keep = reduction_ops._keep(keepdims, keep_dims)

@@ -7,7 +7,7 @@ from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 
 __all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_any", "reduce_all",
-           "reduce_logsumexp", "count_nonzero", "argmax", "argmin", "arg_max", "arg_min"]
+           "reduce_logsumexp", "count_nonzero", "argmax", "argmin", "arg_max", "arg_min", "cumsum"]
 
 
 def _keep(keepdims, keep_dims):
@@ -138,3 +138,13 @@ def arg_max(input, dimension, name=None, output_type=_dtypes.int64):  # noqa: A0
 
 def arg_min(input, dimension, name=None, output_type=_dtypes.int64):  # noqa: A002
     return _arg("ArgMin", input, None, name, dimension, output_type)
+
+
+def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
+    """Running sums along `axis`; `exclusive` leaves each element out of its own sum, `reverse` sums from
+    the end."""
+    with _ops.name_scope(name, "Cumsum", [x]) as scope:
+        x = _ops.convert_to_tensor(x, name="x")
+        axis = axis if _ops.is_tensor(axis) else _ops.convert_to_tensor(np.int32(axis), name="axis")
+        return _ops.apply1("Cumsum", [x, axis], {"exclusive": bool(exclusive), "reverse": bool(reverse)},
+                           name=scope)
