@@ -185,11 +185,10 @@ void reduce_into(const KernelCtx& c, const T* x, const Dims& d, const std::vecto
     cur = std::move(next);
     runs.erase(runs.begin() + j);
   }
-  if (cur) {
-    for (int64_t i = 0; i < out_n; ++i) out[i] = fin(cur[i]);
-  } else {
-    for (int64_t i = 0; i < out_n; ++i) out[i] = fin(Acc(x[i]));
-  }
+  c.parallel_for(out_n, 1, [&](int64_t b, int64_t e) {
+    if (cur) for (int64_t i = b; i < e; ++i) out[i] = fin(cur[i]);
+    else for (int64_t i = b; i < e; ++i) out[i] = fin(Acc(x[i]));
+  });
 }
 
 // ---- Sum Mean Max Min Prod Any All ----
@@ -223,17 +222,29 @@ void reduction_shape(InferCtx& c, bool logical) {
   c.set_output(0, c.dtype(0), PartialShape(reduced_dims(s.dims, flags, keep)));
 }
 
+// The reduced-dim flags of input 0 over the axes of input 1, the output dims and the reduced count; when
+// no reduced dim has more than one element the output is set to a view of the input and false returned.
+bool prepare_reduction(KernelCtx& c, std::vector<char>* flags, Dims* out_dims, int64_t* count) {
+  const Tensor& x = c.in(0);
+  *flags = axis_flags(runtime_axes(c, 1), x.rank(), [&](const std::string& m) { c.fail(m); });
+  *out_dims = reduced_dims(x.dims(), *flags, keep_dims_attr(c.node.attrs));
+  *count = 1;
+  bool any_reduced = false;
+  for (int i = 0; i < x.rank(); ++i)
+    if ((*flags)[i]) { *count *= x.dim(i); any_reduced |= x.dim(i) != 1; }
+  if (any_reduced || x.size() == 0) return true;
+  c.set(0, x.reshaped(*out_dims));
+  return false;
+}
+
 // Runs reducer R<T> on input 0 over axes input 1; Mean divides the accumulated sum by the count.
 template <template <class> class R, bool kMean = false>
 void reduce_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
-  auto flags = axis_flags(runtime_axes(c, 1), x.rank(), [&](const std::string& m) { c.fail(m); });
-  Dims out_dims = reduced_dims(x.dims(), flags, keep_dims_attr(c.node.attrs));
-  int64_t count = 1;
-  bool any_reduced = false;
-  for (int i = 0; i < x.rank(); ++i)
-    if (flags[i]) { count *= x.dim(i); any_reduced |= x.dim(i) != 1; }
-  if (!any_reduced && x.size() > 0) return c.set(0, x.reshaped(out_dims));  // nothing to combine: a view
+  std::vector<char> flags;
+  Dims out_dims;
+  int64_t count;
+  if (!prepare_reduction(c, &flags, &out_dims, &count)) return;
   dispatch_numeric(x.dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
     using Acc = typename R<T>::Acc;
@@ -252,8 +263,10 @@ void reduce_kernel(KernelCtx& c) {
 template <class R>
 void logical_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
-  auto flags = axis_flags(runtime_axes(c, 1), x.rank(), [&](const std::string& m) { c.fail(m); });
-  Dims out_dims = reduced_dims(x.dims(), flags, keep_dims_attr(c.node.attrs));
+  std::vector<char> flags;
+  Dims out_dims;
+  int64_t count;
+  if (!prepare_reduction(c, &flags, &out_dims, &count)) return;
   bool* out = c.alloc(0, DType::Bool, out_dims).data<bool>();
   reduce_into<R>(c, x.data<bool>(), x.dims(), flags, out, [](bool a) { return a; });
 }
