@@ -9,6 +9,7 @@ import numpy as np
 from .framework import dtypes as _dtypes
 from .framework import ops as _ops
 from .framework.ops import GraphKeys
+from .ops import array_ops, math_ops, nn_ops, reduction_ops
 
 __all__ = ["Reduction", "compute_weighted_loss", "absolute_difference", "log_loss", "mean_squared_error",
            "huber_loss", "hinge_loss", "softmax_cross_entropy", "sparse_softmax_cross_entropy",
@@ -36,16 +37,6 @@ class Reduction:
             raise ValueError("Invalid Reduction Key %s." % key)
 
 
-def _math():
-    from .ops import math_ops
-    return math_ops
-
-
-def _reduce_sum(x, name=None):
-    from .ops import reduction_ops
-    return reduction_ops.reduce_sum(x, name=name)
-
-
 def _check_weights(weights, losses):
     """Static form of TF's assert_broadcastable: weights are a scalar or have the losses' rank with each
     dim 1 or equal."""
@@ -59,45 +50,47 @@ def _check_weights(weights, losses):
                          "values.shape=%s. weights.shape=%s." % (ls.ndims, ws.ndims, ls, ws))
 
 
+def _like(value, t):
+    """A constant of t's dtype."""
+    return _ops.convert_to_tensor(value, dtype=t.dtype)
+
+
 def _safe_div(num, den, name="value"):
     """num / den, 0 where den is 0 (TF's div_no_nan), with no NaN in the gradient either."""
-    m = _math()
-    nonzero = m.not_equal(den, _ops.convert_to_tensor(0, dtype=den.dtype))
-    safe_den = m.where(nonzero, den, _ops.apply1("OnesLike", [den]))
-    return m.where(nonzero, m.truediv(num, safe_den), _ops.apply1("ZerosLike", [num]), name=name)
+    nonzero = math_ops.not_equal(den, _like(0, den))
+    safe_den = math_ops.where(nonzero, den, _ops.apply1("OnesLike", [den]))
+    return math_ops.where(nonzero, math_ops.truediv(num, safe_den), _ops.apply1("ZerosLike", [num]), name=name)
 
 
 def _num_present(losses, weights):
     """How many losses carry a non-zero weight (weights broadcast to the losses' shape)."""
-    m = _math()
     with _ops.name_scope(None, "num_present", (losses, weights)) as scope:
-        present = m.cast(m.not_equal(weights, _ops.convert_to_tensor(0, dtype=weights.dtype)), losses.dtype)
-        present = m.multiply(present, _ops.apply1("OnesLike", [losses]))
-        return _reduce_sum(present, name=scope)
+        present = math_ops.cast(math_ops.not_equal(weights, _like(0, weights)), losses.dtype)
+        present = math_ops.multiply(present, _ops.apply1("OnesLike", [losses]))
+        return reduction_ops.reduce_sum(present, name=scope)
 
 
 def _num_elements(losses):
-    from .ops import array_ops
     with _ops.name_scope(None, "num_elements", [losses]) as scope:
-        return _math().cast(array_ops.size(losses), losses.dtype, name=scope)
+        return math_ops.cast(array_ops.size(losses), losses.dtype, name=scope)
 
 
 def compute_weighted_loss(losses, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
                           reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
     """losses * weights reduced as `reduction` says, added to `loss_collection`."""
     Reduction.validate(reduction)
-    m = _math()
     with _ops.name_scope(scope, "weighted_loss", (losses, weights)):
         losses = _ops.convert_to_tensor(losses)
-        weights = m.cast(_ops.convert_to_tensor(weights), losses.dtype)
+        weights = math_ops.cast(_ops.convert_to_tensor(weights), losses.dtype)
         _check_weights(weights, losses)
-        weighted = m.multiply(losses, weights)
+        weighted = math_ops.multiply(losses, weights)
         if reduction == Reduction.NONE:
             loss = weighted
         else:
-            loss = _reduce_sum(weighted)
+            loss = reduction_ops.reduce_sum(weighted)
             if reduction == Reduction.MEAN:
-                loss = _safe_div(loss, _reduce_sum(m.multiply(_ops.apply1("OnesLike", [losses]), weights)))
+                total_weight = math_ops.multiply(_ops.apply1("OnesLike", [losses]), weights)
+                loss = _safe_div(loss, reduction_ops.reduce_sum(total_weight))
             elif reduction == Reduction.SUM_BY_NONZERO_WEIGHTS:
                 loss = _safe_div(loss, _num_present(losses, weights))
             elif reduction == Reduction.SUM_OVER_BATCH_SIZE:
@@ -111,9 +104,8 @@ def _float32_pair(labels, predictions, what="predictions"):
         raise ValueError("labels must not be None.")
     if predictions is None:
         raise ValueError("%s must not be None." % what)
-    m = _math()
-    predictions = m.cast(_ops.convert_to_tensor(predictions), _dtypes.float32)
-    labels = m.cast(_ops.convert_to_tensor(labels), _dtypes.float32)
+    predictions = math_ops.cast(_ops.convert_to_tensor(predictions), _dtypes.float32)
+    labels = math_ops.cast(_ops.convert_to_tensor(labels), _dtypes.float32)
     if not predictions.shape.is_compatible_with(labels.shape):
         raise ValueError("Shapes %s and %s are incompatible" % (predictions.shape, labels.shape))
     return labels, predictions
@@ -124,8 +116,7 @@ def absolute_difference(labels, predictions, weights=1.0, scope=None, loss_colle
     """|predictions - labels|, weighted and reduced."""
     with _ops.name_scope(scope, "absolute_difference", (predictions, labels, weights)) as scope:
         labels, predictions = _float32_pair(labels, predictions)
-        m = _math()
-        losses = m.abs(m.subtract(predictions, labels))
+        losses = math_ops.abs(math_ops.subtract(predictions, labels))
         return compute_weighted_loss(losses, weights, scope, loss_collection, reduction=reduction)
 
 
@@ -134,12 +125,11 @@ def log_loss(labels, predictions, weights=1.0, epsilon=1e-7, scope=None, loss_co
     """-labels * log(predictions + eps) - (1 - labels) * log(1 - predictions + eps), weighted and reduced."""
     with _ops.name_scope(scope, "log_loss", (predictions, labels, weights)) as scope:
         labels, predictions = _float32_pair(labels, predictions)
-        m = _math()
-        eps = _ops.convert_to_tensor(epsilon, dtype=_dtypes.float32)
-        one = _ops.convert_to_tensor(1.0, dtype=_dtypes.float32)
-        losses = m.subtract(
-            m.negative(m.multiply(labels, m.log(m.add(predictions, eps)))),
-            m.multiply(m.subtract(one, labels), m.log(m.add(m.subtract(one, predictions), eps))))
+        eps, one = _like(epsilon, predictions), _like(1.0, predictions)
+        pos = math_ops.multiply(labels, math_ops.log(math_ops.add(predictions, eps)))
+        neg = math_ops.multiply(math_ops.subtract(one, labels),
+                                math_ops.log(math_ops.add(math_ops.subtract(one, predictions), eps)))
+        losses = math_ops.subtract(math_ops.negative(pos), neg)
         return compute_weighted_loss(losses, weights, scope, loss_collection, reduction=reduction)
 
 
@@ -148,7 +138,7 @@ def mean_squared_error(labels, predictions, weights=1.0, scope=None, loss_collec
     """(predictions - labels)^2, weighted and reduced."""
     with _ops.name_scope(scope, "mean_squared_error", (predictions, labels, weights)) as scope:
         labels, predictions = _float32_pair(labels, predictions)
-        losses = _math().squared_difference(predictions, labels)
+        losses = math_ops.squared_difference(predictions, labels)
         return compute_weighted_loss(losses, weights, scope, loss_collection, reduction=reduction)
 
 
@@ -157,13 +147,12 @@ def huber_loss(labels, predictions, weights=1.0, delta=1.0, scope=None, loss_col
     """0.5 * e^2 for |e| <= delta, delta * (|e| - 0.5 * delta) beyond, e = predictions - labels."""
     with _ops.name_scope(scope, "huber_loss", (predictions, labels, weights)) as scope:
         labels, predictions = _float32_pair(labels, predictions)
-        m = _math()
-        error = m.abs(m.subtract(predictions, labels))
-        d = _ops.convert_to_tensor(delta, dtype=_dtypes.float32)
-        quadratic = m.minimum(error, d)
-        linear = m.subtract(error, quadratic)
-        half = _ops.convert_to_tensor(0.5, dtype=_dtypes.float32)
-        losses = m.add(m.multiply(half, m.multiply(quadratic, quadratic)), m.multiply(d, linear))
+        error = math_ops.abs(math_ops.subtract(predictions, labels))
+        d = _like(delta, error)
+        quadratic = math_ops.minimum(error, d)
+        linear = math_ops.subtract(error, quadratic)
+        losses = math_ops.add(math_ops.multiply(_like(0.5, error), math_ops.multiply(quadratic, quadratic)),
+                              math_ops.multiply(d, linear))
         return compute_weighted_loss(losses, weights, scope, loss_collection, reduction=reduction)
 
 
@@ -172,30 +161,27 @@ def hinge_loss(labels, logits, weights=1.0, scope=None, loss_collection=GraphKey
     """relu(1 - (2 * labels - 1) * logits) for labels in {0, 1}."""
     with _ops.name_scope(scope, "hinge_loss", (logits, labels, weights)) as scope:
         labels, logits = _float32_pair(labels, logits, "logits")
-        m = _math()
-        one = _ops.convert_to_tensor(1.0, dtype=_dtypes.float32)
-        signs = m.subtract(m.multiply(_ops.convert_to_tensor(2.0, dtype=_dtypes.float32), labels), one)
-        losses = m.relu(m.subtract(one, m.multiply(logits, signs)))
+        one = _like(1.0, logits)
+        signs = math_ops.subtract(math_ops.multiply(_like(2.0, logits), labels), one)
+        losses = math_ops.relu(math_ops.subtract(one, math_ops.multiply(logits, signs)))
         return compute_weighted_loss(losses, weights, scope, loss_collection, reduction=reduction)
 
 
 def sigmoid_cross_entropy(multi_class_labels, logits, weights=1.0, label_smoothing=0, scope=None,
                           loss_collection=GraphKeys.LOSSES, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
     """sigmoid_cross_entropy_with_logits, labels optionally smoothed towards 1/2, weighted and reduced."""
-    from .ops import nn_ops
     if multi_class_labels is None:
         raise ValueError("multi_class_labels must not be None.")
     if logits is None:
         raise ValueError("logits must not be None.")
-    m = _math()
     with _ops.name_scope(scope, "sigmoid_cross_entropy_loss", (logits, multi_class_labels, weights)) as scope:
         logits = _ops.convert_to_tensor(logits)
-        labels = m.cast(_ops.convert_to_tensor(multi_class_labels), logits.dtype)
+        labels = math_ops.cast(_ops.convert_to_tensor(multi_class_labels), logits.dtype)
         if not logits.shape.is_compatible_with(labels.shape):
             raise ValueError("Shapes %s and %s are incompatible" % (logits.shape, labels.shape))
         if label_smoothing > 0:
-            labels = m.add(m.multiply(labels, _ops.convert_to_tensor(1 - label_smoothing, dtype=logits.dtype)),
-                           _ops.convert_to_tensor(0.5 * label_smoothing, dtype=logits.dtype))
+            labels = math_ops.add(math_ops.multiply(labels, _like(1 - label_smoothing, logits)),
+                                  _like(0.5 * label_smoothing, logits))
         losses = nn_ops.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits, name="xentropy")
         return compute_weighted_loss(losses, weights, scope, loss_collection, reduction=reduction)
 
@@ -204,21 +190,19 @@ def softmax_cross_entropy(onehot_labels, logits, weights=1.0, label_smoothing=0,
                           loss_collection=GraphKeys.LOSSES, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
     """Softmax cross-entropy per row (labels optionally smoothed: labels * (1 - s) + s / classes, and never
     differentiated), weighted per row and reduced."""
-    from .ops import array_ops, nn_ops
     if onehot_labels is None:
         raise ValueError("onehot_labels must not be None.")
     if logits is None:
         raise ValueError("logits must not be None.")
-    m = _math()
     with _ops.name_scope(scope, "softmax_cross_entropy_loss", (logits, onehot_labels, weights)) as scope:
         logits = _ops.convert_to_tensor(logits)
-        labels = m.cast(_ops.convert_to_tensor(onehot_labels), logits.dtype)
+        labels = math_ops.cast(_ops.convert_to_tensor(onehot_labels), logits.dtype)
         if not logits.shape.is_compatible_with(labels.shape):
             raise ValueError("Shapes %s and %s are incompatible" % (logits.shape, labels.shape))
         if label_smoothing > 0:
-            classes = m.cast(array_ops.shape(labels)[-1], logits.dtype)
-            labels = m.add(m.multiply(labels, _ops.convert_to_tensor(1 - label_smoothing, dtype=logits.dtype)),
-                           m.truediv(_ops.convert_to_tensor(label_smoothing, dtype=logits.dtype), classes))
+            classes = math_ops.cast(array_ops.shape(labels)[-1], logits.dtype)
+            labels = math_ops.add(math_ops.multiply(labels, _like(1 - label_smoothing, logits)),
+                                  math_ops.truediv(_like(label_smoothing, logits), classes))
         labels = _ops.apply1("StopGradient", [labels], name="labels_stop_gradient")
         losses = nn_ops.softmax_cross_entropy_with_logits_v2(labels=labels, logits=logits, name="xentropy")
         return compute_weighted_loss(losses, weights, scope, loss_collection, reduction=reduction)
@@ -228,7 +212,6 @@ def sparse_softmax_cross_entropy(labels, logits, weights=1.0, scope=None, loss_c
                                  reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
     """Sparse softmax cross-entropy per row (labels: class indices; a trailing dim of 1 is squeezed as TF
     does), weighted and reduced."""
-    from .ops import array_ops, nn_ops
     if labels is None:
         raise ValueError("labels must not be None.")
     if logits is None:
@@ -265,7 +248,7 @@ def get_regularization_loss(scope=None, name="total_regularization_loss"):
     """Sum of the regularization losses, or a 0.0 constant when there are none."""
     losses = get_regularization_losses(scope)
     if losses:
-        return _math().add_n(losses, name=name)
+        return math_ops.add_n(losses, name=name)
     return _ops.convert_to_tensor(np.float32(0.0), name=name)
 
 
@@ -277,4 +260,4 @@ def get_total_loss(add_regularization_losses=True, name="total_loss", scope=None
     if not losses:
         raise ValueError("No losses found: tf.losses.get_total_loss() sums the LOSSES collection, which is "
                          "empty in this graph.")
-    return _math().add_n(losses, name=name)
+    return math_ops.add_n(losses, name=name)

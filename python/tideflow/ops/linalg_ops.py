@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..framework import ops as _ops
+from . import array_ops, math_ops, reduction_ops
 
 __all__ = ["matmul", "matrix_inverse", "tensordot", "norm", "trace"]
 
@@ -37,7 +38,6 @@ def tensordot(a, b, axes, name=None):
     """Sum over the last `axes` dims of a and the first `axes` of b (an int), or over the listed pairs
     ([a_axes, b_axes]), as one matmul of the two operands transposed and reshaped to matrices. Needs the
     contracted and free dims of both operands statically known."""
-    from . import array_ops
     with _ops.name_scope(name, "Tensordot", [a, b]) as scope:
         a = _ops.convert_to_tensor(a, name="a")
         b = _ops.convert_to_tensor(b, name="b")
@@ -68,7 +68,6 @@ def tensordot(a, b, axes, name=None):
 def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None, keep_dims=None):  # noqa: A002
     """Vector norms over `axis` (all elements when None): 'euclidean'/'fro'/2, 1, np.inf. Matrix norms
     other than Frobenius are not supported."""
-    from . import math_ops, reduction_ops
     keep = reduction_ops._keep(keepdims, keep_dims)
     with _ops.name_scope(name, "norm", [tensor]):
         x = _ops.convert_to_tensor(tensor, name="tensor")
@@ -83,7 +82,6 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None, keep_dims
 
 def trace(x, name=None):
     """Sum of the main diagonal of each matrix in the last two dims (which must be statically known)."""
-    from . import math_ops, reduction_ops
     with _ops.name_scope(name, "Trace", [x]) as scope:
         x = _ops.convert_to_tensor(x, name="x")
         d = x.shape.as_list() if x.shape.ndims is not None else None

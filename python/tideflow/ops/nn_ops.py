@@ -3,6 +3,7 @@ Composites follow TensorFlow 1.x's formulas and scope names, so numbers and grap
 import numpy as np
 
 from ..framework import ops as _ops
+from . import array_ops, linalg_ops, math_ops, reduction_ops
 from .math_ops import relu, sigmoid, tanh  # the elementwise family defines them
 
 __all__ = ["relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "softplus", "softmax", "log_softmax",
@@ -12,54 +13,44 @@ __all__ = ["relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "softplus", 
            "softsign"]
 
 
-def _math():
-    from . import math_ops
-    return math_ops
-
-
-def _array():
-    from . import array_ops
-    return array_ops
-
-
 def relu6(features, name=None):
     """min(max(features, 0), 6)."""
-    m = _math()
     with _ops.name_scope(name, "Relu6", [features]) as scope:
         x = _ops.convert_to_tensor(features, name="features")
-        return m.minimum(m.maximum(x, 0), 6, name=scope)
+        return math_ops.minimum(math_ops.maximum(x, 0), 6, name=scope)
 
 
 def leaky_relu(features, alpha=0.2, name=None):
     """max(alpha * x, x) (for alpha <= 1, as TensorFlow computes it)."""
-    m = _math()
     with _ops.name_scope(name, "LeakyRelu", [features, alpha]) as scope:
         x = _ops.convert_to_tensor(features, name="features")
-        return m.maximum(m.multiply(_ops.convert_to_tensor(alpha, dtype=x.dtype), x), x, name=scope)
+        return math_ops.maximum(math_ops.multiply(_ops.convert_to_tensor(alpha, dtype=x.dtype), x), x, name=scope)
 
 
 def elu(features, name=None):
     """x where x > 0, exp(x) - 1 elsewhere."""
-    m = _math()
     with _ops.name_scope(name, "Elu", [features]) as scope:
         x = _ops.convert_to_tensor(features, name="features")
-        return m.where(m.greater(x, 0), x, m.subtract(m.exp(x), 1), name=scope)
+        return math_ops.where(math_ops.greater(x, 0), x, math_ops.subtract(math_ops.exp(x), 1), name=scope)
+
+
+def _log1p_exp_neg_abs(x):
+    """log(1 + exp(-|x|)): the bounded part of the stable softplus and logistic losses."""
+    return math_ops.log1p(math_ops.exp(math_ops.negative(math_ops.abs(x))))
 
 
 def softplus(features, name=None):
     """log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)) so large |x| stays finite."""
-    m = _math()
     with _ops.name_scope(name, "Softplus", [features]) as scope:
         x = _ops.convert_to_tensor(features, name="features")
-        return m.add(m.maximum(x, 0), m.log1p(m.exp(m.negative(m.abs(x)))), name=scope)
+        return math_ops.add(math_ops.maximum(x, 0), _log1p_exp_neg_abs(x), name=scope)
 
 
 def softsign(features, name=None):
     """x / (1 + |x|)."""
-    m = _math()
     with _ops.name_scope(name, "Softsign", [features]) as scope:
         x = _ops.convert_to_tensor(features, name="features")
-        return m.truediv(x, m.add(m.abs(x), _ops.convert_to_tensor(1, dtype=x.dtype)), name=scope)
+        return math_ops.truediv(x, math_ops.add(math_ops.abs(x), _ops.convert_to_tensor(1, dtype=x.dtype)), name=scope)
 
 
 def _last_axis_op(op_type, logits, axis, name):
@@ -76,9 +67,8 @@ def _last_axis_op(op_type, logits, axis, name):
             raise ValueError("axis %d is out of range for logits of rank %d" % (axis, rank))
         perm = list(range(rank))
         perm[axis], perm[-1] = perm[-1], perm[axis]
-        a = _array()
-        y = _ops.apply1(op_type, [a.transpose(x, perm)])
-        return a.transpose(y, perm, name=scope)
+        y = _ops.apply1(op_type, [array_ops.transpose(x, perm)])
+        return array_ops.transpose(y, perm, name=scope)
 
 
 def softmax(logits, axis=None, name=None, dim=None):
@@ -93,9 +83,10 @@ def log_softmax(logits, axis=None, name=None, dim=None):
 
 def _rows(t):
     """t reshaped to [-1, last dim]."""
-    a = _array()
     classes = t.shape[-1].value
-    return a.reshape(t, [-1, classes] if classes is not None else a.concat([[-1], a.shape(t)[-1:]], 0))
+    if classes is None:
+        return array_ops.reshape(t, array_ops.concat([[-1], array_ops.shape(t)[-1:]], 0))
+    return array_ops.reshape(t, [-1, classes])
 
 
 def _check_named(sentinel, fn):
@@ -120,16 +111,15 @@ def softmax_cross_entropy_with_logits_v2(_sentinel=None, labels=None, logits=Non
         if not logits.shape.is_compatible_with(labels.shape):
             raise ValueError("logits and labels must have the same shape, got %s and %s"
                              % (logits.shape, labels.shape))
-        a = _array()
         axis = axis % rank
         if axis != rank - 1:
             perm = list(range(rank))
             perm[axis], perm[-1] = perm[-1], perm[axis]
-            logits, labels = a.transpose(logits, perm), a.transpose(labels, perm)
+            logits, labels = array_ops.transpose(logits, perm), array_ops.transpose(labels, perm)
         static = logits.shape[:-1]
-        batch_shape = static.as_list() if static.is_fully_defined() else a.shape(logits)[:-1]
+        batch_shape = static.as_list() if static.is_fully_defined() else array_ops.shape(logits)[:-1]
         loss = _ops.apply_op("SoftmaxCrossEntropyWithLogits", [_rows(logits), _rows(labels)]).outputs[0]
-        return a.reshape(loss, batch_shape, name=scope)
+        return array_ops.reshape(loss, batch_shape, name=scope)
 
 
 def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, dim=-1, name=None, axis=None):
@@ -157,35 +147,33 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
                                  name=name or "SparseSoftmaxCrossEntropyWithLogits").outputs[0]
         if gr == 1:
             raise ValueError("Logits cannot be scalars - received shape %s." % logits.shape)
-        a = _array()
-        flat_logits, flat_labels = _rows(logits), a.reshape(labels, [-1])
+        flat_logits, flat_labels = _rows(logits), array_ops.reshape(labels, [-1])
         loss = _ops.apply_op("SparseSoftmaxCrossEntropyWithLogits", [flat_logits, flat_labels],
                              name=name or "SparseSoftmaxCrossEntropyWithLogits").outputs[0]
-        return a.reshape(loss, labels.shape.as_list() if labels.shape.is_fully_defined() else a.shape(labels))
+        static = labels.shape
+        return array_ops.reshape(loss, static.as_list() if static.is_fully_defined() else array_ops.shape(labels))
 
 
 def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
     """Elementwise -z*log(sigmoid(x)) - (1-z)*log(1-sigmoid(x)), computed as TF does:
     max(x, 0) - x*z + log(1 + exp(-|x|)), finite for any x."""
     _check_named(_sentinel, "sigmoid_cross_entropy_with_logits")
-    m = _math()
     with _ops.name_scope(name, "logistic_loss", [logits, labels]) as scope:
         logits = _ops.convert_to_tensor(logits, name="logits")
         labels = _ops.convert_to_tensor(labels, dtype=logits.dtype, name="labels")
         if not logits.shape.is_compatible_with(labels.shape):
             raise ValueError("logits and labels must have the same shape (%s vs %s)" % (logits.shape, labels.shape))
-        zeros = _array().zeros_like(logits, dtype=logits.dtype)
-        cond = m.greater_equal(logits, zeros)
-        relu_logits = m.where(cond, logits, zeros)
-        neg_abs_logits = m.where(cond, m.negative(logits), logits)
-        return m.add(m.subtract(relu_logits, m.multiply(logits, labels)), m.log1p(m.exp(neg_abs_logits)),
-                     name=scope)
+        zeros = array_ops.zeros_like(logits, dtype=logits.dtype)
+        cond = math_ops.greater_equal(logits, zeros)
+        relu_logits = math_ops.where(cond, logits, zeros)
+        neg_abs_logits = math_ops.where(cond, math_ops.negative(logits), logits)
+        return math_ops.add(math_ops.subtract(relu_logits, math_ops.multiply(logits, labels)),
+                            math_ops.log1p(math_ops.exp(neg_abs_logits)), name=scope)
 
 
 def weighted_cross_entropy_with_logits(labels=None, logits=None, pos_weight=None, name=None, targets=None):
     """Sigmoid cross-entropy with the positive term scaled by pos_weight, in TF's stable form:
     (1 - z) * x + (1 + (q - 1) * z) * (log1p(exp(-|x|)) + max(-x, 0))."""
-    m = _math()
     labels = labels if labels is not None else targets
     with _ops.name_scope(name, "logistic_loss", [logits, labels]) as scope:
         logits = _ops.convert_to_tensor(logits, name="logits")
@@ -194,36 +182,32 @@ def weighted_cross_entropy_with_logits(labels=None, logits=None, pos_weight=None
             raise ValueError("logits and labels must have the same shape (%s vs %s)" % (logits.shape, labels.shape))
         one = _ops.convert_to_tensor(1, dtype=logits.dtype)
         q = _ops.convert_to_tensor(pos_weight, dtype=logits.dtype)
-        log_weight = m.add(one, m.multiply(m.subtract(q, one), labels))
-        softplus_neg = m.add(m.log1p(m.exp(m.negative(m.abs(logits)))), relu(m.negative(logits)))
-        return m.add(m.multiply(m.subtract(one, labels), logits), m.multiply(log_weight, softplus_neg), name=scope)
+        log_weight = math_ops.add(one, math_ops.multiply(math_ops.subtract(q, one), labels))
+        softplus_neg = math_ops.add(_log1p_exp_neg_abs(logits), relu(math_ops.negative(logits)))
+        return math_ops.add(math_ops.multiply(math_ops.subtract(one, labels), logits),
+                            math_ops.multiply(log_weight, softplus_neg), name=scope)
 
 
 def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
     """x / sqrt(max(sum(x^2, axis), epsilon))."""
-    from . import reduction_ops
-    m = _math()
     axis = axis if axis is not None else dim
     with _ops.name_scope(name, "l2_normalize", [x]) as scope:
         x = _ops.convert_to_tensor(x, name="x")
-        square_sum = reduction_ops.reduce_sum(m.square(x), axis, keepdims=True)
-        inv_norm = m.rsqrt(m.maximum(square_sum, _ops.convert_to_tensor(epsilon, dtype=x.dtype)))
-        return m.multiply(x, inv_norm, name=scope)
+        square_sum = reduction_ops.reduce_sum(math_ops.square(x), axis, keepdims=True)
+        inv_norm = math_ops.rsqrt(math_ops.maximum(square_sum, _ops.convert_to_tensor(epsilon, dtype=x.dtype)))
+        return math_ops.multiply(x, inv_norm, name=scope)
 
 
 def l2_loss(t, name=None):
     """sum(t ** 2) / 2."""
-    m = _math()
-    from . import reduction_ops
     with _ops.name_scope(name, "L2Loss", [t]) as scope:
         t = _ops.convert_to_tensor(t, name="t")
-        return m.multiply(reduction_ops.reduce_sum(m.square(t)), _ops.convert_to_tensor(0.5, dtype=t.dtype),
-                          name=scope)
+        half = _ops.convert_to_tensor(0.5, dtype=t.dtype)
+        return math_ops.multiply(reduction_ops.reduce_sum(math_ops.square(t)), half, name=scope)
 
 
 def bias_add(value, bias, data_format=None, name=None):
     """value + bias, bias a vector along the channel dim (last for NHWC/None, dim 1 for NCHW)."""
-    m = _math()
     with _ops.name_scope(name, "BiasAdd", [value, bias]) as scope:
         value = _ops.convert_to_tensor(value, name="input")
         bias = _ops.convert_to_tensor(bias, dtype=value.dtype, name="bias")
@@ -243,13 +227,12 @@ def bias_add(value, bias, data_format=None, name=None):
         if channels_first:
             if rank is None:
                 raise ValueError("bias_add with data_format %s needs the rank of value" % data_format)
-            bias = _array().reshape(bias, [-1] + [1] * (rank - 2))
-        return m.add(value, bias, name=scope)
+            bias = array_ops.reshape(bias, [-1] + [1] * (rank - 2))
+        return math_ops.add(value, bias, name=scope)
 
 
 def xw_plus_b(x, weights, biases, name=None):
     """matmul(x, weights) + biases."""
-    from . import linalg_ops
     with _ops.name_scope(name, "xw_plus_b", [x, weights, biases]) as scope:
         return bias_add(linalg_ops.matmul(x, weights), biases, name=scope)
 
@@ -257,16 +240,13 @@ def xw_plus_b(x, weights, biases, name=None):
 def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
     """(mean, variance) over `axes` (Python ints); the variance is the mean squared deviation from the
     (gradient-stopped) mean, as TF1 computes it. `shift` is accepted and unused, as in TF1."""
-    from . import reduction_ops
-    m = _math()
     keep = reduction_ops._keep(keepdims, keep_dims)
     with _ops.name_scope(name, "moments", [x, axes]):
         x = _ops.convert_to_tensor(x, name="x")
         axes = [int(i) for i in np.atleast_1d(axes)]
         mean = reduction_ops.reduce_mean(x, axes, keepdims=True, name="mean")
-        sq = m.squared_difference(x, _ops.apply1("StopGradient", [mean]))
+        sq = math_ops.squared_difference(x, _ops.apply1("StopGradient", [mean]))
         variance = reduction_ops.reduce_mean(sq, axes, keepdims=True, name="variance")
         if keep:
             return mean, variance
-        a = _array()
-        return a.squeeze(mean, axes), a.squeeze(variance, axes)
+        return array_ops.squeeze(mean, axes), array_ops.squeeze(variance, axes)

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
+from . import array_ops, math_ops
 
 __all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_any", "reduce_all",
            "reduce_logsumexp", "count_nonzero", "argmax", "argmin", "arg_max", "arg_min", "cumsum"]
@@ -30,7 +31,6 @@ def _axes_tensor(x, axis):
         rank = x.shape.ndims
         if rank is not None:
             return _ops.convert_to_tensor(np.arange(rank, dtype=np.int32), name="Const")
-        from . import array_ops  # unknown rank: range(rank(x)) at run time
         return _ops.apply1("Range", [np.int32(0), array_ops.rank(x), np.int32(1)], name="range")
     if _ops.is_tensor(axis):
         return _ops.convert_to_tensor(axis)
@@ -80,7 +80,6 @@ def reduce_all(input_tensor, axis=None, keepdims=None, name=None, reduction_indi
 def reduce_logsumexp(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
     """log(sum(exp(x))) computed as max + log(sum(exp(x - max))), so large inputs do not overflow. The
     shift carries no gradient (it cancels out). A reduced slice that is all -inf gives NaN."""
-    from . import math_ops
     axis = _axis(axis, reduction_indices)
     keep = _keep(keepdims, keep_dims)
     with _ops.name_scope(name, "ReduceLogSumExp", [input_tensor]) as scope:
@@ -97,7 +96,6 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=None, name=None, reductio
 def count_nonzero(input_tensor=None, axis=None, keepdims=None, dtype=_dtypes.int64, name=None,
                   reduction_indices=None, keep_dims=None, input=None):  # noqa: A002 (TF's name)
     """Number of non-zero (non-False, non-empty) elements along `axis`, as `dtype` (int64 by default)."""
-    from . import math_ops
     if input_tensor is None:
         input_tensor = input
     axis = _axis(axis, reduction_indices)
