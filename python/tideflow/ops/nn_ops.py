@@ -1,2 +1,252 @@
-"""(filled by its op family)"""
-__all__ = []
+"""tf.nn: activations, softmax and the cross-entropy losses (cpp/ops/nn.cc), bias_add, l2_loss, moments.
+Composites follow TensorFlow 1.x's formulas and scope names, so numbers and graphs read the same."""
+import numpy as np
+
+from ..framework import ops as _ops
+from . import array_ops, linalg_ops, math_ops, reduction_ops
+from .math_ops import relu, sigmoid, tanh  # the elementwise family defines them
+
+__all__ = ["relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "softplus", "softmax", "log_softmax",
+           "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
+           "sparse_softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
+           "weighted_cross_entropy_with_logits", "bias_add", "xw_plus_b", "moments", "l2_normalize",
+           "softsign"]
+
+
+def relu6(features, name=None):
+    """min(max(features, 0), 6)."""
+    with _ops.name_scope(name, "Relu6", [features]) as scope:
+        x = _ops.convert_to_tensor(features, name="features")
+        return math_ops.minimum(math_ops.maximum(x, 0), 6, name=scope)
+
+
+def leaky_relu(features, alpha=0.2, name=None):
+    """max(alpha * x, x) (for alpha <= 1, as TensorFlow computes it)."""
+    with _ops.name_scope(name, "LeakyRelu", [features, alpha]) as scope:
+        x = _ops.convert_to_tensor(features, name="features")
+        return math_ops.maximum(math_ops.multiply(_ops.convert_to_tensor(alpha, dtype=x.dtype), x), x, name=scope)
+
+
+def elu(features, name=None):
+    """x where x > 0, exp(x) - 1 elsewhere."""
+    with _ops.name_scope(name, "Elu", [features]) as scope:
+        x = _ops.convert_to_tensor(features, name="features")
+        return math_ops.where(math_ops.greater(x, 0), x, math_ops.subtract(math_ops.exp(x), 1), name=scope)
+
+
+def _log1p_exp_neg_abs(x):
+    """log(1 + exp(-|x|)): the bounded part of the stable softplus and logistic losses."""
+    return math_ops.log1p(math_ops.exp(math_ops.negative(math_ops.abs(x))))
+
+
+def softplus(features, name=None):
+    """log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)) so large |x| stays finite."""
+    with _ops.name_scope(name, "Softplus", [features]) as scope:
+        x = _ops.convert_to_tensor(features, name="features")
+        return math_ops.add(math_ops.maximum(x, 0), _log1p_exp_neg_abs(x), name=scope)
+
+
+def softsign(features, name=None):
+    """x / (1 + |x|)."""
+    with _ops.name_scope(name, "Softsign", [features]) as scope:
+        x = _ops.convert_to_tensor(features, name="features")
+        return math_ops.truediv(x, math_ops.add(math_ops.abs(x), _ops.convert_to_tensor(1, dtype=x.dtype)), name=scope)
+
+
+def _last_axis_op(op_type, logits, axis, name):
+    """Softmax-family op over `axis`: the kernel works on the last axis, so another axis is swapped there
+    and back (TF1 does the same)."""
+    with _ops.name_scope(name, op_type, [logits]) as scope:
+        x = _ops.convert_to_tensor(logits, name="logits")
+        rank = x.shape.ndims
+        if axis is None or axis == -1 or (rank is not None and axis == rank - 1):
+            return _ops.apply1(op_type, [x], name=scope)
+        if rank is None:
+            raise ValueError("%s over axis %d needs the rank of the logits to be known" % (op_type, axis))
+        if not -rank <= axis < rank:
+            raise ValueError("axis %d is out of range for logits of rank %d" % (axis, rank))
+        perm = list(range(rank))
+        perm[axis], perm[-1] = perm[-1], perm[axis]
+        y = _ops.apply1(op_type, [array_ops.transpose(x, perm)])
+        return array_ops.transpose(y, perm, name=scope)
+
+
+def softmax(logits, axis=None, name=None, dim=None):
+    """exp(x) / sum(exp(x)) along `axis` (the last by default), computed with the row maximum removed."""
+    return _last_axis_op("Softmax", logits, axis if axis is not None else dim, name)
+
+
+def log_softmax(logits, axis=None, name=None, dim=None):
+    """x - log(sum(exp(x))) along `axis` (the last by default), computed stably."""
+    return _last_axis_op("LogSoftmax", logits, axis if axis is not None else dim, name)
+
+
+def _rows(t):
+    """t reshaped to [-1, last dim]."""
+    classes = t.shape[-1].value
+    if classes is None:
+        return array_ops.reshape(t, array_ops.concat([[-1], array_ops.shape(t)[-1:]], 0))
+    return array_ops.reshape(t, [-1, classes])
+
+
+def _check_named(sentinel, fn):
+    if sentinel is not None:
+        raise ValueError("Only call `%s` with named arguments (labels=..., logits=..., ...)" % fn)
+
+
+def softmax_cross_entropy_with_logits_v2(_sentinel=None, labels=None, logits=None, axis=None, name=None,
+                                         dim=None):
+    """-sum(labels * log_softmax(logits)) along `axis` (default last), one loss per row; gradients reach
+    both logits and labels. Rank other than 2 (or another axis) is reshaped to a batch of rows."""
+    _check_named(_sentinel, "softmax_cross_entropy_with_logits_v2")
+    axis = axis if axis is not None else (dim if dim is not None else -1)
+    with _ops.name_scope(name, "softmax_cross_entropy_with_logits", [logits, labels]) as scope:
+        logits = _ops.convert_to_tensor(logits, name="logits")
+        labels = _ops.convert_to_tensor(labels, dtype=logits.dtype, name="labels")
+        rank = logits.shape.ndims
+        if rank == 2 and axis in (-1, 1):
+            return _ops.apply_op("SoftmaxCrossEntropyWithLogits", [logits, labels], name=scope).outputs[0]
+        if rank is None:
+            raise ValueError("softmax_cross_entropy_with_logits needs logits of known rank, got %s" % logits)
+        if not logits.shape.is_compatible_with(labels.shape):
+            raise ValueError("logits and labels must have the same shape, got %s and %s"
+                             % (logits.shape, labels.shape))
+        axis = axis % rank
+        if axis != rank - 1:
+            perm = list(range(rank))
+            perm[axis], perm[-1] = perm[-1], perm[axis]
+            logits, labels = array_ops.transpose(logits, perm), array_ops.transpose(labels, perm)
+        static = logits.shape[:-1]
+        batch_shape = static.as_list() if static.is_fully_defined() else array_ops.shape(logits)[:-1]
+        loss = _ops.apply_op("SoftmaxCrossEntropyWithLogits", [_rows(logits), _rows(labels)]).outputs[0]
+        return array_ops.reshape(loss, batch_shape, name=scope)
+
+
+def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, dim=-1, name=None, axis=None):
+    """TF1's version: like the v2 function, but no gradient flows into `labels`."""
+    _check_named(_sentinel, "softmax_cross_entropy_with_logits")
+    with _ops.name_scope(name, "softmax_cross_entropy_with_logits_sg", [logits, labels]) as scope:
+        labels = _ops.apply1("StopGradient", [_ops.convert_to_tensor(labels)], name="labels_stop_gradient")
+        return softmax_cross_entropy_with_logits_v2(labels=labels, logits=logits,
+                                                    axis=axis if axis is not None else dim, name=scope)
+
+
+def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
+    """-log_softmax(logits)[label] per row; labels are class indices (int32/int64) of rank
+    rank(logits) - 1. A label outside [0, classes) raises InvalidArgumentError when run."""
+    _check_named(_sentinel, "sparse_softmax_cross_entropy_with_logits")
+    with _ops.name_scope(name, "SparseSoftmaxCrossEntropyWithLogits", [labels, logits]):
+        logits = _ops.convert_to_tensor(logits, name="logits")
+        labels = _ops.convert_to_tensor(labels, name="labels")
+        lr, gr = labels.shape.ndims, logits.shape.ndims
+        if lr is not None and gr is not None and lr != gr - 1:
+            raise ValueError("Rank mismatch: Rank of labels (received %d) should equal rank of logits minus 1 "
+                             "(received %d)." % (lr, gr))
+        if gr == 2 or gr is None:
+            return _ops.apply_op("SparseSoftmaxCrossEntropyWithLogits", [logits, labels],
+                                 name=name or "SparseSoftmaxCrossEntropyWithLogits").outputs[0]
+        if gr == 1:
+            raise ValueError("Logits cannot be scalars - received shape %s." % logits.shape)
+        flat_logits, flat_labels = _rows(logits), array_ops.reshape(labels, [-1])
+        loss = _ops.apply_op("SparseSoftmaxCrossEntropyWithLogits", [flat_logits, flat_labels],
+                             name=name or "SparseSoftmaxCrossEntropyWithLogits").outputs[0]
+        static = labels.shape
+        return array_ops.reshape(loss, static.as_list() if static.is_fully_defined() else array_ops.shape(labels))
+
+
+def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
+    """Elementwise -z*log(sigmoid(x)) - (1-z)*log(1-sigmoid(x)), computed as TF does:
+    max(x, 0) - x*z + log(1 + exp(-|x|)), finite for any x."""
+    _check_named(_sentinel, "sigmoid_cross_entropy_with_logits")
+    with _ops.name_scope(name, "logistic_loss", [logits, labels]) as scope:
+        logits = _ops.convert_to_tensor(logits, name="logits")
+        labels = _ops.convert_to_tensor(labels, dtype=logits.dtype, name="labels")
+        if not logits.shape.is_compatible_with(labels.shape):
+            raise ValueError("logits and labels must have the same shape (%s vs %s)" % (logits.shape, labels.shape))
+        zeros = array_ops.zeros_like(logits, dtype=logits.dtype)
+        cond = math_ops.greater_equal(logits, zeros)
+        relu_logits = math_ops.where(cond, logits, zeros)
+        neg_abs_logits = math_ops.where(cond, math_ops.negative(logits), logits)
+        return math_ops.add(math_ops.subtract(relu_logits, math_ops.multiply(logits, labels)),
+                            math_ops.log1p(math_ops.exp(neg_abs_logits)), name=scope)
+
+
+def weighted_cross_entropy_with_logits(labels=None, logits=None, pos_weight=None, name=None, targets=None):
+    """Sigmoid cross-entropy with the positive term scaled by pos_weight, in TF's stable form:
+    (1 - z) * x + (1 + (q - 1) * z) * (log1p(exp(-|x|)) + max(-x, 0))."""
+    labels = labels if labels is not None else targets
+    with _ops.name_scope(name, "logistic_loss", [logits, labels]) as scope:
+        logits = _ops.convert_to_tensor(logits, name="logits")
+        labels = _ops.convert_to_tensor(labels, dtype=logits.dtype, name="labels")
+        if not logits.shape.is_compatible_with(labels.shape):
+            raise ValueError("logits and labels must have the same shape (%s vs %s)" % (logits.shape, labels.shape))
+        one = _ops.convert_to_tensor(1, dtype=logits.dtype)
+        q = _ops.convert_to_tensor(pos_weight, dtype=logits.dtype)
+        log_weight = math_ops.add(one, math_ops.multiply(math_ops.subtract(q, one), labels))
+        softplus_neg = math_ops.add(_log1p_exp_neg_abs(logits), relu(math_ops.negative(logits)))
+        return math_ops.add(math_ops.multiply(math_ops.subtract(one, labels), logits),
+                            math_ops.multiply(log_weight, softplus_neg), name=scope)
+
+
+def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
+    """x / sqrt(max(sum(x^2, axis), epsilon))."""
+    axis = axis if axis is not None else dim
+    with _ops.name_scope(name, "l2_normalize", [x]) as scope:
+        x = _ops.convert_to_tensor(x, name="x")
+        square_sum = reduction_ops.reduce_sum(math_ops.square(x), axis, keepdims=True)
+        inv_norm = math_ops.rsqrt(math_ops.maximum(square_sum, _ops.convert_to_tensor(epsilon, dtype=x.dtype)))
+        return math_ops.multiply(x, inv_norm, name=scope)
+
+
+def l2_loss(t, name=None):
+    """sum(t ** 2) / 2."""
+    with _ops.name_scope(name, "L2Loss", [t]) as scope:
+        t = _ops.convert_to_tensor(t, name="t")
+        half = _ops.convert_to_tensor(0.5, dtype=t.dtype)
+        return math_ops.multiply(reduction_ops.reduce_sum(math_ops.square(t)), half, name=scope)
+
+
+def bias_add(value, bias, data_format=None, name=None):
+    """value + bias, bias a vector along the channel dim (last for NHWC/None, dim 1 for NCHW)."""
+    with _ops.name_scope(name, "BiasAdd", [value, bias]) as scope:
+        value = _ops.convert_to_tensor(value, name="input")
+        bias = _ops.convert_to_tensor(bias, dtype=value.dtype, name="bias")
+        if bias.shape.ndims is not None and bias.shape.ndims != 1:
+            raise ValueError("Shape must be rank 1 but is rank %d for 'BiasAdd' bias %s"
+                             % (bias.shape.ndims, bias.shape))
+        rank = value.shape.ndims
+        if rank is not None and rank < 2:
+            raise ValueError("Shape must be at least rank 2 but is rank %d for 'BiasAdd' value %s"
+                             % (rank, value.shape))
+        channels_first = data_format is not None and data_format.startswith("NC")
+        c = value.shape[1 if channels_first else -1].value if rank is not None else None
+        b = bias.shape[0].value if bias.shape.ndims == 1 else None
+        if c is not None and b is not None and c != b:
+            raise ValueError("Dimensions must be equal, but are %d and %d for 'BiasAdd' with input shapes: %s, %s"
+                             % (c, b, value.shape, bias.shape))
+        if channels_first:
+            if rank is None:
+                raise ValueError("bias_add with data_format %s needs the rank of value" % data_format)
+            bias = array_ops.reshape(bias, [-1] + [1] * (rank - 2))
+        return math_ops.add(value, bias, name=scope)
+
+
+def xw_plus_b(x, weights, biases, name=None):
+    """matmul(x, weights) + biases."""
+    with _ops.name_scope(name, "xw_plus_b", [x, weights, biases]) as scope:
+        return bias_add(linalg_ops.matmul(x, weights), biases, name=scope)
+
+
+def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
+    """(mean, variance) over `axes` (Python ints); the variance is the mean squared deviation from the
+    (gradient-stopped) mean, as TF1 computes it. `shift` is accepted and unused, as in TF1."""
+    keep = reduction_ops._keep(keepdims, keep_dims)
+    with _ops.name_scope(name, "moments", [x, axes]):
+        x = _ops.convert_to_tensor(x, name="x")
+        axes = [int(i) for i in np.atleast_1d(axes)]
+        mean = reduction_ops.reduce_mean(x, axes, keepdims=True, name="mean")
+        sq = math_ops.squared_difference(x, _ops.apply1("StopGradient", [mean]))
+        variance = reduction_ops.reduce_mean(sq, axes, keepdims=True, name="variance")
+        if keep:
+            return mean, variance
+        return array_ops.squeeze(mean, axes), array_ops.squeeze(variance, axes)

@@ -1,2 +1,148 @@
-"""(filled by its op family)"""
-__all__ = []
+"""Reductions: tf.reduce_sum/mean/max/min/prod/any/all, reduce_logsumexp, count_nonzero, argmax/argmin
+(cpp/ops/reduce.cc). Each node is named after its op type ("Sum", "Mean"...) with its axis constant under
+its scope ("Sum/reduction_indices"), as in TensorFlow 1.x."""
+import numpy as np
+
+from ..framework import dtypes as _dtypes
+from ..framework import ops as _ops
+from . import array_ops, math_ops
+
+__all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_any", "reduce_all",
+           "reduce_logsumexp", "count_nonzero", "argmax", "argmin", "arg_max", "arg_min", "cumsum"]
+
+
+def _keep(keepdims, keep_dims):
+    """TF1 accepts the deprecated `keep_dims` alias; giving both is an error, as there."""
+    if keepdims is not None and keep_dims is not None:
+        raise ValueError("Cannot specify both 'keep_dims' and 'keepdims'")
+    k = keepdims if keepdims is not None else keep_dims
+    return bool(k) if k is not None else False
+
+
+def _axis(axis, reduction_indices):
+    if axis is not None and reduction_indices is not None:
+        raise ValueError("Cannot specify both 'axis' and 'reduction_indices'")
+    return axis if axis is not None else reduction_indices
+
+
+def _axes_tensor(x, axis):
+    """The reduction axes as an int tensor: every axis when None (a constant when x's rank is known)."""
+    if axis is None:
+        rank = x.shape.ndims
+        if rank is not None:
+            return _ops.convert_to_tensor(np.arange(rank, dtype=np.int32), name="Const")
+        return _ops.apply1("Range", [np.int32(0), array_ops.rank(x), np.int32(1)], name="range")
+    if _ops.is_tensor(axis):
+        return _ops.convert_to_tensor(axis)
+    arr = np.asarray(axis)
+    if arr.dtype.kind not in "iu" and arr.size:
+        raise TypeError("Reduction axes must be integers, got %r" % (axis,))
+    return _ops.convert_to_tensor(arr.astype(np.int32), name="reduction_indices")
+
+
+def _reduce(op_type, input_tensor, axis, keepdims, name):
+    with _ops.name_scope(name, op_type, [input_tensor]) as scope:
+        x = _ops.convert_to_tensor(input_tensor, name="input_tensor")
+        axes = _axes_tensor(x, axis)
+        return _ops.apply1(op_type, [x, axes], {"keep_dims": keepdims}, name=scope)
+
+
+def reduce_sum(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    """Sum over `axis` (all axes when None; an empty list reduces nothing)."""
+    return _reduce("Sum", input_tensor, _axis(axis, reduction_indices), _keep(keepdims, keep_dims), name)
+
+
+def reduce_mean(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    """Mean over `axis`; integer inputs give the truncated integer mean, as TensorFlow does."""
+    return _reduce("Mean", input_tensor, _axis(axis, reduction_indices), _keep(keepdims, keep_dims), name)
+
+
+def reduce_max(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    return _reduce("Max", input_tensor, _axis(axis, reduction_indices), _keep(keepdims, keep_dims), name)
+
+
+def reduce_min(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    return _reduce("Min", input_tensor, _axis(axis, reduction_indices), _keep(keepdims, keep_dims), name)
+
+
+def reduce_prod(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    return _reduce("Prod", input_tensor, _axis(axis, reduction_indices), _keep(keepdims, keep_dims), name)
+
+
+def reduce_any(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    return _reduce("Any", input_tensor, _axis(axis, reduction_indices), _keep(keepdims, keep_dims), name)
+
+
+def reduce_all(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    return _reduce("All", input_tensor, _axis(axis, reduction_indices), _keep(keepdims, keep_dims), name)
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    """log(sum(exp(x))) computed as max + log(sum(exp(x - max))), so large inputs do not overflow. The
+    shift carries no gradient (it cancels out). A reduced slice that is all -inf gives NaN."""
+    axis = _axis(axis, reduction_indices)
+    keep = _keep(keepdims, keep_dims)
+    with _ops.name_scope(name, "ReduceLogSumExp", [input_tensor]) as scope:
+        x = _ops.convert_to_tensor(input_tensor, name="input_tensor")
+        axes = _axes_tensor(x, axis)
+        shift = _ops.apply1("StopGradient", [_ops.apply1("Max", [x, axes], {"keep_dims": True})])
+        lse = math_ops.log(_ops.apply1("Sum", [math_ops.exp(math_ops.subtract(x, shift)), axes],
+                                       {"keep_dims": keep}))
+        if not keep:
+            shift = _ops.apply1("StopGradient", [_ops.apply1("Max", [x, axes], {"keep_dims": False})])
+        return math_ops.add(lse, shift, name=scope)
+
+
+def count_nonzero(input_tensor=None, axis=None, keepdims=None, dtype=_dtypes.int64, name=None,
+                  reduction_indices=None, keep_dims=None, input=None):  # noqa: A002 (TF's name)
+    """Number of non-zero (non-False, non-empty) elements along `axis`, as `dtype` (int64 by default)."""
+    if input_tensor is None:
+        input_tensor = input
+    axis = _axis(axis, reduction_indices)
+    keep = _keep(keepdims, keep_dims)
+    with _ops.name_scope(name, "count_nonzero", [input_tensor]):
+        x = _ops.convert_to_tensor(input_tensor, name="input")
+        zero = _ops.convert_to_tensor(False if x.dtype.is_bool else 0, dtype=x.dtype)
+        nonzero = math_ops.cast(math_ops.not_equal(x, zero), _dtypes.int64)
+        return math_ops.cast(reduce_sum(nonzero, axis=axis, keepdims=keep), _dtypes.as_dtype(dtype))
+
+
+def _arg(op_type, input, axis, name, dimension, output_type):  # noqa: A002
+    if axis is not None and dimension is not None:
+        raise ValueError("Cannot specify both 'axis' and 'dimension'")
+    axis = axis if axis is not None else dimension
+    if axis is None:
+        axis = 0
+    output_type = _dtypes.as_dtype(output_type)
+    with _ops.name_scope(name, op_type, [input]) as scope:
+        x = _ops.convert_to_tensor(input, name="input")
+        dim = axis if _ops.is_tensor(axis) else _ops.convert_to_tensor(np.int32(axis), name="dimension")
+        return _ops.apply1(op_type, [x, dim], {"output_type": output_type._enum}, name=scope)
+
+
+def argmax(input, axis=None, name=None, dimension=None, output_type=_dtypes.int64):  # noqa: A002
+    """Index of the largest value along `axis` (0 by default); ties give the first index."""
+    return _arg("ArgMax", input, axis, name, dimension, output_type)
+
+
+def argmin(input, axis=None, name=None, dimension=None, output_type=_dtypes.int64):  # noqa: A002
+    """Index of the smallest value along `axis` (0 by default); ties give the first index."""
+    return _arg("ArgMin", input, axis, name, dimension, output_type)
+
+
+def arg_max(input, dimension, name=None, output_type=_dtypes.int64):  # noqa: A002
+    return _arg("ArgMax", input, None, name, dimension, output_type)
+
+
+def arg_min(input, dimension, name=None, output_type=_dtypes.int64):  # noqa: A002
+    return _arg("ArgMin", input, None, name, dimension, output_type)
+
+
+def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
+    """Running sums along `axis`; `exclusive` leaves each element out of its own sum, `reverse` sums from
+    the end."""
+    with _ops.name_scope(name, "Cumsum", [x]) as scope:
+        x = _ops.convert_to_tensor(x, name="x")
+        axis = axis if _ops.is_tensor(axis) else _ops.convert_to_tensor(np.int32(axis), name="axis")
+        return _ops.apply1("Cumsum", [x, axis], {"exclusive": bool(exclusive), "reverse": bool(reverse)},
+                           name=scope)
