@@ -118,7 +118,7 @@ def test_error_names_node_and_location():
     assert "bad_assign" in msg and "Assign" in msg and "(2,)" in msg and "(3,)" in msg
     assert "test_graph.py" in msg
     with pytest.raises(TypeError):
-        tf.assign(v, [1, 2])  # int into float variable is rejected at conversion
+        tf.assign(v, tf.constant([1, 2]))  # an int tensor into a float variable
 
 
 def test_constant_forms():

@@ -145,7 +145,16 @@ class Variable:
 
 
 def _var_to_tensor(v, dtype=None, name=None, as_ref=False):
-    t = v._variable if as_ref else v._snapshot
+    # Note [reads under control dependencies]
+    # TF1's snapshot aliases the variable's buffer, so `with tf.control_dependencies([update]):
+    # tf.identity(v)` sees the update. Our reads are copy-on-write snapshots, so inside a
+    # control_dependencies block a variable is read by a fresh op that carries those dependencies.
+    if as_ref:
+        t = v._variable
+    elif v.graph._control_deps and v.graph is _ops.get_default_graph():
+        t = _ops.apply1("Identity", [v._variable], name="read")
+    else:
+        t = v._snapshot
     if dtype is not None and _dtypes.as_dtype(dtype) is not t.dtype:
         raise ValueError("Incompatible type conversion requested to type '%s' for variable of type '%s'"
                          % (_dtypes.as_dtype(dtype).name, t.dtype.name))
@@ -167,7 +176,8 @@ def _ref_of(ref, what):
 
 def _update(op_type, ref, value, name, attrs=None):
     r = _ref_of(ref, op_type)
-    value = _ops.convert_to_tensor(value, dtype=r.dtype)
+    if not isinstance(value, _ops.Tensor):  # a Tensor of another dtype fails in the op's TypeError
+        value = _ops.convert_to_tensor(value, dtype=r.dtype)
     return _ops.apply1(op_type, [r, value], attrs, name=name or op_type)
 
 
