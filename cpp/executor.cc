@@ -36,13 +36,21 @@ struct RunState {
     for (size_t i = 0; i < p.nodes.size(); ++i) pending[i] = p.nodes[i].pending;
   }
 
+  Tensor read_variable(const Node& var, const Node& reader) {
+    Tensor v = state.var(&var).read();
+    if (!v.valid())
+      throw Error(ErrorCode::FailedPrecondition, "Attempting to use uninitialized value " + var.name +
+                                                     "\n\t [[node " + reader.describe() + "]]");
+    return v;
+  }
+
   void run_node(int pi, std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) {
     const PlanNode& pn = plan.nodes[pi];
     Node& n = *pn.node;
     inputs.resize(pn.in_slots.size());
     for (size_t i = 0; i < pn.in_slots.size(); ++i) {
       int s = pn.in_slots[i];
-      if (s < 0) inputs[i] = Tensor();
+      if (s < 0) inputs[i] = pn.in_vars.empty() || !pn.in_vars[i] ? Tensor() : read_variable(*pn.in_vars[i], n);
       else if (--reads[s] == 0) inputs[i] = std::move(slots[s]);
       else inputs[i] = slots[s];
     }

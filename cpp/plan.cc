@@ -36,11 +36,15 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
   };
   for (const Output& f : fetches) want(f.node);
   for (Node* t : targets) want(t);
+  auto is_var_read = [&](const Node* n, size_t i) {
+    const Output& in = n->inputs[i];
+    return !n->op->is_ref_input((int)i) && in.node->type() == "VariableV2" && !fed.count(key(in.node, in.index));
+  };
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
     for (size_t i = 0; i < n->inputs.size(); ++i)
-      if (!n->op->is_ref_input((int)i)) want(n->inputs[i].node);
+      if (!n->op->is_ref_input((int)i) && !is_var_read(n, i)) want(n->inputs[i].node);
     for (Node* c : n->control_inputs) want(c);
   }
 
@@ -79,9 +83,15 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
     PlanNode& pn = p.nodes[pi];
     Node* n = pn.node;
     expensive += pn.expensive;
+    if (n->type() == "VariableV2") p.variables_read.push_back(n);
     for (size_t i = 0; i < n->inputs.size(); ++i) {
       const Output& in = n->inputs[i];
-      if (n->op->is_ref_input((int)i)) {
+      if (is_var_read(n, i)) {
+        if (pn.in_vars.empty()) pn.in_vars.resize(n->inputs.size(), nullptr);
+        pn.in_vars[i] = in.node;
+        p.variables_read.push_back(in.node);
+      }
+      if (n->op->is_ref_input((int)i) || is_var_read(n, i)) {
         pn.in_slots.push_back(-1);
         continue;
       }

@@ -10,10 +10,16 @@ namespace tideflow {
 // fetches and targets reach, cut at fed tensors, in a topological order, with pending counts, consumer
 // lists and how many times each value is read (so the executor frees it after its last reader). Values
 // live in "slots": one per output of every planned node, plus the fed tensors.
+//
+// Note [variable reads]
+// As with TF1's reference variables, a node that takes a variable as input reads it when that node runs,
+// not when the VariableV2 node ran: `with tf.control_dependencies([update]): tf.identity(v)` sees the
+// update. So edges from a variable are not data edges here; the consumer reads the variable's slot.
 struct PlanNode {
   Node* node;
   int out_slot;                 // slot of output 0; output i is out_slot + i
-  std::vector<int> in_slots;    // -1 for ref inputs (the kernel reaches the variable itself)
+  std::vector<int> in_slots;    // -1 for ref inputs (the kernel reaches the variable itself) and reads
+  std::vector<const Node*> in_vars;  // per input: the variable read when this node runs, or null
   std::vector<int> consumers;   // plan indices; one entry per data or control edge
   int pending = 0;              // data and control edges from planned nodes
   bool expensive = false;
@@ -27,6 +33,7 @@ struct Plan {
   std::vector<Output> feeds;
   std::vector<int> fetch_slots;
   std::vector<int> initial_ready;
+  std::vector<const Node*> variables_read;  // for Note [uninitialized variables]
   bool parallel = false;
 };
 

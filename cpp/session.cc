@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include <algorithm>
+
 #include "executor.h"
 #include "op_registry.h"
 #include "plan.h"
@@ -76,9 +78,12 @@ std::shared_ptr<const Plan> Session::prepare(const std::vector<Output>& feeds, c
 // plan that is still uninitialized, so the user fixes them all at once.
 static std::string uninitialized_in(const Plan& plan, SessionState& st) {
   std::string names;
-  for (const PlanNode& pn : plan.nodes)
-    if (pn.node->type() == "VariableV2" && !st.var(pn.node).read().valid())
-      names += (names.empty() ? "" : ", ") + pn.node->name;
+  std::vector<const Node*> seen;
+  for (const Node* v : plan.variables_read) {
+    if (std::find(seen.begin(), seen.end(), v) != seen.end()) continue;
+    seen.push_back(v);
+    if (!st.var(v).read().valid()) names += (names.empty() ? "" : ", ") + v->name;
+  }
   return names;
 }
 
