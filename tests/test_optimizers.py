@@ -296,3 +296,293 @@ def test_kernel_runtime_shape_error_names_node():
             with pytest.raises(tf.errors.InvalidArgumentError, match="my_update") as e:
                 sess.run(step, {grad: np.ones((3, 2), np.float32)})
     assert "[2,3]" in str(e.value) and "[3,2]" in str(e.value)
+
+
+# ---------------------------------------------------------------------------------------------------
+# tf.train optimizer classes
+
+OPTIMIZERS = {
+    "GradientDescent": lambda t: t.train.GradientDescentOptimizer(0.1),
+    "Momentum": lambda t: t.train.MomentumOptimizer(0.05, 0.9),
+    "Momentum-nesterov": lambda t: t.train.MomentumOptimizer(0.05, 0.9, use_nesterov=True),
+    "Adam": lambda t: t.train.AdamOptimizer(0.01),
+    "Adagrad": lambda t: t.train.AdagradOptimizer(0.1),
+    "RMSProp": lambda t: t.train.RMSPropOptimizer(0.01),
+    "RMSProp-centered": lambda t: t.train.RMSPropOptimizer(0.01, decay=0.8, momentum=0.5, epsilon=1e-6,
+                                                           centered=True),
+    "Adadelta": lambda t: t.train.AdadeltaOptimizer(1.0, rho=0.9, epsilon=1e-6),
+}
+
+
+def _train_with_fed_gradients(t, key, dtype, inits, grads, steps):
+    """Runs `steps` updates of two variables with the given gradients under framework `t` (tideflow or
+    TensorFlow's compat.v1); returns {variable name: value} for the optimizer's variables and the global
+    step's value."""
+    g = t.Graph()
+    with g.as_default():
+        variables = [t.Variable(v, name=n) for n, v in inits]
+        phs = [t.placeholder(dtype, shape=v.shape) for _, v in inits]
+        step = t.train.get_or_create_global_step()
+        opt = OPTIMIZERS[key](t)
+        train = opt.apply_gradients(list(zip(phs, variables)), global_step=step)
+        with t.Session(graph=g) as sess:
+            sess.run(t.global_variables_initializer())
+            for k in range(steps):
+                sess.run(train, {p: gr[k] for p, gr in zip(phs, grads)})
+            out = {v.op.name: sess.run(v) for v in variables + opt.variables()}
+            return out, sess.run(step), train.name
+
+
+def _inits_and_grads(dtype, steps):
+    rng = np.random.RandomState(5)
+    inits = [("theta", rng.normal(size=(3, 2)).astype(dtype)), ("bias", rng.normal(size=(2,)).astype(dtype))]
+    grads = [[rng.normal(size=v.shape).astype(dtype) for _ in range(steps)] for _, v in inits]
+    return inits, grads
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("key", sorted(OPTIMIZERS))
+def test_optimizer_matches_tensorflow(key, dtype):
+    tf1 = pytest.importorskip("tensorflow.compat.v1")
+    tf1.disable_eager_execution()
+    tf1.disable_resource_variables()
+    steps = 50
+    inits, grads = _inits_and_grads(dtype, steps)
+    want, want_step, want_name = _train_with_fed_gradients(tf1, key, dtype, inits, grads, steps)
+    got, got_step, got_name = _train_with_fed_gradients(tf, key, dtype, inits, grads, steps)
+    assert sorted(got) == sorted(want)  # same slot and non-slot variable names
+    assert got_step == want_step == steps and got_name == want_name
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-13)
+    for n in want:
+        assert got[n].dtype == want[n].dtype, n
+        np.testing.assert_allclose(got[n], want[n], err_msg=n, **tol)
+
+
+def test_slot_variables_are_named_like_tensorflow():
+    g = tf.Graph()
+    with g.as_default():
+        theta = tf.Variable(np.zeros((2, 2), np.float32), name="theta")
+        grad = tf.placeholder(tf.float32, [2, 2])
+        adam = tf.train.AdamOptimizer()
+        adam.apply_gradients([(grad, theta)])
+        assert adam.get_slot_names() == ["m", "v"]
+        assert adam.get_slot(theta, "m").op.name == "theta/Adam"
+        assert adam.get_slot(theta, "v").op.name == "theta/Adam_1"
+        assert [v.op.name for v in adam.variables()] == ["beta1_power", "beta2_power", "theta/Adam", "theta/Adam_1"]
+        rms = tf.train.RMSPropOptimizer(0.1)
+        rms.apply_gradients([(grad, theta)])
+        assert rms.get_slot(theta, "rms").op.name == "theta/RMSProp"
+        assert rms.get_slot(theta, "momentum").op.name == "theta/RMSProp_1"
+        ada = tf.train.AdagradOptimizer(0.1)
+        ada.apply_gradients([(grad, theta)])
+        assert ada.get_slot(theta, "accumulator").op.name == "theta/Adagrad"
+        assert adam.get_slot(theta, "nope") is None
+        trainable = tf.trainable_variables()
+        assert trainable == [theta]
+        global_names = {v.op.name for v in tf.global_variables()}
+        assert {"theta/Adam", "theta/Adam_1", "beta1_power", "theta/RMSProp", "theta/Adagrad"} <= global_names
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            np.testing.assert_array_equal(sess.run(ada.get_slot(theta, "accumulator")), np.full((2, 2), 0.1, np.float32))
+            np.testing.assert_array_equal(sess.run(rms.get_slot(theta, "rms")), np.ones((2, 2), np.float32))
+            np.testing.assert_array_equal(sess.run(adam.get_slot(theta, "m")), np.zeros((2, 2), np.float32))
+
+
+def test_large_slot_starts_filled():
+    """Slots of 1000+ elements come from Fill rather than a graph constant (as TF's zeros)."""
+    g = tf.Graph()
+    with g.as_default():
+        theta = tf.Variable(np.zeros((40, 50), np.float32), name="theta")
+        opt = tf.train.AdagradOptimizer(0.1, initial_accumulator_value=0.25)
+        opt.apply_gradients([(tf.placeholder(tf.float32, [40, 50]), theta)])
+        acc = opt.get_slot(theta, "accumulator")
+        assert acc.initial_value.op.type == "Fill"
+        with tf.Session() as sess:
+            sess.run(acc.initializer)
+            np.testing.assert_array_equal(sess.run(acc), np.full((40, 50), 0.25, np.float32))
+
+
+def test_train_op_name_collection_and_global_step():
+    g = tf.Graph()
+    with g.as_default():
+        theta = tf.Variable(np.ones(2, np.float32), name="theta")
+        grad = tf.placeholder(tf.float32, [2])
+        step = tf.train.get_or_create_global_step()
+        op1 = tf.train.GradientDescentOptimizer(0.5).apply_gradients([(grad, theta)])
+        op2 = tf.train.GradientDescentOptimizer(0.5).apply_gradients([(grad, theta)], global_step=step,
+                                                                     name="train")
+        assert op1.name == "GradientDescent" and op1.type == "NoOp"
+        assert op2.name == "train" and op2.type == "AssignAdd"
+        assert g.get_operation_by_name("GradientDescent/update_theta/ApplyGradientDescent").type == \
+            "ApplyGradientDescent"
+        assert g.get_collection(tf.GraphKeys.TRAIN_OP) == [op1, op2]
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for _ in range(3):
+                sess.run(op2, {grad: np.ones(2, np.float32)})
+            assert tf.train.global_step(sess, step) == 3
+            np.testing.assert_allclose(sess.run(theta), np.full(2, -0.5))
+
+
+def test_minimize_through_identity_with_grad_loss():
+    """minimize differentiates the loss w.r.t. each variable's ref (`theta:0`) through `theta/read`."""
+    g = tf.Graph()
+    with g.as_default():
+        theta = tf.Variable(np.array([1.0, 2.0], np.float32), name="theta")
+        other = tf.Variable(np.array([5.0], np.float32), name="other")
+        upstream = tf.placeholder(tf.float32, [2])
+        opt = tf.train.MomentumOptimizer(0.5, 0.5)
+        gv = opt.compute_gradients(tf.identity(theta), grad_loss=upstream)
+        assert [v for _, v in gv] == [theta, other]
+        assert gv[1][0] is None
+        train = opt.minimize(tf.identity(theta), grad_loss=upstream)
+        assert opt.get_slot(other, "momentum") is None  # no gradient, no slot
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train, {upstream: [1.0, -1.0]})
+            sess.run(train, {upstream: [1.0, -1.0]})
+            np.testing.assert_allclose(sess.run(theta), [1.0 - 0.5 - 0.75, 2.0 + 0.5 + 0.75])
+            np.testing.assert_allclose(sess.run(other), [5.0])
+
+
+def test_learning_rate_tensor_and_callable():
+    g = tf.Graph()
+    with g.as_default():
+        theta = tf.Variable(np.zeros(2, np.float32), name="theta")
+        grad = tf.placeholder(tf.float32, [2])
+        lr = tf.placeholder(tf.float32, [])
+        train = tf.train.GradientDescentOptimizer(lr).apply_gradients([(grad, theta)])
+        train2 = tf.train.GradientDescentOptimizer(lambda: 2.0).apply_gradients([(grad, theta)])
+        with tf.Session() as sess:
+            sess.run(theta.initializer)
+            sess.run(train, {grad: [1.0, 2.0], lr: 0.25})
+            np.testing.assert_allclose(sess.run(theta), [-0.25, -0.5])
+            sess.run(train2, {grad: [1.0, 2.0]})
+            np.testing.assert_allclose(sess.run(theta), [-2.25, -4.5])
+
+
+def test_optimizer_errors():
+    g = tf.Graph()
+    with g.as_default():
+        loss = tf.placeholder(tf.float32, [], name="my_loss")
+        with pytest.raises(ValueError, match="my_loss"):
+            tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+        theta = tf.Variable(np.ones(2, np.float32), name="theta")
+        with pytest.raises(ValueError, match="int32"):
+            tf.train.GradientDescentOptimizer(0.1).minimize(tf.placeholder(tf.int32, []))
+        with pytest.raises(ValueError, match="No gradients provided for any variable.*theta"):
+            tf.train.AdamOptimizer().apply_gradients([(None, theta)])
+        with pytest.raises(ValueError, match="No variables provided"):
+            tf.train.AdamOptimizer().apply_gradients([])
+        with pytest.raises(TypeError, match="unsupported type"):
+            tf.train.AdamOptimizer().apply_gradients([(loss, loss)])
+        with pytest.raises(TypeError, match="float64"):
+            tf.train.GradientDescentOptimizer(0.1).apply_gradients([(tf.placeholder(tf.float64, [2]), theta)])
+        with pytest.raises(ValueError, match="gate_gradients"):
+            tf.train.GradientDescentOptimizer(0.1).compute_gradients(tf.identity(theta), gate_gradients=7)
+        with pytest.raises(ValueError, match="initial_accumulator_value"):
+            tf.train.AdagradOptimizer(0.1, initial_accumulator_value=0.0)
+        with pytest.raises(ValueError, match="name"):
+            tf.train.Optimizer(False, "")
+
+
+def test_minimize_loss_independent_of_variables():
+    g = tf.Graph()
+    with g.as_default():
+        loss = tf.placeholder(tf.float32, [], name="my_loss")
+        tf.Variable(np.ones(2, np.float32), name="theta")
+        with pytest.raises(ValueError, match="No gradients provided for any variable.*theta.*my_loss"):
+            tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+
+
+def test_global_step_helpers():
+    g = tf.Graph()
+    with g.as_default():
+        assert tf.train.get_global_step() is None
+        step = tf.train.get_or_create_global_step()
+        assert step.op.name == "global_step" and step.dtype == tf.int64 and step.shape.ndims == 0
+        assert tf.train.get_or_create_global_step() is step
+        assert tf.train.get_global_step(g) is step
+        assert step in tf.global_variables() and step not in tf.trainable_variables()
+        assert g.get_collection(tf.GraphKeys.GLOBAL_STEP) == [step]
+        with pytest.raises(ValueError, match="already exists"):
+            tf.train.create_global_step()
+        with tf.Session() as sess:
+            sess.run(step.initializer)
+            assert tf.train.global_step(sess, step) == 0
+    g2 = tf.Graph()
+    with g2.as_default():
+        with tf.name_scope("inner"):
+            s2 = tf.train.create_global_step()
+        assert s2.op.name == "global_step"
+        v = tf.Variable(np.float32(0), name="x")
+        with pytest.raises(TypeError, match="integer"):
+            tf.train.assert_global_step(v)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Learning-rate schedules (need the elementwise ops)
+
+
+def _schedule_values(build, steps):
+    g = tf.Graph()
+    with g.as_default():
+        step = tf.train.get_or_create_global_step()
+        lr = build(step)
+        with tf.Session() as sess:
+            out = []
+            for s in steps:
+                sess.run(tf.assign(step, s))
+                out.append(sess.run(lr))
+            return np.array(out), lr
+
+
+def test_exponential_decay():
+    steps = [0, 1, 5, 10, 25]
+    got, lr = _schedule_values(lambda s: tf.train.exponential_decay(0.1, s, 10, 0.5), steps)
+    np.testing.assert_allclose(got, [0.1 * 0.5 ** (k / 10) for k in steps], rtol=1e-6)
+    assert lr.dtype == tf.float32 and lr.op.name == "ExponentialDecay"
+    got, _ = _schedule_values(lambda s: tf.train.exponential_decay(0.1, s, 10, 0.5, staircase=True), steps)
+    np.testing.assert_allclose(got, [0.1 * 0.5 ** (k // 10) for k in steps], rtol=1e-6)
+    with pytest.raises(ValueError, match="global_step"):
+        tf.train.exponential_decay(0.1, None, 10, 0.5)
+
+
+def test_other_schedules():
+    steps = [0, 3, 10, 15, 40]
+    got, _ = _schedule_values(lambda s: tf.train.inverse_time_decay(1.0, s, 5, 0.5), steps)
+    np.testing.assert_allclose(got, [1.0 / (1 + 0.5 * k / 5) for k in steps], rtol=1e-6)
+    got, _ = _schedule_values(lambda s: tf.train.natural_exp_decay(1.0, s, 5, 0.5, staircase=True), steps)
+    np.testing.assert_allclose(got, [np.exp(-0.5 * (k // 5)) for k in steps], rtol=1e-6)
+    got, _ = _schedule_values(lambda s: tf.train.polynomial_decay(1.0, s, 10, 0.1, power=2.0), steps)
+    np.testing.assert_allclose(got, [(1.0 - 0.1) * (1 - min(k, 10) / 10) ** 2 + 0.1 for k in steps], rtol=1e-6)
+    got, _ = _schedule_values(lambda s: tf.train.polynomial_decay(1.0, s, 10, 0.0, cycle=True), steps)
+    want = [(1 - k / (10 * max(1, np.ceil(k / 10)))) for k in steps]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    got, _ = _schedule_values(lambda s: tf.train.piecewise_constant(s, [np.int64(3), np.int64(12)],
+                                                                    [1.0, 0.5, 0.1]), steps)
+    np.testing.assert_allclose(got, [1.0, 1.0, 0.5, 0.1, 0.1], rtol=1e-6)
+    with pytest.raises(ValueError, match="length"):
+        tf.train.piecewise_constant(tf.constant(1), [1, 2], [1.0, 2.0])
+
+
+def test_gradient_descent_with_exponential_decay_matches_tensorflow():
+    tf1 = pytest.importorskip("tensorflow.compat.v1")
+    tf1.disable_eager_execution()
+    tf1.disable_resource_variables()
+    grads = np.random.RandomState(7).normal(size=(30, 3)).astype(np.float32)
+
+    def run(t):
+        g = t.Graph()
+        with g.as_default():
+            theta = t.Variable(np.ones(3, np.float32), name="theta")
+            grad = t.placeholder(t.float32, [3])
+            step = t.train.get_or_create_global_step()
+            lr = t.train.exponential_decay(0.5, step, 4, 0.7, staircase=True)
+            train = t.train.GradientDescentOptimizer(lr).apply_gradients([(grad, theta)], global_step=step)
+            with t.Session(graph=g) as sess:
+                sess.run(t.global_variables_initializer())
+                for gr in grads:
+                    sess.run(train, {grad: gr})
+                return sess.run(theta)
+    np.testing.assert_allclose(run(tf), run(tf1), rtol=1e-6)
