@@ -383,7 +383,8 @@ def test_slot_variables_are_named_like_tensorflow():
         assert {"theta/Adam", "theta/Adam_1", "beta1_power", "theta/RMSProp", "theta/Adagrad"} <= global_names
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
-            np.testing.assert_array_equal(sess.run(ada.get_slot(theta, "accumulator")), np.full((2, 2), 0.1, np.float32))
+            np.testing.assert_array_equal(sess.run(ada.get_slot(theta, "accumulator")),
+                                          np.full((2, 2), 0.1, np.float32))
             np.testing.assert_array_equal(sess.run(rms.get_slot(theta, "rms")), np.ones((2, 2), np.float32))
             np.testing.assert_array_equal(sess.run(adam.get_slot(theta, "m")), np.zeros((2, 2), np.float32))
 

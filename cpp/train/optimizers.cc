@@ -99,7 +99,8 @@ void apply_update(KernelCtx& c, L layout, Make make) {
   constexpr size_t NS = L::kInputs - R - 1;
   const std::array<int, NS> scalar_idx = layout.scalars();
   for (int i : scalar_idx)
-    if (c.in(i).rank() != 0) c.fail("Input " + std::to_string(i) + " (a hyperparameter) must be a scalar, got " + c.in(i).summary());
+    if (c.in(i).rank() != 0)
+      c.fail("Input " + std::to_string(i) + " (a hyperparameter) must be a scalar, got " + c.in(i).summary());
 
   // Destinations: in place when the slot alone holds its buffer (Note [variable updates]).
   std::array<Tensor, R> dst;
