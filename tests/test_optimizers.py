@@ -436,6 +436,9 @@ def test_minimize_through_identity_with_grad_loss():
         gv = opt.compute_gradients(tf.identity(theta), grad_loss=upstream)
         assert [v for _, v in gv] == [theta, other]
         assert gv[1][0] is None
+        gated = opt.compute_gradients(tf.identity(theta), var_list=[theta], grad_loss=upstream,
+                                      gate_gradients=tf.train.Optimizer.GATE_GRAPH)
+        assert gated[0][0].op.type == "Identity" and gated[0][1] is theta
         train = opt.minimize(tf.identity(theta), grad_loss=upstream)
         assert opt.get_slot(other, "momentum") is None  # no gradient, no slot
         with tf.Session() as sess:
