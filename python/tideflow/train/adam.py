@@ -43,6 +43,6 @@ class AdamOptimizer(optimizer.Optimizer):
     def _finish(self, update_ops, name_scope):
         with _ops.control_dependencies(update_ops):
             beta1_power, beta2_power = self._get_beta_accumulators()
-            update_beta1 = state_ops.assign(beta1_power, math_ops.multiply(beta1_power, self._beta1_t))
-            update_beta2 = state_ops.assign(beta2_power, math_ops.multiply(beta2_power, self._beta2_t))
+            update_beta1 = state_ops.assign(beta1_power, math_ops.multiply(beta1_power, self._beta1_t, name="mul"))
+            update_beta2 = state_ops.assign(beta2_power, math_ops.multiply(beta2_power, self._beta2_t, name="mul"))
         return state_ops.group(*update_ops + [update_beta1, update_beta2], name=name_scope)
