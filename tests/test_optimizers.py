@@ -141,7 +141,12 @@ def _run_tideflow(key, arrays, grads, dtype):
             for k, grad in enumerate(grads, 1):
                 fd = {feeds[n]: v for n, v in hyper(k).items()}
                 fd[feeds[[n for n in names if n in GRAD_NAMES][0]]] = grad
-                new_var = sess.run(out, fd)
+                # Fetching the output keeps the variable's buffer alive, so the next step writes a fresh
+                # buffer and the one after writes in place: both kernel paths run.
+                if k % 2 == 0 or k == len(grads):
+                    new_var = sess.run(out, fd)
+                else:
+                    sess.run(out.op, fd)
             return new_var, {n: sess.run(v) for n, v in variables.items()}
 
 

@@ -12,6 +12,7 @@
 #include <array>
 #include <cmath>
 #include <mutex>
+#include <utility>
 
 #include "op_registry.h"
 #include "session.h"
@@ -66,6 +67,46 @@ void apply_shape(InferCtx& c, L layout) {
   c.set_output(0, dt, s);
 }
 
+// Note [vectorized update loops]
+// The element loop loads the variable and its slots, applies the update and stores them back. Each array
+// is a separate `__restrict` pointer parameter (a pack, not an array of pointers indexed in the loop), so
+// the compiler needs no aliasing checks (three slots would need more run-time checks than GCC allows) and
+// vectorizes the loop; `f` is taken by value so its captured hyperparameters are locals. In place, each
+// array is read and written through its one pointer; otherwise old and new buffers are distinct pointers.
+template <class T, size_t>
+using Ptr = T* __restrict;
+template <class T, size_t>
+using ConstPtr = const T* __restrict;
+
+template <class T, class F, size_t... r>
+void update_in_place(std::index_sequence<r...>, F f, const T* __restrict g, int64_t begin, int64_t end,
+                     Ptr<T, r>... p) {
+  for (int64_t i = begin; i < end; ++i) {
+    T x[sizeof...(r)] = {p[i]...};
+    f(x, g[i]);
+    ((p[i] = x[r]), ...);
+  }
+}
+
+template <class T, class F, size_t... r>
+void update_into(std::index_sequence<r...>, F f, const T* __restrict g, int64_t begin, int64_t end,
+                 ConstPtr<T, r>... src, Ptr<T, r>... dst) {
+  for (int64_t i = begin; i < end; ++i) {
+    T x[sizeof...(r)] = {src[i]...};
+    f(x, g[i]);
+    ((dst[i] = x[r]), ...);
+  }
+}
+
+template <class T, class F, size_t R, size_t... r>
+void update_range(std::index_sequence<r...> idx, const F& f, const T* g, int64_t begin, int64_t end, bool in_place,
+                  const std::array<const T*, R>& src, const std::array<T*, R>& dst) {
+  if (in_place)
+    update_in_place<T>(idx, f, g, begin, end, dst[r]...);
+  else
+    update_into<T>(idx, f, g, begin, end, src[r]..., dst[r]...);
+}
+
 // Runs one fused update. `make(scalars)` receives the scalar hyperparameters (type T, in input order) and
 // returns the element update `f(T* x, T g)`, where x[0] is the variable and x[1..] its slots, all updated
 // in place in registers.
@@ -102,10 +143,13 @@ void apply_update(KernelCtx& c, L layout, Make make) {
     if (c.in(i).rank() != 0)
       c.fail("Input " + std::to_string(i) + " (a hyperparameter) must be a scalar, got " + c.in(i).summary());
 
-  // Destinations: in place when the slot alone holds its buffer (Note [variable updates]).
+  // In place when the variable and every slot alone hold their buffers (Note [variable updates]); else all
+  // go to fresh buffers (the rare case of a fetched value still alive), so that the loop sees either one
+  // pointer per array or distinct old and new pointers (Note [vectorized update loops]).
+  bool in_place = true;
+  for (int r = 0; r < R; ++r) in_place = in_place && slots[r]->value.unique();
   std::array<Tensor, R> dst;
-  for (int r = 0; r < R; ++r)
-    dst[r] = slots[r]->value.unique() ? slots[r]->value : Tensor(grad.dtype(), grad.dims());
+  for (int r = 0; r < R; ++r) dst[r] = in_place ? slots[r]->value : Tensor(grad.dtype(), grad.dims());
 
   dispatch_float(grad.dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
@@ -120,12 +164,7 @@ void apply_update(KernelCtx& c, L layout, Make make) {
     }
     const T* g = grad.template data<T>();
     c.parallel_for(grad.size(), 8 * R, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        T x[R];
-        for (int r = 0; r < R; ++r) x[r] = src[r][i];
-        f(x, g[i]);
-        for (int r = 0; r < R; ++r) out[r][i] = x[r];
-      }
+      update_range(std::make_index_sequence<R>{}, f, g, begin, end, in_place, src, out);
     });
   });
   for (int r = 0; r < R; ++r) slots[r]->value = dst[r];
