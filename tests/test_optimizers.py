@@ -279,6 +279,8 @@ def test_kernel_static_shape_and_dtype_errors():
             tf_ops.apply1("ApplyGradientDescent", [v._ref(), np.float32(0.1), np.ones(3, np.float32)])
         with pytest.raises(ValueError, match="acc"):
             tf_ops.apply1("ApplyAdagrad", [v._ref(), acc._ref(), np.float32(0.1), np.ones((2, 3), np.float32)])
+        with pytest.raises(ValueError, match="same variable"):
+            tf_ops.apply1("ApplyAdagrad", [v._ref(), v._ref(), np.float32(0.1), np.ones((2, 3), np.float32)])
         with pytest.raises(ValueError, match="scalar"):
             tf_ops.apply1("ApplyGradientDescent", [v._ref(), np.ones(2, np.float32), np.ones((2, 3), np.float32)])
         with pytest.raises(TypeError, match="float64"):

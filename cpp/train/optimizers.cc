@@ -45,6 +45,12 @@ void apply_shape(InferCtx& c, L layout) {
       c.type_fail("Input " + std::to_string(r) + " must be a variable to update, got '" + v->name + "' of type " +
                   v->type());
   }
+  // Distinct variables: the update loop holds one restrict pointer per array (Note [vectorized update loops]).
+  for (int r = 1; r < L::kRefs; ++r)
+    for (int q = 0; q < r; ++q)
+      if (c.node.inputs[r].node == c.node.inputs[q].node)
+        c.fail("Inputs " + std::to_string(q) + " and " + std::to_string(r) + " are the same variable '" +
+               c.node.inputs[r].node->name + "'; the variable and its slots must be distinct variables");
   DType dt = c.dtype(0);
   if (!is_floating(dt)) c.type_fail(std::string("Optimizer updates need a float variable, got ") + dtype_name(dt));
   for (int i = 1; i < L::kInputs; ++i) c.expect_same_dtype(0, i);
@@ -117,12 +123,12 @@ void apply_update(KernelCtx& c, L layout, Make make) {
   std::array<VarSlot*, R> slots;
   for (int r = 0; r < R; ++r) slots[r] = &c.state.var(c.node.inputs[r].node);
 
-  // Lock each distinct slot once, in address order, so two updates sharing slots never deadlock.
+  // Lock in address order so that two updates sharing variables never deadlock (the shape function made
+  // sure the R variables are distinct).
   std::array<VarSlot*, R> order = slots;
   std::sort(order.begin(), order.end());
   std::array<std::unique_lock<std::mutex>, R> locks;
-  for (int r = 0; r < R; ++r)
-    if (r == 0 || order[r] != order[r - 1]) locks[r] = std::unique_lock<std::mutex>(order[r]->mu);
+  for (int r = 0; r < R; ++r) locks[r] = std::unique_lock<std::mutex>(order[r]->mu);
 
   for (int r = 0; r < R; ++r) {
     const Tensor& v = slots[r]->value;
