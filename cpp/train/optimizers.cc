@@ -6,6 +6,8 @@
 // one load and one store per array element. The variable and its slots are ref inputs; they are updated
 // under their VarSlot locks with the copy-on-write rule of Note [variable updates] in ops/state.cc (in
 // place when nobody else holds the buffer, else read the old buffer and write a fresh one, then swap).
+// The locks are always taken: TF's use_locking=False permits racy updates, which would not be memory-safe
+// here; the attribute is accepted and ignored.
 // The element formulas follow TensorFlow's CPU implementation (e.g. Adam's m += (g - m) * (1 - beta1)
 // rather than beta1 * m + (1 - beta1) * g), equal in exact arithmetic and bit-closer to TF in floats.
 #include <algorithm>

@@ -133,7 +133,7 @@ class Optimizer:
                 try:
                     g = _ops.convert_to_tensor(g)
                 except (TypeError, ValueError):
-                    raise TypeError("Gradient must be convertible to a Tensor or IndexedSlices, or None: %r" % (g,))
+                    raise TypeError("Gradient must be convertible to a Tensor, or None: %r" % (g,))
                 if g.dtype is not v.dtype:
                     raise TypeError("Gradient %s has dtype %s but variable %s has dtype %s."
                                     % (g.name, g.dtype.name, v.name, v.dtype.name))
