@@ -597,3 +597,27 @@ def test_gradient_descent_with_exponential_decay_matches_tensorflow():
                     sess.run(train, {grad: gr})
                 return sess.run(theta)
     np.testing.assert_allclose(run(tf), run(tf1), rtol=1e-6)
+
+
+def test_concurrent_updates_from_threads_are_not_lost():
+    """Each Apply* op updates under the variables' locks: updates from several threads all land."""
+    import threading
+    g = tf.Graph()
+    with g.as_default():
+        theta = tf.Variable(np.zeros(50000, np.float32), name="theta")  # big enough for parallel_for
+        grad = tf.placeholder(tf.float32, [50000])
+        gd = tf.train.GradientDescentOptimizer(0.5).apply_gradients([(grad, theta)])
+        mom = tf.train.MomentumOptimizer(1.0, 0.0).apply_gradients([(grad, theta)])
+        ones = np.ones(50000, np.float32)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+
+            def work():
+                for k in range(100):
+                    sess.run(gd if k % 2 else mom, {grad: ones})
+            threads = [threading.Thread(target=work) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            np.testing.assert_array_equal(sess.run(theta), np.full(50000, -4 * (50 * 0.5 + 50 * 1.0)))
