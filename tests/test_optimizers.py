@@ -621,3 +621,71 @@ def test_concurrent_updates_from_threads_are_not_lost():
             for t in threads:
                 t.join()
             np.testing.assert_array_equal(sess.run(theta), np.full(50000, -4 * (50 * 0.5 + 50 * 1.0)))
+
+
+def test_cosine_decay():
+    steps = [0, 5, 10, 20]
+    got, lr = _schedule_values(lambda s: tf.train.cosine_decay(2.0, s, 10, alpha=0.1), steps)
+    want = [2.0 * (0.9 * 0.5 * (1 + np.cos(np.pi * min(k, 10) / 10)) + 0.1) for k in steps]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert lr.op.name == "CosineDecay"
+
+
+# ---------------------------------------------------------------------------------------------------
+# tf.train.ExponentialMovingAverage
+
+
+def _run_ema(t, values, decay, num_updates):
+    g = t.Graph()
+    with g.as_default():
+        w = t.Variable(values[0], name="w")
+        b = t.Variable(np.float32(1.0), name="b")
+        step = t.Variable(0, trainable=False, name="step")
+        new_w = t.placeholder(values[0].dtype, values[0].shape)
+        ema = t.train.ExponentialMovingAverage(decay, num_updates=step if num_updates else None)
+        set_w = t.assign(w, new_w)
+        update = ema.apply([w, b])
+        bump = t.assign_add(step, 1)
+        names = sorted(ema.variables_to_restore())
+        shadow_name = ema.average(w).op.name
+        with t.Session(graph=g) as sess:
+            sess.run([w.initializer, b.initializer])  # TF's initialized_value() reads them in a cond
+            sess.run(t.global_variables_initializer())
+            out = []
+            for v in values[1:]:
+                sess.run(set_w, {new_w: v})
+                sess.run(update)
+                sess.run(bump)
+                out.append(sess.run(ema.average(w)))
+            return np.array(out), sess.run(ema.average(b)), names, shadow_name
+
+
+@pytest.mark.parametrize("num_updates", [False, True])
+def test_exponential_moving_average_matches_tensorflow(num_updates):
+    tf1 = pytest.importorskip("tensorflow.compat.v1")
+    tf1.disable_eager_execution()
+    tf1.disable_resource_variables()
+    values = [np.random.RandomState(k).normal(size=(2, 3)) for k in range(8)]
+    got = _run_ema(tf, values, 0.9, num_updates)
+    want = _run_ema(tf1, values, 0.9, num_updates)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
+    assert got[2] == want[2] and got[3] == want[3] == "w/ExponentialMovingAverage"
+
+
+def test_exponential_moving_average_errors_and_collections():
+    g = tf.Graph()
+    with g.as_default():
+        w = tf.Variable(np.ones(2, np.float32), name="w")
+        i = tf.Variable(np.ones(2, np.int32), name="i")
+        ema = tf.train.ExponentialMovingAverage(0.5)
+        with pytest.raises(TypeError, match="float"):
+            ema.apply([i])
+        ema.apply([w])
+        with pytest.raises(ValueError, match="already computed"):
+            ema.apply([w])
+        shadow = ema.average(w)
+        assert ema.average_name(w) == "w/ExponentialMovingAverage" == shadow.op.name
+        assert shadow in tf.global_variables() and shadow not in tf.trainable_variables()
+        assert ema.average(i) is None
+        assert g.get_collection("moving_average_variables") == [w]

@@ -1,9 +1,11 @@
 """Learning-rate schedules of the global step (TF1's tf.train.*_decay), built from elementwise ops."""
+import math
+
 from ..framework import ops as _ops
 from ..ops import math_ops
 
 __all__ = ["exponential_decay", "inverse_time_decay", "natural_exp_decay", "polynomial_decay",
-           "piecewise_constant"]
+           "piecewise_constant", "cosine_decay"]
 
 
 def _as(x, dtype):
@@ -79,6 +81,20 @@ def polynomial_decay(learning_rate, global_step, decay_steps, end_learning_rate=
         frac = _op("Sub", _as(1, dt), _op("RealDiv", step, steps))
         end = _as(end_learning_rate, dt)
         return _op("Add", _op("Mul", _op("Sub", lr, end), _op("Pow", frac, _as(power, dt))), end, name=scope)
+
+
+def cosine_decay(learning_rate, global_step, decay_steps, alpha=0.0, name=None):
+    """learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps)) + alpha)
+    (Loshchilov & Hutter's SGDR without restarts)."""
+    _check_step(global_step, "cosine_decay")
+    with _ops.name_scope(name, "CosineDecay") as scope:
+        lr = _ops.convert_to_tensor(learning_rate, name="learning_rate")
+        dt = lr.dtype
+        steps = _as(decay_steps, dt)
+        fraction = _op("RealDiv", _op("Minimum", _as(global_step, dt), steps), steps)
+        cosine = _op("Mul", _as(0.5, dt), _op("Add", _as(1, dt), _op("Cos", _op("Mul", _as(math.pi, dt), fraction))))
+        decayed = _op("Add", _op("Mul", _as(1 - alpha, dt), cosine), _as(alpha, dt))
+        return _op("Mul", lr, decayed, name=scope)
 
 
 def piecewise_constant(x, boundaries, values, name=None):

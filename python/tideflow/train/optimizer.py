@@ -1,11 +1,10 @@
 """tf.train.Optimizer: gradients, slot variables and the train op; subclasses emit one fused Apply* op
 per variable (cpp/train/optimizers.cc)."""
-import numpy as np
-
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 from ..framework.ops import GraphKeys
 from ..ops import array_ops, gradients_impl, math_ops, state_ops
+from . import slot_creator
 
 __all__ = ["Optimizer"]
 
@@ -18,35 +17,6 @@ def _var_key(var):
 
 def _cast(t, dtype):
     return t if t.dtype is dtype else math_ops.cast(t, dtype)
-
-
-def _filled(dims, value, dtype, name):
-    """A tensor of shape `dims` (a list of ints, or a shape tensor) filled with `value`, as TF's
-    array_ops.zeros/ones build it: a constant while small, a Fill beyond 1000 elements so the graph does not
-    carry a large constant."""
-    if not isinstance(dims, _ops.Tensor):
-        if int(np.prod(dims)) < 1000:
-            return _ops.constant_op(np.full(dims, value, dtype=dtype.as_numpy_dtype), name=name)
-        dims = _ops.convert_to_tensor(np.asarray(dims, np.int32), name="shape")
-    return _ops.apply1("Fill", [dims, _ops.convert_to_tensor(value, dtype=dtype, name="value")], name=name)
-
-
-def _create_slot_var(primary, value, op_name):
-    """A non-trainable variable named `<primary op name>/<op_name>` (uniquified: `theta/Adam`,
-    `theta/Adam_1`), created outside any name scope and control dependency, as TF's slot_creator does."""
-    g = primary.graph
-    shape = primary.shape
-    name = "zeros" if value == 0 else "Const"
-
-    def initial_value():
-        if shape.is_fully_defined():
-            return _filled(shape.as_list(), value, primary.dtype, name)
-        dims = _ops.apply1("Shape", [primary.initialized_value()], {"out_type": _dtypes.int32._enum})
-        return _filled(dims, value, primary.dtype, name)
-
-    with g.as_default(), g.control_dependencies(None), g.name_scope(None):
-        return state_ops.Variable(initial_value, trainable=False, name=primary.op.name + "/" + op_name,
-                                  dtype=primary.dtype, validate_shape=shape.is_fully_defined())
 
 
 class Optimizer:
@@ -209,7 +179,7 @@ class Optimizer:
         named_slots = self._slot_dict(slot_name)
         key = _var_key(var)
         if key not in named_slots:
-            named_slots[key] = _create_slot_var(var, value, op_name)
+            named_slots[key] = slot_creator.create_filled_slot(var, value, op_name)
         return named_slots[key]
 
     def _zeros_slot(self, var, slot_name, op_name):
