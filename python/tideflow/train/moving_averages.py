@@ -2,7 +2,6 @@
 shadow -= (1 - decay) * (shadow - var)."""
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
-from ..framework.ops import GraphKeys
 from ..ops import math_ops, state_ops
 from . import slot_creator
 
