@@ -1,0 +1,318 @@
+// Optimizer update ops: one fused kernel per variable update (TensorFlow's training_ops).
+//
+// Note [fused updates]
+// Each Apply* op reads the variable, its slots (accumulators), the gradient and a few scalar
+// hyperparameters, and writes the new variable and slots in one pass over the elements: no temporaries,
+// one load and one store per array element. The variable and its slots are ref inputs; they are updated
+// under their VarSlot locks with the copy-on-write rule of Note [variable updates] in ops/state.cc (in
+// place when nobody else holds the buffer, else read the old buffer and write a fresh one, then swap).
+// The locks are always taken: TF's use_locking=False permits racy updates, which would not be memory-safe
+// here; the attribute is accepted and ignored.
+// The element formulas follow TensorFlow's CPU implementation (e.g. Adam's m += (g - m) * (1 - beta1)
+// rather than beta1 * m + (1 - beta1) * g), equal in exact arithmetic and bit-closer to TF in floats.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <mutex>
+#include <utility>
+
+#include "op_registry.h"
+#include "session.h"
+
+namespace tideflow {
+namespace {
+
+// Describes an op's inputs: `R` ref inputs first (the variable, then its slots), the gradient at
+// `grad_index`, and every other input a scalar hyperparameter, in input order.
+template <int R, int N>
+struct Layout {
+  static constexpr int kRefs = R;
+  static constexpr int kInputs = N;
+  int grad_index;
+  // The scalar inputs, in order (all inputs that are neither refs nor the gradient).
+  constexpr std::array<int, N - R - 1> scalars() const {
+    std::array<int, N - R - 1> s{};
+    int k = 0;
+    for (int i = R; i < N; ++i)
+      if (i != grad_index) s[k++] = i;
+    return s;
+  }
+};
+
+template <class L>
+void apply_shape(InferCtx& c, L layout) {
+  for (int r = 0; r < L::kRefs; ++r) {
+    const Node* v = c.node.inputs[r].node;
+    if (v->type() != "VariableV2")
+      c.type_fail("Input " + std::to_string(r) + " must be a variable to update, got '" + v->name + "' of type " +
+                  v->type());
+  }
+  // Distinct variables: the update loop holds one restrict pointer per array (Note [vectorized update loops]).
+  for (int r = 1; r < L::kRefs; ++r)
+    for (int q = 0; q < r; ++q)
+      if (c.node.inputs[r].node == c.node.inputs[q].node)
+        c.fail("Inputs " + std::to_string(q) + " and " + std::to_string(r) + " are the same variable '" +
+               c.node.inputs[r].node->name + "'; the variable and its slots must be distinct variables");
+  DType dt = c.dtype(0);
+  if (!is_floating(dt)) c.type_fail(std::string("Optimizer updates need a float variable, got ") + dtype_name(dt));
+  for (int i = 1; i < L::kInputs; ++i) c.expect_same_dtype(0, i);
+  PartialShape s = c.shape(0);
+  for (int r = 1; r < L::kRefs; ++r) {
+    if (!s.compatible_with(c.shape(r)))
+      c.fail("Shapes of the variable and its slot '" + c.node.inputs[r].node->name + "' must be equal: " + s.str() +
+             " vs " + c.shape(r).str());
+    s = s.merge(c.shape(r));
+  }
+  if (!s.compatible_with(c.shape(layout.grad_index)))
+    c.fail("Shapes of the variable and the gradient must be equal: " + s.str() + " vs " +
+           c.shape(layout.grad_index).str());
+  s = s.merge(c.shape(layout.grad_index));
+  for (int i : layout.scalars()) {
+    const PartialShape& p = c.shape(i);
+    if (p.rank() > 0)
+      c.fail("Input " + std::to_string(i) + " (a hyperparameter) must be a scalar, got shape " + p.str());
+  }
+  c.set_output(0, dt, s);
+}
+
+// Note [vectorized update loops]
+// The element loop loads the variable and its slots, applies the update and stores them back. Each array
+// is a separate `__restrict` pointer parameter (a pack, not an array of pointers indexed in the loop), so
+// the compiler needs no aliasing checks (three slots would need more run-time checks than GCC allows) and
+// vectorizes the loop; `f` is taken by value so its captured hyperparameters are locals. In place, each
+// array is read and written through its one pointer; otherwise old and new buffers are distinct pointers.
+template <class T, size_t>
+using Ptr = T* __restrict;
+template <class T, size_t>
+using ConstPtr = const T* __restrict;
+
+template <class T, class F, size_t... r>
+void update_in_place(std::index_sequence<r...>, F f, const T* __restrict g, int64_t begin, int64_t end,
+                     Ptr<T, r>... p) {
+  for (int64_t i = begin; i < end; ++i) {
+    T x[sizeof...(r)] = {p[i]...};
+    f(x, g[i]);
+    ((p[i] = x[r]), ...);
+  }
+}
+
+template <class T, class F, size_t... r>
+void update_into(std::index_sequence<r...>, F f, const T* __restrict g, int64_t begin, int64_t end,
+                 ConstPtr<T, r>... src, Ptr<T, r>... dst) {
+  for (int64_t i = begin; i < end; ++i) {
+    T x[sizeof...(r)] = {src[i]...};
+    f(x, g[i]);
+    ((dst[i] = x[r]), ...);
+  }
+}
+
+template <class T, class F, size_t R, size_t... r>
+void update_range(std::index_sequence<r...> idx, const F& f, const T* g, int64_t begin, int64_t end, bool in_place,
+                  const std::array<const T*, R>& src, const std::array<T*, R>& dst) {
+  if (in_place)
+    update_in_place<T>(idx, f, g, begin, end, dst[r]...);
+  else
+    update_into<T>(idx, f, g, begin, end, src[r]..., dst[r]...);
+}
+
+// Runs one fused update. `make(scalars)` receives the scalar hyperparameters (type T, in input order) and
+// returns the element update `f(T* x, T g)`, where x[0] is the variable and x[1..] its slots, all updated
+// in place in registers.
+template <class L, class Make>
+void apply_update(KernelCtx& c, L layout, Make make) {
+  constexpr int R = L::kRefs;
+  const Tensor& grad = c.in(layout.grad_index);
+  std::array<VarSlot*, R> slots;
+  for (int r = 0; r < R; ++r) slots[r] = &c.state.var(c.node.inputs[r].node);
+
+  // Lock in address order so that two updates sharing variables never deadlock (the shape function made
+  // sure the R variables are distinct).
+  std::array<VarSlot*, R> order = slots;
+  std::sort(order.begin(), order.end());
+  std::array<std::unique_lock<std::mutex>, R> locks;
+  for (int r = 0; r < R; ++r) locks[r] = std::unique_lock<std::mutex>(order[r]->mu);
+
+  for (int r = 0; r < R; ++r) {
+    const Tensor& v = slots[r]->value;
+    if (!v.valid())
+      throw Error(ErrorCode::FailedPrecondition, "Attempting to use uninitialized value " +
+                                                     c.node.inputs[r].node->name + "\n\t [[node " +
+                                                     c.node.describe() + "]]");
+    if (v.dims() != grad.dims())
+      c.fail(std::string(r == 0 ? "var" : "slot '" + c.node.inputs[r].node->name + "'") + " and grad do not have " +
+             "the same shape: " + v.summary() + " vs " + grad.summary());
+    if (v.dtype() != grad.dtype())
+      c.fail("variable '" + c.node.inputs[r].node->name + "' holds " + v.summary() + " but the gradient is " +
+             grad.summary());
+  }
+  constexpr size_t NS = L::kInputs - R - 1;
+  const std::array<int, NS> scalar_idx = layout.scalars();
+  for (int i : scalar_idx)
+    if (c.in(i).rank() != 0)
+      c.fail("Input " + std::to_string(i) + " (a hyperparameter) must be a scalar, got " + c.in(i).summary());
+
+  // In place when the variable and every slot alone hold their buffers (Note [variable updates]); else all
+  // go to fresh buffers (the rare case of a fetched value still alive), so that the loop sees either one
+  // pointer per array or distinct old and new pointers (Note [vectorized update loops]).
+  bool in_place = true;
+  for (int r = 0; r < R; ++r) in_place = in_place && slots[r]->value.unique();
+  std::array<Tensor, R> dst;
+  for (int r = 0; r < R; ++r) dst[r] = in_place ? slots[r]->value : Tensor(grad.dtype(), grad.dims());
+
+  dispatch_float(grad.dtype(), c.node.type().c_str(), [&](auto z) {
+    using T = decltype(z);
+    std::array<T, NS> s;
+    for (size_t k = 0; k < NS; ++k) s[k] = *c.in(scalar_idx[k]).template data<T>();
+    auto f = make(s);
+    std::array<const T*, R> src;
+    std::array<T*, R> out;
+    for (int r = 0; r < R; ++r) {
+      src[r] = slots[r]->value.template data<T>();
+      out[r] = dst[r].template data<T>();
+    }
+    const T* g = grad.template data<T>();
+    c.parallel_for(grad.size(), 8 * R, [&](int64_t begin, int64_t end) {
+      update_range(std::make_index_sequence<R>{}, f, g, begin, end, in_place, src, out);
+    });
+  });
+  for (int r = 0; r < R; ++r) slots[r]->value = dst[r];
+  c.set(0, std::move(dst[0]));
+}
+
+constexpr Layout<1, 3> kGradientDescent{2};  // var, alpha, delta
+constexpr Layout<2, 5> kMomentum{3};         // var, accum, lr, grad, momentum
+constexpr Layout<3, 10> kAdam{9};            // var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad
+constexpr Layout<2, 4> kAdagrad{3};          // var, accum, lr, grad
+constexpr Layout<3, 8> kRMSProp{7};          // var, ms, mom, lr, rho, momentum, epsilon, grad
+constexpr Layout<4, 9> kCenteredRMSProp{8};  // var, mg, ms, mom, lr, rho, momentum, epsilon, grad
+constexpr Layout<3, 7> kAdadelta{6};         // var, accum, accum_update, lr, rho, epsilon, grad
+
+bool use_nesterov(const KernelCtx& c) { return c.node.attrs.get_or<bool>("use_nesterov", false); }
+
+}  // namespace
+
+// var -= alpha * delta
+REGISTER_OP("ApplyGradientDescent").inputs(3).ref_input(0).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kGradientDescent); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kGradientDescent, [](auto s) {
+        auto alpha = s[0];
+        return [=](auto* x, auto g) { x[0] -= alpha * g; };
+      });
+    });
+
+// accum = accum * momentum + grad; var -= lr * accum, or with Nesterov var -= lr * (grad + momentum * accum).
+REGISTER_OP("ApplyMomentum").inputs(5).ref_input(0).ref_input(1).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kMomentum); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kMomentum, [nesterov = use_nesterov(c)](auto s) {
+        auto lr = s[0], momentum = s[1];
+        return [=](auto* x, auto g) {
+          auto& var = x[0];
+          auto& accum = x[1];
+          accum = accum * momentum + g;
+          if (nesterov)
+            var -= g * lr + accum * momentum * lr;
+          else
+            var -= lr * accum;
+        };
+      });
+    });
+
+// lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t); m += (g - m)(1 - beta1); v += (g^2 - v)(1 - beta2);
+// var -= lr_t * m / (sqrt(v) + epsilon), or with Nesterov lr_t * (beta1 m + (1 - beta1) g) / (sqrt(v) + epsilon).
+REGISTER_OP("ApplyAdam").inputs(10).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kAdam); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kAdam, [nesterov = use_nesterov(c)](auto s) {
+        using T = typename decltype(s)::value_type;
+        T beta1_power = s[0], beta2_power = s[1], lr = s[2], beta1 = s[3], beta2 = s[4], epsilon = s[5];
+        T alpha = lr * std::sqrt(T(1) - beta2_power) / (T(1) - beta1_power);
+        return [=](T* x, T g) {
+          T& var = x[0];
+          T& m = x[1];
+          T& v = x[2];
+          m += (g - m) * (T(1) - beta1);
+          v += (g * g - v) * (T(1) - beta2);
+          if (nesterov)
+            var -= ((g * (T(1) - beta1) + beta1 * m) * alpha) / (std::sqrt(v) + epsilon);
+          else
+            var -= (m * alpha) / (std::sqrt(v) + epsilon);
+        };
+      });
+    });
+
+// accum += grad^2; var -= lr * grad / sqrt(accum)
+REGISTER_OP("ApplyAdagrad").inputs(4).ref_input(0).ref_input(1).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kAdagrad); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kAdagrad, [](auto s) {
+        auto lr = s[0];
+        return [=](auto* x, auto g) {
+          x[1] += g * g;
+          x[0] -= g * lr / std::sqrt(x[1]);
+        };
+      });
+    });
+
+// ms += (grad^2 - ms)(1 - rho); mom = momentum * mom + lr * grad / sqrt(ms + epsilon); var -= mom
+REGISTER_OP("ApplyRMSProp").inputs(8).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kRMSProp); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kRMSProp, [](auto s) {
+        using T = typename decltype(s)::value_type;
+        T lr = s[0], rho = s[1], momentum = s[2], epsilon = s[3];
+        return [=](T* x, T g) {
+          T& var = x[0];
+          T& ms = x[1];
+          T& mom = x[2];
+          ms += (g * g - ms) * (T(1) - rho);
+          mom = mom * momentum + (g * lr) / std::sqrt(ms + epsilon);
+          var -= mom;
+        };
+      });
+    });
+
+// As RMSProp, with the mean gradient mg += (grad - mg)(1 - rho) centering the second moment:
+// mom = momentum * mom + lr * grad / sqrt(ms - mg^2 + epsilon)
+REGISTER_OP("ApplyCenteredRMSProp").inputs(9).ref_input(0).ref_input(1).ref_input(2).ref_input(3).stateful()
+    .not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kCenteredRMSProp); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kCenteredRMSProp, [](auto s) {
+        using T = typename decltype(s)::value_type;
+        T lr = s[0], rho = s[1], momentum = s[2], epsilon = s[3];
+        return [=](T* x, T g) {
+          T& var = x[0];
+          T& mg = x[1];
+          T& ms = x[2];
+          T& mom = x[3];
+          ms += (g * g - ms) * (T(1) - rho);
+          mg += (g - mg) * (T(1) - rho);
+          mom = mom * momentum + (g * lr) / std::sqrt((ms - mg * mg) + epsilon);
+          var -= mom;
+        };
+      });
+    });
+
+// accum = rho accum + (1 - rho) grad^2; update = sqrt(accum_update + epsilon) / sqrt(accum + epsilon) * grad;
+// var -= lr * update; accum_update = rho accum_update + (1 - rho) update^2
+REGISTER_OP("ApplyAdadelta").inputs(7).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kAdadelta); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kAdadelta, [](auto s) {
+        using T = typename decltype(s)::value_type;
+        T lr = s[0], rho = s[1], epsilon = s[2];
+        return [=](T* x, T g) {
+          T& var = x[0];
+          T& accum = x[1];
+          T& accum_update = x[2];
+          accum = accum * rho + g * g * (T(1) - rho);
+          T update = std::sqrt(accum_update + epsilon) / std::sqrt(accum + epsilon) * g;
+          var -= update * lr;
+          accum_update = accum_update * rho + update * update * (T(1) - rho);
+        };
+      });
+    });
+
+}  // namespace tideflow
