@@ -281,7 +281,8 @@ def where(condition, x=None, y=None, name=None):
     if x is None or y is None:
         raise ValueError("x and y must both be non-None or both be None.")
     with _ops.name_scope(name, "Select", [condition, x, y]) as scope:
-        condition = _ops.convert_to_tensor(condition, dtype=_dtypes.bool, name="condition")
+        condition = _ops.convert_to_tensor(condition, dtype=None if _ops.is_tensor(condition) else _dtypes.bool,
+                                           name="condition")
         x, y = _pair(x, y)
         return _ops.apply1("Select", [condition, x, y], name=scope)
 
