@@ -29,6 +29,10 @@ def test_seed_program_value_and_gradients():
     gx, gy = tf.gradients(f, [x, y])
     assert run(f) == 42.0
     assert run([gx, gy]) == [24.0, 10.0]  # 2xy, x^2 + 1
+    xi = tf.Variable(3, name="xi")  # the book's int32 version
+    yi = tf.Variable(4, name="yi")
+    fi = xi * xi * yi + yi + 2
+    assert fi.dtype == tf.int32 and run(fi) == 42
 
 
 def test_binary_operators_and_names():
@@ -269,10 +273,24 @@ def test_where_broadcasts_like_where_v2():
     assert tf.where(c, x, -1.0).op.type == "Select"
     with pytest.raises(NotImplementedError):
         tf.where(c)
+    # ...and a cond of x's shape is TF1's elementwise form
+    np.testing.assert_array_equal(run(tf.where(x > 2.5, x, -x)), [[-1, -2, 3], [4, 5, 6]])
     with pytest.raises(ValueError):
         tf.where(c, x)
     with pytest.raises(TypeError):
         tf.where(tf.constant([1, 0, 1]), x, x)
+
+
+def test_where_vector_condition_selects_rows_as_tf1():
+    if "Reshape" not in tf._core.registered_ops():
+        pytest.skip("needs Reshape from the array family")
+    c = tf.constant([True, False])
+    x = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(run(tf.where(c, x, -x)), [[1, 2], [-3, -4]])
+    cp = tf.placeholder(tf.bool, [None])
+    xp = tf.placeholder(tf.float32, [None, 3])
+    np.testing.assert_array_equal(run(tf.where(cp, xp, 0.0), {cp: [False, True], xp: np.ones((2, 3))}),
+                                  [[0, 0, 0], [1, 1, 1]])
 
 
 def test_round_half_to_even_and_sigmoid_extremes():

@@ -272,9 +272,19 @@ def logical_xor(x, y, name="LogicalXor"):
         return logical_and(logical_or(x, y), logical_not(logical_and(x, y)), name=scope)
 
 
+def _selects_rows(condition, x):
+    """TF1's tf.where with a vector condition and x of rank >= 2 picks whole rows (first dimension) rather
+    than broadcasting against x's last dimension; only lengths known to differ from x's first dimension
+    fall back to where_v2 broadcasting."""
+    if condition.shape.ndims != 1 or x.shape.ndims is None or x.shape.ndims < 2:
+        return False
+    n, rows = condition.shape[0].value, x.shape[0].value
+    return n is None or rows is None or n == rows
+
+
 def where(condition, x=None, y=None, name=None):
-    """Elements of x where condition is true, else of y. condition, x and y broadcast against each other
-    (tf.where_v2 semantics, which include TF1's same-shape case)."""
+    """Elements of x where condition is true, else of y. TF1's forms (condition of x's shape, or a vector
+    choosing rows) keep their meaning; otherwise condition, x and y broadcast as in tf.where_v2."""
     if x is None and y is None:
         raise NotImplementedError("tf.where(condition) without x and y (the coordinates of true elements) is "
                                   "not supported yet; pass x and y to select elements.")
@@ -284,6 +294,8 @@ def where(condition, x=None, y=None, name=None):
         condition = _ops.convert_to_tensor(condition, dtype=None if _ops.is_tensor(condition) else _dtypes.bool,
                                            name="condition")
         x, y = _pair(x, y)
+        if _selects_rows(condition, x):
+            condition = _ops.apply1("Reshape", [condition, [-1] + [1] * (x.shape.ndims - 1)], name="condition")
         return _ops.apply1("Select", [condition, x, y], name=scope)
 
 
