@@ -293,6 +293,16 @@ def test_where_vector_condition_selects_rows_as_tf1():
                                   [[0, 0, 0], [1, 1, 1]])
 
 
+def test_nan_propagates_like_tf():
+    nan = float("nan")
+    x = tf.constant([nan, 1.0, nan, -1.0])
+    y = tf.constant([1.0, nan, nan, 2.0])
+    mx, mn, r = run([tf.maximum(x, y), tf.minimum(x, y), tf.relu(x)])
+    np.testing.assert_array_equal(mx, [nan, nan, nan, 2.0])
+    np.testing.assert_array_equal(mn, [nan, nan, nan, -1.0])
+    np.testing.assert_array_equal(r, [nan, 1.0, nan, 0.0])
+
+
 def test_round_half_to_even_and_sigmoid_extremes():
     np.testing.assert_array_equal(run(tf.round(tf.constant([0.5, 1.5, 2.5, -0.5, -1.5, 2.6]))),
                                   [0, 2, 2, -0.0, -2, 3])

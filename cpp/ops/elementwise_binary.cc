@@ -46,8 +46,9 @@ struct AddF : NoCheck { template <class T> T operator()(T a, T b) const { return
 struct SubF : NoCheck { template <class T> T operator()(T a, T b) const { return a - b; } };
 struct MulF : NoCheck { template <class T> T operator()(T a, T b) const { return a * b; } };
 struct RealDivF : NoCheck { template <class T> T operator()(T a, T b) const { return a / b; } };
-struct MaximumF : NoCheck { template <class T> T operator()(T a, T b) const { return a > b ? a : b; } };
-struct MinimumF : NoCheck { template <class T> T operator()(T a, T b) const { return a < b ? a : b; } };
+// NaN in either operand gives NaN, as TF (a != a only for NaN; still a compare-and-blend when vectorized).
+struct MaximumF : NoCheck { template <class T> T operator()(T a, T b) const { return (a > b || a != a) ? a : b; } };
+struct MinimumF : NoCheck { template <class T> T operator()(T a, T b) const { return (a < b || a != a) ? a : b; } };
 struct SquaredDifferenceF : NoCheck {
   template <class T> T operator()(T a, T b) const { return (a - b) * (a - b); }
 };

@@ -49,7 +49,7 @@ struct RoundF { template <class T> T operator()(T x) const {
   if constexpr (std::is_floating_point_v<T>) return std::nearbyint(x);
   else return x;
 } };
-struct ReluF { template <class T> T operator()(T x) const { return x > 0 ? x : T(0); } };
+struct ReluF { template <class T> T operator()(T x) const { return x < 0 ? T(0) : x; } };  // NaN stays NaN (TF)
 struct LogicalNotF { bool operator()(bool x) const { return !x; } };
 
 template <class F, unsigned Kinds, int64_t Cost = kCheap>
