@@ -87,6 +87,8 @@ def test_no_implicit_promotion():
         tf.add(2, f)
     with pytest.raises(TypeError, match="not in the list of allowed values"):
         tf.sqrt(i)
+    with pytest.raises(ValueError, match="None"):
+        f + None
 
 
 def test_eq_is_identity_and_bool_is_refused():
@@ -232,6 +234,20 @@ def test_in_place_reuse_never_clobbers_fetched_values():
     np.testing.assert_allclose(u_v, 2 * (av + 1))
     np.testing.assert_allclose(w_v, np.exp(2 * (av + 1)) - 2 * (av + 1))
     np.testing.assert_array_equal(av, np.linspace(-1, 1, 50000))  # the fed array is never written
+
+
+def test_in_place_reuse_never_writes_variables_or_constants():
+    v = tf.Variable([1.0, 2.0])
+    c = tf.constant([3.0, 4.0])
+    outs = [-v, v + 1, tf.exp(c), c * 2, tf.add_n([v.value(), c, c])]
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        first = sess.run(outs)
+        second = sess.run(outs)
+        np.testing.assert_array_equal(sess.run(v), [1, 2])
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(run(c), [3, 4])
 
 
 # ---- AddN, Cast, where, rounding ----

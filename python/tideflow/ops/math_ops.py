@@ -22,6 +22,8 @@ def _pair(x, y, reflected=False):
     tensor, takes x's dtype (`x * 2` on float32 x multiplies by a float32 2). For a reflected operator
     (`2 - x`) the Python value x takes the tensor y's dtype instead. Two tensors of different dtypes are
     not promoted: the op's shape function raises TypeError naming the node."""
+    if x is None or y is None:  # NumPy would quietly make None a NaN
+        raise ValueError("None values not supported.")
     if reflected:
         y = _ops.convert_to_tensor(y, name="y")
         x = _ops.convert_to_tensor(x, dtype=y.dtype, name="x")
