@@ -319,6 +319,28 @@ def test_nan_propagates_like_tf():
     np.testing.assert_array_equal(r, [nan, 1.0, nan, 0.0])
 
 
+def test_float32_exp_sigmoid_tanh_within_a_few_ulp():
+    # Vectorized float32 polynomials (Note [float32 transcendentals]) against float64 NumPy.
+    x = np.concatenate([np.linspace(-105, 90, 400001), [0.0, 1e-30, -1e-30, 0.3, -0.62, 0.63, 88.7, -87.5]])
+    x = x.astype(np.float32)
+    x64 = x.astype(np.float64)
+    e, s, t = run([tf.exp(x), tf.sigmoid(x), tf.tanh(x)])
+    with np.errstate(over="ignore"):
+        refs = [np.exp(x64), 1 / (1 + np.exp(-x64)), np.tanh(x64)]
+        refs32 = [r.astype(np.float32) for r in refs]
+    tiny = np.finfo(np.float32).tiny
+    for got, ref, ref32, max_ulp in zip((e, s, t), refs, refs32, (2, 4, 3)):
+        normal = np.isfinite(ref32) & (np.abs(ref32) >= tiny)
+        ulps = np.abs(got[normal] - ref[normal]) / np.spacing(np.abs(ref32[normal]))
+        assert ulps.max() <= max_ulp, ulps.max()
+        np.testing.assert_allclose(got[~normal], ref32[~normal], atol=2e-45)  # subnormals and infinities
+    special = np.array([np.inf, -np.inf, np.nan, 89.0, -200.0], np.float32)
+    e, s, t = run([tf.exp(special), tf.sigmoid(special), tf.tanh(special)])
+    np.testing.assert_array_equal(e, [np.inf, 0, np.nan, np.inf, 0])
+    np.testing.assert_array_equal(s, [1, 0, np.nan, 1, 0])
+    np.testing.assert_array_equal(t, [1, -1, np.nan, 1, -1])
+
+
 def test_round_half_to_even_and_sigmoid_extremes():
     np.testing.assert_array_equal(run(tf.round(tf.constant([0.5, 1.5, 2.5, -0.5, -1.5, 2.6]))),
                                   [0, 2, 2, -0.0, -2, 3])
