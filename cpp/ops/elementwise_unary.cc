@@ -117,6 +117,13 @@ struct RoundF { template <class T> T operator()(T x) const {
 } };
 struct ReluF { template <class T> T operator()(T x) const { return x < 0 ? T(0) : x; } };  // NaN stays NaN (TF)
 struct LogicalNotF { bool operator()(bool x) const { return !x; } };
+struct IsNanF { template <class T> bool operator()(T x) const { return x != x; } };
+struct IsInfF {
+  template <class T> bool operator()(T x) const { return std::abs(x) == std::numeric_limits<T>::infinity(); }
+};
+struct IsFiniteF {  // false for NaN: the comparison is unordered
+  template <class T> bool operator()(T x) const { return std::abs(x) < std::numeric_limits<T>::infinity(); }
+};
 
 template <class F, unsigned Kinds, int64_t Cost = kCheap>
 void unary_kernel(KernelCtx& c) {
@@ -124,6 +131,17 @@ void unary_kernel(KernelCtx& c) {
   if constexpr (Kinds == kFloat) dispatch_float(c.in(0).dtype(), c.node.type().c_str(), run);
   else if constexpr (Kinds == kNumeric) dispatch_numeric(c.in(0).dtype(), c.node.type().c_str(), run);
   else unary_map<bool, bool>(c, F{}, Cost);
+}
+
+// Float tests with a bool output: tf.is_nan, tf.is_inf, tf.is_finite.
+void float_test_shape(InferCtx& c) {
+  check_dtype(c, 0, kFloat);
+  c.set_output(0, DType::Bool, c.shape(0));
+}
+
+template <class F>
+void float_test_kernel(KernelCtx& c) {
+  dispatch_float(c.in(0).dtype(), c.node.type().c_str(), [&](auto z) { unary_map<decltype(z), bool>(c, F{}, kCheap); });
 }
 
 // ---- gradient rules ----
@@ -251,6 +269,10 @@ REGISTER_OP("Round").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<Rou
 REGISTER_OP("Relu").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<ReluF, kNumeric>).grad(relu_grad);
 REGISTER_OP("LogicalNot").inputs(1).shape(unary_shape<kBool>).cpu(unary_kernel<LogicalNotF, kBool>)
     .not_differentiable();
+
+REGISTER_OP("IsNan").inputs(1).shape(float_test_shape).cpu(float_test_kernel<IsNanF>).not_differentiable();
+REGISTER_OP("IsInf").inputs(1).shape(float_test_shape).cpu(float_test_kernel<IsInfF>).not_differentiable();
+REGISTER_OP("IsFinite").inputs(1).shape(float_test_shape).cpu(float_test_kernel<IsFiniteF>).not_differentiable();
 
 REGISTER_OP("Cast").inputs(1).shape(cast_shape).cpu(cast_kernel).grad(cast_grad);
 REGISTER_OP("ZerosLike").inputs(1).shape(unary_shape<kPod>).cpu(fill_like_kernel<0>).not_differentiable();

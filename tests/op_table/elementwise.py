@@ -54,6 +54,10 @@ def _halves(rng, shapes, dtype):
     return out
 
 
+def _specials(rng, shapes, dtype):
+    return [np.resize(np.array([np.nan, np.inf, -np.inf, 0.0, -1.5, 3.0], dtype), s) for s in shapes]
+
+
 def _op(op_type):
     """Builds a raw op by type (for ops without a public Python function, e.g. the fused gradients)."""
     return lambda tf, *xs: _ops.apply1(op_type, list(xs))
@@ -138,6 +142,10 @@ ROWS = [
     OpRow("ceil", lambda tf, x: tf.ceil(x), np.ceil, UNARY, grad=False, low=-4, high=4),
     OpRow("round", lambda tf, x: tf.round(x), np.round, UNARY + [((13,),)], dtypes=NUMERIC, grad=False,
           make=_halves),
+
+    OpRow("is_nan", lambda tf, x: tf.is_nan(x), np.isnan, UNARY + [((6,),)], grad=False, make=_specials),
+    OpRow("is_inf", lambda tf, x: tf.is_inf(x), np.isinf, UNARY + [((6,),)], grad=False, make=_specials),
+    OpRow("is_finite", lambda tf, x: tf.is_finite(x), np.isfinite, UNARY + [((6,),)], grad=False, make=_specials),
 
     # ---- Select (where_v2 broadcasting), AddN, casts, fill-likes ----
     OpRow("where", lambda tf, c, x, y: tf.where(c, x, y), np.where,

@@ -10,7 +10,7 @@ __all__ = [
     "cos", "tanh", "sigmoid", "reciprocal", "maximum", "minimum", "floor", "ceil", "round", "add_n", "equal",
     "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
     "logical_xor", "where", "cast", "to_float", "to_double", "to_int32", "to_int64", "squared_difference",
-    "scalar_mul", "relu",
+    "scalar_mul", "relu", "is_nan", "is_inf", "is_finite",
 ]
 
 
@@ -299,6 +299,18 @@ def where(condition, x=None, y=None, name=None):
         if _selects_rows(condition, x):
             condition = _ops.apply1("Reshape", [condition, [-1] + [1] * (x.shape.ndims - 1)], name="condition")
         return _ops.apply1("Select", [condition, x, y], name=scope)
+
+
+def is_nan(x, name=None):
+    return _unary("IsNan", x, name)
+
+
+def is_inf(x, name=None):
+    return _unary("IsInf", x, name)
+
+
+def is_finite(x, name=None):
+    return _unary("IsFinite", x, name)
 
 
 # ---------------------------------------------------------------------------------------------------
