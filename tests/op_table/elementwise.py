@@ -9,7 +9,7 @@ FLOATS = ("float32", "float64")
 NUMERIC = ("float32", "float64", "int32", "int64")
 POD = NUMERIC + ("bool",)
 
-# Same shape, (2,3) vs (3,), (2,1) vs (1,3), scalar on either side, scalar-scalar, empty.
+# Same shape, (2,3) vs (3,), (2,1) vs (1,3), scalar on either side, scalar-scalar, empty, rank 3 vs 2.
 BINARY = [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((), (2, 3)), ((2, 3), ()), ((), ()),
           ((0, 3), (3,)), ((3, 1, 4), (2, 1))]
 UNARY = [((2, 3),), ((),), ((0, 3),), ((3, 1, 4),)]
@@ -46,15 +46,12 @@ def _pow_inputs(rng, shapes, dtype):
 
 
 def _halves(rng, shapes, dtype):
-    """Multiples of 0.5 (ties to round) plus a little noise elsewhere."""
-    out = []
-    for s in shapes:
-        v = rng.randint(-6, 7, size=s) / 2.0
-        out.append(v.astype(dtype))
-    return out
+    """Multiples of 0.5, so half of the values are ties for round-half-to-even."""
+    return [(rng.randint(-6, 7, size=s) / 2.0).astype(dtype) for s in shapes]
 
 
 def _specials(rng, shapes, dtype):
+    """NaN, infinities and ordinary values, for the float tests."""
     return [np.resize(np.array([np.nan, np.inf, -np.inf, 0.0, -1.5, 3.0], dtype), s) for s in shapes]
 
 
@@ -96,10 +93,10 @@ ROWS = [
     OpRow("scalar_mul", lambda tf, x: tf.scalar_mul(2.5, x), lambda x: (2.5 * x).astype(x.dtype), UNARY),
 
     # ---- comparisons and logic (no gradients) ----
-    OpRow("equal", lambda tf, x, y: tf.equal(x, y), np.equal, BINARY, dtypes=POD, make=None, grad=False),
+    OpRow("equal", lambda tf, x, y: tf.equal(x, y), np.equal, BINARY, dtypes=POD, grad=False),
     OpRow("equal_ties", lambda tf, x, y: tf.equal(x, y), np.equal, BINARY[:3], dtypes=NUMERIC, make=_small_ints,
           grad=False),
-    OpRow("not_equal", lambda tf, x, y: tf.not_equal(x, y), np.not_equal, BINARY, dtypes=POD, make=None,
+    OpRow("not_equal", lambda tf, x, y: tf.not_equal(x, y), np.not_equal, BINARY, dtypes=POD,
           grad=False),
     OpRow("less", lambda tf, x, y: tf.less(x, y), np.less, BINARY, dtypes=NUMERIC, make=_small_ints, grad=False),
     OpRow("less_equal", lambda tf, x, y: tf.less_equal(x, y), np.less_equal, BINARY, dtypes=NUMERIC,
