@@ -287,8 +287,12 @@ def test_where_broadcasts_like_where_v2():
     x = tf.constant([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     np.testing.assert_array_equal(run(tf.where(c, x, -1.0)), [[1, -1, 3], [4, -1, 6]])
     assert tf.where(c, x, -1.0).op.type == "Select"
-    with pytest.raises(NotImplementedError):
-        tf.where(c)
+    coords = tf.where(tf.constant([[True, False], [False, True], [True, True]]))
+    assert coords.dtype == tf.int64 and coords.shape.as_list() == [None, 2]
+    np.testing.assert_array_equal(run(coords), [[0, 0], [1, 1], [2, 0], [2, 1]])
+    np.testing.assert_array_equal(run(tf.where(tf.constant([0.0, 2.0, 0.0, -1.0]))), [[1], [3]])
+    assert run(tf.where(tf.constant([[False]]))).shape == (0, 2)
+    np.testing.assert_array_equal(run(tf.where(tf.constant(True))), np.zeros((1, 0)))
     # ...and a cond of x's shape is TF1's elementwise form
     np.testing.assert_array_equal(run(tf.where(x > 2.5, x, -x)), [[-1, -2, 3], [4, 5, 6]])
     with pytest.raises(ValueError):
