@@ -1,6 +1,5 @@
-// Binary elementwise ops with NumPy broadcasting: arithmetic, comparisons, logical ops, Select (where_v2)
-// and Where (tf.where's coordinates form), AddN, and the fused gradient kernels of Relu, Sigmoid and Tanh.
-#include <algorithm>
+// Binary elementwise ops with NumPy broadcasting: arithmetic, comparisons, logical ops, Select (where_v2),
+// AddN, and the fused gradient kernels of Relu, Sigmoid and Tanh.
 #include <cmath>
 #include <type_traits>
 
@@ -276,35 +275,6 @@ std::vector<Output> select_grad(GradCtx& g) {
   return {Output{}, emit(g, "Select", {g.x(0), g.g(), zeros}), emit(g, "Select", {g.x(0), zeros, g.g()})};
 }
 
-// ---- Where: tf.where(condition) without x and y, the coordinates of the true (nonzero) elements ----
-
-void where_shape(InferCtx& c) {
-  check_dtype(c, 0, kPod);
-  c.set_output(0, DType::Int64, PartialShape(Dims{-1, c.shape(0).known_rank ? c.shape(0).rank() : -1}));
-}
-
-// Row-major order, one row of `rank` indices per true element (TF's layout).
-void where_kernel(KernelCtx& c) {
-  const Tensor& in = c.in(0);
-  const Dims dims = in.dims();
-  const int r = (int)dims.size();
-  dispatch_pod(in.dtype(), "Where", [&](auto z) {
-    using T = decltype(z);
-    const T* p = in.data<T>();
-    const int64_t n = in.size();
-    const int64_t count = std::count_if(p, p + n, [](T v) { return v != T(0); });
-    int64_t* o = c.alloc(0, DType::Int64, {count, r}).template data<int64_t>();
-    Dims idx(r, 0);
-    for (int64_t i = 0; i < n; ++i) {
-      if (p[i] != T(0)) {
-        std::copy(idx.begin(), idx.end(), o);
-        o += r;
-      }
-      for (int k = r - 1; k >= 0 && ++idx[k] == dims[k]; --k) idx[k] = 0;
-    }
-  });
-}
-
 // ---- AddN: the gradient driver's fan-in sum ----
 
 void add_n_shape(InferCtx& c) {
@@ -388,7 +358,6 @@ REGISTER_OP("TanhGrad").inputs(2).shape(same_shape_float).cpu(arith_kernel<TanhG
     .grad(tanh_grad_grad);
 
 REGISTER_OP("Select").inputs(3).shape(select_shape).cpu(select_kernel).grad(select_grad);
-REGISTER_OP("Where").inputs(1).shape(where_shape).cpu(where_kernel).not_differentiable();
 REGISTER_OP("AddN").inputs(-1).shape(add_n_shape).cpu(add_n_kernel).grad(add_n_grad);
 
 }  // namespace tideflow

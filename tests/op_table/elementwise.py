@@ -149,8 +149,6 @@ ROWS = [
           [((2, 3),) * 3, ((2, 3), (3,), ()), ((2, 1), (1, 3), (2, 3)), ((), (2, 3), (2, 3)), ((3,), (2, 3), (2, 1)),
            ((0, 3), (3,), (0, 3))],
           dtypes=POD, input_dtypes=lambda dt: ["bool", dt, dt]),
-    OpRow("where_coordinates", lambda tf, c: tf.where(c), np.argwhere, UNARY, dtypes=POD, grad=False,
-          make=lambda rng, shapes, dt: [rng.randint(0, 2, size=s).astype(dt) for s in shapes]),
     OpRow("add_n", lambda tf, a, b, c: tf.add_n([a, b, c]), lambda a, b, c: a + b + c, SAME3, dtypes=NUMERIC),
     OpRow("add_n_two", lambda tf, a, b: tf.add_n([a, b]), np.add, [((4, 5), (4, 5))], dtypes=NUMERIC),
 ] + [_cast_row(d) for d in POD] + [

@@ -288,7 +288,7 @@ def where(condition, x=None, y=None, name=None):
     """Elements of x where condition is true, else of y. TF1's forms (condition of x's shape, or a vector
     choosing rows) keep their meaning; otherwise condition, x and y broadcast as in tf.where_v2. Without x
     and y: the coordinates of condition's true elements, one int64 row each, in row-major order."""
-    if x is None and y is None:  # the coordinates of the true elements, an int64 [num_true, rank] tensor
+    if x is None and y is None:  # coordinates of the true elements, int64 [num_true, rank] (array family's op)
         return _ops.apply1("Where", [condition], name=name or "Where")
     if x is None or y is None:
         raise ValueError("x and y must both be non-None or both be None.")
