@@ -41,10 +41,10 @@ inline void check_dtype(InferCtx& c, int i, unsigned kinds) {
 // Note [broadcast iteration]
 // A broadcast is the output dims plus, per input, element strides over them (0 where the input is
 // broadcast). Output dims of size 1 are dropped and neighbouring dims merged whenever every input steps
-// through them alike, so same-shape inputs and scalar-vs-tensor collapse to one contiguous run (the fast
-// paths need no code of their own), (2,3)+(3,) stays a 2-d loop with strides {3,1} and {0,1}, and
-// (2,1)+(1,3) a 2-d loop with strides {1,0} and {0,1}. After collapsing, every input's innermost stride
-// is 0 or 1, so the inner loops below are plain vectorizable loops over a pointer or a repeated value.
+// through them alike, so (2,3)+(3,) becomes a 2-d loop with strides {3,1} and {0,1}, (2,1)+(1,3) one with
+// strides {1,0} and {0,1}, and (4,5,6)+(4,5,6) a single contiguous run. After collapsing, every input's
+// innermost stride is 0 or 1, so the inner loops are plain vectorizable loops over a pointer or a repeated
+// value.
 template <int N>
 struct Broadcast {
   Dims out;                     // the output dims
@@ -149,32 +149,50 @@ void unary_map(KernelCtx& c, F f, int64_t cost) {
   });
 }
 
-// out = f(a, b) with NumPy broadcasting; see Note [broadcast iteration].
+// po[j] = f(pa[j * sa], pb[j * sb]) for j < len, with each stride 0 or 1: four plain loops.
+template <class T, class R, class F>
+inline void binary_run(const T* pa, bool sa, const T* pb, bool sb, R* po, int64_t len, F f) {
+  if (sa && sb) {
+    for (int64_t j = 0; j < len; ++j) po[j] = f(pa[j], pb[j]);
+  } else if (sb) {
+    const T va = *pa;
+    for (int64_t j = 0; j < len; ++j) po[j] = f(va, pb[j]);
+  } else if (sa) {
+    const T vb = *pb;
+    for (int64_t j = 0; j < len; ++j) po[j] = f(pa[j], vb);
+  } else {
+    std::fill(po, po + len, f(*pa, *pb));
+  }
+}
+
+// out = f(a, b) with NumPy broadcasting. Same shapes and a single-element operand (of no higher rank) are
+// one flat run and skip building a Broadcast, which matters for small tensors; every other case goes
+// through Note [broadcast iteration].
 template <class T, class R, class F>
 void binary_map(KernelCtx& c, F f, int64_t cost) {
+  const Tensor& ta = c.in(0);
+  const Tensor& tb = c.in(1);
+  const T* a = ta.data<T>();
+  const T* b = tb.data<T>();
+  const bool flat_b = tb.size() == 1 && tb.rank() <= ta.rank();
+  const bool flat_a = ta.size() == 1 && ta.rank() <= tb.rank();
+  if (ta.dims() == tb.dims() || flat_a || flat_b) {
+    const bool sa = !flat_a || ta.dims() == tb.dims(), sb = !flat_b || ta.dims() == tb.dims();
+    const Dims dims = sa ? ta.dims() : tb.dims();
+    R* o = alloc_output(c, dtype_of<R>::value, dims).template data<R>();
+    c.parallel_for(num_elements(dims), cost, [&](int64_t lo, int64_t hi) {
+      binary_run(a + (sa ? lo : 0), sa, b + (sb ? lo : 0), sb, o + lo, hi - lo, f);
+    });
+    return;
+  }
   Broadcast<2> bc;
-  if (!bc.init({&c.in(0).dims(), &c.in(1).dims()}))
-    c.fail("Incompatible shapes: " + dims_str(c.in(0).dims()) + " vs. " + dims_str(c.in(1).dims()));
-  const T* a = c.in(0).data<T>();
-  const T* b = c.in(1).data<T>();
+  if (!bc.init({&ta.dims(), &tb.dims()}))
+    c.fail("Incompatible shapes: " + dims_str(ta.dims()) + " vs. " + dims_str(tb.dims()));
   R* o = alloc_output(c, dtype_of<R>::value, bc.out).template data<R>();
   const bool sa = bc.inner_stride(0) != 0, sb = bc.inner_stride(1) != 0;
   c.parallel_for(num_elements(bc.out), cost, [&](int64_t lo, int64_t hi) {
     bc.for_each_run(lo, hi, [&](const std::array<int64_t, 2>& off, int64_t pos, int64_t len) {
-      const T* pa = a + off[0];
-      const T* pb = b + off[1];
-      R* po = o + pos;
-      if (sa && sb) {
-        for (int64_t j = 0; j < len; ++j) po[j] = f(pa[j], pb[j]);
-      } else if (sb) {
-        const T va = *pa;
-        for (int64_t j = 0; j < len; ++j) po[j] = f(va, pb[j]);
-      } else if (sa) {
-        const T vb = *pb;
-        for (int64_t j = 0; j < len; ++j) po[j] = f(pa[j], vb);
-      } else {
-        std::fill(po, po + len, f(*pa, *pb));
-      }
+      binary_run(a + off[0], sa, b + off[1], sb, o + pos, len, f);
     });
   });
 }
