@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <string>
+#include <type_traits>
 
 #include "op_registry.h"
 
@@ -36,6 +37,12 @@ inline void check_dtype(InferCtx& c, int i, unsigned kinds) {
   if (!dtype_in(c.dtype(i), kinds))
     c.type_fail("Input " + std::to_string(i) + " has dtype " + dtype_name(c.dtype(i)) +
                 ", not in the list of allowed values: " + kinds_str(kinds));
+}
+
+// -a without signed-overflow UB: INT_MIN stays INT_MIN, as in TensorFlow.
+template <class T> T wrap_neg(T a) {
+  if constexpr (std::is_integral_v<T>) return static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(a));
+  else return -a;
 }
 
 // Note [broadcast iteration]

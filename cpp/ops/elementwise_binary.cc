@@ -37,11 +37,6 @@ struct NoCheck {
   template <class T> static void check(KernelCtx&) {}
 };
 
-template <class T> T wrap_neg(T a) {  // -a without signed-overflow UB (INT_MIN stays INT_MIN, as TF)
-  if constexpr (std::is_integral_v<T>) return static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(a));
-  else return -a;
-}
-
 struct AddF : NoCheck { template <class T> T operator()(T a, T b) const { return a + b; } };
 struct SubF : NoCheck { template <class T> T operator()(T a, T b) const { return a - b; } };
 struct MulF : NoCheck { template <class T> T operator()(T a, T b) const { return a * b; } };

@@ -82,17 +82,14 @@ inline double exp_t(double x) { return std::exp(x); }
 inline float tanh_t(float x) { return tanh_f32(x); }
 inline double tanh_t(double x) { return std::tanh(x); }
 
-struct NegF { template <class T> T operator()(T x) const {
-  if constexpr (std::is_integral_v<T>) return static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(x));
-  else return -x;
-} };
+struct NegF { template <class T> T operator()(T x) const { return wrap_neg(x); } };
 struct SquareF { template <class T> T operator()(T x) const { return x * x; } };
 struct SqrtF { template <class T> T operator()(T x) const { return std::sqrt(x); } };
 struct RsqrtF { template <class T> T operator()(T x) const { return T(1) / std::sqrt(x); } };
 struct ExpF { template <class T> T operator()(T x) const { return exp_t(x); } };
 struct LogF { template <class T> T operator()(T x) const { return std::log(x); } };
 struct Log1pF { template <class T> T operator()(T x) const { return std::log1p(x); } };
-struct AbsF { template <class T> T operator()(T x) const { return x < 0 ? T(-x) : x; } };
+struct AbsF { template <class T> T operator()(T x) const { return x < 0 ? wrap_neg(x) : x; } };
 struct SignF { template <class T> T operator()(T x) const {
   if constexpr (std::is_floating_point_v<T>) if (std::isnan(x)) return x;
   return static_cast<T>((x > 0) - (x < 0));
