@@ -12,7 +12,11 @@ namespace tideflow {
 static constexpr int64_t kMinChunkCost = 32 * 1024;
 static std::atomic<int> g_thread_cap{0};
 
-int ThreadPool::hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+int ThreadPool::hardware_threads() {
+  // glibc answers by reading sysfs (~10 us); every parallel_for asks when no cap is set.
+  static const int n = (int)std::max(1u, std::thread::hardware_concurrency());
+  return n;
+}
 
 void set_thread_cap(int n) {
   if (n <= 0) n = ThreadPool::hardware_threads();

@@ -1,2 +1,394 @@
-"""(filled by its op family)"""
-__all__ = []
+"""Elementwise math: tf.add, tf.exp, tf.where, tf.cast... and the Tensor/Variable operator overloads
+(cpp/ops/elementwise_*.cc). Names follow TensorFlow 1.x: functions name their node after the op type
+("Add"), operators after the Python operator ("add", "truediv"), so graphs read as TF's do."""
+from ..framework import dtypes as _dtypes
+from ..framework import ops as _ops
+
+__all__ = [
+    "add", "subtract", "multiply", "divide", "truediv", "realdiv", "div", "floordiv", "floor_div", "mod",
+    "floormod", "negative", "pow", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "abs", "sign", "sin",
+    "cos", "tanh", "sigmoid", "reciprocal", "maximum", "minimum", "floor", "ceil", "round", "add_n", "equal",
+    "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
+    "logical_xor", "where", "cast", "to_float", "to_double", "to_int32", "to_int64", "squared_difference",
+    "scalar_mul", "relu", "is_nan", "is_inf", "is_finite",
+]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Conversion and node building
+
+def _pair(x, y, reflected=False):
+    """TensorFlow's conversion of binary-op arguments: x converts on its own and y, unless it already is a
+    tensor, takes x's dtype (`x * 2` on float32 x multiplies by a float32 2). For a reflected operator
+    (`2 - x`) the Python value x takes the tensor y's dtype instead. Two tensors of different dtypes are
+    not promoted: the op's shape function raises TypeError naming the node."""
+    if x is None or y is None:  # NumPy would quietly make None a NaN
+        raise ValueError("None values not supported.")
+    if reflected:
+        y = _ops.convert_to_tensor(y, name="y")
+        x = _ops.convert_to_tensor(x, dtype=y.dtype, name="x")
+        return x, y
+    x = _ops.convert_to_tensor(x, name="x")
+    y = _ops.convert_to_tensor(y, name="y") if _ops.is_tensor(y) else _ops.convert_to_tensor(
+        y, dtype=x.dtype, name="y")
+    return x, y
+
+
+def _binary(op_type, x, y, name=None, default_name=None, reflected=False):
+    """One binary node; its constants live under its name scope ("add/y"), as in TensorFlow."""
+    with _ops.name_scope(name, default_name or op_type, [x, y]) as scope:
+        x, y = _pair(x, y, reflected)
+        return _ops.apply1(op_type, [x, y], name=scope)
+
+
+def _unary(op_type, x, name=None):
+    return _ops.apply1(op_type, [x], name=name or op_type)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Arithmetic
+
+def add(x, y, name=None):
+    return _binary("Add", x, y, name)
+
+
+def subtract(x, y, name=None):
+    return _binary("Sub", x, y, name)
+
+
+def multiply(x, y, name=None):
+    return _binary("Mul", x, y, name)
+
+
+def realdiv(x, y, name=None):
+    return _binary("RealDiv", x, y, name)
+
+
+def _truediv(x, y, name, default_name, reflected=False):
+    # Python 3 division: integers divide as float64 (TensorFlow's choice for int32/int64), floats as is.
+    with _ops.name_scope(name, default_name, [x, y]) as scope:
+        x, y = _pair(x, y, reflected)
+        if x.dtype is not y.dtype:
+            raise TypeError("x and y must have the same dtype, got %r != %r" % (x.dtype, y.dtype))
+        if x.dtype.is_bool:
+            raise TypeError("Invalid dtype %r in __truediv__" % x.dtype)
+        if x.dtype.is_integer:
+            x, y = cast(x, _dtypes.float64), cast(y, _dtypes.float64)
+        return _ops.apply1("RealDiv", [x, y], name=scope)
+
+
+def truediv(x, y, name=None):
+    """x / y with Python 3 semantics: int32/int64 operands are cast to float64 first."""
+    return _truediv(x, y, name, "truediv")
+
+
+def divide(x, y, name=None):
+    return _truediv(x, y, name, "truediv")
+
+
+def _div(x, y, name, default_name, reflected=False):
+    with _ops.name_scope(name, default_name, [x, y]) as scope:
+        x, y = _pair(x, y, reflected)
+        return _ops.apply1("FloorDiv" if x.dtype.is_integer else "RealDiv", [x, y], name=scope)
+
+
+def div(x, y, name=None):
+    """TF1's Python 2 division: floor division for integers, true division for floats."""
+    return _div(x, y, name, "div")
+
+
+def floordiv(x, y, name=None):
+    """Rounds toward negative infinity, for floats too (floor(x / y)); integer division by zero raises
+    InvalidArgumentError when run."""
+    return _binary("FloorDiv", x, y, name, "floordiv")
+
+
+def floor_div(x, y, name=None):
+    return _binary("FloorDiv", x, y, name)
+
+
+def floormod(x, y, name=None):
+    """Python's remainder: the result has the divisor's sign, x == floordiv(x, y) * y + mod(x, y)."""
+    return _binary("FloorMod", x, y, name)
+
+
+mod = floormod
+
+
+def pow(x, y, name=None):  # noqa: A001 (TF's name)
+    return _binary("Pow", x, y, name)
+
+
+def maximum(x, y, name=None):
+    return _binary("Maximum", x, y, name)
+
+
+def minimum(x, y, name=None):
+    return _binary("Minimum", x, y, name)
+
+
+def squared_difference(x, y, name=None):
+    return _binary("SquaredDifference", x, y, name)
+
+
+def scalar_mul(scalar, x, name=None):
+    x = _ops.convert_to_tensor(x)
+    scalar = _ops.convert_to_tensor(scalar, dtype=x.dtype, name="scalar")
+    if scalar.shape.ndims != 0:
+        raise ValueError("Only scalar multiply works, got shape %s" % scalar.shape)
+    return _ops.apply1("Mul", [scalar, x], name=name or "Mul")
+
+
+def add_n(inputs, name=None):
+    """Sums a list of tensors of one shape and dtype."""
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        raise ValueError("inputs must be a non-empty list of tensors of the same shape and dtype, got %r"
+                         % (inputs,))
+    inputs = [_ops.convert_to_tensor(t) for t in inputs]
+    if len(inputs) == 1:
+        return inputs[0]
+    return _ops.apply1("AddN", inputs, name=name or "AddN")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Unary
+
+def negative(x, name=None):
+    return _unary("Neg", x, name)
+
+
+def square(x, name=None):
+    return _unary("Square", x, name)
+
+
+def sqrt(x, name=None):
+    return _unary("Sqrt", x, name)
+
+
+def rsqrt(x, name=None):
+    return _unary("Rsqrt", x, name)
+
+
+def exp(x, name=None):
+    return _unary("Exp", x, name)
+
+
+def log(x, name=None):
+    return _unary("Log", x, name)
+
+
+def log1p(x, name=None):
+    return _unary("Log1p", x, name)
+
+
+def abs(x, name=None):  # noqa: A001 (TF's name)
+    return _unary("Abs", x, name)
+
+
+def sign(x, name=None):
+    return _unary("Sign", x, name)
+
+
+def sin(x, name=None):
+    return _unary("Sin", x, name)
+
+
+def cos(x, name=None):
+    return _unary("Cos", x, name)
+
+
+def tanh(x, name=None):
+    return _unary("Tanh", x, name)
+
+
+def sigmoid(x, name=None):
+    return _unary("Sigmoid", x, name)
+
+
+def reciprocal(x, name=None):
+    return _unary("Reciprocal", x, name)
+
+
+def relu(features, name=None):
+    return _unary("Relu", features, name)
+
+
+def floor(x, name=None):
+    return _unary("Floor", x, name)
+
+
+def ceil(x, name=None):
+    return _unary("Ceil", x, name)
+
+
+def round(x, name=None):  # noqa: A001 (TF's name)
+    """Rounds half to even (banker's rounding), like TensorFlow and NumPy; integers come back unchanged."""
+    x = _ops.convert_to_tensor(x)
+    if x.dtype.is_integer:
+        return x
+    return _unary("Round", x, name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Comparisons and logic
+
+def equal(x, y, name=None):
+    return _binary("Equal", x, y, name)
+
+
+def not_equal(x, y, name=None):
+    return _binary("NotEqual", x, y, name)
+
+
+def less(x, y, name=None):
+    return _binary("Less", x, y, name)
+
+
+def less_equal(x, y, name=None):
+    return _binary("LessEqual", x, y, name)
+
+
+def greater(x, y, name=None):
+    return _binary("Greater", x, y, name)
+
+
+def greater_equal(x, y, name=None):
+    return _binary("GreaterEqual", x, y, name)
+
+
+def logical_and(x, y, name=None):
+    return _binary("LogicalAnd", x, y, name)
+
+
+def logical_or(x, y, name=None):
+    return _binary("LogicalOr", x, y, name)
+
+
+def logical_not(x, name=None):
+    return _unary("LogicalNot", x, name)
+
+
+def logical_xor(x, y, name="LogicalXor"):
+    with _ops.name_scope(name, "LogicalXor", [x, y]) as scope:
+        x, y = _pair(x, y)
+        return logical_and(logical_or(x, y), logical_not(logical_and(x, y)), name=scope)
+
+
+def _selects_rows(condition, x):
+    """TF1's tf.where with a vector condition and x of rank >= 2 picks whole rows (first dimension) rather
+    than broadcasting against x's last dimension; only lengths known to differ from x's first dimension
+    fall back to where_v2 broadcasting."""
+    if condition.shape.ndims != 1 or x.shape.ndims is None or x.shape.ndims < 2:
+        return False
+    n, rows = condition.shape[0].value, x.shape[0].value
+    return n is None or rows is None or n == rows
+
+
+def where(condition, x=None, y=None, name=None):
+    """Elements of x where condition is true, else of y. TF1's forms (condition of x's shape, or a vector
+    choosing rows) keep their meaning; otherwise condition, x and y broadcast as in tf.where_v2. Without x
+    and y: the coordinates of condition's true elements, one int64 row each, in row-major order."""
+    if x is None and y is None:  # coordinates of the true elements, int64 [num_true, rank] (array family's op)
+        return _ops.apply1("Where", [condition], name=name or "Where")
+    if x is None or y is None:
+        raise ValueError("x and y must both be non-None or both be None.")
+    with _ops.name_scope(name, "Select", [condition, x, y]) as scope:
+        condition = _ops.convert_to_tensor(condition, dtype=None if _ops.is_tensor(condition) else _dtypes.bool,
+                                           name="condition")
+        x, y = _pair(x, y)
+        if _selects_rows(condition, x):
+            condition = _ops.apply1("Reshape", [condition, [-1] + [1] * (x.shape.ndims - 1)], name="condition")
+        return _ops.apply1("Select", [condition, x, y], name=scope)
+
+
+def is_nan(x, name=None):
+    return _unary("IsNan", x, name)
+
+
+def is_inf(x, name=None):
+    return _unary("IsInf", x, name)
+
+
+def is_finite(x, name=None):
+    return _unary("IsFinite", x, name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Casts
+
+def cast(x, dtype, name=None):
+    """Converts x to dtype (float -> int truncates toward zero, x -> bool is x != 0). A tensor that already
+    has the dtype comes back unchanged."""
+    dtype = _dtypes.as_dtype(dtype)
+    x = _ops.convert_to_tensor(x)
+    if x.dtype is dtype:
+        return x
+    return _ops.apply1("Cast", [x], {"DstT": dtype._enum}, name=name or "Cast")
+
+
+def to_float(x, name="ToFloat"):
+    return cast(x, _dtypes.float32, name=name)
+
+
+def to_double(x, name="ToDouble"):
+    return cast(x, _dtypes.float64, name=name)
+
+
+def to_int32(x, name="ToInt32"):
+    return cast(x, _dtypes.int32, name=name)
+
+
+def to_int64(x, name="ToInt64"):
+    return cast(x, _dtypes.int64, name=name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Operator overloads on Tensor and Variable. __eq__/__ne__ stay identity comparisons (TF1).
+
+def _binary_operator(op_type, default_name):
+    def forward(self, other):
+        return _binary(op_type, self, other, None, default_name)
+
+    def reflected(self, other):
+        return _binary(op_type, other, self, None, default_name, reflected=True)
+
+    return forward, reflected
+
+
+def _matmul(a, b):
+    from . import linalg_ops  # the linalg family defines matmul
+    return linalg_ops.matmul(a, b)
+
+
+def _overloads():
+    ops = {}
+    for op_type, default_name, names in (("Add", "add", "add"), ("Sub", "sub", "sub"), ("Mul", "mul", "mul"),
+                                         ("FloorDiv", "floordiv", "floordiv"), ("FloorMod", "mod", "mod"),
+                                         ("Pow", "pow", "pow"), ("LogicalAnd", "and", "and"),
+                                         ("LogicalOr", "or", "or")):
+        ops["__%s__" % names], ops["__r%s__" % names] = _binary_operator(op_type, default_name)
+    ops["__truediv__"] = lambda self, other: _truediv(self, other, None, "truediv")
+    ops["__rtruediv__"] = lambda self, other: _truediv(other, self, None, "truediv", reflected=True)
+    ops["__xor__"] = lambda self, other: logical_xor(self, other, name="xor")
+    ops["__rxor__"] = lambda self, other: logical_xor(*_pair(other, self, reflected=True), name="xor")
+    ops["__lt__"] = lambda self, other: _binary("Less", self, other)
+    ops["__le__"] = lambda self, other: _binary("LessEqual", self, other)
+    ops["__gt__"] = lambda self, other: _binary("Greater", self, other)
+    ops["__ge__"] = lambda self, other: _binary("GreaterEqual", self, other)
+    ops["__neg__"] = lambda self: _unary("Neg", self)
+    ops["__abs__"] = lambda self: _unary("Abs", self)
+    ops["__invert__"] = lambda self: _unary("LogicalNot", self)
+    ops["__matmul__"] = lambda self, other: _matmul(self, other)
+    ops["__rmatmul__"] = lambda self, other: _matmul(other, self)
+    return ops
+
+
+def _install_overloads():
+    from . import state_ops
+    for cls in (_ops.Tensor, state_ops.Variable):
+        for k, fn in _overloads().items():
+            setattr(cls, k, fn)
+    state_ops.Variable.__array_priority__ = 100  # ndarray <op> Variable defers to the Variable, as Tensor
+
+
+_install_overloads()

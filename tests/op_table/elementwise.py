@@ -1,0 +1,163 @@
+"""Op-table rows of the elementwise family (cpp/ops/elementwise_*.cc, python/tideflow/ops/math_ops.py)."""
+import numpy as np
+
+from tideflow.framework import ops as _ops
+
+from .common import OpRow
+
+FLOATS = ("float32", "float64")
+NUMERIC = ("float32", "float64", "int32", "int64")
+POD = NUMERIC + ("bool",)
+
+# Same shape, (2,3) vs (3,), (2,1) vs (1,3), scalar on either side, scalar-scalar, empty, rank 3 vs 2.
+BINARY = [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((), (2, 3)), ((2, 3), ()), ((), ()),
+          ((0, 3), (3,)), ((3, 1, 4), (2, 1))]
+UNARY = [((2, 3),), ((),), ((0, 3),), ((3, 1, 4),)]
+SAME3 = [((2, 3),) * 3, ((),) * 3, ((0, 3),) * 3]
+
+
+def _away_from_zero(a, eps=0.3):
+    """Moves values at least eps away from 0 (poles of division, kinks of abs/relu/sign)."""
+    a = np.asarray(a)
+    if a.dtype.kind in "iu":
+        return np.where(a >= 0, a + 1, a - 1).astype(a.dtype)
+    if a.dtype.kind == "b":
+        return a
+    return np.where(a >= 0, a + eps, a - eps).astype(a.dtype)
+
+
+def _divisor_nonzero(arrays):
+    return [arrays[0], _away_from_zero(arrays[1])]
+
+
+def _all_away_from_zero(arrays):
+    return [_away_from_zero(a) for a in arrays]
+
+
+def _small_ints(rng, shapes, dtype):
+    """Values that tie often, so equality and <= are exercised on equal elements too."""
+    return [rng.randint(-2, 3, size=s).astype(dtype) for s in shapes]
+
+
+def _pow_inputs(rng, shapes, dtype):
+    if np.dtype(dtype).kind == "i":
+        return [rng.randint(-3, 4, size=shapes[0]).astype(dtype), rng.randint(0, 4, size=shapes[1]).astype(dtype)]
+    return [rng.uniform(0.3, 2.0, size=shapes[0]).astype(dtype), rng.uniform(-2, 2, size=shapes[1]).astype(dtype)]
+
+
+def _halves(rng, shapes, dtype):
+    """Multiples of 0.5, so half of the values are ties for round-half-to-even."""
+    return [(rng.randint(-6, 7, size=s) / 2.0).astype(dtype) for s in shapes]
+
+
+def _specials(rng, shapes, dtype):
+    """NaN, infinities and ordinary values, for the float tests."""
+    return [np.resize(np.array([np.nan, np.inf, -np.inf, 0.0, -1.5, 3.0], dtype), s) for s in shapes]
+
+
+def _op(op_type):
+    """Builds a raw op by type (for ops without a public Python function, e.g. the fused gradients)."""
+    return lambda tf, *xs: _ops.apply1(op_type, list(xs))
+
+
+def _sigmoid(x):
+    with np.errstate(over="ignore"):
+        return (1 / (1 + np.exp(-x))).astype(x.dtype)
+
+
+def _cast_row(dst):
+    return OpRow("cast_to_" + dst, lambda tf, x: tf.cast(x, dst), lambda x: x.astype(dst), UNARY, dtypes=POD,
+                 grad=False)
+
+
+ROWS = [
+    # ---- binary arithmetic ----
+    OpRow("add", lambda tf, x, y: tf.add(x, y), np.add, BINARY, dtypes=NUMERIC),
+    OpRow("add_operator", lambda tf, x, y: x + y, np.add, BINARY[:2], dtypes=NUMERIC),
+    OpRow("subtract", lambda tf, x, y: tf.subtract(x, y), np.subtract, BINARY, dtypes=NUMERIC),
+    OpRow("multiply", lambda tf, x, y: tf.multiply(x, y), np.multiply, BINARY, dtypes=NUMERIC),
+    OpRow("realdiv", lambda tf, x, y: tf.realdiv(x, y), np.divide, BINARY, dtypes=FLOATS,
+          avoid=_divisor_nonzero, grad_tol=1e-3),
+    OpRow("truediv", lambda tf, x, y: tf.truediv(x, y), np.true_divide, BINARY, dtypes=NUMERIC,
+          avoid=_divisor_nonzero, grad_tol=1e-3),
+    OpRow("floordiv", lambda tf, x, y: tf.floordiv(x, y), np.floor_divide, BINARY, dtypes=NUMERIC,
+          avoid=_divisor_nonzero, grad=False, low=-9, high=9),
+    OpRow("floormod", lambda tf, x, y: tf.floormod(x, y), np.mod, BINARY, dtypes=NUMERIC,
+          avoid=_divisor_nonzero, low=-9, high=9, grad_tol=1e-3),
+    OpRow("pow", lambda tf, x, y: tf.pow(x, y), np.power, BINARY, dtypes=NUMERIC, make=_pow_inputs,
+          grad_tol=1e-3),
+    OpRow("maximum", lambda tf, x, y: tf.maximum(x, y), np.maximum, BINARY, dtypes=NUMERIC),
+    OpRow("minimum", lambda tf, x, y: tf.minimum(x, y), np.minimum, BINARY, dtypes=NUMERIC),
+    OpRow("squared_difference", lambda tf, x, y: tf.squared_difference(x, y), lambda x, y: (x - y) ** 2,
+          BINARY, dtypes=NUMERIC),
+    OpRow("scalar_mul", lambda tf, x: tf.scalar_mul(2.5, x), lambda x: (2.5 * x).astype(x.dtype), UNARY),
+
+    # ---- comparisons and logic (no gradients) ----
+    OpRow("equal", lambda tf, x, y: tf.equal(x, y), np.equal, BINARY, dtypes=POD, grad=False),
+    OpRow("equal_ties", lambda tf, x, y: tf.equal(x, y), np.equal, BINARY[:3], dtypes=NUMERIC, make=_small_ints,
+          grad=False),
+    OpRow("not_equal", lambda tf, x, y: tf.not_equal(x, y), np.not_equal, BINARY, dtypes=POD,
+          grad=False),
+    OpRow("less", lambda tf, x, y: tf.less(x, y), np.less, BINARY, dtypes=NUMERIC, make=_small_ints, grad=False),
+    OpRow("less_equal", lambda tf, x, y: tf.less_equal(x, y), np.less_equal, BINARY, dtypes=NUMERIC,
+          make=_small_ints, grad=False),
+    OpRow("greater", lambda tf, x, y: tf.greater(x, y), np.greater, BINARY, dtypes=NUMERIC, make=_small_ints,
+          grad=False),
+    OpRow("greater_equal", lambda tf, x, y: tf.greater_equal(x, y), np.greater_equal, BINARY, dtypes=NUMERIC,
+          make=_small_ints, grad=False),
+    OpRow("logical_and", lambda tf, x, y: tf.logical_and(x, y), np.logical_and, BINARY, dtypes=("bool",),
+          grad=False),
+    OpRow("logical_or", lambda tf, x, y: tf.logical_or(x, y), np.logical_or, BINARY, dtypes=("bool",), grad=False),
+    OpRow("logical_xor", lambda tf, x, y: tf.logical_xor(x, y), np.logical_xor, BINARY, dtypes=("bool",),
+          grad=False),
+    OpRow("logical_not", lambda tf, x: tf.logical_not(x), np.logical_not, UNARY, dtypes=("bool",), grad=False),
+
+    # ---- unary ----
+    OpRow("negative", lambda tf, x: tf.negative(x), np.negative, UNARY, dtypes=NUMERIC),
+    OpRow("square", lambda tf, x: tf.square(x), np.square, UNARY, dtypes=NUMERIC),
+    OpRow("sqrt", lambda tf, x: tf.sqrt(x), np.sqrt, UNARY, low=0.2, high=3.0),
+    OpRow("rsqrt", lambda tf, x: tf.rsqrt(x), lambda x: (1 / np.sqrt(x)).astype(x.dtype), UNARY, low=0.3,
+          high=3.0, grad_tol=1e-3),
+    OpRow("exp", lambda tf, x: tf.exp(x), np.exp, UNARY),
+    OpRow("log", lambda tf, x: tf.log(x), np.log, UNARY, low=0.2, high=3.0),
+    OpRow("log1p", lambda tf, x: tf.log1p(x), np.log1p, UNARY, low=-0.7, high=3.0),
+    OpRow("abs", lambda tf, x: tf.abs(x), np.abs, UNARY, dtypes=NUMERIC, avoid=_all_away_from_zero),
+    OpRow("sign", lambda tf, x: tf.sign(x), np.sign, UNARY + [((5,),)], dtypes=NUMERIC,
+          make=lambda rng, shapes, dt: [np.resize(np.array([-2, 0, 3], dt), s) for s in shapes], grad=False),
+    OpRow("sign_grad", lambda tf, x: tf.sign(x), np.sign, UNARY, dtypes=FLOATS, avoid=_all_away_from_zero),
+    OpRow("sin", lambda tf, x: tf.sin(x), np.sin, UNARY),
+    OpRow("cos", lambda tf, x: tf.cos(x), np.cos, UNARY),
+    OpRow("tanh", lambda tf, x: tf.tanh(x), np.tanh, UNARY, low=-3, high=3),
+    OpRow("sigmoid", lambda tf, x: tf.sigmoid(x), _sigmoid, UNARY, low=-6, high=6),
+    OpRow("sigmoid_extreme", lambda tf, x: tf.sigmoid(x), _sigmoid, [((4,),)], grad=False,
+          make=lambda rng, shapes, dt: [np.array([-800, -30, 30, 800], dt)]),
+    OpRow("reciprocal", lambda tf, x: tf.reciprocal(x), np.reciprocal, UNARY, avoid=_all_away_from_zero,
+          grad_tol=1e-3),
+    OpRow("relu", lambda tf, x: tf.nn.relu(x) if hasattr(tf.nn, "relu") else tf.relu(x),
+          lambda x: np.maximum(x, 0).astype(x.dtype), UNARY, dtypes=NUMERIC, avoid=_all_away_from_zero),
+    OpRow("floor", lambda tf, x: tf.floor(x), np.floor, UNARY, grad=False, low=-4, high=4),
+    OpRow("ceil", lambda tf, x: tf.ceil(x), np.ceil, UNARY, grad=False, low=-4, high=4),
+    OpRow("round", lambda tf, x: tf.round(x), np.round, UNARY + [((13,),)], dtypes=NUMERIC, grad=False,
+          make=_halves),
+
+    OpRow("is_nan", lambda tf, x: tf.is_nan(x), np.isnan, UNARY + [((6,),)], grad=False, make=_specials),
+    OpRow("is_inf", lambda tf, x: tf.is_inf(x), np.isinf, UNARY + [((6,),)], grad=False, make=_specials),
+    OpRow("is_finite", lambda tf, x: tf.is_finite(x), np.isfinite, UNARY + [((6,),)], grad=False, make=_specials),
+
+    # ---- Select (where_v2 broadcasting), AddN, casts, fill-likes ----
+    OpRow("where", lambda tf, c, x, y: tf.where(c, x, y), np.where,
+          [((2, 3),) * 3, ((2, 3), (3,), ()), ((2, 1), (1, 3), (2, 3)), ((), (2, 3), (2, 3)), ((3,), (2, 3), (2, 1)),
+           ((0, 3), (3,), (0, 3))],
+          dtypes=POD, input_dtypes=lambda dt: ["bool", dt, dt]),
+    OpRow("add_n", lambda tf, a, b, c: tf.add_n([a, b, c]), lambda a, b, c: a + b + c, SAME3, dtypes=NUMERIC),
+    OpRow("add_n_two", lambda tf, a, b: tf.add_n([a, b]), np.add, [((4, 5), (4, 5))], dtypes=NUMERIC),
+] + [_cast_row(d) for d in POD] + [
+    OpRow("ZerosLike", _op("ZerosLike"), np.zeros_like, UNARY, dtypes=POD, grad=False),
+    OpRow("OnesLike", _op("OnesLike"), np.ones_like, UNARY, dtypes=POD, grad=False),
+
+    # ---- fused gradient kernels; their own rules give second-order gradients ----
+    OpRow("ReluGrad", _op("ReluGrad"), lambda g, x: np.where(x > 0, g, 0).astype(g.dtype),
+          [((2, 3), (2, 3)), ((), ()), ((0, 3), (0, 3))], avoid=_all_away_from_zero),
+    OpRow("SigmoidGrad", _op("SigmoidGrad"), lambda y, dy: dy * y * (1 - y), [((2, 3), (2, 3)), ((), ())]),
+    OpRow("TanhGrad", _op("TanhGrad"), lambda y, dy: dy * (1 - y * y), [((2, 3), (2, 3)), ((), ())]),
+]
