@@ -196,6 +196,7 @@ NB_MODULE(_core, m) {
   });
 
   m.def("registered_ops", [] { return OpRegistry::global().names(); });
+  m.def("duplicate_ops", [] { return OpRegistry::global().duplicates(); });
   bind_io(m);
   bind_summary(m);
 }

@@ -11,6 +11,7 @@ OpRegistry& OpRegistry::global() {
 
 OpDef* OpRegistry::add(const std::string& name) {
   auto& slot = ops_[name];
+  if (slot) duplicates_.push_back(name);
   if (!slot) {
     slot = std::make_unique<OpDef>();
     slot->name = name;

@@ -84,9 +84,13 @@ class TF_API OpRegistry {
   const OpDef* find(const std::string& name) const;
   const OpDef& get(const std::string& name) const;  // throws NotFound
   std::vector<std::string> names() const;
+  // Op names registered twice (two families claiming one name): a test keeps this empty, since
+  // registration runs at load time where throwing would take the process down.
+  const std::vector<std::string>& duplicates() const { return duplicates_; }
 
  private:
   std::unordered_map<std::string, std::unique_ptr<OpDef>> ops_;
+  std::vector<std::string> duplicates_;
 };
 
 // REGISTER_OP("Add").inputs(2).shape(...).cpu(...).grad(...); one row per op, in its family file.

@@ -132,3 +132,9 @@ def test_constant_forms():
         assert sess.run(tf.constant(5, dtype=tf.int64)).dtype == np.int64
         assert sess.run(tf.constant(np.arange(3.0))).dtype == np.float64
         assert sess.run(tf.constant(b"hi")) == b"hi"
+
+
+def test_every_op_registered_once_with_a_kernel():
+    from tideflow import _core
+    assert _core.duplicate_ops() == []
+    assert len(_core.registered_ops()) > 100

@@ -16,7 +16,9 @@ def install(ns):
                               "floor", "ceil", "round", "add_n", "equal", "not_equal", "less", "less_equal",
                               "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
                               "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
-                              "reduce_any", "reduce_all", "argmax", "argmin", "cumsum", "squared_difference")]
+                              "reduce_any", "reduce_all", "argmax", "argmin", "cumsum", "squared_difference", "floormod",
+                              "floor_div", "realdiv", "logical_xor", "is_nan", "is_inf", "is_finite",
+                              "scalar_mul", "reduce_logsumexp", "count_nonzero", "softplus")]
     ns["math"] = sub("math", math_names)
     ns["linalg"] = sub("linalg", ["matmul", "matrix_inverse"])
     ns["linalg"].inv = ns.get("matrix_inverse")
