@@ -51,8 +51,16 @@ struct RunState {
     for (size_t i = 0; i < pn.in_slots.size(); ++i) {
       int s = pn.in_slots[i];
       if (s < 0) inputs[i] = pn.in_vars.empty() || !pn.in_vars[i] ? Tensor() : read_variable(*pn.in_vars[i], n);
-      else if (--reads[s] == 0) inputs[i] = std::move(slots[s]);
-      else inputs[i] = slots[s];
+      else if constexpr (kParallel) {
+        // Copy before counting down: a reader on another thread may be the last one and clear the slot,
+        // which is only safe once every other reader holds its own reference.
+        inputs[i] = slots[s];
+        if (--reads[s] == 0) slots[s] = Tensor();
+      } else if (--reads[s] == 0) {
+        inputs[i] = std::move(slots[s]);
+      } else {
+        inputs[i] = slots[s];
+      }
     }
     outputs.clear();
     outputs.resize(n.num_outputs());

@@ -1,6 +1,6 @@
 """The main job: a small TF1-style training run.
 
-    python -m tideflow.demo [--logdir runs/demo] [--epochs 300]
+    python -m tideflow.demo [--logdir runs/demo] [--epochs 100]
 
 Trains a two-layer network on a synthetic two-spirals problem with Adam, prints progress, writes
 TensorBoard logs (scalars, a histogram, the graph) and checkpoints, then restores the last checkpoint
@@ -17,14 +17,14 @@ import tideflow as tf
 
 def spirals(n, noise, seed):
     rng = np.random.RandomState(seed)
-    t = np.sqrt(rng.rand(n)) * 3 * np.pi
+    t = np.sqrt(rng.rand(n)) * 2 * np.pi
     cls = rng.randint(0, 2, n)
     r = t * (1 - 2 * cls)
     X = np.c_[r * np.cos(t), r * np.sin(t)] / 10 + rng.randn(n, 2) * noise
     return X.astype(np.float32), cls.astype(np.int64)
 
 
-def build(hidden=32):
+def build(hidden=64):
     tf.set_random_seed(42)
     x = tf.placeholder(tf.float32, [None, 2], name="x")
     y = tf.placeholder(tf.int64, [None], name="y")
@@ -43,7 +43,7 @@ def build(hidden=32):
     with tf.name_scope("eval"):
         accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32), name="accuracy")
     global_step = tf.train.get_or_create_global_step()
-    train_op = tf.train.AdamOptimizer(0.01).minimize(loss, global_step=global_step)
+    train_op = tf.train.AdamOptimizer(0.03).minimize(loss, global_step=global_step)
     tf.summary.scalar("loss", loss)
     tf.summary.scalar("accuracy", accuracy)
     tf.summary.histogram("w_out", w)
@@ -54,7 +54,7 @@ def build(hidden=32):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--logdir", default="runs/demo")
-    ap.add_argument("--epochs", type=int, default=300)
+    ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--batch", type=int, default=64)
     args = ap.parse_args(argv)
     os.makedirs(args.logdir, exist_ok=True)
