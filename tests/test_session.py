@@ -310,3 +310,19 @@ def test_memory_stays_flat():
             sess.run(y, {x: feed})
         after = proc.memory_info().rss
     assert after - before < 8 * 1024 * 1024, (after - before) / 1e6
+
+
+def test_parallel_executor_fan_out_stress():
+    # One value read by many consumers that run on different pool threads: every reader must get it
+    # intact (a reader copying while the last reader clears the value once crashed the demo).
+    x = tf.placeholder(tf.float32, shape=[None, 64])
+    ws = [tf.constant(np.random.RandomState(i).rand(64, 64).astype(np.float32)) for i in range(8)]
+    h = tf.nn.relu(x)
+    outs = [tf.reduce_sum(tf.matmul(h, w) * (i + 1.0)) for i, w in enumerate(ws)]
+    xv = np.random.RandomState(9).rand(32, 64).astype(np.float32)
+    expected = [np.float32((np.maximum(xv, 0) @ w0).sum() * (i + 1)) for i, w0 in
+                enumerate(np.random.RandomState(i).rand(64, 64).astype(np.float32) for i in range(8))]
+    with tf.Session(config=tf.ConfigProto(inter_op_parallelism_threads=4)) as sess:
+        for _ in range(300):
+            got = sess.run(outs, {x: xv})
+            np.testing.assert_allclose(got, expected, rtol=1e-4)
