@@ -21,6 +21,8 @@ from tensorboard.backend.event_processing import event_accumulator as ea
 from tensorboard.compat.proto import event_pb2
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Where the imported package lives (the source tree for in-place builds, site-packages when installed).
+PKG_DIR = os.path.dirname(os.path.abspath(tf.__file__))
 
 
 @pytest.fixture(autouse=True)
@@ -300,7 +302,7 @@ def test_open_writers_are_flushed_at_interpreter_exit(tmp_path):
         for step in range(200):
             w.add_summary(tf.summary.Summary(value=[tf.summary.Summary.Value(tag="t", simple_value=step)]), step)
         keep = w  # never closed, never flushed: the atexit hook must do it
-    """ % (os.path.join(REPO, "python"), str(tmp_path)))
+    """ % (os.path.dirname(PKG_DIR), str(tmp_path)))
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
     events = read_events(event_files(str(tmp_path))[0])
     assert [e.step for e in events[1:]] == list(range(200))
@@ -382,9 +384,9 @@ def test_tensorboard_server_serves_the_scalars(tmp_path):
 
 def test_cpp_program_logs_scalars(tmp_path):
     cxx = shutil.which("c++") or shutil.which("g++")
-    lib = glob.glob(os.path.join(REPO, "python", "tideflow", "libtideflow.so*"))
+    lib = glob.glob(os.path.join(PKG_DIR, "libtideflow.so*"))
     if cxx is None or not lib:
-        pytest.skip("needs a C++ compiler and an in-place build (libtideflow.so next to the package)")
+        pytest.skip("needs a C++ compiler and libtideflow.so next to the package")
     src = tmp_path / "log.cc"
     src.write_text(textwrap.dedent("""
         #include "summary/event_writer.h"

@@ -16,6 +16,7 @@ import pytest
 import tideflow as tf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PKG_DIR = os.path.dirname(os.path.abspath(tf.__file__))  # source tree or site-packages
 
 
 @pytest.fixture(autouse=True)
@@ -448,7 +449,7 @@ def test_sigkill_during_save_leaves_last_checkpoint_restorable(tmp_path):
     for round_ in range(4):
         d = tmp_path / ("run%d" % round_)
         d.mkdir()
-        proc = subprocess.Popen([sys.executable, str(script), str(d), os.path.join(ROOT, "python")],
+        proc = subprocess.Popen([sys.executable, str(script), str(d), os.path.dirname(PKG_DIR)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         first = proc.stdout.readline()  # one checkpoint is complete
         assert first.strip() == b"0", proc.stderr.read().decode()
@@ -530,7 +531,7 @@ def test_cpp_program_resumes_a_python_model_and_python_reads_its_files(tmp_path)
     """))
     exe = tmp_path / "ckpt"
     import scipy_openblas32
-    lib, blas = os.path.join(ROOT, "python", "tideflow"), scipy_openblas32.get_lib_dir()
+    lib, blas = PKG_DIR, scipy_openblas32.get_lib_dir()
     subprocess.run([cxx, "-std=c++17", "-O1", str(src), "-I", os.path.join(ROOT, "cpp"), "-L", lib, "-ltideflow",
                     "-Wl,-rpath," + lib, "-Wl,-rpath," + blas, "-Wl,-rpath-link," + blas, "-o", str(exe)],
                    check=True)
