@@ -1,5 +1,7 @@
 """Each workload defined once, with one setup per framework. A setup returns a zero-argument callable
 that does one unit of work; `units` says what one call is worth (ops, bytes, flops, steps)."""
+import os
+
 import numpy as np
 
 N_BIG = 10_000_000
@@ -93,7 +95,7 @@ def graph_linreg(tf, threads):
     return epochs
 
 
-def graph_mlp(tf, threads):
+def graph_mlp(tf, threads, summaries=False):
     rng = np.random.RandomState(0)
     xb = rng.rand(128, 784).astype(np.float32)
     yb = rng.randint(0, 10, 128).astype(np.int64)
@@ -112,17 +114,28 @@ def graph_mlp(tf, threads):
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=h))
         train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
         init = tf.global_variables_initializer()
+        summary = tf.summary.scalar("loss", loss) if summaries else None
     sess = _session(tf, threads, g)
     sess.run(init)
     feed = {x: xb, y: yb}
     sess.run(train, feed)
-    return lambda: sess.run(train, feed)
+    if not summaries:
+        return lambda: sess.run(train, feed)
+    import tempfile
+    writer = tf.summary.FileWriter(tempfile.mkdtemp(prefix="bench-summary-"), flush_secs=2)
+    step = [0]
+
+    def train_and_log():
+        _, s = sess.run([train, summary], feed)
+        writer.add_summary(s, step[0])
+        step[0] += 1
+    return train_and_log
 
 
 # ---- PyTorch eager ------------------------------------------------------------------------------
 def torch_setup(name, threads):
     import torch
-    torch.set_num_threads(threads)
+    torch.set_num_threads(threads or os.cpu_count())
     if name == "trivial":
         a = torch.tensor(1.0)
         return lambda: (a + 1.0).item()
@@ -250,4 +263,6 @@ WORKLOADS = {
     "axpb": (graph_axpb, "GB/s", 8 * N_BIG),
     "linreg": (graph_linreg, "ms/1000 epochs", None),
     "mlp": (graph_mlp, "ms/step", None),
+    # The MLP step that also writes one scalar summary per step to an event file (issue: within 1.1x).
+    "mlp_summary": (lambda tf, threads: graph_mlp(tf, threads, summaries=True), "ms/step", None),
 }

@@ -13,6 +13,10 @@ void scipy_cblas_sgemm(int order, int transa, int transb, int m, int n, int k, f
                        const float* b, int ldb, float beta, float* c, int ldc);
 void scipy_cblas_dgemm(int order, int transa, int transb, int m, int n, int k, double alpha, const double* a, int lda,
                        const double* b, int ldb, double beta, double* c, int ldc);
+void scipy_cblas_sgemv(int order, int trans, int m, int n, float alpha, const float* a, int lda, const float* x,
+                       int incx, float beta, float* y, int incy);
+void scipy_cblas_dgemv(int order, int trans, int m, int n, double alpha, const double* a, int lda, const double* x,
+                       int incx, double beta, double* y, int incy);
 void scipy_sgetrf_(const int* m, const int* n, float* a, const int* lda, int* ipiv, int* info);
 void scipy_dgetrf_(const int* m, const int* n, double* a, const int* lda, int* ipiv, int* info);
 void scipy_sgetri_(const int* n, float* a, const int* lda, const int* ipiv, float* work, const int* lwork, int* info);
@@ -24,14 +28,29 @@ namespace {
 
 constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
 
-// C[m,n] = op(A) op(B), row-major; A is stored [m,k] (or [k,m] when ta), B [k,n] (or [n,k] when tb).
+// Note [matrix-vector products]
+// A product with one row or one column (X @ theta in a regression, its gradient X^T g) is a gemv: the
+// gemm kernels pack panels for reuse that a single column never gives back, so gemv runs at memory speed
+// where gemm does not. NumPy makes the same choice.
+template <class T, class Gemm, class Gemv>
+void blas_product(Gemm gemm_fn, Gemv gemv_fn, const T* a, const T* b, T* c, int64_t m, int64_t n, int64_t k,
+                  bool ta, bool tb) {
+  if (n == 1) {  // c[m] = op(A) b; A is stored [m,k], or [k,m] when ta; b is contiguous either way
+    gemv_fn(kRowMajor, ta ? kTrans : kNoTrans, (int)(ta ? k : m), (int)(ta ? m : k), T(1), a, (int)(ta ? m : k), b,
+            1, T(0), c, 1);
+  } else if (m == 1) {  // c[n] = op(B)^T a; B is stored [k,n], or [n,k] when tb
+    gemv_fn(kRowMajor, tb ? kNoTrans : kTrans, (int)(tb ? n : k), (int)(tb ? k : n), T(1), b, (int)(tb ? k : n), a,
+            1, T(0), c, 1);
+  } else {  // C[m,n] = op(A) op(B), row-major
+    gemm_fn(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, (int)m, (int)n, (int)k, T(1), a,
+            (int)(ta ? m : k), b, (int)(tb ? k : n), T(0), c, (int)n);
+  }
+}
 void gemm(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
-  scipy_cblas_sgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, (int)m, (int)n, (int)k, 1.0f, a,
-                    (int)(ta ? m : k), b, (int)(tb ? k : n), 0.0f, c, (int)n);
+  blas_product<float>(scipy_cblas_sgemm, scipy_cblas_sgemv, a, b, c, m, n, k, ta, tb);
 }
 void gemm(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
-  scipy_cblas_dgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, (int)m, (int)n, (int)k, 1.0, a,
-                    (int)(ta ? m : k), b, (int)(tb ? k : n), 0.0, c, (int)n);
+  blas_product<double>(scipy_cblas_dgemm, scipy_cblas_dgemv, a, b, c, m, n, k, ta, tb);
 }
 // Integers: i-k-j order so the innermost loop streams a row of B and a row of C.
 template <class T>

@@ -1,0 +1,153 @@
+"""tf.gradients: the rules of the op table are checked numerically in test_ops_gradients.py; this file
+checks the driver: lists, None results, second order, stop_gradient, pruning, and errors."""
+import numpy as np
+import pytest
+
+import tideflow as tf
+from tideflow.framework import ops as _ops
+
+
+@pytest.fixture(autouse=True)
+def fresh_graph():
+    tf.reset_default_graph()
+    yield
+
+
+def run(t, feed=None):
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        return sess.run(t, feed)
+
+
+def test_lists_sums_and_unconnected():
+    x = tf.placeholder(tf.float32, [3])
+    z = tf.placeholder(tf.float32, [3])
+    y1 = tf.reduce_sum(x * x)
+    y2 = tf.reduce_sum(3.0 * x)
+    gx, gz = tf.gradients([y1, y2], [x, z])
+    assert gz is None
+    xv = np.array([1.0, 2.0, -1.0], np.float32)
+    np.testing.assert_allclose(run(gx, {x: xv}), 2 * xv + 3)
+    (single,) = tf.gradients(y1, x)
+    np.testing.assert_allclose(run(single, {x: xv}), 2 * xv)
+
+
+def test_grad_ys_scales_and_fan_in_sums():
+    x = tf.placeholder(tf.float32, [2])
+    a = x * 2.0
+    y = a + a * a  # a used twice: contributions summed (AddN)
+    (g,) = tf.gradients(y, x, grad_ys=tf.constant([1.0, 10.0]))
+    xv = np.array([1.0, 3.0], np.float32)
+    np.testing.assert_allclose(run(g, {x: xv}), np.array([1.0, 10.0]) * (2 + 8 * xv))
+
+
+def test_integer_and_bool_paths_are_none():
+    i = tf.placeholder(tf.int32, [2])
+    f = tf.cast(i, tf.float32)
+    y = tf.reduce_sum(f * f)
+    assert tf.gradients(y, i) == [None]
+    x = tf.placeholder(tf.float32, [2])
+    cond = x > 0.0
+    assert tf.gradients(tf.reduce_sum(tf.cast(cond, tf.float32)), x) == [None]
+
+
+def test_broadcasting_undone():
+    a = tf.placeholder(tf.float64, [2, 3])
+    b = tf.placeholder(tf.float64, [3])
+    c = tf.placeholder(tf.float64, [])
+    ga, gb, gc = tf.gradients(tf.reduce_sum(a * b + c), [a, b, c])
+    assert gb.shape.as_list() == [3] and gc.shape.as_list() == []
+    av, bv = np.arange(6.0).reshape(2, 3), np.array([1.0, 2.0, 3.0])
+    ra, rb, rc = run([ga, gb, gc], {a: av, b: bv, c: 1.0})
+    np.testing.assert_allclose(ra, np.broadcast_to(bv, (2, 3)))
+    np.testing.assert_allclose(rb, av.sum(0))
+    assert rc == 6.0
+
+
+def test_second_derivative_of_cube_is_6x():
+    x = tf.placeholder(tf.float64, [4])
+    (d1,) = tf.gradients(tf.reduce_sum(x ** 3), x)
+    (d2,) = tf.gradients(d1, x)
+    xv = np.array([-2.0, 0.5, 1.0, 3.0])
+    r1, r2 = run([d1, d2], {x: xv})
+    np.testing.assert_allclose(r1, 3 * xv ** 2)
+    np.testing.assert_allclose(r2, 6 * xv)
+
+
+def test_hessian_vector_product():
+    rng = np.random.RandomState(0)
+    A = rng.rand(3, 3)
+    A = A + A.T
+    x = tf.placeholder(tf.float64, [3])
+    v = tf.placeholder(tf.float64, [3])
+    # f(x) = 0.5 x^T A x + sum(sin(x)): H = A - diag(sin(x))
+    f = 0.5 * tf.reduce_sum(x * tf.squeeze(tf.matmul(tf.constant(A), tf.expand_dims(x, 1)))) + \
+        tf.reduce_sum(tf.sin(x))
+    (g,) = tf.gradients(f, x)
+    (hv,) = tf.gradients(tf.reduce_sum(g * tf.stop_gradient(v)), x)
+    xv, vv = rng.rand(3), rng.rand(3)
+    np.testing.assert_allclose(run(hv, {x: xv, v: vv}), (A - np.diag(np.sin(xv))) @ vv, rtol=1e-10)
+    (h,) = tf.hessians(f, x)
+    np.testing.assert_allclose(run(h, {x: xv}), A - np.diag(np.sin(xv)), rtol=1e-10)
+
+
+def test_second_derivative_of_affine_is_none_or_zero():
+    x = tf.constant([[1.0, 2.0]])
+    w = tf.Variable([[0.5], [0.25]])
+    b = tf.Variable([0.1])
+    y = tf.matmul(x, w) + b
+    (gw,) = tf.gradients(y, w)
+    (gww,) = tf.gradients(gw, w)
+    assert gww is None or np.all(run(gww) == 0)
+    np.testing.assert_allclose(run(gw), [[1.0], [2.0]])
+
+
+def test_stop_gradient_and_stop_gradients_argument():
+    x = tf.placeholder(tf.float32, [])
+    a = x * x
+    y = a + tf.stop_gradient(a) * x
+    (g,) = tf.gradients(y, x)
+    assert run(g, {x: 3.0}) == pytest.approx(2 * 3 + 9)
+    (g2,) = tf.gradients(y, x, stop_gradients=[a])
+    assert run(g2, {x: 3.0}) == pytest.approx(1 + 9)
+
+
+def test_gradients_of_variables_and_names():
+    w = tf.Variable(2.0, name="w")
+    loss = w * w
+    (g,) = tf.gradients(loss, [w])
+    assert g.op.name.startswith("gradients/")
+    assert run(g) == 4.0
+    (g_again,) = tf.gradients(loss, [w])
+    assert g_again.op.name.startswith("gradients_1/")
+
+
+def test_backward_pass_only_builds_nodes_between_xs_and_ys():
+    x = tf.placeholder(tf.float32, [2])
+    side = tf.constant([1.0, 2.0])
+    for _ in range(50):  # a long branch that does not depend on x
+        side = tf.sin(side) + 1.0
+    y = tf.reduce_sum(x * 2.0 + side)
+    before = len(tf.get_default_graph().get_operations())
+    (g,) = tf.gradients(y, x)
+    added = len(tf.get_default_graph().get_operations()) - before
+    assert added < 20, added
+    np.testing.assert_allclose(run(g, {x: [1.0, 1.0]}), [2.0, 2.0])
+
+
+def test_missing_gradient_rule_raises_lookup_error_naming_op():
+    v = tf.Variable([1.0, 2.0], name="v")
+    delta = tf.placeholder(tf.float32, [2], name="delta")
+    upd = _ops.apply1("ApplyGradientDescent", [v._variable, tf.constant(0.1), delta], name="apply_gd")
+    with pytest.raises(LookupError) as e:
+        tf.gradients(upd, delta)
+    assert "apply_gd" in str(e.value) and "ApplyGradientDescent" in str(e.value)
+
+
+def test_gradient_checker_through_session():
+    x = tf.placeholder(tf.float64, [2, 3])
+    y = tf.reduce_sum(tf.tanh(x) * tf.exp(x), axis=1)
+    with tf.Session():
+        err = tf.test.compute_gradient_error(x, [2, 3], y, [2],
+                                             x_init_value=np.random.RandomState(0).rand(2, 3))
+    assert err < 1e-6
