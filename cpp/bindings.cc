@@ -197,6 +197,10 @@ NB_MODULE(_core, m) {
 
   m.def("registered_ops", [] { return OpRegistry::global().names(); });
   m.def("duplicate_ops", [] { return OpRegistry::global().duplicates(); });
+  m.def("op_gradient_kind", [](const std::string& name) {  // "rule", "none" (not differentiable), "missing"
+    const OpDef& d = OpRegistry::global().get(name);
+    return std::string(d.grad ? "rule" : d.not_differentiable ? "none" : "missing");
+  });
   bind_io(m);
   bind_summary(m);
 }

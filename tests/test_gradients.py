@@ -108,8 +108,8 @@ def test_stop_gradient_and_stop_gradients_argument():
     y = a + tf.stop_gradient(a) * x
     (g,) = tf.gradients(y, x)
     assert run(g, {x: 3.0}) == pytest.approx(2 * 3 + 9)
-    (g2,) = tf.gradients(y, x, stop_gradients=[a])
-    assert run(g2, {x: 3.0}) == pytest.approx(1 + 9)
+    (g2,) = tf.gradients(y, x, stop_gradients=[a])  # a held constant: dy/dx = a
+    assert run(g2, {x: 3.0}) == pytest.approx(9)
 
 
 def test_gradients_of_variables_and_names():
@@ -135,13 +135,21 @@ def test_backward_pass_only_builds_nodes_between_xs_and_ys():
     np.testing.assert_allclose(run(g, {x: [1.0, 1.0]}), [2.0, 2.0])
 
 
-def test_missing_gradient_rule_raises_lookup_error_naming_op():
+def test_every_op_has_a_rule_or_is_marked_not_differentiable():
+    # The driver raises LookupError naming the op and its type when it meets an op with neither; keeping
+    # the registry free of such ops is what makes tf.gradients total over the op set.
+    from tideflow import _core
+    missing = [n for n in _core.registered_ops() if _core.op_gradient_kind(n) == "missing"]
+    assert missing == []
+    assert _core.op_gradient_kind("MatMul") == "rule" and _core.op_gradient_kind("Equal") == "none"
+
+
+def test_non_differentiable_ops_give_none():
     v = tf.Variable([1.0, 2.0], name="v")
     delta = tf.placeholder(tf.float32, [2], name="delta")
     upd = _ops.apply1("ApplyGradientDescent", [v._variable, tf.constant(0.1), delta], name="apply_gd")
-    with pytest.raises(LookupError) as e:
-        tf.gradients(upd, delta)
-    assert "apply_gd" in str(e.value) and "ApplyGradientDescent" in str(e.value)
+    assert tf.gradients(upd, delta) == [None]
+    assert tf.gradients(tf.argmax(delta), delta) == [None]
 
 
 def test_gradient_checker_through_session():
