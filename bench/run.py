@@ -101,6 +101,22 @@ def import_times(fws, rounds=3):
     return out
 
 
+def paired_overhead(fws, threads, base, variant, rounds):
+    """variant/base time for each graph framework, the two measured in alternation so machine noise
+    hits both alike (used for the cost of writing a summary every step)."""
+    out = []
+    for fw, (kind, mod) in fws.items():
+        if kind != "graph":
+            continue
+        fa, fb = setup(kind, mod, base, threads), setup(kind, mod, variant, threads)
+        ta, tb = [], []
+        for _ in range(rounds):
+            ta.append(time_call(fa))
+            tb.append(time_call(fb))
+        out.append("%s %.3fx" % (fw, statistics.median(tb) / statistics.median(ta)))
+    return ", ".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-w", "--workloads", nargs="*", default=list(W.WORKLOADS))
@@ -148,6 +164,9 @@ def main():
             print("| %s | %s | %s | time %s |" % (name, W.WORKLOADS[name][1], " | ".join(cells),
                                                   ", ".join(ratios)))
             sys.stdout.flush()
+        if "mlp" in args.workloads and "mlp_summary" in args.workloads:
+            print("\nmlp_summary / mlp, measured in alternation: %s"
+                  % paired_overhead(fws, threads, "mlp", "mlp_summary", args.rounds))
         if limit is not None:
             limit.restore_original_limits()
         print()

@@ -10,9 +10,11 @@ import tideflow as tf
 from tideflow import _core
 from tideflow.ops import init_ops, random_ops
 
-HAVE_RANDOM = all(hasattr(random_ops, f) for f in ("random_uniform", "random_normal", "truncated_normal"))
-needs_random = pytest.mark.skipif(not HAVE_RANDOM, reason="needs random_ops (random family)")
-needs_fill = pytest.mark.skipif("Fill" not in _core.registered_ops(), reason="needs the Fill op (array family)")
+def needs_random(f):  # random_ops and Fill are part of every build; these marks only document the need
+    return f
+
+
+needs_fill = needs_random
 TRUNC = .87962566103423978
 
 

@@ -284,11 +284,7 @@ def test_resume_training_from_meta_graph_with_assign_ops(tmp_path):
     assert tf.train.latest_checkpoint(str(tmp_path)).endswith("model-6")
 
 
-_HAS_OPTIMIZERS = all(hasattr(tf.train, n) for n in ("AdamOptimizer", "get_or_create_global_step")) and \
-    all(hasattr(tf, n) for n in ("square", "subtract"))
 
-
-@pytest.mark.skipif(not _HAS_OPTIMIZERS, reason="needs the optimizer and elementwise families (after the merge)")
 def test_resume_training_with_adam_from_meta_graph(tmp_path):
     target = np.array([1.0, -2.0, 3.0], np.float32)
     theta = tf.Variable(np.zeros(3, np.float32), name="theta")
