@@ -572,14 +572,22 @@ View tile_view(const Dims& xd, const Dims& m) {
   return v;
 }
 
+// Tile's multiples and Transpose's perm hold one entry per input dimension. Reads that argument when it
+// is constant; otherwise the output keeps the input's rank (or the argument's static length) with
+// unknown dims, and this returns false.
+bool per_dim_arg(InferCtx& c, const char* what, std::vector<int64_t>* v) {
+  expect_int(c, 1, what);
+  if (c.const_ints(1, v)) return true;
+  const PartialShape& s = c.shape(0);
+  int64_t len = s.known_rank ? s.rank() : static_length(c, 1);
+  c.set_output(0, c.dtype(0), len >= 0 ? PartialShape::unknown_of_rank((int)len) : PartialShape::unknown());
+  return false;
+}
+
 void tile_shape(InferCtx& c) {
-  expect_int(c, 1, "multiples");
   const PartialShape& s = c.shape(0);
   std::vector<int64_t> m;
-  if (!c.const_ints(1, &m)) {
-    int64_t len = s.known_rank ? s.rank() : static_length(c, 1);
-    return c.set_output(0, c.dtype(0), len >= 0 ? PartialShape::unknown_of_rank((int)len) : PartialShape::unknown());
-  }
+  if (!per_dim_arg(c, "multiples", &m)) return;
   if (s.known_rank && (int64_t)m.size() != s.rank())
     c.fail("Shape must be rank 1 with " + std::to_string(s.rank()) + " entries (one per dimension of the input), but multiples has " + std::to_string(m.size()));
   Dims d(m.size(), -1);
@@ -758,13 +766,9 @@ std::vector<Output> pad_grad(GradCtx& g) {
 }
 
 void transpose_shape(InferCtx& c) {
-  expect_int(c, 1, "perm");
   const PartialShape& s = c.shape(0);
   std::vector<int64_t> perm;
-  if (!c.const_ints(1, &perm)) {
-    int64_t len = s.known_rank ? s.rank() : static_length(c, 1);
-    return c.set_output(0, c.dtype(0), len >= 0 ? PartialShape::unknown_of_rank((int)len) : PartialShape::unknown());
-  }
+  if (!per_dim_arg(c, "perm", &perm)) return;
   const int64_t r = (int64_t)perm.size();
   if (s.known_rank && s.rank() != r)
     c.fail("Dimension must be " + std::to_string(s.rank()) + " but is " + std::to_string(r) + " (perm " + dims_str(perm) + ")");
