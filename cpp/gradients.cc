@@ -36,10 +36,17 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
       if (!to_y[in.node->id]) { to_y[in.node->id] = 1; stack.push_back(in.node->id); }
   }
 
+  // The seed is ones shaped like y. When y's shape is known it does not depend on y's value, so a step
+  // that fetches only the update never computes y itself (TF's constant folding gives the same).
+  auto default_grad_y = [](Builder& b, const Output& y) {
+    const PartialShape& s = y.shape();
+    if (!s.fully_defined()) return b.op1("OnesLike", {y});
+    return b.op1("Fill", {b.ints(s.dims), b.scalar(1.0, y.dtype())});
+  };
   GraphBuilder b(g, scope, location);
   std::map<int64_t, std::vector<Output>> pending;  // contributions per output
   for (size_t i = 0; i < ys.size(); ++i) {
-    Output gy = i < grad_ys.size() && grad_ys[i].valid() ? grad_ys[i] : b.op1("OnesLike", {ys[i]});
+    Output gy = i < grad_ys.size() && grad_ys[i].valid() ? grad_ys[i] : default_grad_y(b, ys[i]);
     pending[key(ys[i])].push_back(gy);
   }
   auto sum_of = [&](const Output& o) -> Output {

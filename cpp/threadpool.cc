@@ -5,8 +5,6 @@
 #include <exception>
 #include <memory>
 
-extern "C" void scipy_openblas_set_num_threads(int);
-
 namespace tideflow {
 
 static constexpr int64_t kMinChunkCost = 32 * 1024;
@@ -20,7 +18,7 @@ int ThreadPool::hardware_threads() {
 
 void set_thread_cap(int n) {
   if (n <= 0) n = ThreadPool::hardware_threads();
-  if (g_thread_cap.exchange(n) != n) scipy_openblas_set_num_threads(n);
+  g_thread_cap.store(n);
 }
 
 int thread_cap() {

@@ -33,7 +33,8 @@ class TF_API ThreadPool {
   bool stop_ = false;
 };
 
-// One setting caps every source of threads: the executor, parallel_for and OpenBLAS.
+// One setting caps every source of threads: the executor, parallel_for and the BLAS splits of gemm.h
+// (OpenBLAS itself runs single-threaded; Note [one thread pool] in ops/gemm.cc).
 TF_API void set_thread_cap(int n);
 TF_API int thread_cap();
 

@@ -87,6 +87,53 @@ def test_matmul_large_float32_matches_numpy():
                                atol=1e-4)
 
 
+def _run_threads(fetches, threads, feed=None):
+    cfg = tf.ConfigProto(inter_op_parallelism_threads=threads, intra_op_parallelism_threads=threads)
+    with tf.Session(config=cfg) as s:
+        return s.run(fetches, feed)
+
+
+@pytest.mark.parametrize("w", range(1, 17))
+@pytest.mark.parametrize("rows", [1024, 1029, 5003])
+def test_skinny_products_match_float64(w, rows):
+    # X @ theta and X^T g with a handful of columns run on hand kernels (Note [skinny products]): every
+    # width up to 16, row counts that leave a ragged tail, on one thread and two.
+    rng = np.random.RandomState(w)
+    x, theta, g = (rng.randn(rows, w).astype(np.float32), rng.randn(w, 1).astype(np.float32),
+                   rng.randn(rows, 1).astype(np.float32))
+    want_y = x.astype(np.float64) @ theta.astype(np.float64)
+    want_g = x.T.astype(np.float64) @ g.astype(np.float64)
+    for threads in (1, 2):
+        y, xg = _run_threads([tf.matmul(x, theta), tf.matmul(x, g, transpose_a=True)], threads)
+        np.testing.assert_allclose(y, want_y, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(xg, want_g, rtol=1e-5, atol=1e-3)
+
+
+def test_skinny_product_ignores_neighbouring_rows():
+    # The kernel loads 8 floats per row; lanes beyond the row hold the next row. An inf there must not
+    # turn the row's product into NaN (0 * inf).
+    x = np.ones((2048, 3), np.float32)
+    x[1::2] = np.inf
+    y = _run(tf.matmul(x, np.ones((3, 1), np.float32)))
+    np.testing.assert_array_equal(y[0::2], 3.0)
+    assert np.isinf(y[1::2]).all()
+
+
+@pytest.mark.parametrize("m,n,k,ta,tb", [(300, 1000, 80, False, False), (1000, 300, 80, True, False),
+                                         (260, 517, 90, False, True), (517, 260, 90, True, True),
+                                         (4000, 1, 300, False, False), (1, 4000, 300, False, True),
+                                         (300, 1, 4000, True, False)])
+def test_products_split_across_threads_match(m, n, k, ta, tb):
+    # Large products are cut into blocks of C, one per thread (Note [one thread pool]).
+    rng = np.random.RandomState(1)
+    a = rng.randn(*((k, m) if ta else (m, k))).astype(np.float32)
+    b = rng.randn(*((n, k) if tb else (k, n))).astype(np.float32)
+    want = (a.T if ta else a).astype(np.float64) @ (b.T if tb else b).astype(np.float64)
+    got = [_run_threads(tf.matmul(a, b, transpose_a=ta, transpose_b=tb), t) for t in (1, 2)]
+    for g in got:
+        np.testing.assert_allclose(g, want, rtol=1e-4, atol=1e-3)
+
+
 def test_singular_inverse_is_invalid_argument():
     x = tf.placeholder(tf.float64, [2, 3, 3])
     inv = tf.matrix_inverse(x)

@@ -1,23 +1,15 @@
 // Matrix products and inverses: MatMul, BatchMatMulV2 (broadcast batch dims), MatrixInverse.
-// Float products go to OpenBLAS (scipy-openblas32, symbols prefixed scipy_); integer products use a
-// cache-friendly loop.
+// Float products go to gemm.h (OpenBLAS split over the pool); integer products use a cache-friendly loop.
+// MatrixInverse is LAPACK from scipy-openblas32 (symbols prefixed scipy_).
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
+#include "gemm.h"
 #include "op_registry.h"
 
 extern "C" {
-// From scipy-openblas32's cblas.h / lapack.h (101 = CblasRowMajor, 111/112 = CblasNoTrans/CblasTrans).
-void scipy_cblas_sgemm(int order, int transa, int transb, int m, int n, int k, float alpha, const float* a, int lda,
-                       const float* b, int ldb, float beta, float* c, int ldc);
-void scipy_cblas_dgemm(int order, int transa, int transb, int m, int n, int k, double alpha, const double* a, int lda,
-                       const double* b, int ldb, double beta, double* c, int ldc);
-void scipy_cblas_sgemv(int order, int trans, int m, int n, float alpha, const float* a, int lda, const float* x,
-                       int incx, float beta, float* y, int incy);
-void scipy_cblas_dgemv(int order, int trans, int m, int n, double alpha, const double* a, int lda, const double* x,
-                       int incx, double beta, double* y, int incy);
 void scipy_sgetrf_(const int* m, const int* n, float* a, const int* lda, int* ipiv, int* info);
 void scipy_dgetrf_(const int* m, const int* n, double* a, const int* lda, int* ipiv, int* info);
 void scipy_sgetri_(const int* n, float* a, const int* lda, const int* ipiv, float* work, const int* lwork, int* info);
@@ -27,35 +19,9 @@ void scipy_dgetri_(const int* n, double* a, const int* lda, const int* ipiv, dou
 namespace tideflow {
 namespace {
 
-constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
-
-// Note [matrix-vector products]
-// A product with one row or one column (X @ theta in a regression, its gradient X^T g) is a gemv: the
-// gemm kernels pack panels for reuse that a single column never gives back, so gemv runs at memory speed
-// where gemm does not. NumPy makes the same choice.
-template <class T, class Gemm, class Gemv>
-void blas_product(Gemm gemm_fn, Gemv gemv_fn, const T* a, const T* b, T* c, int64_t m, int64_t n, int64_t k,
-                  bool ta, bool tb) {
-  if (n == 1) {  // c[m] = op(A) b; A is stored [m,k], or [k,m] when ta; b is contiguous either way
-    gemv_fn(kRowMajor, ta ? kTrans : kNoTrans, (int)(ta ? k : m), (int)(ta ? m : k), T(1), a, (int)(ta ? m : k), b,
-            1, T(0), c, 1);
-  } else if (m == 1) {  // c[n] = op(B)^T a; B is stored [k,n], or [n,k] when tb
-    gemv_fn(kRowMajor, tb ? kNoTrans : kTrans, (int)(tb ? n : k), (int)(tb ? k : n), T(1), b, (int)(tb ? k : n), a,
-            1, T(0), c, 1);
-  } else {  // C[m,n] = op(A) op(B), row-major
-    gemm_fn(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, (int)m, (int)n, (int)k, T(1), a,
-            (int)(ta ? m : k), b, (int)(tb ? k : n), T(0), c, (int)n);
-  }
-}
-void gemm(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
-  blas_product<float>(scipy_cblas_sgemm, scipy_cblas_sgemv, a, b, c, m, n, k, ta, tb);
-}
-void gemm(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
-  blas_product<double>(scipy_cblas_dgemm, scipy_cblas_dgemv, a, b, c, m, n, k, ta, tb);
-}
 // Integers: i-k-j order so the innermost loop streams a row of B and a row of C.
 template <class T>
-void gemm(const T* a, const T* b, T* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+void int_gemm(const T* a, const T* b, T* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
   std::fill(c, c + m * n, T(0));
   for (int64_t i = 0; i < m; ++i) {
     T* ci = c + i * n;
@@ -69,6 +35,13 @@ void gemm(const T* a, const T* b, T* c, int64_t m, int64_t n, int64_t k, bool ta
       }
     }
   }
+}
+
+// C = op(A) op(B) for one pair of matrices; k > 0.
+template <class T>
+void product(const KernelCtx& c, const T* a, const T* b, T* out, int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  if constexpr (std::is_floating_point_v<T>) gemm(a, b, out, m, n, k, ta, tb, c.threads);
+  else int_gemm(a, b, out, m, n, k, ta, tb);
 }
 
 void check_matmul_dtype(InferCtx& c) {
@@ -106,44 +79,6 @@ void matmul_shape(InferCtx& c) {
   c.set_output(0, c.dtype(0), PartialShape(Dims{m, n}));
 }
 
-// Note [skinny products]
-// A regression's X^T g (X is [rows, w] with w a handful of features) is a gemv whose output has only w
-// entries; OpenBLAS's kernels are built for wide matrices and run it at a third of memory speed. With w
-// known at compile time each row is one short vector FMA into w accumulators. The rows are split into a
-// fixed number of chunks whose partial sums are added in order, so the result does not depend on the
-// thread count.
-template <class T, int W>
-void skinny_cols(KernelCtx& c, const T* a, const T* g, T* out, int64_t rows) {
-  const int64_t chunks = std::min<int64_t>(16, rows / 2048 + 1), per = (rows + chunks - 1) / chunks;
-  std::vector<T> partial(chunks * W, T(0));
-  c.parallel_for(chunks, per * W, [&](int64_t cb, int64_t ce) {
-    for (int64_t ci = cb; ci < ce; ++ci) {
-      T s[W] = {};
-      for (int64_t p = ci * per, e = std::min(rows, (ci + 1) * per); p < e; ++p) {
-        const T* r = a + p * W;
-        const T gp = g[p];
-        for (int j = 0; j < W; ++j) s[j] += r[j] * gp;
-      }
-      std::copy(s, s + W, partial.begin() + ci * W);
-    }
-  });
-  std::fill(out, out + W, T(0));
-  for (int64_t ci = 0; ci < chunks; ++ci)
-    for (int j = 0; j < W; ++j) out[j] += partial[ci * W + j];
-}
-
-// out[w] = A^T g for A stored [rows, w] with w <= 16; false when the shape is not skinny.
-template <class T, int W = 1>
-bool skinny_transposed_product(KernelCtx& c, const T* a, const T* g, T* out, int64_t rows, int64_t w) {
-  if constexpr (W > 16) {
-    return false;
-  } else {
-    if (w != W) return skinny_transposed_product<T, W + 1>(c, a, g, out, rows, w);
-    skinny_cols<T, W>(c, a, g, out, rows);
-    return true;
-  }
-}
-
 void matmul_kernel(KernelCtx& c) {
   const Tensor& a = c.in(0);
   const Tensor& b = c.in(1);
@@ -159,9 +94,7 @@ void matmul_kernel(KernelCtx& c) {
     T* out = c.alloc(0, a.dtype(), {m, n}).template data<T>();
     if (k == 0) std::fill(out, out + m * n, T(0));  // BLAS leaves C alone when k == 0
     else if (m > 0 && n > 0) {
-      if constexpr (std::is_floating_point_v<T>)
-        if (n == 1 && ta && k >= 1024 && skinny_transposed_product(c, a.data<T>(), b.data<T>(), out, k, m)) return;
-      gemm(a.data<T>(), b.data<T>(), out, m, n, k, ta, tb);
+      product(c, a.data<T>(), b.data<T>(), out, m, n, k, ta, tb);
     }
   });
 }
@@ -199,8 +132,8 @@ void batch_matmul_shape(InferCtx& c) {
 // Note [batched matmul]
 // Each output matrix is one gemm on the matrices its batch index selects (stride 0 along broadcast batch
 // dims). When y is one matrix shared by every batch and x is not transposed, the whole batch is a single
-// gemm of x viewed as [batch*m, k]. Small matrices run several gemms in parallel; large ones leave the
-// threading to OpenBLAS.
+// gemm of x viewed as [batch*m, k]. Small matrices run several gemms in parallel; a large one is split
+// across the threads itself.
 void batch_matmul_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
   const Tensor& y = c.in(1);
@@ -239,7 +172,7 @@ void batch_matmul_kernel(KernelCtx& c) {
     const T* xp = x.data<T>();
     const T* yp = y.data<T>();
     if (num_elements(by) == 1 && !ax && num_elements(bx) == nb)
-      return gemm(xp, yp, out, nb * m, n, k, false, ay);
+      return product(c, xp, yp, out, nb * m, n, k, false, ay);
     auto one = [&](int64_t bi) {
       int64_t ox = 0, oy = 0;
       int64_t r = bi;
@@ -249,7 +182,7 @@ void batch_matmul_kernel(KernelCtx& c) {
         ox += d * sx[i];
         oy += d * sy[i];
       }
-      gemm(xp + ox * m * k, yp + oy * k * n, out + bi * m * n, m, n, k, ax, ay);
+      product(c, xp + ox * m * k, yp + oy * k * n, out + bi * m * n, m, n, k, ax, ay);
     };
     const int64_t flops = m * n * k;
     if (flops < 64 * 64 * 64) {

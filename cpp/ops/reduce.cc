@@ -464,9 +464,13 @@ AttrMap keep_attr(bool keep) { return AttrMap{{"keep_dims", keep}}; }
 
 // v (shaped like the reduction's output) broadcast back to the input's shape, divided by the count of
 // reduced elements when `mean`.
+// A statically known input shape is passed as a constant, so the input itself need not be computed
+// when only the gradient is wanted (the square of a loss, say, is only there for its mean).
 Output back_to_input(GradCtx& g, Output v, bool mean) {
-  return g.b.op1("ReduceGradBroadcast", {v, g.x(0), g.x(1)},
-                 AttrMap{{"keep_dims", keep_dims_attr(g.node.attrs)}, {"mean", mean}});
+  const PartialShape& xs = g.x(0).shape();
+  const bool known = xs.fully_defined();
+  return g.b.op1("ReduceGradBroadcast", {v, known ? g.b.ints(xs.dims) : g.x(0), g.x(1)},
+                 AttrMap{{"keep_dims", keep_dims_attr(g.node.attrs)}, {"mean", mean}, {"x_is_shape", known}});
 }
 
 // TF's rule for Max and Min: the gradient is split equally among the elements equal to the extremum.
@@ -571,27 +575,35 @@ REGISTER_OP("BroadcastLike").inputs(2)
     })
     .grad([](GradCtx& g) { return std::vector<Output>{g.b.op1("SumToShape", {g.g(), g.x(0)}), Output{}}; });
 
-// ReduceGradBroadcast(g, x, axes; keep_dims, mean): the gradient of Sum and Mean. g has the reduction's
-// output shape (with or without kept dims); the result has x's shape, divided by the reduced count when
-// `mean`. One kernel instead of Reshape + BroadcastTo + RealDiv, and it works for unknown static shapes.
+// ReduceGradBroadcast(g, x, axes; keep_dims, mean, x_is_shape): the gradient of Sum and Mean. g has the
+// reduction's output shape (with or without kept dims); the result has x's shape, divided by the reduced
+// count when `mean`. Only x's shape is used: with `x_is_shape`, input 1 is that shape. One kernel instead
+// of Reshape + BroadcastTo + RealDiv, and it works for unknown static shapes.
 REGISTER_OP("ReduceGradBroadcast").inputs(3)
     .shape([](InferCtx& c) {
       check_axes_dtype(c, 2);
-      c.set_output(0, c.dtype(0), c.shape(1));
+      std::vector<int64_t> dims;
+      if (!c.node.attrs.get_or<bool>("x_is_shape", false)) c.set_output(0, c.dtype(0), c.shape(1));
+      else if (c.const_ints(1, &dims)) c.set_output(0, c.dtype(0), PartialShape(Dims(dims.begin(), dims.end())));
+      else c.set_output(0, c.dtype(0), PartialShape::unknown());
     })
     .cpu([](KernelCtx& c) {
       const Tensor& g = c.in(0);
-      const Tensor& x = c.in(1);
-      auto flags = axis_flags(runtime_axes(c, 2), x.rank(), [&](const std::string& m) { c.fail(m); });
-      Dims kd = reduced_dims(x.dims(), flags, true);
+      const bool x_is_shape = c.node.attrs.get_or<bool>("x_is_shape", false);
+      Dims xd;
+      if (x_is_shape) for (int64_t d : c.in(1).to_int_vector()) xd.push_back(d);
+      const Dims& x_dims = x_is_shape ? xd : c.in(1).dims();
+      const int x_rank = (int)x_dims.size();
+      auto flags = axis_flags(runtime_axes(c, 2), x_rank, [&](const std::string& m) { c.fail(m); });
+      Dims kd = reduced_dims(x_dims, flags, true);
       if (num_elements(kd) != g.size())
         c.fail("Gradient of shape " + dims_str(g.dims()) + " does not match the reduced shape " + dims_str(kd));
       int64_t count = 1;
-      for (int i = 0; i < x.rank(); ++i) if (flags[i]) count *= x.dim(i);
+      for (int i = 0; i < x_rank; ++i) if (flags[i]) count *= x_dims[i];
       const bool mean = c.node.attrs.get_or<bool>("mean", false);
       if (mean && !is_floating(g.dtype())) c.fail("The mean's gradient needs a floating-point gradient");
-      if (kd == x.dims() && !mean) return c.set(0, g.reshaped(kd));
-      broadcast_kernel(c, g, kd, x.dims(), mean ? 1.0 / (double)count : 1.0);
+      if (kd == x_dims && !mean) return c.set(0, g.reshaped(kd));
+      broadcast_kernel(c, g, kd, x_dims, mean ? 1.0 / (double)count : 1.0);
     })
     .grad([](GradCtx& g) {
       const bool mean = g.node.attrs.get_or<bool>("mean", false);
