@@ -170,6 +170,13 @@ NB_MODULE(_core, m) {
           out = c.sess->run(*c.plan, std::move(vals));
         }
         return tensors_to_py(out);
+      })
+      // (node name, name of the producer its kernel absorbed or None) in run order: what a step runs.
+      .def_prop_ro("planned", [](const PyCallable& c) {
+        nb::list out;
+        for (const PlanNode& pn : c.plan->nodes)
+          out.append(nb::make_tuple(pn.node->name, pn.fused ? nb::cast(pn.fused->name) : nb::none()));
+        return out;
       });
 
   m.def("make_callable", [](std::shared_ptr<Session> s, const std::vector<OutKey>& feeds,

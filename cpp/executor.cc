@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <memory>
 
@@ -65,9 +66,11 @@ struct RunState {
     outputs.clear();
     outputs.resize(n.num_outputs());
     KernelCtx ctx{n, inputs, outputs, state, threads};
-    if (!n.op->cpu) throw with_node(n, "no CPU kernel registered for op type '" + n.type() + "'");
+    ctx.fused = pn.fused;
+    KernelFn kernel = pn.fusion ? pn.fusion->kernel : n.op->cpu;
+    if (!kernel) throw with_node(n, "no CPU kernel registered for op type '" + n.type() + "'");
     try {
-      n.op->cpu(ctx);
+      kernel(ctx);
     } catch (const Error&) {
       throw;
     } catch (const std::bad_alloc&) {
@@ -88,15 +91,29 @@ void run_sequential(RunState<false>& rs) {
   for (size_t pi = 0; pi < rs.plan.nodes.size(); ++pi) rs.run_node((int)pi, inputs, outputs);
 }
 
+// Note [ready queue]
+// In parallel mode a thread runs a node and then, inline, the first consumer it made ready; further
+// expensive consumers go to a queue shared by the run. Pool helpers (at most threads - 1) take from the
+// queue, and so does the calling thread once its own chain ends, instead of waiting: if the helper is
+// still waking up, the caller runs the node itself and the late helper finds nothing to do. Helpers hold
+// the queue by a shared pointer, so the run can end without waiting for helpers that never started.
+struct ReadyQueue {
+  std::mutex mu;
+  std::condition_variable cv;  // the caller waits here for helpers' drains to finish
+  std::deque<int> nodes;
+  int active = 0;   // helper drains in progress
+  int helpers = 0;  // helper tasks scheduled and not yet gone
+  bool done = false;
+  std::exception_ptr error;
+};
+
 struct ParallelRun {
   RunState<true>& rs;
+  int max_helpers;
+  std::shared_ptr<ReadyQueue> q = std::make_shared<ReadyQueue>();
   std::atomic<bool> abort{false};
-  std::mutex mu;
-  std::condition_variable cv;
-  int inflight = 0;
-  std::exception_ptr error;
 
-  // Runs `first` and everything it makes ready; hands expensive extra nodes to the pool.
+  // Runs `first` and everything it makes ready on this thread; extra expensive nodes go to the queue.
   void drain(int first) {
     std::vector<int> local{first};
     std::vector<Tensor> inputs, outputs;
@@ -106,31 +123,69 @@ struct ParallelRun {
       try {
         rs.run_node(pi, inputs, outputs);
       } catch (...) {
-        std::lock_guard<std::mutex> l(mu);
-        if (!error) error = std::current_exception();
+        std::lock_guard<std::mutex> l(q->mu);
+        if (!q->error) q->error = std::current_exception();
         abort = true;
         return;
       }
       bool kept = false;
       for (int c : rs.plan.nodes[pi].consumers) {
         if (--rs.pending[c] != 0) continue;
-        if (kept && rs.plan.nodes[c].expensive) spawn(c);
+        if (kept && rs.plan.nodes[c].expensive) push(c);
         else local.push_back(c);
         kept = true;
       }
     }
   }
 
-  void spawn(int pi) {
+  void push(int pi) {
+    bool helper;
     {
-      std::lock_guard<std::mutex> l(mu);
-      inflight++;
+      std::lock_guard<std::mutex> l(q->mu);
+      q->nodes.push_back(pi);
+      helper = q->helpers < max_helpers;
+      if (helper) q->helpers++;
     }
-    ThreadPool::global().schedule([this, pi] {
-      drain(pi);
-      std::lock_guard<std::mutex> l(mu);
-      if (--inflight == 0) cv.notify_all();
-    });
+    q->cv.notify_one();
+    if (helper) ThreadPool::global().schedule([q = q, self = this] { help(q, self); });
+  }
+
+  // A pool task: drains queued nodes until the queue is empty. `self` is only touched while a node taken
+  // from the queue is running, and the run cannot end then.
+  static void help(const std::shared_ptr<ReadyQueue>& q, ParallelRun* self) {
+    std::unique_lock<std::mutex> l(q->mu);
+    while (!q->done && !q->nodes.empty()) {
+      int pi = q->nodes.front();
+      q->nodes.pop_front();
+      q->active++;
+      l.unlock();
+      self->drain(pi);
+      l.lock();
+      q->active--;
+      q->cv.notify_all();
+    }
+    q->helpers--;
+  }
+
+  // The caller's part once its own chain ends: queued nodes, then waiting for the helpers' drains.
+  void finish() {
+    std::unique_lock<std::mutex> l(q->mu);
+    for (;;) {
+      if (abort) q->nodes.clear();
+      if (!q->nodes.empty()) {
+        int pi = q->nodes.front();
+        q->nodes.pop_front();
+        l.unlock();
+        drain(pi);
+        l.lock();
+      } else if (q->active == 0) {
+        q->done = true;
+        break;
+      } else {
+        q->cv.wait(l);
+      }
+    }
+    if (q->error) std::rethrow_exception(q->error);
   }
 };
 
@@ -152,18 +207,14 @@ std::vector<Tensor> execute(const Plan& plan, std::vector<Tensor> feed_values, S
   }
   RunState<true> rs(plan, state, threads);
   for (size_t i = 0; i < feed_values.size(); ++i) rs.slots[plan.feed_slots[i]] = std::move(feed_values[i]);
-  ParallelRun pr{rs, {}, {}, {}, 0, {}};
+  ParallelRun pr{rs, threads - 1};
   const auto& ready = plan.initial_ready;
   for (size_t i = 1; i < ready.size(); ++i) {
-    if (plan.nodes[ready[i]].expensive) pr.spawn(ready[i]);
+    if (plan.nodes[ready[i]].expensive) pr.push(ready[i]);
     else pr.drain(ready[i]);
   }
   if (!ready.empty()) pr.drain(ready[0]);
-  {
-    std::unique_lock<std::mutex> l(pr.mu);
-    pr.cv.wait(l, [&] { return pr.inflight == 0; });
-  }
-  if (pr.error) std::rethrow_exception(pr.error);
+  pr.finish();
   return finish(rs);
 }
 

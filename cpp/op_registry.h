@@ -38,6 +38,8 @@ struct TF_API KernelCtx {
   int threads = 1;  // intra-op cap for parallel_for
 
   const Tensor& in(int i) const { return inputs[i]; }
+  const Node* fused = nullptr;  // a fused kernel's producer node (Note [fused producers])
+
   Tensor& alloc(int out, DType dt, Dims dims) { return outputs[out] = Tensor(dt, std::move(dims)); }
   // Reuse input `in_idx`'s buffer for output `out` when nobody else holds it and it fits (elementwise ops).
   Tensor& alloc_or_forward(int out, int in_idx, DType dt, const Dims& dims);
@@ -61,6 +63,19 @@ struct TF_API GradCtx {
 // Returns one gradient per input; an invalid Output means "no gradient" (None).
 using GradFn = std::function<std::vector<Output>(GradCtx&)>;
 
+// Note [fused producers]
+// An op may carry a kernel that also does the work of the node producing one of its inputs, when that
+// node has the named type and nothing else in the step reads its value or waits on it (an SGD update of
+// a weight whose gradient is a product: the product is accumulated straight into the variable). The
+// plan then leaves the producer out; the fused kernel's inputs are the op's inputs without `input`,
+// followed by the producer's inputs, and KernelCtx::fused is the producer (for its attributes and for
+// errors, which name it).
+struct Fusion {
+  int input;
+  std::string producer;
+  KernelFn kernel;
+};
+
 struct TF_API OpDef {
   std::string name;
   int num_inputs = 0;          // -1: variadic
@@ -71,6 +86,7 @@ struct TF_API OpDef {
   ShapeFn shape;
   KernelFn cpu = nullptr;
   GradFn grad;
+  std::vector<Fusion> fusions;
   bool is_ref_input(int i) const {
     for (int r : ref_inputs) if (r == i) return true;
     return false;
@@ -101,6 +117,10 @@ class TF_API OpDefBuilder {
   OpDefBuilder& ref_input(int i) { def_->ref_inputs.push_back(i); return *this; }
   OpDefBuilder& stateful() { def_->stateful = true; return *this; }
   OpDefBuilder& expensive() { def_->expensive = true; return *this; }
+  OpDefBuilder& fuse(int input, const std::string& producer, KernelFn k) {
+    def_->fusions.push_back({input, producer, k});
+    return *this;
+  }
   OpDefBuilder& not_differentiable() { def_->not_differentiable = true; return *this; }
   OpDefBuilder& shape(ShapeFn f) { def_->shape = std::move(f); return *this; }
   OpDefBuilder& cpu(KernelFn f) { def_->cpu = f; return *this; }

@@ -48,11 +48,42 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
     for (Node* c : n->control_inputs) want(c);
   }
 
+  // Note [fused producers] (op_registry.h): a producer can be absorbed when the fusing node is its only
+  // reader, it is no fetch or target, nothing waits on it and it waits on nothing.
+  std::vector<const Fusion*> fusion_of(g.num_nodes(), nullptr);
+  std::vector<char> absorbed(g.num_nodes(), 0);
+  {
+    std::map<int64_t, int> uses;
+    std::vector<char> pinned(g.num_nodes(), 0);
+    for (int id = 0; id < g.num_nodes(); ++id) {
+      if (!needed[id]) continue;
+      Node* n = g.node(id);
+      for (auto& in : n->inputs) uses[key(in.node, in.index)]++;
+      for (Node* c : n->control_inputs) pinned[c->id] = 1;
+    }
+    for (const Output& f : fetches) uses[key(f.node, f.index)]++;
+    for (Node* t : targets) pinned[t->id] = 1;
+    for (int id = 0; id < g.num_nodes(); ++id) {
+      if (!needed[id] || fusion_of[id]) continue;
+      Node* n = g.node(id);
+      for (const Fusion& fu : n->op->fusions) {
+        const Output& in = n->inputs[fu.input];
+        Node* m = in.node;
+        if (m->type() != fu.producer || !needed[m->id] || pinned[m->id] || absorbed[m->id] || fusion_of[m->id] ||
+            !m->control_inputs.empty() || m->num_outputs() != 1 || uses[key(m, in.index)] != 1)
+          continue;
+        fusion_of[id] = &fu;
+        absorbed[m->id] = 1;
+        break;
+      }
+    }
+  }
+
   // Node ids are a topological order: a node's inputs exist before it does.
   std::vector<int> plan_index(g.num_nodes(), -1);
   std::vector<std::string> unfed;
   for (int id = 0; id < g.num_nodes(); ++id) {
-    if (!needed[id]) continue;
+    if (!needed[id] || absorbed[id]) continue;
     Node* n = g.node(id);
     if (n->type() == "Placeholder") {
       unfed.push_back("'" + n->name + "' with dtype " + dtype_name(n->out_dtypes[0]) + " and shape " +
@@ -65,6 +96,10 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
     pn.out_slot = p.num_slots;
     p.num_slots += n->num_outputs();
     pn.expensive = n->op->expensive;
+    if ((pn.fusion = fusion_of[id])) {
+      pn.fused = n->inputs[pn.fusion->input].node;
+      pn.expensive = pn.expensive || pn.fused->op->expensive;
+    }
     if (!pn.expensive)
       for (auto& s : n->out_shapes)
         if (!s.fully_defined() || num_elements(s.dims) >= 32 * 1024) pn.expensive = true;
@@ -84,14 +119,20 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
     Node* n = pn.node;
     expensive += pn.expensive;
     if (n->type() == "VariableV2") p.variables_read.push_back(n);
-    for (size_t i = 0; i < n->inputs.size(); ++i) {
-      const Output& in = n->inputs[i];
-      if (is_var_read(n, i)) {
-        if (pn.in_vars.empty()) pn.in_vars.resize(n->inputs.size(), nullptr);
-        pn.in_vars[i] = in.node;
+    // The kernel's inputs as (node, index): the node's own, or a fused kernel's list.
+    std::vector<std::pair<Node*, size_t>> ins;
+    for (size_t i = 0; i < n->inputs.size(); ++i)
+      if (!pn.fusion || (int)i != pn.fusion->input) ins.emplace_back(n, i);
+    if (pn.fused)
+      for (size_t i = 0; i < pn.fused->inputs.size(); ++i) ins.emplace_back(n->inputs[pn.fusion->input].node, i);
+    for (auto [owner, i] : ins) {
+      const Output& in = owner->inputs[i];
+      if (is_var_read(owner, i)) {
+        if (pn.in_vars.empty()) pn.in_vars.resize(ins.size(), nullptr);
+        pn.in_vars[pn.in_slots.size()] = in.node;
         p.variables_read.push_back(in.node);
       }
-      if (n->op->is_ref_input((int)i) || is_var_read(n, i)) {
+      if (owner->op->is_ref_input((int)i) || is_var_read(owner, i)) {
         pn.in_slots.push_back(-1);
         continue;
       }
@@ -100,7 +141,8 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
         pn.in_slots.push_back(f->second);
       } else {
         if (plan_index[in.node->id] < 0)
-          throw invalid_argument("node " + n->describe() + " reads '" + in.node->name + ":" + std::to_string(in.index) +
+          throw invalid_argument("node " + owner->describe() + " reads '" + in.node->name + ":" +
+                                 std::to_string(in.index) +
                                  "', which is neither fed nor computable (another output of that node is fed)");
         PlanNode& src = p.nodes[plan_index[in.node->id]];
         pn.in_slots.push_back(src.out_slot + in.index);

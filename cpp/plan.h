@@ -15,8 +15,12 @@ namespace tideflow {
 // As with TF1's reference variables, a node that takes a variable as input reads it when that node runs,
 // not when the VariableV2 node ran: `with tf.control_dependencies([update]): tf.identity(v)` sees the
 // update. So edges from a variable are not data edges here; the consumer reads the variable's slot.
+struct Fusion;
+
 struct PlanNode {
   Node* node;
+  const Fusion* fusion = nullptr;  // run fusion->kernel, which also does `fused`'s work
+  const Node* fused = nullptr;     // Note [fused producers] in op_registry.h
   int out_slot;                 // slot of output 0; output i is out_slot + i
   std::vector<int> in_slots;    // -1 for ref inputs (the kernel reaches the variable itself) and reads
   std::vector<const Node*> in_vars;  // per input: the variable read when this node runs, or null

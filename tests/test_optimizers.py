@@ -689,3 +689,79 @@ def test_exponential_moving_average_errors_and_collections():
         assert shadow in tf.global_variables() and shadow not in tf.trainable_variables()
         assert ema.average(i) is None
         assert g.get_collection("moving_average_variables") == [w]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Note [fused producers]: an SGD update whose gradient is a MatMul read by nothing else runs as one gemm
+# accumulating into the variable. It must give what the unfused pair gives, and only when it is safe.
+
+def _planned(sess, fetches, feed_list=()):
+    from tideflow import _core
+    from tideflow.framework.session import _Fetcher
+    f = _Fetcher(sess.graph, fetches)
+    return dict(_core.make_callable(sess._c, [t._key() for t in feed_list], f.keys, f.targets).planned)
+
+
+UPDATE_W = "GradientDescent/update_w/ApplyGradientDescent"
+
+
+def _dense_model(dtype=tf.float32):
+    rng = np.random.RandomState(3)
+    x = tf.placeholder(dtype, [None, 5], name="x")
+    w = tf.Variable(rng.randn(5, 4).astype(dtype.as_numpy_dtype), name="w")
+    loss = tf.reduce_sum(tf.square(tf.matmul(x, w)))
+    return x, w, loss, rng.randn(7, 5).astype(dtype.as_numpy_dtype)
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+def test_sgd_update_fused_with_its_product_matches_the_formula(dtype):
+    with tf.Graph().as_default():
+        x, w, loss, xv = _dense_model(dtype)
+        train = tf.train.GradientDescentOptimizer(0.05).minimize(loss)
+        with tf.Session() as s:
+            s.run(tf.global_variables_initializer())
+            planned = _planned(s, train, [x])
+            assert "gradients/MatMul_grad/MatMul_1" not in planned
+            assert planned[UPDATE_W] == "gradients/MatMul_grad/MatMul_1"
+            w0 = s.run(w)
+            s.run(train, {x: xv})
+            w1 = s.run(w)
+    lr = np.float64(np.float32(0.05))  # as in TF: the rate is a float32 tensor cast to the variable's dtype
+    want = w0 - lr * (xv.T @ (2 * (xv @ w0)))
+    np.testing.assert_allclose(w1, want, rtol=1e-5 if dtype == tf.float32 else 1e-12)
+    # The array fetched before the update still holds the old value (the update copied, not overwrote).
+    assert not np.array_equal(w0, w1)
+
+
+def test_sgd_update_is_not_fused_when_the_gradient_is_also_read():
+    with tf.Graph().as_default():
+        x, w, loss, xv = _dense_model()
+        opt = tf.train.GradientDescentOptimizer(0.05)
+        (g, _), = opt.compute_gradients(loss, [w])
+        train = opt.apply_gradients([(g, w)])
+        with tf.Session() as s:
+            s.run(tf.global_variables_initializer())
+            assert _planned(s, [train, g], [x])[UPDATE_W] is None
+            assert _planned(s, train, [x])[UPDATE_W] == g.op.name
+            w0 = s.run(w)
+            _, gv = s.run([train, g], {x: xv})
+            np.testing.assert_allclose(gv, xv.T @ (2 * (xv @ w0)), rtol=1e-5)
+            np.testing.assert_allclose(s.run(w), w0 - 0.05 * gv, rtol=1e-6)
+
+
+def test_fused_update_reports_the_products_errors():
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 5])
+        d = tf.placeholder(tf.float32, [None, 4])
+        w = tf.Variable(np.zeros((5, 4), np.float32), name="w")
+        train = tf.train.GradientDescentOptimizer(0.1).apply_gradients([(tf.matmul(x, d, transpose_a=True), w)])
+        with tf.Session() as s:
+            assert _planned(s, train, [x, d])[UPDATE_W] is not None
+            with pytest.raises(tf.errors.FailedPreconditionError, match="uninitialized value w"):
+                s.run(train, {x: np.ones((3, 5), np.float32), d: np.ones((3, 4), np.float32)})
+            s.run(w.initializer)
+            with pytest.raises(tf.errors.InvalidArgumentError, match=r"(?s)Matrix size-incompatible.*MatMul"):
+                s.run(train, {x: np.ones((3, 5), np.float32), d: np.ones((2, 4), np.float32)})
+            np.testing.assert_array_equal(s.run(w), 0)  # nothing was lost
+            s.run(train, {x: np.ones((3, 5), np.float32), d: np.ones((3, 4), np.float32)})
+            np.testing.assert_allclose(s.run(w), -0.3, rtol=1e-6)

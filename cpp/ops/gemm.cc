@@ -41,7 +41,7 @@ constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
 
 // Multiply-adds worth one extra thread: below this, waking a pool thread costs more than it saves.
 constexpr int64_t kMinGemmWork = 1 << 20;
-constexpr int64_t kMinGemvWork = 1 << 22;
+constexpr int64_t kMinGemvWork = 1 << 18;
 
 int parts_for(int64_t work, int64_t min_work, int threads) {
   return (int)std::max<int64_t>(1, std::min<int64_t>(std::min(threads, thread_cap()), work / min_work));
@@ -61,7 +61,7 @@ void split(int64_t len, int parts, int64_t align, Fn&& fn) {
 
 template <class T, class Gemm, class Gemv>
 void blas_product(Gemm gemm_fn, Gemv gemv_fn, const T* a, const T* b, T* c, int64_t m, int64_t n, int64_t k,
-                  bool ta, bool tb, int threads) {
+                  bool ta, bool tb, int threads, T alpha, T beta) {
   // Note [matrix-vector products]: one row or one column is a gemv. The gemm kernels pack panels for
   // reuse that a single column never gives back, so gemv runs at memory speed where gemm does not.
   if (n == 1 || m == 1) {
@@ -73,9 +73,9 @@ void blas_product(Gemm gemm_fn, Gemv gemv_fn, const T* a, const T* b, T* c, int6
     const int64_t len = one_col ? m : n;
     split(len, parts_for(len * k, kMinGemvWork, threads), 16, [&](int64_t lo, int64_t hi) {
       if (mt)  // y = M^T v with M [k, len]: the slice is columns lo..hi of every row
-        gemv_fn(kRowMajor, kTrans, (int)k, (int)(hi - lo), T(1), mat + lo, (int)len, vec, 1, T(0), c + lo, 1);
+        gemv_fn(kRowMajor, kTrans, (int)k, (int)(hi - lo), alpha, mat + lo, (int)len, vec, 1, beta, c + lo, 1);
       else
-        gemv_fn(kRowMajor, kNoTrans, (int)(hi - lo), (int)k, T(1), mat + lo * k, (int)k, vec, 1, T(0), c + lo, 1);
+        gemv_fn(kRowMajor, kNoTrans, (int)(hi - lo), (int)k, alpha, mat + lo * k, (int)k, vec, 1, beta, c + lo, 1);
     });
     return;
   }
@@ -84,8 +84,8 @@ void blas_product(Gemm gemm_fn, Gemv gemv_fn, const T* a, const T* b, T* c, int6
   auto block = [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     const T* ab = ta ? a + i0 : a + i0 * k;
     const T* bb = tb ? b + j0 * k : b + j0;
-    gemm_fn(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, (int)(i1 - i0), (int)(j1 - j0), (int)k, T(1),
-            ab, lda, bb, ldb, T(0), c + i0 * n + j0, (int)n);
+    gemm_fn(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, (int)(i1 - i0), (int)(j1 - j0), (int)k, alpha,
+            ab, lda, bb, ldb, beta, c + i0 * n + j0, (int)n);
   };
   // Cut the longer side of C; blocks stay multiples of 16 so OpenBLAS's micro-kernels see no ragged edges.
   if (n >= m) split(n, n >= 32 * parts ? parts : 1, 16, [&](int64_t lo, int64_t hi) { block(0, m, lo, hi); });
@@ -190,7 +190,8 @@ bool skinny_float(const float* a, const float* b, float* c, int64_t m, int64_t n
     const int w = (int)m;
     const int64_t rows = k, chunks = std::min<int64_t>(16, rows / 2048 + 1), per = (rows + chunks - 1) / chunks;
     std::vector<float> partial(chunks * w, 0.f);
-    ThreadPool::global().parallel_for(chunks, per * w * 64, std::min(threads, thread_cap()), [&](int64_t cb, int64_t ce) {
+    const int parts = parts_for(rows * w, kMinGemvWork, threads);
+    ThreadPool::global().parallel_for(chunks, kMinGemmWork, parts, [&](int64_t cb, int64_t ce) {
       for (int64_t ci = cb; ci < ce; ++ci)
         cols_dot_avx2(a, b, partial.data() + ci * w, ci * per, std::min(rows, (ci + 1) * per), rows, w);
     });
@@ -204,14 +205,25 @@ bool skinny_float(const float* a, const float* b, float* c, int64_t m, int64_t n
 
 }  // namespace
 
-void gemm(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb, int threads) {
-  if (skinny_float(a, b, c, m, n, k, ta, tb, threads)) return;
-  blas_product<float>(scipy_cblas_sgemm, scipy_cblas_sgemv, a, b, c, m, n, k, ta, tb, threads);
+// BLAS leaves C untouched when k == 0 (not even scaled by beta), so that case is done here.
+template <class T>
+bool empty_product(T* c, int64_t m, int64_t n, int64_t k, T beta) {
+  if (k > 0) return false;
+  for (int64_t i = 0; i < m * n; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
+  return true;
+}
+
+void gemm(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb, int threads,
+          float alpha, float beta) {
+  if (m == 0 || n == 0 || empty_product(c, m, n, k, beta)) return;
+  if (alpha == 1 && beta == 0 && skinny_float(a, b, c, m, n, k, ta, tb, threads)) return;
+  blas_product<float>(scipy_cblas_sgemm, scipy_cblas_sgemv, a, b, c, m, n, k, ta, tb, threads, alpha, beta);
 }
 
 void gemm(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
-          int threads) {
-  blas_product<double>(scipy_cblas_dgemm, scipy_cblas_dgemv, a, b, c, m, n, k, ta, tb, threads);
+          int threads, double alpha, double beta) {
+  if (m == 0 || n == 0 || empty_product(c, m, n, k, beta)) return;
+  blas_product<double>(scipy_cblas_dgemm, scipy_cblas_dgemv, a, b, c, m, n, k, ta, tb, threads, alpha, beta);
 }
 
 }  // namespace tideflow

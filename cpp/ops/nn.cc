@@ -103,17 +103,19 @@ template <class T, class Label>
 void xent_rows(KernelCtx& c, const T* logits, int64_t logits_stride, int64_t rows, int64_t n, T* loss, T* back,
                Label label_of) {
   if (n == 0) return std::fill(loss, loss + rows, T(0));  // no classes: an empty sum
+  // Like TF's kernel: one exp per element, kept in `back` and divided by the row's sum.
   for_rows(c, rows, n, [&](int64_t r) {
     const T* x = logits + r * logits_stride;
     T* b = back + r * n;
-    T mx, lse;
-    row_lse(x, n, &mx, &lse);
+    const T mx = row_max(x, n);
+    T sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += (b[i] = std::exp(x[i] - mx));
+    const T lse = std::log(sum);
     T l = 0;
     for (int64_t i = 0; i < n; ++i) {
-      T logp = x[i] - mx - lse;
       T y = label_of(r, i);
-      if (y != T(0)) l -= y * logp;  // 0 * -inf stays 0 for a class of -inf logit
-      b[i] = std::exp(logp) - y;
+      if (y != T(0)) l -= y * (x[i] - mx - lse);  // 0 * -inf stays 0 for a class of -inf logit
+      b[i] = b[i] / sum - y;
     }
     loss[r] = l;
   });

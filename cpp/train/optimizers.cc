@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "op_registry.h"
+#include "ops/gemm.h"
 #include "session.h"
 
 namespace tideflow {
@@ -189,11 +190,45 @@ constexpr Layout<3, 7> kAdadelta{6};         // var, accum, accum_update, lr, rh
 
 bool use_nesterov(const KernelCtx& c) { return c.node.attrs.get_or<bool>("use_nesterov", false); }
 
+// ApplyGradientDescent whose delta is a MatMul (Note [fused producers]): var -= alpha * op(a) op(b) as one
+// gemm accumulating into the variable (beta = 1), instead of writing the gradient and then reading it
+// back. Inputs: var, alpha, a, b; the MatMul's attributes come from c.fused.
+void apply_gradient_descent_matmul(KernelCtx& c) {
+  const Node& mm = *c.fused;
+  const Tensor& a = c.in(2);
+  const Tensor& b = c.in(3);
+  const bool ta = mm.attrs.get_or<bool>("transpose_a", false), tb = mm.attrs.get_or<bool>("transpose_b", false);
+  if (a.rank() != 2 || b.rank() != 2 || (ta ? a.dim(0) : a.dim(1)) != (tb ? b.dim(1) : b.dim(0)))
+    throw Error(ErrorCode::InvalidArgument, "Matrix size-incompatible: In[0]: " + dims_str(a.dims()) + ", In[1]: " +
+                                                dims_str(b.dims()) + "\n\t [[node " + mm.describe() + "]]");
+  const int64_t m = ta ? a.dim(1) : a.dim(0), k = ta ? a.dim(0) : a.dim(1), n = tb ? b.dim(0) : b.dim(1);
+  if (c.in(1).rank() != 0) c.fail("Input 1 (a hyperparameter) must be a scalar, got " + c.in(1).summary());
+  VarSlot& slot = c.state.var(c.node.inputs[0].node);
+  std::lock_guard<std::mutex> l(slot.mu);
+  if (!slot.value.valid())
+    throw Error(ErrorCode::FailedPrecondition, "Attempting to use uninitialized value " +
+                                                   c.node.inputs[0].node->name + "\n\t [[node " + c.node.describe() +
+                                                   "]]");
+  if (slot.value.dims() != Dims{m, n} || slot.value.dtype() != a.dtype())
+    c.fail("var and grad do not have the same shape: " + slot.value.summary() + " vs " + dtype_name(a.dtype()) +
+           dims_str(Dims{m, n}) + " (the product " + mm.describe() + ")");
+  // In place when nobody else holds the buffer (Note [variable updates] in ops/state.cc).
+  Tensor dst = slot.value.unique() ? slot.value : slot.value.deep_copy();
+  dispatch_float(a.dtype(), "ApplyGradientDescent", [&](auto z) {
+    using T = decltype(z);
+    const T alpha = *c.in(1).template data<T>();
+    gemm(a.template data<T>(), b.template data<T>(), dst.template data<T>(), m, n, k, ta, tb, c.threads, -alpha, T(1));
+  });
+  slot.value = dst;
+  c.set(0, std::move(dst));
+}
+
 }  // namespace
 
 // var -= alpha * delta
 REGISTER_OP("ApplyGradientDescent").inputs(3).ref_input(0).stateful().not_differentiable()
     .shape([](InferCtx& c) { apply_shape(c, kGradientDescent); })
+    .fuse(2, "MatMul", apply_gradient_descent_matmul)
     .cpu([](KernelCtx& c) {
       apply_update(c, kGradientDescent, [](auto s) {
         auto alpha = s[0];

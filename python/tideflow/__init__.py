@@ -3,11 +3,21 @@ import ctypes as _ctypes
 import os as _os
 
 # OpenBLAS comes from the scipy-openblas32 wheel. Loading it globally before _core lets both regular and
-# editable installs resolve it, whatever RPATH the extension was built with.
+# editable installs resolve it, whatever RPATH the extension was built with. tideflow splits products over
+# its own pool (Note [one thread pool] in cpp/ops/gemm.cc), so this private copy starts no threads of its
+# own; the variable is restored at once, leaving NumPy and child processes as they were.
 import scipy_openblas32 as _sob
 
-_ctypes.CDLL(_os.path.join(_sob.get_lib_dir(), "lib" + _sob.get_library() + ".so"), mode=_ctypes.RTLD_GLOBAL)
-del _sob
+_saved = _os.environ.get("OPENBLAS_NUM_THREADS")
+_os.environ["OPENBLAS_NUM_THREADS"] = "1"
+try:
+    _ctypes.CDLL(_os.path.join(_sob.get_lib_dir(), "lib" + _sob.get_library() + ".so"), mode=_ctypes.RTLD_GLOBAL)
+finally:
+    if _saved is None:
+        del _os.environ["OPENBLAS_NUM_THREADS"]
+    else:
+        _os.environ["OPENBLAS_NUM_THREADS"] = _saved
+del _sob, _saved
 
 from . import _core  # noqa: E402
 
