@@ -66,8 +66,13 @@ def setup(kind, mod, name, threads):
     return W.numpy_setup(name, threads)
 
 
-def time_call(fn, min_time=0.2):
-    """Seconds per call, repeating until one batch takes at least min_time."""
+def time_call(fn, min_time=0.2, warmup=0.15):
+    """Seconds per call, repeating until one batch takes at least min_time. The warm-up also outlasts
+    the threads the previous framework left spinning (OpenBLAS's spin for about 0.1 s after a call), so
+    one framework's idle threads do not slow the next one's measurement."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < warmup:
+        fn()
     n = 1
     while True:
         t0 = time.perf_counter()

@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -30,6 +31,8 @@ class TF_API ThreadPool {
   std::deque<std::function<void()>> queue_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::atomic<int> queued_{0};  // queue_.size(), readable without the lock while spinning
+  int sleepers_ = 0;            // workers blocked on cv_ (guarded by mu_)
   bool stop_ = false;
 };
 

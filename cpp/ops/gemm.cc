@@ -3,8 +3,10 @@
 #include "gemm.h"
 
 #include <algorithm>
-#include <immintrin.h>
 #include <vector>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "threadpool.h"
 
@@ -19,6 +21,7 @@ void scipy_cblas_sgemv(int order, int trans, int m, int n, float alpha, const fl
 void scipy_cblas_dgemv(int order, int trans, int m, int n, double alpha, const double* a, int lda, const double* x,
                        int incx, double beta, double* y, int incy);
 void scipy_openblas_set_num_threads(int);
+int scipy_openblas_get_num_threads();
 }
 
 namespace tideflow {
@@ -34,14 +37,16 @@ constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
 // a pool thread. The cuts are fixed by the shape and the thread count, so a run repeats bit for bit;
 // OpenBLAS's edge kernels round differently from its main one, so a different thread count may change
 // the last bit of some elements (as in TensorFlow).
-[[maybe_unused]] const bool kSingleThreadedBlas = [] {
-  scipy_openblas_set_num_threads(1);
-  return true;
-}();
+//
+// threadpoolctl (which scikit-learn calls) raises the count of every OpenBLAS it finds, this one
+// included, so the setting is checked before each product (a load) rather than once.
+void keep_blas_single_threaded() {
+  if (scipy_openblas_get_num_threads() != 1) scipy_openblas_set_num_threads(1);
+}
 
 // Multiply-adds worth one extra thread: below this, waking a pool thread costs more than it saves.
 constexpr int64_t kMinGemmWork = 1 << 20;
-constexpr int64_t kMinGemvWork = 1 << 18;
+constexpr int64_t kMinGemvWork = 1 << 16;
 
 int parts_for(int64_t work, int64_t min_work, int threads) {
   return (int)std::max<int64_t>(1, std::min<int64_t>(std::min(threads, thread_cap()), work / min_work));
@@ -62,6 +67,7 @@ void split(int64_t len, int parts, int64_t align, Fn&& fn) {
 template <class T, class Gemm, class Gemv>
 void blas_product(Gemm gemm_fn, Gemv gemv_fn, const T* a, const T* b, T* c, int64_t m, int64_t n, int64_t k,
                   bool ta, bool tb, int threads, T alpha, T beta) {
+  keep_blas_single_threaded();
   // Note [matrix-vector products]: one row or one column is a gemv. The gemm kernels pack panels for
   // reuse that a single column never gives back, so gemv runs at memory speed where gemm does not.
   if (n == 1 || m == 1) {
@@ -93,6 +99,7 @@ void blas_product(Gemm gemm_fn, Gemv gemv_fn, const T* a, const T* b, T* c, int6
 }
 
 // ---- tall and skinny float products (AVX2 + FMA, chosen at run time) ----
+#if defined(__x86_64__)
 
 // Note [skinny products]
 // A regression multiplies X [rows, w] (w a handful of features) by theta [w, 1] and its gradient is
@@ -202,6 +209,9 @@ bool skinny_float(const float* a, const float* b, float* c, int64_t m, int64_t n
   }
   return false;
 }
+#else
+bool skinny_float(const float*, const float*, float*, int64_t, int64_t, int64_t, bool, bool, int) { return false; }
+#endif
 
 }  // namespace
 
