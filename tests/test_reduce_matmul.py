@@ -253,6 +253,33 @@ def test_prod_gradient():
     np.testing.assert_allclose(_run(g, {x: [2.0, 3.0, 4.0]}), [12.0, 8.0, 6.0])
 
 
+def test_prod_gradient_is_exact_at_zeros():
+    # The product of the other elements of each group, as TF's cumprod-based rule gives: no inf or NaN.
+    x = tf.placeholder(tf.float32, [2, 3, 2])
+    g = tf.gradients(tf.reduce_prod(x, axis=[0, 2]), x)[0]
+    xv = np.arange(1, 13, dtype=np.float32).reshape(2, 3, 2)
+    xv[0, 0, 1] = 0            # one zero in group 0: only that element gets a nonzero gradient
+    xv[1, 1, 0] = xv[0, 1, 1] = 0  # two zeros in group 1: every gradient is zero
+    want = np.zeros_like(xv)
+    for j in range(3):
+        grp = xv[:, j, :]
+        for a in range(2):
+            for b in range(2):
+                want[a, j, b] = np.prod(np.delete(grp.ravel(), a * 2 + b))
+    got = _run(g, {x: xv})
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert np.isfinite(got).all() and got[0, 0, 1] == 1 * 7 * 8 and (got[:, 1, :] == 0).all()
+
+
+def test_prod_second_order_matches_the_formula():
+    # d/dx_j of sum_i d prod/dx_i = sum over i != j of prod of the others but i and j.
+    x = tf.placeholder(tf.float64, [4])
+    h = tf.gradients(tf.reduce_sum(tf.gradients(tf.reduce_prod(x), x)[0]), x)[0]
+    xv = np.array([1.5, -2.0, 0.5, 3.0])
+    want = [sum(np.prod(np.delete(xv, [i, j])) for i in range(4) if i != j) for j in range(4)]
+    np.testing.assert_allclose(_run(h, {x: xv}), want)
+
+
 def test_second_order_through_mean():
     """d/dx sum(d/dx mean(x^3)) = 6x / n: differentiates ReduceGradBroadcast (into Mean)."""
     x = tf.placeholder(tf.float64, [2, 2])

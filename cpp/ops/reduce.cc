@@ -458,6 +458,52 @@ void cumsum_kernel(KernelCtx& c) {
   });
 }
 
+// ---- ProdOfOthers ----
+
+// Note [product gradient]
+// d prod(x) / dx_i is the product of the other elements of x_i's reduction group. prod / x_i is that only
+// when x_i != 0, so (like TF's rule, which uses exclusive cumulative products) each group is gathered into
+// a row and every element gets the product of the elements before it times the product of those after
+// it: exact at zeros, and no division.
+void prod_of_others_kernel(KernelCtx& c) {
+  const Tensor& x = c.in(0);
+  auto flags = axis_flags(runtime_axes(c, 1), x.rank(), [&](const std::string& m) { c.fail(m); });
+  // Each element's group (its index over the kept dims) and place in the group (over the reduced dims).
+  int64_t groups = 1, n = 1;
+  for (int i = 0; i < x.rank(); ++i) (flags[i] ? n : groups) *= x.dim(i);
+  std::vector<int64_t> row_of(x.size());
+  {
+    Dims idx(x.rank(), 0);
+    for (int64_t e = 0; e < x.size(); ++e) {
+      int64_t g = 0, k = 0;
+      for (int i = 0; i < x.rank(); ++i) {
+        if (flags[i]) k = k * x.dim(i) + idx[i];
+        else g = g * x.dim(i) + idx[i];
+      }
+      row_of[e] = g * n + k;
+      for (int i = x.rank() - 1; i >= 0 && ++idx[i] == x.dim(i); --i) idx[i] = 0;
+    }
+  }
+  dispatch_float(x.dtype(), "ProdOfOthers", [&](auto z) {
+    using T = decltype(z);
+    const T* in = x.data<T>();
+    T* out = c.alloc(0, x.dtype(), x.dims()).template data<T>();
+    std::vector<T> rows(x.size()), before(x.size());
+    for (int64_t e = 0; e < x.size(); ++e) rows[row_of[e]] = in[e];
+    c.parallel_for(groups, 3 * n, [&](int64_t b, int64_t end) {
+      for (int64_t g = b; g < end; ++g) {
+        const T* r = rows.data() + g * n;
+        T* p = before.data() + g * n;
+        T acc = 1;
+        for (int64_t k = 0; k < n; ++k) { p[k] = acc; acc *= r[k]; }
+        acc = 1;
+        for (int64_t k = n - 1; k >= 0; --k) { p[k] *= acc; acc *= r[k]; }
+      }
+    });
+    for (int64_t e = 0; e < x.size(); ++e) out[e] = before[row_of[e]];
+  });
+}
+
 // ---- gradients ----
 
 AttrMap keep_attr(bool keep) { return AttrMap{{"keep_dims", keep}}; }
@@ -496,12 +542,28 @@ REGISTER_OP("Max").inputs(2).shape([](InferCtx& c) { reduction_shape(c, false); 
 REGISTER_OP("Min").inputs(2).shape([](InferCtx& c) { reduction_shape(c, false); }).cpu(reduce_kernel<MinR>)
     .grad(extremum_grad);
 
-// Gradient: prod / x * g, TF's rule for inputs without zeros (a zero input gives inf/NaN here, where TF
-// uses exclusive cumulative products).
+// Gradient: g times the product of the other elements of each group (Note [product gradient]).
 REGISTER_OP("Prod").inputs(2).shape([](InferCtx& c) { reduction_shape(c, false); }).cpu(reduce_kernel<ProdR>)
     .grad([](GradCtx& g) {
-      Output gy = back_to_input(g, g.b.op1("Mul", {g.g(), g.y()}), false);
-      return std::vector<Output>{g.b.op1("RealDiv", {gy, g.x(0)}), Output{}};
+      Output others = g.b.op1("ProdOfOthers", {g.x(0), g.x(1)});
+      return std::vector<Output>{g.b.op1("Mul", {back_to_input(g, g.g(), false), others}), Output{}};
+    });
+
+// ProdOfOthers(x, axes): for each element, the product of the other elements of its reduction group.
+// Its own gradient (second order through Prod) is sum over the group of g * others, minus the element's
+// own term, divided by the element: like TF's Cumprod gradient, it needs x != 0.
+REGISTER_OP("ProdOfOthers").inputs(2)
+    .shape([](InferCtx& c) {
+      if (!is_floating(c.dtype(0))) c.type_fail(std::string("ProdOfOthers needs floats, got ") + dtype_name(c.dtype(0)));
+      check_axes_dtype(c, 1);
+      shape_unchanged(c);
+    })
+    .cpu(prod_of_others_kernel)
+    .grad([](GradCtx& g) {
+      Output gp = g.b.op1("Mul", {g.g(), g.y()});
+      Output group = g.b.op1("ReduceGradBroadcast", {g.b.op1("Sum", {gp, g.x(1)}, keep_attr(true)), g.x(0), g.x(1)},
+                             AttrMap{{"keep_dims", true}, {"mean", false}});
+      return std::vector<Output>{g.b.op1("RealDiv", {g.b.op1("Sub", {group, gp}), g.x(0)}), Output{}};
     });
 
 REGISTER_OP("Any").inputs(2).not_differentiable().shape([](InferCtx& c) { reduction_shape(c, true); })

@@ -43,6 +43,19 @@ def _mean(x, axis, keepdims):
     return np.mean(x, axis=axis, keepdims=keepdims) if axis else x.copy()
 
 
+def _prod_of_others(x, axes):
+    """For each element, the product of the other elements of its reduction group."""
+    out = np.empty_like(x)
+    keep = [i for i in range(x.ndim) if i not in axes]
+    for idx in np.ndindex(*x.shape):
+        sel = tuple(idx[i] if i in keep else slice(None) for i in range(x.ndim))
+        grp = x[sel].astype(np.float64)
+        pos = tuple(idx[i] for i in axes)
+        flat = np.ravel_multi_index(pos, grp.shape) if grp.ndim else 0
+        out[idx] = np.prod(np.delete(grp.ravel(), flat))
+    return out
+
+
 def _distinct(rng, shapes, dtype):
     """Values without ties (Max/Min gradients have kinks at ties)."""
     out = []
@@ -147,6 +160,12 @@ ROWS = (
         OpRow("BroadcastLike", _op("BroadcastLike"), lambda x, like: np.broadcast_to(x, like.shape).copy(),
               [((3,), (2, 3)), ((2, 1), (2, 3)), ((), (2, 3)), ((2, 3), (2, 3)), ((1, 3), (4, 2, 3))],
               dtypes=NUMERIC, grad_inputs=[0]),
+        OpRow("ProdOfOthers[axes=0,2]", lambda tf, x: _ops.apply1("ProdOfOthers", [x, tf.constant([0, 2])]),
+              lambda x: _prod_of_others(x, (0, 2)), [((2, 3, 4),), ((3, 1, 2),)], dtypes=FLOATS,
+              avoid=_away_from_zero, low=-1.5, high=1.5),
+        OpRow("ProdOfOthers[axis=-1]", lambda tf, x: _ops.apply1("ProdOfOthers", [x, tf.constant([-1])]),
+              lambda x: _prod_of_others(x, (x.ndim - 1,)), [((3, 5),), ((4,),), ((0, 2),)], dtypes=FLOATS,
+              avoid=_away_from_zero, low=-1.5, high=1.5),
         OpRow("ReduceGradBroadcast[keep=0]",
               lambda tf, g, x: _ops.apply1("ReduceGradBroadcast", [g, x, tf.constant([0, 2])],
                                            {"keep_dims": False}),
