@@ -1,6 +1,7 @@
 #include "executor.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -167,9 +168,14 @@ struct ParallelRun {
     q->helpers--;
   }
 
-  // The caller's part once its own chain ends: queued nodes, then waiting for the helpers' drains.
+  // The caller's part once its own chain ends: queued nodes, then waiting for the helpers' drains. While
+  // it waits it runs pool tasks too: a helper's product split for two threads would otherwise find the
+  // only worker busy (the helper itself) and run on one. The wait polls for ~kPoll, then blocks.
   void finish() {
+    using clock = std::chrono::steady_clock;
+    static constexpr auto kPoll = std::chrono::microseconds(200);
     std::unique_lock<std::mutex> l(q->mu);
+    auto poll_until = clock::now() + kPoll;
     for (;;) {
       if (abort) q->nodes.clear();
       if (!q->nodes.empty()) {
@@ -178,11 +184,20 @@ struct ParallelRun {
         l.unlock();
         drain(pi);
         l.lock();
+        poll_until = clock::now() + kPoll;
       } else if (q->active == 0) {
         q->done = true;
         break;
       } else {
-        q->cv.wait(l);
+        const bool polling = clock::now() < poll_until;
+        if (!polling) {
+          q->cv.wait(l, [&] { return !q->nodes.empty() || q->active == 0; });
+          continue;
+        }
+        l.unlock();
+        if (ThreadPool::global().try_run_one()) poll_until = clock::now() + kPoll;
+        else cpu_relax();
+        l.lock();
       }
     }
     if (q->error) std::rethrow_exception(q->error);

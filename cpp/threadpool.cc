@@ -64,6 +64,24 @@ void ThreadPool::schedule(std::function<void()> task) {
   if (wake) cv_.notify_one();
 }
 
+void cpu_relax() {
+  for (int i = 0; i < 64; ++i) TF_CPU_RELAX();
+}
+
+bool ThreadPool::try_run_one() {
+  if (!has_queued()) return false;
+  std::function<void()> task;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (queue_.empty()) return false;
+    task = std::move(queue_.front());
+    queue_.pop_front();
+    queued_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  task();
+  return true;
+}
+
 // Note [spinning workers]
 // Waking a thread blocked on a condition variable takes tens of microseconds on these machines, about
 // the time a split product or a queued node saves. So an idle worker first polls the queue for a short
@@ -75,7 +93,7 @@ void ThreadPool::worker_loop() {
   for (;;) {
     auto until = std::chrono::steady_clock::now() + kSpin;
     while (queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until)
-      for (int i = 0; i < 64; ++i) TF_CPU_RELAX();
+      cpu_relax();
     std::function<void()> task;
     {
       std::unique_lock<std::mutex> l(mu_);

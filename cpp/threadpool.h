@@ -19,6 +19,10 @@ class TF_API ThreadPool {
   static ThreadPool& global();
   ~ThreadPool();
   void schedule(std::function<void()> task);
+  // Runs one queued task on the calling thread, if there is one: a thread that waits for others can
+  // help instead of idling.
+  bool try_run_one();
+  bool has_queued() const { return queued_.load(std::memory_order_acquire) > 0; }
   // fn(begin, end) over [0, n), split into chunks of at least ~32K units of cost, on at most max_threads.
   void parallel_for(int64_t n, int64_t cost_per_item, int max_threads,
                     const std::function<void(int64_t, int64_t)>& fn);
@@ -35,6 +39,9 @@ class TF_API ThreadPool {
   int sleepers_ = 0;            // workers blocked on cv_ (guarded by mu_)
   bool stop_ = false;
 };
+
+// A hint inside a polling loop that this core is spinning (x86 `pause`).
+TF_API void cpu_relax();
 
 // One setting caps every source of threads: the executor, parallel_for and the BLAS splits of gemm.h
 // (OpenBLAS itself runs single-threaded; Note [one thread pool] in ops/gemm.cc).

@@ -156,7 +156,7 @@ void EventWriter::run() {
   auto next_flush = clock::now() + interval;
   std::unique_lock<std::mutex> l(mu_);
   for (;;) {
-    work_cv_.wait_until(l, next_flush, [&] { return !queue_.empty() || stop_ || flush_requested_ > flush_done_; });
+    work_cv_.wait_until(l, next_flush, [&] { return wake_now(); });
     std::deque<std::string> batch;
     batch.swap(queue_);
     uint64_t requested = flush_requested_;
@@ -188,7 +188,16 @@ void EventWriter::add_event(std::string serialized_event) {
   space_cv_.wait(l, [&] { return queue_.size() < max_queue_ || stop_; });
   if (stop_) return;
   queue_.push_back(std::move(serialized_event));
-  work_cv_.notify_one();
+  if (wake_now()) work_cv_.notify_one();
+}
+
+// Note [batched writes]
+// Waking the writer thread for every event costs a thread switch per training step, and on a machine
+// whose cores are all running the step that switch lands on the step itself. So added events wait in
+// the queue until it is half full, a flush is asked for, or flush_secs pass (FileWriter's documented
+// contract: at most max_queue pending events, written at least every flush_secs). Caller holds mu_.
+bool EventWriter::wake_now() const {
+  return queue_.size() >= (max_queue_ + 1) / 2 || stop_ || flush_requested_ > flush_done_;
 }
 
 void EventWriter::add_summary(const std::string& summary, int64_t step, double wall_time) {

@@ -80,6 +80,7 @@ class TF_API EventWriter {
 
   std::string logdir_, suffix_, filename_;
   size_t max_queue_;
+  bool wake_now() const;
   double flush_secs_;
   FILE* file_ = nullptr;
 
