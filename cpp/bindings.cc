@@ -80,11 +80,12 @@ NB_MODULE(_core, m) {
     } catch (const Error& e) {
       nb::object key = nb::cast((int)e.code());
       PyObject* cls = g_error_classes ? PyDict_GetItem(g_error_classes, key.ptr()) : nullptr;
-      if (cls) {
-        PyErr_SetObject(cls, nb::str(e.what()).ptr());
-      } else {
-        PyErr_SetString(PyExc_RuntimeError, e.what());
-      }
+      // Messages may quote bytes from files or tensors; invalid UTF-8 becomes U+FFFD instead of a
+      // UnicodeDecodeError that would hide the real error.
+      const char* what = e.what();
+      PyObject* msg = PyUnicode_DecodeUTF8(what, (Py_ssize_t)std::strlen(what), "replace");
+      PyErr_SetObject(cls ? cls : PyExc_RuntimeError, msg);
+      Py_XDECREF(msg);
     }
   });
 
