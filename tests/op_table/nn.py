@@ -40,6 +40,11 @@ def _away(eps, at=0.0):
     return lambda arrays: [np.where(a >= at, a + eps, a - eps).astype(a.dtype) for a in arrays]
 
 
+def _clip_rows(e, max_norm):
+    n = np.sqrt(np.sum(e * e, axis=-1, keepdims=True))
+    return e * max_norm / np.maximum(n, max_norm)
+
+
 ROWS = [
     OpRow("softmax", lambda tf, x: tf.nn.softmax(x), _softmax, [((2, 5),), ((3, 4, 5),), ((7,),), ((0, 3),)],
           low=-5, high=5),
@@ -72,6 +77,16 @@ ROWS = [
     OpRow("l2_normalize", lambda tf, x: tf.nn.l2_normalize(x, axis=1),
           lambda x: x / np.sqrt(np.sum(x * x, axis=1, keepdims=True)), [((3, 4),)]),
     OpRow("softsign", lambda tf, x: tf.nn.softsign(x), lambda x: x / (1 + np.abs(x)), [((3, 4),)], avoid=_away(0.2)),
+    OpRow("embedding_lookup", lambda tf, p: tf.nn.embedding_lookup(p, [[2, 0], [2, 4]]),
+          lambda p: p[np.array([[2, 0], [2, 4]])], [((5, 3),)]),
+    OpRow("embedding_lookup[shards,mod]",
+          lambda tf, a, b: tf.nn.embedding_lookup([a, b], [3, 0, 4, 1, 1]),
+          lambda a, b: np.stack([b[1], a[0], a[2], b[0], b[0]]), [((3, 2), (2, 2))]),
+    OpRow("embedding_lookup[shards,div,max_norm]",
+          lambda tf, a, b, c: tf.nn.embedding_lookup([a, b, c], [[6, 0], [3, 4]], partition_strategy="div",
+                                                     max_norm=0.8),
+          lambda a, b, c: _clip_rows(np.concatenate([a, b, c])[np.array([[6, 0], [3, 4]])], 0.8),
+          [((3, 2), (2, 2), (2, 2))], low=0.5, high=2.0),
     OpRow("l2_loss", lambda tf, x: tf.nn.l2_loss(x), lambda x: np.sum(x * x) / 2, [((3, 4),), ((),)]),
     OpRow("bias_add", lambda tf, x, b: tf.nn.bias_add(x, b), lambda x, b: x + b,
           [((2, 3), (3,)), ((2, 4, 4, 3), (3,))]),

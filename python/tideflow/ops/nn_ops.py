@@ -10,7 +10,7 @@ __all__ = ["relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "softplus", 
            "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
            "sparse_softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
            "weighted_cross_entropy_with_logits", "bias_add", "xw_plus_b", "moments", "l2_normalize",
-           "softsign"]
+           "softsign", "embedding_lookup"]
 
 
 def relu6(features, name=None):
@@ -250,3 +250,48 @@ def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
         if keep:
             return mean, variance
         return array_ops.squeeze(mean, axes), array_ops.squeeze(variance, axes)
+
+
+def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_indices=True, max_norm=None):
+    """Rows of `params` for `ids` (a gather). `params` may be one tensor or a list of shards, split by
+    `partition_strategy` as TF does: "mod" puts id i in shard i % P at row i // P, "div" gives each shard
+    a contiguous range (the first N % P shards one row more). The gradient is a dense tensor per shard,
+    where TF gives IndexedSlices with the same values. `max_norm` clips each looked-up row's L2 norm."""
+    from . import clip_ops
+    if isinstance(params, (list, tuple)):
+        params = list(params)
+    else:
+        params = [params]
+    if not params:
+        raise ValueError("Need at least one param")
+    if partition_strategy not in ("mod", "div"):
+        raise ValueError("Unrecognized partition strategy: " + str(partition_strategy))
+    with _ops.name_scope(name, "embedding_lookup", params + [ids]) as scope:
+        params = [_ops.convert_to_tensor(p, name="params") for p in params]
+        ids = _ops.convert_to_tensor(ids, name="ids")
+        if len(params) == 1:
+            table, rows = params[0], ids
+        else:
+            sizes = [p.shape[0].value if p.shape.ndims else None for p in params]
+            if any(s is None for s in sizes):
+                raise ValueError("embedding_lookup over several shards needs each shard's first dimension "
+                                 "to be known, got %s" % [str(p.shape) for p in params])
+            n, k = sum(sizes), len(params)
+            ids64 = math_ops.cast(ids, "int64")
+            if partition_strategy == "mod":
+                shard, within = math_ops.floormod(ids64, k), math_ops.floordiv(ids64, k)
+            else:  # "div": the first n % k shards hold n // k + 1 ids each (TF's formulas)
+                per, extras = n // k, n % k
+                shard = math_ops.maximum(math_ops.floordiv(ids64, per + 1),
+                                         math_ops.floordiv(math_ops.subtract(ids64, extras), max(per, 1)))
+                within = math_ops.where(math_ops.less(shard, extras), math_ops.floormod(ids64, per + 1),
+                                        math_ops.floormod(math_ops.subtract(ids64, extras), max(per, 1)))
+            offsets = _ops.convert_to_tensor(np.cumsum([0] + sizes[:-1]).astype(np.int64), name="offsets")
+            rows = math_ops.add(array_ops.gather(offsets, shard), within)
+            table = array_ops.concat(params, 0)
+        result = array_ops.gather(table, rows, name=None if max_norm is not None else scope)
+        if max_norm is None:
+            return result
+        ndims = result.shape.ndims
+        axes = list(range(ids.shape.ndims, ndims)) if ndims is not None and ids.shape.ndims is not None else None
+        return clip_ops.clip_by_norm(result, max_norm, axes=axes, name=scope)
