@@ -347,3 +347,18 @@ def test_batch_matmul_gradient_sums_broadcast_batch():
     w = tf.placeholder(tf.float64, [3, 5])
     gw = tf.gradients(tf.reduce_sum(tf.matmul(x, w)), w)[0]
     np.testing.assert_allclose(_run(gw, {x: xv, w: wv}), np.einsum("bij,ik->jk", xv, np.ones((2, 5))), rtol=1e-12)
+
+
+def test_cumprod_gradient_follows_tensorflow_at_zeros():
+    # TF's rule divides by x with div_no_nan, so an element equal to 0 gets gradient 0 (TF's choice).
+    xv = np.array([2.0, 0.0, 3.0, 4.0])
+    x = tf.placeholder(tf.float64, [4])
+    g = _run(tf.gradients(tf.reduce_sum(tf.cumprod(x)), x)[0], {x: xv})
+    want = [1 + 0 + 0 + 0, 0.0, 0.0, 0.0]  # d/dx0 (x0 + x0x1 + ...) = 1 + x1 + x1x2 + ... with x1 = 0
+    np.testing.assert_allclose(g, want)
+    tfr = pytest.importorskip("tensorflow")
+    with tfr.Graph().as_default():
+        xt = tfr.constant(xv)
+        gt = tfr.gradients(tfr.reduce_sum(tfr.math.cumprod(xt)), xt)[0]
+        with tfr.compat.v1.Session() as s:
+            np.testing.assert_allclose(g, s.run(gt))

@@ -41,6 +41,8 @@ struct AddF : NoCheck { template <class T> T operator()(T a, T b) const { return
 struct SubF : NoCheck { template <class T> T operator()(T a, T b) const { return a - b; } };
 struct MulF : NoCheck { template <class T> T operator()(T a, T b) const { return a * b; } };
 struct RealDivF : NoCheck { template <class T> T operator()(T a, T b) const { return a / b; } };
+// x / y, and 0 where y == 0 (even for x of inf or NaN), as TF's DivNoNan.
+struct DivNoNanF : NoCheck { template <class T> T operator()(T a, T b) const { return b == T(0) ? T(0) : a / b; } };
 // NaN in either operand gives NaN, as TF (a != a only for NaN; still a compare-and-blend when vectorized).
 struct MaximumF : NoCheck { template <class T> T operator()(T a, T b) const { return (a > b || a != a) ? a : b; } };
 struct MinimumF : NoCheck { template <class T> T operator()(T a, T b) const { return (a < b || a != a) ? a : b; } };
@@ -167,6 +169,13 @@ std::vector<Output> real_div_grad(GradCtx& g) {
   Output x = g.x(0), y = g.x(1);
   Output gy = emit(g, "Mul", {g.g(), emit(g, "RealDiv", {emit(g, "RealDiv", {emit(g, "Neg", {x}), y}), y})});
   return {emit(g, "RealDiv", {g.g(), y}), gy};
+}
+
+// TF's rule: the same as RealDiv's with every division a DivNoNan.
+std::vector<Output> div_no_nan_grad(GradCtx& g) {
+  Output x = g.x(0), y = g.x(1);
+  Output gy = emit(g, "Mul", {g.g(), emit(g, "DivNoNan", {emit(g, "DivNoNan", {emit(g, "Neg", {x}), y}), y})});
+  return {emit(g, "DivNoNan", {g.g(), y}), gy};
 }
 
 // d(x mod y)/dy = -floor(x / y).
@@ -318,6 +327,8 @@ REGISTER_OP("Sub").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<SubF
 REGISTER_OP("Mul").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<MulF, kNumeric>).grad(mul_grad);
 REGISTER_OP("RealDiv").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<RealDivF, kFloat>)
     .grad(real_div_grad);
+REGISTER_OP("DivNoNan").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<DivNoNanF, kFloat>)
+    .grad(div_no_nan_grad);
 // Piecewise constant: TF gives None for both inputs.
 REGISTER_OP("FloorDiv").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<FloorDivF, kNumeric>)
     .not_differentiable();

@@ -415,11 +415,12 @@ void arg_shape(InferCtx& c) {
   c.set_output(0, ot, PartialShape(d));
 }
 
-// ---- Cumsum ----
+// ---- Cumsum, Cumprod ----
 
-// Running sums along one axis, viewed as (outer, n, inner); each tile of inner lanes carries its sums
-// down the n rows (upwards when `reverse`), writing the sum before or after adding each row.
-void cumsum_kernel(KernelCtx& c) {
+// Running sums (products) along one axis, viewed as (outer, n, inner); each tile of inner lanes carries
+// its sums down the n rows (upwards when `reverse`), writing the sum before or after adding each row.
+template <bool kProd>
+void cumulative_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
   if (c.in(1).size() != 1) c.fail("axis must be a scalar, got " + c.in(1).summary());
   int64_t axis = c.in(1).int_at(0);
@@ -432,25 +433,26 @@ void cumsum_kernel(KernelCtx& c) {
   const int64_t n = x.dim((int)axis);
   for (int64_t i = 0; i < axis; ++i) outer *= x.dim((int)i);
   for (int i = (int)axis + 1; i < x.rank(); ++i) inner *= x.dim(i);
-  dispatch_numeric(x.dtype(), "Cumsum", [&](auto z) {
+  dispatch_numeric(x.dtype(), kProd ? "Cumprod" : "Cumsum", [&](auto z) {
     using T = decltype(z);
     const T* in = x.data<T>();
     T* out = c.alloc(0, x.dtype(), x.dims()).template data<T>();
     if (x.size() == 0) return;
+    auto step = [](T a, T v) { return kProd ? a * v : a + v; };
     const int64_t tiles = (inner + kColTile - 1) / kColTile;
     c.parallel_for(outer * tiles, n * std::min(inner, kColTile), [&](int64_t b, int64_t e) {
       T acc[kColTile];
       for (int64_t t = b; t < e; ++t) {
         int64_t o = t / tiles, i0 = (t % tiles) * kColTile, w = std::min(inner, i0 + kColTile) - i0;
-        std::fill(acc, acc + w, T(0));
+        std::fill(acc, acc + w, T(kProd ? 1 : 0));
         for (int64_t k = 0; k < n; ++k) {
           const int64_t r = reverse ? n - 1 - k : k;
           const T* src = in + (o * n + r) * inner + i0;
           T* dst = out + (o * n + r) * inner + i0;
           if (exclusive) {
-            for (int64_t i = 0; i < w; ++i) { dst[i] = acc[i]; acc[i] += src[i]; }
+            for (int64_t i = 0; i < w; ++i) { dst[i] = acc[i]; acc[i] = step(acc[i], src[i]); }
           } else {
-            for (int64_t i = 0; i < w; ++i) dst[i] = acc[i] += src[i];
+            for (int64_t i = 0; i < w; ++i) dst[i] = acc[i] = step(acc[i], src[i]);
           }
         }
       }
@@ -572,18 +574,29 @@ REGISTER_OP("Any").inputs(2).not_differentiable().shape([](InferCtx& c) { reduct
 REGISTER_OP("All").inputs(2).not_differentiable().shape([](InferCtx& c) { reduction_shape(c, true); })
     .cpu(logical_kernel<AllR>);
 
+void cumulative_shape(InferCtx& c) {
+  if (!is_numeric(c.dtype(0))) c.type_fail(std::string("Input must be numeric, got ") + dtype_name(c.dtype(0)));
+  check_axes_dtype(c, 1);
+  shape_unchanged(c);
+}
+
+// The attributes of a running op over the same axis in the other direction.
+AttrMap reversed_attrs(const GradCtx& g) {
+  return AttrMap{{"exclusive", g.node.attrs.get_or<bool>("exclusive", false)},
+                 {"reverse", !g.node.attrs.get_or<bool>("reverse", false)}};
+}
+
 // Cumsum(x, axis; exclusive, reverse). Its gradient is the running sum of g in the other direction.
-REGISTER_OP("Cumsum").inputs(2)
-    .shape([](InferCtx& c) {
-      if (!is_numeric(c.dtype(0))) c.type_fail(std::string("Input must be numeric, got ") + dtype_name(c.dtype(0)));
-      check_axes_dtype(c, 1);
-      shape_unchanged(c);
-    })
-    .cpu(cumsum_kernel)
+REGISTER_OP("Cumsum").inputs(2).shape(cumulative_shape).cpu(cumulative_kernel<false>)
+    .grad([](GradCtx& g) { return std::vector<Output>{g.b.op1("Cumsum", {g.g(), g.x(1)}, reversed_attrs(g)), Output{}}; });
+
+// Cumprod(x, axis; exclusive, reverse). TF's gradient: the running sum, in the other direction, of
+// cumprod(x) * g, divided by x (DivNoNan: 0 where x is 0, as TF gives; exact there only for Prod, see
+// Note [product gradient]).
+REGISTER_OP("Cumprod").inputs(2).shape(cumulative_shape).cpu(cumulative_kernel<true>)
     .grad([](GradCtx& g) {
-      AttrMap a{{"exclusive", g.node.attrs.get_or<bool>("exclusive", false)},
-                {"reverse", !g.node.attrs.get_or<bool>("reverse", false)}};
-      return std::vector<Output>{g.b.op1("Cumsum", {g.g(), g.x(1)}, a), Output{}};
+      Output s = g.b.op1("Cumsum", {g.b.op1("Mul", {g.y(), g.g()}), g.x(1)}, reversed_attrs(g));
+      return std::vector<Output>{g.b.op1("DivNoNan", {s, g.x(0)}), Output{}};
     });
 
 REGISTER_OP("ArgMax").inputs(2).not_differentiable().shape(arg_shape).cpu(arg_kernel<true>);

@@ -18,8 +18,9 @@ def install(ns):
                               "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
                               "reduce_any", "reduce_all", "argmax", "argmin", "cumsum", "squared_difference", "floormod",
                               "floor_div", "realdiv", "logical_xor", "is_nan", "is_inf", "is_finite",
-                              "scalar_mul", "reduce_logsumexp", "count_nonzero", "softplus")]
+                              "scalar_mul", "reduce_logsumexp", "count_nonzero", "softplus", "cumprod", "div_no_nan")]
     ns["math"] = sub("math", math_names)
+    ns["math"].divide_no_nan = ns.get("div_no_nan")
     ns["linalg"] = sub("linalg", ["matmul", "matrix_inverse"])
     ns["linalg"].inv = ns.get("matrix_inverse")
     ns["linalg"].transpose = ns.get("matrix_transpose")

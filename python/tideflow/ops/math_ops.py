@@ -10,7 +10,7 @@ __all__ = [
     "cos", "tanh", "sigmoid", "reciprocal", "maximum", "minimum", "floor", "ceil", "round", "add_n", "equal",
     "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
     "logical_xor", "where", "cast", "to_float", "to_double", "to_int32", "to_int64", "squared_difference",
-    "scalar_mul", "relu", "is_nan", "is_inf", "is_finite",
+    "scalar_mul", "relu", "is_nan", "is_inf", "is_finite", "div_no_nan",
 ]
 
 
@@ -62,6 +62,15 @@ def multiply(x, y, name=None):
 
 def realdiv(x, y, name=None):
     return _binary("RealDiv", x, y, name)
+
+
+def div_no_nan(x, y, name=None):
+    """x / y, and 0 wherever y is 0."""
+    with _ops.name_scope(name, "div_no_nan", [x, y]) as scope:
+        x, y = _pair(x, y, False)
+        if x.dtype is not y.dtype:
+            raise TypeError("x and y must have the same dtype, got %r != %r" % (x.dtype, y.dtype))
+        return _ops.apply1("DivNoNan", [x, y], name=scope)
 
 
 def _truediv(x, y, name, default_name, reflected=False):

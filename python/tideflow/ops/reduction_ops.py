@@ -8,7 +8,7 @@ from ..framework import ops as _ops
 from . import array_ops, math_ops
 
 __all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_any", "reduce_all",
-           "reduce_logsumexp", "count_nonzero", "argmax", "argmin", "arg_max", "arg_min", "cumsum"]
+           "reduce_logsumexp", "count_nonzero", "argmax", "argmin", "arg_max", "arg_min", "cumsum", "cumprod"]
 
 
 def _keep(keepdims, keep_dims):
@@ -138,11 +138,20 @@ def arg_min(input, dimension, name=None, output_type=_dtypes.int64):  # noqa: A0
     return _arg("ArgMin", input, None, name, dimension, output_type)
 
 
+def _cumulative(op_type, x, axis, exclusive, reverse, name):
+    with _ops.name_scope(name, op_type, [x]) as scope:
+        x = _ops.convert_to_tensor(x, name="x")
+        axis = axis if _ops.is_tensor(axis) else _ops.convert_to_tensor(np.int32(axis), name="axis")
+        return _ops.apply1(op_type, [x, axis], {"exclusive": bool(exclusive), "reverse": bool(reverse)},
+                           name=scope)
+
+
 def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
     """Running sums along `axis`; `exclusive` leaves each element out of its own sum, `reverse` sums from
     the end."""
-    with _ops.name_scope(name, "Cumsum", [x]) as scope:
-        x = _ops.convert_to_tensor(x, name="x")
-        axis = axis if _ops.is_tensor(axis) else _ops.convert_to_tensor(np.int32(axis), name="axis")
-        return _ops.apply1("Cumsum", [x, axis], {"exclusive": bool(exclusive), "reverse": bool(reverse)},
-                           name=scope)
+    return _cumulative("Cumsum", x, axis, exclusive, reverse, name)
+
+
+def cumprod(x, axis=0, exclusive=False, reverse=False, name=None):
+    """Running products along `axis`, with cumsum's `exclusive` and `reverse`."""
+    return _cumulative("Cumprod", x, axis, exclusive, reverse, name)
