@@ -188,16 +188,33 @@ NB_MODULE(_core, m) {
 
   m.def("gradients", [](Graph& g, const std::vector<OutKey>& ys, const std::vector<OutKey>& xs,
                         nb::list grad_ys, const std::vector<OutKey>& stop, const std::string& scope,
-                        const std::string& location) {
-    std::vector<Output> gy;
-    for (nb::handle h : grad_ys) {
-      if (h.is_none()) gy.push_back(Output{});
-      else {
-        auto k = nb::cast<OutKey>(h);
-        gy.push_back(Output{g.node(k.first), k.second});
+                        const std::string& location, nb::dict overrides, nb::object external) {
+    auto keys_to_outputs = [&](nb::handle list) {
+      std::vector<Output> v;
+      for (nb::handle h : list) {
+        if (h.is_none()) v.push_back(Output{});
+        else {
+          auto k = nb::cast<OutKey>(h);
+          v.push_back(Output{g.node(k.first), k.second});
+        }
       }
-    }
-    auto res = gradients(g, outputs_of(g, ys), outputs_of(g, xs), gy, outputs_of(g, stop), scope, location);
+      return v;
+    };
+    std::vector<Output> gy = keys_to_outputs(grad_ys);
+    // Note [gradient overrides]: Python answers None when `name` is not one of its registered functions.
+    GradOverrides ov;
+    for (auto [k, v] : overrides) ov.by_node[nb::cast<int>(k)] = nb::cast<std::string>(v);
+    ov.external = [&](Node& n, const std::string& name, const std::vector<Output>& out_grads,
+                      std::vector<Output>* in_grads) {
+      nb::list gk;
+      for (auto& o : out_grads) gk.append(o.valid() ? nb::cast(OutKey{o.node->id, o.index}) : nb::none());
+      nb::object r = external(n.id, name, gk);
+      if (r.is_none()) return false;
+      *in_grads = keys_to_outputs(r);
+      return true;
+    };
+    auto res = gradients(g, outputs_of(g, ys), outputs_of(g, xs), gy, outputs_of(g, stop), scope, location,
+                         overrides.size() ? &ov : nullptr);
     nb::list out;
     for (auto& o : res) out.append(o.valid() ? nb::cast(OutKey{o.node->id, o.index}) : nb::none());
     return out;

@@ -12,7 +12,7 @@ int64_t key(const Output& o) { return ((int64_t)o.node->id << 16) | o.index; }
 
 std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std::vector<Output>& xs,
                               const std::vector<Output>& grad_ys, const std::vector<Output>& stop_gradients,
-                              const std::string& scope, const std::string& location) {
+                              const std::string& scope, const std::string& location, const GradOverrides* overrides) {
   const int n = g.num_nodes();
   // Forward reachability from xs over data edges; consumers are derived once from the input lists.
   std::vector<std::vector<int>> consumers(n);
@@ -66,21 +66,41 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
       out_grads[i] = sum_of(node->out(i));
       any |= out_grads[i].valid();
     }
-    if (!any || node->op->not_differentiable) continue;
+    // Note [gradient overrides]: the rule of `rule_op`, or an external function named `name`.
+    const std::string* name = nullptr;
+    if (overrides) {
+      auto it = overrides->by_node.find(id);
+      if (it != overrides->by_node.end()) name = &it->second;
+    }
+    const OpDef* rule_op = name ? OpRegistry::global().find(*name) : node->op;
+    if (!any || (!name && node->op->not_differentiable)) continue;
     bool wants = false;  // does any input lead back to an x along a float path?
     for (auto& in : node->inputs) wants |= from_x[in.node->id] && is_floating(in.dtype());
     if (!wants) continue;
-    if (!node->op->grad)
-      throw Error(ErrorCode::LookupError, "No gradient defined for operation '" + node->name + "' (op type: " +
-                                              node->type() + ")" + (node->location.empty() ? "" : ", created at " + node->location));
+    auto no_gradient = [&] {
+      return Error(ErrorCode::LookupError, "No gradient defined for operation '" + node->name + "' (op type: " +
+                                               (name ? *name : node->type()) + ")" +
+                                               (node->location.empty() ? "" : ", created at " + node->location));
+    };
     b.set_scope(scope + node->name + "_grad/");
     for (int i = 0; i < node->num_outputs(); ++i)
       if (!out_grads[i].valid() && is_floating(node->out_dtypes[i])) out_grads[i] = b.op1("ZerosLike", {node->out(i)});
-    GradCtx ctx{b, *node, out_grads};
-    std::vector<Output> in_grads = node->op->grad(ctx);
+    std::vector<Output> in_grads;
+    const bool external = name && overrides->external && overrides->external(*node, *name, out_grads, &in_grads);
+    if (!external) {
+      if (rule_op && rule_op->grad) {
+        GradCtx ctx{b, *node, out_grads};
+        in_grads = rule_op->grad(ctx);
+      } else if (rule_op && rule_op->not_differentiable) {
+        in_grads.assign(node->inputs.size(), Output{});
+      } else {
+        throw no_gradient();
+      }
+    }
     if (in_grads.size() != node->inputs.size())
-      throw Error(ErrorCode::Internal, "gradient rule of " + node->type() + " returned " + std::to_string(in_grads.size()) +
-                                           " gradients for " + std::to_string(node->inputs.size()) + " inputs");
+      throw Error(name ? ErrorCode::ValueError : ErrorCode::Internal,
+                  "Num gradients " + std::to_string(in_grads.size()) + " generated for op " + node->describe() +
+                      " do not match num inputs " + std::to_string(node->inputs.size()));
     for (size_t i = 0; i < in_grads.size(); ++i) {
       Output x = node->inputs[i];
       Output gx = in_grads[i];

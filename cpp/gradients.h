@@ -1,4 +1,6 @@
 #pragma once
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,8 +18,22 @@ namespace tideflow {
 // gradients() builds the backward pass of sum(ys) w.r.t. xs, only for nodes that lie between them
 // (reachable from xs and reaching ys), summing fan-in with AddN. An x that ys do not depend on, and
 // integer or bool paths, get an invalid Output (None). A reachable op without a rule raises LookupError.
+//
+// Note [gradient overrides]
+// tf.Graph.gradient_override_map names, for some nodes, a gradient other than their op's own: either a
+// function registered outside the core (Python's tf.RegisterGradient), which `external` builds and
+// reports true for, or another op type whose rule is applied to the node ("Identity" for a straight-
+// through Round). An overridden node is differentiated even if its own op is not differentiable.
+struct GradOverrides {
+  std::map<int, std::string> by_node;  // node id -> gradient name
+  std::function<bool(Node& node, const std::string& name, const std::vector<Output>& out_grads,
+                     std::vector<Output>* in_grads)>
+      external;
+};
+
 TF_API std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std::vector<Output>& xs,
                                      const std::vector<Output>& grad_ys, const std::vector<Output>& stop_gradients,
-                                     const std::string& scope, const std::string& location = "");
+                                     const std::string& scope, const std::string& location = "",
+                                     const GradOverrides* overrides = nullptr);
 
 }  // namespace tideflow

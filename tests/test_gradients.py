@@ -159,3 +159,100 @@ def test_gradient_checker_through_session():
         err = tf.test.compute_gradient_error(x, [2, 3], y, [2],
                                              x_init_value=np.random.RandomState(0).rand(2, 3))
     assert err < 1e-6
+
+
+# ---- gradients written in Python: RegisterGradient, gradient_override_map, custom_gradient ----
+
+def test_override_with_another_ops_rule_straight_through():
+    x = tf.placeholder(tf.float32, [3])
+    with tf.get_default_graph().gradient_override_map({"Round": "Identity"}):
+        r = tf.round(x * 2.0)
+    plain = tf.round(x)
+    assert tf.gradients(tf.reduce_sum(plain), x)[0] is None  # Round itself is not differentiable
+    np.testing.assert_allclose(run(tf.gradients(tf.reduce_sum(r), x)[0], {x: [0.3, 1.0, 2.0]}), [2.0] * 3)
+
+
+def test_registered_python_gradient_and_its_errors():
+    @tf.RegisterGradient("TestTimesTwentySquare")
+    def _grad(op, grad):
+        assert op.type == "Square" and op.name == "Square"
+        return grad * 20.0 * op.inputs[0]
+
+    with pytest.raises(KeyError, match="Registering two gradient with name 'TestTimesTwentySquare'"):
+        tf.RegisterGradient("TestTimesTwentySquare")(_grad)
+    with pytest.raises(KeyError, match="C\\+\\+ core"):
+        tf.RegisterGradient("Square")(_grad)
+    x = tf.placeholder(tf.float32, [3])
+    with tf.get_default_graph().gradient_override_map({"Square": "TestTimesTwentySquare"}):
+        sq = tf.square(x)
+    outside = tf.square(x)  # created after the context: its own rule
+    g_sq, g_out = tf.gradients(tf.reduce_sum(sq), x)[0], tf.gradients(tf.reduce_sum(outside), x)[0]
+    assert g_sq.name.startswith("gradients/Square_grad/")
+    np.testing.assert_allclose(run([g_sq, g_out], {x: [0.3, 1.0, 2.0]}), [[6.0, 20.0, 40.0], [0.6, 2.0, 4.0]],
+                               rtol=1e-6)
+
+
+def test_override_errors_and_not_differentiable():
+    tf.NotDifferentiable("TestNoGrad")
+
+    @tf.RegisterGradient("TestTwoGrads")
+    def _two(op, grad):
+        return grad, grad
+
+    x = tf.placeholder(tf.float32, [2])
+    g = tf.get_default_graph()
+    with g.gradient_override_map({"Exp": "TestNoGrad", "Log": "TestTwoGrads", "Sin": "TestUnregistered"}):
+        e, lg, s = tf.exp(x), tf.log(x), tf.sin(x)
+    assert tf.gradients(tf.reduce_sum(e), x)[0] is None
+    with pytest.raises(ValueError, match="Num gradients 2 generated for op Log do not match num inputs 1"):
+        tf.gradients(tf.reduce_sum(lg), x)
+    with pytest.raises(LookupError, match="No gradient defined for operation 'Sin' \\(op type: TestUnregistered\\)"):
+        tf.gradients(tf.reduce_sum(s), x)
+    with pytest.raises(TypeError, match="dictionary"):
+        with g.gradient_override_map([("Exp", "x")]):
+            pass
+
+
+def test_custom_gradient_stable_log1pexp_and_reversal():
+    @tf.custom_gradient
+    def log1pexp(v):
+        e = tf.exp(v)
+
+        def grad(dy):
+            return dy * (1 - 1 / (1 + e))
+        return tf.log(1 + e), grad
+
+    @tf.custom_gradient
+    def reverse(v):
+        return tf.identity(v), lambda dy: -dy
+
+    x = tf.placeholder(tf.float32, [3])
+    gl = tf.gradients(tf.reduce_sum(log1pexp(x * 50.0)), x)[0]
+    gr = tf.gradients(tf.reduce_sum(reverse(x) * 2.0 + x), x)[0]
+    got_l, got_r = run([gl, gr], {x: [0.3, 1.0, 2.0]})
+    # The custom rule at 50x; autodiff of log(1 + exp) would give NaN for the large inputs.
+    np.testing.assert_allclose(got_l, 50 * (1 - 1 / (1 + np.exp(np.float32([15, 50, 100])))), rtol=1e-6)
+    np.testing.assert_allclose(got_r, [-1.0, -1.0, -1.0])
+
+
+def test_custom_gradient_with_variables():
+    w = tf.Variable([1.0, 2.0, 3.0], name="w")
+
+    @tf.custom_gradient
+    def scaled(v):
+        def grad(dy, variables=None):
+            assert [var.op.name for var in variables] == ["w"]
+            return dy * 3.0, [dy * 7.0]
+        return v * w, grad
+
+    @tf.custom_gradient
+    def forgets_variables(v):
+        return v * w, lambda dy: dy
+
+    x = tf.placeholder(tf.float32, [3])
+    y = scaled(x)
+    gx, gw = tf.gradients(tf.reduce_sum(y), [x, w])
+    got = run([y, gx, gw], {x: [0.5, 1.0, 2.0]})
+    np.testing.assert_allclose(got, [[0.5, 2.0, 6.0], [3.0] * 3, [7.0] * 3])
+    with pytest.raises(TypeError, match="grad_fn must accept a keyword argument 'variables'"):
+        forgets_variables(x)

@@ -146,6 +146,16 @@ REGISTER_OP("Identity").inputs(1).shape(shape_unchanged)
     .cpu([](KernelCtx& c) { c.set(0, c.in(0)); })
     .grad([](GradCtx& g) { return std::vector<Output>{g.g()}; });
 
+// IdentityN(inputs...): each output is the matching input. tf.custom_gradient hangs its gradient on one.
+REGISTER_OP("IdentityN").inputs(-1)
+    .shape([](InferCtx& c) {
+      for (int i = 0; i < c.num_inputs(); ++i) c.set_output(i, c.dtype(i), c.shape(i));
+    })
+    .cpu([](KernelCtx& c) {
+      for (size_t i = 0; i < c.inputs.size(); ++i) c.set((int)i, c.in((int)i));
+    })
+    .grad([](GradCtx& g) { return g.grads; });
+
 REGISTER_OP("StopGradient").inputs(1).shape(shape_unchanged).not_differentiable()
     .cpu([](KernelCtx& c) { c.set(0, c.in(0)); });
 

@@ -297,6 +297,8 @@ class Graph:
         self._attr_scope = {}
         self._variable_scope_store = None  # set by variable_scope
         self._finalized = False
+        self._gradient_override_map = {}  # op type -> gradient name, inside gradient_override_map
+        self._grad_overrides = {}         # node id -> gradient name (Note [gradient overrides])
 
     # ---- nodes ----
     def _op(self, node_id):
@@ -329,7 +331,26 @@ class Graph:
         device = self._device_stack[-1] if self._device_stack else ""
         node_id = self._c.add_node(op_type, name, [t._key() for t in inputs], attrs or {}, ctrl_ids,
                                    _user_location(), device)
+        override = self._gradient_override_map.get(op_type)
+        if override is not None:
+            self._grad_overrides[node_id] = override
         return self._op(node_id)
+
+    @contextlib.contextmanager
+    def gradient_override_map(self, op_type_map):
+        """Ops of the mapped types created inside take the named gradient instead of their own: a
+        function registered with tf.RegisterGradient, or another op type's rule (e.g. "Identity")."""
+        if not isinstance(op_type_map, dict):
+            raise TypeError("op_type_map must be a dictionary mapping strings to strings")
+        saved = dict(self._gradient_override_map)
+        for op_type, grad_name in op_type_map.items():
+            if not (isinstance(op_type, str) and isinstance(grad_name, str)):
+                raise TypeError("op_type_map must be a dictionary mapping strings to strings")
+            self._gradient_override_map[op_type] = grad_name
+        try:
+            yield
+        finally:
+            self._gradient_override_map = saved
 
     def unique_name(self, name, mark_as_used=True):
         if self._name_stack:

@@ -10,7 +10,7 @@ from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 from ..framework.tensor_shape import Dimension, TensorShape, as_shape
 
-__all__ = ["placeholder", "placeholder_with_default", "identity", "reshape", "expand_dims", "squeeze", "concat",
+__all__ = ["placeholder", "placeholder_with_default", "identity", "identity_n", "reshape", "expand_dims", "squeeze", "concat",
            "stack", "unstack", "unpack", "split", "slice", "strided_slice", "gather", "tile", "pad", "shape",
            "size", "rank", "broadcast_to", "fill", "zeros", "ones", "zeros_like", "ones_like", "range",
            "one_hot", "transpose", "matrix_transpose", "newaxis", "reverse", "invert_permutation",
@@ -36,6 +36,11 @@ def placeholder(dtype, shape=None, name=None):
 def placeholder_with_default(input, shape, name=None):  # noqa: A002
     return _ops.apply1("PlaceholderWithDefault", [input], {"shape": _shape_attr(shape)},
                        name=name or "PlaceholderWithDefault")
+
+
+def identity_n(input, name=None):  # noqa: A002
+    """A list of tensors passed through one IdentityN node."""
+    return list(_ops.apply_op("IdentityN", list(input), name=name or "IdentityN").outputs)
 
 
 def identity(input, name=None):  # noqa: A002
