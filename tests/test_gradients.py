@@ -231,7 +231,7 @@ def test_custom_gradient_stable_log1pexp_and_reversal():
     gr = tf.gradients(tf.reduce_sum(reverse(x) * 2.0 + x), x)[0]
     got_l, got_r = run([gl, gr], {x: [0.3, 1.0, 2.0]})
     # The custom rule at 50x; autodiff of log(1 + exp) would give NaN for the large inputs.
-    np.testing.assert_allclose(got_l, 50 * (1 - 1 / (1 + np.exp(np.float32([15, 50, 100])))), rtol=1e-6)
+    np.testing.assert_allclose(got_l, 50 * (1 - 1 / (1 + np.exp(np.float64([15, 50, 100])))), rtol=1e-6)
     np.testing.assert_allclose(got_r, [-1.0, -1.0, -1.0])
 
 

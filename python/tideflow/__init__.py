@@ -49,6 +49,7 @@ from .ops.gradients_impl import *  # noqa: E402,F401,F403
 from .ops.clip_ops import *  # noqa: E402,F401,F403
 from .ops.variable_scope import *  # noqa: E402,F401,F403
 from .ops.init_ops import *  # noqa: E402,F401,F403
+from .ops.debug_ops import *  # noqa: E402,F401,F403,A004
 from .ops import nn_ops as nn  # noqa: E402
 from . import losses, train, summary, test  # noqa: E402
 from . import tf_logging as logging, flags, app  # noqa: E402

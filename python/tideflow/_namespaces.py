@@ -1,4 +1,4 @@
-"""Sub-namespaces users reach as attributes: tf.compat.v1, tf.math, tf.linalg, tf.random."""
+"""Sub-namespaces users reach as attributes: tf.compat.v1, tf.math, tf.linalg, tf.random, tf.debugging."""
 import types
 
 
@@ -21,6 +21,11 @@ def install(ns):
                               "scalar_mul", "reduce_logsumexp", "count_nonzero", "softplus", "cumprod", "div_no_nan")]
     ns["math"] = sub("math", math_names)
     ns["math"].divide_no_nan = ns.get("div_no_nan")
+    ns["debugging"] = sub("debugging", [n for n in ns if n.startswith("assert_")] + [
+        "Assert", "check_numerics", "is_numeric_tensor", "is_nan", "is_inf", "is_finite"])
+    ns["debugging"].assert_all_finite = ns["verify_tensor_all_finite"]
+    ns.setdefault("strings", sub("strings", []))
+    ns["strings"].format = ns["string_format"]
     ns["linalg"] = sub("linalg", ["matmul", "matrix_inverse"])
     ns["linalg"].inv = ns.get("matrix_inverse")
     ns["linalg"].transpose = ns.get("matrix_transpose")
