@@ -16,7 +16,7 @@ VarSlot& SessionState::var(const Node* n) {
   return *slot;
 }
 
-uint64_t SessionState::next_random_block(const Node* n, uint64_t count) {
+uint64_t SessionState::next_count(const Node* n, uint64_t count) {
   std::lock_guard<std::mutex> l(mu_);
   uint64_t& c = rng_[n];
   uint64_t start = c;

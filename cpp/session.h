@@ -22,12 +22,13 @@ struct TF_API VarSlot {
   }
 };
 
-// Everything a Session owns beyond the graph: variable values and random-number counters.
+// Everything a Session owns beyond the graph: variable values and per-node counters.
 class TF_API SessionState {
  public:
   VarSlot& var(const Node* n);
-  // A fresh block of random counters for one execution of a random node (Philox counter-based streams).
-  uint64_t next_random_block(const Node* n, uint64_t count);
+  // A per-node counter that lives as long as the session: returns its value and adds `count`. Random
+  // ops take a fresh block of Philox counters per execution; Print counts its runs for first_n.
+  uint64_t next_count(const Node* n, uint64_t count);
   std::vector<std::pair<const Node*, Tensor>> variables();
 
  private:
