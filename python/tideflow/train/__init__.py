@@ -1,9 +1,11 @@
-"""tf.train: optimizers (cpp/train), learning-rate schedules, global step, Saver and checkpoints."""
+"""tf.train: optimizers (cpp/train), learning-rate schedules, global step, Saver and checkpoints,
+MonitoredSession and its hooks."""
 import importlib as _importlib
 
 # Each module lists its public names in __all__; a module not written yet is simply skipped.
 for _m in ("optimizer", "gradient_descent", "momentum", "adam", "adagrad", "rmsprop", "adadelta",
-           "learning_rate_decay", "training_util", "moving_averages", "saver", "checkpoint_management"):
+           "learning_rate_decay", "training_util", "moving_averages", "saver", "checkpoint_management",
+           "basic_session_run_hooks", "monitored_session"):
     try:
         _mod = _importlib.import_module("." + _m, __name__)
     except ModuleNotFoundError as _e:
