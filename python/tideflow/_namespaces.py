@@ -26,9 +26,16 @@ def install(ns):
     ns["debugging"].assert_all_finite = ns["verify_tensor_all_finite"]
     ns.setdefault("strings", sub("strings", []))
     ns["strings"].format = ns["string_format"]
-    ns["linalg"] = sub("linalg", ["matmul", "matrix_inverse"])
+    ns["linalg"] = sub("linalg", ["matmul", "matrix_inverse", "eye", "trace", "norm", "tensordot", "cholesky",
+                                  "cholesky_solve"])
     ns["linalg"].inv = ns.get("matrix_inverse")
     ns["linalg"].transpose = ns.get("matrix_transpose")
+    for short, full in (("diag", "matrix_diag"), ("diag_part", "matrix_diag_part"), ("set_diag", "matrix_set_diag"),
+                        ("band_part", "matrix_band_part"), ("det", "matrix_determinant"), ("solve", "matrix_solve"),
+                        ("triangular_solve", "matrix_triangular_solve")):
+        setattr(ns["linalg"], short, ns.get(full))
+    from .ops import linalg_ops
+    ns["linalg"].slogdet = linalg_ops.slogdet
     ns["random"] = sub("random", [])
     for n in ("random_uniform", "random_normal", "truncated_normal", "random_shuffle", "set_random_seed"):
         if n in ns:

@@ -1,10 +1,16 @@
-"""Linear algebra: tf.matmul, tf.matrix_inverse, tf.tensordot, tf.norm, tf.trace (cpp/ops/matmul.cc)."""
+"""Linear algebra: tf.matmul, tf.matrix_inverse, tf.tensordot, tf.norm (cpp/ops/matmul.cc); diagonals, bands,
+tf.eye, tf.trace, determinants, Cholesky and solves (cpp/ops/linalg.cc)."""
+import collections
+
 import numpy as np
 
+from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 from . import array_ops, math_ops, reduction_ops
 
-__all__ = ["matmul", "matrix_inverse", "tensordot", "norm", "trace"]
+__all__ = ["matmul", "matrix_inverse", "tensordot", "norm", "trace", "matrix_diag", "matrix_diag_part",
+           "matrix_set_diag", "matrix_band_part", "diag", "diag_part", "eye", "matrix_determinant", "cholesky",
+           "matrix_solve", "matrix_triangular_solve", "cholesky_solve"]
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False, a_is_sparse=False,
@@ -81,11 +87,116 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None, keep_dims
 
 
 def trace(x, name=None):
-    """Sum of the main diagonal of each matrix in the last two dims (which must be statically known)."""
+    """Sum of the main diagonal of each matrix in the last two dims."""
     with _ops.name_scope(name, "Trace", [x]) as scope:
         x = _ops.convert_to_tensor(x, name="x")
-        d = x.shape.as_list() if x.shape.ndims is not None else None
-        if d is None or len(d) < 2 or d[-1] is None or d[-2] is None:
-            raise ValueError("trace needs the last two dimensions known, got %s" % x.shape)
-        eye = np.eye(d[-2], d[-1], dtype=x.dtype.as_numpy_dtype)
-        return reduction_ops.reduce_sum(math_ops.multiply(x, eye), axis=[-2, -1], name=scope)
+        return reduction_ops.reduce_sum(matrix_diag_part(x), axis=[-1], name=scope)
+
+
+def _only_main_diagonal(k):
+    if not (isinstance(k, (int, np.integer)) and k == 0):
+        raise NotImplementedError("only the main diagonal (k=0) is supported, got k=%r" % (k,))
+
+
+def matrix_diag(diagonal, name="diag", k=0):
+    """A batch of diagonal matrices: [..., N] -> [..., N, N]."""
+    _only_main_diagonal(k)
+    d = _ops.convert_to_tensor(diagonal, name="diagonal")
+    return _ops.apply1("MatrixDiag", [d], name=name)
+
+
+def matrix_diag_part(input, name="diag_part", k=0):  # noqa: A002 (TF's name)
+    """The main diagonal of each matrix: [..., M, N] -> [..., min(M, N)]."""
+    _only_main_diagonal(k)
+    x = _ops.convert_to_tensor(input, name="input")
+    return _ops.apply1("MatrixDiagPart", [x], name=name)
+
+
+def matrix_set_diag(input, diagonal, name="set_diag", k=0):  # noqa: A002
+    """`input` with the main diagonal of each matrix replaced by `diagonal` ([..., min(M, N)])."""
+    _only_main_diagonal(k)
+    x = _ops.convert_to_tensor(input, name="input")
+    d = _ops.convert_to_tensor(diagonal, dtype=x.dtype, name="diagonal")
+    return _ops.apply1("MatrixSetDiag", [x, d], name=name)
+
+
+def matrix_band_part(input, num_lower, num_upper, name=None):  # noqa: A002
+    """Keeps the entries at most num_lower below and num_upper above the diagonal (a negative count keeps
+    that whole triangle) and zeroes the rest."""
+    x = _ops.convert_to_tensor(input, name="input")
+    lo = _ops.convert_to_tensor(num_lower, name="num_lower")
+    up = _ops.convert_to_tensor(num_upper, name="num_upper")
+    return _ops.apply1("MatrixBandPart", [x, lo, up], name=name or "MatrixBandPart")
+
+
+def diag(diagonal, name=None):
+    """TF's Diag: a rank-k tensor D becomes the rank-2k tensor with D on its diagonal."""
+    d = _ops.convert_to_tensor(diagonal, name="diagonal")
+    return _ops.apply1("Diag", [d], name=name or "Diag")
+
+
+def diag_part(input, name=None):  # noqa: A002
+    """The inverse of tf.diag: a rank-2k tensor whose first k dims equal its last k gives its diagonal."""
+    x = _ops.convert_to_tensor(input, name="input")
+    return _ops.apply1("DiagPart", [x], name=name or "DiagPart")
+
+
+def eye(num_rows, num_columns=None, batch_shape=None, dtype=_dtypes.float32, name=None):
+    """Identity matrices [*batch_shape, num_rows, num_columns], built as TF does: a MatrixDiag of ones, or
+    for a non-square one a MatrixSetDiag of ones into zeros."""
+    with _ops.name_scope(name, "eye", [num_rows, num_columns, batch_shape]):
+        dtype = _dtypes.as_dtype(dtype)
+        is_square = num_columns is None
+        num_columns = num_rows if is_square else num_columns
+        batch = [] if batch_shape is None else [int(b) for b in batch_shape]
+        rows, cols = int(num_rows), int(num_columns)
+        ones = array_ops.ones(batch + [min(rows, cols)], dtype=dtype)
+        if is_square:
+            return matrix_diag(ones)
+        return matrix_set_diag(array_ops.zeros(batch + [rows, cols], dtype=dtype), ones)
+
+
+def matrix_determinant(input, name=None):  # noqa: A002
+    """Determinant of each square matrix in the last two dims (by LU)."""
+    x = _ops.convert_to_tensor(input, name="input")
+    return _ops.apply1("MatrixDeterminant", [x], name=name or "MatrixDeterminant")
+
+
+LogMatrixDeterminant = collections.namedtuple("LogMatrixDeterminant", ["sign", "log_abs_determinant"])
+
+
+def slogdet(input, name=None):  # noqa: A002
+    """(sign, log|det|) of each square matrix; a singular one gives sign 0 and log|det| -inf."""
+    x = _ops.convert_to_tensor(input, name="input")
+    op = _ops.apply_op("LogMatrixDeterminant", [x], None, name or "LogMatrixDeterminant")
+    return LogMatrixDeterminant(*op.outputs)
+
+
+def cholesky(input, name=None):  # noqa: A002
+    """Lower-triangular L with L L^T = A for each symmetric positive-definite A (only the lower triangle of A
+    is read). A matrix that is not positive definite raises InvalidArgumentError when run."""
+    x = _ops.convert_to_tensor(input, name="input")
+    return _ops.apply1("Cholesky", [x], name=name or "Cholesky")
+
+
+def matrix_solve(matrix, rhs, adjoint=False, name=None):
+    """X with A X = B (A^T X = B when `adjoint`) for each square A; batch dims must match. A singular A
+    raises InvalidArgumentError "Input matrix is not invertible." when run."""
+    a = _ops.convert_to_tensor(matrix, name="matrix")
+    b = _ops.convert_to_tensor(rhs, dtype=a.dtype, name="rhs")
+    return _ops.apply1("MatrixSolve", [a, b], {"adjoint": bool(adjoint)}, name=name or "MatrixSolve")
+
+
+def matrix_triangular_solve(matrix, rhs, lower=True, adjoint=False, name=None):
+    """X with A X = B (A^T X = B when `adjoint`), reading only the lower (or upper) triangle of A."""
+    a = _ops.convert_to_tensor(matrix, name="matrix")
+    b = _ops.convert_to_tensor(rhs, dtype=a.dtype, name="rhs")
+    return _ops.apply1("MatrixTriangularSolve", [a, b], {"lower": bool(lower), "adjoint": bool(adjoint)},
+                       name=name or "MatrixTriangularSolve")
+
+
+def cholesky_solve(chol, rhs, name=None):
+    """X with A X = B given chol = cholesky(A): two triangular solves, as TF composes it."""
+    with _ops.name_scope(name, "cholesky_solve", [chol, rhs]):
+        y = matrix_triangular_solve(chol, rhs, adjoint=False, lower=True)
+        return matrix_triangular_solve(chol, y, adjoint=True, lower=True)
