@@ -2,7 +2,8 @@
 import importlib as _importlib
 
 # Each module lists its public names in __all__; a module not written yet is simply skipped.
-for _m in ("optimizer", "gradient_descent", "momentum", "adam", "adagrad", "rmsprop", "adadelta",
+for _m in ("optimizer", "gradient_descent", "momentum", "adam", "adagrad", "rmsprop", "adadelta", "ftrl",
+           "proximal_gradient_descent", "proximal_adagrad",
            "learning_rate_decay", "training_util", "moving_averages", "saver", "checkpoint_management"):
     try:
         _mod = _importlib.import_module("." + _m, __name__)
