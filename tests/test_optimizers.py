@@ -765,3 +765,384 @@ def test_fused_update_reports_the_products_errors():
             np.testing.assert_array_equal(s.run(w), 0)  # nothing was lost
             s.run(train, {x: np.ones((3, 5), np.float32), d: np.ones((3, 4), np.float32)})
             np.testing.assert_allclose(s.run(w), -0.3, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------------
+# FTRL and the proximal optimizers (ApplyFtrl, ApplyFtrlV2, ApplyProximalGradientDescent,
+# ApplyProximalAdagrad): NumPy versions of TensorFlow's training_ops functors, the kernels' trajectories, the
+# optimizer classes against TensorFlow, and the remaining learning-rate schedules.
+
+
+def np_ftrl(a, g, h, shrinkage=False, by_lr=False):
+    t = a["var"].dtype.type
+    lr, l1, l2, power = h["lr"], h["l1"], h["l2"], h["lr_power"]
+    root = np.sqrt if power == t(-0.5) else (lambda x: x ** -power)
+    g_shrunk = g + t(2) * h["l2_shrinkage"] * a["var"] if shrinkage else g
+    new_accum = a["accum"] + g * g
+    if by_lr:
+        a["linear"] += g_shrunk * lr - (root(new_accum) - root(a["accum"])) * a["var"]
+        l1, y = l1 * lr, root(new_accum) + t(2) * l2 * lr
+    else:
+        a["linear"] += g_shrunk - (root(new_accum) - root(a["accum"])) / lr * a["var"]
+        y = root(new_accum) / lr + t(2) * l2
+    a["var"] = np.where(np.abs(a["linear"]) > l1, (l1 * np.sign(a["linear"]) - a["linear"]) / y, t(0))
+    a["accum"] = new_accum
+
+
+def _np_proximal_step(var, g, rate, l1, l2):
+    """FOBOS: a gradient step, then soft thresholding by rate * l1 (when l1 > 0) and shrinking by L2."""
+    t = var.dtype.type
+    prox = var - g * rate
+    if l1 > 0:
+        prox = np.sign(prox) * np.maximum(np.abs(prox) - rate * l1, t(0))
+    return prox / (t(1) + l2 * rate)
+
+
+def np_proximal_gradient_descent(a, g, h):
+    a["var"] = _np_proximal_step(a["var"], g, h["alpha"], h["l1"], h["l2"])
+
+
+def np_proximal_adagrad(a, g, h):
+    a["accum"] += g * g
+    a["var"] = _np_proximal_step(a["var"], g, h["lr"] / np.sqrt(a["accum"]), h["l1"], h["l2"])
+
+
+_FTRL_INPUTS = ["var", "accum", "linear", "grad", "lr", "l1", "l2", "lr_power"]
+_FTRL_V2_INPUTS = ["var", "accum", "linear", "grad", "lr", "l1", "l2", "l2_shrinkage", "lr_power"]
+_PGD_INPUTS = ["var", "alpha", "l1", "l2", "delta"]
+_PADAGRAD_INPUTS = ["var", "accum", "lr", "l1", "l2", "grad"]
+NEW_KERNELS = {
+    "ApplyFtrl": (_FTRL_INPUTS, ["accum", "linear"], np_ftrl,
+                  lambda k: dict(lr=0.1, l1=0.05, l2=0.02, lr_power=-0.5), {}),
+    "ApplyFtrl-power": (_FTRL_INPUTS, ["accum", "linear"], np_ftrl,
+                        lambda k: dict(lr=0.1, l1=0.0, l2=0.1, lr_power=-0.3), {}),
+    "ApplyFtrl-by_lr": (_FTRL_INPUTS, ["accum", "linear"], lambda a, g, h: np_ftrl(a, g, h, by_lr=True),
+                        lambda k: dict(lr=0.1, l1=0.05, l2=0.02, lr_power=-0.5), {"multiply_linear_by_lr": True}),
+    "ApplyFtrlV2": (_FTRL_V2_INPUTS, ["accum", "linear"], lambda a, g, h: np_ftrl(a, g, h, shrinkage=True),
+                    lambda k: dict(lr=0.1, l1=0.05, l2=0.02, l2_shrinkage=0.1, lr_power=-0.5), {}),
+    "ApplyFtrlV2-power": (_FTRL_V2_INPUTS, ["accum", "linear"], lambda a, g, h: np_ftrl(a, g, h, shrinkage=True),
+                          lambda k: dict(lr=0.2, l1=0.01, l2=0.0, l2_shrinkage=0.05, lr_power=-0.7), {}),
+    "ApplyProximalGradientDescent": (_PGD_INPUTS, [], np_proximal_gradient_descent,
+                                     lambda k: dict(alpha=0.05, l1=0.1, l2=0.2), {}),
+    "ApplyProximalGradientDescent-no_l1": (_PGD_INPUTS, [], np_proximal_gradient_descent,
+                                           lambda k: dict(alpha=0.05, l1=0.0, l2=0.2), {}),
+    "ApplyProximalAdagrad": (_PADAGRAD_INPUTS, ["accum"], np_proximal_adagrad,
+                             lambda k: dict(lr=0.1, l1=0.05, l2=0.1), {}),
+    "ApplyProximalAdagrad-no_l1": (_PADAGRAD_INPUTS, ["accum"], np_proximal_adagrad,
+                                   lambda k: dict(lr=0.1, l1=0.0, l2=0.1), {}),
+}
+KERNELS.update(NEW_KERNELS)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("key", sorted(NEW_KERNELS))
+def test_new_kernel_trajectory_matches_numpy(key, dtype):
+    test_kernel_trajectory_matches_numpy(key, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("key", sorted(NEW_KERNELS))
+def test_new_kernel_trajectory_matches_tensorflow(key, dtype):
+    test_kernel_trajectory_matches_tensorflow(key, dtype)
+
+
+def test_new_kernels_are_not_differentiable_and_check_their_inputs():
+    from tideflow import _core
+    for op in ("ApplyFtrl", "ApplyFtrlV2", "ApplyProximalGradientDescent", "ApplyProximalAdagrad"):
+        assert _core.op_gradient_kind(op) == _core.op_gradient_kind("ApplyAdam"), op
+    g = tf.Graph()
+    with g.as_default():
+        v = tf.Variable(np.ones((2, 3), np.float32), name="v")
+        acc = tf.Variable(np.ones((2, 3), np.float32), name="acc")
+        lin = tf.Variable(np.zeros((3, 2), np.float32), name="lin")
+        s = np.float32(0.1)
+        with pytest.raises(ValueError, match="lin"):
+            tf_ops.apply1("ApplyFtrl", [v._ref(), acc._ref(), lin._ref(), np.ones((2, 3), np.float32), s, s, s, s])
+        with pytest.raises(ValueError, match="scalar"):
+            tf_ops.apply1("ApplyProximalGradientDescent", [v._ref(), s, np.ones(2, np.float32), s,
+                                                           np.ones((2, 3), np.float32)])
+        with pytest.raises(TypeError, match="float64"):
+            tf_ops.apply1("ApplyProximalAdagrad", [v._ref(), acc._ref(), s, s, np.float64(0.1),
+                                                   np.ones((2, 3), np.float32)])
+        with pytest.raises(ValueError, match="gradient"):
+            tf_ops.apply1("ApplyFtrlV2", [v._ref(), acc._ref(), tf.Variable(np.zeros((2, 3), np.float32))._ref(),
+                                          np.ones(3, np.float32), s, s, s, s, s])
+
+
+def test_ftrl_large_variable_runs_in_parallel_chunks():
+    shape = (300, 700)
+    arrays = _initial_arrays(KERNELS["ApplyFtrlV2"][1], shape, "float32", np.random.RandomState(4))
+    grads = _grads(shape, "float32", steps=3)
+    _, got = _run_tideflow("ApplyFtrlV2", arrays, grads, "float32")
+    want = _run_numpy("ApplyFtrlV2", arrays, grads, "float32")
+    for n in want:
+        np.testing.assert_allclose(got[n], want[n], rtol=1e-5, atol=1e-6)
+
+
+NEW_OPTIMIZERS = {
+    "Ftrl": lambda t: t.train.FtrlOptimizer(0.1),
+    "Ftrl-l1-l2": lambda t: t.train.FtrlOptimizer(0.2, l1_regularization_strength=0.05,
+                                                  l2_regularization_strength=0.1, initial_accumulator_value=0.5),
+    "Ftrl-power-shrinkage": lambda t: t.train.FtrlOptimizer(0.1, learning_rate_power=-0.4,
+                                                            l1_regularization_strength=0.01,
+                                                            l2_shrinkage_regularization_strength=0.2),
+    "Ftrl-beta-names": lambda t: t.train.FtrlOptimizer(0.1, l2_regularization_strength=0.01, beta=0.5,
+                                                       accum_name="acc", linear_name="lin", name="F"),
+    "Ftrl-fixed-rate": lambda t: t.train.FtrlOptimizer(0.05, learning_rate_power=0.0,
+                                                       initial_accumulator_value=0.0),
+    "ProximalGradientDescent": lambda t: t.train.ProximalGradientDescentOptimizer(0.1),
+    "ProximalGradientDescent-l1-l2": lambda t: t.train.ProximalGradientDescentOptimizer(
+        0.1, l1_regularization_strength=0.05, l2_regularization_strength=0.2),
+    "ProximalAdagrad": lambda t: t.train.ProximalAdagradOptimizer(0.1),
+    "ProximalAdagrad-l1-l2": lambda t: t.train.ProximalAdagradOptimizer(
+        0.3, initial_accumulator_value=0.2, l1_regularization_strength=0.02, l2_regularization_strength=0.1),
+}
+OPTIMIZERS.update(NEW_OPTIMIZERS)
+
+
+@pytest.mark.parametrize("key", sorted(NEW_OPTIMIZERS))
+def test_new_optimizer_matches_tensorflow_float32(key):
+    tf1 = pytest.importorskip("tensorflow.compat.v1")
+    tf1.disable_eager_execution()
+    tf1.disable_resource_variables()
+    steps = 100
+    inits, grads = _inits_and_grads("float32", steps)
+    want, want_step, want_name = _train_with_fed_gradients(tf1, key, "float32", inits, grads, steps)
+    got, got_step, got_name = _train_with_fed_gradients(tf, key, "float32", inits, grads, steps)
+    assert sorted(got) == sorted(want)
+    assert got_step == want_step == steps and got_name == want_name
+    for n in want:
+        assert got[n].dtype == want[n].dtype, n
+        np.testing.assert_allclose(got[n], want[n], err_msg=n, rtol=1e-5, atol=1e-6)
+
+
+def _f32(x):
+    """A Python hyperparameter as the optimizers pass it: a float32 constant, then cast to the variable's dtype."""
+    return float(np.float32(x))
+
+
+# key -> (kernel reference, slots with initial values, hyperparameters as the kernel sees them)
+_CLASS_REFERENCES = {
+    "Ftrl": (np_ftrl, {"accum": 0.1, "linear": 0.0}, dict(lr=0.1, l1=0.0, l2=0.0, lr_power=-0.5)),
+    "Ftrl-l1-l2": (np_ftrl, {"accum": 0.5, "linear": 0.0}, dict(lr=0.2, l1=0.05, l2=0.1, lr_power=-0.5)),
+    "Ftrl-power-shrinkage": (lambda a, g, h: np_ftrl(a, g, h, shrinkage=True), {"accum": 0.1, "linear": 0.0},
+                             dict(lr=0.1, l1=0.01, l2=0.0, l2_shrinkage=0.2, lr_power=-0.4)),
+    "Ftrl-fixed-rate": (np_ftrl, {"accum": 0.0, "linear": 0.0}, dict(lr=0.05, l1=0.0, l2=0.0, lr_power=0.0)),
+    "ProximalGradientDescent": (np_proximal_gradient_descent, {}, dict(alpha=0.1, l1=0.0, l2=0.0)),
+    "ProximalGradientDescent-l1-l2": (np_proximal_gradient_descent, {}, dict(alpha=0.1, l1=0.05, l2=0.2)),
+    "ProximalAdagrad": (np_proximal_adagrad, {"accum": 0.1}, dict(lr=0.1, l1=0.0, l2=0.0)),
+    "ProximalAdagrad-l1-l2": (np_proximal_adagrad, {"accum": 0.2}, dict(lr=0.3, l1=0.02, l2=0.1)),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("key", sorted(_CLASS_REFERENCES))
+def test_new_optimizer_matches_numpy(key, dtype):
+    """100 steps of the optimizer classes against the NumPy kernels; float64 too, where TF's proximal
+    optimizers fail (they pass float32 hyperparameters uncast) and tideflow casts them."""
+    steps = 100
+    ref, slots, hyper = _CLASS_REFERENCES[key]
+    inits, grads = _inits_and_grads(dtype, steps)
+    got, _, _ = _train_with_fed_gradients(tf, key, dtype, inits, grads, steps)
+    t = np.dtype(dtype).type
+    h = {n: t(_f32(v)) for n, v in hyper.items()}
+    for (name, init), gs in zip(inits, grads):
+        a = {"var": init.copy()}
+        a.update({s: np.full(init.shape, v, dtype) for s, v in slots.items()})
+        for gr in gs:
+            ref(a, gr, h)
+        np.testing.assert_allclose(got[name], a["var"], **TOL[dtype])
+        assert got[name].dtype == np.dtype(dtype)
+        assert np.abs(a["var"] - init).max() > 1e-2
+
+
+def test_new_optimizer_slots_and_ops():
+    g = tf.Graph()
+    with g.as_default():
+        theta = tf.Variable(np.zeros((2, 2), np.float32), name="theta")
+        grad = tf.placeholder(tf.float32, [2, 2])
+        ftrl = tf.train.FtrlOptimizer(0.1, initial_accumulator_value=0.25)
+        train = ftrl.apply_gradients([(grad, theta)])
+        assert ftrl.get_slot_names() == ["accum", "linear"]
+        assert ftrl.get_slot(theta, "accum").op.name == "theta/Ftrl"
+        assert ftrl.get_slot(theta, "linear").op.name == "theta/Ftrl_1"
+        assert ftrl.get_slot(theta, "nope") is None
+        assert [v.op.name for v in ftrl.variables()] == ["theta/Ftrl", "theta/Ftrl_1"]
+        assert train.name == "Ftrl" and g.get_operation_by_name("Ftrl/update_theta/ApplyFtrl").type == "ApplyFtrl"
+        named = tf.train.FtrlOptimizer(0.1, accum_name="acc", linear_name="lin",
+                                       l2_shrinkage_regularization_strength=0.1)
+        named.apply_gradients([(grad, theta)])
+        assert named.get_slot(theta, "accum").op.name == "theta/acc"
+        assert named.get_slot(theta, "linear").op.name == "theta/lin"
+        assert g.get_operation_by_name("Ftrl_1/update_theta/ApplyFtrlV2").type == "ApplyFtrlV2"
+        pgd = tf.train.ProximalGradientDescentOptimizer(0.1)
+        pgd.apply_gradients([(grad, theta)])
+        assert pgd.get_slot_names() == [] and pgd.variables() == []
+        assert g.get_operation_by_name(
+            "ProximalGradientDescent/update_theta/ApplyProximalGradientDescent").type == "ApplyProximalGradientDescent"
+        pada = tf.train.ProximalAdagradOptimizer(0.1, initial_accumulator_value=0.3)
+        pada.apply_gradients([(grad, theta)])
+        assert pada.get_slot_names() == ["accumulator"]
+        assert pada.get_slot(theta, "accumulator").op.name == "theta/ProximalAdagrad"
+        assert tf.trainable_variables() == [theta]
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            np.testing.assert_array_equal(sess.run(ftrl.get_slot(theta, "accum")), np.full((2, 2), 0.25, np.float32))
+            np.testing.assert_array_equal(sess.run(ftrl.get_slot(theta, "linear")), np.zeros((2, 2), np.float32))
+            np.testing.assert_array_equal(sess.run(pada.get_slot(theta, "accumulator")),
+                                          np.full((2, 2), 0.3, np.float32))
+
+
+def test_new_optimizer_argument_errors():
+    with pytest.raises(ValueError, match="initial_accumulator_value"):
+        tf.train.FtrlOptimizer(0.1, initial_accumulator_value=-0.1)
+    with pytest.raises(ValueError, match="learning_rate_power"):
+        tf.train.FtrlOptimizer(0.1, learning_rate_power=0.5)
+    with pytest.raises(ValueError, match="l1_regularization_strength"):
+        tf.train.FtrlOptimizer(0.1, l1_regularization_strength=-1.0)
+    with pytest.raises(ValueError, match="l2_regularization_strength"):
+        tf.train.FtrlOptimizer(0.1, l2_regularization_strength=-1.0)
+    with pytest.raises(ValueError, match="l2_shrinkage_regularization_strength"):
+        tf.train.FtrlOptimizer(0.1, l2_shrinkage_regularization_strength=-1.0)
+    with pytest.raises(ValueError, match="initial_accumulator_value must be positive"):
+        tf.train.ProximalAdagradOptimizer(0.1, initial_accumulator_value=0.0)
+
+
+def test_proximal_l1_drives_weights_to_exact_zero():
+    """The soft threshold sets weights whose gradient step stays within lr * l1 of zero to exactly zero."""
+    g = tf.Graph()
+    with g.as_default():
+        theta = tf.Variable(np.array([0.01, -0.02, 1.0], np.float32), name="theta")
+        train = tf.train.ProximalGradientDescentOptimizer(0.5, l1_regularization_strength=0.1).apply_gradients(
+            [(tf.zeros([3]), theta)])
+        with tf.Session() as sess:
+            sess.run(theta.initializer)
+            sess.run(train)
+            np.testing.assert_allclose(sess.run(theta), [0.0, 0.0, 0.95])
+            assert sess.run(theta)[0] == 0.0
+
+
+# ---- the remaining learning-rate schedules ----
+
+def _np_cosine_decay_restarts(lr, step, first, t_mul, m_mul, alpha):
+    done = step / first
+    if t_mul == 1.0:
+        i = np.floor(done)
+        done -= i
+    else:
+        i = np.floor(np.log(1 - done * (1 - t_mul)) / np.log(t_mul))
+        done = (done - (1 - t_mul ** i) / (1 - t_mul)) / t_mul ** i
+    return lr * ((1 - alpha) * 0.5 * m_mul ** i * (1 + np.cos(np.pi * done)) + alpha)
+
+
+def _np_linear_cosine_decay(lr, step, steps, num_periods, alpha, beta):
+    step = min(step, steps)
+    linear = (steps - step) / steps
+    return lr * ((alpha + linear) * 0.5 * (1 + np.cos(np.pi * 2 * num_periods * step / steps)) + beta)
+
+
+SCHEDULE_STEPS = [0, 1, 5, 9, 10, 11, 25, 29, 30, 31, 69, 70, 100, 250]
+NEW_SCHEDULES = {
+    "cosine_decay_restarts": (lambda t, s: t.train.cosine_decay_restarts(0.5, s, 10),
+                              lambda k: _np_cosine_decay_restarts(0.5, k, 10, 2.0, 1.0, 0.0)),
+    "cosine_decay_restarts-args": (lambda t, s: t.train.cosine_decay_restarts(0.5, s, 10, t_mul=1.5, m_mul=0.8,
+                                                                              alpha=0.1),
+                                   lambda k: _np_cosine_decay_restarts(0.5, k, 10, 1.5, 0.8, 0.1)),
+    "cosine_decay_restarts-t_mul1": (lambda t, s: t.train.cosine_decay_restarts(0.5, s, 10, t_mul=1.0, m_mul=0.5),
+                                     lambda k: _np_cosine_decay_restarts(0.5, k, 10, 1.0, 0.5, 0.0)),
+    "linear_cosine_decay": (lambda t, s: t.train.linear_cosine_decay(0.5, s, 100),
+                            lambda k: _np_linear_cosine_decay(0.5, k, 100, 0.5, 0.0, 0.001)),
+    "linear_cosine_decay-args": (lambda t, s: t.train.linear_cosine_decay(0.5, s, 100, num_periods=2.0,
+                                                                          alpha=0.2, beta=0.01),
+                                 lambda k: _np_linear_cosine_decay(0.5, k, 100, 2.0, 0.2, 0.01)),
+    "noisy_linear_cosine_decay-no_noise": (lambda t, s: t.train.noisy_linear_cosine_decay(
+        0.5, s, 100, initial_variance=0.0, num_periods=2.0, alpha=0.2),
+        lambda k: _np_linear_cosine_decay(0.5, k, 100, 2.0, 0.2, 0.001)),
+    "polynomial_decay-cycle": (lambda t, s: t.train.polynomial_decay(0.5, s, 10, 0.01, power=0.5, cycle=True),
+                               lambda k: (0.5 - 0.01) * (1 - k / (10 * max(1, np.ceil(k / 10)))) ** 0.5 + 0.01),
+    "natural_exp_decay": (lambda t, s: t.train.natural_exp_decay(0.5, s, 10, 0.3),
+                          lambda k: 0.5 * np.exp(-0.3 * k / 10)),
+    "inverse_time_decay-staircase": (lambda t, s: t.train.inverse_time_decay(0.5, s, 10, 0.3, staircase=True),
+                                     lambda k: 0.5 / (1 + 0.3 * (k // 10))),
+    "cosine_decay": (lambda t, s: t.train.cosine_decay(0.5, s, 100, alpha=0.1),
+                     lambda k: 0.5 * (0.9 * 0.5 * (1 + np.cos(np.pi * min(k, 100) / 100)) + 0.1)),
+    "exponential_decay-staircase": (lambda t, s: t.train.exponential_decay(0.5, s, 10, 0.7, staircase=True),
+                                    lambda k: 0.5 * 0.7 ** (k // 10)),
+    "piecewise_constant": (lambda t, s: t.train.piecewise_constant(s, [np.int64(10), np.int64(30)], [1.0, 0.5, 0.1]),
+                           lambda k: 1.0 if k <= 10 else 0.5 if k <= 30 else 0.1),
+}
+
+
+def _schedule_in(t, build, steps):
+    g = t.Graph()
+    with g.as_default():
+        step = t.train.get_or_create_global_step()
+        lr = build(t, step)
+        with t.Session(graph=g) as sess:
+            out = []
+            for s in steps:
+                sess.run(t.assign(step, s))
+                out.append(sess.run(lr))
+            return np.array(out), lr
+
+
+@pytest.mark.parametrize("key", sorted(NEW_SCHEDULES))
+def test_schedule_matches_formula_and_tensorflow(key):
+    build, formula = NEW_SCHEDULES[key]
+    got, lr = _schedule_in(tf, build, SCHEDULE_STEPS)
+    assert lr.dtype == tf.float32
+    np.testing.assert_allclose(got, [formula(k) for k in SCHEDULE_STEPS], rtol=2e-5, atol=1e-7)
+    tf1 = pytest.importorskip("tensorflow.compat.v1")
+    tf1.disable_eager_execution()
+    want, want_lr = _schedule_in(tf1, build, SCHEDULE_STEPS)
+    # 1 + cos(x) near x = pi cancels: one ulp of cos is ~3e-8 absolute, whatever the relative size.
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    # TF's piecewise_constant ends in a tf.case and its cosine_decay in an unnamed `CosineDecay/Mul_3`;
+    # the others name their result after the schedule.
+    if key not in ("piecewise_constant", "cosine_decay"):
+        assert lr.op.name == want_lr.op.name
+
+
+def test_new_schedules_float64_and_names():
+    g = tf.Graph()
+    with g.as_default():
+        step = tf.placeholder(tf.int64, [])
+        lrs = [tf.train.cosine_decay_restarts(np.float64(0.5), step, 10, t_mul=1.5, m_mul=0.8, alpha=0.1),
+               tf.train.linear_cosine_decay(np.float64(0.5), step, 100, num_periods=2.0, alpha=0.2, beta=0.01),
+               tf.train.cosine_decay_restarts(0.5, step, 10, name="sgdr")]
+        assert [lr.dtype for lr in lrs[:2]] == [tf.float64, tf.float64]
+        assert lrs[0].op.name == "SGDRDecay" and lrs[1].op.name == "LinearCosineDecay" and lrs[2].op.name == "sgdr"
+        with tf.Session() as sess:
+            for k in (0, 7, 33, 140):
+                a, b = sess.run(lrs[:2], {step: k})
+                assert a == pytest.approx(_np_cosine_decay_restarts(0.5, k, 10, 1.5, 0.8, 0.1), rel=1e-12)
+                assert b == pytest.approx(_np_linear_cosine_decay(0.5, k, 100, 2.0, 0.2, 0.01), rel=1e-12)
+    for fn in (tf.train.cosine_decay_restarts, tf.train.linear_cosine_decay, tf.train.noisy_linear_cosine_decay):
+        with pytest.raises(ValueError, match="global_step is required for " + fn.__name__):
+            fn(0.1, None, 10)
+
+
+def test_cosine_decay_restarts_with_tensor_t_mul():
+    for t_mul in (1.0, 2.0):
+        got, _ = _schedule_in(tf, lambda t, s: t.train.cosine_decay_restarts(0.5, s, 10, t_mul=tf.constant(t_mul)),
+                              SCHEDULE_STEPS)
+        np.testing.assert_allclose(got, [_np_cosine_decay_restarts(0.5, k, 10, t_mul, 1.0, 0.0)
+                                         for k in SCHEDULE_STEPS], rtol=2e-5, atol=1e-7)
+
+
+def test_noisy_linear_cosine_decay_noise():
+    """A fresh normal draw each run, of variance initial_variance / (1 + step)^variance_decay, added to the
+    linear part: (lr - lr_without_noise) / (lr * cosine) is that draw."""
+    g = tf.Graph()
+    with g.as_default():
+        step = tf.placeholder(tf.int64, [])
+        lr = tf.train.noisy_linear_cosine_decay(1.0, step, 100, initial_variance=2.0, variance_decay=0.5,
+                                                num_periods=0.25, beta=0.0)
+        assert lr.op.name == "NoisyLinearCosineDecay"
+        with tf.Session() as sess:
+            k = 20
+            cosine = 0.5 * (1 + np.cos(np.pi * 2 * 0.25 * k / 100))
+            draws = np.array([sess.run(lr, {step: k}) for _ in range(2000)]) / cosine - (100 - k) / 100
+    assert len(np.unique(draws)) > 1900
+    assert abs(draws.mean()) < 0.1
+    assert draws.std() == pytest.approx(np.sqrt(2.0 / (1 + k) ** 0.5), rel=0.08)

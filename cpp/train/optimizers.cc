@@ -187,8 +187,52 @@ constexpr Layout<2, 4> kAdagrad{3};          // var, accum, lr, grad
 constexpr Layout<3, 8> kRMSProp{7};          // var, ms, mom, lr, rho, momentum, epsilon, grad
 constexpr Layout<4, 9> kCenteredRMSProp{8};  // var, mg, ms, mom, lr, rho, momentum, epsilon, grad
 constexpr Layout<3, 7> kAdadelta{6};         // var, accum, accum_update, lr, rho, epsilon, grad
+constexpr Layout<3, 8> kFtrl{3};             // var, accum, linear, grad, lr, l1, l2, lr_power
+constexpr Layout<3, 9> kFtrlV2{3};           // var, accum, linear, grad, lr, l1, l2, l2_shrinkage, lr_power
+constexpr Layout<1, 5> kProximalGradientDescent{4};  // var, alpha, l1, l2, delta
+constexpr Layout<2, 6> kProximalAdagrad{5};          // var, accum, lr, l1, l2, grad
 
 bool use_nesterov(const KernelCtx& c) { return c.node.attrs.get_or<bool>("use_nesterov", false); }
+
+template <class T>
+T sign(T x) {
+  return T(x > T(0)) - T(x < T(0));
+}
+
+// FTRL-proximal (McMahan et al. 2013) as TF's ApplyFtrl/ApplyFtrlV2 functors compute it, including their
+// special case of lr_power = -0.5 (sqrt rather than pow, which can differ in the last bit). V1 passes no
+// shrinkage at all rather than a zero one, so that grad + 0 * var cannot turn an infinite var into NaN.
+// multiply_linear_by_lr keeps `linear` scaled by lr, moving lr out of the divisions.
+template <bool kShrinkage, class L>
+void apply_ftrl(KernelCtx& c, L layout) {
+  const bool by_lr = c.node.attrs.get_or<bool>("multiply_linear_by_lr", false);
+  apply_update(c, layout, [by_lr](auto s) {
+    using T = typename decltype(s)::value_type;
+    const T lr = s[0], l1 = s[1], l2 = s[2], shrinkage = kShrinkage ? s[3] : T(0), lr_power = s[kShrinkage ? 4 : 3];
+    const bool is_sqrt = lr_power == T(-0.5);
+    return [=](T* x, T g) {
+      T& var = x[0];
+      T& accum = x[1];
+      T& linear = x[2];
+      const T g_shrunk = kShrinkage ? g + T(2) * shrinkage * var : g;
+      const T new_accum = accum + g * g;
+      const T new_root = is_sqrt ? std::sqrt(new_accum) : std::pow(new_accum, -lr_power);
+      const T old_root = is_sqrt ? std::sqrt(accum) : std::pow(accum, -lr_power);
+      if (by_lr) {
+        linear += g_shrunk * lr - (new_root - old_root) * var;
+        const T num = l1 * lr * sign(linear) - linear;
+        const T y = new_root + T(2) * l2 * lr;
+        var = std::abs(linear) > l1 * lr ? num / y : T(0);
+      } else {
+        linear += g_shrunk - (new_root - old_root) / lr * var;
+        const T num = l1 * sign(linear) - linear;
+        const T y = new_root / lr + T(2) * l2;
+        var = std::abs(linear) > l1 ? num / y : T(0);
+      }
+      accum = new_accum;
+    };
+  });
+}
 
 // ApplyGradientDescent whose delta is a MatMul (Note [fused producers]): var -= alpha * op(a) op(b) as one
 // gemm accumulating into the variable (beta = 1), instead of writing the gradient and then reading it
@@ -346,6 +390,54 @@ REGISTER_OP("ApplyAdadelta").inputs(7).ref_input(0).ref_input(1).ref_input(2).st
           T update = std::sqrt(accum_update + epsilon) / std::sqrt(accum + epsilon) * g;
           var -= update * lr;
           accum_update = accum_update * rho + update * update * (T(1) - rho);
+        };
+      });
+    });
+
+// new_accum = accum + grad^2; linear += grad - (new_accum^-lr_power - accum^-lr_power) / lr * var;
+// var = |linear| > l1 ? (l1 sign(linear) - linear) / (new_accum^-lr_power / lr + 2 l2) : 0; accum = new_accum
+REGISTER_OP("ApplyFtrl").inputs(8).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kFtrl); })
+    .cpu([](KernelCtx& c) { apply_ftrl<false>(c, kFtrl); });
+
+// As ApplyFtrl, with the shrinkage-type L2 term added to the gradient in `linear`: grad + 2 l2_shrinkage var.
+REGISTER_OP("ApplyFtrlV2").inputs(9).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kFtrlV2); })
+    .cpu([](KernelCtx& c) { apply_ftrl<true>(c, kFtrlV2); });
+
+// FOBOS (Duchi & Singer 2009): prox = var - alpha * delta;
+// var = sign(prox) max(|prox| - alpha l1, 0) / (1 + alpha l2), the soft threshold only when l1 > 0.
+REGISTER_OP("ApplyProximalGradientDescent").inputs(5).ref_input(0).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kProximalGradientDescent); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kProximalGradientDescent, [](auto s) {
+        using T = typename decltype(s)::value_type;
+        const T alpha = s[0], l1 = s[1], l2 = s[2];
+        const T threshold = alpha * l1, denom = T(1) + l2 * alpha;
+        const bool soft = l1 > T(0);
+        return [=](T* x, T g) {
+          const T prox = x[0] - g * alpha;
+          x[0] = (soft ? sign(prox) * std::max(std::abs(prox) - threshold, T(0)) : prox) / denom;
+        };
+      });
+    });
+
+// FOBOS with Adagrad's per-element rate: accum += grad^2; lr_t = lr / sqrt(accum); then as
+// ApplyProximalGradientDescent with lr_t for alpha.
+REGISTER_OP("ApplyProximalAdagrad").inputs(6).ref_input(0).ref_input(1).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kProximalAdagrad); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kProximalAdagrad, [](auto s) {
+        using T = typename decltype(s)::value_type;
+        const T lr = s[0], l1 = s[1], l2 = s[2];
+        const bool soft = l1 > T(0);
+        return [=](T* x, T g) {
+          T& var = x[0];
+          T& accum = x[1];
+          accum += g * g;
+          const T rate = lr / std::sqrt(accum);
+          const T prox = var - g * rate;
+          var = (soft ? sign(prox) * std::max(std::abs(prox) - rate * l1, T(0)) : prox) / (T(1) + l2 * rate);
         };
       });
     });
