@@ -317,15 +317,15 @@ def atanh(x, name=None):
 
 
 def log_sigmoid(x, name=None):
-    """log(1 / (1 + exp(-x))) = -softplus(-x), finite for any x. Computed as
-    0.5 x - 0.5 |x| - log1p(exp(-|x|)): the first two terms are min(x, 0) exactly, written so that the
+    """log(1 / (1 + exp(-x))) = -softplus(-x), finite for any x. softplus(-x) is computed as
+    (0.5 |x| - 0.5 x) + log1p(exp(-|x|)): the first term is max(-x, 0) exactly, written so that the
     gradient at x == 0 is TensorFlow's 0.5 (sigmoid(-x)) rather than a one-sided subgradient."""
     with _ops.name_scope(name, "LogSigmoid", [x]) as scope:
         x = _ops.convert_to_tensor(x, name="x")
         half = _ops.convert_to_tensor(0.5, dtype=x.dtype)
         abs_x = abs(x)
-        min_x_0 = subtract(multiply(half, x), multiply(half, abs_x))
-        return subtract(min_x_0, log1p(exp(negative(abs_x))), name=scope)
+        relu_neg_x = subtract(multiply(half, abs_x), multiply(half, x))
+        return negative(add(relu_neg_x, log1p(exp(negative(abs_x)))), name=scope)
 
 
 def reciprocal(x, name=None):
