@@ -110,7 +110,9 @@ struct TruncateModF : IntDivisorCheck {
 // tf.atan2(y, x): the angle of the point (x, y), quadrant from both signs (signed zeros included).
 struct Atan2F : NoCheck { template <class T> T operator()(T y, T x) const { return std::atan2(y, x); } };
 // x log(y) and x / y, but 0 wherever x == 0, whatever y is (0, inf or NaN), as TF's Xlogy and Xdivy.
-struct XlogyF : NoCheck { template <class T> T operator()(T x, T y) const { return x == T(0) ? T(0) : x * std::log(y); } };
+struct XlogyF : NoCheck {
+  template <class T> T operator()(T x, T y) const { return x == T(0) ? T(0) : x * std::log(y); }
+};
 struct XdivyF : NoCheck { template <class T> T operator()(T x, T y) const { return x == T(0) ? T(0) : x / y; } };
 struct ZetaF : NoCheck {
   template <class T> T operator()(T x, T q) const { return static_cast<T>(special::zeta(x, q)); }
