@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "elementwise.h"
+#include "special_math.h"
 
 namespace tideflow {
 namespace {
@@ -88,6 +89,36 @@ struct FloorModF : IntDivisorCheck {
       return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
     }
   }
+};
+
+// Truncating division, C's: -7 / 2 == -3 and -7 % 2 == -1 (the remainder takes the dividend's sign).
+// INT_MIN / -1 wraps to INT_MIN and INT_MIN % -1 is 0, as TF, instead of trapping.
+struct TruncateDivF : IntDivisorCheck {
+  template <class T> T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) return std::trunc(a / b);
+    else return b == -1 ? wrap_neg(a) : a / b;
+  }
+};
+
+struct TruncateModF : IntDivisorCheck {
+  template <class T> T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) return std::fmod(a, b);
+    else return b == -1 ? T(0) : a % b;
+  }
+};
+
+// tf.atan2(y, x): the angle of the point (x, y), quadrant from both signs (signed zeros included).
+struct Atan2F : NoCheck { template <class T> T operator()(T y, T x) const { return std::atan2(y, x); } };
+// x log(y) and x / y, but 0 wherever x == 0, whatever y is (0, inf or NaN), as TF's Xlogy and Xdivy.
+struct XlogyF : NoCheck {
+  template <class T> T operator()(T x, T y) const { return x == T(0) ? T(0) : x * std::log(y); }
+};
+struct XdivyF : NoCheck { template <class T> T operator()(T x, T y) const { return x == T(0) ? T(0) : x / y; } };
+struct ZetaF : NoCheck {
+  template <class T> T operator()(T x, T q) const { return static_cast<T>(special::zeta(x, q)); }
+};
+struct PolygammaF : NoCheck {
+  template <class T> T operator()(T n, T x) const { return static_cast<T>(special::polygamma(n, x)); }
 };
 
 struct PowF {
@@ -182,6 +213,53 @@ std::vector<Output> div_no_nan_grad(GradCtx& g) {
 std::vector<Output> floor_mod_grad(GradCtx& g) {
   Output q = emit(g, "FloorDiv", {g.x(0), g.x(1)});
   return {g.g(), emit(g, "Mul", {g.g(), emit(g, "Neg", {q})})};
+}
+
+// TF defines no gradient for TruncateMod (unlike FloorMod): differentiating through it is a LookupError.
+std::vector<Output> truncate_mod_grad(GradCtx& g) {
+  const std::string& at = g.node.location;
+  throw Error(ErrorCode::LookupError, "No gradient defined for operation '" + g.node.name +
+                                          "' (op type: TruncateMod)" + (at.empty() ? "" : ", created at " + at));
+}
+
+// atan2(y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2).
+std::vector<Output> atan2_grad(GradCtx& g) {
+  Output y = g.x(0), x = g.x(1);
+  Output grad_inv = emit(g, "RealDiv", {g.g(), emit(g, "Add", {emit(g, "Square", {y}), emit(g, "Square", {x})})});
+  return {emit(g, "Mul", {x, grad_inv}), emit(g, "Mul", {emit(g, "Neg", {y}), grad_inv})};
+}
+
+// 1 where x != 0, else 0: Xlogy's and Xdivy's x-derivatives keep their x == 0 zeros through it.
+Output nonzero_indicator(GradCtx& g, const Output& x) {
+  AttrMap a;
+  a["DstT"] = x.dtype();
+  return emit(g, "Cast", {emit(g, "NotEqual", {x, scalar_like(g, 0.0, x)})}, a);
+}
+
+std::vector<Output> xlogy_grad(GradCtx& g) {
+  Output x = g.x(0), y = g.x(1);
+  return {emit(g, "Mul", {emit(g, "Xlogy", {nonzero_indicator(g, x), y}), g.g()}),
+          emit(g, "Mul", {emit(g, "Xdivy", {x, y}), g.g()})};
+}
+
+std::vector<Output> xdivy_grad(GradCtx& g) {
+  Output x = g.x(0), y = g.x(1);
+  Output partial_y = emit(g, "Xdivy", {emit(g, "Neg", {x}), emit(g, "Square", {y})});
+  return {emit(g, "Mul", {emit(g, "Xdivy", {nonzero_indicator(g, x), y}), g.g()}), emit(g, "Mul", {partial_y, g.g()})};
+}
+
+// Only q and x get gradients (TF has none for zeta's x or polygamma's n): d zeta(x, q)/dq = -x zeta(x + 1, q),
+// d psi^(n)(x)/dx = psi^(n+1)(x).
+std::vector<Output> zeta_grad(GradCtx& g) {
+  Output x = g.x(0), q = g.x(1);
+  Output x1 = emit(g, "Add", {x, scalar_like(g, 1.0, x)});
+  return {Output{}, emit(g, "Mul", {emit(g, "Mul", {emit(g, "Neg", {x}), emit(g, "Zeta", {x1, q})}), g.g()})};
+}
+
+std::vector<Output> polygamma_grad(GradCtx& g) {
+  Output n = g.x(0), x = g.x(1);
+  Output n1 = emit(g, "Add", {n, scalar_like(g, 1.0, n)});
+  return {Output{}, emit(g, "Mul", {emit(g, "Polygamma", {n1, x}), g.g()})};
 }
 
 // z = x^y: dz/dx = y x^(y-1); dz/dy = z log(x), taken as 0 where x <= 0 (TF's choice: finite, not NaN).
@@ -334,6 +412,20 @@ REGISTER_OP("FloorDiv").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel
     .not_differentiable();
 REGISTER_OP("FloorMod").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<FloorModF, kNumeric>)
     .grad(floor_mod_grad);
+// Integer division by zero is an InvalidArgumentError, as FloorDiv's; TF has no gradient for either op.
+REGISTER_OP("TruncateDiv").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<TruncateDivF, kNumeric>)
+    .not_differentiable();
+REGISTER_OP("TruncateMod").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<TruncateModF, kNumeric>)
+    .grad(truncate_mod_grad);
+REGISTER_OP("Atan2").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<Atan2F, kFloat, kTranscendental>)
+    .grad(atan2_grad);
+REGISTER_OP("Xlogy").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<XlogyF, kFloat, kTranscendental>)
+    .grad(xlogy_grad);
+REGISTER_OP("Xdivy").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<XdivyF, kFloat>).grad(xdivy_grad);
+REGISTER_OP("Zeta").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<ZetaF, kFloat, kTranscendental>)
+    .grad(zeta_grad);
+REGISTER_OP("Polygamma").inputs(2).shape(binary_shape<kFloat>)
+    .cpu(arith_kernel<PolygammaF, kFloat, kTranscendental>).grad(polygamma_grad);
 REGISTER_OP("Pow").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<PowF, kNumeric, kTranscendental>)
     .grad(pow_grad);
 REGISTER_OP("Maximum").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<MaximumF, kNumeric>)

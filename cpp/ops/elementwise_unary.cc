@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "elementwise.h"
+#include "special_math.h"
 
 namespace tideflow {
 namespace {
@@ -103,6 +104,24 @@ struct SigmoidF { template <class T> T operator()(T x) const {
   T s = T(1) / (T(1) + e);
   return x >= 0 ? s : e * s;
 } };
+// Functions libm has, for float and double alike (lgamma is log|Gamma(x)|, +inf at the poles, as TF).
+#define TIDEFLOW_LIBM_UNARY(Name, fn) \
+  struct Name { template <class T> T operator()(T x) const { return std::fn(x); } };
+TIDEFLOW_LIBM_UNARY(Expm1F, expm1)
+TIDEFLOW_LIBM_UNARY(ErfF, erf)
+TIDEFLOW_LIBM_UNARY(ErfcF, erfc)
+TIDEFLOW_LIBM_UNARY(LgammaF, lgamma)
+TIDEFLOW_LIBM_UNARY(TanF, tan)
+TIDEFLOW_LIBM_UNARY(AsinF, asin)
+TIDEFLOW_LIBM_UNARY(AcosF, acos)
+TIDEFLOW_LIBM_UNARY(AtanF, atan)
+TIDEFLOW_LIBM_UNARY(SinhF, sinh)
+TIDEFLOW_LIBM_UNARY(CoshF, cosh)
+TIDEFLOW_LIBM_UNARY(AsinhF, asinh)
+TIDEFLOW_LIBM_UNARY(AcoshF, acosh)
+TIDEFLOW_LIBM_UNARY(AtanhF, atanh)
+#undef TIDEFLOW_LIBM_UNARY
+struct DigammaF { template <class T> T operator()(T x) const { return static_cast<T>(special::digamma(x)); } };
 struct ReciprocalF { template <class T> T operator()(T x) const { return T(1) / x; } };
 struct FloorF { template <class T> T operator()(T x) const { return std::floor(x); } };
 struct CeilF { template <class T> T operator()(T x) const { return std::ceil(x); } };
@@ -178,6 +197,58 @@ std::vector<Output> cos_grad(GradCtx& g) {
 
 std::vector<Output> tanh_grad(GradCtx& g) { return {emit(g, "TanhGrad", {g.y(), g.g()})}; }
 std::vector<Output> sigmoid_grad(GradCtx& g) { return {emit(g, "SigmoidGrad", {g.y(), g.g()})}; }
+
+std::vector<Output> expm1_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Exp", {g.x(0)})})}; }
+
+// d erf(x) = 2/sqrt(pi) exp(-x^2); erfc's is its negative.
+template <int Sign>
+std::vector<Output> erf_grad(GradCtx& g) {
+  Output c = scalar_like(g, Sign * 1.1283791670955126, g.g());  // 2 / sqrt(pi)
+  Output e = emit(g, "Exp", {emit(g, "Neg", {emit(g, "Square", {g.x(0)})})});
+  return {emit(g, "Mul", {emit(g, "Mul", {g.g(), c}), e})};
+}
+
+std::vector<Output> lgamma_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Digamma", {g.x(0)})})}; }
+
+std::vector<Output> digamma_grad(GradCtx& g) {
+  return {emit(g, "Mul", {g.g(), emit(g, "Polygamma", {scalar_like(g, 1.0, g.x(0)), g.x(0)})})};
+}
+
+// d tan(x) = sec(x)^2.
+std::vector<Output> tan_grad(GradCtx& g) {
+  return {emit(g, "Mul", {emit(g, "Square", {emit(g, "Reciprocal", {emit(g, "Cos", {g.x(0)})})}), g.g()})};
+}
+
+// 1 / sqrt(1 - x^2), the magnitude of asin's and acos's derivatives.
+Output inv_sqrt_one_minus_square(GradCtx& g) {
+  Output one_m_x2 = emit(g, "Sub", {scalar_like(g, 1.0, g.x(0)), emit(g, "Square", {g.x(0)})});
+  return emit(g, "Reciprocal", {emit(g, "Sqrt", {one_m_x2})});
+}
+
+std::vector<Output> asin_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), inv_sqrt_one_minus_square(g)})}; }
+
+std::vector<Output> acos_grad(GradCtx& g) {
+  return {emit(g, "Mul", {emit(g, "Neg", {g.g()}), inv_sqrt_one_minus_square(g)})};
+}
+
+// atan: 1 / (1 + x^2); atanh: 1 / (1 - x^2).
+template <const char* AddOrSub>
+std::vector<Output> atan_grad(GradCtx& g) {
+  Output den = emit(g, AddOrSub, {scalar_like(g, 1.0, g.x(0)), emit(g, "Square", {g.x(0)})});
+  return {emit(g, "Mul", {g.g(), emit(g, "Reciprocal", {den})})};
+}
+constexpr char kAdd[] = "Add";
+constexpr char kSub[] = "Sub";
+
+// sinh' = cosh and cosh' = sinh, of x.
+template <const char* Other>
+std::vector<Output> hyperbolic_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, Other, {g.x(0)})})}; }
+constexpr char kSinh[] = "Sinh";
+constexpr char kCosh[] = "Cosh";
+
+// asinh' = 1 / cosh(y) and acosh' = 1 / sinh(y), from the output y.
+template <const char* Fn>
+std::vector<Output> area_hyperbolic_grad(GradCtx& g) { return {emit(g, "RealDiv", {g.g(), emit(g, Fn, {g.y()})})}; }
 
 // d(1/x) = -y^2.
 std::vector<Output> reciprocal_grad(GradCtx& g) {
@@ -263,6 +334,36 @@ REGISTER_OP("Reciprocal").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<
 REGISTER_OP("Floor").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<FloorF, kFloat>).not_differentiable();
 REGISTER_OP("Ceil").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<CeilF, kFloat>).not_differentiable();
 REGISTER_OP("Round").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<RoundF, kNumeric>).not_differentiable();
+// tf.rint is Round under another name, for floats only (as TF).
+REGISTER_OP("Rint").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<RoundF, kFloat>).not_differentiable();
+REGISTER_OP("Expm1").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<Expm1F, kFloat, kTranscendental>)
+    .grad(expm1_grad);
+REGISTER_OP("Erf").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ErfF, kFloat, kTranscendental>)
+    .grad(erf_grad<1>);
+REGISTER_OP("Erfc").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ErfcF, kFloat, kTranscendental>)
+    .grad(erf_grad<-1>);
+REGISTER_OP("Lgamma").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<LgammaF, kFloat, kTranscendental>)
+    .grad(lgamma_grad);
+REGISTER_OP("Digamma").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<DigammaF, kFloat, kTranscendental>)
+    .grad(digamma_grad);
+REGISTER_OP("Tan").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<TanF, kFloat, kTranscendental>)
+    .grad(tan_grad);
+REGISTER_OP("Asin").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AsinF, kFloat, kTranscendental>)
+    .grad(asin_grad);
+REGISTER_OP("Acos").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AcosF, kFloat, kTranscendental>)
+    .grad(acos_grad);
+REGISTER_OP("Atan").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AtanF, kFloat, kTranscendental>)
+    .grad(atan_grad<kAdd>);
+REGISTER_OP("Sinh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<SinhF, kFloat, kTranscendental>)
+    .grad(hyperbolic_grad<kCosh>);
+REGISTER_OP("Cosh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<CoshF, kFloat, kTranscendental>)
+    .grad(hyperbolic_grad<kSinh>);
+REGISTER_OP("Asinh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AsinhF, kFloat, kTranscendental>)
+    .grad(area_hyperbolic_grad<kCosh>);
+REGISTER_OP("Acosh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AcoshF, kFloat, kTranscendental>)
+    .grad(area_hyperbolic_grad<kSinh>);
+REGISTER_OP("Atanh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AtanhF, kFloat, kTranscendental>)
+    .grad(atan_grad<kSub>);
 REGISTER_OP("Relu").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<ReluF, kNumeric>).grad(relu_grad);
 REGISTER_OP("LogicalNot").inputs(1).shape(unary_shape<kBool>).cpu(unary_kernel<LogicalNotF, kBool>)
     .not_differentiable();

@@ -18,9 +18,14 @@ def install(ns):
                               "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
                               "reduce_any", "reduce_all", "argmax", "argmin", "cumsum", "squared_difference", "floormod",
                               "floor_div", "realdiv", "logical_xor", "is_nan", "is_inf", "is_finite",
-                              "scalar_mul", "reduce_logsumexp", "count_nonzero", "softplus", "cumprod", "div_no_nan")]
+                              "scalar_mul", "reduce_logsumexp", "count_nonzero", "softplus", "cumprod", "div_no_nan",
+                              "atan2", "polygamma", "zeta", "expm1", "rint", "erf", "erfc", "lgamma", "digamma",
+                              "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+                              "log_sigmoid")]
     ns["math"] = sub("math", math_names)
     ns["math"].divide_no_nan = ns.get("div_no_nan")
+    from .ops import math_ops
+    ns["math"].xlogy, ns["math"].xdivy = math_ops.xlogy, math_ops.xdivy  # tf.math only, as in TensorFlow
     ns["debugging"] = sub("debugging", [n for n in ns if n.startswith("assert_")] + [
         "Assert", "check_numerics", "is_numeric_tensor", "is_nan", "is_inf", "is_finite"])
     ns["debugging"].assert_all_finite = ns["verify_tensor_all_finite"]

@@ -1,5 +1,6 @@
 """Op-table rows of the elementwise family (cpp/ops/elementwise_*.cc, python/tideflow/ops/math_ops.py)."""
 import numpy as np
+import scipy.special as sp
 
 from tideflow.framework import ops as _ops
 
@@ -55,6 +56,52 @@ def _specials(rng, shapes, dtype):
     return [np.resize(np.array([np.nan, np.inf, -np.inf, 0.0, -1.5, 3.0], dtype), s) for s in shapes]
 
 
+def _off_poles(arrays):
+    """Moves values <= 0.3 to the middle of their unit interval, away from Gamma's poles at 0, -1, -2..."""
+    out = []
+    for a in arrays:
+        fl = np.floor(a)
+        out.append(np.where(a <= 0.3, fl + 0.25 + 0.5 * (a - fl), a).astype(a.dtype))
+    return out
+
+
+def _polygamma_inputs(rng, shapes, dtype):
+    """Orders 0..3 and x > 0.3, where the finite-difference check stays well conditioned."""
+    return [rng.randint(0, 4, size=shapes[0]).astype(dtype), rng.uniform(0.3, 4.0, size=shapes[1]).astype(dtype)]
+
+
+def _zeta_inputs(rng, shapes, dtype):
+    return [rng.uniform(1.5, 4.0, size=shapes[0]).astype(dtype), rng.uniform(0.5, 3.0, size=shapes[1]).astype(dtype)]
+
+
+def _x_zero_specials(rng, shapes, dtype):
+    """x == 0 against y of 0, inf, NaN and ordinary values, where xlogy and xdivy are 0."""
+    return [np.array([0, 0, 0, 0, 1.5, -2], dtype), np.array([0, np.inf, np.nan, 2, 0.5, 4], dtype)]
+
+
+def _xlogy(x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x == 0, 0, x * np.log(y)).astype(x.dtype)
+
+
+def _xdivy(x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x == 0, 0, x / y).astype(x.dtype)
+
+
+def _selu(x):
+    scale, alpha = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
+    return (scale * np.where(x < 0, alpha * np.expm1(np.minimum(x, 0)), x)).astype(x.dtype)
+
+
+def _truncatediv(x, y):
+    return np.trunc(np.true_divide(x, y)).astype(x.dtype)
+
+
+def _y_positive(arrays):
+    return [arrays[0], np.abs(arrays[1]) + np.asarray(0.3, arrays[1].dtype)]
+
+
 def _op(op_type):
     """Builds a raw op by type (for ops without a public Python function, e.g. the fused gradients)."""
     return lambda tf, *xs: _ops.apply1(op_type, list(xs))
@@ -99,6 +146,23 @@ ROWS = [
           BINARY, dtypes=NUMERIC),
     OpRow("scalar_mul", lambda tf, x: tf.scalar_mul(2.5, x), lambda x: (2.5 * x).astype(x.dtype), UNARY),
 
+    OpRow("truncatediv", lambda tf, x, y: tf.truncatediv(x, y), _truncatediv, BINARY, dtypes=NUMERIC,
+          avoid=_divisor_nonzero, grad=False, low=-9, high=9),
+    OpRow("truncatemod", lambda tf, x, y: tf.truncatemod(x, y), np.fmod, BINARY, dtypes=NUMERIC,
+          avoid=_divisor_nonzero, grad=False, low=-9, high=9),
+    OpRow("atan2", lambda tf, y, x: tf.atan2(y, x), np.arctan2, BINARY, avoid=_all_away_from_zero, grad_tol=1e-3),
+    OpRow("xlogy", lambda tf, x, y: tf.math.xlogy(x, y), _xlogy, BINARY, avoid=_y_positive, grad_tol=1e-3),
+    OpRow("xlogy[x=0]", lambda tf, x, y: tf.math.xlogy(x, y), _xlogy, [((6,), (6,))], grad=False,
+          make=_x_zero_specials),
+    OpRow("xdivy", lambda tf, x, y: tf.math.xdivy(x, y), _xdivy, BINARY, avoid=_divisor_nonzero, grad_tol=1e-3),
+    OpRow("xdivy[x=0]", lambda tf, x, y: tf.math.xdivy(x, y), _xdivy, [((6,), (6,))], grad=False,
+          make=_x_zero_specials),
+    OpRow("polygamma", lambda tf, n, x: tf.math.polygamma(n, x),
+          lambda n, x: sp.polygamma(n.astype(int), x).astype(x.dtype), BINARY[:6], make=_polygamma_inputs,
+          grad_inputs=[1], grad_tol=1e-3),
+    OpRow("zeta", lambda tf, x, q: tf.math.zeta(x, q), lambda x, q: sp.zeta(x, q).astype(x.dtype), BINARY[:6],
+          make=_zeta_inputs, grad_inputs=[1], grad_tol=1e-3),
+
     # ---- comparisons and logic (no gradients) ----
     OpRow("equal", lambda tf, x, y: tf.equal(x, y), np.equal, BINARY, dtypes=POD, grad=False),
     OpRow("equal_ties", lambda tf, x, y: tf.equal(x, y), np.equal, BINARY[:3], dtypes=NUMERIC, make=_small_ints,
@@ -138,6 +202,35 @@ ROWS = [
     OpRow("sigmoid", lambda tf, x: tf.sigmoid(x), _sigmoid, UNARY, low=-6, high=6),
     OpRow("sigmoid_extreme", lambda tf, x: tf.sigmoid(x), _sigmoid, [((4,),)], grad=False,
           make=lambda rng, shapes, dt: [np.array([-800, -30, 30, 800], dt)]),
+    OpRow("expm1", lambda tf, x: tf.expm1(x), np.expm1, UNARY),
+    OpRow("expm1_tiny", lambda tf, x: tf.expm1(x), np.expm1, [((4,),)], grad=False, rtol=1e-6,
+          make=lambda rng, shapes, dt: [np.array([1e-10, -3e-8, 1e-5, 0], dt)]),
+    OpRow("erf", lambda tf, x: tf.erf(x), sp.erf, UNARY),
+    OpRow("erfc", lambda tf, x: tf.erfc(x), sp.erfc, UNARY),
+    OpRow("lgamma", lambda tf, x: tf.lgamma(x), sp.gammaln, UNARY, low=-3, high=5, avoid=_off_poles,
+          grad_tol=1e-3),
+    OpRow("digamma", lambda tf, x: tf.digamma(x), sp.digamma, UNARY, low=-3, high=5, avoid=_off_poles,
+          grad_tol=1e-3),
+    OpRow("digamma_large", lambda tf, x: tf.digamma(x), sp.digamma, [((5,),)], grad=False,
+          make=lambda rng, shapes, dt: [np.array([9.5, 10, 123.25, 1e6, 1e20], dt)]),
+    OpRow("tan", lambda tf, x: tf.tan(x), np.tan, UNARY, low=-1.2, high=1.2, grad_tol=1e-3),
+    OpRow("asin", lambda tf, x: tf.asin(x), np.arcsin, UNARY, low=-0.9, high=0.9, grad_tol=1e-3),
+    OpRow("acos", lambda tf, x: tf.acos(x), np.arccos, UNARY, low=-0.9, high=0.9, grad_tol=1e-3),
+    OpRow("atan", lambda tf, x: tf.atan(x), np.arctan, UNARY, low=-3, high=3),
+    OpRow("sinh", lambda tf, x: tf.sinh(x), np.sinh, UNARY),
+    OpRow("cosh", lambda tf, x: tf.cosh(x), np.cosh, UNARY),
+    OpRow("asinh", lambda tf, x: tf.asinh(x), np.arcsinh, UNARY, low=-3, high=3),
+    OpRow("acosh", lambda tf, x: tf.acosh(x), np.arccosh, UNARY, low=1.2, high=4, grad_tol=1e-3),
+    OpRow("atanh", lambda tf, x: tf.atanh(x), np.arctanh, UNARY, low=-0.9, high=0.9, grad_tol=1e-3),
+    OpRow("log_sigmoid", lambda tf, x: tf.math.log_sigmoid(x), lambda x: -np.logaddexp(0, -x).astype(x.dtype),
+          UNARY + [((3,),)], low=-6, high=6),
+    OpRow("log_sigmoid_extreme", lambda tf, x: tf.log_sigmoid(x), lambda x: -np.logaddexp(0, -x).astype(x.dtype),
+          [((6,),)], grad=False, make=lambda rng, shapes, dt: [np.array([-1000, -100, -20, 20, 100, 1000], dt)]),
+    OpRow("selu", lambda tf, x: tf.nn.selu(x), _selu, UNARY, low=-3, high=3, avoid=_all_away_from_zero),
+    OpRow("selu_large", lambda tf, x: tf.nn.selu(x), _selu, [((4,),)], make=lambda rng, shapes, dt: [
+          np.array([-200, -0.5, 0.5, 200], dt)]),
+    OpRow("swish", lambda tf, x: tf.nn.swish(x), lambda x: (x * _sigmoid(x)).astype(x.dtype), UNARY, low=-4,
+          high=4),
     OpRow("reciprocal", lambda tf, x: tf.reciprocal(x), np.reciprocal, UNARY, avoid=_all_away_from_zero,
           grad_tol=1e-3),
     OpRow("relu", lambda tf, x: tf.nn.relu(x) if hasattr(tf.nn, "relu") else tf.relu(x),
@@ -146,6 +239,7 @@ ROWS = [
     OpRow("ceil", lambda tf, x: tf.ceil(x), np.ceil, UNARY, grad=False, low=-4, high=4),
     OpRow("round", lambda tf, x: tf.round(x), np.round, UNARY + [((13,),)], dtypes=NUMERIC, grad=False,
           make=_halves),
+    OpRow("rint", lambda tf, x: tf.rint(x), np.rint, UNARY + [((13,),)], grad=False, make=_halves),
 
     OpRow("is_nan", lambda tf, x: tf.is_nan(x), np.isnan, UNARY + [((6,),)], grad=False, make=_specials),
     OpRow("is_inf", lambda tf, x: tf.is_inf(x), np.isinf, UNARY + [((6,),)], grad=False, make=_specials),

@@ -10,8 +10,10 @@ __all__ = [
     "cos", "tanh", "sigmoid", "reciprocal", "maximum", "minimum", "floor", "ceil", "round", "add_n", "equal",
     "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
     "logical_xor", "where", "cast", "to_float", "to_double", "to_int32", "to_int64", "squared_difference",
-    "scalar_mul", "relu", "is_nan", "is_inf", "is_finite", "div_no_nan",
-]
+    "scalar_mul", "relu", "is_nan", "is_inf", "is_finite", "div_no_nan", "truncatediv", "truncatemod", "atan2",
+    "polygamma", "zeta", "expm1", "rint", "erf", "erfc", "lgamma", "digamma", "tan", "asin", "acos", "atan",
+    "sinh", "cosh", "asinh", "acosh", "atanh", "log_sigmoid",
+]  # xlogy and xdivy are only in tf.math, as in TensorFlow
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -124,6 +126,42 @@ def floormod(x, y, name=None):
 mod = floormod
 
 
+def truncatediv(x, y, name=None):
+    """Division rounding toward zero (C's): -7 / 2 == -3. Integer division by zero raises
+    InvalidArgumentError when run."""
+    return _binary("TruncateDiv", x, y, name)
+
+
+def truncatemod(x, y, name=None):
+    """C's remainder: the result has the dividend's sign, x == truncatediv(x, y) * y + truncatemod(x, y)."""
+    return _binary("TruncateMod", x, y, name)
+
+
+def atan2(y, x, name=None):
+    """The angle of the point (x, y) in [-pi, pi], its quadrant taken from both signs."""
+    return _binary("Atan2", y, x, name)
+
+
+def xlogy(x, y, name=None):
+    """x * log(y), and 0 wherever x == 0 (whatever y is)."""
+    return _binary("Xlogy", x, y, name)
+
+
+def xdivy(x, y, name=None):
+    """x / y, and 0 wherever x == 0 (whatever y is)."""
+    return _binary("Xdivy", x, y, name)
+
+
+def polygamma(a, x, name=None):
+    """The a-th derivative of digamma at x, for integer-valued a >= 0 of x's float dtype (NaN for other a)."""
+    return _binary("Polygamma", a, x, name)
+
+
+def zeta(x, q, name=None):
+    """The Hurwitz zeta function, sum over k >= 0 of (k + q)^-x."""
+    return _binary("Zeta", x, q, name)
+
+
 def pow(x, y, name=None):  # noqa: A001 (TF's name)
     return _binary("Pow", x, y, name)
 
@@ -212,6 +250,82 @@ def tanh(x, name=None):
 
 def sigmoid(x, name=None):
     return _unary("Sigmoid", x, name)
+
+
+def expm1(x, name=None):
+    """exp(x) - 1, accurate for small x."""
+    return _unary("Expm1", x, name)
+
+
+def rint(x, name=None):
+    """Rounds half to even, like round, for float tensors."""
+    return _unary("Rint", x, name)
+
+
+def erf(x, name=None):
+    return _unary("Erf", x, name)
+
+
+def erfc(x, name=None):
+    return _unary("Erfc", x, name)
+
+
+def lgamma(x, name=None):
+    """log|Gamma(x)|; +inf at the poles (non-positive integers)."""
+    return _unary("Lgamma", x, name)
+
+
+def digamma(x, name=None):
+    """d/dx lgamma(x); NaN at the poles (non-positive integers)."""
+    return _unary("Digamma", x, name)
+
+
+def tan(x, name=None):
+    return _unary("Tan", x, name)
+
+
+def asin(x, name=None):
+    return _unary("Asin", x, name)
+
+
+def acos(x, name=None):
+    return _unary("Acos", x, name)
+
+
+def atan(x, name=None):
+    return _unary("Atan", x, name)
+
+
+def sinh(x, name=None):
+    return _unary("Sinh", x, name)
+
+
+def cosh(x, name=None):
+    return _unary("Cosh", x, name)
+
+
+def asinh(x, name=None):
+    return _unary("Asinh", x, name)
+
+
+def acosh(x, name=None):
+    return _unary("Acosh", x, name)
+
+
+def atanh(x, name=None):
+    return _unary("Atanh", x, name)
+
+
+def log_sigmoid(x, name=None):
+    """log(1 / (1 + exp(-x))) = -softplus(-x), finite for any x. softplus(-x) is computed as
+    (0.5 |x| - 0.5 x) + log1p(exp(-|x|)): the first term is max(-x, 0) exactly, written so that the
+    gradient at x == 0 is TensorFlow's 0.5 (sigmoid(-x)) rather than a one-sided subgradient."""
+    with _ops.name_scope(name, "LogSigmoid", [x]) as scope:
+        x = _ops.convert_to_tensor(x, name="x")
+        half = _ops.convert_to_tensor(0.5, dtype=x.dtype)
+        abs_x = abs(x)
+        relu_neg_x = subtract(multiply(half, abs_x), multiply(half, x))
+        return negative(add(relu_neg_x, log1p(exp(negative(abs_x)))), name=scope)
 
 
 def reciprocal(x, name=None):

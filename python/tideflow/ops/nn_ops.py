@@ -10,7 +10,7 @@ __all__ = ["relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "softplus", 
            "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
            "sparse_softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
            "weighted_cross_entropy_with_logits", "bias_add", "xw_plus_b", "moments", "l2_normalize",
-           "softsign", "embedding_lookup"]
+           "softsign", "embedding_lookup", "selu", "swish", "silu"]
 
 
 def relu6(features, name=None):
@@ -32,6 +32,29 @@ def elu(features, name=None):
     with _ops.name_scope(name, "Elu", [features]) as scope:
         x = _ops.convert_to_tensor(features, name="features")
         return math_ops.where(math_ops.greater(x, 0), x, math_ops.subtract(math_ops.exp(x), 1), name=scope)
+
+
+def selu(features, name=None):
+    """scale * x for x >= 0, scale * alpha * (exp(x) - 1) below, with TF's constants (self-normalizing
+    networks). The exponential branch sees min(x, 0), so large x cannot overflow it into a NaN gradient;
+    the gradient at 0 is scale, as TensorFlow's SeluGrad."""
+    with _ops.name_scope(name, "Selu", [features]) as scope:
+        x = _ops.convert_to_tensor(features, name="features")
+        scale = _ops.convert_to_tensor(1.0507009873554804934193349852946, dtype=x.dtype)
+        scale_alpha = _ops.convert_to_tensor(1.0507009873554804934193349852946 * 1.6732632423543772848170429916717,
+                                             dtype=x.dtype)
+        neg = math_ops.multiply(scale_alpha, math_ops.expm1(math_ops.minimum(x, 0)))
+        return math_ops.where(math_ops.less(x, 0), neg, math_ops.multiply(scale, x), name=scope)
+
+
+def swish(features, name=None):
+    """x * sigmoid(x) (TF 1.x's tf.nn.swish, also called silu)."""
+    with _ops.name_scope(name, "swish", [features]) as scope:
+        x = _ops.convert_to_tensor(features, name="features")
+        return math_ops.multiply(x, math_ops.sigmoid(x), name=scope)
+
+
+silu = swish
 
 
 def _log1p_exp_neg_abs(x):
