@@ -215,13 +215,6 @@ std::vector<Output> floor_mod_grad(GradCtx& g) {
   return {g.g(), emit(g, "Mul", {g.g(), emit(g, "Neg", {q})})};
 }
 
-// TF defines no gradient for TruncateMod (unlike FloorMod): differentiating through it is a LookupError.
-std::vector<Output> truncate_mod_grad(GradCtx& g) {
-  const std::string& at = g.node.location;
-  throw Error(ErrorCode::LookupError, "No gradient defined for operation '" + g.node.name +
-                                          "' (op type: TruncateMod)" + (at.empty() ? "" : ", created at " + at));
-}
-
 // atan2(y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2).
 std::vector<Output> atan2_grad(GradCtx& g) {
   Output y = g.x(0), x = g.x(1);
@@ -415,8 +408,8 @@ REGISTER_OP("FloorMod").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel
 // Integer division by zero is an InvalidArgumentError, as FloorDiv's; TF has no gradient for either op.
 REGISTER_OP("TruncateDiv").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<TruncateDivF, kNumeric>)
     .not_differentiable();
-REGISTER_OP("TruncateMod").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<TruncateModF, kNumeric>)
-    .grad(truncate_mod_grad);
+// No gradient rule, as in TF (unlike FloorMod): differentiating through it is the driver's LookupError.
+REGISTER_OP("TruncateMod").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<TruncateModF, kNumeric>);
 REGISTER_OP("Atan2").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<Atan2F, kFloat, kTranscendental>)
     .grad(atan2_grad);
 REGISTER_OP("Xlogy").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<XlogyF, kFloat, kTranscendental>)
