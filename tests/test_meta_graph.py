@@ -318,3 +318,21 @@ def test_resume_training_with_adam_from_meta_graph(tmp_path):
             np.testing.assert_array_equal(sess.run(g2.get_tensor_by_name("theta:0")), expected_theta)
             np.testing.assert_array_equal(sess.run(tf.get_collection("loss")[0]), expected_loss)
             assert sess.run(tf.train.get_or_create_global_step()) == 10
+
+
+def test_savers_collection_is_not_reported_as_unsupported(tmp_path, caplog):
+    # The default Saver sits in the SAVERS collection (MonitoredTrainingSession's Scaffold puts it there);
+    # the meta graph describes it with its saver_def, so exporting stays quiet and import gives a Saver.
+    v = tf.Variable([1.0, 2.0], name="v")
+    saver = tf.train.Saver()
+    tf.add_to_collection(tf.GraphKeys.SAVERS, saver)
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        with caplog.at_level(logging.WARNING):
+            prefix = saver.save(sess, str(tmp_path / "m"), global_step=1)
+    assert not [r for r in caplog.records if "Issue encountered" in r.getMessage()]
+    with tf.Graph().as_default():
+        restored = tf.train.import_meta_graph(prefix + ".meta")
+        with tf.Session() as sess:
+            restored.restore(sess, prefix)
+            np.testing.assert_array_equal(sess.run("v:0"), [1.0, 2.0])

@@ -79,6 +79,8 @@ def _encode_collections(graph, collection_list):
         if not isinstance(key, str):
             logging.warning("Only collections with string keys are exported; skipping %r.", key)
             continue
+        if key == _ops.GraphKeys.SAVERS:
+            continue  # a Saver is described by the meta graph's saver_def, not as a collection item
         items = graph.get_collection(key)
         encoded = [_encode_item(x, graph) for x in items]
         if any(e is None for e in encoded):

@@ -18,7 +18,6 @@ from .. import summary as _summary
 from ..framework import errors
 from ..framework import ops as _ops
 from ..ops import math_ops as _math_ops
-from . import checkpoint_management as _cm
 from . import training_util
 
 __all__ = ["SessionRunHook", "SessionRunArgs", "SessionRunContext", "SessionRunValues", "SecondOrStepTimer",
@@ -379,13 +378,7 @@ class CheckpointSaverHook(SessionRunHook):
             listener.before_save(session, step)
         _log.info("Saving checkpoints for %d into %s.", step, self._save_path)
         saver = self._get_saver()
-        prefix = saver.save(session, self._save_path, global_step=step, write_meta_graph=False)
-        if self._save_graph_def and prefix:
-            # The meta graph as Saver.save writes it, less the SAVERS collection (the default saver lives there,
-            # and a Saver is described by the meta graph's saver_def, not as a collection item).
-            graph = _ops.get_default_graph()
-            keys = [k for k in graph.get_all_collection_keys() if k != _ops.GraphKeys.SAVERS]
-            saver.export_meta_graph(_cm.meta_graph_filename(prefix), collection_list=keys)
+        saver.save(session, self._save_path, global_step=step, write_meta_graph=self._save_graph_def)
         self._summary_writer.add_session_log(
             _summary.SessionLog(status=_summary.SessionLog.CHECKPOINT, checkpoint_path=self._save_path), step)
         _log.info("Calling checkpoint listeners after saving checkpoint %d...", step)
