@@ -265,6 +265,15 @@ void dynamic_stitch_shape(InferCtx& c) {
   if (!i0.known_rank || !d0.known_rank) return c.set_output(0, c.dtype(n), PartialShape::unknown());
   Dims d{-1};
   d.insert(d.end(), d0.dims.begin() + std::min(i0.rank(), d0.rank()), d0.dims.end());
+  // Constant indices (the common case in graphs that stitch fixed positions) give the first dim.
+  int64_t rows = 0;
+  bool known = true;
+  for (int i = 0; i < n && known; ++i) {
+    std::vector<int64_t> v;
+    known = c.const_value(i) && c.const_ints(i, &v);
+    for (int64_t x : v) rows = std::max(rows, x + 1);
+  }
+  if (known) d[0] = rows;
   c.set_output(0, c.dtype(n), PartialShape(d));
 }
 

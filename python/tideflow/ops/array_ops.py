@@ -684,7 +684,8 @@ def _sort_or_argsort(values, axis, direction, return_argsort):
         perm = list(_builtins.range(nd))
         perm[axis], perm[last] = last, axis
         values = transpose(values, perm)
-    k = _ops.apply1("Shape", [values], {"out_type": _dtypes.int32._enum})[-1]
+    n = values.shape.as_list()[-1]
+    k = n if n is not None else _ops.apply1("Shape", [values], {"out_type": _dtypes.int32._enum})[-1]
     if direction == "ASCENDING":
         # Negation keeps ties in index order; ints use bitwise-not's order reversal like TensorFlow.
         neg = _ops.apply1("Neg", [values]) if values.dtype.is_floating else \

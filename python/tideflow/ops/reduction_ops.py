@@ -211,15 +211,20 @@ def unsorted_segment_mean(data, segment_ids, num_segments, name=None):
     with _ops.name_scope(name, "UnsortedSegmentMean"):
         data = _ops.convert_to_tensor(data, name="data")
         n = _unsorted_segment_n(data, segment_ids, num_segments)
-        return _ops.apply1("RealDiv", [unsorted_segment_sum(data, segment_ids, num_segments), n])
+        total = unsorted_segment_sum(data, segment_ids, num_segments)
+        out = _ops.apply1("RealDiv", [total, n])
+        out.set_shape(total.shape)
+        return out
 
 
 def unsorted_segment_sqrt_n(data, segment_ids, num_segments, name=None):
     with _ops.name_scope(name, "UnsortedSegmentSqrtN"):
         data = _ops.convert_to_tensor(data, name="data")
         n = _unsorted_segment_n(data, segment_ids, num_segments)
-        return _ops.apply1("RealDiv", [unsorted_segment_sum(data, segment_ids, num_segments),
-                                       _ops.apply1("Sqrt", [n])])
+        total = unsorted_segment_sum(data, segment_ids, num_segments)
+        out = _ops.apply1("RealDiv", [total, _ops.apply1("Sqrt", [n])])
+        out.set_shape(total.shape)
+        return out
 
 
 def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=_dtypes.int32, name=None):
