@@ -411,6 +411,355 @@ void where_kernel(KernelCtx& c) {
   });
 }
 
+
+// ---------------------------------------------------------------------------------------------------
+// GatherNd / ScatterNd / TensorScatter{Update,Add,Sub}: the last dim of `indices` (K entries) indexes the
+// first K dims of a tensor of dims `pd`; each index vector addresses a slice of `inner` elements.
+
+struct NdIndex {
+  int64_t k = 0, n = 0, inner = 1;  // index depth, number of index vectors, slice size
+  std::vector<int64_t> offsets;      // element offset of each slice
+};
+
+// TensorFlow's SliceDebugString: the multi-dim position of the flat index vector `i` among `batch`.
+std::string slice_debug(const Dims& batch, int64_t i) {
+  if (batch.empty()) return "";
+  Dims pos(batch.size());
+  for (int d = (int)batch.size() - 1; d >= 0; --d) {
+    pos[d] = batch[d] ? i % batch[d] : 0;
+    i = batch[d] ? i / batch[d] : 0;
+  }
+  return dims_str(pos);
+}
+
+NdIndex nd_index(KernelCtx& c, const Tensor& indices, const Dims& pd, const char* into) {
+  NdIndex r;
+  if (indices.rank() < 1) c.fail("indices must be at least a vector, got " + indices.summary());
+  r.k = indices.dims().back();
+  if (r.k > (int64_t)pd.size())
+    c.fail("index innermost dimension length must be <= params rank; saw: " + std::to_string(r.k) + " vs. " +
+           std::to_string(pd.size()));
+  r.n = r.k ? indices.size() / r.k : num_elements(Dims(indices.dims().begin(), indices.dims().end() - 1));
+  for (size_t i = r.k; i < pd.size(); ++i) r.inner *= pd[i];
+  Dims st(r.k);
+  int64_t acc = r.inner;
+  for (int64_t d = r.k - 1; d >= 0; --d) { st[d] = acc; acc *= pd[d]; }
+  r.offsets.assign(r.n, 0);
+  dispatch_numeric(indices.dtype(), "indices", [&](auto z) {
+    using I = decltype(z);
+    const I* ix = indices.data<I>();
+    for (int64_t i = 0; i < r.n; ++i) {
+      int64_t off = 0;
+      for (int64_t d = 0; d < r.k; ++d) {
+        int64_t v = (int64_t)ix[i * r.k + d];
+        if (v < 0 || v >= pd[d]) {
+          std::string vec;
+          for (int64_t e = 0; e < r.k; ++e) vec += (e ? ", " : "") + std::to_string((int64_t)ix[i * r.k + e]);
+          c.fail("indices" + slice_debug(Dims(indices.dims().begin(), indices.dims().end() - 1), i) + " = [" + vec +
+                 "] does not index into " + into + " " + dims_str(pd));
+        }
+        off += v * st[d];
+      }
+      r.offsets[i] = off;
+    }
+  });
+  return r;
+}
+
+// indices.shape[:-1] + pd[K:], or unknown where the parts are.
+PartialShape nd_result_shape(const PartialShape& ix, const PartialShape& p) {
+  if (!ix.known_rank || ix.rank() < 1 || ix.dims.back() < 0 || !p.known_rank) return PartialShape::unknown();
+  Dims d(ix.dims.begin(), ix.dims.end() - 1);
+  int64_t k = ix.dims.back();
+  if (k <= p.rank()) d.insert(d.end(), p.dims.begin() + k, p.dims.end());
+  return PartialShape(d);
+}
+
+void gather_nd_shape(InferCtx& c) {
+  expect_int(c, 1, "indices");
+  const PartialShape &p = c.shape(0), &ix = c.shape(1);
+  if (ix.known_rank && ix.rank() == 0) c.fail("indices must be at least a vector");
+  if (p.known_rank && ix.known_rank && ix.dims.back() > p.rank())
+    c.fail("index innermost dimension length must be <= params rank; saw: " + std::to_string(ix.dims.back()) +
+           " vs. " + std::to_string(p.rank()));
+  c.set_output(0, c.dtype(0), nd_result_shape(ix, p));
+}
+
+void gather_nd_kernel(KernelCtx& c) {
+  const Tensor &params = c.in(0), &indices = c.in(1);
+  NdIndex r = nd_index(c, indices, params.dims(), "param shape");
+  Dims od(indices.dims().begin(), indices.dims().end() - 1);
+  od.insert(od.end(), params.dims().begin() + r.k, params.dims().end());
+  Tensor& out = c.alloc(0, params.dtype(), od);
+  dispatch_any(params.dtype(), [&](auto z) {
+    using T = decltype(z);
+    const T* src = params.data<T>();
+    T* dst = out.data<T>();
+    c.parallel_for(r.n, r.inner, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) std::copy(src + r.offsets[i], src + r.offsets[i] + r.inner, dst + i * r.inner);
+    });
+  });
+}
+
+// Scatters `updates` (indices.shape[:-1] + dims[K:]) into `out` (already holding its starting values).
+// Index vectors may repeat, so the loop stays sequential; 0 = assign, 1 = add, -1 = subtract.
+void scatter_into(KernelCtx& c, Tensor& out, const Tensor& indices, const Tensor& updates, int mode, const char* into) {
+  NdIndex r = nd_index(c, indices, out.dims(), into);
+  Dims ud(indices.dims().begin(), indices.dims().end() - 1);
+  ud.insert(ud.end(), out.dims().begin() + r.k, out.dims().end());
+  if (ud != updates.dims())
+    c.fail("updates must have shape indices.shape[:-1] + shape[indices.shape[-1]:] = " + dims_str(ud) + ", got " +
+           dims_str(updates.dims()));
+  auto run = [&](auto z) {
+    using T = decltype(z);
+    const T* u = updates.data<T>();
+    T* o = out.data<T>();
+    for (int64_t i = 0; i < r.n; ++i) {
+      T* d = o + r.offsets[i];
+      const T* s = u + i * r.inner;
+      if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool>) {
+        std::copy(s, s + r.inner, d);
+      } else {
+        if (mode == 0) std::copy(s, s + r.inner, d);
+        else if (mode > 0) for (int64_t j = 0; j < r.inner; ++j) d[j] += s[j];
+        else for (int64_t j = 0; j < r.inner; ++j) d[j] -= s[j];
+      }
+    }
+  };
+  if (mode != 0) {
+    if (out.dtype() == DType::String || out.dtype() == DType::Bool) c.fail("adding or subtracting needs a numeric dtype");
+    dispatch_numeric(out.dtype(), "scatter", run);
+  } else {
+    dispatch_any(out.dtype(), run);
+  }
+}
+
+void scatter_nd_shape(InferCtx& c) {
+  expect_int(c, 0, "indices");
+  expect_int(c, 2, "shape");
+  std::vector<int64_t> d;
+  if (c.const_ints(2, &d)) {
+    for (int64_t v : d) if (v < 0) c.fail("Dimensions must be non-negative, got shape " + dims_str(d));
+    return c.set_output(0, c.dtype(1), PartialShape(d));
+  }
+  int64_t len = static_length(c, 2);
+  c.set_output(0, c.dtype(1), len >= 0 ? PartialShape::unknown_of_rank((int)len) : PartialShape::unknown());
+}
+
+void scatter_nd_kernel(KernelCtx& c) {
+  Dims shape = c.in(2).to_int_vector();
+  for (int64_t v : shape) if (v < 0) c.fail("Dimensions must be non-negative, got shape " + dims_str(shape));
+  Tensor& out = c.alloc(0, c.in(1).dtype(), shape);
+  zero_fill(out);
+  scatter_into(c, out, c.in(0), c.in(1), 1, "shape");
+}
+
+void tensor_scatter_shape(InferCtx& c) {
+  expect_int(c, 1, "indices");
+  c.expect_same_dtype(0, 2);
+  c.set_output(0, c.dtype(0), c.shape(0));
+}
+
+template <int Mode>
+void tensor_scatter_kernel(KernelCtx& c) {
+  Tensor out = c.in(0).deep_copy();
+  scatter_into(c, out, c.in(1), c.in(2), Mode, "shape");
+  c.set(0, std::move(out));
+}
+
+// Shape(x) in the int dtype of `like` (ScatterNd wants its shape in its indices' dtype).
+Output shape_as(Builder& b, Output x, Output like) {
+  return b.op1("Shape", {x}, AttrMap{{"out_type", like.dtype()}});
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Roll(input, shift, axis): out[(i + shift) mod n] = in[i] along each named axis (shifts on one axis add).
+
+void roll_kernel(KernelCtx& c) {
+  const Tensor& x = c.in(0);
+  Dims sh = c.in(1).to_int_vector(), ax = c.in(2).to_int_vector();
+  if (c.in(1).rank() > 1) c.fail("shift must be a scalar or a 1-D vector. Found: " + c.in(1).summary());
+  if (c.in(2).rank() > 1) c.fail("axis must be a scalar or a 1-D vector. Found: " + c.in(2).summary());
+  if (sh.size() != ax.size())
+    c.fail("shift and axis must have the same size");
+  const int r = x.rank();
+  Dims total(r, 0);
+  for (size_t i = 0; i < ax.size(); ++i) {
+    int64_t a = canonical_axis(ax[i], r);
+    if (a < 0) c.fail("axis " + std::to_string(ax[i]) + " is out of range");
+    total[a] += sh[i];
+  }
+  for (int d = 0; d < r; ++d) if (x.dim(d)) total[d] = ((total[d] % x.dim(d)) + x.dim(d)) % x.dim(d);
+  Tensor& out = c.alloc(0, x.dtype(), x.dims());
+  if (x.size() == 0) return;
+  Dims st = strides_of(x.dims());
+  dispatch_any(x.dtype(), [&](auto z) {
+    using T = decltype(z);
+    const T* s = x.data<T>();
+    T* o = out.data<T>();
+    Dims idx(r, 0);
+    for (int64_t i = 0, n = x.size(); i < n; ++i) {
+      int64_t src = 0;
+      for (int d = 0; d < r; ++d) {
+        int64_t v = idx[d] - total[d];
+        src += (v < 0 ? v + x.dim(d) : v) * st[d];
+      }
+      o[i] = s[src];
+      for (int k = r - 1; k >= 0 && ++idx[k] == x.dim(k); --k) idx[k] = 0;  // odometer step
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ReverseSequence(input, seq_lengths): per batch entry b, the first seq_lengths[b] elements along seq_dim
+// are reversed; the rest is copied.
+
+void reverse_sequence_kernel(KernelCtx& c) {
+  const Tensor& x = c.in(0);
+  Dims lens = c.in(1).to_int_vector();
+  const int r = x.rank();
+  int64_t sd = c.attr<int64_t>("seq_dim"), bd = c.node.attrs.get_or<int64_t>("batch_dim", 0);
+  if (sd < 0) sd += r;
+  if (bd < 0) bd += r;
+  if (sd < 0 || sd >= r || bd < 0 || bd >= r || sd == bd)
+    c.fail("Invalid seq_dim " + std::to_string(sd) + " or batch_dim " + std::to_string(bd) + " for input of rank " + std::to_string(r));
+  if (c.in(1).rank() != 1 || (int64_t)lens.size() != x.dim(bd))
+    c.fail("Length of seq_lengths != input.dims(" + std::to_string(bd) + "), (" + std::to_string(lens.size()) +
+           " vs. " + std::to_string(x.dim(bd)) + ")");
+  for (size_t i = 0; i < lens.size(); ++i) {
+    if (lens[i] < 0) c.fail("seq_lengths(" + std::to_string(i) + ") must be nonnegative");
+    if (lens[i] > x.dim(sd))
+      c.fail("seq_lengths(" + std::to_string(i) + ") > input.dims(" + std::to_string(sd) + ")");
+  }
+  Tensor& out = c.alloc(0, x.dtype(), x.dims());
+  if (x.size() == 0) return;
+  Dims st = strides_of(x.dims());
+  dispatch_any(x.dtype(), [&](auto z) {
+    using T = decltype(z);
+    const T* s = x.data<T>();
+    T* o = out.data<T>();
+    Dims idx(r, 0);
+    for (int64_t i = 0, n = x.size(); i < n; ++i) {
+      int64_t L = lens[idx[bd]], j = idx[sd];
+      o[i] = j < L ? s[i + (L - 1 - 2 * j) * st[sd]] : s[i];
+      for (int k = r - 1; k >= 0 && ++idx[k] == x.dim(k); --k) idx[k] = 0;  // odometer step
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// SpaceToDepth / DepthToSpace (NHWC): blocks of bs x bs pixels become bs*bs*C channels and back.
+// out[b, h, w, (oy*bs + ox)*C + ch] = in[b, h*bs + oy, w*bs + ox, ch] for SpaceToDepth.
+
+int64_t block_size(const AttrMap& a) { return a.get_or<int64_t>("block_size", 0); }
+
+void check_block(InferCtx& c) {
+  if (c.node.attrs.get_or<std::string>("data_format", "NHWC") != "NHWC") c.fail("only data_format NHWC is supported");
+  if (block_size(c.node.attrs) < 2) c.fail("Value for attr 'block_size' of " + std::to_string(block_size(c.node.attrs)) +
+                                           " must be at least 2");
+  if (c.shape(0).known_rank && c.shape(0).rank() != 4) c.fail("input rank should be: 4 instead of: " + std::to_string(c.shape(0).rank()));
+}
+
+void space_to_depth_shape(InferCtx& c) {
+  check_block(c);
+  const PartialShape& s = c.shape(0);
+  if (!s.known_rank) return c.set_output(0, c.dtype(0), PartialShape::unknown_of_rank(4));
+  int64_t bs = block_size(c.node.attrs);
+  Dims d = s.dims;
+  if ((d[1] >= 0 && d[1] % bs) || (d[2] >= 0 && d[2] % bs))
+    c.fail("Dimension size must be evenly divisible by " + std::to_string(bs) + " but is " + std::to_string(d[1] % bs ? d[1] : d[2]));
+  c.set_output(0, c.dtype(0), PartialShape(Dims{d[0], d[1] < 0 ? -1 : d[1] / bs, d[2] < 0 ? -1 : d[2] / bs,
+                                                d[3] < 0 ? -1 : d[3] * bs * bs}));
+}
+
+void depth_to_space_shape(InferCtx& c) {
+  check_block(c);
+  const PartialShape& s = c.shape(0);
+  if (!s.known_rank) return c.set_output(0, c.dtype(0), PartialShape::unknown_of_rank(4));
+  int64_t bs = block_size(c.node.attrs);
+  Dims d = s.dims;
+  if (d[3] >= 0 && d[3] % (bs * bs))
+    c.fail("Dimension size must be evenly divisible by " + std::to_string(bs * bs) + " but is " + std::to_string(d[3]));
+  c.set_output(0, c.dtype(0), PartialShape(Dims{d[0], d[1] < 0 ? -1 : d[1] * bs, d[2] < 0 ? -1 : d[2] * bs,
+                                                d[3] < 0 ? -1 : d[3] / (bs * bs)}));
+}
+
+template <bool ToDepth>
+void space_depth_kernel(KernelCtx& c) {
+  const Tensor& x = c.in(0);
+  const int64_t bs = block_size(c.node.attrs);
+  if (x.rank() != 4) c.fail("input rank should be: 4 instead of: " + std::to_string(x.rank()));
+  // The "space" side's dims [B, H, W, C] (H, W full size, C the narrow channel count).
+  int64_t B = x.dim(0), H, W, C;
+  if (ToDepth) {
+    H = x.dim(1); W = x.dim(2); C = x.dim(3);
+    if (H % bs || W % bs)
+      c.fail("Image height " + std::to_string(H) + " and width " + std::to_string(W) +
+             " should be divisible by block_size: " + std::to_string(bs));
+  } else {
+    if (x.dim(3) % (bs * bs))
+      c.fail("Input depth dimension " + std::to_string(x.dim(3)) + " should be divisible by: " + std::to_string(bs * bs));
+    H = x.dim(1) * bs; W = x.dim(2) * bs; C = x.dim(3) / (bs * bs);
+  }
+  Dims od = ToDepth ? Dims{B, H / bs, W / bs, C * bs * bs} : Dims{B, H, W, C};
+  Tensor& out = c.alloc(0, x.dtype(), od);
+  dispatch_any(x.dtype(), [&](auto z) {
+    using T = decltype(z);
+    const T* s = x.data<T>();
+    T* o = out.data<T>();
+    const int64_t h2 = H / bs, w2 = W / bs, cd = C * bs * bs;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w) {
+          int64_t sp = ((b * H + h) * W + w) * C;
+          int64_t dp = ((b * h2 + h / bs) * w2 + w / bs) * cd + ((h % bs) * bs + (w % bs)) * C;
+          if (ToDepth) std::copy(s + sp, s + sp + C, o + dp);
+          else std::copy(s + dp, s + dp + C, o + sp);
+        }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// TopKV2's gradient: the k gradients of each row land at the input positions their values came from.
+// TopKGrad(dy, indices, x) = zeros like x with dy[..., j] added at x[..., indices[..., j]].
+void top_k_grad_kernel(KernelCtx& c) {
+  const Tensor &dy = c.in(0), &ix = c.in(1), &x = c.in(2);
+  if (dy.dims() != ix.dims() || x.rank() < 1) c.fail("gradient " + dy.summary() + " does not match indices " + ix.summary());
+  Tensor& out = c.alloc(0, dy.dtype(), x.dims());
+  zero_fill(out);
+  const int64_t n = x.dims().back(), k = ix.rank() ? ix.dims().back() : 0, rows = k ? ix.size() / k : 0;
+  dispatch_numeric(dy.dtype(), "TopKGrad", [&](auto z) {
+    using T = decltype(z);
+    const T* g = dy.data<T>();
+    T* o = out.data<T>();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t p = ix.int_at(r * k + j);
+        if (p < 0 || p >= n) c.fail("index " + std::to_string(p) + " out of range [0, " + std::to_string(n) + ")");
+        o[r * n + p] += g[r * k + j];
+      }
+  });
+}
+
+// GatherLastAxis(x, indices): out[..., j] = x[..., indices[..., j]], rows matching; TopKGrad's adjoint.
+void gather_last_axis_kernel(KernelCtx& c) {
+  const Tensor &x = c.in(0), &ix = c.in(1);
+  if (x.rank() < 1 || ix.rank() != x.rank()) c.fail("indices " + ix.summary() + " do not match " + x.summary());
+  Tensor& out = c.alloc(0, x.dtype(), ix.dims());
+  const int64_t n = x.dims().back(), k = ix.dims().back(), rows = k ? ix.size() / k : 0;
+  dispatch_numeric(x.dtype(), "GatherLastAxis", [&](auto z) {
+    using T = decltype(z);
+    const T* s = x.data<T>();
+    T* o = out.data<T>();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t p = ix.int_at(r * k + j);
+        if (p < 0 || p >= n) c.fail("index " + std::to_string(p) + " out of range [0, " + std::to_string(n) + ")");
+        o[r * k + j] = s[r * n + p];
+      }
+  });
+}
+
 }  // namespace
 
 REGISTER_OP("Where").inputs(1).not_differentiable()
@@ -448,6 +797,63 @@ REGISTER_OP("GatherV2").inputs(3).shape(gather_shape).cpu(gather_kernel)
 REGISTER_OP("GatherGrad").inputs(4).shape(gather_grad_shape).cpu(gather_grad_kernel)
     .grad([](GradCtx& g) {
       return std::vector<Output>{g.b.op1("GatherV2", {g.g(), g.x(1), g.x(2)}), Output{}, Output{}, Output{}};
+    });
+
+REGISTER_OP("GatherNd").inputs(2).shape(gather_nd_shape).cpu(gather_nd_kernel)
+    .grad([](GradCtx& g) {
+      return std::vector<Output>{g.b.op1("ScatterNd", {g.x(1), g.g(), shape_as(g.b, g.x(0), g.x(1))}), Output{}};
+    });
+
+REGISTER_OP("ScatterNd").inputs(3).shape(scatter_nd_shape).cpu(scatter_nd_kernel)
+    .grad([](GradCtx& g) {
+      return std::vector<Output>{Output{}, g.b.op1("GatherNd", {g.g(), g.x(0)}), Output{}};
+    });
+
+REGISTER_OP("TensorScatterUpdate").inputs(3).shape(tensor_scatter_shape).cpu(tensor_scatter_kernel<0>)
+    .grad([](GradCtx& g) {
+      Output zeros = g.b.op1("ZerosLike", {g.x(2)});
+      return std::vector<Output>{g.b.op1("TensorScatterUpdate", {g.g(), g.x(1), zeros}), Output{},
+                                 g.b.op1("GatherNd", {g.g(), g.x(1)})};
+    });
+
+REGISTER_OP("TensorScatterAdd").inputs(3).shape(tensor_scatter_shape).cpu(tensor_scatter_kernel<1>)
+    .grad([](GradCtx& g) {
+      return std::vector<Output>{g.g(), Output{}, g.b.op1("GatherNd", {g.g(), g.x(1)})};
+    });
+
+REGISTER_OP("TensorScatterSub").inputs(3).shape(tensor_scatter_shape).cpu(tensor_scatter_kernel<-1>)
+    .grad([](GradCtx& g) {
+      return std::vector<Output>{g.g(), Output{}, g.b.op1("Neg", {g.b.op1("GatherNd", {g.g(), g.x(1)})})};
+    });
+
+REGISTER_OP("Roll").inputs(3).shape(shape_unchanged).cpu(roll_kernel)
+    .grad([](GradCtx& g) {
+      return std::vector<Output>{g.b.op1("Roll", {g.g(), g.b.op1("Neg", {g.x(1)}), g.x(2)}), Output{}, Output{}};
+    });
+
+REGISTER_OP("ReverseSequence").inputs(2).shape(shape_unchanged).cpu(reverse_sequence_kernel)
+    .grad([](GradCtx& g) {
+      return std::vector<Output>{g.b.op1("ReverseSequence", {g.g(), g.x(1)}, g.node.attrs), Output{}};
+    });
+
+REGISTER_OP("SpaceToDepth").inputs(1).shape(space_to_depth_shape).cpu(space_depth_kernel<true>)
+    .grad([](GradCtx& g) { return std::vector<Output>{g.b.op1("DepthToSpace", {g.g()}, g.node.attrs)}; });
+
+REGISTER_OP("DepthToSpace").inputs(1).shape(depth_to_space_shape).cpu(space_depth_kernel<false>)
+    .grad([](GradCtx& g) { return std::vector<Output>{g.b.op1("SpaceToDepth", {g.g()}, g.node.attrs)}; });
+
+REGISTER_OP("TopKGrad").inputs(3).shape([](InferCtx& c) { c.set_output(0, c.dtype(0), c.shape(2)); })
+    .cpu(top_k_grad_kernel)
+    .grad([](GradCtx& g) {
+      // The adjoint of scattering row entries into place is gathering them back from the same positions.
+      return std::vector<Output>{g.b.op1("GatherLastAxis", {g.g(), g.x(1)}), Output{}, Output{}};
+    });
+
+REGISTER_OP("GatherLastAxis").inputs(2)
+    .shape([](InferCtx& c) { c.set_output(0, c.dtype(0), c.shape(1)); })
+    .cpu(gather_last_axis_kernel)
+    .grad([](GradCtx& g) {
+      return std::vector<Output>{g.b.op1("TopKGrad", {g.g(), g.x(1), g.x(0)}), Output{}};
     });
 
 }  // namespace tideflow

@@ -21,11 +21,17 @@ def install(ns):
                               "scalar_mul", "reduce_logsumexp", "count_nonzero", "softplus", "cumprod", "div_no_nan",
                               "atan2", "polygamma", "zeta", "expm1", "rint", "erf", "erfc", "lgamma", "digamma",
                               "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
-                              "log_sigmoid")]
+                              "log_sigmoid", "segment_sum", "segment_mean", "segment_max", "segment_min",
+                              "segment_prod", "unsorted_segment_sum", "unsorted_segment_max",
+                              "unsorted_segment_min", "unsorted_segment_prod", "unsorted_segment_mean",
+                              "unsorted_segment_sqrt_n", "bincount", "invert_permutation", "top_k", "in_top_k")]
+    from .ops import array_ops
+    ns["tuple"] = array_ops.tuple_
     ns["math"] = sub("math", math_names)
     ns["math"].divide_no_nan = ns.get("div_no_nan")
     from .ops import math_ops
     ns["math"].xlogy, ns["math"].xdivy = math_ops.xlogy, math_ops.xdivy  # tf.math only, as in TensorFlow
+    ns["math"].top_k, ns["math"].in_top_k = ns["nn"].top_k, ns["nn"].in_top_k
     ns["debugging"] = sub("debugging", [n for n in ns if n.startswith("assert_")] + [
         "Assert", "check_numerics", "is_numeric_tensor", "is_nan", "is_inf", "is_finite"])
     ns["debugging"].assert_all_finite = ns["verify_tensor_all_finite"]

@@ -14,7 +14,12 @@ __all__ = ["placeholder", "placeholder_with_default", "identity", "identity_n", 
            "stack", "unstack", "unpack", "split", "slice", "strided_slice", "gather", "tile", "pad", "shape",
            "size", "rank", "broadcast_to", "fill", "zeros", "ones", "zeros_like", "ones_like", "range",
            "one_hot", "transpose", "matrix_transpose", "newaxis", "reverse", "invert_permutation",
-           "boolean_mask", "linspace", "lin_space"]
+           "boolean_mask", "linspace", "lin_space", "gather_nd", "scatter_nd", "tensor_scatter_nd_update",
+           "tensor_scatter_nd_add", "tensor_scatter_nd_sub", "tensor_scatter_update", "tensor_scatter_add",
+           "tensor_scatter_sub", "dynamic_partition", "dynamic_stitch", "unique", "unique_with_counts",
+           "setdiff1d", "unravel_index", "meshgrid", "sequence_mask", "reverse_sequence", "roll", "shape_n",
+           "searchsorted", "broadcast_static_shape", "broadcast_dynamic_shape", "reverse_v2",
+           "space_to_depth", "depth_to_space", "sort", "argsort"]
 
 newaxis = None
 
@@ -560,3 +565,291 @@ def linspace(start, stop, num, name=None):
 
 
 lin_space = linspace
+
+
+# ---------------------------------------------------------------------------------------------------
+# N-d indexing: GatherNd, ScatterNd, TensorScatter* (cpp/ops/array_index.cc)
+
+
+def gather_nd(params, indices, name=None, batch_dims=0):
+    if batch_dims != 0:
+        raise ValueError("tideflow's gather_nd supports batch_dims=0 only, got %r" % (batch_dims,))
+    return _ops.apply1("GatherNd", [params, _int_tensor(indices)], name=name or "GatherNd")
+
+
+def scatter_nd(indices, updates, shape, name=None):
+    """Zeros of `shape` with `updates` added at `indices` (repeated indices sum, as in TensorFlow)."""
+    indices = _int_tensor(indices)
+    shape = _ops.convert_to_tensor(shape, dtype=indices.dtype) if not _ops.is_tensor(shape) else shape
+    return _ops.apply1("ScatterNd", [indices, updates, shape], name=name or "ScatterNd")
+
+
+def _tensor_scatter(op_type):
+    def f(tensor, indices, updates, name=None):
+        tensor = _ops.convert_to_tensor(tensor, name="tensor")
+        updates = _ops.convert_to_tensor(updates, dtype=tensor.dtype, name="updates")
+        return _ops.apply1(op_type, [tensor, _int_tensor(indices), updates], name=name or op_type)
+    f.__name__ = f.__qualname__ = "tensor_scatter_nd_" + op_type[len("TensorScatter"):].lower()
+    f.__doc__ = "A copy of `tensor` with `updates` applied at `indices` (%s)." % op_type
+    return f
+
+
+tensor_scatter_nd_update = tensor_scatter_update = _tensor_scatter("TensorScatterUpdate")
+tensor_scatter_nd_add = tensor_scatter_add = _tensor_scatter("TensorScatterAdd")
+tensor_scatter_nd_sub = tensor_scatter_sub = _tensor_scatter("TensorScatterSub")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Partition, stitch, unique, set difference (cpp/ops/segment.cc)
+
+
+def dynamic_partition(data, partitions, num_partitions, name=None):
+    op = _ops.apply_op("DynamicPartition", [data, _int_tensor(partitions)],
+                       {"num_partitions": int(num_partitions)}, name=name or "DynamicPartition")
+    return list(op.outputs)
+
+
+def dynamic_stitch(indices, data, name=None):
+    indices = [_int_tensor(i) for i in indices]
+    data = [_ops.convert_to_tensor(d) for d in data]
+    if len(indices) != len(data):
+        raise ValueError("List argument 'indices' to 'DynamicStitch' Op with length %d must match length %d of "
+                         "argument 'data'." % (len(indices), len(data)))
+    return _ops.apply1("DynamicStitch", indices + data, {"N": len(data)}, name=name or "DynamicStitch")
+
+
+def _out_idx(out_idx):
+    dt = _dtypes.as_dtype(out_idx)
+    if dt not in (_dtypes.int32, _dtypes.int64):
+        raise TypeError("out_idx must be int32 or int64, got %s" % dt.name)
+    return {"out_idx": dt._enum}
+
+
+def unique(x, out_idx=_dtypes.int32, name=None):
+    op = _ops.apply_op("Unique", [x], _out_idx(out_idx), name=name or "Unique")
+    return UniqueResult(*op.outputs)
+
+
+def unique_with_counts(x, out_idx=_dtypes.int32, name=None):
+    op = _ops.apply_op("UniqueWithCounts", [x], _out_idx(out_idx), name=name or "UniqueWithCounts")
+    return UniqueWithCountsResult(*op.outputs)
+
+
+def setdiff1d(x, y, index_dtype=_dtypes.int32, name=None):
+    """The values of 1-D `x` not in `y`, in x's order, and their positions in x (TF's ListDiff)."""
+    x = _ops.convert_to_tensor(x, name="x")
+    y = _ops.convert_to_tensor(y, dtype=x.dtype, name="y")
+    op = _ops.apply_op("ListDiff", [x, y], _out_idx(index_dtype), name=name or "ListDiff")
+    return SetDiffResult(*op.outputs)
+
+
+def unravel_index(indices, dims, name=None):
+    indices = _int_tensor(indices)
+    dims = _ops.convert_to_tensor(dims, dtype=indices.dtype, name="dims") if not _ops.is_tensor(dims) else dims
+    return _ops.apply1("UnravelIndex", [indices, dims], name=name or "UnravelIndex")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sorting and searching
+
+
+def sort(values, axis=-1, direction="ASCENDING", name=None):
+    """Values sorted along `axis`, through TopKV2 as in TensorFlow (sort.py)."""
+    with _ops.name_scope(name, "sort", [values]):
+        return _sort_or_argsort(values, axis, direction, return_argsort=False)
+
+
+def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None):
+    """Indices that sort `values` along `axis`; equal values keep their order (top_k is stable)."""
+    del stable  # TopKV2 already breaks ties by index
+    with _ops.name_scope(name, "argsort", [values]):
+        return _sort_or_argsort(values, axis, direction, return_argsort=True)
+
+
+def _sort_or_argsort(values, axis, direction, return_argsort):
+    from . import nn_ops
+    if direction not in ("ASCENDING", "DESCENDING"):
+        raise ValueError("Unknown direction: %s" % direction)
+    values = _ops.convert_to_tensor(values, name="values")
+    nd = values.shape.ndims
+    if nd is None:
+        raise ValueError("sort needs a tensor of known rank, got %s" % values)
+    axis = int(axis)
+    if not -nd <= axis < nd:
+        raise ValueError("axis %d is out of range for a rank %d tensor" % (axis, nd))
+    axis %= nd
+    last = nd - 1
+    perm = None
+    if axis != last:  # move the axis last, sort, move back (the swap is its own inverse)
+        perm = list(_builtins.range(nd))
+        perm[axis], perm[last] = last, axis
+        values = transpose(values, perm)
+    n = values.shape.as_list()[-1]
+    k = n if n is not None else _ops.apply1("Shape", [values], {"out_type": _dtypes.int32._enum})[-1]
+    if direction == "ASCENDING":
+        # Negation keeps ties in index order; ints use bitwise-not's order reversal like TensorFlow.
+        neg = _ops.apply1("Neg", [values]) if values.dtype.is_floating else \
+            _ops.apply1("Sub", [_ops.apply1("Neg", [values]), _ops.constant_op(1, dtype=values.dtype)])
+        top_vals, idx = nn_ops.top_k(neg, k)
+        result = idx if return_argsort else (
+            _ops.apply1("Neg", [top_vals]) if values.dtype.is_floating else
+            _ops.apply1("Neg", [_ops.apply1("Add", [top_vals, _ops.constant_op(1, dtype=values.dtype)])]))
+    else:
+        top_vals, idx = nn_ops.top_k(values, k)
+        result = idx if return_argsort else top_vals
+    return transpose(result, perm) if perm is not None else result
+
+
+def searchsorted(sorted_sequence, values, side="left", out_type=_dtypes.int32, name=None):
+    if side not in ("left", "right"):
+        raise ValueError("side must be either 'right' or 'left'.  Saw: %s." % side)
+    sorted_sequence = _ops.convert_to_tensor(sorted_sequence, name="sorted_sequence")
+    values = _ops.convert_to_tensor(values, dtype=sorted_sequence.dtype, name="values")
+    op_type = "LowerBound" if side == "left" else "UpperBound"
+    return _ops.apply1(op_type, [sorted_sequence, values], {"out_type": _dtypes.as_dtype(out_type)._enum},
+                       name=name or op_type)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Shape helpers and small compositions
+
+
+def meshgrid(*args, **kwargs):
+    """N-D coordinate grids from 1-D vectors (indexing 'xy' swaps the first two axes, as in NumPy)."""
+    indexing = kwargs.pop("indexing", "xy")
+    name = kwargs.pop("name", "meshgrid")
+    if kwargs:
+        raise TypeError("Invalid keyword arguments to meshgrid(): %s" % ", ".join(sorted(kwargs)))
+    if indexing not in ("xy", "ij"):
+        raise ValueError("indexing parameter must be either 'xy' or 'ij'")
+    with _ops.name_scope(name, "meshgrid", args):
+        ndim = len(args)
+        s0 = (1,) * ndim
+        output = [reshape(stack([x]), s0[:i] + (-1,) + s0[i + 1:]) for i, x in enumerate(args)]
+        shapes = [size(x) for x in args]
+        output_dtype = _ops.convert_to_tensor(args[0]).dtype
+        if indexing == "xy" and ndim > 1:
+            output[0] = reshape(output[0], (1, -1) + (1,) * (ndim - 2))
+            output[1] = reshape(output[1], (-1, 1) + (1,) * (ndim - 2))
+            shapes[0], shapes[1] = shapes[1], shapes[0]
+        mult_fact = ones(shapes, output_dtype)
+        return [_ops.apply1("Mul", [x, mult_fact]) for x in output]
+
+
+def sequence_mask(lengths, maxlen=None, dtype=_dtypes.bool, name=None):
+    """mask[i..., j] = j < lengths[i...], with maxlen defaulting to max(lengths)."""
+    with _ops.name_scope(name, "SequenceMask", [lengths, maxlen]):
+        lengths = _ops.convert_to_tensor(lengths, name="lengths")
+        if not lengths.dtype.is_integer:
+            raise TypeError("lengths must be an integer tensor, got %s" % lengths.dtype.name)
+        if maxlen is None:
+            r = _ops.apply1("Range", [0, rank(lengths), 1])
+            maxlen = _ops.apply1("Max", [lengths, r])
+            maxlen = _ops.apply1("Maximum", [_ops.constant_op(0, dtype=lengths.dtype), maxlen])
+        else:
+            maxlen = _ops.convert_to_tensor(maxlen, name="maxlen")
+            if maxlen.shape.ndims is not None and maxlen.shape.ndims != 0:
+                raise ValueError("maxlen must be scalar for sequence_mask")
+            if maxlen.dtype != lengths.dtype:
+                maxlen = _ops.apply1("Cast", [maxlen], {"DstT": lengths.dtype._enum, "SrcT": maxlen.dtype._enum})
+        row = _ops.apply1("Range", [_ops.constant_op(0, dtype=lengths.dtype), maxlen,
+                                    _ops.constant_op(1, dtype=lengths.dtype)])
+        matrix = expand_dims(lengths, -1)
+        result = _ops.apply1("Less", [row, matrix])
+        dtype = _dtypes.as_dtype(dtype)
+        if dtype is _dtypes.bool:
+            return result
+        return _ops.apply1("Cast", [result], {"DstT": dtype._enum, "SrcT": _dtypes.bool._enum})
+
+
+def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=None, seq_dim=None,  # noqa: A002
+                     batch_dim=None):
+    seq_axis = seq_axis if seq_axis is not None else seq_dim
+    batch_axis = batch_axis if batch_axis is not None else (batch_dim if batch_dim is not None else 0)
+    if seq_axis is None:
+        raise ValueError("reverse_sequence needs seq_axis")
+    return _ops.apply1("ReverseSequence", [input, _int_tensor(seq_lengths)],
+                       {"seq_dim": int(seq_axis), "batch_dim": int(batch_axis)}, name=name or "ReverseSequence")
+
+
+def roll(input, shift, axis, name=None):  # noqa: A002
+    return _ops.apply1("Roll", [input, _int_tensor(shift), _int_tensor(axis)], name=name or "Roll")
+
+
+def shape_n(input, out_type=_dtypes.int32, name=None):  # noqa: A002
+    """The shapes of several tensors (a Shape node each; TensorFlow uses one ShapeN node)."""
+    with _ops.name_scope(name, "ShapeN", input):
+        return [shape(t, out_type=out_type) for t in input]
+
+
+def tuple_(tensors, name=None, control_inputs=None):
+    """tf.tuple (exported under that name by _namespaces; here it would shadow the builtin). Each tensor passed through an Identity that waits for all of them (and `control_inputs`)."""
+    from .state_ops import group
+    with _ops.name_scope(name, "tuple", tensors):
+        gating = [t for t in tensors if t is not None]
+        if control_inputs:
+            for c in control_inputs:
+                if isinstance(c, _ops.Tensor):
+                    c = c.op
+                elif not isinstance(c, _ops.Operation):
+                    raise TypeError("Control input must be Operation or Tensor: %s" % c)
+                gating.append(c)
+        gate = group(*gating)
+        out = []
+        for t in tensors:
+            if t is None:
+                out.append(None)
+                continue
+            with _ops.control_dependencies([gate]):
+                out.append(group(t, name="control_dependency") if isinstance(t, _ops.Operation)
+                           else identity(t, name="control_dependency"))
+        return out
+
+
+def broadcast_static_shape(shape_x, shape_y):
+    """The broadcast of two TensorShapes; ValueError when they are incompatible."""
+    x, y = as_shape(shape_x), as_shape(shape_y)
+    if x.ndims is None or y.ndims is None:
+        return TensorShape(None)
+    xd, yd = x.as_list(), y.as_list()
+    n = max(len(xd), len(yd))
+    xd, yd = [1] * (n - len(xd)) + xd, [1] * (n - len(yd)) + yd
+    out = []
+    for a, b in zip(xd, yd):
+        if a == 1:
+            out.append(b)
+        elif b == 1:
+            out.append(a)
+        elif a is None or b is None:
+            out.append(a if b is None else b)
+        elif a == b:
+            out.append(a)
+        else:
+            raise ValueError("Incompatible shapes for broadcasting: %s and %s" % (shape_x, shape_y))
+    return TensorShape(out)
+
+
+def broadcast_dynamic_shape(shape_x, shape_y):
+    shape_x = _int_tensor(shape_x)
+    shape_y = _ops.convert_to_tensor(shape_y, dtype=shape_x.dtype) if not _ops.is_tensor(shape_y) else shape_y
+    return _ops.apply1("BroadcastArgs", [shape_x, shape_y], name="BroadcastArgs")
+
+
+reverse_v2 = reverse
+
+
+def space_to_depth(input, block_size, name=None, data_format="NHWC"):  # noqa: A002
+    return _ops.apply1("SpaceToDepth", [input], {"block_size": int(block_size), "data_format": data_format},
+                       name=name or "SpaceToDepth")
+
+
+def depth_to_space(input, block_size, name=None, data_format="NHWC"):  # noqa: A002
+    return _ops.apply1("DepthToSpace", [input], {"block_size": int(block_size), "data_format": data_format},
+                       name=name or "DepthToSpace")
+
+
+import collections as _collections  # noqa: E402
+
+UniqueResult = _collections.namedtuple("Unique", ["y", "idx"])
+UniqueWithCountsResult = _collections.namedtuple("UniqueWithCounts", ["y", "idx", "count"])
+SetDiffResult = _collections.namedtuple("ListDiff", ["out", "idx"])

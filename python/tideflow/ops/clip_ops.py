@@ -6,7 +6,7 @@ from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 from . import math_ops
 
-__all__ = ["clip_by_value", "clip_by_norm", "global_norm", "clip_by_global_norm"]
+__all__ = ["clip_by_value", "clip_by_norm", "global_norm", "clip_by_global_norm", "clip_by_average_norm"]
 
 
 def _op(op_type, *inputs, name=None, **attrs):
@@ -105,3 +105,15 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
             v = _ops.convert_to_tensor(t, name="t_%d" % i)
             out.append(_op("Identity", _op("Mul", v, _as(scale, v.dtype)), name="%s_%d" % (scope, i)))
         return out, use_norm
+
+
+def clip_by_average_norm(t, clip_norm, name=None):
+    """TF1's t * clip_norm * min(size(t) / l2norm(t), 1 / clip_norm): clips by the L2 norm divided by the
+    number of elements."""
+    with _ops.name_scope(name, "clip_by_average_norm", [t, clip_norm]) as scope:
+        t = _ops.convert_to_tensor(t, name="t")
+        clip_norm = _as(clip_norm, t.dtype)
+        n_element = _as(_op("Size", t, out_type=_dtypes.int32._enum), t.dtype)
+        l2norm_inv = _op("Rsqrt", _sum_of_squares(t))
+        scale = _op("Minimum", _op("Mul", l2norm_inv, n_element), _op("RealDiv", _as(1.0, t.dtype), clip_norm))
+        return _op("Identity", _op("Mul", _op("Mul", t, clip_norm), scale), name=scope)

@@ -2,6 +2,7 @@
 Composites follow TensorFlow 1.x's formulas and scope names, so numbers and graphs read the same."""
 import numpy as np
 
+from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 from . import array_ops, linalg_ops, math_ops, reduction_ops
 from .math_ops import relu, sigmoid, tanh  # the elementwise family defines them
@@ -10,7 +11,8 @@ __all__ = ["relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "softplus", 
            "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
            "sparse_softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
            "weighted_cross_entropy_with_logits", "bias_add", "xw_plus_b", "moments", "l2_normalize",
-           "softsign", "embedding_lookup", "selu", "swish", "silu"]
+           "softsign", "embedding_lookup", "selu", "swish", "silu", "top_k", "in_top_k",
+           "space_to_depth", "depth_to_space"]
 
 
 def relu6(features, name=None):
@@ -318,3 +320,29 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_
         ndims = result.shape.ndims
         axes = list(range(ids.shape.ndims, ndims)) if ndims is not None and ids.shape.ndims is not None else None
         return clip_ops.clip_by_norm(result, max_norm, axes=axes, name=scope)
+
+
+def top_k(input, k=1, sorted=True, name=None):  # noqa: A002
+    """The k largest entries of each last-axis row and their int32 indices; ties keep index order."""
+    op = _ops.apply_op("TopKV2", [input, _ops.convert_to_tensor(k, dtype=_dtypes.int32, name="k")
+                                  if not _ops.is_tensor(k) else k], {"sorted": bool(sorted)}, name=name or "TopKV2")
+    return TopKResult(*op.outputs)
+
+
+def in_top_k(predictions, targets, k, name=None):
+    targets = _ops.convert_to_tensor(targets, name="targets")
+    k = _ops.convert_to_tensor(k, dtype=targets.dtype, name="k") if not _ops.is_tensor(k) else k
+    return _ops.apply1("InTopKV2", [predictions, targets, k], name=name or "InTopKV2")
+
+
+def space_to_depth(input, block_size, name=None, data_format="NHWC"):  # noqa: A002
+    return array_ops.space_to_depth(input, block_size, name=name, data_format=data_format)
+
+
+def depth_to_space(input, block_size, name=None, data_format="NHWC"):  # noqa: A002
+    return array_ops.depth_to_space(input, block_size, name=name, data_format=data_format)
+
+
+import collections as _collections  # noqa: E402
+
+TopKResult = _collections.namedtuple("TopKV2", ["values", "indices"])

@@ -8,7 +8,10 @@ from ..framework import ops as _ops
 from . import array_ops, math_ops
 
 __all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_any", "reduce_all",
-           "reduce_logsumexp", "count_nonzero", "argmax", "argmin", "arg_max", "arg_min", "cumsum", "cumprod"]
+           "reduce_logsumexp", "count_nonzero", "argmax", "argmin", "arg_max", "arg_min", "cumsum", "cumprod",
+           "segment_sum", "segment_mean", "segment_max", "segment_min", "segment_prod", "unsorted_segment_sum",
+           "unsorted_segment_max", "unsorted_segment_min", "unsorted_segment_prod", "unsorted_segment_mean",
+           "unsorted_segment_sqrt_n", "bincount", "histogram_fixed_width"]
 
 
 def _keep(keepdims, keep_dims):
@@ -155,3 +158,98 @@ def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
 def cumprod(x, axis=0, exclusive=False, reverse=False, name=None):
     """Running products along `axis`, with cumsum's `exclusive` and `reverse`."""
     return _cumulative("Cumprod", x, axis, exclusive, reverse, name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Segment reductions (cpp/ops/segment.cc)
+
+
+def _segment(op_type):
+    def f(data, segment_ids, name=None):
+        return _ops.apply1(op_type, [data, array_ops._int_tensor(segment_ids)], name=name or op_type)
+    f.__name__ = f.__qualname__ = "segment_" + op_type[len("Segment"):].lower()
+    f.__doc__ = "%s over the rows of `data` grouped by sorted `segment_ids`." % op_type
+    return f
+
+
+def _unsorted_segment(op_type):
+    def f(data, segment_ids, num_segments, name=None):
+        return _ops.apply1(op_type, [data, array_ops._int_tensor(segment_ids), array_ops._int_tensor(num_segments)],
+                           name=name or op_type)
+    f.__name__ = f.__qualname__ = "unsorted_segment_" + op_type[len("UnsortedSegment"):].lower()
+    f.__doc__ = "%s into `num_segments` rows; negative ids are dropped." % op_type
+    return f
+
+
+segment_sum = _segment("SegmentSum")
+segment_mean = _segment("SegmentMean")
+segment_max = _segment("SegmentMax")
+segment_min = _segment("SegmentMin")
+segment_prod = _segment("SegmentProd")
+unsorted_segment_sum = _unsorted_segment("UnsortedSegmentSum")
+unsorted_segment_max = _unsorted_segment("UnsortedSegmentMax")
+unsorted_segment_min = _unsorted_segment("UnsortedSegmentMin")
+unsorted_segment_prod = _unsorted_segment("UnsortedSegmentProd")
+
+
+def _unsorted_segment_n(data, segment_ids, num_segments):
+    """The number of rows in each segment, shaped to broadcast against the segment sums (TF's
+    _unsorted_segment_N), at least 1 so empty segments divide to 0."""
+    segment_ids = array_ops._int_tensor(segment_ids)
+    num_segments = array_ops._int_tensor(num_segments)
+    ones = array_ops.ones(array_ops.shape(segment_ids), dtype=data.dtype)
+    n = unsorted_segment_sum(ones, segment_ids, num_segments)
+    nd = _ops.apply1("Sub", [array_ops.rank(data), array_ops.rank(segment_ids)])
+    bshape = array_ops.concat([array_ops.expand_dims(num_segments, 0) if num_segments.dtype is _dtypes.int32 else
+                               math_ops.cast(array_ops.expand_dims(num_segments, 0), _dtypes.int32),
+                               array_ops.fill(array_ops.expand_dims(nd, 0), 1)], 0)
+    n = array_ops.reshape(n, bshape)
+    return _ops.apply1("Maximum", [n, _ops.constant_op(1, dtype=data.dtype)])
+
+
+def unsorted_segment_mean(data, segment_ids, num_segments, name=None):
+    with _ops.name_scope(name, "UnsortedSegmentMean"):
+        data = _ops.convert_to_tensor(data, name="data")
+        n = _unsorted_segment_n(data, segment_ids, num_segments)
+        total = unsorted_segment_sum(data, segment_ids, num_segments)
+        out = _ops.apply1("RealDiv", [total, n])
+        out.set_shape(total.shape)
+        return out
+
+
+def unsorted_segment_sqrt_n(data, segment_ids, num_segments, name=None):
+    with _ops.name_scope(name, "UnsortedSegmentSqrtN"):
+        data = _ops.convert_to_tensor(data, name="data")
+        n = _unsorted_segment_n(data, segment_ids, num_segments)
+        total = unsorted_segment_sum(data, segment_ids, num_segments)
+        out = _ops.apply1("RealDiv", [total, _ops.apply1("Sqrt", [n])])
+        out.set_shape(total.shape)
+        return out
+
+
+def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=_dtypes.int32, name=None):
+    """Counts of each value of the int32 `arr` (or the sums of `weights` there), length max(arr) + 1
+    bounded by minlength/maxlength (TF1's tf.bincount)."""
+    with _ops.name_scope(name, "bincount", [arr, weights, minlength, maxlength]):
+        arr = _ops.convert_to_tensor(arr, name="arr", dtype=_dtypes.int32)
+        nonempty = _ops.apply1("Greater", [array_ops.size(arr), 0])
+        r = _ops.apply1("Range", [0, array_ops.rank(arr), 1])
+        output_size = _ops.apply1("Add", [_ops.apply1("Max", [arr, r]), 1])
+        output_size = _ops.apply1("Mul", [math_ops.cast(nonempty, _dtypes.int32), output_size])
+        if minlength is not None:
+            output_size = _ops.apply1("Maximum", [array_ops._int_tensor(minlength), output_size])
+        if maxlength is not None:
+            output_size = _ops.apply1("Minimum", [array_ops._int_tensor(maxlength), output_size])
+        if weights is not None:
+            weights = _ops.convert_to_tensor(weights, name="weights")
+            return _ops.apply1("Bincount", [arr, output_size, weights])
+        weights = _ops.constant_op(np.zeros([0], _dtypes.as_dtype(dtype).as_numpy_dtype))
+        return _ops.apply1("Bincount", [arr, output_size, weights])
+
+
+def histogram_fixed_width(values, value_range, nbins=100, dtype=_dtypes.int32, name=None):
+    with _ops.name_scope(name, "histogram_fixed_width", [values, value_range, nbins]):
+        values = _ops.convert_to_tensor(values, name="values")
+        value_range = _ops.convert_to_tensor(value_range, dtype=values.dtype, name="value_range")
+        return _ops.apply1("HistogramFixedWidth", [values, value_range, array_ops._int_tensor(nbins)],
+                           {"dtype": _dtypes.as_dtype(dtype)._enum})
