@@ -176,7 +176,7 @@ void scatter_nd_kernel(KernelCtx& c) {
       if (x < 0 || x >= old.dim((int)d)) {
         std::string row;
         for (int64_t e = 0; e < depth; ++e) row += (e ? ", " : "") + std::to_string(indices.int_at(i * depth + e));
-        c.fail("indices" + position(outer, i) + " = [" + row + "] does not index into param shape " +
+        c.fail("indices" + position(outer, i) + " = [" + row + "] does not index into shape " +
                dims_str(old.dims()));
       }
       off = off * old.dim((int)d) + x;
@@ -229,6 +229,8 @@ TIDEFLOW_SCATTER("ScatterMax", Max);
 TIDEFLOW_SCATTER_ND("ScatterNdUpdate", Update);
 TIDEFLOW_SCATTER_ND("ScatterNdAdd", Add);
 TIDEFLOW_SCATTER_ND("ScatterNdSub", Sub);
+TIDEFLOW_SCATTER_ND("ScatterNdMin", Min);
+TIDEFLOW_SCATTER_ND("ScatterNdMax", Max);
 #undef TIDEFLOW_SCATTER_ND
 
 // CountUpTo(ref, limit): increments an integer scalar variable and returns its value before; fails with

@@ -162,6 +162,12 @@ class Variable:
     def scatter_nd_sub(self, indices, updates, name=None):
         return scatter_nd_sub(self._variable, indices, updates, name=name)
 
+    def scatter_nd_min(self, indices, updates, name=None):
+        return _scatter("ScatterNdMin", self._variable, indices, updates, True, name)
+
+    def scatter_nd_max(self, indices, updates, name=None):
+        return _scatter("ScatterNdMax", self._variable, indices, updates, True, name)
+
     def __repr__(self):
         return "<tf.Variable '%s' shape=%s dtype=%s_ref>" % (self.name, self.shape, self.dtype.name)
 
