@@ -24,12 +24,14 @@ namespace tideflow {
 namespace {
 
 // Describes an op's inputs: `R` ref inputs first (the variable, then its slots), the gradient at
-// `grad_index`, and every other input a scalar hyperparameter, in input order.
+// `grad_index`, and every other input a scalar hyperparameter, in input order. The scalars share the
+// variable's dtype except `int64_index` (when set), an int64 step count passed to the update converted to it.
 template <int R, int N>
 struct Layout {
   static constexpr int kRefs = R;
   static constexpr int kInputs = N;
   int grad_index;
+  int int64_index = -1;
   // The scalar inputs, in order (all inputs that are neither refs nor the gradient).
   constexpr std::array<int, N - R - 1> scalars() const {
     std::array<int, N - R - 1> s{};
@@ -56,7 +58,12 @@ void apply_shape(InferCtx& c, L layout) {
                c.node.inputs[r].node->name + "'; the variable and its slots must be distinct variables");
   DType dt = c.dtype(0);
   if (!is_floating(dt)) c.type_fail(std::string("Optimizer updates need a float variable, got ") + dtype_name(dt));
-  for (int i = 1; i < L::kInputs; ++i) c.expect_same_dtype(0, i);
+  for (int i = 1; i < L::kInputs; ++i) {
+    if (i != layout.int64_index)
+      c.expect_same_dtype(0, i);
+    else if (c.dtype(i) != DType::Int64)
+      c.type_fail("Input " + std::to_string(i) + " (a step count) must be int64, got " + dtype_name(c.dtype(i)));
+  }
   PartialShape s = c.shape(0);
   for (int r = 1; r < L::kRefs; ++r) {
     if (!s.compatible_with(c.shape(r)))
@@ -163,7 +170,9 @@ void apply_update(KernelCtx& c, L layout, Make make) {
   dispatch_float(grad.dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
     std::array<T, NS> s;
-    for (size_t k = 0; k < NS; ++k) s[k] = *c.in(scalar_idx[k]).template data<T>();
+    for (size_t k = 0; k < NS; ++k)
+      s[k] = scalar_idx[k] == layout.int64_index ? static_cast<T>(*c.in(scalar_idx[k]).template data<int64_t>())
+                                                  : *c.in(scalar_idx[k]).template data<T>();
     auto f = make(s);
     std::array<const T*, R> src;
     std::array<T*, R> out;
@@ -191,6 +200,7 @@ constexpr Layout<3, 8> kFtrl{3};             // var, accum, linear, grad, lr, l1
 constexpr Layout<3, 9> kFtrlV2{3};           // var, accum, linear, grad, lr, l1, l2, l2_shrinkage, lr_power
 constexpr Layout<1, 5> kProximalGradientDescent{4};  // var, alpha, l1, l2, delta
 constexpr Layout<2, 6> kProximalAdagrad{5};          // var, accum, lr, l1, l2, grad
+constexpr Layout<3, 8> kAdagradDA{3, 7};  // var, gradient_accum, gradient_squared_accum, grad, lr, l1, l2, global_step
 
 bool use_nesterov(const KernelCtx& c) { return c.node.attrs.get_or<bool>("use_nesterov", false); }
 
@@ -438,6 +448,32 @@ REGISTER_OP("ApplyProximalAdagrad").inputs(6).ref_input(0).ref_input(1).stateful
           const T rate = lr / std::sqrt(accum);
           const T prox = var - g * rate;
           var = (soft ? sign(prox) * std::max(std::abs(prox) - rate * l1, T(0)) : prox) / (T(1) + l2 * rate);
+        };
+      });
+    });
+
+// Adagrad dual averaging (Duchi et al. 2011): g_acc += grad; gg_acc += grad^2; with t the global step,
+// var = -lr sign(g_acc) max(|g_acc| - l1 t, 0) / (l2 t lr + sqrt(gg_acc)), the threshold only when l1 > 0.
+// The operations are grouped as in TF's functor, so float results match it bit for bit.
+REGISTER_OP("ApplyAdagradDA").inputs(8).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kAdagradDA); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kAdagradDA, [](auto s) {
+        using T = typename decltype(s)::value_type;
+        const T lr = s[0], l1 = s[1], l2 = s[2], step = s[3];
+        const T l2_term = l2 * step * lr, threshold = step * l1;
+        const bool soft = l1 > T(0);
+        return [=](T* x, T g) {
+          T& var = x[0];
+          T& g_acc = x[1];
+          T& gg_acc = x[2];
+          g_acc += g;
+          gg_acc += g * g;
+          const T denom = l2_term + std::sqrt(gg_acc);
+          if (soft)
+            var = lr * T(-1) * sign(g_acc) * std::max(std::abs(g_acc) - threshold, T(0)) / denom;
+          else
+            var = lr * g_acc * T(-1) / denom;
         };
       });
     });

@@ -39,7 +39,10 @@ from .ops.state_ops import (Variable, RefVariable, VariableV1, assign, assign_ad
                             is_variable_initialized, global_variables, local_variables, trainable_variables,
                             model_variables, no_op, group, variables_initializer, global_variables_initializer,
                             local_variables_initializer, initialize_all_variables, initialize_variables,
-                            all_variables, report_uninitialized_variables, assert_variables_initialized)
+                            all_variables, report_uninitialized_variables, assert_variables_initialized,
+                            scatter_update, scatter_add, scatter_sub, scatter_mul, scatter_div, scatter_min,
+                            scatter_max, scatter_nd_update, scatter_nd_add, scatter_nd_sub, count_up_to)
+from .framework.indexed_slices import IndexedSlices  # noqa: E402
 from .ops.math_ops import *  # noqa: E402,F401,F403
 from .ops.array_ops import *  # noqa: E402,F401,F403
 from .ops.linalg_ops import *  # noqa: E402,F401,F403

@@ -123,7 +123,50 @@ class Variable:
         return assign_sub(self, delta, name=name)
 
     def count_up_to(self, limit):
-        raise NotImplementedError("count_up_to is not supported")
+        return count_up_to(self._variable, limit)
+
+    # TF1's RefVariable takes the sparse rows as an IndexedSlices (indices along dimension 0).
+    def _scatter(self, fn, sparse_delta, use_locking, name):
+        from ..framework.indexed_slices import IndexedSlices
+        if not isinstance(sparse_delta, IndexedSlices):
+            raise TypeError("sparse_delta is not IndexedSlices: %s" % (sparse_delta,))
+        return fn(self._variable, sparse_delta.indices, sparse_delta.values, use_locking=use_locking, name=name)
+
+    def scatter_update(self, sparse_delta, use_locking=False, name=None):
+        return self._scatter(scatter_update, sparse_delta, use_locking, name)
+
+    def scatter_add(self, sparse_delta, use_locking=False, name=None):
+        return self._scatter(scatter_add, sparse_delta, use_locking, name)
+
+    def scatter_sub(self, sparse_delta, use_locking=False, name=None):
+        return self._scatter(scatter_sub, sparse_delta, use_locking, name)
+
+    def scatter_mul(self, sparse_delta, use_locking=False, name=None):
+        return self._scatter(scatter_mul, sparse_delta, use_locking, name)
+
+    def scatter_div(self, sparse_delta, use_locking=False, name=None):
+        return self._scatter(scatter_div, sparse_delta, use_locking, name)
+
+    def scatter_min(self, sparse_delta, use_locking=False, name=None):
+        return self._scatter(scatter_min, sparse_delta, use_locking, name)
+
+    def scatter_max(self, sparse_delta, use_locking=False, name=None):
+        return self._scatter(scatter_max, sparse_delta, use_locking, name)
+
+    def scatter_nd_update(self, indices, updates, name=None):
+        return scatter_nd_update(self._variable, indices, updates, use_locking=True, name=name)
+
+    def scatter_nd_add(self, indices, updates, name=None):
+        return scatter_nd_add(self._variable, indices, updates, name=name)
+
+    def scatter_nd_sub(self, indices, updates, name=None):
+        return scatter_nd_sub(self._variable, indices, updates, name=name)
+
+    def scatter_nd_min(self, indices, updates, name=None):
+        return _scatter("ScatterNdMin", self._variable, indices, updates, True, name)
+
+    def scatter_nd_max(self, indices, updates, name=None):
+        return _scatter("ScatterNdMax", self._variable, indices, updates, True, name)
 
     def __repr__(self):
         return "<tf.Variable '%s' shape=%s dtype=%s_ref>" % (self.name, self.shape, self.dtype.name)
@@ -191,6 +234,67 @@ def assign_add(ref, value, use_locking=None, name=None):
 
 def assign_sub(ref, value, use_locking=None, name=None):
     return _update("AssignSub", ref, value, name)
+
+
+# Note [scatter locking]
+# The scatter kernels always hold the variable's lock (Note [variable updates] in cpp/ops/state.cc), so
+# use_locking only records TF's attribute; the defaults are TF's (True for the *_update ops).
+def _scatter(op_type, ref, indices, updates, use_locking, name):
+    r = _ref_of(ref, "tf." + op_type)
+    if not isinstance(indices, _ops.Tensor):
+        indices = _ops.convert_to_tensor(indices, name="indices")
+    if not isinstance(updates, _ops.Tensor):
+        updates = _ops.convert_to_tensor(updates, dtype=r.dtype, name="updates")
+    return _ops.apply1(op_type, [r, indices, updates], {"use_locking": bool(use_locking)}, name=name or op_type)
+
+
+def scatter_update(ref, indices, updates, use_locking=True, name=None):
+    """ref[indices[i], ...] = updates[i, ...]; with repeated indices the last row wins."""
+    return _scatter("ScatterUpdate", ref, indices, updates, use_locking, name)
+
+
+def scatter_add(ref, indices, updates, use_locking=False, name=None):
+    return _scatter("ScatterAdd", ref, indices, updates, use_locking, name)
+
+
+def scatter_sub(ref, indices, updates, use_locking=False, name=None):
+    return _scatter("ScatterSub", ref, indices, updates, use_locking, name)
+
+
+def scatter_mul(ref, indices, updates, use_locking=False, name=None):
+    return _scatter("ScatterMul", ref, indices, updates, use_locking, name)
+
+
+def scatter_div(ref, indices, updates, use_locking=False, name=None):
+    return _scatter("ScatterDiv", ref, indices, updates, use_locking, name)
+
+
+def scatter_min(ref, indices, updates, use_locking=False, name=None):
+    return _scatter("ScatterMin", ref, indices, updates, use_locking, name)
+
+
+def scatter_max(ref, indices, updates, use_locking=False, name=None):
+    return _scatter("ScatterMax", ref, indices, updates, use_locking, name)
+
+
+def scatter_nd_update(ref, indices, updates, use_locking=True, name=None):
+    """ref[indices[i]] = updates[i] where each indices[i] (the last axis) indexes a leading part of ref."""
+    return _scatter("ScatterNdUpdate", ref, indices, updates, use_locking, name)
+
+
+def scatter_nd_add(ref, indices, updates, use_locking=False, name=None):
+    return _scatter("ScatterNdAdd", ref, indices, updates, use_locking, name)
+
+
+def scatter_nd_sub(ref, indices, updates, use_locking=False, name=None):
+    return _scatter("ScatterNdSub", ref, indices, updates, use_locking, name)
+
+
+def count_up_to(ref, limit, name=None):
+    """Increments the integer scalar variable `ref` and returns its old value; OutOfRangeError once it has
+    reached `limit`."""
+    return _ops.apply1("CountUpTo", [_ref_of(ref, "tf.count_up_to")], {"limit": int(limit)},
+                       name=name or "CountUpTo")
 
 
 def is_variable_initialized(variable):
