@@ -188,3 +188,27 @@ def test_special_values_match_tensorflow():
         got = apply(name, x)
         np.testing.assert_array_equal(np.isnan(got), np.isnan(w), err_msg=name)
         np.testing.assert_allclose(got, w, rtol=TOL, atol=2e-45, err_msg=name)
+
+
+def test_softmax_family_float32_accuracy():
+    """Softmax, log-softmax and cross-entropy take their exps from the vectorized kernel."""
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((64, 1003)) * 8).astype(np.float32)  # rows not a multiple of 8 or 256
+    x[0, :5] = [80, -80, 0, 1e-3, -1e-3]
+    labels = rng.integers(0, 1003, 64)
+    onehot = np.eye(1003, dtype=np.float32)[labels]
+    p = tf.placeholder(tf.float32, [None, 1003])
+    with tf.Session() as s:
+        sm, lsm, xent, sxent = s.run([
+            tf.nn.softmax(p), tf.nn.log_softmax(p),
+            tf.nn.softmax_cross_entropy_with_logits_v2(labels=onehot, logits=p),
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=p)], {p: x})
+    # x - max rounded as the kernels round it (that float32 step dominates the error of far-off logits);
+    # rtol covers the float32 row sums
+    shifted = (x - x.max(1, keepdims=True)).astype(np.float64)
+    ref_lsm = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
+    np.testing.assert_allclose(sm, np.exp(ref_lsm), rtol=1e-5, atol=1e-38)
+    np.testing.assert_allclose(lsm, ref_lsm, rtol=1e-5, atol=2e-6)
+    ref_xent = -ref_lsm[np.arange(64), labels]
+    np.testing.assert_allclose(xent, ref_xent, rtol=1e-5, atol=2e-6)
+    np.testing.assert_allclose(sxent, ref_xent, rtol=1e-5, atol=2e-6)
