@@ -141,8 +141,7 @@ template <class T> VM_INLINE T tanh_(T x) {
 
 template <class T> VM_INLINE T sigmoid_(T x) {
   const T e = exp_(from_bits<T>(to_bits(x) | kSignMask));  // e^-|x|
-  const T s = 1.0f / (1.0f + e);
-  return x >= 0.0f ? s : e * s;
+  return (x >= 0.0f ? splat<T>(1.0f) : e) / (1.0f + e);
 }
 
 struct Exp { template <class T> static VM_INLINE T f(T x) { return exp_(x); } };
