@@ -1,11 +1,11 @@
 // Unary elementwise ops, Cast, and ZerosLike/OnesLike (which the gradient driver uses to seed and pad).
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <type_traits>
 
 #include "elementwise.h"
 #include "special_math.h"
+#include "vector_math.h"
 
 namespace tideflow {
 namespace {
@@ -20,75 +20,30 @@ void unary_shape(InferCtx& c) {
 // ---- functors ----
 
 // Note [float32 transcendentals]
-// libm's expf and tanhf are scalar calls (tanhf alone took 20 ms on a 512x1024 activation, 8x TensorFlow's
-// Eigen kernels), so float32 Exp, Sigmoid and Tanh use Cephes' expf polynomial written without branches so
-// the loops vectorize (CMakeLists gives this file -fno-trapping-math, without which GCC keeps the ?:
-// blends as branches). Range reduction x = n ln2 + r (ln2 split in two so n ln2 is exact; n rounded by the
-// 1.5 * 2^23 trick), a degree-6 polynomial for e^r, and 2^n built from exponent bits as 2^(n/2) 2^(n - n/2)
-// so each factor is a normal float and subnormal results still come out right. Error is ~2 ulp (tested
-// against float64 NumPy); with the SSE2 baseline exp runs ~2x and tanh ~6x faster than libm. float64 keeps
-// libm: the float64 gradient checks need every digit.
-inline float from_bits(int32_t b) {
-  float f;
-  std::memcpy(&f, &b, sizeof f);
-  return f;
-}
-inline int32_t to_bits(float f) {
-  int32_t b;
-  std::memcpy(&b, &f, sizeof b);
-  return b;
-}
-inline float pow2i(int32_t n) { return from_bits((n + 127) << 23); }  // 2^n for n in [-126, 127]
+// libm's expf, logf and tanhf are scalar calls (tanhf alone took 20 ms on a 512x1024 activation, 8x
+// TensorFlow's Eigen kernels), so a functor may name a whole-array float32 function as its `f32` member,
+// and unary_kernel hands each parallel_for chunk of a float32 input to it instead of calling the functor
+// per element. Exp, Log, Tanh and Sigmoid name the polynomial kernels of vector_math.h (AVX2 + FMA when
+// the CPU has them, ~2 ulp). float64 keeps libm through operator(): the float64 gradient checks need
+// every digit.
+template <class F, class = void> struct has_f32 : std::false_type {};
+template <class F> struct has_f32<F, std::void_t<decltype(F::f32)>> : std::true_type {};
 
-inline float exp_f32(float x) {
-  constexpr float kMax = 88.72283905206835f;  // ln(FLT_MAX)
-  constexpr float kMin = -104.0f;             // below: e^x rounds to 0 even as a subnormal
-  constexpr float kRound = 12582912.0f;       // 1.5 * 2^23: adding it rounds to an integer in the low bits
-  const float c = x > kMax ? kMax : (x < kMin ? kMin : x);
-  const float t = c * 1.44269504088896341f + kRound;
-  const int32_t n = to_bits(t) - to_bits(kRound);
-  const float fn = t - kRound;
-  const float r = (c - fn * 0.693359375f) + fn * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const int32_t n1 = n >> 1;
-  float y = p * pow2i(n1) * pow2i(n - n1);
-  y = x > kMax ? std::numeric_limits<float>::infinity() : y;
-  return x != x ? x : y;
-}
-
-// Cephes' tanhf: an odd polynomial where |x| < 0.625 (1 - e would cancel), else (1 - e) / (1 + e) with
-// e = exp(-2|x|); both computed and blended.
-inline float tanh_f32(float x) {
-  const float a = std::abs(x), z = x * x;
-  float p = -5.70498872745e-3f;
-  p = p * z + 2.06390887954e-2f;
-  p = p * z - 5.37397155531e-2f;
-  p = p * z + 1.33314422036e-1f;
-  p = p * z - 3.33332819422e-1f;
-  const float small = p * z * x + x;
-  const float e = exp_f32(-2.0f * a);
-  float big = (1.0f - e) / (1.0f + e);
-  big = x < 0 ? -big : big;
-  return a < 0.625f ? small : big;
-}
-
-inline float exp_t(float x) { return exp_f32(x); }
-inline double exp_t(double x) { return std::exp(x); }
-inline float tanh_t(float x) { return tanh_f32(x); }
-inline double tanh_t(double x) { return std::tanh(x); }
+// Per element, vectorized math costs a few cheap ops where libm costs kTranscendental.
+constexpr int64_t kVectorMath = 4;
 
 struct NegF { template <class T> T operator()(T x) const { return wrap_neg(x); } };
 struct SquareF { template <class T> T operator()(T x) const { return x * x; } };
 struct SqrtF { template <class T> T operator()(T x) const { return std::sqrt(x); } };
 struct RsqrtF { template <class T> T operator()(T x) const { return T(1) / std::sqrt(x); } };
-struct ExpF { template <class T> T operator()(T x) const { return exp_t(x); } };
-struct LogF { template <class T> T operator()(T x) const { return std::log(x); } };
+struct ExpF {
+  static constexpr auto f32 = vecmath::exp_f32;
+  template <class T> T operator()(T x) const { return std::exp(x); }
+};
+struct LogF {
+  static constexpr auto f32 = vecmath::log_f32;
+  template <class T> T operator()(T x) const { return std::log(x); }
+};
 struct Log1pF { template <class T> T operator()(T x) const { return std::log1p(x); } };
 struct AbsF { template <class T> T operator()(T x) const { return x < 0 ? wrap_neg(x) : x; } };
 struct SignF { template <class T> T operator()(T x) const {
@@ -97,13 +52,19 @@ struct SignF { template <class T> T operator()(T x) const {
 } };
 struct SinF { template <class T> T operator()(T x) const { return std::sin(x); } };
 struct CosF { template <class T> T operator()(T x) const { return std::cos(x); } };
-struct TanhF { template <class T> T operator()(T x) const { return tanh_t(x); } };
+struct TanhF {
+  static constexpr auto f32 = vecmath::tanh_f32;
+  template <class T> T operator()(T x) const { return std::tanh(x); }
+};
 // Both branches of the stable form, blended: e = exp(-|x|) never overflows, and x < 0 gives e / (1 + e).
-struct SigmoidF { template <class T> T operator()(T x) const {
-  T e = exp_t(-std::abs(x));
-  T s = T(1) / (T(1) + e);
-  return x >= 0 ? s : e * s;
-} };
+struct SigmoidF {
+  static constexpr auto f32 = vecmath::sigmoid_f32;
+  template <class T> T operator()(T x) const {
+    T e = std::exp(-std::abs(x));
+    T s = T(1) / (T(1) + e);
+    return x >= 0 ? s : e * s;
+  }
+};
 // Functions libm has, for float and double alike (lgamma is log|Gamma(x)|, +inf at the poles, as TF).
 #define TIDEFLOW_LIBM_UNARY(Name, fn) \
   struct Name { template <class T> T operator()(T x) const { return std::fn(x); } };
@@ -141,8 +102,20 @@ struct IsFiniteF {  // false for NaN: the comparison is unordered
   template <class T> bool operator()(T x) const { return std::abs(x) < std::numeric_limits<T>::infinity(); }
 };
 
+// out = F::f32(in) over float32 arrays, a chunk per call (Note [float32 transcendentals]).
+template <class F>
+void unary_map_f32(KernelCtx& c) {
+  const float* x = c.in(0).data<float>();
+  const int64_t n = c.in(0).size();
+  Dims dims = c.in(0).dims();
+  float* o = alloc_output(c, DType::Float32, dims).data<float>();
+  c.parallel_for(n, kVectorMath, [&](int64_t lo, int64_t hi) { F::f32(x + lo, o + lo, hi - lo); });
+}
+
 template <class F, unsigned Kinds, int64_t Cost = kCheap>
 void unary_kernel(KernelCtx& c) {
+  if constexpr (has_f32<F>::value)
+    if (c.in(0).dtype() == DType::Float32) return unary_map_f32<F>(c);
   auto run = [&](auto z) { unary_map<decltype(z), decltype(z)>(c, F{}, Cost); };
   if constexpr (Kinds == kFloat) dispatch_float(c.in(0).dtype(), c.node.type().c_str(), run);
   else if constexpr (Kinds == kNumeric) dispatch_numeric(c.in(0).dtype(), c.node.type().c_str(), run);

@@ -3,8 +3,10 @@
 // logits of any magnitude give finite results.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "op_registry.h"
+#include "vector_math.h"
 
 namespace tideflow {
 namespace {
@@ -14,6 +16,27 @@ T row_max(const T* x, int64_t n) {
   T m = x[0];
   for (int64_t i = 1; i < n; ++i) m = x[i] > m ? x[i] : m;
   return m;
+}
+
+// out[i] = exp(in[i]); float32 rows go through the vectorized kernel. `in` may be `out`.
+template <class T>
+void exp_row(const T* in, T* out, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) vecmath::exp_f32(in, out, n);
+  else for (int64_t i = 0; i < n; ++i) out[i] = std::exp(in[i]);
+}
+
+// sum(exp(x)) of a row, a stack buffer of exps at a time.
+template <class T>
+T sum_exp(const T* x, int64_t n) {
+  constexpr int64_t kBlock = 256;
+  T buf[kBlock];
+  T s = 0;
+  for (int64_t j = 0; j < n; j += kBlock) {
+    const int64_t len = std::min(kBlock, n - j);
+    exp_row(x + j, buf, len);
+    for (int64_t i = 0; i < len; ++i) s += buf[i];
+  }
+  return s;
 }
 
 // max and log(sum(exp(x - max))) of one row.
@@ -51,13 +74,14 @@ void softmax_kernel(KernelCtx& c) {
       const T* xi = in + r * n;
       T* o = out + r * n;
       const T mx = row_max(xi, n);
-      T sum = 0;
+      for (int64_t i = 0; i < n; ++i) o[i] = xi[i] - mx;  // in place when the input buffer was forwarded
       if (kLog) {
-        for (int64_t i = 0; i < n; ++i) sum += std::exp(xi[i] - mx);
-        const T lse = std::log(sum);
-        for (int64_t i = 0; i < n; ++i) o[i] = (xi[i] - mx) - lse;  // exact for the largest logits
-      } else {  // exp once, then scale: writes in place when the input buffer was forwarded
-        for (int64_t i = 0; i < n; ++i) sum += (o[i] = std::exp(xi[i] - mx));
+        const T lse = std::log(sum_exp(o, n));
+        for (int64_t i = 0; i < n; ++i) o[i] -= lse;  // exact for the largest logits
+      } else {  // exp once, then scale
+        exp_row(o, o, n);
+        T sum = 0;
+        for (int64_t i = 0; i < n; ++i) sum += o[i];
         const T inv = T(1) / sum;
         for (int64_t i = 0; i < n; ++i) o[i] *= inv;
       }
@@ -108,8 +132,10 @@ void xent_rows(KernelCtx& c, const T* logits, int64_t logits_stride, int64_t row
     const T* x = logits + r * logits_stride;
     T* b = back + r * n;
     const T mx = row_max(x, n);
+    for (int64_t i = 0; i < n; ++i) b[i] = x[i] - mx;
+    exp_row(b, b, n);
     T sum = 0;
-    for (int64_t i = 0; i < n; ++i) sum += (b[i] = std::exp(x[i] - mx));
+    for (int64_t i = 0; i < n; ++i) sum += b[i];
     const T lse = std::log(sum);
     T l = 0;
     for (int64_t i = 0; i < n; ++i) {
