@@ -39,16 +39,6 @@ T sum_exp(const T* x, int64_t n) {
   return s;
 }
 
-// max and log(sum(exp(x - max))) of one row.
-template <class T>
-void row_lse(const T* x, int64_t n, T* mx, T* lse) {
-  const T m = row_max(x, n);
-  T s = 0;
-  for (int64_t i = 0; i < n; ++i) s += std::exp(x[i] - m);
-  *mx = m;
-  *lse = std::log(s);
-}
-
 // Runs fn(row_index) over the rows of a [rows, n] layout, in parallel for big inputs.
 template <class F>
 void for_rows(const KernelCtx& c, int64_t rows, int64_t n, F&& fn) {
