@@ -94,9 +94,18 @@ def value(name, seconds):
 
 
 def import_times(fws, rounds=3):
+    """Wall time of `import X` in a fresh interpreter. A package run from a source checkout is
+    byte-compiled first, as pip leaves an installed one (with PYTHONDONTWRITEBYTECODE=1 it would
+    otherwise compile every module on every import)."""
+    import compileall
+    import importlib.util
     out = {}
     mods = {"tideflow": "tideflow", "tensorflow": "tensorflow", "torch": "torch", "numpy": "numpy"}
     for fw in fws:
+        spec = importlib.util.find_spec(mods[fw])
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            if "site-packages" not in folder:
+                compileall.compile_dir(folder, quiet=1)
         ts = []
         for _ in range(rounds):
             t0 = time.perf_counter()

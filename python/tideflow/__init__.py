@@ -6,18 +6,32 @@ import os as _os
 # editable installs resolve it, whatever RPATH the extension was built with. tideflow splits products over
 # its own pool (Note [one thread pool] in cpp/ops/gemm.cc), so this private copy starts no threads of its
 # own; the variable is restored at once, leaving NumPy and child processes as they were.
-import scipy_openblas32 as _sob
+
+
+def _openblas_path():
+    # The package's own __init__ pulls in importlib.metadata and certifi (about 30 ms of import time), so
+    # the library is found through the import system without running it; the package answers if the
+    # layout ever changes.
+    import importlib.util
+    spec = importlib.util.find_spec("scipy_openblas32")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = _os.path.join(folder, "lib", "libscipy_openblas.so")
+        if _os.path.exists(path):
+            return path
+    import scipy_openblas32 as sob
+    return _os.path.join(sob.get_lib_dir(), "lib" + sob.get_library() + ".so")
+
 
 _saved = _os.environ.get("OPENBLAS_NUM_THREADS")
 _os.environ["OPENBLAS_NUM_THREADS"] = "1"
 try:
-    _ctypes.CDLL(_os.path.join(_sob.get_lib_dir(), "lib" + _sob.get_library() + ".so"), mode=_ctypes.RTLD_GLOBAL)
+    _ctypes.CDLL(_openblas_path(), mode=_ctypes.RTLD_GLOBAL)
 finally:
     if _saved is None:
         del _os.environ["OPENBLAS_NUM_THREADS"]
     else:
         _os.environ["OPENBLAS_NUM_THREADS"] = _saved
-del _sob, _saved
+del _saved, _openblas_path
 
 from . import _core  # noqa: E402
 

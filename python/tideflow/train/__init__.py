@@ -5,8 +5,28 @@ import importlib as _importlib
 # Each module lists its public names in __all__.
 for _m in ("optimizer", "gradient_descent", "momentum", "adam", "adagrad", "rmsprop", "adadelta", "ftrl",
            "proximal_gradient_descent", "proximal_adagrad", "adagrad_da", "learning_rate_decay", "training_util",
-           "moving_averages", "saver", "checkpoint_management", "basic_session_run_hooks", "monitored_session"):
+           "moving_averages", "saver", "checkpoint_management"):
     _mod = _importlib.import_module("." + _m, __name__)
     for _n in _mod.__all__:
         globals()[_n] = getattr(_mod, _n)
-del _importlib, _m, _mod
+del _m, _mod
+
+# The training-loop modules load on first use (they are a good part of `import tideflow`'s time).
+_LAZY = ("basic_session_run_hooks", "monitored_session")
+
+
+def __getattr__(name):
+    for m in _LAZY:
+        mod = _importlib.import_module("." + m, __name__)
+        if name in mod.__all__:
+            value = getattr(mod, name)
+            globals()[name] = value
+            return value
+    raise AttributeError("module 'tideflow.train' has no attribute %r" % name)
+
+
+def __dir__():
+    names = set(globals())
+    for m in _LAZY:
+        names.update(_importlib.import_module("." + m, __name__).__all__)
+    return sorted(names)
