@@ -572,6 +572,24 @@ Output shape_as(Builder& b, Output x, Output like) {
   return b.op1("Shape", {x}, AttrMap{{"out_type", like.dtype()}});
 }
 
+// Output 0 shaped like x with out[i] = x[src(idx, i)], where idx is element i's multi-index (an odometer
+// over x's dims): the element permutations Roll and ReverseSequence.
+template <class Src>
+void gather_elements(KernelCtx& c, const Tensor& x, Src src) {
+  Tensor& out = c.alloc(0, x.dtype(), x.dims());
+  if (x.size() == 0) return;
+  dispatch_any(x.dtype(), [&](auto z) {
+    using T = decltype(z);
+    const T* s = x.data<T>();
+    T* o = out.data<T>();
+    Dims idx(x.rank(), 0);
+    for (int64_t i = 0, n = x.size(); i < n; ++i) {
+      o[i] = s[src(idx, i)];
+      for (int k = x.rank() - 1; k >= 0 && ++idx[k] == x.dim(k); --k) idx[k] = 0;  // odometer step
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Roll(input, shift, axis): out[(i + shift) mod n] = in[i] along each named axis (shifts on one axis add).
 
@@ -590,23 +608,14 @@ void roll_kernel(KernelCtx& c) {
     total[a] += sh[i];
   }
   for (int d = 0; d < r; ++d) if (x.dim(d)) total[d] = ((total[d] % x.dim(d)) + x.dim(d)) % x.dim(d);
-  Tensor& out = c.alloc(0, x.dtype(), x.dims());
-  if (x.size() == 0) return;
   Dims st = strides_of(x.dims());
-  dispatch_any(x.dtype(), [&](auto z) {
-    using T = decltype(z);
-    const T* s = x.data<T>();
-    T* o = out.data<T>();
-    Dims idx(r, 0);
-    for (int64_t i = 0, n = x.size(); i < n; ++i) {
-      int64_t src = 0;
-      for (int d = 0; d < r; ++d) {
-        int64_t v = idx[d] - total[d];
-        src += (v < 0 ? v + x.dim(d) : v) * st[d];
-      }
-      o[i] = s[src];
-      for (int k = r - 1; k >= 0 && ++idx[k] == x.dim(k); --k) idx[k] = 0;  // odometer step
+  gather_elements(c, x, [&](const Dims& idx, int64_t) {
+    int64_t src = 0;
+    for (int d = 0; d < r; ++d) {
+      int64_t v = idx[d] - total[d];
+      src += (v < 0 ? v + x.dim(d) : v) * st[d];
     }
+    return src;
   });
 }
 
@@ -631,19 +640,10 @@ void reverse_sequence_kernel(KernelCtx& c) {
     if (lens[i] > x.dim(sd))
       c.fail("seq_lengths(" + std::to_string(i) + ") > input.dims(" + std::to_string(sd) + ")");
   }
-  Tensor& out = c.alloc(0, x.dtype(), x.dims());
-  if (x.size() == 0) return;
-  Dims st = strides_of(x.dims());
-  dispatch_any(x.dtype(), [&](auto z) {
-    using T = decltype(z);
-    const T* s = x.data<T>();
-    T* o = out.data<T>();
-    Dims idx(r, 0);
-    for (int64_t i = 0, n = x.size(); i < n; ++i) {
-      int64_t L = lens[idx[bd]], j = idx[sd];
-      o[i] = j < L ? s[i + (L - 1 - 2 * j) * st[sd]] : s[i];
-      for (int k = r - 1; k >= 0 && ++idx[k] == x.dim(k); --k) idx[k] = 0;  // odometer step
-    }
+  const int64_t step = strides_of(x.dims())[sd];
+  gather_elements(c, x, [&](const Dims& idx, int64_t i) {
+    int64_t L = lens[idx[bd]], j = idx[sd];
+    return j < L ? i + (L - 1 - 2 * j) * step : i;
   });
 }
 
