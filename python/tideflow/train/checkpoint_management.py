@@ -20,6 +20,8 @@ __all__ = ["CheckpointState", "generate_checkpoint_state_proto", "update_checkpo
 _EXT = ".safetensors"
 _ST_DTYPES = {"F32": _dtypes.float32, "F64": _dtypes.float64, "I32": _dtypes.int32, "I64": _dtypes.int64,
               "BOOL": _dtypes.bool}
+# TF's DataType names, which CheckpointReader.debug_string prints.
+_TF_DT_NAMES = {"F32": "DT_FLOAT", "F64": "DT_DOUBLE", "I32": "DT_INT32", "I64": "DT_INT64", "BOOL": "DT_BOOL"}
 
 
 def _data_file(prefix):
@@ -153,9 +155,14 @@ def remove_checkpoint(checkpoint_prefix, checkpoint_format_version=None, meta_gr
 
 
 class CheckpointReader:
-    """tf.train.NewCheckpointReader: the tensors of one checkpoint, each read and verified on demand."""
+    """tf.train.NewCheckpointReader: the tensors of one checkpoint, each read and verified on demand.
+    Missing files and names raise NotFoundError with TensorFlow's messages."""
 
     def __init__(self, filepattern):
+        filepattern = os.fspath(filepattern)
+        if not os.path.exists(_data_file(filepattern)):
+            raise errors.NotFoundError(None, None, "Unsuccessful TensorSliceReader constructor: Failed to find any "
+                                       "matching files for %s" % filepattern)
         self._r = _core.CheckpointReader(_data_file(filepattern))
         self._entries = {name: (dt, shape) for name, dt, shape in self._r.entries()}
 
@@ -163,6 +170,8 @@ class CheckpointReader:
         return name in self._entries
 
     def get_tensor(self, name):
+        if name not in self._entries:
+            raise errors.NotFoundError(None, None, "Key %s not found in checkpoint" % name)
         return self._r.read(name)
 
     def get_variable_to_shape_map(self):
@@ -181,7 +190,9 @@ class CheckpointReader:
         return int(s) if s is not None else None
 
     def debug_string(self):
-        return "".join("%s (%s) %s\n" % (n, dt, list(s)) for n, (dt, s) in sorted(self._entries.items())).encode()
+        """b"name (DT_FLOAT) [2,3]\\n" per tensor, sorted by name, as TensorFlow prints it."""
+        return "".join("%s (%s) [%s]\n" % (n, _TF_DT_NAMES.get(dt, dt), ",".join(str(d) for d in s))
+                       for n, (dt, s) in sorted(self._entries.items())).encode()
 
 
 def NewCheckpointReader(filepattern):  # noqa: N802 (TF's name)
