@@ -65,6 +65,7 @@ from .ops.random_ops import *  # noqa: E402,F401,F403
 from .ops.gradients_impl import *  # noqa: E402,F401,F403
 from .ops.clip_ops import *  # noqa: E402,F401,F403
 from .ops.variable_scope import *  # noqa: E402,F401,F403
+from .ops.template import make_template  # noqa: E402
 from .ops.init_ops import *  # noqa: E402,F401,F403
 from .ops.debug_ops import *  # noqa: E402,F401,F403,A004
 from .ops import nn_ops as nn  # noqa: E402
