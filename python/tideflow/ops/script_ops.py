@@ -116,7 +116,7 @@ def _dispatch(token, eager, args, tout):
     except Exception as e:  # noqa: BLE001 (every error becomes the step's error)
         code = next((c for cls, c in _ERROR_CODES if isinstance(e, cls)), _errors.UNKNOWN)
         return code, _error_message(e)
-    if ret is None and not tout:
+    if ret is None:  # "returns 0 values", as in TensorFlow
         values = []
     elif isinstance(ret, (list, tuple)):
         values = list(ret)
