@@ -228,4 +228,5 @@ NB_MODULE(_core, m) {
   });
   bind_io(m);
   bind_summary(m);
+  bind_pyfunc(m);
 }

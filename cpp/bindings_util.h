@@ -1,5 +1,5 @@
 #pragma once
-// Conversions shared by the binding files (bindings.cc, bindings_io.cc, bindings_summary.cc).
+// Conversions shared by the binding files (bindings.cc, bindings_io.cc, bindings_summary.cc, bindings_pyfunc.cc).
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
@@ -159,5 +159,6 @@ inline AttrMap attrs_from_py(nb::dict d) {
 // Binding groups that live in their own files.
 void bind_io(nb::module_& m);       // checkpoints and meta graphs (bindings_io.cc)
 void bind_summary(nb::module_& m);  // event files and summaries (bindings_summary.cc)
+void bind_pyfunc(nb::module_& m);   // the callback PyFunc nodes run (bindings_pyfunc.cc)
 
 }  // namespace tideflow_py

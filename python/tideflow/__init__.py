@@ -64,6 +64,7 @@ from .ops.reduction_ops import *  # noqa: E402,F401,F403
 from .ops.random_ops import *  # noqa: E402,F401,F403
 from .ops.gradients_impl import *  # noqa: E402,F401,F403
 from .ops.clip_ops import *  # noqa: E402,F401,F403
+from .ops.script_ops import *  # noqa: E402,F401,F403
 from .ops.variable_scope import *  # noqa: E402,F401,F403
 from .ops.template import make_template  # noqa: E402
 from .ops.init_ops import *  # noqa: E402,F401,F403
