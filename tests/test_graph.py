@@ -138,3 +138,12 @@ def test_every_op_registered_once_with_a_kernel():
     from tideflow import _core
     assert _core.duplicate_ops() == []
     assert len(_core.registered_ops()) > 100
+
+
+def test_version_reports_the_tensorflow_api_followed():
+    # TF 1.x programs branch on the version: the seed's `int(v[1]) < 12 and int(v[0]) < 1` must pick the
+    # 1.x names (tf.global_variables_initializer), not pre-1.0 ones such as tf.unpack.
+    v = tf.__version__.split(".")
+    assert not (int(v[1]) < 12 and int(v[0]) < 1) and v[0] == "1"
+    assert tf.VERSION == tf.version.VERSION == tf.__version__
+    assert tf.__tideflow_version__ in tf.version.GIT_VERSION

@@ -35,8 +35,12 @@ del _saved, _openblas_path
 
 from . import _core  # noqa: E402
 
-__version__ = "0.1.0"
-VERSION = __version__
+__tideflow_version__ = "0.1.0"  # this package's own version (pyproject.toml)
+# TF 1.x programs branch on tf.__version__ (`int(tf.__version__.split('.')[1]) < 12` picks pre-1.0 names such
+# as tf.unpack); tideflow follows TensorFlow 1.15's API, so that is the version it reports, as TF does.
+__version__ = VERSION = "1.15.0"
+GIT_VERSION = "v1.15.0-tideflow-" + __tideflow_version__
+COMPILER_VERSION = "tideflow"
 
 from .framework import errors  # noqa: E402
 from .framework.dtypes import (DType, as_dtype, float32, float64, double, int32, int64, bool,  # noqa: E402,A004

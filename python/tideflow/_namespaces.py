@@ -54,6 +54,9 @@ def install(ns):
     ns["random"].set_seed = ns["set_random_seed"]
     from .ops import random_ops
     ns["random"].categorical = random_ops.categorical
+    ns["version"] = sub("version", [])
+    for n in ("VERSION", "GIT_VERSION", "COMPILER_VERSION"):
+        setattr(ns["version"], n, ns[n])
     compat = types.ModuleType("tideflow.compat")
     import sys
     compat.v1 = sys.modules["tideflow"]

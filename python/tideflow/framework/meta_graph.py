@@ -145,7 +145,7 @@ def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_d
         raise ValueError("export_scope is not supported: export the whole graph and use import_scope "
                          "when importing it")
     graph = graph if graph is not None else _ops.get_default_graph()
-    version = getattr(sys.modules.get("tideflow"), "__version__", "")
+    version = getattr(sys.modules.get("tideflow"), "__tideflow_version__", "")
     meta = {"format": _FORMAT,
             "meta_info": dict(meta_info_def or {}, tideflow_version=version),
             "seed": graph.seed,
