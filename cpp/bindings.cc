@@ -52,7 +52,7 @@ std::vector<Tensor> tensors_from_py(nb::list vals) {
 
 struct PyCallable {  // Session.make_callable: a prepared plan
   std::shared_ptr<Session> sess;
-  std::shared_ptr<const Plan> plan;
+  Prepared prepared;
 };
 
 }  // namespace
@@ -116,7 +116,7 @@ NB_MODULE(_core, m) {
         for (Node* c : g.node(id)->control_inputs) v.push_back(c->id);
         return v;
       })
-      .def("add_control_input", [](Graph& g, int id, int c) { g.node(id)->control_inputs.push_back(g.node(c)); })
+      .def("add_control_input", [](Graph& g, int id, int c) { g.add_control_input(g.node(id), g.node(c)); })
       .def("node_num_outputs", [](Graph& g, int id) { return g.node(id)->num_outputs(); })
       .def("output_dtype", [](Graph& g, int id, int i) { return g.node(id)->out_dtypes.at(i); })
       .def("output_shape", [](Graph& g, int id, int i) { return shape_to_py(g.node(id)->out_shapes.at(i)); })
@@ -138,9 +138,10 @@ NB_MODULE(_core, m) {
       });
 
   nb::class_<Session>(m, "Session")
-      .def("__init__", [](Session* s, std::shared_ptr<Graph> g, int inter, int intra) {
-        new (s) Session(std::move(g), SessionOptions{inter, intra});
-      })
+      .def("__init__", [](Session* s, std::shared_ptr<Graph> g, int inter, int intra, size_t plan_cache_capacity) {
+        new (s) Session(std::move(g), SessionOptions{inter, intra, plan_cache_capacity});
+      }, "graph"_a, "inter_op_threads"_a = 0, "intra_op_threads"_a = 0, "plan_cache_capacity"_a = 256)
+      .def("cached_plans", &Session::cached_plans)
       .def("run",
            [](Session& s, const std::vector<OutKey>& feeds, nb::list feed_values, const std::vector<OutKey>& fetches,
               const std::vector<int>& targets) {
@@ -168,14 +169,14 @@ NB_MODULE(_core, m) {
         std::vector<Tensor> out;
         {
           nb::gil_scoped_release r;
-          out = c.sess->run(*c.plan, std::move(vals));
+          out = c.sess->run(c.prepared, std::move(vals));
         }
         return tensors_to_py(out);
       })
       // (node name, name of the producer its kernel absorbed or None) in run order: what a step runs.
       .def_prop_ro("planned", [](const PyCallable& c) {
         nb::list out;
-        for (const PlanNode& pn : c.plan->nodes)
+        for (const PlanNode& pn : c.prepared.plan->nodes)
           out.append(nb::make_tuple(pn.node->name, pn.fused ? nb::cast(pn.fused->name) : nb::none()));
         return out;
       });

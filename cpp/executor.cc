@@ -26,12 +26,12 @@ template <bool kParallel>
 struct RunState {
   using Counter = std::conditional_t<kParallel, std::atomic<int>, int>;
   const Plan& plan;
-  SessionState& state;
+  Resources& state;
   int threads;
   std::vector<Tensor> slots;
   std::unique_ptr<Counter[]> reads, pending;
 
-  RunState(const Plan& p, SessionState& s, int t) : plan(p), state(s), threads(t), slots(p.num_slots) {
+  RunState(const Plan& p, Resources& s, int t) : plan(p), state(s), threads(t), slots(p.num_slots) {
     reads.reset(new Counter[p.num_slots]);
     for (int i = 0; i < p.num_slots; ++i) reads[i] = p.slot_reads[i];
     pending.reset(new Counter[p.nodes.size()]);
@@ -206,7 +206,7 @@ struct ParallelRun {
 
 }  // namespace
 
-std::vector<Tensor> execute(const Plan& plan, std::vector<Tensor> feed_values, SessionState& state, int threads,
+std::vector<Tensor> execute(const Plan& plan, std::vector<Tensor> feed_values, Resources& state, int threads,
                             bool parallel) {
   auto finish = [&](auto& rs) {
     std::vector<Tensor> out;

@@ -64,6 +64,9 @@ Node* Graph::add_node(const std::string& type, const std::string& name, std::vec
     if (in.node->graph != this)
       throw value_error("op " + node->describe() + ": input '" + in.node->name + "' must be from the same graph");
   }
+  for (Node* c : node->control_inputs)
+    if (!c || c->graph != this)
+      throw value_error("op " + node->describe() + ": control input must be from the same graph");
   if (def.num_inputs >= 0 && (int)node->inputs.size() != def.num_inputs)
     throw value_error("op " + node->describe() + " takes " + std::to_string(def.num_inputs) + " inputs, got " +
                       std::to_string(node->inputs.size()));
@@ -76,6 +79,18 @@ Node* Graph::add_node(const std::string& type, const std::string& name, std::vec
   by_name_[node->name] = node.get();
   nodes_.push_back(std::move(node));
   return nodes_.back().get();
+}
+
+void Graph::add_control_input(Node* n, Node* c) {
+  if (c->graph != this || n->graph != this)
+    throw value_error("control input '" + c->name + "' of '" + n->name + "' must be from the same graph");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Node* x : n->control_inputs)
+      if (x == c) return;
+    n->control_inputs.push_back(c);
+  }
+  bump_edge_version();
 }
 
 Output Builder::scalar(double v, DType dt) {

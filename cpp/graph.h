@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -64,14 +65,20 @@ class TF_API Graph {
   void finalize() { finalized_ = true; }
   bool finalized() const { return finalized_; }
   std::mutex& mutex() const { return mu_; }
-  // Bumped on every change so a Session can tell its cached plans are still valid.
   int version() const { return (int)nodes_.size(); }
+  // Adds a control edge to an existing node (from another node of this graph) and bumps edge_version.
+  void add_control_input(Node* n, Node* c);
+  // Bumped whenever an existing node's edges change (not when nodes are added), so a Session knows its
+  // cached plans may be stale (Note [plan cache] in session.h).
+  uint64_t edge_version() const { return edge_version_.load(std::memory_order_acquire); }
+  void bump_edge_version() { edge_version_.fetch_add(1, std::memory_order_acq_rel); }
 
  private:
   std::vector<std::unique_ptr<Node>> nodes_;
   std::unordered_map<std::string, Node*> by_name_;
   std::unordered_map<std::string, int> names_in_use_;
   bool finalized_ = false;
+  std::atomic<uint64_t> edge_version_{0};
   mutable std::mutex mu_;
 };
 

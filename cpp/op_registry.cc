@@ -1,5 +1,6 @@
 #include "op_registry.h"
 
+#include "resources.h"
 #include "threadpool.h"
 
 namespace tideflow {
@@ -87,6 +88,8 @@ void InferCtx::expect_same_dtype(int a, int b) const {
     type_fail(std::string("Input ") + std::to_string(b) + " has dtype " + dtype_name(dtype(b)) +
               " that does not match dtype " + dtype_name(dtype(a)) + " of input " + std::to_string(a));
 }
+
+VarSlot& KernelCtx::ref(int i) const { return res.var(node.inputs[i].node); }
 
 Tensor& KernelCtx::alloc_or_forward(int out, int in_idx, DType dt, const Dims& dims) {
   Tensor& src = inputs[in_idx];

@@ -7,7 +7,8 @@
 
 namespace tideflow {
 
-class SessionState;
+class Resources;
+struct VarSlot;
 class ThreadPool;
 
 // ---- shape inference: runs when a node is created ----
@@ -34,12 +35,14 @@ struct TF_API KernelCtx {
   Node& node;
   std::vector<Tensor>& inputs;
   std::vector<Tensor>& outputs;
-  SessionState& state;
+  Resources& res;  // variables and counters (Note [resources])
   int threads = 1;  // intra-op cap for parallel_for
 
   const Tensor& in(int i) const { return inputs[i]; }
   const Node* fused = nullptr;  // a fused kernel's producer node (Note [fused producers])
 
+  // The variable behind ref input i (an Assign's or an optimizer's target).
+  VarSlot& ref(int i) const;
   Tensor& alloc(int out, DType dt, Dims dims) { return outputs[out] = Tensor(dt, std::move(dims)); }
   // Reuse input `in_idx`'s buffer for output `out` when nobody else holds it and it fits (elementwise ops).
   Tensor& alloc_or_forward(int out, int in_idx, DType dt, const Dims& dims);

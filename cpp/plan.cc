@@ -1,13 +1,63 @@
 #include "plan.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <queue>
 
 #include "op_registry.h"
 
 namespace tideflow {
 
 static int64_t key(const Node* n, int i) { return ((int64_t)n->id << 16) | i; }
+
+// Note [plan order]
+// Node ids are almost a topological order: a node's inputs exist before it does. Only a control edge added
+// to an existing node later (Graph::add_control_input) can point forward. Without such an edge the order is
+// ids ascending; with one, Kahn's algorithm over data and control edges, smallest id first, which keeps
+// the id order wherever the edges allow it (so sequential runs stay as deterministic as before).
+static std::vector<int> topological_order(Graph& g, const std::vector<char>& needed) {
+  std::vector<int> order;
+  bool forward = false;
+  for (int id = 0; id < g.num_nodes(); ++id) {
+    if (!needed[id]) continue;
+    order.push_back(id);
+    for (Node* c : g.node(id)->control_inputs)
+      if (needed[c->id] && c->id > id) forward = true;
+  }
+  if (!forward) return order;
+  std::vector<int> pending(g.num_nodes(), 0);
+  std::vector<std::vector<int>> consumers(g.num_nodes());
+  auto edge = [&](int from, int to) {
+    if (!needed[from]) return;
+    consumers[from].push_back(to);
+    pending[to]++;
+  };
+  for (int id : order) {
+    Node* n = g.node(id);
+    for (auto& in : n->inputs) edge(in.node->id, id);
+    for (Node* c : n->control_inputs) edge(c->id, id);
+  }
+  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+  for (int id : order)
+    if (pending[id] == 0) ready.push(id);
+  std::vector<int> sorted;
+  sorted.reserve(order.size());
+  while (!ready.empty()) {
+    int id = ready.top();
+    ready.pop();
+    sorted.push_back(id);
+    for (int c : consumers[id])
+      if (--pending[c] == 0) ready.push(c);
+  }
+  if (sorted.size() != order.size()) {
+    std::string names;
+    for (int id : order)
+      if (pending[id] > 0 && names.size() < 400) names += (names.empty() ? "'" : ", '") + g.node(id)->name + "'";
+    throw invalid_argument("Graph has a cycle (through control dependencies) among " + names);
+  }
+  return sorted;
+}
 
 Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Output>& fetches,
                 const std::vector<Node*>& targets) {
@@ -79,11 +129,10 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
     }
   }
 
-  // Node ids are a topological order: a node's inputs exist before it does.
   std::vector<int> plan_index(g.num_nodes(), -1);
   std::vector<std::string> unfed;
-  for (int id = 0; id < g.num_nodes(); ++id) {
-    if (!needed[id] || absorbed[id]) continue;
+  for (int id : topological_order(g, needed)) {
+    if (absorbed[id]) continue;
     Node* n = g.node(id);
     if (n->type() == "Placeholder") {
       unfed.push_back("'" + n->name + "' with dtype " + dtype_name(n->out_dtypes[0]) + " and shape " +

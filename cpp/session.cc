@@ -9,28 +9,6 @@
 
 namespace tideflow {
 
-VarSlot& SessionState::var(const Node* n) {
-  std::lock_guard<std::mutex> l(mu_);
-  auto& slot = vars_[n];
-  if (!slot) slot = std::make_unique<VarSlot>();
-  return *slot;
-}
-
-uint64_t SessionState::next_count(const Node* n, uint64_t count) {
-  std::lock_guard<std::mutex> l(mu_);
-  uint64_t& c = rng_[n];
-  uint64_t start = c;
-  c += count;
-  return start;
-}
-
-std::vector<std::pair<const Node*, Tensor>> SessionState::variables() {
-  std::vector<std::pair<const Node*, Tensor>> out;
-  std::lock_guard<std::mutex> l(mu_);
-  for (auto& kv : vars_) out.emplace_back(kv.first, kv.second->read());
-  return out;
-}
-
 Session::Session(std::shared_ptr<Graph> graph, SessionOptions opts) : graph_(std::move(graph)), opts_(opts) {
   int cap = opts.intra_op_threads > 0 ? opts.intra_op_threads : opts.inter_op_threads;
   if (cap > 0 || thread_cap() != ThreadPool::hardware_threads()) set_thread_cap(cap);
@@ -42,6 +20,7 @@ void Session::close() {
   closed_ = true;
   std::lock_guard<std::mutex> l(cache_mu_);
   cache_.clear();
+  lru_.clear();
 }
 
 static void append_key(std::string& k, const Output& o) {
@@ -49,9 +28,44 @@ static void append_key(std::string& k, const Output& o) {
   k.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
-std::shared_ptr<const Plan> Session::prepare(const std::vector<Output>& feeds, const std::vector<Output>& fetches,
-                                             const std::vector<Node*>& targets) {
+static bool output_less(const Output& a, const Output& b) {
+  return a.node->id != b.node->id ? a.node->id < b.node->id : a.index < b.index;
+}
+
+// Sorts and deduplicates `v`; pos[i] becomes the canonical position of the caller's element i.
+template <class T, class Less>
+static std::vector<T> canonical(const std::vector<T>& v, Less less, std::vector<int>* pos) {
+  std::vector<T> c = v;
+  std::sort(c.begin(), c.end(), less);
+  c.erase(std::unique(c.begin(), c.end(), [&](const T& a, const T& b) { return !less(a, b) && !less(b, a); }),
+          c.end());
+  if (pos) {
+    pos->resize(v.size());
+    for (size_t i = 0; i < v.size(); ++i)
+      (*pos)[i] = (int)(std::lower_bound(c.begin(), c.end(), v[i], less) - c.begin());
+  }
+  return c;
+}
+
+Prepared Session::prepare(const std::vector<Output>& feeds, const std::vector<Output>& fetches,
+                          const std::vector<Node*>& targets) {
   if (closed_) throw Error(ErrorCode::Cancelled, "Attempted to use a closed Session.");
+  Prepared p;
+  std::vector<Output> cfeeds = canonical(feeds, output_less, &p.feed_pos);
+  if (cfeeds.size() != feeds.size())
+    for (size_t i = 1; i < feeds.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (feeds[i] == feeds[j])
+          throw invalid_argument("tensor '" + feeds[i].node->name + ":" + std::to_string(feeds[i].index) +
+                                 "' is fed twice");
+  std::vector<Output> cfetches = canonical(fetches, output_less, &p.fetch_pos);
+  std::vector<Node*> ctargets = canonical(targets, [](Node* a, Node* b) { return a->id < b->id; }, nullptr);
+  p.plan = cached_plan(cfeeds, cfetches, ctargets);
+  return p;
+}
+
+std::shared_ptr<const Plan> Session::cached_plan(const std::vector<Output>& feeds, const std::vector<Output>& fetches,
+                                                 const std::vector<Node*>& targets) {
   std::string k;
   k.reserve(8 * (feeds.size() + fetches.size() + targets.size() + 2));
   for (auto& f : feeds) append_key(k, f);
@@ -59,10 +73,19 @@ std::shared_ptr<const Plan> Session::prepare(const std::vector<Output>& feeds, c
   for (auto& f : fetches) append_key(k, f);
   k.push_back('|');
   for (Node* t : targets) append_key(k, Output{t, 0});
+  const uint64_t version = graph_->edge_version();
   {
     std::lock_guard<std::mutex> l(cache_mu_);
+    if (version != cache_edge_version_) {
+      cache_.clear();
+      lru_.clear();
+      cache_edge_version_ = version;
+    }
     auto it = cache_.find(k);
-    if (it != cache_.end()) return it->second;
+    if (it != cache_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second);
+      return it->second->second;
+    }
   }
   std::shared_ptr<const Plan> plan;
   {
@@ -70,13 +93,27 @@ std::shared_ptr<const Plan> Session::prepare(const std::vector<Output>& feeds, c
     plan = std::make_shared<const Plan>(build_plan(*graph_, feeds, fetches, targets));
   }
   std::lock_guard<std::mutex> l(cache_mu_);
-  return cache_.emplace(std::move(k), plan).first->second;
+  if (graph_->edge_version() != version || opts_.plan_cache_capacity == 0) return plan;  // stale or uncached
+  auto it = cache_.find(k);
+  if (it != cache_.end()) return it->second->second;  // another thread built it meanwhile
+  lru_.emplace_front(std::move(k), plan);
+  cache_.emplace(lru_.front().first, lru_.begin());
+  while (lru_.size() > opts_.plan_cache_capacity) {
+    cache_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+  return plan;
+}
+
+size_t Session::cached_plans() {
+  std::lock_guard<std::mutex> l(cache_mu_);
+  return lru_.size();
 }
 
 // Note [uninitialized variables]
 // A Variable kernel fails on the first uninitialized read; the error then names every variable of the
 // plan that is still uninitialized, so the user fixes them all at once.
-static std::string uninitialized_in(const Plan& plan, SessionState& st) {
+static std::string uninitialized_in(const Plan& plan, Resources& st) {
   std::string names;
   std::vector<const Node*> seen;
   for (const Node* v : plan.variables_read) {
@@ -87,9 +124,18 @@ static std::string uninitialized_in(const Plan& plan, SessionState& st) {
   return names;
 }
 
-std::vector<Tensor> Session::run(const Plan& plan, std::vector<Tensor> feed_values) {
+std::vector<Tensor> Session::run(const Prepared& p, std::vector<Tensor> feed_values) {
   if (closed_) throw Error(ErrorCode::Cancelled, "Attempted to use a closed Session.");
-  if (feed_values.size() != plan.feed_slots.size()) throw invalid_argument("wrong number of feed values");
+  if (feed_values.size() != p.feed_pos.size()) throw invalid_argument("wrong number of feed values");
+  std::vector<Tensor> feeds(p.plan->feed_slots.size());
+  for (size_t i = 0; i < feed_values.size(); ++i) feeds[p.feed_pos[i]] = std::move(feed_values[i]);
+  std::vector<Tensor> out = run_plan(*p.plan, std::move(feeds));
+  std::vector<Tensor> res(p.fetch_pos.size());
+  for (size_t i = 0; i < res.size(); ++i) res[i] = out[p.fetch_pos[i]];
+  return res;
+}
+
+std::vector<Tensor> Session::run_plan(const Plan& plan, std::vector<Tensor> feed_values) {
   for (size_t i = 0; i < feed_values.size(); ++i) {
     const Output& f = plan.feeds[i];
     const Tensor& v = feed_values[i];
@@ -116,8 +162,7 @@ std::vector<Tensor> Session::run(const Plan& plan, std::vector<Tensor> feed_valu
 
 std::vector<Tensor> Session::run(const std::vector<Output>& feeds, std::vector<Tensor> feed_values,
                                  const std::vector<Output>& fetches, const std::vector<Node*>& targets) {
-  auto plan = prepare(feeds, fetches, targets);
-  return run(*plan, std::move(feed_values));
+  return run(prepare(feeds, fetches, targets), std::move(feed_values));
 }
 
 }  // namespace tideflow

@@ -1,5 +1,6 @@
 #pragma once
 #include <atomic>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -7,41 +8,28 @@
 #include <vector>
 
 #include "graph.h"
+#include "resources.h"
 
 namespace tideflow {
-
-// A variable's value in one Session. Readers take a reference to the current buffer under the lock;
-// writers update in place only when no reader still holds the buffer (copy-on-write), so a fetched
-// value never changes under the user and concurrent runs never corrupt memory.
-struct TF_API VarSlot {
-  std::mutex mu;
-  Tensor value;  // invalid until initialized
-  Tensor read() {
-    std::lock_guard<std::mutex> l(mu);
-    return value;
-  }
-};
-
-// Everything a Session owns beyond the graph: variable values and per-node counters.
-class TF_API SessionState {
- public:
-  VarSlot& var(const Node* n);
-  // A per-node counter that lives as long as the session: returns its value and adds `count`. Random
-  // ops take a fresh block of Philox counters per execution; Print counts its runs for first_n.
-  uint64_t next_count(const Node* n, uint64_t count);
-  std::vector<std::pair<const Node*, Tensor>> variables();
-
- private:
-  std::mutex mu_;
-  std::unordered_map<const Node*, std::unique_ptr<VarSlot>> vars_;
-  std::unordered_map<const Node*, uint64_t> rng_;
-};
 
 struct Plan;
 
 struct TF_API SessionOptions {
   int inter_op_threads = 0;  // 0: as many as cores; 1: sequential and deterministic
   int intra_op_threads = 0;
+  size_t plan_cache_capacity = 256;  // Note [plan cache]
+};
+
+// Note [plan cache]
+// A plan is built for the canonical form of a request: feeds, fetches and targets each sorted by
+// (node id, output) and duplicates removed, so [a, b] and [b, a] share one plan. A Prepared binds one
+// caller's order to that plan. The cache keeps the `plan_cache_capacity` most recently used plans and is
+// emptied when the graph's edges change (Graph::edge_version), since a new control edge can change what a
+// cached plan must run; new nodes alone cannot.
+struct TF_API Prepared {
+  std::shared_ptr<const Plan> plan;
+  std::vector<int> feed_pos;   // the caller's feed i is the plan's feed feed_pos[i]
+  std::vector<int> fetch_pos;  // the caller's fetch i is the plan's fetch fetch_pos[i]
 };
 
 // Runs pruned subgraphs of a graph. Thread-safe: many threads may call run() at once.
@@ -50,23 +38,31 @@ class TF_API Session {
   Session(std::shared_ptr<Graph> graph, SessionOptions opts = {});
   ~Session();
 
-  std::shared_ptr<const Plan> prepare(const std::vector<Output>& feeds, const std::vector<Output>& fetches,
-                                      const std::vector<Node*>& targets);
-  std::vector<Tensor> run(const Plan& plan, std::vector<Tensor> feed_values);
+  Prepared prepare(const std::vector<Output>& feeds, const std::vector<Output>& fetches,
+                   const std::vector<Node*>& targets);
+  std::vector<Tensor> run(const Prepared& p, std::vector<Tensor> feed_values);
   std::vector<Tensor> run(const std::vector<Output>& feeds, std::vector<Tensor> feed_values,
                           const std::vector<Output>& fetches, const std::vector<Node*>& targets = {});
   void close();
   bool closed() const { return closed_; }
   Graph& graph() { return *graph_; }
-  SessionState& state() { return state_; }
+  Resources& state() { return state_; }
+  size_t cached_plans();
   const SessionOptions& options() const { return opts_; }
 
  private:
   std::shared_ptr<Graph> graph_;
   SessionOptions opts_;
-  SessionState state_;
+  Resources state_;
+  std::shared_ptr<const Plan> cached_plan(const std::vector<Output>& feeds, const std::vector<Output>& fetches,
+                                          const std::vector<Node*>& targets);
+  std::vector<Tensor> run_plan(const Plan& plan, std::vector<Tensor> feed_values);
+
+  using LruList = std::list<std::pair<std::string, std::shared_ptr<const Plan>>>;
   std::mutex cache_mu_;
-  std::unordered_map<std::string, std::shared_ptr<const Plan>> cache_;
+  LruList lru_;  // most recently used first
+  std::unordered_map<std::string, LruList::iterator> cache_;
+  uint64_t cache_edge_version_ = 0;
   std::atomic<bool> closed_{false};
 };
 

@@ -44,7 +44,7 @@ class TF_API ThreadPool {
 TF_API void cpu_relax();
 
 // One setting caps every source of threads: the executor, parallel_for and the BLAS splits of gemm.h
-// (OpenBLAS itself runs single-threaded; Note [one thread pool] in ops/gemm.cc).
+// (OpenBLAS itself runs single-threaded; Note [one thread pool] in kernels/gemm.cc).
 TF_API void set_thread_cap(int n);
 TF_API int thread_cap();
 

@@ -326,3 +326,84 @@ def test_parallel_executor_fan_out_stress():
         for _ in range(300):
             got = sess.run(outs, {x: xv})
             np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
+# ---- Note [plan cache] and Note [plan order] ----
+
+def test_plan_cache_key_is_canonical():
+    g = tf.Graph()
+    with g.as_default():
+        a = tf.constant(1.0)
+        b = tf.constant(2.0)
+        p = tf.placeholder(tf.float32)
+        q = tf.placeholder(tf.float32)
+        s = p + q
+    with tf.Session(graph=g) as sess:
+        assert sess.run([a, b]) == [1.0, 2.0]
+        assert sess.run([b, a]) == [2.0, 1.0]
+        assert sess.run([a, a, b]) == [1.0, 1.0, 2.0]
+        assert sess._c.cached_plans() == 1
+        assert sess.run(s, {p: 1.0, q: 5.0}) == 6.0
+        assert sess.run(s, {q: 5.0, p: 1.0}) == 6.0
+        assert sess.run([p, s], {q: 3.0, p: 2.0}) == [2.0, 5.0]
+        assert sess._c.cached_plans() == 3
+
+
+def test_plan_cache_is_bounded_lru():
+    from tideflow import _core
+    g = tf.Graph()
+    with g.as_default():
+        cs = [tf.constant(float(i)) for i in range(5)]
+    c = _core.Session(g._c, 0, 0, 2)
+    run = lambda t: float(c.run([], [], [t._key()], [])[0])  # noqa: E731
+    for i in range(5):
+        assert run(cs[i]) == i
+    assert c.cached_plans() == 2
+    run(cs[3])  # the most recent two are 3 and 4; touching 3 makes 4 the eviction candidate
+    run(cs[0])
+    assert c.cached_plans() == 2
+    assert run(cs[3]) == 3.0 and c.cached_plans() == 2
+    uncached = _core.Session(g._c, 0, 0, 0)
+    assert float(uncached.run([], [], [cs[1]._key()], [])[0]) == 1.0
+    assert uncached.cached_plans() == 0
+
+
+def test_control_edge_added_later_orders_the_run():
+    g = tf.Graph()
+    with g.as_default():
+        v = tf.Variable(1.0)
+        read = v.read_value()  # reads the variable when it runs (Note [variable reads])
+        update = tf.assign(v, 10.0)
+        init = tf.global_variables_initializer()
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        assert sess.run(read) == 1.0  # cached before the edge exists
+        read.op._add_control_input(update.op)
+        assert sess.run(read) == 10.0  # the new edge invalidated the cached plan
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        assert sess.run(read) == 10.0
+
+
+def test_control_edge_cycle_is_an_error():
+    g = tf.Graph()
+    with g.as_default():
+        a = tf.constant(1.0)
+        b = tf.identity(a)
+        a.op._add_control_input(b.op)
+    with tf.Session(graph=g) as sess:
+        with pytest.raises(tf.errors.InvalidArgumentError, match="cycle"):
+            sess.run(b)
+
+
+def test_control_input_from_another_graph():
+    g1, g2 = tf.Graph(), tf.Graph()
+    with g1.as_default():
+        a = tf.constant(1.0)
+    with g2.as_default():
+        b = tf.constant(2.0)
+        with pytest.raises(ValueError, match="same graph"):
+            with tf.control_dependencies([a]):
+                tf.identity(b)
+        with pytest.raises(ValueError, match="same graph"):
+            b.op._add_control_input(a.op)

@@ -1,4 +1,4 @@
-"""Float32 exp, log, tanh and sigmoid (cpp/ops/vector_math.cc, Note [vector math]): accuracy against float64
+"""Float32 exp, log, tanh and sigmoid (cpp/kernels/vector_math.cc, Note [vector math]): accuracy against float64
 NumPy over millions of values, TensorFlow's special values, odd lengths (the vector tail), in-place buffer
 reuse, and the same checks on the portable loops (TIDEFLOW_VECMATH=scalar) in a subprocess."""
 import json

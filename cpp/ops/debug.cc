@@ -8,7 +8,7 @@
 #include <mutex>
 
 #include "op_registry.h"
-#include "session.h"
+#include "resources.h"
 
 namespace tideflow {
 namespace {
@@ -249,7 +249,7 @@ REGISTER_OP("Print").inputs(-1).stateful()
     .cpu([](KernelCtx& c) {
       c.set(0, c.in(0));
       int64_t first_n = c.node.attrs.get_or<int64_t>("first_n", -1);
-      if (first_n >= 0 && (int64_t)c.state.next_count(&c.node, 1) >= first_n) return;
+      if (first_n >= 0 && (int64_t)c.res.next_count(&c.node, 1) >= first_n) return;
       int64_t summarize = c.node.attrs.get_or<int64_t>("summarize", 3);
       std::string msg = c.node.attrs.get_or<std::string>("message", "");
       for (size_t i = 1; i < c.inputs.size(); ++i) msg += "[" + summarize_v1(c.in((int)i), summarize) + "]";

@@ -4,7 +4,7 @@
 #include <type_traits>
 
 #include "elementwise.h"
-#include "special_math.h"
+#include "kernels/special_math.h"
 
 namespace tideflow {
 namespace {

@@ -4,8 +4,8 @@
 #include <type_traits>
 
 #include "elementwise.h"
-#include "special_math.h"
-#include "vector_math.h"
+#include "kernels/special_math.h"
+#include "kernels/vector_math.h"
 
 namespace tideflow {
 namespace {

@@ -6,7 +6,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "gemm.h"
+#include "kernels/gemm.h"
 #include "op_registry.h"
 
 extern "C" {

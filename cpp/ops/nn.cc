@@ -6,7 +6,7 @@
 #include <type_traits>
 
 #include "op_registry.h"
-#include "vector_math.h"
+#include "kernels/vector_math.h"
 
 namespace tideflow {
 namespace {

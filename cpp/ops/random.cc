@@ -10,8 +10,8 @@
 #include <type_traits>
 
 #include "op_registry.h"
-#include "philox.h"
-#include "session.h"
+#include "kernels/philox.h"
+#include "resources.h"
 
 namespace tideflow {
 namespace {
@@ -22,7 +22,7 @@ using philox::SampleStream;
 
 // Note [random streams]
 // Every random node owns one stream per Session: the key and the high half of the counter come from its
-// (seed, seed2) attrs, the low half from SessionState::next_count, which hands each execution a
+// (seed, seed2) attrs, the low half from Resources::next_count, which hands each execution a
 // fresh, disjoint range of counters. So each run draws new numbers, two Sessions over the same program
 // with the same seeds draw the same ones, and concurrent runs never share a block. The reservation per
 // run is TensorFlow's (256 blocks per output element, Note [Philox layout]), which keeps seeded results
@@ -41,12 +41,12 @@ constexpr int64_t kPhiloxCost = 10;  // per 32-bit sample, in parallel_for's cos
 Philox4x32 reserve_stream(KernelCtx& c, uint64_t blocks) {
   uint64_t seed = (uint64_t)c.node.attrs.get_or<int64_t>("seed", 0);
   uint64_t seed2 = (uint64_t)c.node.attrs.get_or<int64_t>("seed2", 0);
-  if (seed != 0 || seed2 != 0) return Philox4x32(seed, seed2, c.state.next_count(&c.node, blocks));
+  if (seed != 0 || seed2 != 0) return Philox4x32(seed, seed2, c.res.next_count(&c.node, blocks));
   static std::mutex mu;
-  static std::map<std::pair<const SessionState*, const Node*>, std::pair<uint64_t, uint64_t>> keys;
+  static std::map<std::pair<const Resources*, const Node*>, std::pair<uint64_t, uint64_t>> keys;
   std::lock_guard<std::mutex> l(mu);
-  uint64_t start = c.state.next_count(&c.node, blocks);
-  auto& key = keys[{&c.state, &c.node}];
+  uint64_t start = c.res.next_count(&c.node, blocks);
+  auto& key = keys[{&c.res, &c.node}];
   if (start == 0) {
     std::random_device rd;
     auto draw64 = [&rd] { return (uint64_t)rd() << 32 | rd(); };

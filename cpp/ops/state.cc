@@ -2,7 +2,7 @@
 #include <cstring>
 
 #include "op_registry.h"
-#include "session.h"
+#include "resources.h"
 
 namespace tideflow {
 namespace {
@@ -19,7 +19,7 @@ void check_var_input(InferCtx& c) {
 // never change and concurrent runs never corrupt memory (TF's non-locking semantics, made memory-safe).
 template <class Op>
 void update_var(KernelCtx& c, Op op) {
-  VarSlot& v = c.state.var(c.node.inputs[0].node);
+  VarSlot& v = c.ref(0);
   const Tensor& rhs = c.in(1);
   std::lock_guard<std::mutex> l(v.mu);
   if (!v.value.valid())
@@ -72,7 +72,7 @@ REGISTER_OP("PlaceholderWithDefault").inputs(1)
 REGISTER_OP("VariableV2").inputs(0).stateful().not_differentiable()
     .shape([](InferCtx& c) { c.set_output(0, c.attr<DType>("dtype"), c.attr<PartialShape>("shape")); })
     .cpu([](KernelCtx& c) {
-      Tensor v = c.state.var(&c.node).read();
+      Tensor v = c.res.var(&c.node).read();
       if (!v.valid())
         throw Error(ErrorCode::FailedPrecondition, "Attempting to use uninitialized value " + c.node.name +
                                                        "\n\t [[node " + c.node.describe() + "]]");
@@ -84,7 +84,7 @@ REGISTER_OP("IsVariableInitialized").inputs(1).ref_input(0).not_differentiable()
       check_var_input(c);
       c.set_output(0, DType::Bool, PartialShape(Dims{}));
     })
-    .cpu([](KernelCtx& c) { c.set(0, Tensor::scalar<bool>(c.state.var(c.node.inputs[0].node).read().valid())); });
+    .cpu([](KernelCtx& c) { c.set(0, Tensor::scalar<bool>(c.ref(0).read().valid())); });
 
 // Assign takes the new value's buffer when it can (no copy); a value someone else holds is copied so the
 // variable never aliases a fed array or another variable.
@@ -104,7 +104,7 @@ REGISTER_OP("Assign").inputs(2).ref_input(0).stateful().not_differentiable()
         c.fail("Assign requires shapes of both tensors to match: variable " + var->out_shapes[0].str() +
                " vs value " + val.summary());
       Tensor v = val.unique() ? val : val.deep_copy();
-      VarSlot& slot = c.state.var(var);
+      VarSlot& slot = c.ref(0);
       {
         std::lock_guard<std::mutex> l(slot.mu);
         slot.value = v;
@@ -125,7 +125,7 @@ REGISTER_OP("InitializedValue").inputs(2).ref_input(0).stateful()
       c.set_output(0, c.dtype(0), c.shape(0).merge(c.shape(1)));
     })
     .cpu([](KernelCtx& c) {
-      Tensor v = c.state.var(c.node.inputs[0].node).read();
+      Tensor v = c.ref(0).read();
       c.set(0, v.valid() ? v : c.in(1));
     })
     .grad([](GradCtx& g) { return std::vector<Output>{Output{}, g.g()}; });

@@ -11,7 +11,7 @@
 #include <type_traits>
 
 #include "op_registry.h"
-#include "session.h"
+#include "resources.h"
 
 namespace tideflow {
 namespace {
@@ -97,7 +97,7 @@ template <Combine K>
 void scatter_kernel(KernelCtx& c) {
   const Tensor& indices = c.in(1);
   const Tensor& updates = c.in(2);
-  VarSlot& v = c.state.var(c.node.inputs[0].node);
+  VarSlot& v = c.ref(0);
   std::lock_guard<std::mutex> l(v.mu);
   Tensor old = v.value;
   if (!old.valid()) uninitialized(c);
@@ -147,7 +147,7 @@ template <Combine K>
 void scatter_nd_kernel(KernelCtx& c) {
   const Tensor& indices = c.in(1);
   const Tensor& updates = c.in(2);
-  VarSlot& v = c.state.var(c.node.inputs[0].node);
+  VarSlot& v = c.ref(0);
   std::lock_guard<std::mutex> l(v.mu);
   Tensor old = v.value;
   if (!old.valid()) uninitialized(c);
@@ -246,7 +246,7 @@ REGISTER_OP("CountUpTo").inputs(1).ref_input(0).stateful().not_differentiable()
     })
     .cpu([](KernelCtx& c) {
       const int64_t limit = c.attr<int64_t>("limit");
-      VarSlot& v = c.state.var(c.node.inputs[0].node);
+      VarSlot& v = c.ref(0);
       std::lock_guard<std::mutex> l(v.mu);
       if (!v.value.valid()) uninitialized(c);
       if (v.value.rank() != 0) c.fail("input is not a scalar: " + dims_str(v.value.dims()));

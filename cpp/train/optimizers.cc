@@ -17,8 +17,8 @@
 #include <utility>
 
 #include "op_registry.h"
-#include "ops/gemm.h"
-#include "session.h"
+#include "kernels/gemm.h"
+#include "resources.h"
 
 namespace tideflow {
 namespace {
@@ -131,7 +131,7 @@ void apply_update(KernelCtx& c, L layout, Make make) {
   constexpr int R = L::kRefs;
   const Tensor& grad = c.in(layout.grad_index);
   std::array<VarSlot*, R> slots;
-  for (int r = 0; r < R; ++r) slots[r] = &c.state.var(c.node.inputs[r].node);
+  for (int r = 0; r < R; ++r) slots[r] = &c.ref(r);
 
   // Lock in address order so that two updates sharing variables never deadlock (the shape function made
   // sure the R variables are distinct).
@@ -257,7 +257,7 @@ void apply_gradient_descent_matmul(KernelCtx& c) {
                                                 dims_str(b.dims()) + "\n\t [[node " + mm.describe() + "]]");
   const int64_t m = ta ? a.dim(1) : a.dim(0), k = ta ? a.dim(0) : a.dim(1), n = tb ? b.dim(0) : b.dim(1);
   if (c.in(1).rank() != 0) c.fail("Input 1 (a hyperparameter) must be a scalar, got " + c.in(1).summary());
-  VarSlot& slot = c.state.var(c.node.inputs[0].node);
+  VarSlot& slot = c.ref(0);
   std::lock_guard<std::mutex> l(slot.mu);
   if (!slot.value.valid())
     throw Error(ErrorCode::FailedPrecondition, "Attempting to use uninitialized value " +

@@ -4,7 +4,7 @@ import os as _os
 
 # OpenBLAS comes from the scipy-openblas32 wheel. Loading it globally before _core lets both regular and
 # editable installs resolve it, whatever RPATH the extension was built with. tideflow splits products over
-# its own pool (Note [one thread pool] in cpp/ops/gemm.cc), so this private copy starts no threads of its
+# its own pool (Note [one thread pool] in cpp/kernels/gemm.cc), so this private copy starts no threads of its
 # own; the variable is restored at once, leaving NumPy and child processes as they were.
 
 

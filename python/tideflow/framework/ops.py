@@ -104,7 +104,15 @@ class Operation:
                 "attr": self._graph._c.node_attrs(self._id)}
 
     def _add_control_input(self, op):
+        if not isinstance(op, Operation):
+            raise TypeError("op must be an Operation: %s" % (op,))
+        if op._graph is not self._graph:
+            raise ValueError("Operation %s must be from the same graph as %s." % (op.name, self._name))
         self._graph._c.add_control_input(self._id, op._id)
+
+    def _add_control_inputs(self, ops):
+        for op in ops:
+            self._add_control_input(op)
 
     def run(self, feed_dict=None, session=None):
         _session_for(self._graph, session).run(self, feed_dict)
@@ -327,6 +335,10 @@ class Graph:
             ctrl.extend(deps)
         ctrl.extend(control_inputs)
         seen = set()
+        for c in ctrl:
+            if c._graph is not self:
+                raise ValueError("Operation %s must be from the same graph as the op being created (%s)."
+                                 % (c.name, name))
         ctrl_ids = [c._id for c in ctrl if not (c._id in seen or seen.add(c._id))]
         device = self._device_stack[-1] if self._device_stack else ""
         node_id = self._c.add_node(op_type, name, [t._key() for t in inputs], attrs or {}, ctrl_ids,

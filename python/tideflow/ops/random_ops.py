@@ -1,7 +1,7 @@
 """Random tensors: tf.random_uniform, tf.random_normal, tf.truncated_normal, tf.random_shuffle,
 tf.multinomial (cpp/ops/random.cc). Seeds follow TF1's rules (framework/random_seed.py): with the same
 graph seed and op seeds, a program draws the same numbers in every Session; for the same (seed, seed2)
-attrs they are TensorFlow's numbers, run after run (Note [Philox layout] in cpp/ops/philox.h)."""
+attrs they are TensorFlow's numbers, run after run (Note [Philox layout] in cpp/kernels/philox.h)."""
 import numpy as np
 
 from ..framework import dtypes as _dtypes

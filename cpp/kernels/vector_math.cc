@@ -1,5 +1,5 @@
 // Float32 exp, log, tanh and sigmoid over arrays (declared in vector_math.h).
-#include "vector_math.h"
+#include "kernels/vector_math.h"
 
 #include <cfloat>
 #include <cstdlib>

@@ -1,6 +1,6 @@
 // Float products: OpenBLAS calls split over tideflow's thread pool, and two hand kernels for the
 // tall-and-skinny products of regressions (X @ theta and X^T g with a handful of features).
-#include "gemm.h"
+#include "kernels/gemm.h"
 
 #include <algorithm>
 #include <vector>

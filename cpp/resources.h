@@ -1,0 +1,45 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "tensor.h"
+
+namespace tideflow {
+
+struct Node;
+
+// A variable's value. Readers take a reference to the current buffer under the lock; writers update in
+// place only when no reader still holds the buffer (copy-on-write), so a fetched value never changes under
+// the user and concurrent runs never corrupt memory.
+struct TF_API VarSlot {
+  std::mutex mu;
+  Tensor value;  // invalid until initialized
+  Tensor read() {
+    std::lock_guard<std::mutex> l(mu);
+    return value;
+  }
+};
+
+// Note [resources]
+// What kernels reach beyond their inputs: variable values and per-node counters (random streams, Print's
+// first_n). A Session owns one, so two sessions on one graph share nothing. Kernels see it through
+// KernelCtx::res and never include the session; the executor takes it as a parameter.
+class TF_API Resources {
+ public:
+  VarSlot& var(const Node* n);
+  // A per-node counter that lives as long as the resources: returns its value and adds `count`. Random
+  // ops take a fresh block of Philox counters per execution; Print counts its runs for first_n.
+  uint64_t next_count(const Node* n, uint64_t count);
+  std::vector<std::pair<const Node*, Tensor>> variables();
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<const Node*, std::unique_ptr<VarSlot>> vars_;
+  std::unordered_map<const Node*, uint64_t> rng_;
+};
+
+}  // namespace tideflow
