@@ -222,6 +222,8 @@ NB_MODULE(_core, m) {
   });
 
   m.def("registered_ops", [] { return OpRegistry::global().names(); });
+  m.def("allocation_cap", &allocation_cap);
+  m.def("set_allocation_cap", &set_allocation_cap, "bytes"_a);
   m.def("duplicate_ops", [] { return OpRegistry::global().duplicates(); });
   m.def("op_gradient_kind", [](const std::string& name) {  // "rule", "none" (not differentiable), "missing"
     const OpDef& d = OpRegistry::global().get(name);

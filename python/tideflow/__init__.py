@@ -52,6 +52,7 @@ from .framework.ops import (Graph, Operation, Tensor, GraphKeys, get_default_gra
                             get_collection_ref, is_tensor, register_tensor_conversion_function)
 from .framework.ops import constant_op as constant  # noqa: E402
 from .framework.random_seed import set_random_seed  # noqa: E402
+from ._core import allocation_cap, set_allocation_cap  # noqa: E402,F401 (Note [checked sizes])
 from .framework.session import Session, InteractiveSession, ConfigProto, GPUOptions, RunOptions, RunMetadata  # noqa
 from .ops.state_ops import (Variable, RefVariable, VariableV1, assign, assign_add, assign_sub,  # noqa: E402
                             is_variable_initialized, global_variables, local_variables, trainable_variables,
