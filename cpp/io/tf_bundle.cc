@@ -241,6 +241,8 @@ std::vector<std::pair<std::string, std::string>> read_table(const std::string& f
   BlockHandle meta, index;
   const char* p = f;
   if (!get_handle(p, f + 40, &meta) || !get_handle(p, f + 40, &index)) throw loss(file, "malformed footer");
+  std::vector<std::pair<std::string, std::string>> meta_entries;  // checked, though bundles keep nothing there
+  parse_block(file, read_block(file, data, meta, "metaindex"), "metaindex", &meta_entries);
   std::string index_block = read_block(file, data, index, "index");
   std::vector<std::pair<std::string, std::string>> handles;
   parse_block(file, index_block, "index", &handles);

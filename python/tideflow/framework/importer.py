@@ -410,12 +410,13 @@ def parse_input(s):
 
 def checkpoint_subgraph(nodes):
     """Names of the nodes that belong to TensorFlow's Saver: the checkpoint ops, everything downstream of
-    them, and what only they consume."""
+    them, and the nodes of their name scope ("save/") that only they consume."""
     consumers = collections.defaultdict(set)
     for n in nodes:
         for s in n.input:
             consumers[parse_input(s)[0]].add(n.name)
     skip = {n.name for n in nodes if n.op in _CHECKPOINT_OPS}
+    scopes = tuple({name.rsplit("/", 1)[0] + "/" for name in skip if "/" in name})
     stack = list(skip)
     while stack:  # downstream
         for c in consumers.get(stack.pop(), ()):
@@ -426,8 +427,8 @@ def checkpoint_subgraph(nodes):
     while changed:  # upstream nodes whose every consumer is skipped (the filename, tensor_names, ...)
         changed = False
         for n in nodes:
-            if n.name not in skip and consumers.get(n.name) and consumers[n.name] <= skip and \
-                    n.op not in ("VariableV2", "VarHandleOp", "Variable"):
+            if n.name not in skip and n.name.startswith(scopes) and consumers.get(n.name) and \
+                    consumers[n.name] <= skip and n.op not in ("VariableV2", "VarHandleOp", "Variable"):
                 skip.add(n.name)
                 changed = True
     return skip

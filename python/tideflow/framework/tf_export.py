@@ -51,7 +51,9 @@ def _tensor_proto(value, msg):
         value = _string_value(value)
     elif not isinstance(value, np.ndarray):
         value = np.asarray(value)
-    msg._load(_core.tf_tensor_to_proto(value if isinstance(value, tuple) else np.ascontiguousarray(value)))
+    if not isinstance(value, tuple) and not value.flags.c_contiguous:
+        value = value.copy()  # (np.ascontiguousarray would make a scalar a vector)
+    msg._load(_core.tf_tensor_to_proto(value))
     msg.SetInParent()
     return msg
 
