@@ -40,9 +40,10 @@ def is_tf_meta_graph(meta_graph_or_file):
     if isinstance(meta_graph_or_file, (str, os.PathLike)):
         try:
             with open(meta_graph_or_file, "rb") as f:
-                return f.read(len(_TIDEFLOW_MAGIC)) != _TIDEFLOW_MAGIC
+                head = f.read(len(_TIDEFLOW_MAGIC))
         except OSError:
             return False
+        return not _TIDEFLOW_MAGIC.startswith(head)  # a file cut inside the magic is a truncated tideflow one
     return hasattr(meta_graph_or_file, "SerializeToString") and not hasattr(meta_graph_or_file, "_meta")
 
 
@@ -60,12 +61,12 @@ def read_meta_graph_def(path):
     except FileNotFoundError:
         raise errors.NotFoundError(None, None, "Meta graph file %s does not exist" % path) from None
     m = _pb.MetaGraphDef()
-    if _looks_like_text(data):
+    if _looks_like_text(data):  # a binary MetaGraphDef starts with a field tag and a length: not text
         from . import text_format
         try:
-            return text_format.Parse(data.decode("utf-8"), m)
-        except (errors.DataLossError, UnicodeDecodeError):
-            pass  # some binary file may start with letters: try it as binary below
+            return text_format.Parse(data.decode("utf-8", "replace"), m)
+        except errors.DataLossError as e:
+            raise errors.DataLossError(None, None, "Meta graph %s: %s" % (path, e)) from None
     try:
         m.ParseFromString(data)
     except errors.DataLossError as e:
