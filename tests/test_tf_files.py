@@ -10,7 +10,7 @@ import pytest
 
 import tideflow as tf
 from tideflow import _core
-from tideflow.framework import importer, text_format
+from tideflow.framework import text_format
 from tideflow.framework import tf_messages as pb
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "tf")
@@ -625,3 +625,68 @@ def test_snappy_compressed_tables_are_read(tmp_path):
     open(prefix + ".index", "wb").write(bytes(bad))
     with pytest.raises(tf.errors.DataLossError):
         _read_all(prefix)
+
+
+def test_cpp_program_reads_and_writes_tensorflow_files(tmp_path):
+    import subprocess
+    import textwrap
+    cxx = shutil.which("g++") or shutil.which("c++")
+    if cxx is None:
+        pytest.skip("no C++ compiler")
+    src = tmp_path / "tfio.cc"
+    src.write_text(textwrap.dedent(r"""
+        #include <cstdio>
+        #include <fstream>
+        #include <iterator>
+        #include "io/tf_bundle.h"
+        #include "io/tf_proto.h"
+        using namespace tideflow;
+        int main(int argc, char** argv) {
+          std::string data = argv[1], out = argv[2];
+          TfBundleReader r(data + "/ckpt/model-3");  // a checkpoint TensorFlow wrote
+          Tensor w = r.read("w");
+          int step = (int)r.read("global_step").data<int64_t>()[0];
+          std::printf("%zu %s %d\n", r.entries().size(), w.summary().c_str(), step);
+          std::ifstream f(data + "/frozen.pb", std::ios::binary);
+          std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+          tfpb::Message gd = tfpb::decode(tfpb::message_spec("tensorflow.GraphDef"), bytes, "frozen.pb");
+          std::printf("%zu %s\n", gd.msgs("node").size(), gd.msgs("node").back()->s("op").c_str());
+          Tensor a(DType::Float32, {2});
+          a.data<float>()[0] = 1.5f;
+          a.data<float>()[1] = -2.0f;
+          write_tf_bundle(out + "/cpp", {{"a", a, {}, {}}, {"w", w, {}, {}}});
+          try {
+            r.read("nope");
+          } catch (const Error& e) {
+            std::printf("code %d\n", (int)e.code());
+          }
+          return 0;
+        }
+    """))
+    exe = tmp_path / "tfio"
+    import scipy_openblas32
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    lib = os.path.dirname(tf.__file__)
+    blas = scipy_openblas32.get_lib_dir()
+    subprocess.run([cxx, "-std=c++17", "-O1", str(src), "-I", os.path.join(root, "cpp"), "-L", lib, "-ltideflow",
+                    "-Wl,-rpath," + lib, "-Wl,-rpath," + blas, "-Wl,-rpath-link," + blas, "-o", str(exe)], check=True)
+    env = dict(os.environ, LD_LIBRARY_PATH=blas + os.pathsep + os.environ.get("LD_LIBRARY_PATH", ""))
+    out = subprocess.run([str(exe), DATA, str(tmp_path)], check=True, capture_output=True, text=True, env=env).stdout
+    n_nodes = len(pb.GraphDef.FromString(open(os.path.join(DATA, "frozen.pb"), "rb").read()).node)
+    assert out.splitlines() == ["17 float32[4,5] 3", "%d Softmax" % n_nodes, "code 5"]
+    np.testing.assert_array_equal(tf.train.load_variable(str(tmp_path / "cpp"), "a"), [1.5, -2.0])
+    np.testing.assert_array_equal(tf.train.load_variable(str(tmp_path / "cpp"), "w"), E["ckpt_w"])
+
+
+def test_import_meta_graph_with_scope_input_map_and_collection_filter():
+    x = tf.placeholder(tf.float32, [None, 4], name="features")
+    saver = tf.train.import_meta_graph(os.path.join(CKPT, "model-3.meta"), import_scope="m",
+                                       input_map={"x:0": x}, restore_collections_predicate=lambda k: k != "my_ints")
+    assert tf.get_collection("my_ints") == [] and tf.get_collection("my_floats") == [0.5]
+    assert tf.get_collection("train_op")[0].name == "m/Adam"
+    logits = tf.get_default_graph().get_tensor_by_name("m/logits:0")
+    with tf.Session() as s:
+        saver.restore(s, os.path.join(CKPT, "model-3"))
+        np.testing.assert_allclose(s.run(logits, {x: E["X"]}), E["ckpt_logits"], rtol=1e-5, atol=1e-5)
+        # saved under the names in the file, so the scope does not change the checkpoint's keys
+        assert "w" in saver._vars and s.run("m/w:0").shape == (4, 5)

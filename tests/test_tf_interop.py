@@ -159,7 +159,8 @@ def test_tideflow_graphs_import_into_tensorflow(tmp_path):
         gd = text_format.Parse(open(str(tmp_path / "graph.pbtxt")).read(), tf.GraphDef())
         tf.import_graph_def(gd, name="")
         tf_g = tf.get_default_graph()
-        inits = [op for op in tf_g.get_operations() if op.type == "Assign" and op.name == op.inputs[0].op.name + "/Assign"]
+        inits = [op for op in tf_g.get_operations()
+                 if op.type == "Assign" and op.name == op.inputs[0].op.name + "/Assign"]
         with tf.Session() as s:
             s.run(inits)
             got = []

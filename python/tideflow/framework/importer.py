@@ -580,7 +580,8 @@ class _Importer:
             self.ops[n.name] = op
         unused = [k for k in self.input_map if k not in self.used_map_keys]
         if unused:
-            raise ValueError("Attempted to map inputs that were not found in graph_def: [%s]" % ", ".join(sorted(unused)))
+            raise ValueError("Attempted to map inputs that were not found in graph_def: [%s]"
+                             % ", ".join(sorted(unused)))
         return self.ops
 
 

@@ -265,7 +265,8 @@ def _lower_reduce_grad_broadcast(w, name, refs, in_dt, out_dt, attrs, device, co
     g, x, axes = refs
     T = in_dt[0]
     if attrs.get("x_is_shape"):
-        sx = x if in_dt[1] == _I32 else w.helper(name + "/Cast", "Cast", [x], [in_dt[1]], [_I32], {"DstT": _I32}, device)
+        sx = x if in_dt[1] == _I32 else \
+            w.helper(name + "/Cast", "Cast", [x], [in_dt[1]], [_I32], {"DstT": _I32}, device)
     else:
         sx = _shape_of(w, name, x, in_dt[1], device)
     if in_dt[2] != _I32:
@@ -299,8 +300,8 @@ def _lower_slice_grad(w, name, refs, in_dt, out_dt, attrs, device, control, shap
     shape, begin, g = refs
     I = in_dt[1]
     sg = w.helper(name + "/Shape", "Shape", [g], [in_dt[2]], [I], {"out_type": I}, device)
-    after = w.helper(name + "/sub", "Sub", [w.helper(name + "/sub_1", "Sub", [shape, begin], [I, I], [I], device=device),
-                                             sg], [I, I], [I], device=device)
+    rest = w.helper(name + "/sub_1", "Sub", [shape, begin], [I, I], [I], device=device)
+    after = w.helper(name + "/sub", "Sub", [rest, sg], [I, I], [I], device=device)
     pads = w.helper(name + "/paddings", "Pack", [begin, after], [I, I], [I], {"axis": 1}, device)
     w.node(name, "Pad", [g, pads], op_attrs("Pad", [in_dt[2], I], out_dt, {}), device, control, shapes)
 
@@ -317,8 +318,9 @@ def _lower_report_uninitialized(w, name, refs, in_dt, out_dt, attrs, device, con
     packed = w.helper(name + "/Pack", "Pack", flags, [B] * len(flags), [B], {"axis": 0}, device)
     notinit = w.helper(name + "/LogicalNot", "LogicalNot", [packed], [B], [B], device=device)
     where = w.helper(name + "/Where", "Where", [notinit], [B], [_dtypes.int64._enum], device=device)
-    flat = w.helper(name + "/Reshape", "Reshape", [where, w.const(name + "/minus_one", np.array([-1], np.int32), device)],
-                    [_dtypes.int64._enum, _I32], [_dtypes.int64._enum], device=device)
+    minus_one = w.const(name + "/minus_one", np.array([-1], np.int32), device)
+    flat = w.helper(name + "/Reshape", "Reshape", [where, minus_one], [_dtypes.int64._enum, _I32],
+                    [_dtypes.int64._enum], device=device)
     axis = w.const(name + "/axis", np.int32(0), device)
     w.node(name, "GatherV2", [names, flat, axis],
            op_attrs("GatherV2", [S, _dtypes.int64._enum, _I32], out_dt, {}), device, control, shapes)

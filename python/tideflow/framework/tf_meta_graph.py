@@ -146,7 +146,8 @@ def _saver_var_list(mg, skip, name_to_var, g, prefix):
 
 def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
     """Adds a TensorFlow meta graph's nodes (under `import_scope`), collections and Saver to the default
-    graph; returns a Saver (TensorFlow's format) for its variables, or None when it has none."""
+    graph; returns a Saver (TensorFlow's format) for its variables, or None when it has none. kwargs:
+    input_map (as for import_graph_def) and restore_collections_predicate(key), as TensorFlow takes."""
     if isinstance(meta_graph_or_file, _pb.MetaGraphDef):
         mg, source = meta_graph_or_file, "the MetaGraphDef"
     elif isinstance(meta_graph_or_file, (str, os.PathLike)):
@@ -160,8 +161,10 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
             prefix = scope
     nodes = list(mg.graph_def.node)
     skip = _importer.checkpoint_subgraph(nodes)
+    input_map = _importer._normalize_input_map(kwargs.get("input_map"), g)
+    keep_collection = kwargs.get("restore_collections_predicate") or (lambda key: True)
     with g.control_dependencies(None):
-        _importer._Importer(g, nodes, prefix, {}, skip, source, clear_devices).run([])
+        _importer._Importer(g, nodes, prefix, input_map, skip, source, clear_devices).run([])
 
     trainable = set()
     if "trainable_variables" in mg.collection_def:
@@ -176,6 +179,8 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
         return variables[name]
 
     for key in sorted(mg.collection_def):
+        if not keep_collection(key):
+            continue
         cd = mg.collection_def[key]
         kind = cd.WhichOneof("kind")
         try:
@@ -286,8 +291,9 @@ def add_saver_subgraph(gd, saver):
 
     string_shape = ("shape", [])
     fn_input = _string_const(gd, scope + "/filename/input", "model")
-    fname = add("filename", "PlaceholderWithDefault", [fn_input], {"dtype": ("type", _pb.DT_STRING), "shape": string_shape})
-    const = add("Const", "PlaceholderWithDefault", [fname], {"dtype": ("type", _pb.DT_STRING), "shape": string_shape})
+    string_attrs = {"dtype": ("type", _pb.DT_STRING), "shape": string_shape}
+    fname = add("filename", "PlaceholderWithDefault", [fn_input], string_attrs)
+    const = add("Const", "PlaceholderWithDefault", [fname], string_attrs)
     tn = _string_const(gd, scope + "/SaveV2/tensor_names", [n.encode() for n in names])
     ss = _string_const(gd, scope + "/SaveV2/shape_and_slices", [b""] * len(names))
     save = add("SaveV2", "SaveV2", [const, tn, ss] + refs, {"dtypes": ("list(type)", dtypes)})
