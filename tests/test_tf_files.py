@@ -690,3 +690,22 @@ def test_import_meta_graph_with_scope_input_map_and_collection_filter():
         np.testing.assert_allclose(s.run(logits, {x: E["X"]}), E["ckpt_logits"], rtol=1e-5, atol=1e-5)
         # saved under the names in the file, so the scope does not change the checkpoint's keys
         assert "w" in saver._vars and s.run("m/w:0").shape == (4, 5)
+
+
+def test_partitioned_variable_meta_graph_saves_slices_again(tmp_path):
+    saver = tf.train.import_meta_graph(os.path.join(DATA, "sliced", "model.meta"))
+    parts = tf.global_variables()
+    assert [v.op.name for v in parts] == ["emb/part_0", "emb/part_1", "emb/part_2"]
+    assert [list(v._save_slice_info.var_offset) for v in parts] == [[0, 0], [3, 0], [5, 0]]
+    with tf.Session() as s:
+        saver.restore(s, os.path.join(DATA, "sliced", "model"))
+        np.testing.assert_array_equal(s.run("emb_full:0"), E["emb"])
+        s.run(parts[1].assign(np.full([2, 2], 7.0, np.float32)))
+        out = saver.save(s, str(tmp_path / "again"))
+    want = E["emb"].copy()
+    want[3:5] = 7.0
+    assert tf.train.list_variables(out) == [("emb", [7, 2])]  # one tensor, three slices, as TensorFlow writes
+    np.testing.assert_array_equal(tf.train.load_variable(out, "emb"), want)
+    mg = pb.MetaGraphDef.FromString(open(out + ".meta", "rb").read())
+    specs = [n for n in mg.graph_def.node if n.name == "save/SaveV2/shape_and_slices"][0]
+    assert list(tf.make_ndarray(specs.attr["value"].tensor)) == [b"7 2 0,3:0,2", b"7 2 3,2:0,2", b"7 2 5,2:0,2"]

@@ -127,7 +127,8 @@ MAPPED = ["AddV2", "BiasAdd", "BiasAddV1", "BiasAddGrad", "BroadcastGradientArgs
           "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp", "VarIsInitializedOp",
           "ResourceApplyGradientDescent", "ResourceApplyAdam", "ResourceApplyMomentum", "ResourceGather",
           "SqrtGrad", "RsqrtGrad", "ReciprocalGrad", "Mean", "Squeeze", "Placeholder", "PlaceholderV2", "Unpack",
-          "StatelessRandomUniformV2", "StatelessRandomGetKeyCounter", "Enter", "Switch", "Merge"]
+          "StatelessRandomUniformV2", "StatelessRandomGetKeyCounter", "Enter", "Switch", "Merge",
+          "ParallelDynamicStitch"]
 
 TYPE_NAMES = {v: k for k, v in __import__("tensorflow.core.framework.types_pb2", fromlist=["x"]).DataType.items()}
 

@@ -366,6 +366,8 @@ _MAPPED = {
     "ResourceApplyAdam": _rename("ApplyAdam", keep=("use_nesterov",)),
     "ResourceApplyMomentum": _rename("ApplyMomentum", keep=("use_nesterov",)),
     "ResourceGather": _resource_gather,
+    # With duplicate indices TensorFlow leaves open which value wins; DynamicStitch's choice is one of them.
+    "ParallelDynamicStitch": _rename("DynamicStitch", keep=()),
 }
 
 # Registered ops whose TensorFlow meaning tideflow's op does not cover by itself.

@@ -99,11 +99,6 @@ class _SaveSliceInfo:
     def __init__(self, full_name, full_shape, var_offset, var_shape):
         self.full_name, self.full_shape, self.var_offset, self.var_shape = full_name, full_shape, var_offset, var_shape
 
-    @property
-    def spec(self):
-        return " ".join(str(d) for d in self.full_shape) + " " + ":".join(
-            "%d,%d" % (o, s) for o, s in zip(self.var_offset, self.var_shape))
-
 
 def _op_name(name):
     return name[1:] if name.startswith("^") else name.split(":")[0]
@@ -129,17 +124,18 @@ def _saver_var_list(mg, skip, name_to_var, g, prefix):
         names, slices = const(n.input[1]), const(n.input[2])
         for key, spec, src in zip(names, slices, n.input[3:]):
             key = key.decode() if isinstance(key, bytes) else key
-            if spec:
-                raise errors.UnimplementedError(
-                    None, None, "The meta graph's Saver saves '%s' as slices of a partitioned variable (%s), "
-                    "which tideflow's Saver does not do yet; restore it into an unpartitioned variable with "
-                    "tf.train.Saver({'%s': variable})" % (key, spec.decode() if isinstance(spec, bytes) else spec, key))
             node = nodes.get(_op_name(src))
             while node is not None and node.op in ("Identity", "ReadVariableOp", "Snapshot"):
                 node = nodes.get(_op_name(node.input[0]))
             if node is None or node.op not in ("VariableV2", "VarHandleOp", "Variable"):
                 raise ValueError("The meta graph's Saver saves '%s' from %s, which is not a variable" % (key, src))
             v = name_to_var.get(node.name)
+            if spec:  # a part of a partitioned variable: the Saver stores it as a slice of `key`
+                if v is None or getattr(v, "_save_slice_info", None) is None:
+                    raise ValueError("The meta graph's Saver saves a slice of '%s' from %s, whose VariableDef "
+                                     "(with its save-slice info) is not in the meta graph's collections" % (key, src))
+                var_list.setdefault(key, []).append(v)
+                continue
             var_list[key] = v if v is not None else g.get_tensor_by_name(prefix + node.name + ":0")
     return var_list
 
@@ -235,6 +231,10 @@ def _variable_def(v):
                          snapshot_name=v._snapshot.name, trainable=bool(getattr(v, "_trainable", True)))
     if v._initial_value is not None:
         vd.initial_value_name = v._initial_value.name
+    info = getattr(v, "_save_slice_info", None)
+    if info is not None:
+        vd.save_slice_info_def.CopyFrom(_pb.SaveSliceInfoDef(full_name=info.full_name, full_shape=info.full_shape,
+                                                             var_offset=info.var_offset, var_shape=info.var_shape))
     return vd
 
 
@@ -262,6 +262,12 @@ def _collection_def(items, graph):
     return cd
 
 
+def _slice_spec(s):
+    """TensorFlow's shape-and-slice string ("10 3 0,4:0,3") for (name, full shape, [(start, length)...])."""
+    _, shape, parts = s
+    return " ".join(str(d) for d in shape) + " " + ":".join("%d,%d" % (a, b) for a, b in parts)
+
+
 def _string_const(gd, name, value):
     arr = np.array(value, dtype=object)
     nd = gd.node.add(name=name, op="Const")
@@ -278,7 +284,9 @@ def add_saver_subgraph(gd, saver):
         k += 1
         scope = "save_%d" % k
     items = sorted(saver._vars.items())
-    names = [n for n, _ in items]
+    slices = getattr(saver, "_slices", {})
+    names = [slices[n][0] if n in slices else n for n, _ in items]
+    specs = [_slice_spec(slices[n]) if n in slices else "" for n, _ in items]
     refs = [t.op.name if t.value_index == 0 else t.name for _, t in items]
     dtypes = [_importer.TF_DATATYPE[t.dtype] for _, t in items]
 
@@ -295,11 +303,11 @@ def add_saver_subgraph(gd, saver):
     fname = add("filename", "PlaceholderWithDefault", [fn_input], string_attrs)
     const = add("Const", "PlaceholderWithDefault", [fname], string_attrs)
     tn = _string_const(gd, scope + "/SaveV2/tensor_names", [n.encode() for n in names])
-    ss = _string_const(gd, scope + "/SaveV2/shape_and_slices", [b""] * len(names))
+    ss = _string_const(gd, scope + "/SaveV2/shape_and_slices", [s.encode() for s in specs])
     save = add("SaveV2", "SaveV2", [const, tn, ss] + refs, {"dtypes": ("list(type)", dtypes)})
     ctrl = add("control_dependency", "Identity", [const, "^" + save], {"T": ("type", _pb.DT_STRING)})
     rtn = _string_const(gd, scope + "/RestoreV2/tensor_names", [n.encode() for n in names])
-    rss = _string_const(gd, scope + "/RestoreV2/shape_and_slices", [b""] * len(names))
+    rss = _string_const(gd, scope + "/RestoreV2/shape_and_slices", [s.encode() for s in specs])
     restore = add("RestoreV2", "RestoreV2", [const, rtn, rss], {"dtypes": ("list(type)", dtypes)})
     assigns = []
     for i, ((_, t), ref, dt) in enumerate(zip(items, refs, dtypes)):

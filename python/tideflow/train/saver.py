@@ -31,13 +31,22 @@ def _variable_tensor(v, what):
     raise TypeError("%s must be a Variable or a variable's tensor, got %r" % (what, v))
 
 
-def _var_map(var_list):
-    """Checkpoint name -> variable tensor, in a stable order."""
+def _var_map(var_list, slices=None):
+    """Checkpoint name -> variable tensor, in a stable order. The parts of a partitioned variable (a list
+    value, or Variables carrying TensorFlow's save-slice info) go under their own op names, and `slices`
+    records which slice of which TensorFlow checkpoint tensor each holds (tf_checkpoint.slice_of)."""
+    slices = {} if slices is None else slices
     if isinstance(var_list, dict):
         out = {}
         for name, v in var_list.items():
             if not isinstance(name, str):
                 raise TypeError("var_list keys must be checkpoint names (strings), got %r" % (name,))
+            if isinstance(v, (list, tuple)):
+                for part in v:
+                    t = _variable_tensor(part, "var_list[%r]" % name)
+                    out[t.op.name] = t
+                    slices[t.op.name] = _tfc.slice_of(part, name)
+                continue
             out[name] = _variable_tensor(v, "var_list[%r]" % name)
         return out
     if isinstance(var_list, (_ops.Tensor,)) or _meta_graph._is_variable(var_list):
@@ -46,6 +55,8 @@ def _var_map(var_list):
     for v in var_list:
         t = _variable_tensor(v, "Every element of var_list")
         name = t.op.name
+        if getattr(v, "_save_slice_info", None) is not None:
+            slices[name] = _tfc.slice_of(v)
         if name in out:
             if out[name] is t:
                 continue
@@ -108,7 +119,8 @@ class Saver:
         var_list = self._var_list_arg
         if var_list is None:
             var_list = _state_ops.global_variables()
-        self._vars = _var_map(var_list)
+        self._slices = {}
+        self._vars = _var_map(var_list, self._slices)
         if not self._vars and not self._allow_empty:
             raise ValueError("No variables to save")
         self._graph = next(iter(self._vars.values())).graph if self._vars else _ops.get_default_graph()
@@ -185,7 +197,7 @@ class Saver:
             raise ValueError("Parent directory of %s doesn't exist, can't save." % save_path)
         names, ids = self._names_and_ids(s)
         if self._format == _tfc.TENSORFLOW:
-            _core.save_variables_tf(s._c, prefix, names, ids, [None] * len(names))
+            _core.save_variables_tf(s._c, prefix, *_tfc.bundle_keys(names, ids, self._slices))
         else:
             metadata = {} if step is None else {"global_step": str(step)}
             _core.save_variables(s._c, _cm._data_file(prefix), names, ids, metadata)
@@ -214,7 +226,7 @@ class Saver:
         s = _core_session(sess)
         names, ids = self._names_and_ids(s)
         if fmt == _tfc.TENSORFLOW:
-            _core.restore_variables_tf(s._c, save_path, names, ids, [None] * len(names))
+            _core.restore_variables_tf(s._c, save_path, *_tfc.bundle_keys(names, ids, self._slices))
         else:
             _core.restore_variables(s._c, _cm._data_file(save_path), names, ids)
 

@@ -54,6 +54,28 @@ def raise_if_v1(prefix):
             "Re-save it in the V2 format with TensorFlow: tf.train.Saver(write_version=tf.train.SaverDef.V2)." % prefix)
 
 
+def slice_of(variable, full_name=None):
+    """(checkpoint tensor name, full shape, [(start, length)...]) of a part of a partitioned variable."""
+    info = getattr(variable, "_save_slice_info", None)
+    if info is None:
+        raise ValueError("%s is listed as a part of partitioned variable %s but has no slice information"
+                         % (getattr(variable, "name", variable), full_name))
+    if full_name is not None and info.full_name != full_name:
+        raise ValueError("%s is a part of %s, not of %s" % (variable.name, info.full_name, full_name))
+    return info.full_name, list(info.full_shape), list(zip(info.var_offset, info.var_shape))
+
+
+def bundle_keys(names, ids, slices):
+    """The arguments of _core.save_variables_tf / restore_variables_tf: checkpoint names (a partition is
+    stored under its full variable's name), node ids and, per variable, None or (full shape, slice)."""
+    keys, parts = [], []
+    for n in names:
+        s = slices.get(n)
+        keys.append(n if s is None else s[0])
+        parts.append(None if s is None else (s[1], s[2]))
+    return keys, ids, parts
+
+
 class BundleReader:
     """A TensorFlow bundle behind the interface of _core.CheckpointReader (entries, read, has, metadata)."""
 

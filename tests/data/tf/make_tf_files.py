@@ -83,17 +83,18 @@ def frozen_graph():
 
 
 def sliced_checkpoint():
-    """A variable partitioned in three and saved as slices: sliced/model.{index,data}."""
+    """A variable partitioned in three and saved as slices: sliced/model.{index,data,meta}."""
     d = os.path.join(HERE, "sliced")
     shutil.rmtree(d, ignore_errors=True)
     tf.disable_resource_variables()
     with tf.Graph().as_default():
         p = tf.get_variable("emb", [7, 2], partitioner=tf.fixed_size_partitioner(3),
                             initializer=tf.random_uniform_initializer(seed=4))
+        full = tf.concat(list(p), 0, name="emb_full")
         with tf.Session() as s:
             s.run(tf.global_variables_initializer())
-            tf.train.Saver().save(s, os.path.join(d, "model"), write_meta_graph=False, write_state=False)
-            expected["emb"] = s.run(tf.concat(list(p), 0))
+            tf.train.Saver().save(s, os.path.join(d, "model"), write_state=False)
+            expected["emb"] = s.run(full)
 
 
 def resource_graph():
