@@ -297,3 +297,33 @@ def test_partitioned_model_trains_across_both(tmp_path):
         with tf.Session() as s:
             saver.restore(s, back)
             np.testing.assert_allclose(s.run("loss:0", feed), got[-1], rtol=1e-6)
+
+
+def test_tideflow_embedding_model_trains_in_tensorflow(tmp_path):
+    # the gradient of a gather (tideflow's GatherGrad) goes to TensorFlow as UnsortedSegmentSum
+    feed = {"ids:0": np.array([[0, 3], [9, 3]], np.int64), "t:0": np.array([1.0, -1.0], np.float32)}
+    ids = tdf.placeholder(tdf.int64, [None, 2], name="ids")
+    t = tdf.placeholder(tdf.float32, [None], name="t")
+    emb = tdf.get_variable("emb", [10, 3], initializer=tdf.random_normal_initializer(seed=7))
+    pred = tdf.reduce_sum(tdf.nn.embedding_lookup(emb, ids), axis=[1, 2])
+    loss = tdf.reduce_mean(tdf.square(pred - t), name="loss")
+    train = tdf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    tdf.add_to_collection("train_op", train)
+    assert "GatherGrad" in {op.type for op in tdf.get_default_graph().get_operations()}
+    with tdf.Session() as s:
+        s.run(tdf.global_variables_initializer())
+        path = tdf.train.Saver(format="tensorflow").save(s, str(tmp_path / "e"))
+        want = []
+        for _ in range(2):
+            s.run(train, feed)
+            want.append(s.run(loss, feed))
+    with tf.Graph().as_default():
+        saver = tf.train.import_meta_graph(path + ".meta")
+        assert "GatherGrad" not in {op.type for op in tf.get_default_graph().get_operations()}
+        with tf.Session() as s:
+            saver.restore(s, path)
+            got = []
+            for _ in range(2):
+                s.run(tf.get_collection("train_op")[0], feed)
+                got.append(s.run("loss:0", feed))
+    np.testing.assert_allclose(got, want, rtol=1e-5)

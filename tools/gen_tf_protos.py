@@ -18,9 +18,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from google.protobuf import descriptor as _d  # noqa: E402
-from tensorflow.core.framework import graph_pb2, tensor_slice_pb2, variable_pb2  # noqa: E402,F401
+from tensorflow.core.framework import graph_pb2, variable_pb2  # noqa: E402
 from tensorflow.core.protobuf import meta_graph_pb2, saver_pb2, tensor_bundle_pb2  # noqa: E402
-from tensorflow.core.util import saved_tensor_slice_pb2  # noqa: E402,F401
 from tensorflow.python.framework import op_def_registry  # noqa: E402
 import tensorflow as tf  # noqa: E402
 

@@ -199,6 +199,13 @@ class _Writer:
         name = self.unique(base)
         return self.node(name, op, inputs, op_attrs(op, in_dtypes, out_dtypes, attrs or {}), device)
 
+    def const_value(self, ref):
+        """The value of a Const input (by its GraphDef reference), else None."""
+        node = self.c.find(ref.split(":")[0])
+        if node < 0 or self.c.node_type(node) != "Const":
+            return None
+        return self.c.node_attrs(node).get("value")
+
     def const(self, base, value, device=""):
         arr = np.asarray(value)
         dt = _dtypes.as_dtype(arr.dtype)._enum
@@ -326,7 +333,38 @@ def _lower_report_uninitialized(w, name, refs, in_dt, out_dt, attrs, device, con
            op_attrs("GatherV2", [S, _dtypes.int64._enum, _I32], out_dt, {}), device, control, shapes)
 
 
+def _lower_gather_grad(w, name, refs, in_dt, out_dt, attrs, device, control, shapes):
+    """GatherGrad(g, indices, axis, params_shape) along axis 0 (an embedding's gradient): the rows of g summed
+    into the indexed rows, UnsortedSegmentSum as TensorFlow's dense gradient of a gather. Other axes are
+    written as they are."""
+    g, indices, axis, pshape = refs
+    a = w.const_value(axis)
+    if a is None or np.asarray(a).size != 1 or int(np.asarray(a).reshape(-1)[0]) != 0:
+        w.missing.setdefault("GatherGrad", []).append(name)
+        w.node(name, "GatherGrad", refs, op_attrs("GatherGrad", in_dt, out_dt, attrs), device, control, shapes)
+        return
+    T, I, P = in_dt[0], in_dt[1], in_dt[3]
+    p_np = np.int32 if P == _I32 else np.int64
+    flat = w.helper(name + "/flat_indices", "Reshape", [indices, w.const(name + "/minus_one", np.array([-1], np.int32),
+                                                                          device)], [I, _I32], [I], device=device)
+    inner = w.helper(name + "/inner_shape", "Slice", [pshape, w.const(name + "/one", np.array([1], p_np), device),
+                                                      w.const(name + "/all", np.array([-1], p_np), device)],
+                     [P, P, P], [P], device=device)
+    vshape = w.helper(name + "/values_shape", "ConcatV2",
+                      [w.const(name + "/rows", np.array([-1], p_np), device), inner,
+                       w.const(name + "/axis0", np.int32(0), device)], [P, P, _I32], [P], device=device)
+    values = w.helper(name + "/values", "Reshape", [g, vshape], [T, P], [T], device=device)
+    n = w.helper(name + "/num_rows", "StridedSlice",
+                 [pshape, w.const(name + "/begin", np.array([0], p_np), device),
+                  w.const(name + "/end", np.array([1], p_np), device), w.const(name + "/step", np.array([1], p_np),
+                                                                               device)],
+                 [P, P, P, P], [P], {"shrink_axis_mask": 1}, device)
+    w.node(name, "UnsortedSegmentSum", [values, flat, n], op_attrs("UnsortedSegmentSum", [T, I, P], out_dt, {}),
+           device, control, shapes)
+
+
 _LOWER = {
+    "GatherGrad": _lower_gather_grad,
     "SumToShape": _lower_sum_to_shape,
     "BroadcastLike": _lower_broadcast_like,
     "ReduceGradBroadcast": _lower_reduce_grad_broadcast,
