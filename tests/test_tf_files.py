@@ -709,3 +709,21 @@ def test_partitioned_variable_meta_graph_saves_slices_again(tmp_path):
     mg = pb.MetaGraphDef.FromString(open(out + ".meta", "rb").read())
     specs = [n for n in mg.graph_def.node if n.name == "save/SaveV2/shape_and_slices"][0]
     assert list(tf.make_ndarray(specs.attr["value"].tensor)) == [b"7 2 0,3:0,2", b"7 2 3,2:0,2", b"7 2 5,2:0,2"]
+
+
+def test_bundle_with_many_blocks(tmp_path):
+    # more than 256 KiB of index: several data blocks, each with its restart points, and an index block
+    names = ["%05d_%s" % (i, "abcdefghij"[i % 10] * 40) for i in range(12000)]
+    values = [np.array([i, -i], np.int32) for i in range(12000)]
+    _core.write_tf_bundle(str(tmp_path / "big"), names, values)
+    data = open(str(tmp_path / "big.index"), "rb").read()
+    _, p = _varint(data[-48:], 0)
+    _, p = _varint(data[-48:], p)
+    index_off, p = _varint(data[-48:], p)
+    index_size, _ = _varint(data[-48:], p)
+    n_blocks = struct.unpack("<I", data[index_off + index_size - 4:index_off + index_size])[0]
+    assert n_blocks >= 3  # one index entry (and restart point) per data block
+    r = _core.TfBundleReader(str(tmp_path / "big"))
+    assert [n for n, *_ in r.entries()] == sorted(names)
+    for i in (0, 1, 5999, 11999):
+        np.testing.assert_array_equal(r.read(names[i]), values[i])

@@ -327,3 +327,13 @@ def test_tideflow_embedding_model_trains_in_tensorflow(tmp_path):
                 s.run(tf.get_collection("train_op")[0], feed)
                 got.append(s.run("loss:0", feed))
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_tensorflow_reads_a_many_block_bundle(tmp_path):
+    from tideflow import _core
+    names = ["%05d_%s" % (i, "abcdefghij"[i % 10] * 40) for i in range(12000)]
+    _core.write_tf_bundle(str(tmp_path / "big"), names, [np.array([i, -i], np.int32) for i in range(12000)])
+    r = tf.train.NewCheckpointReader(str(tmp_path / "big"))
+    assert len(r.get_variable_to_shape_map()) == 12000
+    for i in (0, 4321, 11999):
+        np.testing.assert_array_equal(r.get_tensor(names[i]), [i, -i])
