@@ -57,6 +57,20 @@ def install(ns):
     ns["version"] = sub("version", [])
     for n in ("VERSION", "GIT_VERSION", "COMPILER_VERSION"):
         setattr(ns["version"], n, ns[n])
+    # TensorFlow's own files (graphs, meta graphs, protos): framework/tf_messages.py, importer.py, graph_util.py
+    from .framework import tf_messages, importer, graph_util
+    from . import gfile
+    for n in ("GraphDef", "NodeDef", "AttrValue", "NameAttrList", "MetaGraphDef", "TensorInfo", "SignatureDef"):
+        ns.setdefault(n, getattr(tf_messages, n))
+    ns["make_tensor_proto"], ns["make_ndarray"] = tf_messages.make_tensor_proto, tf_messages.make_ndarray
+    ns["import_graph_def"] = importer.import_graph_def
+    ns["graph_util"] = sub("graph_util", [])
+    for n in graph_util.__all__ + ["import_graph_def"]:
+        setattr(ns["graph_util"], n, getattr(graph_util, n, None) or getattr(importer, n))
+    ns["train"].write_graph = graph_util.write_graph
+    ns.setdefault("io", sub("io", []))
+    ns["io"].write_graph, ns["io"].gfile = graph_util.write_graph, gfile
+    ns["gfile"] = gfile
     compat = types.ModuleType("tideflow.compat")
     import sys
     compat.v1 = sys.modules["tideflow"]

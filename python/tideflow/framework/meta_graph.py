@@ -137,8 +137,12 @@ def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_d
                       as_text=False, graph=None, export_scope=None, clear_devices=False,
                       clear_extraneous_savers=False, strip_default_attrs=False, save_debug_info=False, **kwargs):
     """Writes the graph, its collections and `saver_def` to `filename` (atomically) when given, and returns
-    the MetaGraphDef. The file is always tideflow's binary meta graph format (`as_text` is accepted for
-    TF compatibility and changes nothing)."""
+    the MetaGraphDef: tideflow's binary meta graph format, or TensorFlow's MetaGraphDef (which TensorFlow
+    imports) in text format with `as_text=True` and in binary with `format="tensorflow"`."""
+    if as_text or kwargs.get("format") == "tensorflow":
+        from . import tf_meta_graph
+        return tf_meta_graph.export_meta_graph(filename=filename, collection_list=collection_list, as_text=as_text,
+                                               graph=graph, clear_devices=clear_devices)
     if graph_def is not None:
         raise ValueError("export_meta_graph exports a Graph; graph_def is not supported (pass graph=)")
     if export_scope:
@@ -159,7 +163,11 @@ def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_d
 
 def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
     """Adds the nodes of a meta graph to the default graph (names under `import_scope`), restores its
-    collections and seed, and returns a Saver for its variables (None when it has none)."""
+    collections and seed, and returns a Saver for its variables (None when it has none). TensorFlow's
+    MetaGraphDefs (binary or text) are read too."""
+    from . import tf_meta_graph
+    if tf_meta_graph.is_tf_meta_graph(meta_graph_or_file):
+        return tf_meta_graph.import_meta_graph(meta_graph_or_file, clear_devices, import_scope, **kwargs)
     g = _ops.get_default_graph()
     scope = import_scope or ""
     if isinstance(meta_graph_or_file, MetaGraphDef):

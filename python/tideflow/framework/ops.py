@@ -416,8 +416,9 @@ class Graph:
         raise TypeError("Can not convert a %s into a Tensor or Operation." % type(obj).__name__)
 
     def as_graph_def(self, from_version=None, add_shapes=False):
-        """The graph as a GraphDef message (TensorBoard's format): `.node` and `SerializeToString()`."""
-        return GraphDef(self)
+        """The graph as a TensorFlow GraphDef message, which TensorFlow imports (framework/tf_export.py)."""
+        from . import tf_export
+        return tf_export.graph_to_graph_def(self, add_shapes=add_shapes)
 
     def finalize(self):
         self._finalized = True
@@ -526,32 +527,6 @@ class Graph:
 
     def clear_collection(self, name):
         self._collections.pop(name, None)
-
-
-class _NodeDef:
-    __slots__ = ("name", "op", "input", "device")
-
-    def __init__(self, op):
-        self.name, self.op, self.device = op.name, op.type, op.device
-        self.input = [t.name if t.value_index else t.op.name for t in op.inputs] + \
-            ["^" + c.name for c in op.control_inputs]
-
-    def __repr__(self):
-        return "node { name: %r op: %r input: %r }" % (self.name, self.op, self.input)
-
-
-class GraphDef:
-    """A snapshot of a graph in TensorFlow's GraphDef wire format (encoded in C++)."""
-
-    def __init__(self, graph):
-        self._bytes = _core.graph_def(graph._c)
-        self.node = [_NodeDef(op) for op in graph.get_operations()]
-
-    def SerializeToString(self):  # noqa: N802 (protobuf's name)
-        return self._bytes
-
-    def ByteSize(self):  # noqa: N802
-        return len(self._bytes)
 
 
 # ---------------------------------------------------------------------------------------------------
