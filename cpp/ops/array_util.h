@@ -1,5 +1,6 @@
-// Helpers shared by the array op families (array_*.cc, segment.cc): strided views, dtype dispatch over
-// every element type, axis and shape-argument checks, and the shape tensors shape functions read.
+// Helpers shared by the array op families (array_*.cc, segment.cc, sort_search.cc): strided views, dtype
+// dispatch over every element type, axis and shape-argument checks, and the shape tensors shape functions
+// read.
 #pragma once
 #include <algorithm>
 #include <cstring>
@@ -165,6 +166,12 @@ inline void expect_int(const InferCtx& c, int i, const char* what) {
   if (!is_integer(c.dtype(i)))
     c.type_fail(std::string(what) + " (input " + std::to_string(i) + ") must be int32 or int64, got " +
                 dtype_name(c.dtype(i)));
+}
+
+// Input 0 (data) must be a number type (segment reductions, TopKV2).
+inline void check_dtype_numeric(InferCtx& c) {
+  if (c.dtype(0) == DType::String || c.dtype(0) == DType::Bool)
+    c.type_fail(std::string("data must be numeric, got ") + dtype_name(c.dtype(0)));
 }
 
 // Tile's multiples and Transpose's perm hold one entry per input dimension. Reads that argument when it
