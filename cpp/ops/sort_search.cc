@@ -93,6 +93,62 @@ REGISTER_OP("TopKV2").inputs(2).shape(top_k_shape).cpu(top_k_kernel)
       return std::vector<Output>{g.b.op1("TopKGrad", {g.g(0), g.y(1), g.x(0)}), Output{}};
     });
 
+// ---------------------------------------------------------------------------------------------------
+// TopKV2's gradient: the k gradients of each row land at the input positions their values came from.
+// TopKGrad(dy, indices, x) = zeros like x with dy[..., j] added at x[..., indices[..., j]].
+void top_k_grad_kernel(KernelCtx& c) {
+  const Tensor &dy = c.in(0), &ix = c.in(1), &x = c.in(2);
+  if (dy.dims() != ix.dims() || x.rank() < 1) c.fail("gradient " + dy.summary() + " does not match indices " + ix.summary());
+  Tensor& out = c.alloc(0, dy.dtype(), x.dims());
+  zero_fill(out);
+  const int64_t n = x.dims().back(), k = ix.rank() ? ix.dims().back() : 0, rows = k ? ix.size() / k : 0;
+  dispatch_numeric(dy.dtype(), "TopKGrad", [&](auto z) {
+    using T = decltype(z);
+    const T* g = dy.data<T>();
+    T* o = out.data<T>();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t p = ix.int_at(r * k + j);
+        if (p < 0 || p >= n) c.fail("index " + std::to_string(p) + " out of range [0, " + std::to_string(n) + ")");
+        o[r * n + p] += g[r * k + j];
+      }
+  });
+}
+
+REGISTER_OP("TopKGrad").inputs(3).shape([](InferCtx& c) { c.set_output(0, c.dtype(0), c.shape(2)); })
+    .cpu(top_k_grad_kernel)
+    .grad([](GradCtx& g) {
+      // The adjoint of scattering row entries into place is gathering them back from the same positions.
+      return std::vector<Output>{g.b.op1("GatherLastAxis", {g.g(), g.x(1)}), Output{}, Output{}};
+    });
+
+// GatherLastAxis(x, indices): out[..., j] = x[..., indices[..., j]], rows matching; TopKGrad's adjoint.
+void gather_last_axis_kernel(KernelCtx& c) {
+  const Tensor &x = c.in(0), &ix = c.in(1);
+  if (x.rank() < 1 || ix.rank() != x.rank()) c.fail("indices " + ix.summary() + " do not match " + x.summary());
+  Tensor& out = c.alloc(0, x.dtype(), ix.dims());
+  const int64_t n = x.dims().back(), k = ix.dims().back(), rows = k ? ix.size() / k : 0;
+  dispatch_numeric(x.dtype(), "GatherLastAxis", [&](auto z) {
+    using T = decltype(z);
+    const T* s = x.data<T>();
+    T* o = out.data<T>();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t p = ix.int_at(r * k + j);
+        if (p < 0 || p >= n) c.fail("index " + std::to_string(p) + " out of range [0, " + std::to_string(n) + ")");
+        o[r * k + j] = s[r * n + p];
+      }
+  });
+}
+
+REGISTER_OP("GatherLastAxis").inputs(2)
+    .shape([](InferCtx& c) { c.set_output(0, c.dtype(0), c.shape(1)); })
+    .cpu(gather_last_axis_kernel)
+    .grad([](GradCtx& g) {
+      return std::vector<Output>{g.b.op1("TopKGrad", {g.g(), g.x(1), g.x(0)}), Output{}};
+    });
+
+// ---------------------------------------------------------------------------------------------------
 // InTopKV2(predictions, targets, k): whether each row's target class is among its k largest predictions;
 // false for out-of-range targets and non-finite predictions.
 void in_top_k_kernel(KernelCtx& c) {
