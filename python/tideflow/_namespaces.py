@@ -1,5 +1,8 @@
 """Sub-namespaces users reach as attributes: tf.compat.v1, tf.math, tf.linalg, tf.random, tf.debugging."""
+import sys
 import types
+
+from .ops import control_flow_ops, linalg_ops, math_ops, random_ops
 
 
 def install(ns):
@@ -25,11 +28,9 @@ def install(ns):
                               "segment_prod", "unsorted_segment_sum", "unsorted_segment_max",
                               "unsorted_segment_min", "unsorted_segment_prod", "unsorted_segment_mean",
                               "unsorted_segment_sqrt_n", "bincount", "invert_permutation", "top_k", "in_top_k")]
-    from .ops import array_ops
-    ns["tuple"] = array_ops.tuple_
+    ns["tuple"] = control_flow_ops.tuple_
     ns["math"] = sub("math", math_names)
     ns["math"].divide_no_nan = ns.get("div_no_nan")
-    from .ops import math_ops
     ns["math"].xlogy, ns["math"].xdivy = math_ops.xlogy, math_ops.xdivy  # tf.math only, as in TensorFlow
     ns["math"].top_k, ns["math"].in_top_k = ns["nn"].top_k, ns["nn"].in_top_k
     ns["debugging"] = sub("debugging", [n for n in ns if n.startswith("assert_")] + [
@@ -45,19 +46,16 @@ def install(ns):
                         ("band_part", "matrix_band_part"), ("det", "matrix_determinant"), ("solve", "matrix_solve"),
                         ("triangular_solve", "matrix_triangular_solve")):
         setattr(ns["linalg"], short, ns.get(full))
-    from .ops import linalg_ops
     ns["linalg"].slogdet = linalg_ops.slogdet
     ns["random"] = sub("random", [])
     for n in ("random_uniform", "random_normal", "truncated_normal", "random_shuffle", "set_random_seed"):
         if n in ns:
             setattr(ns["random"], n.replace("random_", "") if n != "random_shuffle" else "shuffle", ns[n])
     ns["random"].set_seed = ns["set_random_seed"]
-    from .ops import random_ops
     ns["random"].categorical = random_ops.categorical
     ns["version"] = sub("version", [])
     for n in ("VERSION", "GIT_VERSION", "COMPILER_VERSION"):
         setattr(ns["version"], n, ns[n])
     compat = types.ModuleType("tideflow.compat")
-    import sys
     compat.v1 = sys.modules["tideflow"]
     ns["compat"] = compat

@@ -33,6 +33,10 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
         return _ops.apply1("BatchMatMulV2", [a, b], {"adj_x": ta, "adj_y": tb}, name=scope)
 
 
+_ops.Tensor._override_operator("__matmul__", lambda self, other: matmul(self, other))
+_ops.Tensor._override_operator("__rmatmul__", lambda self, other: matmul(other, self))
+
+
 def matrix_inverse(input, adjoint=False, name=None):  # noqa: A002 (TF's name)
     """Inverse of each square matrix in the last two dims (of its adjoint when `adjoint`). A singular
     matrix raises InvalidArgumentError "Input is not invertible." when run."""

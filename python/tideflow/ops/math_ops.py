@@ -466,7 +466,9 @@ def to_int64(x, name="ToInt64"):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Operator overloads on Tensor and Variable. __eq__/__ne__ stay identity comparisons (TF1).
+# Operator overloads on Tensor (Note [operators installed by the op modules] in framework/ops.py; `@` comes
+# from linalg_ops, indexing from array_ops, Variable forwards to these in state_ops). __eq__/__ne__ stay
+# identity comparisons (TF1).
 
 def _binary_operator(op_type, default_name):
     def forward(self, other):
@@ -478,12 +480,7 @@ def _binary_operator(op_type, default_name):
     return forward, reflected
 
 
-def _matmul(a, b):
-    from . import linalg_ops  # the linalg family defines matmul
-    return linalg_ops.matmul(a, b)
-
-
-def _overloads():
+def _install_overloads():
     ops = {}
     for op_type, default_name, names in (("Add", "add", "add"), ("Sub", "sub", "sub"), ("Mul", "mul", "mul"),
                                          ("FloorDiv", "floordiv", "floordiv"), ("FloorMod", "mod", "mod"),
@@ -501,17 +498,8 @@ def _overloads():
     ops["__neg__"] = lambda self: _unary("Neg", self)
     ops["__abs__"] = lambda self: _unary("Abs", self)
     ops["__invert__"] = lambda self: _unary("LogicalNot", self)
-    ops["__matmul__"] = lambda self, other: _matmul(self, other)
-    ops["__rmatmul__"] = lambda self, other: _matmul(other, self)
-    return ops
-
-
-def _install_overloads():
-    from . import state_ops
-    for cls in (_ops.Tensor, state_ops.Variable):
-        for k, fn in _overloads().items():
-            setattr(cls, k, fn)
-    state_ops.Variable.__array_priority__ = 100  # ndarray <op> Variable defers to the Variable, as Tensor
+    for k, fn in ops.items():
+        _ops.Tensor._override_operator(k, fn)
 
 
 _install_overloads()

@@ -4,7 +4,7 @@ import numpy as np
 
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
-from . import array_ops, linalg_ops, math_ops, reduction_ops
+from . import array_ops, clip_ops, linalg_ops, math_ops, reduction_ops
 from .math_ops import relu, sigmoid, tanh  # the elementwise family defines them
 
 __all__ = ["relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "softplus", "softmax", "log_softmax",
@@ -282,7 +282,6 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_
     `partition_strategy` as TF does: "mod" puts id i in shard i % P at row i // P, "div" gives each shard
     a contiguous range (the first N % P shards one row more). The gradient is a dense tensor per shard,
     where TF gives IndexedSlices with the same values. `max_norm` clips each looked-up row's L2 norm."""
-    from . import clip_ops
     if isinstance(params, (list, tuple)):
         params = list(params)
     else:

@@ -17,7 +17,14 @@ from . import checkpoint_management as _cm
 __all__ = ["Saver", "export_meta_graph", "import_meta_graph"]
 
 export_meta_graph = _meta_graph.export_meta_graph
-import_meta_graph = _meta_graph.import_meta_graph
+
+
+def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
+    """Adds the nodes of a meta graph to the default graph (names under `import_scope`), restores its
+    collections and seed, and returns a Saver for its variables (None when it has none)."""
+    saver_kwargs = _meta_graph.import_scoped_meta_graph(
+        meta_graph_or_file, _state_ops.Variable._from_parts, clear_devices=clear_devices, import_scope=import_scope)
+    return Saver(**saver_kwargs) if saver_kwargs is not None else None
 
 
 def _variable_tensor(v, what):
