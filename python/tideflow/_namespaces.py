@@ -2,7 +2,7 @@
 import sys
 import types
 
-from .ops import control_flow_ops, linalg_ops, math_ops, random_ops
+from .ops import control_flow_ops, gen_ops, linalg_ops, math_ops, random_ops
 
 
 def install(ns):
@@ -13,19 +13,16 @@ def install(ns):
                 setattr(m, n, ns[n])
         return m
 
-    math_names = [n for n in ("add", "subtract", "multiply", "divide", "truediv", "floordiv", "mod",
-                              "negative", "pow", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "abs",
-                              "sign", "sin", "cos", "tanh", "sigmoid", "reciprocal", "maximum", "minimum",
-                              "floor", "ceil", "round", "add_n", "equal", "not_equal", "less", "less_equal",
-                              "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
+    # Ops made from the registry (gen_ops) go where their API names say; these are the hand-written ones.
+    math_names = [n for n in ("add", "subtract", "multiply", "divide", "truediv", "floordiv", "mod", "pow",
+                              "maximum", "minimum", "round", "add_n", "equal", "not_equal", "less",
+                              "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
                               "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
-                              "reduce_any", "reduce_all", "argmax", "argmin", "cumsum", "squared_difference", "floormod",
-                              "floor_div", "realdiv", "logical_xor", "is_nan", "is_inf", "is_finite",
-                              "scalar_mul", "reduce_logsumexp", "count_nonzero", "softplus", "cumprod", "div_no_nan",
-                              "atan2", "polygamma", "zeta", "expm1", "rint", "erf", "erfc", "lgamma", "digamma",
-                              "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
-                              "log_sigmoid", "segment_sum", "segment_mean", "segment_max", "segment_min",
-                              "segment_prod", "unsorted_segment_sum", "unsorted_segment_max",
+                              "reduce_any", "reduce_all", "argmax", "argmin", "cumsum", "squared_difference",
+                              "floormod", "floor_div", "realdiv", "logical_xor", "scalar_mul",
+                              "reduce_logsumexp", "count_nonzero", "softplus", "cumprod", "div_no_nan", "atan2",
+                              "polygamma", "zeta", "log_sigmoid", "segment_sum", "segment_mean", "segment_max",
+                              "segment_min", "segment_prod", "unsorted_segment_sum", "unsorted_segment_max",
                               "unsorted_segment_min", "unsorted_segment_prod", "unsorted_segment_mean",
                               "unsorted_segment_sqrt_n", "bincount", "invert_permutation", "top_k", "in_top_k")]
     ns["tuple"] = control_flow_ops.tuple_
@@ -34,7 +31,7 @@ def install(ns):
     ns["math"].xlogy, ns["math"].xdivy = math_ops.xlogy, math_ops.xdivy  # tf.math only, as in TensorFlow
     ns["math"].top_k, ns["math"].in_top_k = ns["nn"].top_k, ns["nn"].in_top_k
     ns["debugging"] = sub("debugging", [n for n in ns if n.startswith("assert_")] + [
-        "Assert", "check_numerics", "is_numeric_tensor", "is_nan", "is_inf", "is_finite"])
+        "Assert", "check_numerics", "is_numeric_tensor"])
     ns["debugging"].assert_all_finite = ns["verify_tensor_all_finite"]
     ns.setdefault("strings", sub("strings", []))
     ns["strings"].format = ns["string_format"]
@@ -59,3 +56,4 @@ def install(ns):
     compat = types.ModuleType("tideflow.compat")
     compat.v1 = sys.modules["tideflow"]
     ns["compat"] = compat
+    gen_ops.install(ns)  # last: tf.math and tf.debugging exist by now
