@@ -7,7 +7,8 @@ the tests or not, and for imports inside functions too:
 - a function-local import of a tideflow module is a deliberate lazy load, and says so on its line
   ("lazy") or the line above;
 - ops are built through framework/ops.py's apply_op only: no other module calls Graph.create_op or the C++
-  graph's add_node (eager execution will run kernels at that one place).
+  graph's add_node (eager execution will run kernels at that one place);
+- ARCHITECTURE.md's Notes index lists every `Note [title]` of the code, with the file that defines it.
 """
 import ast
 import os
@@ -187,3 +188,41 @@ def _line_of(rel, text):
     hits = [k + 1 for k, line in enumerate(lines) if text in line]
     assert len(hits) == 1, (rel, text, hits)
     return hits[0]
+
+
+# ---- ARCHITECTURE.md's Notes index ----
+
+REPO = os.path.dirname(os.path.dirname(PKG_DIR))
+
+
+def _notes_in_code():
+    """title -> files holding it alone on a line (its definition), at a line's start, anywhere."""
+    alone, leading, anywhere = {}, {}, {}
+    for top in ("cpp", os.path.join("python", "tideflow")):
+        for folder, _, files in os.walk(os.path.join(REPO, top)):
+            for f in files:
+                if not f.endswith((".cc", ".h", ".py", ".cu", ".cuh")):
+                    continue
+                path = os.path.join(folder, f)
+                rel = os.path.relpath(path, REPO).replace(os.sep, "/")
+                for line in open(path, encoding="utf-8"):
+                    for m in re.finditer(r"Note \[([^\]]+)\]", line):
+                        anywhere.setdefault(m.group(1), set()).add(rel)
+                    m = re.match(r"\s*(?://|#)?\s*Note \[([^\]]+)\](.*)$", line)
+                    if m:
+                        (leading if m.group(2).strip() else alone).setdefault(m.group(1), set()).add(rel)
+    return alone, leading, anywhere
+
+
+def test_architecture_notes_index_is_current():
+    text = open(os.path.join(REPO, "ARCHITECTURE.md"), encoding="utf-8").read()
+    index = dict(re.findall(r"^\| \[([^\]]+)\] \| (\S+) \|$", text, re.M))
+    alone, leading, anywhere = _notes_in_code()
+    assert not set(anywhere) - set(index), "Notes missing from ARCHITECTURE.md: %s" % sorted(set(anywhere) - set(index))
+    assert not set(index) - set(anywhere), "ARCHITECTURE.md indexes Notes the code no longer has: %s" % sorted(
+        set(index) - set(anywhere))
+    twice = {t: sorted(f) for t, f in alone.items() if len(f) > 1}
+    assert not twice, "Notes defined in more than one file: %s" % twice
+    wrong = {t: (f, sorted(alone.get(t) or leading.get(t, ()))) for t, f in index.items()
+             if f not in (alone.get(t) or leading.get(t, ()))}
+    assert not wrong, "ARCHITECTURE.md names the wrong file (indexed, defined in): %s" % wrong
