@@ -64,6 +64,7 @@ from .ops.state_ops import (Variable, RefVariable, VariableV1, assign, assign_ad
 from .framework.indexed_slices import IndexedSlices  # noqa: E402
 from .ops.math_ops import *  # noqa: E402,F401,F403
 from .ops.array_ops import *  # noqa: E402,F401,F403
+from .ops.sort_ops import *  # noqa: E402,F401,F403
 from .ops.linalg_ops import *  # noqa: E402,F401,F403
 from .ops.reduction_ops import *  # noqa: E402,F401,F403
 from .ops.random_ops import *  # noqa: E402,F401,F403

@@ -1,5 +1,8 @@
 """Sub-namespaces users reach as attributes: tf.compat.v1, tf.math, tf.linalg, tf.random, tf.debugging."""
+import sys
 import types
+
+from .ops import control_flow_ops, gen_ops, linalg_ops, math_ops, random_ops
 
 
 def install(ns):
@@ -10,30 +13,25 @@ def install(ns):
                 setattr(m, n, ns[n])
         return m
 
-    math_names = [n for n in ("add", "subtract", "multiply", "divide", "truediv", "floordiv", "mod",
-                              "negative", "pow", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "abs",
-                              "sign", "sin", "cos", "tanh", "sigmoid", "reciprocal", "maximum", "minimum",
-                              "floor", "ceil", "round", "add_n", "equal", "not_equal", "less", "less_equal",
-                              "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
+    # Ops made from the registry (gen_ops) go where their API names say; these are the hand-written ones.
+    math_names = [n for n in ("add", "subtract", "multiply", "divide", "truediv", "floordiv", "mod", "pow",
+                              "maximum", "minimum", "round", "add_n", "equal", "not_equal", "less",
+                              "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
                               "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
-                              "reduce_any", "reduce_all", "argmax", "argmin", "cumsum", "squared_difference", "floormod",
-                              "floor_div", "realdiv", "logical_xor", "is_nan", "is_inf", "is_finite",
-                              "scalar_mul", "reduce_logsumexp", "count_nonzero", "softplus", "cumprod", "div_no_nan",
-                              "atan2", "polygamma", "zeta", "expm1", "rint", "erf", "erfc", "lgamma", "digamma",
-                              "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
-                              "log_sigmoid", "segment_sum", "segment_mean", "segment_max", "segment_min",
-                              "segment_prod", "unsorted_segment_sum", "unsorted_segment_max",
+                              "reduce_any", "reduce_all", "argmax", "argmin", "cumsum", "squared_difference",
+                              "floormod", "floor_div", "realdiv", "logical_xor", "scalar_mul",
+                              "reduce_logsumexp", "count_nonzero", "softplus", "cumprod", "div_no_nan", "atan2",
+                              "polygamma", "zeta", "log_sigmoid", "segment_sum", "segment_mean", "segment_max",
+                              "segment_min", "segment_prod", "unsorted_segment_sum", "unsorted_segment_max",
                               "unsorted_segment_min", "unsorted_segment_prod", "unsorted_segment_mean",
                               "unsorted_segment_sqrt_n", "bincount", "invert_permutation", "top_k", "in_top_k")]
-    from .ops import array_ops
-    ns["tuple"] = array_ops.tuple_
+    ns["tuple"] = control_flow_ops.tuple_
     ns["math"] = sub("math", math_names)
     ns["math"].divide_no_nan = ns.get("div_no_nan")
-    from .ops import math_ops
     ns["math"].xlogy, ns["math"].xdivy = math_ops.xlogy, math_ops.xdivy  # tf.math only, as in TensorFlow
     ns["math"].top_k, ns["math"].in_top_k = ns["nn"].top_k, ns["nn"].in_top_k
     ns["debugging"] = sub("debugging", [n for n in ns if n.startswith("assert_")] + [
-        "Assert", "check_numerics", "is_numeric_tensor", "is_nan", "is_inf", "is_finite"])
+        "Assert", "check_numerics", "is_numeric_tensor"])
     ns["debugging"].assert_all_finite = ns["verify_tensor_all_finite"]
     ns.setdefault("strings", sub("strings", []))
     ns["strings"].format = ns["string_format"]
@@ -45,14 +43,12 @@ def install(ns):
                         ("band_part", "matrix_band_part"), ("det", "matrix_determinant"), ("solve", "matrix_solve"),
                         ("triangular_solve", "matrix_triangular_solve")):
         setattr(ns["linalg"], short, ns.get(full))
-    from .ops import linalg_ops
     ns["linalg"].slogdet = linalg_ops.slogdet
     ns["random"] = sub("random", [])
     for n in ("random_uniform", "random_normal", "truncated_normal", "random_shuffle", "set_random_seed"):
         if n in ns:
             setattr(ns["random"], n.replace("random_", "") if n != "random_shuffle" else "shuffle", ns[n])
     ns["random"].set_seed = ns["set_random_seed"]
-    from .ops import random_ops
     ns["random"].categorical = random_ops.categorical
     ns["version"] = sub("version", [])
     for n in ("VERSION", "GIT_VERSION", "COMPILER_VERSION"):
@@ -72,6 +68,6 @@ def install(ns):
     ns["io"].write_graph, ns["io"].gfile = graph_util.write_graph, gfile
     ns["gfile"] = gfile
     compat = types.ModuleType("tideflow.compat")
-    import sys
     compat.v1 = sys.modules["tideflow"]
     ns["compat"] = compat
+    gen_ops.install(ns)  # last: tf.math and tf.debugging exist by now

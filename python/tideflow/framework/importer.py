@@ -187,11 +187,6 @@ def _final(op_type, inputs, name, attrs=None):
     return _ops.apply_op(op_type, inputs, attrs or {}, name=name + "/")
 
 
-def _bias_add(name, inputs, attrs, nd):
-    from ..ops import nn_ops
-    return nn_ops.bias_add(inputs[0], inputs[1], data_format=attrs.get("data_format", "NHWC"), name=name + "/").op
-
-
 def _bias_add_grad(name, inputs, attrs, nd):
     g = inputs[0]
     with _ops.name_scope(name + "/"):
@@ -308,19 +303,6 @@ def _select_v1(name, inputs, attrs, nd):
     return _final("Select", [cond, x, y], name)
 
 
-def _l2_loss(x, name, attrs):
-    from ..ops import nn_ops
-    return nn_ops.l2_loss(x, name=name)
-
-
-def _nn(fn_name, **kw):
-    def fn(x, name, attrs):
-        from ..ops import nn_ops
-        extra = {k: attrs[a] for k, a in kw.items() if a in attrs}
-        return getattr(nn_ops, fn_name)(x, name=name, **extra)
-    return fn
-
-
 # Resource variables (TensorFlow 2's default) run as tideflow's reference variables: the handle is the
 # variable itself, reading it is an Identity, the assign and apply ops are their reference forms.
 def _var_handle(name, inputs, attrs, nd):
@@ -339,12 +321,7 @@ def _resource_gather(name, inputs, attrs, nd):
 
 _MAPPED = {
     "AddV2": _rename("Add", keep=()),
-    "BiasAdd": _bias_add, "BiasAddV1": _bias_add,
     "BiasAddGrad": _bias_add_grad,
-    "Relu6": _unary(_nn("relu6")), "Elu": _unary(_nn("elu")), "Selu": _unary(_nn("selu")),
-    "Softplus": _unary(_nn("softplus")), "Softsign": _unary(_nn("softsign")),
-    "LeakyRelu": _unary(_nn("leaky_relu", alpha="alpha")),
-    "L2Loss": _unary(_l2_loss),
     "Relu6Grad": _grad_composite(_relu6_grad), "EluGrad": _grad_composite(_elu_grad),
     "SeluGrad": _grad_composite(_selu_grad), "SoftplusGrad": _grad_composite(_softplus_grad),
     "SoftsignGrad": _grad_composite(_softsign_grad), "LeakyReluGrad": _grad_composite(_leaky_relu_grad),
@@ -390,6 +367,13 @@ def _registered_ops():
     if _REGISTERED is None:
         _REGISTERED = frozenset(_core.registered_ops())
     return _REGISTERED
+
+
+def register_composite(op_type, fn):
+    """Maps a TensorFlow op type tideflow has no op for onto a composition of tideflow ops over one input:
+    `fn(x, name, attrs)` must name its result `name`. The op modules above this layer register theirs
+    (ops/nn_ops.py: Relu6, Elu, L2Loss...), so the importer never imports them."""
+    _MAPPED[op_type] = _unary(fn)
 
 
 def supported(op_type):

@@ -190,14 +190,34 @@ class Tensor:
                         "to test a tensor's existence, or run the graph to get its value.")
 
     def __iter__(self):
+        # TF1 graph mode refuses to iterate; tideflow unstacks along a known first dimension (what
+        # tf.unstack(t) builds), so `a, b = t` works. Built here with apply_op: framework sits below ops/.
         shape = self.shape
         if shape.ndims is None or shape[0].value is None:
             raise TypeError("Cannot iterate over a tensor whose first dimension is unknown: %s" % self.name)
-        from ..ops import array_ops
-        return iter(array_ops.unstack(self))
+        return iter(apply_op("Unpack", [self], {"num": shape[0].value, "axis": 0}, name="unstack").outputs)
 
     def __len__(self):
         raise TypeError("len is not well defined for symbolic Tensors (%s). Use tf.shape(x)[0]." % self.name)
+
+    # Note [operators installed by the op modules]
+    # Tensor knows no arithmetic: the op modules that define the ops install the Python operators, as
+    # TensorFlow does (math_ops: + - * / // % ** < <= > >= & | ^ ~ unary - abs; linalg_ops: @; array_ops:
+    # indexing). So framework/ never imports ops/, and an operator is built by the same wrapper as the
+    # function (`x + y` is math_ops' add through apply_op). ops/state_ops forwards each of them from
+    # Variable to these. __eq__/__ne__ stay identity comparisons (TF1), so they are not in the set.
+    OVERLOADABLE_OPERATORS = frozenset((
+        "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+        "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__", "__matmul__",
+        "__rmatmul__", "__and__", "__rand__", "__or__", "__ror__", "__xor__", "__rxor__", "__lt__", "__le__",
+        "__gt__", "__ge__", "__neg__", "__abs__", "__invert__", "__getitem__"))
+
+    @classmethod
+    def _override_operator(cls, operator, func):
+        """Installs `func` as Tensor's `operator` (TensorFlow's Tensor._override_operator)."""
+        if operator not in cls.OVERLOADABLE_OPERATORS:
+            raise ValueError("Overriding %s is disallowed" % operator)
+        setattr(cls, operator, func)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -327,6 +347,8 @@ class Graph:
         return self.unique_name(name)
 
     def create_op(self, op_type, inputs, attrs=None, name=None, control_inputs=()):
+        """Adds a node (TF's Graph.create_op): inputs are Tensors of this graph. Op wrappers call apply_op,
+        the mode-aware entry point, rather than this."""
         if self._finalized:
             raise RuntimeError("Graph is finalized and cannot be modified.")
         name = self._unique_op_name(name or op_type)
@@ -610,7 +632,19 @@ def _graph_of(inputs):
 
 
 def apply_op(op_type, inputs, attrs=None, name=None, control_inputs=()):
-    """Adds a node to the default graph (or the inputs' graph). Non-tensor inputs become constants."""
+    """The one entry point that builds an op from Python: op type, inputs, attributes, name.
+
+    Every op wrapper in tideflow (ops/, train/, summary.py, losses.py, ...) comes here; nothing else calls
+    Graph.create_op or the C++ graph's add_node (tests/test_layers.py checks it). This is therefore the
+    only place that knows the execution mode. Today that is always graph mode: the node is added to the
+    default graph, where its shape function runs at once (shape and dtype errors raise here, naming the
+    user's file:line) and the current name scope, control dependencies, device and gradient overrides
+    apply; the Operation is returned. Eager execution will branch here instead: run the op's shape
+    function and kernel on the input values and return eager tensors, with no graph node.
+
+    `inputs` are Tensors of the default graph; any other value (a Python number, list, ndarray, a
+    Variable) is converted with convert_to_tensor. `attrs` maps attribute names to values as the op's
+    registry row declares them. `name` defaults to the op type and is made unique in the current scope."""
     g = get_default_graph()
     tensors = []
     for x in inputs:
@@ -623,6 +657,7 @@ def apply_op(op_type, inputs, attrs=None, name=None, control_inputs=()):
 
 
 def apply1(op_type, inputs, attrs=None, name=None):
+    """apply_op for the common single-output op: returns its output Tensor."""
     return apply_op(op_type, inputs, attrs, name)._outputs[0]
 
 

@@ -78,15 +78,13 @@ def read_meta_graph_def(path):
 # Import
 
 
-def _variable_from_def(vd, g, prefix, trainable):
-    from ..ops.state_ops import Variable
-
+def _variable_from_def(vd, g, prefix, trainable, make_variable):
     def tensor(name):
         return g.get_tensor_by_name(prefix + name) if name else None
     var = tensor(vd.variable_name)
     init = g.get_operation_by_name(prefix + _op_name(vd.initializer_name))
     snapshot = tensor(vd.snapshot_name) if vd.snapshot_name else var
-    v = Variable._from_parts(var, init, tensor(vd.initial_value_name), snapshot, trainable)
+    v = make_variable(var, init, tensor(vd.initial_value_name), snapshot, trainable)
     if vd.HasField("save_slice_info_def"):
         s = vd.save_slice_info_def
         v._save_slice_info = _SaveSliceInfo(s.full_name, list(s.full_shape), list(s.var_offset), list(s.var_shape))
@@ -140,10 +138,11 @@ def _saver_var_list(mg, skip, name_to_var, g, prefix):
     return var_list
 
 
-def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
-    """Adds a TensorFlow meta graph's nodes (under `import_scope`), collections and Saver to the default
-    graph; returns a Saver (TensorFlow's format) for its variables, or None when it has none. kwargs:
-    input_map (as for import_graph_def) and restore_collections_predicate(key), as TensorFlow takes."""
+def import_meta_graph(meta_graph_or_file, make_variable, clear_devices=False, import_scope=None, **kwargs):
+    """Adds a TensorFlow meta graph's nodes (under `import_scope`) and collections to the default graph;
+    returns the keyword arguments of a Saver (TensorFlow's format) for its variables, or None when it has
+    none. `make_variable` rebuilds a Variable from its nodes (see meta_graph.import_scoped_meta_graph).
+    kwargs: input_map (as for import_graph_def) and restore_collections_predicate(key), as TensorFlow takes."""
     if isinstance(meta_graph_or_file, _pb.MetaGraphDef):
         mg, source = meta_graph_or_file, "the MetaGraphDef"
     elif isinstance(meta_graph_or_file, (str, os.PathLike)):
@@ -171,7 +170,7 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
     def variable(vd):
         name = _op_name(vd.variable_name)
         if name not in variables:
-            variables[name] = _variable_from_def(vd, g, prefix, vd.variable_name in trainable)
+            variables[name] = _variable_from_def(vd, g, prefix, vd.variable_name in trainable, make_variable)
         return variables[name]
 
     for key in sorted(mg.collection_def):
@@ -203,19 +202,18 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
         for x in items:
             g.add_to_collection(key, x)
 
-    from ..train import saver as _saver
     name_to_var = {k: v for k, v in variables.items()}
     if mg.HasField("saver_def") and mg.saver_def.filename_tensor_name:
         var_list = _saver_var_list(mg, skip, name_to_var, g, prefix)
         if not var_list:
             return None
         sd = mg.saver_def
-        return _saver.Saver(var_list=var_list, max_to_keep=sd.max_to_keep,
-                            keep_checkpoint_every_n_hours=sd.keep_checkpoint_every_n_hours or 10000.0,
-                            format="tensorflow")
+        return {"var_list": var_list, "max_to_keep": sd.max_to_keep,
+                "keep_checkpoint_every_n_hours": sd.keep_checkpoint_every_n_hours or 10000.0,
+                "format": "tensorflow"}
     globals_ = [v for v in g.get_collection(_ops.GraphKeys.GLOBAL_VARIABLES)
                 if getattr(v, "graph", None) is g and v.name.startswith(prefix)]
-    return _saver.Saver(var_list=globals_, format="tensorflow") if globals_ else None
+    return {"var_list": globals_, "format": "tensorflow"} if globals_ else None
 
 
 # ---------------------------------------------------------------------------------------------------

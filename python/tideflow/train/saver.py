@@ -11,6 +11,7 @@ import time
 from .. import _core
 from ..framework import meta_graph as _meta_graph
 from ..framework import ops as _ops
+from ..framework import tf_meta_graph as _tf_meta_graph
 from ..framework.tf_messages import SaverDef
 from ..ops import state_ops as _state_ops
 from . import checkpoint_management as _cm
@@ -19,7 +20,15 @@ from . import tf_checkpoint as _tfc
 __all__ = ["Saver", "SaverDef", "export_meta_graph", "import_meta_graph"]
 
 export_meta_graph = _meta_graph.export_meta_graph
-import_meta_graph = _meta_graph.import_meta_graph
+
+
+def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
+    """Adds the nodes of a meta graph to the default graph (names under `import_scope`), restores its
+    collections and seed, and returns a Saver for its variables (None when it has none)."""
+    saver_kwargs = _meta_graph.import_scoped_meta_graph(
+        meta_graph_or_file, _state_ops.Variable._from_parts, clear_devices=clear_devices, import_scope=import_scope,
+        **kwargs)
+    return Saver(**saver_kwargs) if saver_kwargs is not None else None
 
 
 def _variable_tensor(v, what):
@@ -234,10 +243,9 @@ class Saver:
                           clear_devices=False, clear_extraneous_savers=False, strip_default_attrs=False,
                           save_debug_info=False):
         if self._format == _tfc.TENSORFLOW or as_text:
-            from ..framework import tf_meta_graph
-            return tf_meta_graph.export_meta_graph(filename=filename, saver=self, collection_list=collection_list,
-                                                   as_text=as_text, graph=self._graph, clear_devices=clear_devices,
-                                                   strip_default_attrs=strip_default_attrs)
+            return _tf_meta_graph.export_meta_graph(filename=filename, saver=self, collection_list=collection_list,
+                                                    as_text=as_text, graph=self._graph, clear_devices=clear_devices,
+                                                    strip_default_attrs=strip_default_attrs)
         return _meta_graph.export_meta_graph(filename=filename, saver_def=self.as_saver_def(),
                                              collection_list=collection_list, as_text=as_text,
                                              graph=self._graph, export_scope=export_scope,
