@@ -4,7 +4,10 @@
 // multiplied by gemm.h. Channels-first data is transposed to channels-last and back around the kernels.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
+#include "conv_gemm.h"
 #include "conv_util.h"
 #include "gemm.h"
 
@@ -33,6 +36,15 @@ constexpr int64_t kTileBytes = 192 << 10;
 int64_t tile_rows(int64_t k, size_t elem) {
   int64_t r = kTileBytes / std::max<int64_t>(1, k * (int64_t)elem);
   return std::max<int64_t>(32, std::min<int64_t>(4096, r / 8 * 8));
+}
+
+// One tile's product on this thread, all operands dense: C[m, n] (+)= op(A) B with op(A) = A [m, k], or
+// with ta the transpose of A stored [k, m]. Float32 goes to Note [conv products].
+template <class T>
+void tile_product(bool ta, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c, bool accumulate) {
+  if constexpr (std::is_same_v<T, float>)
+    if (convgemm::sgemm(ta, m, n, k, a, ta ? m : k, b, n, c, n, accumulate)) return;
+  gemm(a, b, c, m, n, k, ta, false, 1, T(1), accumulate ? T(1) : T(0));
 }
 
 // Position of output row r (a pixel of the flattened [n, od, oh, ow] grid) and its window's corner.
@@ -92,19 +104,66 @@ void walk_window(const Geometry& g, const RowPos& p, Span&& span) {
   }
 }
 
-// col[r - r0] = the patch of output row r, for r in [r0, r1).
+template <class T>
+inline void copy_or_zero(T* d, const T* s, int64_t n) {
+  if (n <= 16) {  // a few channels (a first layer): a call to memcpy costs more than the copy
+    if (s) for (int64_t i = 0; i < n; ++i) d[i] = s[i];
+    else for (int64_t i = 0; i < n; ++i) d[i] = T(0);
+  } else if (s) {
+    std::memcpy(d, s, (size_t)n * sizeof(T));
+  } else {
+    std::memset(d, 0, (size_t)n * sizeof(T));
+  }
+}
+
+// col[r - r0] = the patch of output row r, for r in [r0, r1). Runs of pixels along one output row share
+// their (kd, kh) bounds checks; each window row is then one copy when it lies inside the image.
 template <class T>
 void im2col(const T* x, const Geometry& g, int64_t r0, int64_t r1, T* col) {
-  const int64_t K = g.taps() * g.c, img = g.in_pixels() * g.c;
+  const Dim &D = g.s[0], &H = g.s[1], &W = g.s[2];
+  const int64_t C = g.c, K = g.taps() * C, img = g.in_pixels() * C, span = W.k * C;
   RowPos p(g, r0);
-  for (int64_t r = r0; r < r1; ++r, p.next(g)) {
-    T* dst = col + (r - r0) * K;
+  for (int64_t r = r0; r < r1;) {
+    const int64_t run = std::min(r1 - r, W.out - p.ow);  // output pixels left on this output row
     const T* src = x + p.n * img;
-    walk_window(g, p, [&](int64_t at, int64_t from, int64_t count) {
-      const size_t bytes = (size_t)(count * g.c) * sizeof(T);
-      if (from < 0) std::memset(dst + at, 0, bytes);
-      else std::memcpy(dst + at, src + from, bytes);
-    });
+    T* base = col + (r - r0) * K;
+    int64_t at = 0;
+    for (int64_t kd = 0; kd < D.k; ++kd) {
+      const int64_t id = p.od * D.stride - D.pad_lo + kd * D.dil;
+      for (int64_t kh = 0; kh < H.k; ++kh, at += span) {
+        const int64_t ih = p.oh * H.stride - H.pad_lo + kh * H.dil;
+        const bool inside = id >= 0 && id < D.in && ih >= 0 && ih < H.in;
+        const T* rowp = inside ? src + (id * H.in + ih) * W.in * C : nullptr;
+        // Pixels [j0, j1) of the run have their whole window row inside the image.
+        int64_t j0 = run, j1 = run;
+        if (inside && W.dil == 1 && C < 8) {
+          j0 = std::min(run, std::max<int64_t>(0, (W.pad_lo - p.ow * W.stride + W.stride - 1) / W.stride));
+          const int64_t last = W.in - W.k + W.pad_lo;  // the last inside window starts at column <= this
+          j1 = last < 0 ? j0 : std::max(j0, std::min(run, last / W.stride - p.ow + 1));
+          // Few channels: element by element across the pixels, with no per-pixel branches.
+          for (int64_t e = 0; e < span; ++e)
+            for (int64_t j = j0; j < j1; ++j) base[j * K + at + e] = rowp[((p.ow + j) * W.stride - W.pad_lo) * C + e];
+        }
+        for (int64_t j = 0; j < run; ++j) {
+          if (j == j0) j = j1;
+          if (j >= run) break;
+          T* d = base + j * K + at;
+          const int64_t iw0 = (p.ow + j) * W.stride - W.pad_lo;
+          if (!inside) {
+            copy_or_zero<T>(d, nullptr, span);
+          } else if (W.dil == 1 && iw0 >= 0 && iw0 + W.k <= W.in) {
+            copy_or_zero(d, rowp + iw0 * C, span);
+          } else {
+            for (int64_t kw = 0; kw < W.k; ++kw) {
+              const int64_t iw = iw0 + kw * W.dil;
+              copy_or_zero(d + kw * C, iw >= 0 && iw < W.in ? rowp + iw * C : nullptr, C);
+            }
+          }
+        }
+      }
+    }
+    r += run;
+    for (int64_t j = 0; j < run; ++j) p.next(g);
   }
 }
 
@@ -131,15 +190,43 @@ void conv_forward(const KernelCtx& c, const T* x, const T* f, T* y, const Geomet
   const int64_t K = g.taps() * g.c, rows = g.n * g.out_pixels(), OC = g.oc;
   if (rows == 0 || OC == 0) return;
   if (g.pointwise()) return gemm(x, f, y, rows, OC, K, false, false, c.threads);
+  if constexpr (std::is_same_v<T, float>)
+    if (K > 0 && convgemm::forward(c, x, f, y, g)) return;
   const int64_t tile = tile_rows(K, sizeof(T)), tiles = (rows + tile - 1) / tile;
   c.parallel_for(tiles, tile * K * OC, [&](int64_t b, int64_t e) {
     T* col = scratch<T>(tile * K, 0);
     for (int64_t t = b; t < e; ++t) {
       const int64_t r0 = t * tile, r1 = std::min(rows, r0 + tile);
       im2col(x, g, r0, r1, col);
-      gemm(col, f, y + r0 * OC, r1 - r0, OC, K, false, false, 1);
+      tile_product(false, r1 - r0, OC, K, col, f, y + r0 * OC, false);
     }
   });
+}
+
+// With unit strides the input gradient is itself a convolution: of dY, padded by ek - 1 - pad on each
+// side, with the filter flipped in space and its channel dims swapped. Returns false where that does not
+// hold (strides, or an explicit padding wider than the window).
+template <class T>
+bool backprop_input_as_conv(const KernelCtx& c, const T* dy, const T* f, T* dx, const Geometry& g) {
+  Geometry t = g;
+  for (int i = 0; i < 3; ++i) {
+    const Dim& d = g.s[i];
+    Dim& e = t.s[i];
+    if (d.stride != 1 || d.pad_lo > d.eff_k() - 1 || d.pad_hi > d.eff_k() - 1) return false;
+    e.in = d.out;
+    e.out = d.in;
+    e.pad_lo = d.eff_k() - 1 - d.pad_lo;
+    e.pad_hi = d.eff_k() - 1 - d.pad_hi;
+  }
+  t.c = g.oc;
+  t.oc = g.c;
+  const int64_t taps = g.taps(), C = g.c, OC = g.oc;
+  std::vector<T> flipped((size_t)(taps * C * OC));
+  for (int64_t tap = 0; tap < taps; ++tap)
+    for (int64_t ci = 0; ci < C; ++ci)
+      for (int64_t o = 0; o < OC; ++o) flipped[((taps - 1 - tap) * OC + o) * C + ci] = f[(tap * C + ci) * OC + o];
+  conv_forward(c, dy, flipped.data(), dx, t);
+  return true;
 }
 
 // dx = col2im(dy [rows, OC] x f^T [OC, K]).
@@ -147,7 +234,12 @@ template <class T>
 void conv_backprop_input(const KernelCtx& c, const T* dy, const T* f, T* dx, const Geometry& g) {
   const int64_t K = g.taps() * g.c, OC = g.oc, per_image = g.out_pixels(), img = g.in_pixels() * g.c;
   if (g.pointwise()) return gemm(dy, f, dx, g.n * per_image, g.c, OC, false, true, c.threads);
+  if (K > 0 && OC > 0 && backprop_input_as_conv(c, dy, f, dx, g)) return;
   const bool by_image = g.n >= c.threads;
+  // The filter's transpose [OC, K], so each tile is a plain product.
+  std::vector<T> ft((size_t)(K * OC));
+  for (int64_t i = 0; i < K; ++i)
+    for (int64_t j = 0; j < OC; ++j) ft[j * K + i] = f[i * OC + j];
   // One image at a time lets gemm split a tile over the threads: make the tiles big enough for that.
   int64_t tile = tile_rows(K, sizeof(T));
   if (!by_image) tile = std::max(tile, std::min<int64_t>(per_image, 256));
@@ -158,7 +250,8 @@ void conv_backprop_input(const KernelCtx& c, const T* dy, const T* f, T* dx, con
     T* col = scratch<T>(tile * K, 0);
     for (int64_t r0 = n * per_image, end = r0 + per_image; r0 < end; r0 += tile) {
       const int64_t r1 = std::min(end, r0 + tile);
-      gemm(dy + r0 * OC, f, col, r1 - r0, K, OC, false, true, threads);
+      if (threads > 1) gemm(dy + r0 * OC, ft.data(), col, r1 - r0, K, OC, false, false, threads);
+      else tile_product(false, r1 - r0, K, OC, dy + r0 * OC, ft.data(), col, false);
       col2im_add(col, g, r0, r1, dx);
     }
   };
@@ -177,6 +270,8 @@ void conv_backprop_filter(const KernelCtx& c, const T* x, const T* dy, T* df, co
   if (K == 0 || OC == 0) return;
   if (rows == 0) return std::fill(df, df + K * OC, T(0));
   if (g.pointwise()) return gemm(x, dy, df, g.c, OC, rows, true, false, c.threads);
+  if constexpr (std::is_same_v<T, float>)
+    if (convgemm::backprop_filter(c, x, dy, df, g)) return;
   const int64_t tile = tile_rows(K, sizeof(T)), tiles = (rows + tile - 1) / tile;
   const int64_t parts = std::min<int64_t>(c.threads, tiles);
   std::vector<T> partial((size_t)((parts - 1) * K * OC));
@@ -187,7 +282,7 @@ void conv_backprop_filter(const KernelCtx& c, const T* x, const T* dy, T* df, co
       for (int64_t t = tiles * p / parts, te = tiles * (p + 1) / parts, first = t; t < te; ++t) {
         const int64_t r0 = t * tile, r1 = std::min(rows, r0 + tile);
         im2col(x, g, r0, r1, col);
-        gemm(col, dy + r0 * OC, sum, K, OC, r1 - r0, true, false, 1, T(1), t == first ? T(0) : T(1));
+        tile_product(true, K, OC, r1 - r0, col, dy + r0 * OC, sum, t != first);
       }
     }
   });

@@ -57,28 +57,41 @@ struct Window {
 };
 
 // Per-channel maximum of a window of image `img` (channels [c0, c1)) into best[c - c0], and where it is
-// (pixel index) into at[c - c0] when `at` is given.
-template <class T>
-void window_max(const Geometry& g, const Window& w, const T* img, int64_t c0, int64_t c1, T* best, int64_t* at) {
-  const int64_t C = g.c, n = c1 - c0;
+// (pixel index) into at[c - c0] when `at` is given. I is int32 for images under 2^31 pixels, so float
+// values and their indices share vector lanes.
+template <class T, class I>
+void window_max(const Geometry& g, const Window& w, const T* img, int64_t c0, int64_t c1, T* __restrict best,
+                I* __restrict at) {
+  const int64_t C = g.c, n = c1 - c0, H = g.s[1].in, W = g.s[2].in;
   bool first = true;
-  w.each(g, [&](int64_t pix) {
-    const T* x = img + pix * C + c0;
-    if (first) {
-      for (int64_t c = 0; c < n; ++c) best[c] = x[c];
-      if (at) std::fill(at, at + n, pix);
-      first = false;
-    } else if (at) {
-      for (int64_t c = 0; c < n; ++c) {
-        const bool take = beats(x[c], best[c]);
-        best[c] = take ? x[c] : best[c];
-        at[c] = take ? pix : at[c];
+  for (int64_t d = w.lo[0]; d < w.hi[0]; ++d)
+    for (int64_t h = w.lo[1]; h < w.hi[1]; ++h)
+      for (int64_t col = w.lo[2]; col < w.hi[2]; ++col) {
+        const int64_t pix = (d * H + h) * W + col;
+        const T* __restrict x = img + pix * C + c0;
+        if (first) {
+          for (int64_t c = 0; c < n; ++c) best[c] = x[c];
+          if (at) std::fill(at, at + n, (I)pix);
+          first = false;
+        } else if (at) {
+          const I ip = (I)pix;
+          for (int64_t c = 0; c < n; ++c) {
+            const bool take = beats(x[c], best[c]);
+            best[c] = take ? x[c] : best[c];
+            at[c] = take ? ip : at[c];
+          }
+        } else {
+          for (int64_t c = 0; c < n; ++c) best[c] = beats(x[c], best[c]) ? x[c] : best[c];
+        }
       }
-    } else {
-      for (int64_t c = 0; c < n; ++c) best[c] = beats(x[c], best[c]) ? x[c] : best[c];
-    }
-  });
   if (first) std::fill(best, best + n, std::numeric_limits<T>::lowest());  // no window is empty
+}
+
+// Calls fn(I{}) with I = int32_t when pixel indices of one image fit, else int64_t.
+template <class F>
+void with_index_type(const Geometry& g, F&& fn) {
+  if (g.in_pixels() < (int64_t(1) << 31)) fn(int32_t{});
+  else fn(int64_t{});
 }
 
 // Runs fn(n, c0, c1) over every image and channel block: the unit of work of the gradient kernels,
@@ -101,7 +114,7 @@ void max_pool(const KernelCtx& c, const T* x, T* y, const Geometry& g) {
   c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       Window w(g, r);
-      window_max<T>(g, w, x + w.n * img, 0, C, y + r * C, nullptr);
+      window_max<T, int32_t>(g, w, x + w.n * img, 0, C, y + r * C, nullptr);
     }
   });
 }
@@ -130,17 +143,20 @@ template <class T>
 void max_pool_grad(const KernelCtx& c, const T* x, const T* dy, T* dx, const Geometry& g) {
   const int64_t C = g.c, img = g.in_pixels() * C, per = g.out_pixels();
   std::fill(dx, dx + g.n * img, T(0));
-  by_image_and_channels(c, g, per * g.taps() * C + 1, [&](int64_t n, int64_t c0, int64_t c1) {
-    T* best = scratch<T>(c1 - c0, 0);
-    int64_t* at = scratch<int64_t>(c1 - c0, 0);
-    const T* im = x + n * img;
-    T* dim = dx + n * img;
-    for (int64_t r = n * per; r < (n + 1) * per; ++r) {
-      Window w(g, r);
-      window_max<T>(g, w, im, c0, c1, best, at);
-      const T* d = dy + r * C;
-      for (int64_t ch = c0; ch < c1; ++ch) dim[at[ch - c0] * C + ch] += d[ch];
-    }
+  with_index_type(g, [&](auto iz) {
+    using I = decltype(iz);
+    by_image_and_channels(c, g, per * g.taps() * C + 1, [&](int64_t n, int64_t c0, int64_t c1) {
+      T* best = scratch<T>(c1 - c0, 0);
+      I* at = scratch<I>(c1 - c0, 0);
+      const T* im = x + n * img;
+      T* dim = dx + n * img;
+      for (int64_t r = n * per; r < (n + 1) * per; ++r) {
+        Window w(g, r);
+        window_max<T, I>(g, w, im, c0, c1, best, at);
+        const T* d = dy + r * C;
+        for (int64_t ch = c0; ch < c1; ++ch) dim[(int64_t)at[ch - c0] * C + ch] += d[ch];
+      }
+    });
   });
 }
 
@@ -148,15 +164,18 @@ void max_pool_grad(const KernelCtx& c, const T* x, const T* dy, T* dx, const Geo
 template <class T>
 void max_pool_grad_grad(const KernelCtx& c, const T* x, const T* ggx, T* y, const Geometry& g) {
   const int64_t C = g.c, rows = g.n * g.out_pixels(), img = g.in_pixels() * C;
-  c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
-    T* best = scratch<T>(C, 0);
-    int64_t* at = scratch<int64_t>(C, 0);
-    for (int64_t r = b; r < e; ++r) {
-      Window w(g, r);
-      window_max<T>(g, w, x + w.n * img, 0, C, best, at);
-      const T* src = ggx + w.n * img;
-      for (int64_t ch = 0; ch < C; ++ch) y[r * C + ch] = src[at[ch] * C + ch];
-    }
+  with_index_type(g, [&](auto iz) {
+    using I = decltype(iz);
+    c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
+      T* best = scratch<T>(C, 0);
+      I* at = scratch<I>(C, 0);
+      for (int64_t r = b; r < e; ++r) {
+        Window w(g, r);
+        window_max<T, I>(g, w, x + w.n * img, 0, C, best, at);
+        const T* src = ggx + w.n * img;
+        for (int64_t ch = 0; ch < C; ++ch) y[r * C + ch] = src[(int64_t)at[ch] * C + ch];
+      }
+    });
   });
 }
 
@@ -380,7 +399,7 @@ void argmax_kernel(KernelCtx& c) {
       int64_t* at = scratch<int64_t>(C, 0);
       for (int64_t r = b; r < e; ++r) {
         Window w(g, r);
-        window_max<T>(g, w, x.data<T>() + w.n * L.img, 0, C, y + r * C, at);
+        window_max<T, int64_t>(g, w, x.data<T>() + w.n * L.img, 0, C, y + r * C, at);
         const int64_t base = L.with_batch ? w.n * L.img : 0;
         for (int64_t ch = 0; ch < C; ++ch) {
           const int64_t v = base + at[ch] * C + ch;
