@@ -142,6 +142,21 @@ def test_normalization_and_bias_match_tensorflow(tf1):
     _same_as_tf(tf1, build, [x, s, o, xc, mean, var], rtol=2e-4, atol=2e-4)
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_second_order_matches_tensorflow(tf1, training):
+    x, s, o, wt = _f(3, 2, 3, 4), _f(4) + 2, _f(4), _f(3, 2, 3, 4)
+    mean, var = _f(4), _f(4) + 1.5
+
+    def build(m, x, s, o, wt, mean, var):
+        if training:
+            y = m.nn.fused_batch_norm(x, s, o, epsilon=1e-3)[0]
+        else:
+            y = m.nn.fused_batch_norm(x, s, o, mean, var, epsilon=1e-3, is_training=False)[0]
+        gx, gs, go = m.gradients(m.reduce_sum(y * y * wt), [x, s, o])
+        return m.gradients(m.reduce_sum(gx * gx * wt) + m.reduce_sum(gs * gs) + m.reduce_sum(go * s), [x, s, o])
+    _same_as_tf(tf1, build, [x, s, o, wt, mean, var], rtol=1e-3, atol=1e-3)
+
+
 def test_dropout_draws_tensorflows_masks(tf1):
     """Same graph seed and op seed: the same kept elements as TensorFlow (Philox numbers are TF's)."""
     x = np.ones((6, 50), np.float32)

@@ -350,6 +350,59 @@ std::vector<Output> fused_bn_grad(GradCtx& g) {
   return {d[0], d[1], d[2], Output{}, Output{}};
 }
 
+// Note [batch norm second order]
+// The gradient of FusedBatchNormGrad (TF: _FusedBatchNormGradGrad, a GradientTape over a composite) is
+// written out here from the closed forms, in ordinary ops. Per channel, with s = 1 / sqrt(var + eps),
+// xh = (x - mean) s, P(c) = c - mean(c) - xh mean(c xh) (the batch-norm projection), and upstream
+// gradients G (for dx), gs (for dscale), go (for doffset), training gives
+//   d/ddy    = scale s P(G) + gs xh + go
+//   d/dscale = sum(G s (dy - mean(dy) - xh m)),                        m = mean(dy xh)
+//   d/dx     = s [gs P(dy) - scale s (xh (mean(G (dy - mean(dy))) - m mean(G xh)) + mean(G xh) P(dy) + m P(G))]
+// and inference (fixed mean and variance): d/ddy = G scale s + gs (x - mean) s + go, d/dx = gs dy s,
+// d/dscale = sum(G dy) s. The mean and variance inputs get no gradient, as in TensorFlow.
+std::vector<Output> fused_bn_grad_grad(GradCtx& g) {
+  Builder& b = g.b;
+  const std::string fmt = g.node.attrs.get_or<std::string>("data_format", "NHWC");
+  const bool first = channels_first(g.node), training = g.node.attrs.get_or<bool>("is_training", true);
+  const int rank = spatial_rank(fmt) + 2;
+  const double eps = g.node.attrs.get_or<double>("epsilon", 1e-4);
+  std::vector<int64_t> axes, cshape(rank, 1);
+  for (int i = 0; i < rank; ++i)
+    if (i != (first ? 1 : rank - 1)) axes.push_back(i);
+  cshape[first ? 1 : rank - 1] = -1;
+  const Output ax = b.ints(axes), shape = b.ints(cshape);
+  const DType dt = g.x(1).dtype();
+  auto op = [&](const char* t, Output x, Output y) { return b.op1(t, {x, y}); };
+  auto chan = [&](Output v) { return b.op1("Reshape", {v, shape}); };  // [C] -> broadcastable
+  auto mean = [&](Output t) { return b.op1("Mean", {t, ax}, AttrMap{{"keep_dims", true}}); };
+  auto sum_c = [&](Output t) { return b.op1("Sum", {t, ax}, AttrMap{{"keep_dims", false}}); };
+  const Output dy = g.x(0), x = g.x(1), scale = chan(g.x(2)), mu = chan(g.x(3));
+  const Output G = g.g(0), gs = chan(g.g(1)), go = chan(g.g(2));
+  const Output s = b.op1("Rsqrt", {op("Add", chan(g.x(4)), b.scalar(eps, dt))});
+  const Output xc = op("Sub", x, mu);
+  if (!training) {
+    Output ddy = op("Add", op("Add", op("Mul", op("Mul", G, scale), s), op("Mul", op("Mul", gs, xc), s)), go);
+    Output dx = op("Mul", op("Mul", gs, dy), s);
+    Output dscale = op("Mul", sum_c(op("Mul", G, dy)), b.op1("Reshape", {s, b.ints({-1})}));
+    std::vector<Output> r{ddy, dx, dscale, Output{}, Output{}};
+    if (g.node.inputs.size() == 6) r.push_back(Output{});
+    return r;
+  }
+  const Output xh = op("Mul", xc, s);
+  auto P = [&](Output c) { return op("Sub", op("Sub", c, mean(c)), op("Mul", xh, mean(op("Mul", c, xh)))); };
+  const Output dyc = op("Sub", dy, mean(dy));
+  const Output m = mean(op("Mul", dy, xh)), mg = mean(op("Mul", G, xh)), Pdy = P(dy), PG = P(G);
+  const Output ss = op("Mul", scale, s);
+  Output ddy = op("Add", op("Add", op("Mul", ss, PG), op("Mul", gs, xh)), go);
+  Output dscale = sum_c(op("Mul", op("Mul", G, s), op("Sub", dyc, op("Mul", xh, m))));
+  Output inner = op("Add", op("Add", op("Mul", xh, op("Sub", mean(op("Mul", G, dyc)), op("Mul", m, mg))),
+                                     op("Mul", mg, Pdy)), op("Mul", m, PG));
+  Output dx = op("Mul", s, op("Sub", op("Mul", gs, Pdy), op("Mul", ss, inner)));
+  std::vector<Output> r{ddy, dx, dscale, Output{}, Output{}};
+  if (g.node.inputs.size() == 6) r.push_back(Output{});
+  return r;
+}
+
 // ---- LRN ----
 
 struct LrnAttrs {
@@ -478,9 +531,12 @@ REGISTER_OP("BiasAddGrad").inputs(1).shape(bias_add_grad_shape).cpu(bias_add_gra
 REGISTER_OP("FusedBatchNorm").inputs(5).shape(fused_bn_shape).cpu(fused_bn_kernel).grad(fused_bn_grad);
 REGISTER_OP("FusedBatchNormV2").inputs(5).shape(fused_bn_shape).cpu(fused_bn_kernel).grad(fused_bn_grad);
 REGISTER_OP("FusedBatchNormV3").inputs(5).shape(fused_bn_shape).cpu(fused_bn_kernel).grad(fused_bn_grad);
-REGISTER_OP("FusedBatchNormGrad").inputs(5).shape(fused_bn_grad_shape).cpu(fused_bn_grad_kernel);
-REGISTER_OP("FusedBatchNormGradV2").inputs(5).shape(fused_bn_grad_shape).cpu(fused_bn_grad_kernel);
-REGISTER_OP("FusedBatchNormGradV3").inputs(6).shape(fused_bn_grad_shape).cpu(fused_bn_grad_kernel);
+REGISTER_OP("FusedBatchNormGrad").inputs(5).shape(fused_bn_grad_shape).cpu(fused_bn_grad_kernel)
+    .grad(fused_bn_grad_grad);
+REGISTER_OP("FusedBatchNormGradV2").inputs(5).shape(fused_bn_grad_shape).cpu(fused_bn_grad_kernel)
+    .grad(fused_bn_grad_grad);
+REGISTER_OP("FusedBatchNormGradV3").inputs(6).shape(fused_bn_grad_shape).cpu(fused_bn_grad_kernel)
+    .grad(fused_bn_grad_grad);
 
 REGISTER_OP("LRN").inputs(1).shape(lrn_shape).cpu(lrn_kernel)
     .grad([](GradCtx& g) {

@@ -122,6 +122,26 @@ def np_lrn(x, r=5, bias=1.0, alpha=1.0, beta=0.5):
     return x / (bias + alpha * s) ** beta
 
 
+def np_bn_grads(x, scale, g, eps, mean=None, var=None, nchw_dx=False):
+    """dx, dscale, doffset of batch norm (channels last) for upstream g, flattened and concatenated."""
+    axes = tuple(range(x.ndim - 1))
+    training = mean is None
+    mean = x.mean(axis=axes) if training else mean
+    var = x.var(axis=axes) if training else var
+    s = 1 / np.sqrt(var + eps)
+    xh = (x - mean) * s
+    if training:
+        dx = scale * s * (g - g.mean(axis=axes) - xh * (g * xh).mean(axis=axes))
+    else:
+        dx = g * scale * s
+    dx = nchw(dx) if nchw_dx else dx
+    return np.concatenate([dx.ravel(), (g * xh).sum(axis=axes), g.sum(axis=axes)])
+
+
+def _flat_concat(tf, ts):
+    return tf.concat([tf.reshape(t, [-1]) for t in ts], 0)
+
+
 def np_batch_norm_train(x, scale, offset, eps, axes=(0, 1, 2)):
     m = x.mean(axis=axes)
     v = x.var(axis=axes)
@@ -329,6 +349,23 @@ ROWS = [
           lambda tf, x, s, o, m, v: tf.nn.fused_batch_norm(x, s, o, m, v, data_format="NCHW", is_training=False)[0],
           lambda x, s, o, m, v: nchw((nhwc(x) - m) / np.sqrt(v + 1e-3) * s + o),
           [((2, 3, 2, 2), (3,), (3,), (3,), (3,))], low=0.5, high=2.0, rtol=1e-4, atol=1e-4, grad_inputs=[0, 1, 2]),
+    # all three outputs of FusedBatchNormGradV3 in one vector, so the check covers every second-order path
+    OpRow("FusedBatchNormGrad[second order,training]",
+          lambda tf, x, s, o, g: _flat_concat(tf, tf.gradients(tf.nn.fused_batch_norm(x, s, o, epsilon=1e-3)[0],
+                                                               [x, s, o], grad_ys=g)),
+          lambda x, s, o, g: np_bn_grads(x, s, g, 1e-3), [((2, 3, 2, 3), (3,), (3,), (2, 3, 2, 3))], grad_tol=1e-3,
+          rtol=1e-4, atol=1e-4),
+    OpRow("FusedBatchNormGrad[second order,training,NCHW]",
+          lambda tf, x, s, o, g: _flat_concat(tf, tf.gradients(
+              tf.nn.fused_batch_norm(x, s, o, epsilon=1e-3, data_format="NCHW")[0], [x, s, o], grad_ys=g)),
+          lambda x, s, o, g: np_bn_grads(nhwc(x), s, nhwc(g), 1e-3, nchw_dx=True), [((2, 3, 2, 2), (3,), (3,), (2, 3, 2, 2))],
+          grad_tol=1e-3, rtol=1e-4, atol=1e-4),
+    OpRow("FusedBatchNormGrad[second order,inference]",
+          lambda tf, x, s, o, m, v, g: _flat_concat(tf, tf.gradients(
+              tf.nn.fused_batch_norm(x, s, o, m, v, epsilon=1e-3, is_training=False)[0], [x, s, o], grad_ys=g)),
+          lambda x, s, o, m, v, g: np_bn_grads(x, s, g, 1e-3, mean=m, var=v),
+          [((2, 2, 2, 3), (3,), (3,), (3,), (3,), (2, 2, 2, 3))], low=0.5, high=2.0, grad_inputs=[0, 1, 5],
+          rtol=1e-4, atol=1e-4),
     OpRow("batch_normalization",
           lambda tf, x, m, v, o, s: tf.nn.batch_normalization(x, m, v, o, s, 1e-3),
           lambda x, m, v, o, s: (x - m) / np.sqrt(v + 1e-3) * s + o,
