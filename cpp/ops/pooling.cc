@@ -142,7 +142,15 @@ void avg_pool(const KernelCtx& c, const T* x, T* y, const Geometry& g) {
 template <class T>
 void max_pool_grad(const KernelCtx& c, const T* x, const T* dy, T* dx, const Geometry& g) {
   const int64_t C = g.c, img = g.in_pixels() * C, per = g.out_pixels();
-  std::fill(dx, dx + g.n * img, T(0));
+  // Windows that never overlap (stride >= window, the usual 2x2 / 2 pooling) own their pixels: each
+  // pixel is written once, its window's gradient or zero, with no scatter. Pixels outside every window
+  // are zeroed first, unless the windows tile the whole input.
+  bool disjoint = true, covered = true;
+  for (const Dim& d : g.s) {
+    disjoint = disjoint && d.stride >= d.k;
+    covered = covered && d.stride == d.k && d.pad_lo == 0 && (d.out - 1) * d.stride + d.k >= d.in;
+  }
+  if (!(disjoint && covered)) std::fill(dx, dx + g.n * img, T(0));
   with_index_type(g, [&](auto iz) {
     using I = decltype(iz);
     by_image_and_channels(c, g, per * g.taps() * C + 1, [&](int64_t n, int64_t c0, int64_t c1) {
@@ -153,8 +161,19 @@ void max_pool_grad(const KernelCtx& c, const T* x, const T* dy, T* dx, const Geo
       for (int64_t r = n * per; r < (n + 1) * per; ++r) {
         Window w(g, r);
         window_max<T, I>(g, w, im, c0, c1, best, at);
-        const T* d = dy + r * C;
-        for (int64_t ch = c0; ch < c1; ++ch) dim[(int64_t)at[ch - c0] * C + ch] += d[ch];
+        const T* d = dy + r * C + c0;
+        if (disjoint) {
+          w.each(g, [&](int64_t pix) {
+            T* __restrict out = dim + pix * C + c0;
+            const I ip = (I)pix;
+            for (int64_t ch = 0; ch < c1 - c0; ++ch) {
+              const T v = d[ch];  // loaded either way, so the choice compiles to a blend, not a branch
+              out[ch] = at[ch] == ip ? v : T(0);
+            }
+          });
+        } else {
+          for (int64_t ch = 0; ch < c1 - c0; ++ch) dim[(int64_t)at[ch] * C + c0 + ch] += d[ch];
+        }
       }
     });
   });
