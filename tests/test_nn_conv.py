@@ -280,8 +280,16 @@ def test_shapes_given_at_run_time_are_checked():
                 sess.run(y, {shape: [1, 9, 9, 1]})
             with pytest.raises(tf.errors.InvalidArgumentError, match="depth"):
                 sess.run(y, {shape: [1, 6, 6, 3]})
-            with pytest.raises((tf.errors.InvalidArgumentError, tf.errors.ResourceExhaustedError)):
+            with pytest.raises(tf.errors.InvalidArgumentError, match="out_backprop"):
                 sess.run(y, {shape: [2 ** 30, 6, 6, 1]})
+        # a consistent but absurd shape is refused before any memory is touched
+        from tideflow.framework import ops as _ops
+        big = tf.placeholder(tf.int32, [4])
+        back = _ops.apply1("AvgPoolGrad", [big, tf.ones([1, 1, 1, 1])],
+                           {"ksize": [1, 2 ** 20, 2 ** 20, 1], "strides": [1, 1, 1, 1], "padding": "VALID"})
+        with tf.Session() as sess:
+            with pytest.raises(tf.errors.ResourceExhaustedError, match="too large"):
+                sess.run(back, {big: [1, 2 ** 20, 2 ** 20, 1]})
 
 
 # ---- NaN in max pooling ----
