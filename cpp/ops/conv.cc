@@ -1,7 +1,9 @@
 // Dense convolutions: Conv2D and Conv3D, their input and filter gradients (Conv2DBackpropInput,
 // Conv2DBackpropFilter, Conv3DBackpropInputV2, Conv3DBackpropFilterV2) and the gradients of those, as in
 // TensorFlow's nn_grad.py. All six run the same three kernels (2-D is 3-D with depth 1): im2col tiles
-// multiplied by gemm.h. Channels-first data is transposed to channels-last and back around the kernels.
+// multiplied by the tile product of conv_gemm.h (float32) or gemm.h (float64), with faster routes where
+// the geometry allows (Note [im2col tiles]). Channels-first data is transposed to channels-last and back
+// around the kernels.
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
@@ -29,8 +31,10 @@ using window::scratch;
 // the patch-shaped gradient, which col2im adds back into the input's pixels. Windows of one image
 // overlap, so images run in parallel and an image's tiles run in order. The filter gradient sums
 // patches^T x dY over tiles into a fixed number of partial sums (set by the thread count, never by the
-// scheduling) added in order, so a run repeats bit for bit. A 1x1, stride-1, unpadded convolution is one
-// gemm on the data itself.
+// scheduling) added in order, so a run repeats bit for bit.
+// Faster routes: a 1x1, stride-1, unpadded convolution is one gemm on the data itself; float32 2-D
+// convolutions and filter gradients skip im2col (Note [implicit patches] in conv_implicit.cc); with unit
+// strides the input gradient is a forward convolution (backprop_input_as_conv) and needs no col2im.
 constexpr int64_t kTileBytes = 192 << 10;
 
 int64_t tile_rows(int64_t k, size_t elem) {

@@ -20,7 +20,7 @@ __all__ = ["conv1d", "conv2d", "conv2d_backprop_input", "conv2d_backprop_filter"
            "depthwise_conv2d_native_backprop_filter", "depthwise_conv2d_backprop_input",
            "depthwise_conv2d_backprop_filter", "separable_conv2d", "atrous_conv2d", "convolution",
            "max_pool", "avg_pool", "max_pool1d", "avg_pool1d", "max_pool2d", "avg_pool2d", "max_pool3d",
-           "avg_pool3d", "max_pool_with_argmax", "pool"]
+           "avg_pool3d", "max_pool_with_argmax", "pool", "max_pool_v2", "avg_pool_v2"]
 
 
 def _get_sequence(value, n, channel_index, name):
@@ -417,6 +417,39 @@ def max_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):  #
 
 def avg_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):  # noqa: A002
     return _pool1d("AvgPool", "AvgPool1D", input, ksize, strides, padding, data_format, name)
+
+
+def _pool_nd(kind, input, ksize, strides, padding, data_format, name):  # noqa: A002
+    """max_pool_v2 / avg_pool_v2: 1-D, 2-D or 3-D pooling chosen by the input's rank."""
+    input = _ops.convert_to_tensor(input, name="input")  # noqa: A001
+    if input.shape.ndims is not None:
+        n = input.shape.ndims - 2
+    elif data_format is not None:
+        n = len(data_format) - 2
+    else:
+        raise ValueError("The input must have a rank or a data format must be given.")
+    if not 1 <= n <= 3:
+        raise ValueError("Input tensor must be of rank 3, 4 or 5 but was %d." % (n + 2))
+    first = data_format is not None and data_format.startswith("NC")
+    ci = 1 if first else n + 1
+    ksize, strides = _get_sequence(ksize, n, ci, "ksize"), _get_sequence(strides, n, ci, "strides")
+    if n == 1:
+        fn = max_pool1d if kind == "MAX" else avg_pool1d
+        return fn(input, ksize[2 if first else 1], strides[2 if first else 1], padding,
+                  data_format="NCW" if first else "NWC", name=name)
+    if n == 2:
+        fn = max_pool if kind == "MAX" else avg_pool
+        return fn(input, ksize, strides, padding, data_format=data_format or "NHWC", name=name)
+    fn = max_pool3d if kind == "MAX" else avg_pool3d
+    return fn(input, ksize, strides, padding, data_format=data_format or "NDHWC", name=name)
+
+
+def max_pool_v2(input, ksize, strides, padding, data_format=None, name=None):  # noqa: A002
+    return _pool_nd("MAX", input, ksize, strides, padding, data_format, name)
+
+
+def avg_pool_v2(input, ksize, strides, padding, data_format=None, name=None):  # noqa: A002
+    return _pool_nd("AVG", input, ksize, strides, padding, data_format, name)
 
 
 def max_pool_with_argmax(input, ksize, strides, padding, data_format="NHWC", Targmax=None,  # noqa: A002,N803
