@@ -318,6 +318,20 @@ ROWS = [
           lambda tf, x, g: tf.gradients(tf.nn.max_pool_with_argmax(x, [1, 2, 2, 1], [1, 2, 2, 1], "SAME").output,
                                         x, grad_ys=g)[0],
           None, [((1, 4, 5, 2), (1, 2, 3, 2))], grad_inputs=[1]),
+    # third order: MaxPoolGradGrad (the gradient of MaxPoolGrad w.r.t. its grad) has MaxPoolGrad as its own
+    OpRow("MaxPoolGradGrad[third order]",
+          lambda tf, x, g, h: tf.gradients(tf.gradients(tf.nn.max_pool(x, [1, 2, 2, 1], [1, 2, 1, 1], "SAME"), x,
+                                                        grad_ys=g)[0], g, grad_ys=h)[0],
+          None, [((1, 4, 5, 2), (1, 2, 5, 2), (1, 4, 5, 2))], grad_inputs=[2]),
+    OpRow("MaxPool3DGradGrad[third order]",
+          lambda tf, x, g, h: tf.gradients(tf.gradients(tf.nn.max_pool3d(x, [1, 2, 2, 2, 1], [1, 1, 2, 2, 1], "VALID"),
+                                                        x, grad_ys=g)[0], g, grad_ys=h)[0],
+          None, [((1, 3, 4, 4, 2), (1, 2, 2, 2, 2), (1, 3, 4, 4, 2))], grad_inputs=[2]),
+    OpRow("MaxPoolGradGradWithArgmax[third order]",
+          lambda tf, x, g, h: tf.gradients(tf.gradients(
+              tf.nn.max_pool_with_argmax(x, [1, 2, 2, 1], [1, 2, 2, 1], "SAME").output, x, grad_ys=g)[0], g,
+              grad_ys=h)[0],
+          None, [((1, 4, 5, 2), (1, 2, 3, 2), (1, 4, 5, 2))], grad_inputs=[2]),
     OpRow("AvgPoolGrad[second order]",
           lambda tf, x, g: tf.gradients(tf.nn.avg_pool(x, [1, 3, 2, 1], [1, 1, 2, 1], "SAME"), x, grad_ys=g)[0],
           None, [((1, 4, 5, 2), (1, 4, 3, 2))], grad_inputs=[1]),
@@ -418,6 +432,23 @@ def _max_pool_grad_ref(x, g, ksize=(2, 2), strides=(2, 1), padding="SAME"):
     return dx
 
 
+def _max_pool_grad_gather_ref(x, h, ksize, strides, padding):
+    """h (shaped like x) read at each window's maximum: MaxPoolGradGrad."""
+    outs, pads, _ = _geometry(x.shape, ksize, strides, padding, None)
+    y = np.zeros([x.shape[0]] + outs + [x.shape[-1]], x.dtype)
+    for idx in np.ndindex(*y.shape):
+        n, o, c = idx[0], idx[1:-1], idx[-1]
+        best, at = None, None
+        for k in np.ndindex(*ksize):
+            pos = tuple(oi * s - lo + ki for oi, s, (lo, _), ki in zip(o, strides, pads, k))
+            if all(0 <= p < d for p, d in zip(pos, x.shape[1:-1])):
+                v = x[(n,) + pos + (c,)]
+                if best is None or v > best:
+                    best, at = v, pos
+        y[idx] = h[(n,) + at + (c,)]
+    return y
+
+
 def _avg_pool_grad_ref(x, g):
     outs, pads, _ = _geometry(x.shape, (3, 2), (1, 2), "SAME", None)
     ones = np.pad(np.ones(x.shape), [(0, 0)] + pads + [(0, 0)])
@@ -449,5 +480,10 @@ _set_ref("MaxPoolGrad[second order]", _max_pool_grad_ref)
 _set_ref("MaxPool3DGrad[second order]", lambda x, g: _max_pool_grad_ref(x, g, (2, 2, 2), (1, 2, 2), "VALID"))
 _set_ref("MaxPoolGradWithArgmax[second order]", lambda x, g: _max_pool_grad_ref(x, g, (2, 2), (2, 2)))
 _set_ref("AvgPoolGrad[second order]", _avg_pool_grad_ref)
+_set_ref("MaxPoolGradGrad[third order]", lambda x, g, h: _max_pool_grad_gather_ref(x, h, (2, 2), (2, 1), "SAME"))
+_set_ref("MaxPool3DGradGrad[third order]",
+         lambda x, g, h: _max_pool_grad_gather_ref(x, h, (2, 2, 2), (1, 2, 2), "VALID"))
+_set_ref("MaxPoolGradGradWithArgmax[third order]",
+         lambda x, g, h: _max_pool_grad_gather_ref(x, h, (2, 2), (2, 2), "SAME"))
 _set_ref("depthwise_conv2d_native_backprop_input", _depthwise_backprop_input_ref)
 _set_ref("depthwise_conv2d_native_backprop_filter", _depthwise_backprop_filter_ref)
