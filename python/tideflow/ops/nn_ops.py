@@ -1,4 +1,5 @@
-"""tf.nn: activations, softmax and the cross-entropy losses (cpp/ops/nn.cc), bias_add, l2_loss, moments.
+"""tf.nn: activations, softmax and the cross-entropy losses (cpp/ops/nn.cc), l2_loss, moments; convolutions
+and pooling come from conv_ops.py, bias_add, dropout and normalization from nn_impl.py.
 Composites follow TensorFlow 1.x's formulas and scope names, so numbers and graphs read the same."""
 import numpy as np
 
