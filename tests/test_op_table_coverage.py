@@ -61,6 +61,11 @@ EXEMPT = {
                                   "ApplyRMSProp", "ApplyCenteredRMSProp", "ApplyAdadelta", "ApplyFtrl",
                                   "ApplyFtrlV2", "ApplyProximalGradientDescent", "ApplyProximalAdagrad")},
     "ApplyAdagradDA": "a fused optimizer update of variables: tests/test_adagrad_da.py (NumPy and TF)",
+    **{op: "TensorFlow's older name for FusedBatchNormV3/GradV3 (same shape function and kernel, rows in "
+           "tests/op_table/conv.py), registered for imported TensorFlow graphs"
+       for op in ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormGrad", "FusedBatchNormGradV2")},
+    "BroadcastGradientArgs": "the reduction indices of TensorFlow's gradient graphs: tests/test_tf_files.py "
+                             "(against TensorFlow's results)",
 }
 
 # Gradient ops no row builds forward: the float64 finite-difference check of the named row builds them
@@ -72,6 +77,8 @@ GRADIENT_ONLY = {
     "TileGrad": "tile",
     "TopKGrad": "top_k",
     "ConcatOffset": "concat_axis1",
+    "AvgPool3DGrad": "avg_pool3d",
+    "LRNGrad": "lrn",
 }
 
 

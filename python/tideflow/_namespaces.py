@@ -2,6 +2,8 @@
 import sys
 import types
 
+from . import gfile
+from .framework import graph_util, importer, tf_messages
 from .ops import control_flow_ops, gen_ops, linalg_ops, math_ops, random_ops
 
 
@@ -54,8 +56,6 @@ def install(ns):
     for n in ("VERSION", "GIT_VERSION", "COMPILER_VERSION"):
         setattr(ns["version"], n, ns[n])
     # TensorFlow's own files (graphs, meta graphs, protos): framework/tf_messages.py, importer.py, graph_util.py
-    from .framework import tf_messages, importer, graph_util
-    from . import gfile
     for n in ("GraphDef", "NodeDef", "AttrValue", "NameAttrList", "MetaGraphDef", "TensorInfo", "SignatureDef"):
         ns.setdefault(n, getattr(tf_messages, n))
     ns["make_tensor_proto"], ns["make_ndarray"] = tf_messages.make_tensor_proto, tf_messages.make_ndarray

@@ -4,6 +4,8 @@ import glob as _glob
 import os
 import shutil
 
+from .framework import errors
+
 __all__ = ["GFile", "FastGFile", "Open", "Exists", "IsDirectory", "ListDirectory", "MakeDirs", "MkDir", "Glob",
            "Remove", "Rename", "Copy", "DeleteRecursively", "exists", "isdir", "listdir", "makedirs", "mkdir",
            "glob", "remove", "rename", "copy", "rmtree"]
@@ -65,14 +67,12 @@ def Remove(filename):  # noqa: N802
 
 def Rename(oldname, newname, overwrite=False):  # noqa: N802
     if not overwrite and os.path.exists(os.fspath(newname)):
-        from .framework import errors
         raise errors.AlreadyExistsError(None, None, "file already exists: %s" % newname)
     os.replace(os.fspath(oldname), os.fspath(newname))
 
 
 def Copy(oldpath, newpath, overwrite=False):  # noqa: N802
     if not overwrite and os.path.exists(os.fspath(newpath)):
-        from .framework import errors
         raise errors.AlreadyExistsError(None, None, "file already exists: %s" % newpath)
     shutil.copyfile(os.fspath(oldpath), os.fspath(newpath))
 

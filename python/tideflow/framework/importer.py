@@ -553,10 +553,10 @@ class _Importer:
             name = self.names[n.name]
             device = "" if self.clear_devices else n.device
             try:
-                with g.control_dependencies(None), g.device(device), g.control_dependencies(control):
+                with g.as_default(), g.control_dependencies(None), g.device(device), g.control_dependencies(control):
                     build = _builder(n.op)
                     if build is None:
-                        op = g.create_op(n.op, inputs, self.attrs[n.name], name=name + "/")
+                        op = _ops.apply_op(n.op, inputs, self.attrs[n.name], name=name + "/")
                     else:
                         op = build(name, inputs, self.attrs[n.name], n)
             except _Unsupported as e:

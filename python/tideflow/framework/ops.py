@@ -30,6 +30,11 @@ _VALID_OP_NAME_REGEX = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
 _VALID_SCOPE_NAME_REGEX = re.compile(r"^[A-Za-z0-9_.\\/>-]*$")
 
 
+# framework/tf_export.py writes GraphDefs; it sits above this module (it reads node attributes through
+# Graph), so it installs its writer here when imported, which `import tideflow` always does.
+_graph_def_writer = [None]
+
+
 class GraphKeys:
     GLOBAL_VARIABLES = "variables"
     LOCAL_VARIABLES = "local_variables"
@@ -439,8 +444,7 @@ class Graph:
 
     def as_graph_def(self, from_version=None, add_shapes=False):
         """The graph as a TensorFlow GraphDef message, which TensorFlow imports (framework/tf_export.py)."""
-        from . import tf_export
-        return tf_export.graph_to_graph_def(self, add_shapes=add_shapes)
+        return _graph_def_writer[0](self, add_shapes=add_shapes)
 
     def finalize(self):
         self._finalized = True

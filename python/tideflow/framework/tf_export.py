@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _core
 from . import dtypes as _dtypes
+from . import ops as _ops
 from . import tf_messages as _pb
 from .importer import TF_DATATYPE
 from .tf_op_defs import OP_DEFS
@@ -47,8 +48,7 @@ def _shape_proto(dims, msg):
 
 def _tensor_proto(value, msg):
     if isinstance(value, np.ndarray) and value.dtype == object:
-        from .ops import _string_value
-        value = _string_value(value)
+        value = _ops._string_value(value)
     elif not isinstance(value, np.ndarray):
         value = np.asarray(value)
     if not isinstance(value, tuple) and not value.flags.c_contiguous:
@@ -377,3 +377,6 @@ def graph_to_graph_def(graph, add_shapes=False, clear_devices=False):
     """The whole graph as a GraphDef message (Note [exporting to TensorFlow])."""
     with graph._lock:
         return _Writer(graph, add_shapes, clear_devices).write()
+
+
+_ops._graph_def_writer[0] = graph_to_graph_def  # Graph.as_graph_def

@@ -13,6 +13,7 @@ import copy as _copy
 import numpy as np
 
 from .. import _core
+from . import ops as _ops
 
 _SCHEMA, _ENUMS = _core.tf_proto_schema()
 
@@ -585,7 +586,6 @@ def make_ndarray(tensor):
 
 def make_tensor_proto(values, dtype=None, shape=None, verify_shape=False, allow_broadcast=False):
     """tf.make_tensor_proto: a TensorProto holding `values` (converted as tf.constant converts them)."""
-    from . import ops as _ops
     if isinstance(values, TensorProto):
         return values
     arr = _ops._np_value(values, dtype)

@@ -22,6 +22,7 @@ from . import errors
 from . import importer as _importer
 from . import ops as _ops
 from . import tf_export
+from . import text_format
 from . import tf_messages as _pb
 
 __all__ = ["export_meta_graph", "import_meta_graph", "read_meta_graph_def", "is_tf_meta_graph"]
@@ -62,7 +63,6 @@ def read_meta_graph_def(path):
         raise errors.NotFoundError(None, None, "Meta graph file %s does not exist" % path) from None
     m = _pb.MetaGraphDef()
     if _looks_like_text(data):  # a binary MetaGraphDef starts with a field tag and a length: not text
-        from . import text_format
         try:
             return text_format.Parse(data.decode("utf-8", "replace"), m)
         except errors.DataLossError as e:

@@ -1,4 +1,5 @@
-"""tf.nn: activations, softmax and the cross-entropy losses (cpp/ops/nn.cc), bias_add, l2_loss, moments.
+"""tf.nn: activations, softmax and the cross-entropy losses (cpp/ops/nn.cc), l2_loss, moments; convolutions
+and pooling come from conv_ops.py, bias_add, dropout and normalization from nn_impl.py.
 Composites follow TensorFlow 1.x's formulas and scope names, so numbers and graphs read the same."""
 import numpy as np
 
@@ -232,31 +233,6 @@ def l2_loss(t, name=None):
         return math_ops.multiply(reduction_ops.reduce_sum(gen_ops.square(t)), half, name=scope)
 
 
-def bias_add(value, bias, data_format=None, name=None):
-    """value + bias, bias a vector along the channel dim (last for NHWC/None, dim 1 for NCHW)."""
-    with _ops.name_scope(name, "BiasAdd", [value, bias]) as scope:
-        value = _ops.convert_to_tensor(value, name="input")
-        bias = _ops.convert_to_tensor(bias, dtype=value.dtype, name="bias")
-        if bias.shape.ndims is not None and bias.shape.ndims != 1:
-            raise ValueError("Shape must be rank 1 but is rank %d for 'BiasAdd' bias %s"
-                             % (bias.shape.ndims, bias.shape))
-        rank = value.shape.ndims
-        if rank is not None and rank < 2:
-            raise ValueError("Shape must be at least rank 2 but is rank %d for 'BiasAdd' value %s"
-                             % (rank, value.shape))
-        channels_first = data_format is not None and data_format.startswith("NC")
-        c = value.shape[1 if channels_first else -1].value if rank is not None else None
-        b = bias.shape[0].value if bias.shape.ndims == 1 else None
-        if c is not None and b is not None and c != b:
-            raise ValueError("Dimensions must be equal, but are %d and %d for 'BiasAdd' with input shapes: %s, %s"
-                             % (c, b, value.shape, bias.shape))
-        if channels_first:
-            if rank is None:
-                raise ValueError("bias_add with data_format %s needs the rank of value" % data_format)
-            bias = array_ops.reshape(bias, [-1] + [1] * (rank - 2))
-        return math_ops.add(value, bias, name=scope)
-
-
 def xw_plus_b(x, weights, biases, name=None):
     """matmul(x, weights) + biases."""
     with _ops.name_scope(name, "xw_plus_b", [x, weights, biases]) as scope:
@@ -346,6 +322,13 @@ def depth_to_space(input, block_size, name=None, data_format="NHWC"):  # noqa: A
 import collections as _collections  # noqa: E402
 
 TopKResult = _collections.namedtuple("TopKV2", ["values", "indices"])
+
+
+from .conv_ops import *  # noqa: E402,F401,F403  (convolutions and pooling)
+from .nn_impl import *  # noqa: E402,F401,F403  (bias_add, dropout, batch norm, lrn)
+from . import conv_ops as _conv_ops, nn_impl as _nn_impl  # noqa: E402
+
+__all__ += _conv_ops.__all__ + [n for n in _nn_impl.__all__ if n not in __all__]
 
 
 # TensorFlow graphs name these as single ops; tideflow builds them from its own (framework/importer.py).
