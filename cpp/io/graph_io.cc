@@ -31,7 +31,8 @@ namespace {
 constexpr char kMagic[8] = {'\x89', 'T', 'F', 'M', 'E', 'T', 'A', '\n'};
 constexpr size_t kFixedHeader = 8 + 4 + 4 + 3 * 8;
 
-const DType kAllDTypes[] = {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool, DType::String};
+const DType kAllDTypes[] = {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool, DType::String,
+                            DType::Variant};
 
 DType dtype_from_name(const std::string& s, bool* ok) {
   for (DType d : kAllDTypes)
