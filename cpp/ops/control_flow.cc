@@ -75,9 +75,11 @@ auto in_frame(Graph& g, int frame, F&& f) {
 // a small key: the frame run, and which optional values the run fetches (an If's saved values, a loop's
 // trace). Plans are dropped when the graph's edges change (Graph::edge_version: building a gradient adds
 // saved values), as the session's own cache does. Each feed has a source the owner's kernel understands:
-// src >= 0 is the owner's input src; src < 0 is the kernel's per-run value -1 - src.
+// src >= 0 is the owner's input src; src < 0 is the kernel's per-run value -1 - src. The frame's constants
+// are fed too (their values kept here), so an iteration does not run their nodes.
 struct FramePlan {
   Plan plan;
+  std::vector<Tensor> fixed;    // per feed: a constant's value, or invalid
   std::vector<int> src;         // per feed
   std::vector<char> used;       // per feed: some node reads it (unread feeds are not filled)
   std::vector<int> dst;         // per fetch: where the kernel puts it (owner-specific)
@@ -125,7 +127,12 @@ std::shared_ptr<const FramePlan> frame_plan(KernelCtx& c, std::vector<int64_t> k
     std::lock_guard<std::mutex> gl(g.mutex());  // frames and nodes may be growing on another thread
     PlanSpec s;
     spec(s);
+    const size_t nfeeds = s.feeds.size();
+    for (Node* n : g.frame(frame).nodes)
+      if (n->type() == "Const" && n->control_inputs.empty()) s.feed(n->out(0), 0);
     fp->plan = build_plan(g, s.feeds, s.fetches, {}, frame);
+    fp->fixed.resize(s.feeds.size());
+    for (size_t i = nfeeds; i < s.feeds.size(); ++i) fp->fixed[i] = s.feeds[i].node->attrs.get<Tensor>("value");
     fp->src = std::move(s.src);
     fp->dst = std::move(s.dst);
     fp->dtypes = std::move(s.dtypes);
@@ -142,7 +149,7 @@ template <class Value>
 void fill_feeds(const FramePlan& fp, std::vector<Tensor>& feeds, Value&& value) {
   feeds.resize(fp.src.size());
   for (size_t i = 0; i < feeds.size(); ++i)
-    if (fp.used[i]) feeds[i] = value(fp.src[i]);
+    if (fp.used[i]) feeds[i] = fp.fixed[i].valid() ? fp.fixed[i] : value(fp.src[i]);
 }
 
 // A placeholder value for an output the run does not produce (an untaken branch's saved values).

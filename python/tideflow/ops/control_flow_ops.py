@@ -100,10 +100,10 @@ def _unpack_if_singleton(res):
     return res
 
 
-def _check_pred(pred, op_name):
+def _check_pred(pred, op_name, arg="pred"):
     if pred.dtype is not _dtypes.bool:
-        raise TypeError("Input 'pred' of '%s' Op has type %s that does not match expected type of bool."
-                        % (op_name, pred.dtype.name))
+        raise TypeError("Input '%s' of '%s' Op has type %s that does not match expected type of bool."
+                        % (arg, op_name, pred.dtype.name))
     if pred.shape.ndims not in (None, 0):
         raise ValueError("Shape must be rank 0 but is rank %d for '%s' (op: '%s') with input shapes: %s."
                          % (pred.shape.ndims, pred.op.name, op_name, pred.shape))
@@ -319,7 +319,7 @@ def _loop(cond_fn, body_fn, loop_vars, shape_invariants, *, back_prop=True, para
         cond_args = [_arg(t.dtype, inv, "Merge") for t, inv in zip(flat, invariants)]
         pred = cond_fn(*nest.pack_sequence_as(packed_init, cond_args))
         pred = _ops.convert_to_tensor(pred)
-        _check_pred(pred, "LoopCond")
+        _check_pred(pred, "LoopCond", "input")
         body_args = [_arg(t.dtype, inv, "Identity") for t, inv in zip(flat, invariants)]
         rows = [_arg(s.dtype, s.shape[1:] if s.shape.ndims else TensorShape(None), "elem") for s in sliced]
         result = body_fn(*(list(nest.pack_sequence_as(packed_init, body_args)) + rows))

@@ -90,8 +90,8 @@ def _type_str(s):
 def assert_same_structure(nest1, nest2, check_types=True, expand_composites=False):
     """ValueError (differing shapes of nesting or lengths) or TypeError (differing sequence types), with
     TensorFlow's messages."""
-    def fail(why):
-        raise ValueError("The two structures don't have the same nested structure.\n\nFirst structure: %s\n\n"
+    def fail(why, cls=ValueError):
+        raise cls("The two structures don't have the same nested structure.\n\nFirst structure: %s\n\n"
                          "Second structure: %s\n\nMore specifically: %s\nEntire first structure:\n%s\n"
                          "Entire second structure:\n%s" % (_type_str(nest1), _type_str(nest2), why,
                                                            _shape_str(nest1), _shape_str(nest2)))
@@ -107,8 +107,9 @@ def assert_same_structure(nest1, nest2, check_types=True, expand_composites=Fals
             ta, tb = type(a), type(b)
             same = ta is tb or (isinstance(a, collections.abc.Mapping) and isinstance(b, collections.abc.Mapping))
             if not same and not (_is_namedtuple(a) and _is_namedtuple(b) and ta._fields == tb._fields):
-                raise TypeError("The two structures don't have the same sequence type. Input structure has type "
-                                "%s, while shallow structure has type %s." % (ta, tb))
+                fail("The two namedtuples don't have the same sequence type. First structure %s has type %s, while "
+                     "second structure %s has type %s" % (_type_str(a), ta.__name__, _type_str(b), tb.__name__),
+                     TypeError)
         ca, cb = _children(a), _children(b)
         if len(ca) != len(cb):
             fail("The two structures don't have the same number of elements. First structure: %s. Second "
