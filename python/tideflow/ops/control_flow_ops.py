@@ -100,13 +100,18 @@ def _unpack_if_singleton(res):
     return res
 
 
-def _check_pred(pred, op_name, arg="pred"):
+def _check_pred(pred, node, op_type, arg="pred", times=1):
+    """TF1's checks of a predicate by the Switch (cond) or LoopCond (while_loop) node it feeds."""
     if pred.dtype is not _dtypes.bool:
         raise TypeError("Input '%s' of '%s' Op has type %s that does not match expected type of bool."
-                        % (arg, op_name, pred.dtype.name))
+                        % (arg, op_type, pred.dtype.name))
     if pred.shape.ndims not in (None, 0):
-        raise ValueError("Shape must be rank 0 but is rank %d for '%s' (op: '%s') with input shapes: %s."
-                         % (pred.shape.ndims, pred.op.name, op_name, pred.shape))
+        dims = "[%s]" % ",".join("?" if d is None else str(d) for d in pred.shape.as_list())
+        name = pred.op.name if pred.value_index == 0 else pred.name
+        attrs = "T=DT_BOOL" if op_type == "Switch" else ""
+        raise ValueError("Shape must be rank 0 but is rank %d for '{{node %s}} = %s[%s](%s)' with input shapes: %s."
+                         % (pred.shape.ndims, node, op_type, attrs, ", ".join([name] * times),
+                            ", ".join([dims] * times)))
 
 
 def _branch(g, fn, pred):
@@ -152,7 +157,7 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
         if isinstance(pred, bool):
             raise TypeError("'pred' must not be a Python bool.")
         pred = _ops.convert_to_tensor(pred)
-        _check_pred(pred, "Switch")
+        _check_pred(pred, scope + "Switch", "Switch", times=2)
         g = pred.graph
         ft, orig_t, res_t = _branch(g, true_fn, pred)
         if orig_t is None:
@@ -319,7 +324,7 @@ def _loop(cond_fn, body_fn, loop_vars, shape_invariants, *, back_prop=True, para
         cond_args = [_arg(t.dtype, inv, "Merge") for t, inv in zip(flat, invariants)]
         pred = cond_fn(*nest.pack_sequence_as(packed_init, cond_args))
         pred = _ops.convert_to_tensor(pred)
-        _check_pred(pred, "LoopCond", "input")
+        _check_pred(pred, scope + "LoopCond", "LoopCond", "input")
         body_args = [_arg(t.dtype, inv, "Identity") for t, inv in zip(flat, invariants)]
         rows = [_arg(s.dtype, s.shape[1:] if s.shape.ndims else TensorShape(None), "elem") for s in sliced]
         result = body_fn(*(list(nest.pack_sequence_as(packed_init, body_args)) + rows))
