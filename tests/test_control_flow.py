@@ -644,3 +644,30 @@ def test_parallel_executor_runs_frames():
         want = s.run([total, g], {x: xv})
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+
+
+def test_meta_graph_round_trip_keeps_frames_and_saved_values(tmp_path):
+    w = tf.Variable(1.5, name="w")
+    x = tf.placeholder(tf.float32, [], name="x")
+    a = tf.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * w), [tf.constant(0), x])[1]
+    y = tf.cond(a > 2, lambda: tf.sin(a) * 2, lambda: a)
+    g = tf.gradients(y, [w, x])  # appends saved values to the loop and the cond before export
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        want = s.run([a, y] + g, {x: 1.0})
+        path = tf.train.Saver().save(s, str(tmp_path / "model"))
+    for scope in ("", "copy"):
+        tf.reset_default_graph()
+        saver = tf.train.import_meta_graph(path + ".meta", import_scope=scope)
+        gr = tf.get_default_graph()
+        pre = scope + "/" if scope else ""
+        fetch = [gr.get_tensor_by_name(pre + t.name) for t in [a, y] + g]
+        g2 = tf.gradients(fetch[1], gr.get_tensor_by_name(pre + "x:0"))[0]  # a new gradient of the import
+        with tf.Session() as s:
+            if scope:
+                s.run(tf.global_variables_initializer())
+            else:
+                saver.restore(s, path)
+            got = s.run(fetch + [g2], {pre + "x:0": 1.0})
+        np.testing.assert_allclose(got[:4], want, rtol=1e-6)
+        np.testing.assert_allclose(got[4], want[3], rtol=1e-6)
