@@ -30,6 +30,7 @@ void bind_control_flow(nb::module_& m) {
   m.def("current_frame", [](Graph& g) { return g.current_frame(); });
   m.def("set_current_frame", [](Graph& g, int id) { g.set_current_frame(id); });
   m.def("node_frame", [](Graph& g, int id) { return g.node(id)->frame; });
+  m.def("frame_within", [](Graph& g, int inner, int outer) { return g.frame_within(inner, outer); });
   m.def("frame_kind", [](Graph& g, int id) { return g.frame(id).kind; });
   m.def("frame_parent", [](Graph& g, int id) { return g.frame(id).parent; });
   m.def("set_frame", [](Graph& g, int id, const std::vector<int>& args, const std::vector<int>& cond_args,

@@ -671,3 +671,17 @@ def test_meta_graph_round_trip_keeps_frames_and_saved_values(tmp_path):
             got = s.run(fetch + [g2], {pre + "x:0": 1.0})
         np.testing.assert_allclose(got[:4], want, rtol=1e-6)
         np.testing.assert_allclose(got[4], want[3], rtol=1e-6)
+
+
+def test_frames_may_return_outer_values_as_they_are():
+    x = tf.placeholder(tf.float64, [])
+    y = tf.cond(x > 0, lambda: x, lambda: x * 2)
+    _, z = tf.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, x), [0, tf.constant(0.0, tf.float64)])
+    _, z0 = tf.while_loop(lambda i, a: i < 0, lambda i, a: (i + 1, x), [0, tf.constant(7.0, tf.float64)])
+    g = tf.gradients([y, z, z0], x)[0]
+    assert run([y, z, z0, g], {x: 3.0}) == [3.0, 3.0, 7.0, 2.0]
+    assert run([y, g], {x: -3.0}) == [-6.0, 3.0]
+    inner = []
+    tf.cond(x > 0, lambda: inner.append(x * 5) or inner[0], lambda: x)
+    with pytest.raises(ValueError, match="'false_fn' returned 'cond_1/mul:0', which belongs to another cond"):
+        tf.cond(x > 0, lambda: x, lambda: inner[0])

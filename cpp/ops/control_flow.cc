@@ -233,6 +233,8 @@ void if_kernel(KernelCtx& c) {
     }
     for (int i = 0; i < nout; ++i) s.dtypes.push_back(c.node.out_dtypes[i]);
   });
+  for (size_t j = 1; j < c.inputs.size(); ++j)  // the branch reads variables itself (Note [control flow])
+    if (is_var(c.node.inputs[j])) c.inputs[j] = Tensor();
   std::vector<Tensor> feeds, out;
   fill_feeds(*fp, feeds, [&](int src) { return c.in(src); });
   PlanRunner(fp->plan, c.res, c.threads, c.parallel).run(feeds, out);
@@ -811,6 +813,15 @@ FrameCaptures frame_captures(Graph& g, const std::vector<int>& frames) {
       for (Node* c : n->control_inputs)
         if (!mine.count(c->frame) && seen_ctrl.insert(c->id).second) r.control.push_back(c);
     }
+  // A frame may also return an outer value as it is (`lambda: x`).
+  for (int f : frames) {
+    const Frame& fr = g.frame(f);
+    std::vector<Output> returned = fr.outputs;
+    returned.insert(returned.end(), fr.stacked.begin(), fr.stacked.end());
+    if (fr.pred.valid()) returned.push_back(fr.pred);
+    for (const Output& o : returned)
+      if (!mine.count(o.node->frame) && seen.insert({o.node->id, o.index}).second) r.data.push_back(o);
+  }
   return r;
 }
 

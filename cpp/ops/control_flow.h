@@ -7,7 +7,8 @@
 namespace tideflow {
 
 // What the nodes of `frames` read from outside them: data inputs (the owner's captures, in order of first
-// use) and control inputs (which the owner takes over). Ref inputs (an Assign's variable) are not reads.
+// use; outer values a frame returns as they are count too) and control inputs (which the owner takes
+// over). Ref inputs (an Assign's variable) are not reads.
 struct FrameCaptures {
   std::vector<Output> data;
   std::vector<Node*> control;

@@ -90,6 +90,15 @@ def _keys(tensors):
     return [t._key() for t in tensors]
 
 
+def _check_results(g, fid, tensors, what):
+    """What a frame returns must live in it or around it (Note [frames] in cpp/graph.h)."""
+    for t in tensors:
+        f = _core.node_frame(g._c, t.op._id)
+        if not _core.frame_within(g._c, fid, f):
+            raise ValueError("%s returned '%s', which belongs to another cond branch or loop body. Return values "
+                             "computed in the function itself or outside the construct." % (what, t.name))
+
+
 # ---------------------------------------------------------------------------------------------------
 # cond
 
@@ -174,6 +183,8 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
             if x.dtype is not y.dtype:
                 raise ValueError("Outputs of 'true_fn' and 'false_fn' must have the same type(s). Received %s "
                                  "from 'true_fn' and %s from 'false_fn'." % (x.dtype.name, y.dtype.name))
+        _check_results(g, ft, res_t, "'true_fn'")
+        _check_results(g, ff, res_f, "'false_fn'")
         _core.set_frame(g._c, ft, [], [], [], _keys(res_t), [], [])
         _core.set_frame(g._c, ff, [], [], [], _keys(res_f), [], [])
         op = _owner("If", g, [ft, ff], [pred], {"then_frame": ft, "else_frame": ff}, scope)
@@ -349,6 +360,7 @@ def _loop(cond_fn, body_fn, loop_vars, shape_invariants, *, back_prop=True, para
                                  "iteration. To allow the shape to vary across iterations, use the "
                                  "`shape_invariants` argument of tf.while_loop to specify a less-specific shape."
                                  % (init.name, init.shape, nxt.shape))
+    _check_results(g, fid, next_vars + stacked + [pred], "The loop's body or condition")
     _core.set_frame(g._c, fid, [a.op._id for a in body_args], [a.op._id for a in cond_args],
                     [r.op._id for r in rows], _keys(next_vars), _keys(stacked), [pred._key()])
     attrs = {"frame": fid, "num_vars": len(flat), "num_sliced": len(sliced), "num_stacked": len(stacked),
