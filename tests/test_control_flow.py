@@ -84,7 +84,10 @@ def test_untaken_branch_with_failing_assert_does_not_run():
 def test_stateful_op_unconnected_to_the_result_does_not_run():
     # TF1: an op inside a branch runs only when the branch's result depends on it.
     v = tf.Variable(0.0)
-    y = tf.cond(tf.constant(True), lambda: [tf.assign_add(v, 1.0), tf.constant(2.0)][1], lambda: tf.constant(3.0))
+    never = tf.Variable(1.0)  # read only by an unconnected op: needs no initialization
+    y = tf.cond(tf.constant(True), lambda: [tf.assign_add(v, 1.0), never * 2.0, tf.constant(2.0)][2],
+                lambda: tf.constant(3.0))
+    assert [t.op.type for t in y.op.inputs[0].op.inputs] == ["Const"]  # the If captures only the predicate
     with tf.Session() as s:
         s.run(v.initializer)
         assert s.run(y) == 2.0 and s.run(v) == 0.0
@@ -685,3 +688,11 @@ def test_frames_may_return_outer_values_as_they_are():
     tf.cond(x > 0, lambda: inner.append(x * 5) or inner[0], lambda: x)
     with pytest.raises(ValueError, match="'false_fn' returned 'cond_1/mul:0', which belongs to another cond"):
         tf.cond(x > 0, lambda: x, lambda: inner[0])
+
+
+def test_second_order_through_a_while_loop_is_a_clear_error():
+    x = tf.placeholder(tf.float64, [])
+    _, y = tf.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * x), [0, x])
+    g = tf.gradients(y, x)[0]
+    with pytest.raises(tf.errors.UnimplementedError, match="Second-order gradients of tf.while_loop"):
+        tf.gradients(g, x)

@@ -2,6 +2,7 @@
 // foldr), their kernels and gradient rules, and WhileGrad, the loop that runs a while loop's gradient.
 #include "ops/control_flow.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -50,6 +51,34 @@ Frame& frame_of(const Node& n, const char* attr) {
     throw value_error("op " + n.describe() + " names control-flow frame " + std::to_string(id) +
                       ", which this graph does not have (graphs with control flow cannot be re-imported yet)");
   return n.graph->frame((int)id);
+}
+
+// The members of `frames` that what they return needs, over data and control edges inside them: what
+// runs when the frames run. Members nothing returned depends on never run (TF1: an op in a branch runs only
+// if the branch's result depends on it), so what they read is no capture.
+std::vector<Node*> needed_members(Graph& g, const std::vector<int>& frames) {
+  std::set<int> mine(frames.begin(), frames.end());
+  std::vector<Node*> stack, out;
+  std::set<int> seen;
+  auto want = [&](const Output& o) {
+    if (o.valid() && mine.count(o.node->frame) && seen.insert(o.node->id).second) stack.push_back(o.node);
+  };
+  for (int f : frames) {
+    const Frame& fr = g.frame(f);
+    for (const Output& o : fr.outputs) want(o);
+    for (const Output& o : fr.stacked) want(o);
+    want(fr.pred);
+  }
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    out.push_back(n);
+    for (size_t i = 0; i < n->inputs.size(); ++i)
+      if (!n->op->is_ref_input((int)i)) want(n->inputs[i]);
+    for (Node* c : n->control_inputs) want(c->out(0));
+  }
+  std::sort(out.begin(), out.end(), [](Node* a, Node* b) { return a->id < b->id; });
+  return out;
 }
 
 // Runs `f` with `frame` as the graph's current frame, letting new nodes read other frames' values (a
@@ -264,7 +293,7 @@ struct GradReads {
 GradReads gradient_reads(Graph& g, int nf, const Frame& fwd, const Node& fwd_owner) {
   GradReads r;
   std::set<std::pair<int, int>> seen;
-  for (Node* n : g.frame(nf).nodes)
+  for (Node* n : needed_members(g, {nf}))
     for (size_t i = 0; i < n->inputs.size(); ++i) {
       const Output& o = n->inputs[i];
       if (n->op->is_ref_input((int)i) || o.node->frame == nf || !seen.insert({o.node->id, o.index}).second) continue;
@@ -803,16 +832,15 @@ FrameCaptures frame_captures(Graph& g, const std::vector<int>& frames) {
   std::set<int> mine(frames.begin(), frames.end());
   std::set<std::pair<int, int>> seen;
   std::set<int> seen_ctrl;
-  for (int f : frames)
-    for (Node* n : g.frame(f).nodes) {
-      for (size_t i = 0; i < n->inputs.size(); ++i) {
-        const Output& o = n->inputs[i];
-        if (n->op->is_ref_input((int)i) || mine.count(o.node->frame)) continue;
-        if (seen.insert({o.node->id, o.index}).second) r.data.push_back(o);
-      }
-      for (Node* c : n->control_inputs)
-        if (!mine.count(c->frame) && seen_ctrl.insert(c->id).second) r.control.push_back(c);
+  for (Node* n : needed_members(g, frames)) {
+    for (size_t i = 0; i < n->inputs.size(); ++i) {
+      const Output& o = n->inputs[i];
+      if (n->op->is_ref_input((int)i) || mine.count(o.node->frame)) continue;
+      if (seen.insert({o.node->id, o.index}).second) r.data.push_back(o);
     }
+    for (Node* c : n->control_inputs)
+      if (!mine.count(c->frame) && seen_ctrl.insert(c->id).second) r.control.push_back(c);
+  }
   // A frame may also return an outer value as it is (`lambda: x`).
   for (int f : frames) {
     const Frame& fr = g.frame(f);

@@ -6,7 +6,7 @@
 
 namespace tideflow {
 
-// What the nodes of `frames` read from outside them: data inputs (the owner's captures, in order of first
+// What the nodes of `frames` that their results need read from outside them: data inputs (the owner's captures, in order of first
 // use; outer values a frame returns as they are count too) and control inputs (which the owner takes
 // over). Ref inputs (an Assign's variable) are not reads.
 struct FrameCaptures {
