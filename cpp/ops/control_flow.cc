@@ -81,6 +81,8 @@ std::vector<Node*> needed_members(Graph& g, const std::vector<int>& frames) {
   return out;
 }
 
+bool is_plain_const(const Node* n) { return n->type() == "Const" && n->control_inputs.empty(); }
+
 // Runs `f` with `frame` as the graph's current frame, letting new nodes read other frames' values (a
 // gradient frame reads the forward frame's: Note [frames]).
 template <class F>
@@ -104,8 +106,9 @@ auto in_frame(Graph& g, int frame, F&& f) {
 // a small key: the frame run, and which optional values the run fetches (an If's saved values, a loop's
 // trace). Plans are dropped when the graph's edges change (Graph::edge_version: building a gradient adds
 // saved values), as the session's own cache does. Each feed has a source the owner's kernel understands:
-// src >= 0 is the owner's input src; src < 0 is the kernel's per-run value -1 - src. The frame's constants
-// are fed too (their values kept here), so an iteration does not run their nodes.
+// src >= 0 is the owner's input src; src < 0 is the kernel's per-run value -1 - src. Constants the frame
+// reads are fed too, their values kept here: its own (an iteration does not run their nodes) and those of
+// the forward frame a gradient frame reads (never saved per iteration: gradient_reads skips them).
 struct FramePlan {
   Plan plan;
   std::vector<Tensor> fixed;    // per feed: a constant's value, or invalid
@@ -157,8 +160,11 @@ std::shared_ptr<const FramePlan> frame_plan(KernelCtx& c, std::vector<int64_t> k
     PlanSpec s;
     spec(s);
     const size_t nfeeds = s.feeds.size();
-    for (Node* n : g.frame(frame).nodes)
-      if (n->type() == "Const" && n->control_inputs.empty()) s.feed(n->out(0), 0);
+    for (Node* n : needed_members(g, {frame})) {
+      if (is_plain_const(n)) s.feed(n->out(0), 0);
+      for (const Output& in : n->inputs)
+        if (in.node->frame != frame && is_plain_const(in.node)) s.feed(in, 0);
+    }
     fp->plan = build_plan(g, s.feeds, s.fetches, {}, frame);
     fp->fixed.resize(s.feeds.size());
     for (size_t i = nfeeds; i < s.feeds.size(); ++i) fp->fixed[i] = s.feeds[i].node->attrs.get<Tensor>("value");
@@ -296,7 +302,9 @@ GradReads gradient_reads(Graph& g, int nf, const Frame& fwd, const Node& fwd_own
   for (Node* n : needed_members(g, {nf}))
     for (size_t i = 0; i < n->inputs.size(); ++i) {
       const Output& o = n->inputs[i];
-      if (n->op->is_ref_input((int)i) || o.node->frame == nf || !seen.insert({o.node->id, o.index}).second) continue;
+      if (n->op->is_ref_input((int)i) || o.node->frame == nf || is_plain_const(o.node) ||
+          !seen.insert({o.node->id, o.index}).second)
+        continue;
       if (o.node->frame == fwd.id) {
         r.fwd.push_back(o);
         continue;
