@@ -696,3 +696,25 @@ def test_second_order_through_a_while_loop_is_a_clear_error():
     g = tf.gradients(y, x)[0]
     with pytest.raises(tf.errors.UnimplementedError, match="Second-order gradients of tf.while_loop"):
         tf.gradients(g, x)
+
+
+def test_eager_hook_runs_python_control_flow(monkeypatch):
+    # Note [eager control flow]: one predicate switches cond and while_loop to Python execution.
+    from tideflow.ops import control_flow_ops
+    monkeypatch.setattr(control_flow_ops, "_executing_eagerly", lambda: True)
+    assert tf.cond(True, lambda: 1, lambda: 2) == 1 and tf.cond(False, lambda: [3], lambda: [4]) == 4
+    assert tf.while_loop(lambda i: i < 5, lambda i: i + 2, [0]) == 6
+    assert tf.while_loop(lambda i, j: i < 3, lambda i, j: (i + 1, j * 2), [0, 1]) == (3, 8)
+    assert tf.while_loop(lambda i: i < 100, lambda i: i + 1, [0], maximum_iterations=4) == 4
+    assert len(tf.get_default_graph().get_operations()) == 0
+
+
+def test_random_ops_draw_new_numbers_each_iteration_and_each_run():
+    tf.set_random_seed(7)
+    _, draws = tf.while_loop(lambda i, d: i < 4,
+                             lambda i, d: (i + 1, tf.concat([d, tf.random_uniform([1], seed=3)], 0)),
+                             [tf.constant(0), tf.zeros([0])], shape_invariants=[tf.TensorShape([]),
+                                                                               tf.TensorShape([None])])
+    with tf.Session() as s:
+        a, b = s.run(draws), s.run(draws)
+    assert a.shape == (4,) and len(set(a.tolist())) == 4 and not np.array_equal(a, b)

@@ -318,6 +318,8 @@ def _loop(cond_fn, body_fn, loop_vars, shape_invariants, *, back_prop=True, para
     (next variables, values to stack over iterations) with `stacks`. `rows` are row i of each tensor of
     `sliced` at iteration i (from the end with `reverse`). Returns (results shaped like the body's result,
     stacked tensors)."""
+    if _executing_eagerly():
+        return _eager_loop(cond_fn, body_fn, loop_vars, sliced, reverse, stacks)
     g = _ops.get_default_graph()
     flat = [_to_loop_tensor(x) for x in nest.flatten(loop_vars)]
     packed_init = nest.pack_sequence_as(loop_vars, flat)
@@ -415,6 +417,24 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         if return_same_structure:
             return result
         return result[0] if len(nest.flatten(result)) == 1 else result
+
+
+def _eager_loop(cond_fn, body_fn, loop_vars, sliced, reverse, stacks):
+    """Note [eager control flow]: _loop as a Python loop (map_fn, scan, foldl, foldr)."""
+    from . import array_ops as _array_ops
+    result, rows_out, it = list(loop_vars), [], 0
+    while bool(cond_fn(*result)):
+        rows = [s[len(s) - 1 - it] if reverse else s[it] for s in sliced]
+        out = body_fn(*(list(result) + rows))
+        if stacks:
+            out, stacked = out
+            rows_out.append(list(stacked))
+        result = list(out) if nest.is_nested(out) else [out]
+        it += 1
+    if reverse:
+        rows_out.reverse()
+    stacked = [_array_ops.stack(list(col)) for col in zip(*rows_out)] if rows_out else []
+    return result, stacked
 
 
 def _eager_while(cond, body, loop_vars, maximum_iterations, return_same_structure):
