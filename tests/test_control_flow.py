@@ -87,7 +87,7 @@ def test_stateful_op_unconnected_to_the_result_does_not_run():
     never = tf.Variable(1.0)  # read only by an unconnected op: needs no initialization
     y = tf.cond(tf.constant(True), lambda: [tf.assign_add(v, 1.0), never * 2.0, tf.constant(2.0)][2],
                 lambda: tf.constant(3.0))
-    assert [t.op.type for t in y.op.inputs[0].op.inputs] == ["Const"]  # the If captures only the predicate
+    assert [t.op.type for t in y.op.inputs] == ["Const"]  # the If (cond/Merge) captures only the predicate
     with tf.Session() as s:
         s.run(v.initializer)
         assert s.run(y) == 2.0 and s.run(v) == 0.0

@@ -117,6 +117,42 @@ struct FramePlan {
   std::vector<int> dst;         // per fetch: where the kernel puts it (owner-specific)
   std::vector<DType> dtypes;    // owner-specific snapshot taken with the plan (an If's output dtypes)
   std::vector<PartialShape> shapes;
+  // Runners (their run state) kept between the owner's runs, so a run allocates no slots or counters.
+  struct Idle {
+    int threads;
+    bool parallel;
+    std::unique_ptr<PlanRunner> runner;
+  };
+  mutable std::mutex mu;
+  mutable std::vector<Idle> idle;
+};
+
+// A runner of a frame plan for one kernel call, taken from and given back to the plan's pool.
+class Runner {
+ public:
+  Runner(const FramePlan& fp, KernelCtx& c) : fp_(fp), threads_(c.threads), parallel_(c.parallel) {
+    {
+      std::lock_guard<std::mutex> l(fp.mu);
+      for (size_t i = 0; i < fp.idle.size(); ++i)
+        if (fp.idle[i].threads == threads_ && fp.idle[i].parallel == parallel_) {
+          r_ = std::move(fp.idle[i].runner);
+          fp.idle.erase(fp.idle.begin() + i);
+          break;
+        }
+    }
+    if (!r_) r_ = std::make_unique<PlanRunner>(fp.plan, c.res, threads_, parallel_);
+  }
+  ~Runner() {
+    std::lock_guard<std::mutex> l(fp_.mu);
+    if (fp_.idle.size() < 4) fp_.idle.push_back({threads_, parallel_, std::move(r_)});
+  }
+  void run(std::vector<Tensor>& feeds, std::vector<Tensor>& out) { r_->run(feeds, out); }
+
+ private:
+  const FramePlan& fp_;
+  int threads_;
+  bool parallel_;
+  std::unique_ptr<PlanRunner> r_;
 };
 
 struct FramePlans {
@@ -272,7 +308,7 @@ void if_kernel(KernelCtx& c) {
     if (is_var(c.node.inputs[j])) c.inputs[j] = Tensor();
   std::vector<Tensor> feeds, out;
   fill_feeds(*fp, feeds, [&](int src) { return c.in(src); });
-  PlanRunner(fp->plan, c.res, c.threads, c.parallel).run(feeds, out);
+  Runner(*fp, c).run(feeds, out);
   for (size_t i = 0; i < out.size(); ++i) c.outputs[fp->dst[i]] = std::move(out[i]);
   for (int i = 0; i < nout; ++i)
     if (!c.outputs[i].valid()) c.outputs[i] = dummy(fp->dtypes[i]);
@@ -559,7 +595,7 @@ void while_kernel(KernelCtx& c) {
     rows[r] = x.dim(0);
   }
   std::vector<std::vector<Tensor>> stacked(k.stacked);
-  PlanRunner cond_run(cond->plan, c.res, c.threads, c.parallel), body_run(body->plan, c.res, c.threads, c.parallel);
+  Runner cond_run(*cond, c), body_run(*body, c);
   std::vector<Tensor> feeds, out;
   for (int64_t it = 0;; ++it) {
     fill_feeds(*cond, feeds, [&](int src) { return src < 0 ? vars[-1 - src] : c.in(src); });
@@ -783,7 +819,7 @@ void while_grad_kernel(KernelCtx& c) {
              std::to_string(n) + " iterations");
   std::vector<Tensor> dsliced(sliced.size()), dcaps(caps.size());
   for (size_t r = 0; r < sliced.size(); ++r) dsliced[r] = zeros(fp->dtypes[ns + r], trace->input_dims[sliced[r]]);
-  PlanRunner run(fp->plan, c.res, c.threads, c.parallel);
+  Runner run(*fp, c);
   std::vector<Tensor> feeds, out;
   for (int64_t it = n - 1; it >= 0; --it) {
     const std::vector<Tensor>& saved = trace->steps[it];

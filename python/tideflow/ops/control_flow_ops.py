@@ -187,8 +187,10 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
         _check_results(g, ff, res_f, "'false_fn'")
         _core.set_frame(g._c, ft, [], [], [], _keys(res_t), [], [])
         _core.set_frame(g._c, ff, [], [], [], _keys(res_f), [], [])
-        op = _owner("If", g, [ft, ff], [pred], {"then_frame": ft, "else_frame": ff}, scope)
-        merges = [array_ops.identity(op.outputs[i], name="Merge") for i in range(len(res_t))]
+        # TF1's results are cond/Merge:0, cond/Merge_1:0, ...: the If itself is cond/Merge (no extra node for
+        # the usual single result), identities name the others.
+        op = _owner("If", g, [ft, ff], [pred], {"then_frame": ft, "else_frame": ff}, "Merge")
+        merges = [op.outputs[0]] + [array_ops.identity(op.outputs[i], name="Merge_%d" % i) for i in range(1, len(res_t))]
         result = nest.pack_sequence_as(orig_t, merges)
         return result if strict else _unpack_if_singleton(result)
 
