@@ -168,3 +168,28 @@ def test_compare_with_tensorflow():
     got = run(build(tf))
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_cond_and_while_loop_inside_map_fn_with_gradient():
+    e = tf.placeholder(tf.float64, [5, 3])
+
+    def fn(r):
+        s = tf.reduce_sum(r)
+        y = tf.cond(s > 0, lambda: tf.reduce_sum(r * r), lambda: -tf.reduce_sum(tf.sin(r)))
+        _, z = tf.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * 0.5 + y), [0, tf.constant(0.0, tf.float64)])
+        return z
+
+    def f(ev):
+        out = 0.0
+        for r in ev:
+            y = np.sum(r * r) if r.sum() > 0 else -np.sum(np.sin(r))
+            a = 0.0
+            for _ in range(3):
+                a = a * 0.5 + y
+            out += a
+        return out
+
+    m = tf.reduce_sum(tf.map_fn(fn, e))
+    got = run([m, tf.gradients(m, e)[0]], {e: E})
+    np.testing.assert_allclose(got[0], f(E), rtol=1e-12)
+    np.testing.assert_allclose(got[1], numeric_grad(f, E.copy()), rtol=1e-6, atol=1e-8)
