@@ -64,7 +64,8 @@ NB_MODULE(_core, m) {
       .value("int32", DType::Int32)
       .value("int64", DType::Int64)
       .value("bool", DType::Bool)
-      .value("string", DType::String);
+      .value("string", DType::String)
+      .value("variant", DType::Variant);
 
   nb::class_<ShapeAttr>(m, "Shape")
       .def("__init__", [](ShapeAttr* s, nb::handle h) { new (s) ShapeAttr{shape_from_py(h)}; }, nb::arg("dims").none())
@@ -243,4 +244,5 @@ NB_MODULE(_core, m) {
   bind_io(m);
   bind_summary(m);
   bind_pyfunc(m);
+  bind_control_flow(m);
 }

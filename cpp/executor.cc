@@ -29,6 +29,7 @@ struct RunState {
   const Plan& plan;
   Resources& state;
   int threads;
+  bool allow_parallel = false;  // the caller allows the inter-op pool (passed on to control-flow kernels)
   std::vector<Tensor> slots;
   std::unique_ptr<Counter[]> reads, pending;
 
@@ -66,9 +67,12 @@ struct RunState {
       }
     }
     outputs.clear();
-    outputs.resize(n.num_outputs());
+    outputs.resize(pn.num_outputs);
     KernelCtx ctx{n, inputs, outputs, state, threads};
     ctx.fused = pn.fused;
+    ctx.parallel = allow_parallel;
+    ctx.slot_reads = &plan.slot_reads;
+    ctx.out_slot = pn.out_slot;
     KernelFn kernel = pn.fusion ? pn.fusion->kernel : n.op->cpu;
     if (!kernel) throw with_node(n, "no CPU kernel registered for op type '" + n.type() + "'");
     try {
@@ -83,7 +87,7 @@ struct RunState {
     } catch (const std::exception& e) {
       throw with_node(n, e.what());
     }
-    for (int i = 0; i < n.num_outputs(); ++i) {
+    for (int i = 0; i < pn.num_outputs; ++i) {
       if (!outputs[i].valid()) throw with_node(n, "kernel produced no output " + std::to_string(i));
       if (reads[pn.out_slot + i] > 0) slots[pn.out_slot + i] = std::move(outputs[i]);
     }
@@ -220,11 +224,13 @@ std::vector<Tensor> execute(const Plan& plan, std::vector<Tensor> feed_values, R
   };
   if (!parallel || threads <= 1 || !plan.parallel) {
     RunState<false> rs(plan, state, threads);
+    rs.allow_parallel = parallel && threads > 1;
     for (size_t i = 0; i < feed_values.size(); ++i) rs.slots[plan.feed_slots[i]] = std::move(feed_values[i]);
     run_sequential(rs);
     return finish(rs);
   }
   RunState<true> rs(plan, state, threads);
+  rs.allow_parallel = true;
   for (size_t i = 0; i < feed_values.size(); ++i) rs.slots[plan.feed_slots[i]] = std::move(feed_values[i]);
   ParallelRun pr{rs, threads - 1};
   const auto& ready = plan.initial_ready;
@@ -235,6 +241,45 @@ std::vector<Tensor> execute(const Plan& plan, std::vector<Tensor> feed_values, R
   if (!ready.empty()) pr.drain(ready[0]);
   pr.finish();
   return finish(rs);
+}
+
+struct PlanRunner::State {
+  const Plan& plan;
+  Resources& res;
+  int threads;
+  bool parallel;
+  std::unique_ptr<RunState<false>> rs;  // null: each run goes through execute()
+};
+
+PlanRunner::PlanRunner(const Plan& plan, Resources& state, int threads, bool parallel)
+    : s_(new State{plan, state, threads, parallel, nullptr}) {
+  if (parallel && threads > 1 && plan.parallel) return;
+  s_->rs = std::make_unique<RunState<false>>(plan, state, threads);
+  s_->rs->allow_parallel = parallel && threads > 1;
+}
+
+PlanRunner::~PlanRunner() = default;
+
+void PlanRunner::run(std::vector<Tensor>& feeds, std::vector<Tensor>& out) {
+  const Plan& plan = s_->plan;
+  if (!s_->rs) {
+    out = execute(plan, std::move(feeds), s_->res, s_->threads, s_->parallel);
+    return;
+  }
+  RunState<false>& rs = *s_->rs;
+  for (int i = 0; i < plan.num_slots; ++i) rs.reads[i] = plan.slot_reads[i];
+  for (size_t i = 0; i < feeds.size(); ++i) rs.slots[plan.feed_slots[i]] = std::move(feeds[i]);
+  try {
+    run_sequential(rs);
+  } catch (...) {
+    for (Tensor& t : rs.slots) t = Tensor();
+    throw;
+  }
+  out.resize(plan.fetch_slots.size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = rs.slots[plan.fetch_slots[i]];
+  // What a run leaves behind: fetched values and feeds nobody read.
+  for (int s : plan.fetch_slots) rs.slots[s] = Tensor();
+  for (int s : plan.feed_slots) rs.slots[s] = Tensor();
 }
 
 }  // namespace tideflow

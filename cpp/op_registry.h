@@ -9,6 +9,7 @@ namespace tideflow {
 
 class Resources;
 struct VarSlot;
+struct GradOverrides;
 class ThreadPool;
 
 // ---- shape inference: runs when a node is created ----
@@ -37,8 +38,13 @@ struct TF_API KernelCtx {
   std::vector<Tensor>& outputs;
   Resources& res;  // variables and counters (Note [resources])
   int threads = 1;  // intra-op cap for parallel_for
+  bool parallel = false;  // the running plan uses the inter-op pool (control flow runs its frames likewise)
+  const std::vector<int>* slot_reads = nullptr;  // the running plan's readers per slot
+  int out_slot = 0;                              // the slot of this node's output 0
 
   const Tensor& in(int i) const { return inputs[i]; }
+  // Whether the running plan reads output i (a while loop records its trace only when it is read).
+  bool output_used(int i) const { return !slot_reads || (*slot_reads)[out_slot + i] > 0; }
   const Node* fused = nullptr;  // a fused kernel's producer node (Note [fused producers])
 
   // The variable behind ref input i (an Assign's or an optimizer's target).
@@ -59,6 +65,7 @@ struct TF_API GradCtx {
   Builder& b;
   Node& node;
   std::vector<Output> grads;  // one per output of node; zeros where an output received no gradient
+  const GradOverrides* overrides = nullptr;  // the gradients() call's, for rules that call gradients()
   Output x(int i) const { return node.inputs[i]; }
   Output y(int i = 0) const { return Output{&node, i}; }
   Output g(int i = 0) const { return grads[i]; }

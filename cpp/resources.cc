@@ -17,6 +17,13 @@ uint64_t Resources::next_count(const Node* n, uint64_t count) {
   return start;
 }
 
+std::shared_ptr<void> Resources::node_cache(const Node* n, const std::function<std::shared_ptr<void>()>& make) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto& slot = node_cache_[n];
+  if (!slot) slot = make();
+  return slot;
+}
+
 std::vector<std::pair<const Node*, Tensor>> Resources::variables() {
   std::vector<std::pair<const Node*, Tensor>> out;
   std::lock_guard<std::mutex> l(mu_);

@@ -4,7 +4,7 @@ import types
 
 from . import gfile
 from .framework import graph_util, importer, tf_messages
-from .ops import control_flow_ops, gen_ops, linalg_ops, math_ops, random_ops
+from .ops import control_flow_util, gen_ops, linalg_ops, math_ops, random_ops
 
 
 def install(ns):
@@ -27,7 +27,7 @@ def install(ns):
                               "segment_min", "segment_prod", "unsorted_segment_sum", "unsorted_segment_max",
                               "unsorted_segment_min", "unsorted_segment_prod", "unsorted_segment_mean",
                               "unsorted_segment_sqrt_n", "bincount", "invert_permutation", "top_k", "in_top_k")]
-    ns["tuple"] = control_flow_ops.tuple_
+    ns["tuple"] = control_flow_util.tuple_
     ns["math"] = sub("math", math_names)
     ns["math"].divide_no_nan = ns.get("div_no_nan")
     ns["math"].xlogy, ns["math"].xdivy = math_ops.xlogy, math_ops.xdivy  # tf.math only, as in TensorFlow
