@@ -18,3 +18,43 @@ target_include_directories(tideflow PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOU
 file(STRINGS "${CMAKE_CURRENT_SOURCE_DIR}/pyproject.toml" _tf_version_line REGEX "^version = \"[^\"]+\"")
 string(REGEX REPLACE "^version = \"([^\"]+)\"" "\\1" TIDEFLOW_VERSION "${_tf_version_line}")
 set_property(SOURCE cpp/c_api.cc APPEND PROPERTY COMPILE_DEFINITIONS TIDEFLOW_VERSION="${TIDEFLOW_VERSION}")
+
+include(CMakePackageConfigHelpers)
+if(SKBUILD)
+  install(TARGETS tideflow _core LIBRARY DESTINATION tideflow)
+  set(TF_LIBDIR tideflow)
+  set(TF_INCLUDEDIR tideflow/include)
+  set(TF_CMAKEDIR tideflow/cmake)
+  set(TF_PKGCONFIGDIR tideflow/pkgconfig)
+  set(TF_OPENBLAS_REL scipy_openblas32/lib)  # a sibling package in site-packages
+  set(TF_OPENBLAS_ABS "")
+else()
+  include(GNUInstallDirs)
+  install(TARGETS tideflow LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  set(TF_LIBDIR ${CMAKE_INSTALL_LIBDIR})
+  set(TF_INCLUDEDIR ${CMAKE_INSTALL_INCLUDEDIR})
+  set(TF_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/tideflow)
+  set(TF_PKGCONFIGDIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+  set(TF_OPENBLAS_REL "")
+  set(TF_OPENBLAS_ABS ${OPENBLAS_LIB_DIR})  # the scipy-openblas32 this build linked
+  set_property(TARGET tideflow APPEND PROPERTY INSTALL_RPATH "${OPENBLAS_LIB_DIR}")
+endif()
+# Paths from the config and .pc files back to the installation root (Note [package layout]).
+file(RELATIVE_PATH TF_CMAKE_TO_ROOT "/root/${TF_CMAKEDIR}" "/root")
+file(RELATIVE_PATH TF_PC_TO_ROOT "/root/${TF_PKGCONFIGDIR}" "/root")
+string(REGEX REPLACE "/$" "" TF_CMAKE_TO_ROOT "${TF_CMAKE_TO_ROOT}")
+string(REGEX REPLACE "/$" "" TF_PC_TO_ROOT "${TF_PC_TO_ROOT}")
+
+install(DIRECTORY cpp/include/tideflow DESTINATION ${TF_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
+configure_file(cmake/tideflowConfig.cmake.in tideflowConfig.cmake @ONLY)
+write_basic_package_version_file(tideflowConfigVersion.cmake VERSION ${TIDEFLOW_VERSION}
+                                 COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tideflowConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/tideflowConfigVersion.cmake
+        DESTINATION ${TF_CMAKEDIR})
+if(SKBUILD)
+  set(TF_PC_OPENBLAS "\${prefix}/${TF_OPENBLAS_REL}")
+else()
+  set(TF_PC_OPENBLAS "${TF_OPENBLAS_ABS}")
+endif()
+configure_file(cmake/tideflow.pc.in tideflow.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tideflow.pc DESTINATION ${TF_PKGCONFIGDIR})

@@ -91,7 +91,7 @@ std::vector<std::pair<std::string, const Node*>> default_saver_vars(const TFL_Gr
 }  // namespace tideflow
 
 TFL_Variable TFL_AddVariable(TFL_Graph* g, const char* name, TFL_Output initial_value, int trainable,
-                             TFL_Status* status) {
+                             const char* location, TFL_Status* status) {
   TFL_Variable none{};
   return guarded<TFL_Variable>(status, none, [&] {
     const char* fn = "TFL_AddVariable";
@@ -99,7 +99,7 @@ TFL_Variable TFL_AddVariable(TFL_Graph* g, const char* name, TFL_Output initial_
     Output init = checked_output(initial_value, fn, "initial_value");
     std::string n = name && *name ? name : "Variable";
     std::string scope = n.back() == '/' ? n : unique_name(*g, n) + "/";
-    TFL_Graph::Variable v = add_variable(*g, scope, init, trainable != 0, {"variables"});
+    TFL_Graph::Variable v = add_variable(*g, scope, init, trainable != 0, {"variables"}, location ? location : "");
     return TFL_Variable{oper(v.var), oper(v.initializer), tfl(v.snapshot),
                         v.initial_value.valid() ? tfl(v.initial_value) : TFL_Output{nullptr, 0}, v.trainable};
   });

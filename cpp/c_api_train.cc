@@ -4,6 +4,8 @@
 // constants cast to each variable's dtype; TensorFlow's defaults and argument checks).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 #include "c_api_internal.h"
@@ -46,10 +48,22 @@ const std::vector<Spec>& specs() {
   return s;
 }
 
+// Python's "%f" and "%s" (repr) of a float, for messages worded as TensorFlow's Python code words them.
 std::string fmt(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%f", v);
   return buf;
+}
+
+std::string repr(double v) {
+  char buf[40];
+  for (int p = 1; p <= 17; ++p) {
+    std::snprintf(buf, sizeof buf, "%.*g", p, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  std::string r = buf;
+  if (r.find_first_of(".eEn") == std::string::npos) r += ".0";
+  return r;
 }
 
 }  // namespace
@@ -482,10 +496,10 @@ TFL_Optimizer* TFL_NewOptimizer(const char* kind, const char* const* param_names
     const std::string& k = opt->kind;
     auto v = [&](const char* p) { return opt->values.at(p); };
     if ((k == "Adagrad" || k == "ProximalAdagrad") && v("initial_accumulator_value") <= 0)
-      throw value_error("initial_accumulator_value must be positive: " + fmt(v("initial_accumulator_value")));
+      throw value_error("initial_accumulator_value must be positive: " + repr(v("initial_accumulator_value")));
     if (k == "AdagradDA" && v("initial_gradient_squared_accumulator_value") <= 0)
       throw value_error("initial_gradient_squared_accumulator_value must be positive: " +
-                        fmt(v("initial_gradient_squared_accumulator_value")));
+                        repr(v("initial_gradient_squared_accumulator_value")));
     if (k == "Ftrl") {
       if (v("initial_accumulator_value") < 0)
         throw value_error("initial_accumulator_value " + fmt(v("initial_accumulator_value")) + " needs to be positive or zero");

@@ -253,9 +253,10 @@ typedef struct TFL_Variable {
 /* Creates a variable initialized from `initial_value` (whose shape must be fully known) and records it
  * as a global variable (and a trainable one when `trainable`): savers, optimizers, initializers and
  * exported meta graphs see it. `name` (NULL: "Variable") is uniquified; a name ending in "/" is a scope
- * reserved before (build the initial value under it, as tf.Variable does, then pass it here). */
+ * reserved before (build the initial value under it, as tf.Variable does, then pass it here). `location`
+ * (NULL or "file:line") is quoted by error messages about the variable. */
 TFL_CAPI_EXPORT extern TFL_Variable TFL_AddVariable(TFL_Graph* g, const char* name, TFL_Output initial_value,
-                                                    int trainable, TFL_Status* status);
+                                                    int trainable, const char* location, TFL_Status* status);
 /* The global variables in creation order (imported ones included); 0 when i is out of range. */
 TFL_CAPI_EXPORT extern int TFL_GraphNumVariables(const TFL_Graph* g);
 TFL_CAPI_EXPORT extern int TFL_GraphVariableAt(const TFL_Graph* g, int i, TFL_Variable* out);

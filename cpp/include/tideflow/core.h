@@ -211,8 +211,9 @@ class Tensor {
   // A scalar: Tensor(2.5f), Tensor(int64_t{3}), Tensor(true).
   template <class T, class = std::enable_if_t<std::is_arithmetic_v<T>>>
   Tensor(T value) : Tensor(std::vector<std::decay_t<T>>{value}, Shape{}) {}  // NOLINT: implicit on purpose
-  // A vector of floats: Tensor{1.f, 2.f, 3.f}.
+  // Floats in braces: Tensor{1.f, 2.f, 3.f} (a vector), Tensor({1, 2, 3, 4}, {2, 2}) (a float32 matrix).
   Tensor(std::initializer_list<float> values) : Tensor(std::vector<float>(values), Shape{(int64_t)values.size()}) {}
+  Tensor(std::initializer_list<float> values, const Shape& shape) : Tensor(std::vector<float>(values), shape) {}
   // Values copied into a tensor of `shape` (default: a vector).
   template <class T>
   Tensor(const std::vector<T>& values, const Shape& shape) {

@@ -352,8 +352,9 @@ inline Variable::Variable(Graph& g, const Tensor& initial_value, const Name& nam
                name, trainable) {}
 
 inline Variable::Variable(Graph& g, const Output& initial_value, const Name& name, bool trainable) {
+  std::string loc = name.location();
   v_ = detail::call(TFL_AddVariable, g.c(), name.empty() ? nullptr : name.str().c_str(), initial_value.c(),
-                    (int)trainable);
+                    (int)trainable, loc.c_str());
 }
 
 inline Variable::Variable(Graph& g, const std::function<Output(Graph&)>& initial_value, const Name& name,
@@ -365,7 +366,8 @@ inline Variable::Variable(Graph& g, const std::function<Output(Graph&)>& initial
     scope = s.name();
     init = initial_value(g);
   }
-  v_ = detail::call(TFL_AddVariable, g.c(), scope.c_str(), init.c(), (int)trainable);
+  std::string loc = name.location();
+  v_ = detail::call(TFL_AddVariable, g.c(), scope.c_str(), init.c(), (int)trainable, loc.c_str());
 }
 
 // tf.gradients: d(sum ys)/dx for each x, as graph nodes under "gradients/". An entry is an empty Output

@@ -434,6 +434,7 @@ inline Output sparse_softmax_cross_entropy_with_logits(const Output& labels, con
   if (labels.rank() >= 0 && logits.rank() >= 0 && labels.rank() != logits.rank() - 1)
     throw ValueError("Rank mismatch: Rank of labels (received " + std::to_string(labels.rank()) +
                      ") should equal rank of logits minus 1 (received " + std::to_string(logits.rank()) + ").");
+  NameScope scope(g, name.or_default("SparseSoftmaxCrossEntropyWithLogits"));  // TF names the node inside it
   return OpBuilder(g, "SparseSoftmaxCrossEntropyWithLogits", name.with(name.or_default("SparseSoftmaxCrossEntropyWithLogits")))
       .input(logits).input(labels).finish1();
 }
