@@ -186,9 +186,7 @@ class Builder {
   void create_slots(const std::vector<Node*>& vars) {
     const std::string& k = o_.kind;
     const std::string& n = o_.name;
-    if (k == "Adam") {
-      Node* first = *std::min_element(vars.begin(), vars.end(), [](Node* a, Node* b) { return a->name < b->name; });
-      (void)first;  // TensorFlow colocates the powers with it; placement is not modelled here
+    if (k == "Adam") {  // TensorFlow colocates the powers with the first variable by name; no placement here
       non_slot(o_.value("beta1"), "beta1_power");
       non_slot(o_.value("beta2"), "beta2_power");
     }
@@ -219,7 +217,7 @@ class Builder {
     }
     h_.t["learning_rate"] = hyper("learning_rate", "learning_rate");
     for (const char* p : {"momentum", "beta1", "beta2", "epsilon", "decay"})
-      if (o_.values.count(p) && !(k == "RMSProp" && false)) h_.t[p] = hyper(p, p);
+      if (o_.values.count(p)) h_.t[p] = hyper(p, p);
     if (k == "Ftrl" || k == "ProximalGradientDescent" || k == "ProximalAdagrad") {
       h_.t["l1"] = hyper("l1_regularization_strength", "l1_regularization_strength");
       if (k != "Ftrl") h_.t["l2"] = hyper("l2_regularization_strength", "l2_regularization_strength");

@@ -173,6 +173,18 @@ def test_linear_regression_example_matches_python(examples, tmp_path):
     assert tf.train.latest_checkpoint(str(tmp_path)) == str(tmp_path / "model")
 
 
+@needs_toolchain
+def test_program_built_with_another_std_abi_works(examples, tmp_path):
+    # Only C types cross into libtideflow, so a program whose std::string and friends differ from the
+    # library's (libstdc++'s pre-C++11 ABI here) links and computes the same numbers.
+    exe = str(tmp_path / "linear_regression_old_abi")
+    _run([CXX, "-std=c++17", "-D_GLIBCXX_USE_CXX11_ABI=0", os.path.join(REPO, "examples", "cpp", "linear_regression.cpp"),
+          "-o", exe] + _pkg_flags("c++"))
+    a = _run([exe, str(tmp_path / "a")]).splitlines()[0]
+    b = _run([str(examples / "linear_regression"), str(tmp_path / "b")]).splitlines()[0]
+    assert a == b and a.startswith("loss ")
+
+
 @pytest.fixture(scope="module")
 def python_model(tmp_path_factory):
     """A small classifier trained and saved by Python: x [None, 4] -> 8 ReLU -> 3 softmax."""

@@ -225,9 +225,9 @@ class ControlDependencies {
   ControlDependencies(TFL_Graph* g, const std::vector<Operation>& ops, bool clear = false) : g_(g) {
     std::vector<TFL_Operation*> v;
     for (const Operation& o : ops) v.push_back(o.c());
-    TFL_GraphPushControlDependencies(g, clear ? nullptr : v.data(), clear ? 0 : (int)v.size());
-    if (!clear && v.empty()) {  // an empty list still pushes a (no-op) level, which the destructor pops
-    }
+    // An empty list still opens a level (adding nothing), which the destructor closes; nullptr clears.
+    static TFL_Operation* none = nullptr;
+    TFL_GraphPushControlDependencies(g, clear ? nullptr : v.empty() ? &none : v.data(), clear ? 0 : (int)v.size());
   }
   ControlDependencies(const ControlDependencies&) = delete;
   ControlDependencies& operator=(const ControlDependencies&) = delete;
