@@ -39,22 +39,48 @@ else()
   set(TF_OPENBLAS_ABS ${OPENBLAS_LIB_DIR})  # the scipy-openblas32 this build linked
   set_property(TARGET tideflow APPEND PROPERTY INSTALL_RPATH "${OPENBLAS_LIB_DIR}")
 endif()
-# Paths from the config and .pc files back to the installation root (Note [package layout]).
-file(RELATIVE_PATH TF_CMAKE_TO_ROOT "/root/${TF_CMAKEDIR}" "/root")
-file(RELATIVE_PATH TF_PC_TO_ROOT "/root/${TF_PKGCONFIGDIR}" "/root")
-string(REGEX REPLACE "/$" "" TF_CMAKE_TO_ROOT "${TF_CMAKE_TO_ROOT}")
-string(REGEX REPLACE "/$" "" TF_PC_TO_ROOT "${TF_PC_TO_ROOT}")
-
 install(DIRECTORY cpp/include/tideflow DESTINATION ${TF_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
-configure_file(cmake/tideflowConfig.cmake.in tideflowConfig.cmake @ONLY)
-write_basic_package_version_file(tideflowConfigVersion.cmake VERSION ${TIDEFLOW_VERSION}
-                                 COMPATIBILITY SameMinorVersion)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tideflowConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/tideflowConfigVersion.cmake
-        DESTINATION ${TF_CMAKEDIR})
-if(SKBUILD)
-  set(TF_PC_OPENBLAS "\${prefix}/${TF_OPENBLAS_REL}")
-else()
-  set(TF_PC_OPENBLAS "${TF_OPENBLAS_ABS}")
+
+# Writes tideflowConfig.cmake, its version file and tideflow.pc for the layout described by the TF_*
+# variables into the build tree's `subdir`.
+function(tideflow_package_files subdir)
+  # Paths from the config and .pc files back to the installation root (Note [package layout]).
+  file(RELATIVE_PATH TF_CMAKE_TO_ROOT "/root/${TF_CMAKEDIR}" "/root")
+  file(RELATIVE_PATH TF_PC_TO_ROOT "/root/${TF_PKGCONFIGDIR}" "/root")
+  string(REGEX REPLACE "/$" "" TF_CMAKE_TO_ROOT "${TF_CMAKE_TO_ROOT}")
+  string(REGEX REPLACE "/$" "" TF_PC_TO_ROOT "${TF_PC_TO_ROOT}")
+  if(TF_OPENBLAS_ABS)
+    set(TF_PC_OPENBLAS "${TF_OPENBLAS_ABS}")
+  else()
+    set(TF_PC_OPENBLAS "\${prefix}/${TF_OPENBLAS_REL}")
+  endif()
+  set(dir ${CMAKE_CURRENT_BINARY_DIR}/${subdir})
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/tideflowConfig.cmake.in ${dir}/tideflowConfig.cmake @ONLY)
+  write_basic_package_version_file(${dir}/tideflowConfigVersion.cmake VERSION ${TIDEFLOW_VERSION}
+                                   COMPATIBILITY SameMinorVersion)
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/tideflow.pc.in ${dir}/tideflow.pc @ONLY)
+endfunction()
+
+tideflow_package_files(package)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/package/tideflowConfig.cmake
+              ${CMAKE_CURRENT_BINARY_DIR}/package/tideflowConfigVersion.cmake DESTINATION ${TF_CMAKEDIR})
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/package/tideflow.pc DESTINATION ${TF_PKGCONFIGDIR})
+
+# An in-place development build gets the wheel's layout inside python/tideflow (git ignores it): the
+# headers as a symlink to cpp/include, the config and .pc files pointing at the build's OpenBLAS. Then
+# `python -m tideflow --cmake-dir` and tests/test_cpp_api.py work without installing anything.
+if(TIDEFLOW_INPLACE)
+  set(TF_LIBDIR tideflow)
+  set(TF_INCLUDEDIR tideflow/include)
+  set(TF_CMAKEDIR tideflow/cmake)
+  set(TF_PKGCONFIGDIR tideflow/pkgconfig)
+  set(TF_OPENBLAS_ABS ${OPENBLAS_LIB_DIR})
+  tideflow_package_files(inplace)
+  set(_pkg ${CMAKE_CURRENT_SOURCE_DIR}/python/tideflow)
+  file(COPY ${CMAKE_CURRENT_BINARY_DIR}/inplace/tideflowConfig.cmake
+            ${CMAKE_CURRENT_BINARY_DIR}/inplace/tideflowConfigVersion.cmake DESTINATION ${_pkg}/cmake)
+  file(COPY ${CMAKE_CURRENT_BINARY_DIR}/inplace/tideflow.pc DESTINATION ${_pkg}/pkgconfig)
+  if(NOT EXISTS ${_pkg}/include)
+    file(CREATE_LINK ../../cpp/include ${_pkg}/include SYMBOLIC)
+  endif()
 endif()
-configure_file(cmake/tideflow.pc.in tideflow.pc @ONLY)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tideflow.pc DESTINATION ${TF_PKGCONFIGDIR})
