@@ -306,9 +306,14 @@ const char* TFL_TensorStringAt(const TFL_Tensor* t, int64_t i, size_t* len) {
 // Graphs, scopes and operations
 
 const TFL_Graph::Variable* TFL_Graph::find_variable(const Node* n) const {
-  for (const Variable& v : variable_info)
-    if (v.var == n) return &v;
-  return nullptr;
+  auto it = variable_index.find(n);
+  return it == variable_index.end() ? nullptr : &variable_info[it->second];
+}
+
+void TFL_Graph::add_variable_info(const Variable& v) {
+  if (variable_index.count(v.var)) return;
+  variable_info.push_back(v);
+  variable_index[v.var] = variable_info.size() - 1;
 }
 
 namespace tideflow {

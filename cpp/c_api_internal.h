@@ -7,6 +7,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "graph.h"
@@ -65,6 +66,7 @@ struct TFL_Graph : tideflow::Graph {
   // "trainable_variables" collection; `variable_info` holds what tf.Variable keeps for each (its
   // initializer, snapshot, initial value), keyed by its VariableV2 node.
   std::vector<Variable> variable_info;
+  std::unordered_map<const tideflow::Node*, size_t> variable_index;  // VariableV2 node -> variable_info
   std::map<std::string, std::vector<Item>> collections;
   bool has_seed = false;
   int64_t seed = 0, seed_offset = 0;
@@ -76,6 +78,7 @@ struct TFL_Graph : tideflow::Graph {
 
   std::shared_ptr<TFL_Graph> ref() const { return weak.lock(); }
   const Variable* find_variable(const tideflow::Node* n) const;
+  void add_variable_info(const Variable& v);
 };
 
 struct TFL_Session {

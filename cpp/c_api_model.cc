@@ -49,7 +49,7 @@ TFL_Graph::Variable add_variable(TFL_Graph& g, const std::string& scope, const O
   Node* assign = create_op(g, "Assign", "Assign", {var->out(0), init}, std::move(aa), {}, location);
   Node* read = create_op(g, "Identity", "read", {var->out(0)}, {}, {}, location);
   TFL_Graph::Variable v{var, assign, read->out(0), init, trainable};
-  g.variable_info.push_back(v);
+  g.add_variable_info(v);
   std::vector<std::string> keys = collections;
   if (trainable && std::find(keys.begin(), keys.end(), "trainable_variables") == keys.end())
     keys.push_back("trainable_variables");
@@ -123,11 +123,18 @@ int TFL_GraphNumVariables(const TFL_Graph* g) {
 
 int TFL_GraphVariableAt(const TFL_Graph* g, int i, TFL_Variable* out) {
   try {
-    if (!g) return 0;
-    auto vars = collection_variables(*g, "variables");
-    if (i < 0 || i >= (int)vars.size()) return 0;
-    fill(out, vars[i]);
-    return 1;
+    if (!g || i < 0) return 0;
+    auto it = g->collections.find("variables");
+    if (it == g->collections.end()) return 0;
+    for (const TFL_Graph::Item& item : it->second) {
+      if (item.kind != TFL_Graph::Item::kVariable) continue;
+      const TFL_Graph::Variable* v = g->find_variable(g->find(item.name));
+      if (v && i-- == 0) {
+        fill(out, *v);
+        return 1;
+      }
+    }
+    return 0;
   } catch (...) {
     return 0;
   }
@@ -359,7 +366,7 @@ void apply_meta(TFL_Graph& g, const std::string& raw, const std::string& prefix,
                                   tensor(field(val, "snapshot", json::Value::String, source)),
                                   val.find("initial_value") ? tensor(*val.find("initial_value")) : Output{},
                                   !tr || !tr->is(json::Value::Bool) || tr->b};
-            g.variable_info.push_back(v);
+            g.add_variable_info(v);
           }
           item = {TFL_Graph::Item::kVariable, vn->name, {}};
         } else if (kind == "tensor") {

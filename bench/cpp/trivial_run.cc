@@ -49,6 +49,6 @@ int main(int argc, char** argv) {
     return v[v.size() / 2] * 1e6;
   };
   std::printf("callable_us %.3f\nrun_us %.3f\nc_callable_us %.3f\nsink %g\n", median(callable), median(run),
-              median(c_abi), (double)sink);
+              median(c_abi), static_cast<double>(sink));
   return 0;
 }

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   int64_t width = input.shape().back();
   std::vector<float> values;
   for (float v; std::scanf("%f", &v) == 1;) values.push_back(v);
-  tf::Tensor rows(values, {(int64_t)values.size() / width, width});
+  tf::Tensor rows(values, {static_cast<int64_t>(values.size()) / width, width});
 
   tf::Tensor result = sess.run(output, {{input, rows}});
   const float* p = result.data<float>();

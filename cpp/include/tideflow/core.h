@@ -120,7 +120,7 @@ inline Status& status() {
 
 // Calls a C function with the thread's status appended, and throws if it failed.
 template <class F, class... A>
-auto call(F&& f, A&&... args) -> decltype(f(std::forward<A>(args)..., (TFL_Status*)nullptr)) {
+auto call(F&& f, A&&... args) -> decltype(f(std::forward<A>(args)..., static_cast<TFL_Status*>(nullptr))) {
   Status& s = status();
   if constexpr (std::is_void_v<decltype(f(std::forward<A>(args)..., s.get()))>) {
     f(std::forward<A>(args)..., s.get());
@@ -179,7 +179,7 @@ struct PartialShape {
   PartialShape(Shape d) : known_rank(true), dims(std::move(d)) {}       // NOLINT: implicit on purpose
   PartialShape(std::initializer_list<int64_t> d) : known_rank(true), dims(d) {}
   static PartialShape unknown() { return PartialShape(); }
-  int rank() const { return known_rank ? (int)dims.size() : -1; }
+  int rank() const { return known_rank ? static_cast<int>(dims.size()) : -1; }
 };
 
 inline std::string shape_str(const Shape& s) {
@@ -212,7 +212,7 @@ class Tensor {
   template <class T, class = std::enable_if_t<std::is_arithmetic_v<T>>>
   Tensor(T value) : Tensor(std::vector<std::decay_t<T>>{value}, Shape{}) {}  // NOLINT: implicit on purpose
   // Floats in braces: Tensor{1.f, 2.f, 3.f} (a vector), Tensor({1, 2, 3, 4}, {2, 2}) (a float32 matrix).
-  Tensor(std::initializer_list<float> values) : Tensor(std::vector<float>(values), Shape{(int64_t)values.size()}) {}
+  Tensor(std::initializer_list<float> values) : Tensor(std::vector<float>(values), Shape{static_cast<int64_t>(values.size())}) {}
   Tensor(std::initializer_list<float> values, const Shape& shape) : Tensor(std::vector<float>(values), shape) {}
   // Values copied into a tensor of `shape` (default: a vector).
   template <class T>
@@ -221,18 +221,18 @@ class Tensor {
     constexpr DType dt = dtype_of<E>::value;
     if constexpr (std::is_same_v<T, bool>) {
       std::vector<unsigned char> b(values.begin(), values.end());
-      t_ = detail::call(TFL_NewTensorFromData, static_cast<TFL_DataType>(dt), shape.data(), (int)shape.size(),
-                        (const void*)b.data(), b.size());
+      t_ = detail::call(TFL_NewTensorFromData, static_cast<TFL_DataType>(dt), shape.data(), static_cast<int>(shape.size()),
+                        static_cast<const void*>(b.data()), b.size());
     } else {
-      t_ = detail::call(TFL_NewTensorFromData, static_cast<TFL_DataType>(dt), shape.data(), (int)shape.size(),
-                        (const void*)values.data(), values.size() * sizeof(T));
+      t_ = detail::call(TFL_NewTensorFromData, static_cast<TFL_DataType>(dt), shape.data(), static_cast<int>(shape.size()),
+                        static_cast<const void*>(values.data()), values.size() * sizeof(T));
     }
   }
   template <class T>
-  explicit Tensor(const std::vector<T>& values) : Tensor(values, Shape{(int64_t)values.size()}) {}
+  explicit Tensor(const std::vector<T>& values) : Tensor(values, Shape{static_cast<int64_t>(values.size())}) {}
 
   static Tensor zeros(DType dtype, const Shape& shape) {
-    return Tensor(detail::call(TFL_AllocateTensor, static_cast<TFL_DataType>(dtype), shape.data(), (int)shape.size()));
+    return Tensor(detail::call(TFL_AllocateTensor, static_cast<TFL_DataType>(dtype), shape.data(), static_cast<int>(shape.size())));
   }
   static Tensor strings(const std::vector<std::string>& values, const Shape& shape) {
     std::vector<const char*> p;
@@ -243,10 +243,10 @@ class Tensor {
     }
     int64_t count = 1;
     for (int64_t d : shape) count *= d;
-    if ((int64_t)values.size() != count)
+    if (static_cast<int64_t>(values.size()) != count)
       throw InvalidArgumentError("Tensor::strings: " + std::to_string(values.size()) + " values for shape " +
                                  shape_str(shape));
-    return Tensor(detail::call(TFL_NewStringTensor, shape.data(), (int)shape.size(), p.data(), n.data()));
+    return Tensor(detail::call(TFL_NewStringTensor, shape.data(), static_cast<int>(shape.size()), p.data(), n.data()));
   }
   static Tensor string(const std::string& s) { return strings({s}, {}); }
 
@@ -257,7 +257,7 @@ class Tensor {
   int64_t dim(int i) const { return TFL_Dim(handle(), i); }
   Shape shape() const {
     Shape s(rank());
-    for (int i = 0; i < (int)s.size(); ++i) s[i] = dim(i);
+    for (int i = 0; i < static_cast<int>(s.size()); ++i) s[i] = dim(i);
     return s;
   }
   int64_t size() const { return TFL_TensorElementCount(handle()); }

@@ -141,24 +141,24 @@ class OpBuilder {
   }
   // A shape attribute (a placeholder's "shape"); a plain vector of ints is an int list.
   OpBuilder& attr(const std::string& k, const PartialShape& v) {
-    return TFL_SetAttrShape(d_, k.c_str(), v.dims.data(), v.known_rank ? (int)v.dims.size() : -1), *this;
+    return TFL_SetAttrShape(d_, k.c_str(), v.dims.data(), v.known_rank ? static_cast<int>(v.dims.size()) : -1), *this;
   }
   OpBuilder& attr(const std::string& k, const std::vector<int64_t>& v) {
-    return TFL_SetAttrIntList(d_, k.c_str(), v.data(), (int)v.size()), *this;
+    return TFL_SetAttrIntList(d_, k.c_str(), v.data(), static_cast<int>(v.size())), *this;
   }
   OpBuilder& attr(const std::string& k, const std::vector<double>& v) {
-    return TFL_SetAttrFloatList(d_, k.c_str(), v.data(), (int)v.size()), *this;
+    return TFL_SetAttrFloatList(d_, k.c_str(), v.data(), static_cast<int>(v.size())), *this;
   }
   OpBuilder& attr(const std::string& k, const std::vector<std::string>& v) {
     std::vector<const void*> p;
     std::vector<size_t> n;
     for (const std::string& s : v) p.push_back(s.data()), n.push_back(s.size());
-    return TFL_SetAttrStringList(d_, k.c_str(), p.data(), n.data(), (int)v.size()), *this;
+    return TFL_SetAttrStringList(d_, k.c_str(), p.data(), n.data(), static_cast<int>(v.size())), *this;
   }
   OpBuilder& attr(const std::string& k, const std::vector<DType>& v) {
     std::vector<TFL_DataType> t;
     for (DType d : v) t.push_back(static_cast<TFL_DataType>(d));
-    return TFL_SetAttrTypeList(d_, k.c_str(), t.data(), (int)t.size()), *this;
+    return TFL_SetAttrTypeList(d_, k.c_str(), t.data(), static_cast<int>(t.size())), *this;
   }
   OpBuilder& attr(const std::string& k, const Tensor& v) { return TFL_SetAttrTensor(d_, k.c_str(), v.c()), *this; }
 
@@ -227,7 +227,7 @@ class ControlDependencies {
     for (const Operation& o : ops) v.push_back(o.c());
     // An empty list still opens a level (adding nothing), which the destructor closes; nullptr clears.
     static TFL_Operation* none = nullptr;
-    TFL_GraphPushControlDependencies(g, clear ? nullptr : v.empty() ? &none : v.data(), clear ? 0 : (int)v.size());
+    TFL_GraphPushControlDependencies(g, clear ? nullptr : v.empty() ? &none : v.data(), clear ? 0 : static_cast<int>(v.size()));
   }
   ControlDependencies(const ControlDependencies&) = delete;
   ControlDependencies& operator=(const ControlDependencies&) = delete;
@@ -354,7 +354,7 @@ inline Variable::Variable(Graph& g, const Tensor& initial_value, const Name& nam
 inline Variable::Variable(Graph& g, const Output& initial_value, const Name& name, bool trainable) {
   std::string loc = name.location();
   v_ = detail::call(TFL_AddVariable, g.c(), name.empty() ? nullptr : name.str().c_str(), initial_value.c(),
-                    (int)trainable, loc.c_str());
+                    static_cast<int>(trainable), loc.c_str());
 }
 
 inline Variable::Variable(Graph& g, const std::function<Output(Graph&)>& initial_value, const Name& name,
@@ -367,7 +367,7 @@ inline Variable::Variable(Graph& g, const std::function<Output(Graph&)>& initial
     init = initial_value(g);
   }
   std::string loc = name.location();
-  v_ = detail::call(TFL_AddVariable, g.c(), scope.c_str(), init.c(), (int)trainable, loc.c_str());
+  v_ = detail::call(TFL_AddVariable, g.c(), scope.c_str(), init.c(), static_cast<int>(trainable), loc.c_str());
 }
 
 // tf.gradients: d(sum ys)/dx for each x, as graph nodes under "gradients/". An entry is an empty Output
@@ -382,8 +382,8 @@ inline std::vector<Output> gradients(const std::vector<Output>& ys, const std::v
   for (const Output& o : ys) y.push_back(o.c());
   for (const Output& o : xs) x.push_back(o.c());
   for (const Output& o : grad_ys) gy.push_back(o.c());
-  detail::call(TFL_AddGradients, detail::graph_of(ys[0], "gradients"), y.data(), (int)y.size(), x.data(),
-               (int)x.size(), gy.empty() ? nullptr : gy.data(), name.empty() ? nullptr : name.str().c_str(),
+  detail::call(TFL_AddGradients, detail::graph_of(ys[0], "gradients"), y.data(), static_cast<int>(y.size()), x.data(),
+               static_cast<int>(x.size()), gy.empty() ? nullptr : gy.data(), name.empty() ? nullptr : name.str().c_str(),
                dx.data());
   return std::vector<Output>(dx.begin(), dx.end());
 }

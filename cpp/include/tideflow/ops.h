@@ -19,10 +19,10 @@ namespace detail {
 // A scalar of dtype dt (Python's conversion of a number next to a tensor: it takes the tensor's dtype).
 inline Tensor scalar_of(double v, DType dt) {
   switch (dt) {
-    case DType::Float32: return Tensor((float)v);
+    case DType::Float32: return Tensor(static_cast<float>(v));
     case DType::Float64: return Tensor(v);
-    case DType::Int32: return Tensor((int32_t)v);
-    case DType::Int64: return Tensor((int64_t)v);
+    case DType::Int32: return Tensor(static_cast<int32_t>(v));
+    case DType::Int64: return Tensor(static_cast<int64_t>(v));
     case DType::Bool: return Tensor(v != 0);
     default: throw TypeError(std::string("cannot make a number of dtype ") + dtype_name(dt));
   }
@@ -30,7 +30,7 @@ inline Tensor scalar_of(double v, DType dt) {
 
 inline Tensor int32_vector(const std::vector<int64_t>& v) {
   std::vector<int32_t> w(v.begin(), v.end());
-  return Tensor(w, Shape{(int64_t)w.size()});
+  return Tensor(w, Shape{static_cast<int64_t>(w.size())});
 }
 
 inline Output unary(const char* type, const Output& x, const Name& name) {
@@ -274,12 +274,12 @@ inline Output concat(const std::vector<Output>& values, int64_t axis, const Name
   if (values.empty()) throw ValueError("concat: values must be a non-empty list");
   TFL_Graph* g = detail::graph_of(values[0], "ConcatV2");
   if (values.size() == 1) return identity(values[0], name.with(name.or_default("concat")));
-  Output a = detail::constant(g, Tensor((int32_t)axis), name.with(name.or_default("concat") + "/axis"));
+  Output a = detail::constant(g, Tensor(static_cast<int32_t>(axis)), name.with(name.or_default("concat") + "/axis"));
   return OpBuilder(g, "ConcatV2", name.with(name.or_default("concat"))).inputs(values).input(a).finish1();
 }
 inline Output expand_dims(const Output& x, int64_t axis, const Name& name = Name()) {
   TFL_Graph* g = detail::graph_of(x, "ExpandDims");
-  Output a = detail::constant(g, Tensor((int32_t)axis), name.with("ExpandDims/dim"));
+  Output a = detail::constant(g, Tensor(static_cast<int32_t>(axis)), name.with("ExpandDims/dim"));
   return OpBuilder(g, "ExpandDims", name).input(x).input(a).finish1();
 }
 inline Output squeeze(const Output& x, const std::vector<int64_t>& axis = {}, const Name& name = Name()) {
@@ -341,12 +341,12 @@ TIDEFLOW_REDUCE(reduce_prod, "Prod")
 
 inline Output argmax(const Output& x, int64_t axis, DType output_type = int64, const Name& name = Name()) {
   TFL_Graph* g = detail::graph_of(x, "ArgMax");
-  Output a = detail::constant(g, Tensor((int32_t)axis), name.with("dimension"));
+  Output a = detail::constant(g, Tensor(static_cast<int32_t>(axis)), name.with("dimension"));
   return OpBuilder(g, "ArgMax", name).input(x).input(a).attr("output_type", output_type).finish1();
 }
 inline Output argmin(const Output& x, int64_t axis, DType output_type = int64, const Name& name = Name()) {
   TFL_Graph* g = detail::graph_of(x, "ArgMin");
-  Output a = detail::constant(g, Tensor((int32_t)axis), name.with("dimension"));
+  Output a = detail::constant(g, Tensor(static_cast<int32_t>(axis)), name.with("dimension"));
   return OpBuilder(g, "ArgMin", name).input(x).input(a).attr("output_type", output_type).finish1();
 }
 

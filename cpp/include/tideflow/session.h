@@ -63,13 +63,16 @@ inline std::vector<Tensor> adopt_all(SmallArray<TFL_Tensor*>& out) {
 class Callable {
  public:
   Callable() = default;
-  explicit Callable(TFL_Callable* c) : c_(c, TFL_DeleteCallable) {}
+  explicit Callable(TFL_Callable* c)
+      : c_(c, TFL_DeleteCallable),
+        nfeeds_(static_cast<size_t>(TFL_CallableNumFeeds(c))),
+        nfetches_(static_cast<size_t>(TFL_CallableNumFetches(c))) {}
   // One value per feed in, one per fetch out.
   std::vector<Tensor> operator()(const std::vector<Tensor>& feeds = {}) const {
-    detail::SmallArray<TFL_Tensor*> in(feeds.size()), out(TFL_CallableNumFetches(c_.get()));
-    if ((int)feeds.size() != TFL_CallableNumFeeds(c_.get()))
-      throw InvalidArgumentError("Callable: expected " + std::to_string(TFL_CallableNumFeeds(c_.get())) +
-                                 " feed values, got " + std::to_string(feeds.size()));
+    if (feeds.size() != nfeeds_)
+      throw InvalidArgumentError("Callable: expected " + std::to_string(nfeeds_) + " feed values, got " +
+                                 std::to_string(feeds.size()));
+    detail::SmallArray<TFL_Tensor*> in(feeds.size()), out(nfetches_);
     for (size_t i = 0; i < feeds.size(); ++i) in[i] = feeds[i].c();
     detail::call(TFL_CallableRun, c_.get(), in.data(), out.data());
     return detail::adopt_all(out);
@@ -78,6 +81,7 @@ class Callable {
 
  private:
   std::shared_ptr<TFL_Callable> c_;
+  size_t nfeeds_ = 0, nfetches_ = 0;
 };
 
 // tf.Session: runs pruned subgraphs of a graph. Variables belong to the session. run() may be called from
@@ -120,8 +124,8 @@ class Session {
     for (const Output& x : feeds) f.push_back(x.c());
     for (const Output& x : fetches) o.push_back(x.c());
     for (const Operation& x : targets) t.push_back(x.c());
-    return Callable(detail::call(TFL_SessionMakeCallable, s_.get(), f.data(), (int)f.size(), o.data(), (int)o.size(),
-                                 t.data(), (int)t.size()));
+    return Callable(detail::call(TFL_SessionMakeCallable, s_.get(), f.data(), static_cast<int>(f.size()), o.data(), static_cast<int>(o.size()),
+                                 t.data(), static_cast<int>(t.size())));
   }
 
   void close() { detail::call(TFL_CloseSession, s_.get()); }
@@ -136,8 +140,8 @@ class Session {
       fk[i] = feeds[i].first.c();
       fv[i] = feeds[i].second.c();
     }
-    detail::call(TFL_SessionRun, s_.get(), fk.data(), fv.data(), (int)feeds.size(), fetches.data(), out.data(),
-                 (int)fetches.size(), targets.data(), (int)targets.size());
+    detail::call(TFL_SessionRun, s_.get(), fk.data(), fv.data(), static_cast<int>(feeds.size()), fetches.data(), out.data(),
+                 static_cast<int>(fetches.size()), targets.data(), static_cast<int>(targets.size()));
     return detail::adopt_all(out);
   }
 

@@ -28,9 +28,9 @@ class FileWriter {
   // A serialized Summary, as a summary op (tf.summary.scalar / merge_all built with OpBuilder) returns it.
   void add_summary(const Tensor& summary, int64_t step) {
     std::string s = summary.string_at(0);
-    detail::call(TFL_EventWriterAddSummary, w_.get(), (const void*)s.data(), s.size(), step);
+    detail::call(TFL_EventWriterAddSummary, w_.get(), static_cast<const void*>(s.data()), s.size(), step);
   }
-  void add_graph(const Graph& g) { detail::call(TFL_EventWriterAddGraph, w_.get(), (const TFL_Graph*)g.c()); }
+  void add_graph(const Graph& g) { detail::call(TFL_EventWriterAddGraph, w_.get(), static_cast<const TFL_Graph*>(g.c())); }
   void flush() { detail::call(TFL_EventWriterFlush, w_.get()); }
   void close() { detail::call(TFL_EventWriterClose, w_.get()); }
   std::string filename() const { return TFL_EventWriterFilename(w_.get()); }

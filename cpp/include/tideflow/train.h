@@ -38,7 +38,7 @@ class Optimizer {
                      const std::string& name = "") {
     std::vector<TFL_Operation*> vs = ops(var_list);
     return Operation(detail::call(TFL_OptimizerMinimize, o_.get(), loss.c(), var_list.empty() ? nullptr : vs.data(),
-                                  (int)vs.size(), global_step.valid() ? global_step.op().c() : nullptr,
+                                  static_cast<int>(vs.size()), global_step.valid() ? global_step.op().c() : nullptr,
                                   name.empty() ? nullptr : name.c_str()));
   }
   // (gradient, variable) pairs; the gradient is an empty Output where the loss does not depend on it.
@@ -54,7 +54,7 @@ class Optimizer {
     }
     std::vector<TFL_Operation*> vs = ops(vars);
     std::vector<TFL_Output> gs(vs.size());
-    detail::call(TFL_OptimizerComputeGradients, o_.get(), loss.c(), vs.data(), (int)vs.size(), gs.data());
+    detail::call(TFL_OptimizerComputeGradients, o_.get(), loss.c(), vs.data(), static_cast<int>(vs.size()), gs.data());
     GradsAndVars r;
     for (size_t i = 0; i < vars.size(); ++i) r.emplace_back(Output(gs[i]), vars[i]);
     return r;
@@ -67,7 +67,7 @@ class Optimizer {
       gs.push_back(gr.c());
       vs.push_back(v.op().c());
     }
-    return Operation(detail::call(TFL_OptimizerApplyGradients, o_.get(), gs.data(), vs.data(), (int)vs.size(),
+    return Operation(detail::call(TFL_OptimizerApplyGradients, o_.get(), gs.data(), vs.data(), static_cast<int>(vs.size()),
                                   global_step.valid() ? global_step.op().c() : nullptr,
                                   name.empty() ? nullptr : name.c_str()));
   }
@@ -86,7 +86,7 @@ class Optimizer {
     std::vector<double> values;
     for (auto& [k, h] : params)
       if (!h.is_tensor()) names.push_back(k), values.push_back(h.value());
-    o_.reset(detail::call(TFL_NewOptimizer, kind, names.data(), values.data(), (int)names.size(),
+    o_.reset(detail::call(TFL_NewOptimizer, kind, names.data(), values.data(), static_cast<int>(names.size()),
                           name.empty() ? nullptr : name.c_str()),
              TFL_DeleteOptimizer);
     for (auto& [k, h] : params)
@@ -221,12 +221,12 @@ class Saver {
   explicit Saver(Graph& g, const std::vector<Variable>& var_list = {}, int max_to_keep = 5) {
     std::vector<TFL_Operation*> v;
     for (const Variable& x : var_list) v.push_back(x.op().c());
-    s_.reset(detail::call(TFL_NewSaver, g.c(), var_list.empty() ? nullptr : v.data(), (int)v.size(), max_to_keep),
+    s_.reset(detail::call(TFL_NewSaver, g.c(), var_list.empty() ? nullptr : v.data(), static_cast<int>(v.size()), max_to_keep),
              TFL_DeleteSaver);
   }
   // Writes save_path[-global_step] and returns that prefix (global_step < 0: none).
   std::string save(Session& sess, const std::string& save_path, int64_t global_step = -1, bool write_meta_graph = true) {
-    return detail::call(TFL_SaverSave, s_.get(), sess.c(), save_path.c_str(), global_step, (int)write_meta_graph);
+    return detail::call(TFL_SaverSave, s_.get(), sess.c(), save_path.c_str(), global_step, static_cast<int>(write_meta_graph));
   }
   // The step taken from a variable (the global step).
   std::string save(Session& sess, const std::string& save_path, const Variable& global_step, bool write_meta_graph = true) {
