@@ -30,15 +30,22 @@ def package_dirs():
 
 
 def build(out_dir):
+    """bench/cpp/trivial_run.cc on the public API; with the core's reference run (trivial_run_core.cc, on
+    the internal headers) linked in when the source tree is at hand."""
     import scipy_openblas32
     cxx = shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
     if not cxx:
         sys.exit("bench/cpp_api.py needs a C++17 compiler")
     inc, lib = package_dirs()
+    core_headers = os.path.join(os.path.dirname(HERE), "cpp")
+    sources = [os.path.join(HERE, "cpp", "trivial_run.cc")]
+    flags = ["-I" + inc]
+    if os.path.isfile(os.path.join(core_headers, "session.h")):
+        sources.append(os.path.join(HERE, "cpp", "trivial_run_core.cc"))
+        flags += ["-I" + core_headers, "-DTIDEFLOW_BENCH_CORE"]
     exe = os.path.join(out_dir, "trivial_run")
-    subprocess.run([cxx, "-std=c++17", "-O2", os.path.join(HERE, "cpp", "trivial_run.cc"), "-o", exe, "-I" + inc,
-                    "-L" + lib, "-Wl,-rpath," + lib, "-Wl,-rpath-link," + scipy_openblas32.get_lib_dir(), "-ltideflow"],
-                   check=True)
+    subprocess.run([cxx, "-std=c++17", "-O2"] + flags + sources + ["-o", exe, "-L" + lib, "-Wl,-rpath," + lib,
+                    "-Wl,-rpath-link," + scipy_openblas32.get_lib_dir(), "-ltideflow"], check=True)
     return exe
 
 
@@ -66,16 +73,19 @@ def main():
         exe = build(d)
         out = subprocess.run([exe, str(args.rounds), str(args.threads)], check=True, capture_output=True,
                              text=True).stdout
-    cpp = dict(line.split() for line in out.strip().splitlines())
+    cpp = {k: float(v) for k, v in (line.split() for line in out.strip().splitlines())}
     py_run, py_call = python_figures(args.rounds, args.threads)
     print("machine: %s\ncommit: %s\nthreads: %d, medians of %d rounds\n" % (bench_run.machine(), bench_run.commit(),
                                                                              args.threads, args.rounds))
+    core = "%.3f" % cpp["core_us"] if "core_us" in cpp else "-"
     print("| trivial cached run (us/run) | C++ Callable | C ABI TFL_CallableRun | C++ Session::run | "
-          "Python make_callable | Python Session.run |")
-    print("|---|---|---|---|---|---|")
-    print("| `tf.constant(1.0) + 1.0` | %.3f | %.3f | %.3f | %.3f | %.3f |"
-          % (float(cpp["callable_us"]), float(cpp["c_callable_us"]), float(cpp["run_us"]), py_call, py_run))
-    print("\nC++ Callable / Python Session.run: %.2fx; target: C++ <= 1 us" % (float(cpp["callable_us"]) / py_run))
+          "core (internal C++, no API) | Python make_callable | Python Session.run |")
+    print("|---|---|---|---|---|---|---|")
+    print("| `tf.constant(1.0) + 1.0` | %.3f | %.3f | %.3f | %s | %.3f | %.3f |"
+          % (cpp["callable_us"], cpp["c_callable_us"], cpp["run_us"], core, py_call, py_run))
+    print("\nC++ Callable / Python Session.run: %.2fx%s; target: C++ <= 1 us"
+          % (cpp["callable_us"] / py_run,
+             ", C++ Callable - core: %+.3f us" % (cpp["callable_us"] - cpp["core_us"]) if "core_us" in cpp else ""))
 
 
 if __name__ == "__main__":

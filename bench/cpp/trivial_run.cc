@@ -1,6 +1,7 @@
 // The trivial cached run of bench/workloads.py (`tf.constant(1.0) + 1.0`, fetched again and again) from
 // C++: through a Callable (the plan prepared once), through Session::run (the plan looked up per call),
-// and through the C ABI directly. Prints the median of `rounds` rounds, in microseconds per run.
+// through the C ABI directly, and (built with -DTIDEFLOW_BENCH_CORE and trivial_run_core.cc) on the
+// internal core with no API in between. Rounds are interleaved; prints each median in us per run.
 //   trivial_run [rounds] [threads]
 #include <tideflow/tideflow.h>
 
@@ -11,6 +12,10 @@
 #include <functional>
 
 namespace tf = tideflow;
+
+#ifdef TIDEFLOW_BENCH_CORE
+std::function<float()> core_trivial_run(int threads);
+#endif
 
 static double seconds_per_call(const std::function<void()>& f) {
   using clock = std::chrono::steady_clock;
@@ -33,8 +38,14 @@ int main(int argc, char** argv) {
   float sink = 0;
   TFL_Status* st = TFL_NewStatus();
   TFL_Tensor* out = nullptr;
-  std::vector<double> callable, run, c_abi;
+  std::vector<double> callable, run, c_abi, core;
+#ifdef TIDEFLOW_BENCH_CORE
+  std::function<float()> core_run = core_trivial_run(threads);
+#endif
   for (int r = 0; r < rounds; ++r) {
+#ifdef TIDEFLOW_BENCH_CORE
+    core.push_back(seconds_per_call([&] { sink += core_run(); }));
+#endif
     callable.push_back(seconds_per_call([&] { sink += step()[0].scalar<float>(); }));
     run.push_back(seconds_per_call([&] { sink += sess.run(y).scalar<float>(); }));
     c_abi.push_back(seconds_per_call([&] {
@@ -48,7 +59,8 @@ int main(int argc, char** argv) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2] * 1e6;
   };
-  std::printf("callable_us %.3f\nrun_us %.3f\nc_callable_us %.3f\nsink %g\n", median(callable), median(run),
-              median(c_abi), static_cast<double>(sink));
+  std::printf("callable_us %.3f\nrun_us %.3f\nc_callable_us %.3f\n", median(callable), median(run), median(c_abi));
+  if (!core.empty()) std::printf("core_us %.3f\n", median(core));
+  std::printf("sink %g\n", static_cast<double>(sink));
   return 0;
 }

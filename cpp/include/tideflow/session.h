@@ -45,7 +45,7 @@ class SmallArray {
 
  private:
   size_t n_;
-  T stack_[N] = {};
+  T stack_[N];  // filled by the caller before use
   std::unique_ptr<T[]> heap_;
   T* p_;
 };
