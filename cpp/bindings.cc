@@ -226,7 +226,6 @@ NB_MODULE(_core, m) {
   m.def("allocation_cap", &allocation_cap);
   m.def("set_allocation_cap", &set_allocation_cap, "bytes"_a);
   m.def("duplicate_ops", [] { return OpRegistry::global().duplicates(); });
-  m.def("orphan_op_descriptions", [] { return OpRegistry::global().orphan_descriptions(); });
   // The ops that carry a Python API (Note [ops carry their Python API]): (name, num_inputs, args, api, doc).
   m.def("op_apis", [] {
     nb::list out;

@@ -118,23 +118,10 @@ class TF_API OpRegistry {
   // Op names registered twice (two families claiming one name): a test keeps this empty, since
   // registration runs at load time where throwing would take the process down.
   const std::vector<std::string>& duplicates() const { return duplicates_; }
-  // Sets an op's Python API from a table kept apart from its row. Works before or after the row runs
-  // (static initialization order across files is unspecified): a description of an op not registered yet
-  // waits for its row. Rows say the same with .args(...).api(...).doc(...).
-  void describe(const std::string& name, std::vector<std::string> args, std::vector<std::string> api,
-                std::string doc);
-  // Descriptions no row picked up (a misspelled op name): a test keeps this empty.
-  std::vector<std::string> orphan_descriptions() const;
 
  private:
-  struct Description {
-    std::vector<std::string> args, api;
-    std::string doc;
-  };
-  static void apply(OpDef* d, Description&& desc);
   std::unordered_map<std::string, std::unique_ptr<OpDef>> ops_;
   std::vector<std::string> duplicates_;
-  std::unordered_map<std::string, Description> pending_;
 };
 
 // Note [ops carry their Python API]
