@@ -1,4 +1,5 @@
 #pragma once
+#include <exception>
 #include <functional>
 #include <string>
 #include <vector>
@@ -51,6 +52,17 @@ struct TF_API KernelCtx {
 };
 using KernelFn = void (*)(KernelCtx&);
 
+// Note [async kernels]
+// A kernel whose work finishes outside this process's control (a collective waits for the other ranks)
+// must not hold an executor thread while it waits: with every thread waiting on a different collective,
+// ranks that reached their collectives in different orders would wait for each other forever. An async
+// kernel starts the work and returns; the work sets the outputs on the context and calls `done` exactly
+// once, from any thread, with a null exception_ptr on success. The context and its inputs/outputs stay
+// alive until then. The executor runs a plan holding async nodes from its ready queue, so the rest of the
+// graph goes on while the work is in flight, and it launches an async node as soon as its inputs exist.
+using AsyncDone = std::function<void(std::exception_ptr)>;
+using AsyncKernelFn = void (*)(KernelCtx&, AsyncDone);
+
 // ---- gradients: graph-building rules, see Note [gradient rules] in gradients.h ----
 struct TF_API GradCtx {
   Builder& b;
@@ -85,6 +97,7 @@ struct TF_API OpDef {
   bool not_differentiable = false;  // gradient is None on purpose (comparisons, shape ops, argmax)
   ShapeFn shape;
   KernelFn cpu = nullptr;
+  AsyncKernelFn cpu_async = nullptr;  // instead of `cpu`: Note [async kernels]
   GradFn grad;
   std::vector<Fusion> fusions;
   bool is_ref_input(int i) const {
@@ -124,6 +137,7 @@ class TF_API OpDefBuilder {
   OpDefBuilder& not_differentiable() { def_->not_differentiable = true; return *this; }
   OpDefBuilder& shape(ShapeFn f) { def_->shape = std::move(f); return *this; }
   OpDefBuilder& cpu(KernelFn f) { def_->cpu = f; return *this; }
+  OpDefBuilder& cpu_async(AsyncKernelFn f) { def_->cpu_async = f; return *this; }
   OpDefBuilder& grad(GradFn f) { def_->grad = std::move(f); return *this; }
 
  private:

@@ -96,6 +96,8 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
     pn.out_slot = p.num_slots;
     p.num_slots += n->num_outputs();
     pn.expensive = n->op->expensive;
+    pn.async = n->op->cpu_async != nullptr;
+    p.has_async = p.has_async || pn.async;
     if ((pn.fusion = fusion_of[id])) {
       pn.fused = n->inputs[pn.fusion->input].node;
       pn.expensive = pn.expensive || pn.fused->op->expensive;
