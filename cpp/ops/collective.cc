@@ -93,9 +93,10 @@ std::vector<Output> allgather_grad(GradCtx& g) {
   Output shape = g.b.op1("Shape", {g.x(0)});
   Output rows = g.b.op1("Slice", {shape, g.b.ints({0}), g.b.ints({1})});
   Output all_rows = g.b.op1("HorovodAllgather", {rows}, AttrMap{{"ignore_name_scope", false}});
-  Output offset = rank == 0 ? g.b.ints({0})
-                            : g.b.op1("Sum", {g.b.op1("Slice", {all_rows, g.b.ints({0}), g.b.ints({rank})}),
-                                              g.b.ints({0})}, AttrMap{{"keep_dims", true}});
+  // Every rank reads the gathered sizes (rank 0 sums an empty slice): a collective that some ranks
+  // prune from their step would leave the others waiting for it.
+  Output offset = g.b.op1("Sum", {g.b.op1("Slice", {all_rows, g.b.ints({0}), g.b.ints({rank})}), g.b.ints({0})},
+                          AttrMap{{"keep_dims", true}});
   Output rest = g.b.op1("ZerosLike", {g.b.op1("Slice", {shape, g.b.ints({1}), g.b.ints({-1})})});
   Output begin = g.b.op1("ConcatV2", {offset, rest, g.b.ints({0})});
   return {g.b.op1("Slice", {summed, begin, shape})};
