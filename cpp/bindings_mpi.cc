@@ -48,7 +48,8 @@ void bind_mpi(nb::module_& m) {
   m.def("_hvd_stats", [] {
     auto s = Controller::global().stats();
     return std::map<std::string, int64_t>{{"rounds", s.rounds}, {"tensors", s.tensors}, {"mpi_calls", s.mpi_calls},
-                                          {"fused_tensors", s.fused_tensors}, {"bytes", s.bytes}};
+                                          {"fused_tensors", s.fused_tensors}, {"bytes", s.bytes},
+                                          {"negotiation_us", s.negotiation_us}, {"data_us", s.data_us}};
   });
   m.def("_set_default_threads", &tideflow::set_default_thread_cap);
   m.def("_default_threads", &tideflow::default_thread_cap);

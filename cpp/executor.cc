@@ -102,6 +102,15 @@ void run_sequential(RunState<false>& rs) {
   for (size_t pi = 0; pi < rs.plan.nodes.size(); ++pi) rs.run_node((int)pi, inputs, outputs);
 }
 
+std::atomic<int> g_waiting_on_async{0};
+std::atomic<void (*)()> g_async_wait_listener{nullptr};
+
+void waiting_on_async(int delta) {
+  g_waiting_on_async += delta;
+  if (delta > 0)
+    if (auto fn = g_async_wait_listener.load()) fn();
+}
+
 // Note [ready queue]
 // In parallel mode a thread runs a node and then, inline, the first consumer it made ready; further
 // expensive consumers go to a queue shared by the run. Pool helpers (at most threads - 1) take from the
@@ -279,8 +288,8 @@ struct ParallelRun {
 
   // The caller's part once its own chain ends: queued nodes, then waiting for the helpers' drains and
   // the async nodes in flight. While it waits it runs pool tasks too: a helper's product split for two
-  // threads would otherwise find the only worker busy (the helper itself) and run on one. The wait polls
-  // for ~kPoll, then blocks.
+  // threads would otherwise find the only worker busy (the helper itself) and run on one. The wait for
+  // helpers polls for ~kPoll, then blocks.
   void finish() {
     using clock = std::chrono::steady_clock;
     static constexpr auto kPoll = std::chrono::microseconds(200);
@@ -299,9 +308,14 @@ struct ParallelRun {
         q->done = true;
         break;
       } else {
-        const bool polling = clock::now() < poll_until;
+        // Helpers finish soon: poll for them. Async work waits on other processes: sleep, and leave the
+        // core to whoever does that work.
+        const bool polling = q->active > 0 && clock::now() < poll_until;
         if (!polling) {
+          const bool on_async = q->active == 0 && q->outstanding > 0;
+          if (on_async) waiting_on_async(+1);
           q->cv.wait(l, [&] { return !q->nodes.empty() || quiet(); });
+          if (on_async) waiting_on_async(-1);
           continue;
         }
         l.unlock();
@@ -315,6 +329,9 @@ struct ParallelRun {
 };
 
 }  // namespace
+
+int runs_waiting_on_async() { return g_waiting_on_async.load(); }
+void set_async_wait_listener(void (*fn)()) { g_async_wait_listener = fn; }
 
 std::vector<Tensor> execute(const Plan& plan, std::vector<Tensor> feed_values, SessionState& state, int threads,
                             bool parallel) {

@@ -183,7 +183,8 @@ def collectives():
     with tf.Graph().as_default():
         before = hvd._stats()
         parts = [tf.constant(np.full((3,), float(i + r), np.float32)) for i in range(40)]
-        with tf.Session() as sess:
+        # two executor threads: the async nodes run beside pool helpers
+        with tf.Session(config=tf.ConfigProto(inter_op_parallelism_threads=2)) as sess:
             got = sess.run([hvd.allreduce(p, op=hvd.Sum) for p in parts])
         for i, g in enumerate(got):
             np.testing.assert_allclose(g, np.full((3,), 2.0 * i + 1))

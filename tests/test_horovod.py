@@ -25,6 +25,9 @@ def _env():
     parent = os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__)))
     env["PYTHONPATH"] = os.pathsep.join([parent] + [p for p in [env.get("PYTHONPATH")] if p])
     env.pop("HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", None)
+    launcher = _mpiexec()
+    if launcher:  # mpiexec starts its helpers (hydra_pmi_proxy) from PATH
+        env["PATH"] = os.path.dirname(launcher) + os.pathsep + env.get("PATH", "")
     return env
 
 
@@ -122,6 +125,15 @@ def test_ops_check_their_arguments_when_built():
 def test_single_process_without_launcher(tmp_path):
     rc, out = _run([WORKER, "single", str(tmp_path)], ranks=0)
     assert rc == 0 and "single ok" in out, out
+
+
+@needs_mpi
+def test_a_launcher_of_another_mpi_is_refused():
+    # mpirun said 2 processes, the MPI library sees 1: each would train alone.
+    env = dict(_env(), PMI_SIZE="2", PMI_RANK="0")
+    r = subprocess.run([sys.executable, "-c", "import tideflow.horovod as hvd; hvd.init()"], capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert r.returncode != 0 and "sees only this one" in r.stderr, r.stderr
 
 
 @needs_mpi

@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "op_registry.h"
 #include "threadpool.h"
 
 namespace tideflow {
@@ -39,6 +40,16 @@ namespace dist {
 // pre/postscale factors are folded into the copies in and out of the fusion buffer. Requests keep
 // arriving while a round runs, so a slow round batches more: overlap with the backward pass and fusion
 // adjust to each other without a fixed cycle time.
+
+// Note [when rounds start]
+// A round costs every rank a synchronization, and it pays only if it moves enough data or lets the
+// reduction overlap with computation that is left to do. A rank starts one when it has requests and
+// its executor has nothing else to run (Note [async kernels]: a run is blocked on collectives alone),
+// when the requests not yet announced hold an eighth of the fusion threshold (8 MB by default), or when
+// the oldest has waited HOROVOD_CYCLE_TIME (5 ms by default). A small model thus reduces all of its
+// gradients in one round at the end of the backward pass, where no compute thread competes with MPI for
+// the cores, while a large one starts reducing its first gradients during the backward pass. The
+// round completes when every rank has started it: ranks that trigger early wait for the late ones.
 
 using Clock = std::chrono::steady_clock;
 
@@ -186,7 +197,14 @@ void Controller::start(const MpiHandles& h, int rank, int size, const Controller
   announce_.clear();
   table_.clear();
   running_ = true;
-  if (size > 1) thread_ = std::thread([this] { loop(); });
+  if (size > 1) {
+    set_async_wait_listener([] {
+      Controller& c = global();
+      { std::lock_guard<std::mutex> l(c.mu_); }
+      c.cv_.notify_one();
+    });
+    thread_ = std::thread([this] { loop(); });
+  }
 }
 
 bool Controller::shutdown(const std::string& reason) {
@@ -221,8 +239,15 @@ void Controller::enqueue(CollRequest r) {
                      "broadcast root rank " + std::to_string(r.root) + " is not in [0, " + std::to_string(size_) +
                          ")", r.where);
     } else if (size_ > 1) {
+      // Wake the thread when its next round may have to start earlier (Note [when rounds start]).
+      const bool first = queue_.empty();
+      const int64_t bytes = (int64_t)r.input.nbytes();
+      if (first) first_queued_ = Clock::now();
+      const bool crossed = queued_bytes_ < opts_.fusion_threshold / 8 &&
+                           queued_bytes_ + bytes >= opts_.fusion_threshold / 8;
+      queued_bytes_ += bytes;
       queue_.push_back(std::move(r));
-      cv_.notify_one();
+      if (first || crossed) cv_.notify_one();
       return;
     } else {
       stats_.tensors++;
@@ -253,15 +278,26 @@ void Controller::loop() {
     bool stopping;
     std::string reason;
     {
+      // Note [when rounds start]
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return !queue_.empty() || stop_requested_ || !pending_.empty(); });
       if (idle_rounds > 0)  // rounds that moved nothing: back off up to a millisecond, or until news
         cv_.wait_until(l, last_round + std::chrono::microseconds(std::min(1000, 10 << std::min(idle_rounds, 7))),
                        [&] { return stop_requested_ || !queue_.empty(); });
-      if (opts_.cycle_time_ms > 0)
-        cv_.wait_until(l, last_round + std::chrono::microseconds((int64_t)(opts_.cycle_time_ms * 1000)),
-                       [&] { return stop_requested_; });
+      const auto cycle = std::chrono::microseconds((int64_t)(opts_.cycle_time_ms * 1000));
+      for (;;) {
+        if (stop_requested_) break;
+        if (queue_.empty() && pending_.empty()) {
+          cv_.wait(l);
+          continue;
+        }
+        if (runs_waiting_on_async() > 0 || queued_bytes_ >= opts_.fusion_threshold / 8) break;
+        Clock::time_point since = queue_.empty() ? last_round : first_queued_;
+        if (!pending_.empty() && last_round < since) since = last_round;
+        if (Clock::now() >= since + cycle) break;
+        cv_.wait_until(l, since + cycle);
+      }
       fresh.swap(queue_);
+      queued_bytes_ = 0;
       stopping = stop_requested_;
       reason = stop_reason_;
     }
@@ -304,7 +340,12 @@ void Controller::loop() {
     std::string stopped;
     bool others_announced = false;
     try {
-      if (!exchange(w.s, &all)) {
+      const bool exchanged = exchange(w.s, &all);
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        stats_.negotiation_us += std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - last_round).count();
+      }
+      if (!exchanged) {
         std::lock_guard<std::mutex> l(mu_);
         broken_ = true;
         if (stopped_because_.empty())
@@ -364,7 +405,10 @@ void Controller::loop() {
     }
     idle_rounds = (ready.empty() && !announced && !others_announced) ? idle_rounds + 1 : 0;
     try {
+      const auto t0 = Clock::now();
       execute(ready);
+      std::lock_guard<std::mutex> l(mu_);
+      stats_.data_us += std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
     } catch (const std::exception& e) {
       {
         std::lock_guard<std::mutex> l(mu_);

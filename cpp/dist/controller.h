@@ -4,6 +4,7 @@
 // the ranks agree on shapes and dtypes, fuses small allreduces into large buffers and calls MPI. See
 // Note [negotiation] and Note [tensor fusion] in controller.cc.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -41,7 +42,7 @@ struct CollRequest {
 
 struct ControllerOptions {
   int64_t fusion_threshold = int64_t(64) << 20;  // bytes per fused allreduce (HOROVOD_FUSION_THRESHOLD)
-  double cycle_time_ms = 0;                       // least time between two negotiations (HOROVOD_CYCLE_TIME)
+  double cycle_time_ms = 5;                       // longest wait for a round (HOROVOD_CYCLE_TIME)
   double stall_warning_s = 60;                    // HOROVOD_STALL_CHECK_TIME_SECONDS
   double stall_shutdown_s = 0;                    // give up after this long; 0: never
 };
@@ -52,6 +53,8 @@ struct ControllerStats {
   int64_t mpi_calls = 0;     // data-moving MPI calls
   int64_t fused_tensors = 0; // allreduce requests that shared a fusion buffer with others
   int64_t bytes = 0;         // bytes passed to MPI
+  int64_t negotiation_us = 0;  // time in rounds (waiting for the other ranks included)
+  int64_t data_us = 0;         // time in data-moving MPI calls, copies and scaling included
 };
 
 class TF_API Controller {
@@ -96,6 +99,8 @@ class TF_API Controller {
   std::mutex mu_;  // guards the fields below it
   std::condition_variable cv_;
   std::deque<CollRequest> queue_;
+  int64_t queued_bytes_ = 0;
+  std::chrono::steady_clock::time_point first_queued_;
   bool stop_requested_ = false;
   std::string stop_reason_;
   std::string stopped_because_;  // set once no collective can run any more

@@ -90,6 +90,7 @@ def init(comm=None, process_sets=None):
                 raise ValueError("this process (rank %d) is not among the ranks %r" % (MPI.COMM_WORLD.rank, comm))
         else:
             base = comm
+        _check_launcher(base.Get_size())
         s = _State()
         s.MPI = MPI
         # Private communicators: the controller's collectives and Python-side object exchanges must never
@@ -119,7 +120,7 @@ def init(comm=None, process_sets=None):
         handles = {k: v if k == "handle_bytes" else _signed(v, bits) for k, v in handles.items()}
         s.library = _core._hvd_start(
             handles, s.rank, s.size, int(_env_float("HOROVOD_FUSION_THRESHOLD", 64 * 1024 * 1024)),
-            _env_float("HOROVOD_CYCLE_TIME", 0.0), _env_float("HOROVOD_STALL_CHECK_TIME_SECONDS", 60.0),
+            _env_float("HOROVOD_CYCLE_TIME", 5.0), _env_float("HOROVOD_STALL_CHECK_TIME_SECONDS", 60.0),
             _env_float("HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", 0.0))
         # Processes sharing a machine share its cores: each takes its part unless a Session's ConfigProto
         # says otherwise (the executor, intra-op work and BLAS all follow this one cap).
@@ -131,6 +132,37 @@ def init(comm=None, process_sets=None):
             _core._set_default_threads(max(1, cpus // s.local_size))
         _state = s
         _install_exit_hooks()
+
+
+# What launchers tell each process about the job (MPICH's hydra, Open MPI, horovodrun in Gloo mode).
+_LAUNCHER_SIZES = (("PMI_SIZE", "an MPICH-style mpiexec"), ("OMPI_COMM_WORLD_SIZE", "Open MPI's mpirun"),
+                   ("HOROVOD_SIZE", "horovodrun"))
+
+
+def _check_launcher(mpi_size):
+    """A launcher that started several processes while MPI sees one means each would train alone: the
+    launcher belongs to another MPI library than mpi4py's, or horovodrun ran in Gloo mode."""
+    if mpi_size != 1:
+        return
+    for var, who in _LAUNCHER_SIZES:
+        try:
+            n = int(os.environ.get(var, "1"))
+        except ValueError:
+            continue
+        if n > 1:
+            raise RuntimeError(
+                "%s started %d processes (%s=%d), but the MPI library mpi4py loaded sees only this one, so each "
+                "process would train alone. Launch with the mpirun/mpiexec of the MPI library mpi4py uses (%s)%s."
+                % (who, n, var, n, _library_name(),
+                   "; horovodrun needs --mpi" if var == "HOROVOD_SIZE" else ""))
+
+
+def _library_name():
+    try:
+        from mpi4py import MPI
+        return MPI.Get_library_version().strip().splitlines()[0]
+    except Exception:  # noqa: BLE001 (only for a message)
+        return "unknown"
 
 
 def _install_exit_hooks():
