@@ -179,6 +179,19 @@ def collectives():
         np.testing.assert_allclose(vals, np.concatenate([np.full((2, 3), 0.5), np.full((2, 3), 1.0)]))
         assert idx.tolist() == [0, 2, 1, 2]
 
+    # A large fed input is reduced into an output buffer that is reused once nobody holds it: results the
+    # caller keeps never change.
+    with tf.Graph().as_default():
+        big = tf.placeholder(tf.float32, [300000])
+        red = hvd.allreduce(big, op=hvd.Sum)
+        with tf.Session() as sess:
+            kept = [sess.run(red, {big: np.full(300000, k + r, np.float32)}) for k in range(3)]
+            for k in range(3):
+                assert (kept[k] == 2 * k + 1).all(), (k, kept[k][:3])
+            del kept
+            for k in range(3):
+                assert (sess.run(red, {big: np.full(300000, k, np.float32)}) == 2 * k).all()
+
     # Tensor fusion: many small gradients ready together go to MPI in few calls
     with tf.Graph().as_default():
         before = hvd._stats()

@@ -196,6 +196,8 @@ void Controller::start(const MpiHandles& h, int rank, int size, const Controller
   pending_.clear();
   announce_.clear();
   table_.clear();
+  out_cache_.clear();
+  cached_bytes_ = 0;
   running_ = true;
   if (size > 1) {
     set_async_wait_listener([] {
@@ -615,7 +617,7 @@ void Controller::run_allreduce_group(const std::vector<CollRequest*>& group) {
   if (group.size() == 1) {
     CollRequest& r = *group[0];
     const int64_t n = r.input.size();
-    Tensor out = r.input.unique() ? r.input : Tensor(dt, r.input.dims());
+    Tensor out = r.input.unique() ? r.input : output_for(r.name, dt, r.input.dims());
     if (pre != 1.0) scale(r.input.raw(), out.raw(), n, dt, pre);
     const bool in_place = pre != 1.0 || out.raw() == r.input.raw();
     mpi_->allreduce(in_place ? nullptr : r.input.raw(), out.raw(), n, dt, op);
@@ -655,6 +657,28 @@ void Controller::run_allreduce_group(const std::vector<CollRequest*>& group) {
     std::string name = r->name;
     finish(name, std::move(out), nullptr);
   }
+}
+
+// A large output of a request whose input cannot be reduced in place (a fed array, a variable's value):
+// the buffer of its previous run when nobody holds it any more, which spares the page faults of fresh
+// memory on every step. A buffer the user (or anything else) still holds is never reused.
+Tensor Controller::output_for(const std::string& name, DType dt, const Dims& dims) {
+  constexpr size_t kMinBytes = size_t(1) << 20, kMaxCached = size_t(256) << 20;
+  const size_t nbytes = (size_t)num_elements(dims) * dtype_size(dt);
+  if (nbytes < kMinBytes) return Tensor(dt, dims);
+  auto it = out_cache_.find(name);
+  if (it != out_cache_.end()) {
+    std::shared_ptr<Buffer>& b = it->second;
+    if (b.use_count() == 1 && b->nbytes == nbytes) return Tensor(dt, dims, b);
+    cached_bytes_ -= b->nbytes;
+    out_cache_.erase(it);
+  }
+  Tensor t(dt, dims);
+  if (cached_bytes_ + nbytes <= kMaxCached) {
+    out_cache_.emplace(name, t.buffer());
+    cached_bytes_ += nbytes;
+  }
+  return t;
 }
 
 void Controller::run_allgather(CollRequest& r, const Entry& e) {

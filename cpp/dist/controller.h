@@ -86,6 +86,7 @@ class TF_API Controller {
   void run_allgather(CollRequest& r, const Entry& e);
   void run_broadcast(CollRequest& r);
   void finish(const std::string& name, Tensor out, std::exception_ptr err);
+  Tensor output_for(const std::string& name, DType dt, const Dims& dims);
   void fail_all_pending(const std::string& why);
   void warn_stalled();
 
@@ -112,6 +113,8 @@ class TF_API Controller {
   std::vector<std::string> announce_;                     // names to tell the others in the next round
   std::unordered_map<std::string, std::unique_ptr<Entry>> table_;  // what each rank announced
   std::shared_ptr<Buffer> fusion_;
+  std::unordered_map<std::string, std::shared_ptr<Buffer>> out_cache_;  // output_for
+  size_t cached_bytes_ = 0;
 };
 
 }  // namespace dist
