@@ -292,5 +292,20 @@ def fail():
             raise
 
 
+def stall():
+    """The ranks disagree on a collective's name: a warning, then (HOROVOD_STALL_SHUTDOWN_TIME_SECONDS) an
+    error on every rank."""
+    import tideflow.horovod as hvd
+    hvd.init()
+    r = hvd.rank()
+    y = hvd.allreduce(tf.constant([1.0, 2.0]), name="only_on_rank_%d" % r)
+    with tf.Session() as sess:
+        try:
+            sess.run(y)
+        except tf.errors.UnknownError as e:
+            print("rank %d got: %s" % (r, str(e).splitlines()[0]), flush=True)
+
+
 if __name__ == "__main__":
-    {"reference": reference, "train": train, "collectives": collectives, "single": single, "fail": fail}[MODE]()
+    {"reference": reference, "train": train, "collectives": collectives, "single": single, "fail": fail,
+     "stall": stall}[MODE]()

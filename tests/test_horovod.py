@@ -24,7 +24,6 @@ def _env():
     env = dict(os.environ)
     parent = os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__)))
     env["PYTHONPATH"] = os.pathsep.join([parent] + [p for p in [env.get("PYTHONPATH")] if p])
-    env.pop("HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", None)
     launcher = _mpiexec()
     if launcher:  # mpiexec starts its helpers (hydra_pmi_proxy) from PATH
         env["PATH"] = os.path.dirname(launcher) + os.pathsep + env.get("PATH", "")
@@ -177,6 +176,18 @@ def test_a_failing_rank_ends_every_rank(tmp_path, how):
         assert "rank 0 got: Horovod has been shut down: rank 1 stopped: it exited" in out
     else:  # the launcher ends the job when a process is killed
         assert "rank 0 got" not in out
+
+
+@needs_mpi
+def test_stalled_tensors_warn_then_end_every_rank(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOROVOD_STALL_CHECK_TIME_SECONDS", "1")
+    monkeypatch.setenv("HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", "2")
+    rc, out = _run([WORKER, "stall", str(tmp_path)], timeout=120)
+    assert rc == 0, out
+    assert "only_on_rank_0 (missing ranks: 1)" in out and "only_on_rank_1 (missing ranks: 0)" in out, out
+    for r in range(2):
+        assert re.search("rank %d got: Horovod has been shut down: rank 0 stopped: 'only_on_rank_0' waited \\d+ s" % r,
+                         out), out
 
 
 @needs_mpi

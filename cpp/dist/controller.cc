@@ -22,9 +22,9 @@ namespace dist {
 // its last round: name, kind, reduction, dtype, shape, root. Every rank adds all messages to the same
 // table, in rank order, so every rank computes the same list of names now announced by all ranks, checks
 // that the ranks agree on each (a mismatch fails that request on every rank with the same message) and
-// runs the collectives in that order. A rank runs rounds while it has requests in flight and sleeps
-// otherwise; a round completes once every rank has joined it, and a rank that has nothing new joins
-// with an empty message. Waiting for the others polls a nonblocking allgather with short sleeps, so the
+// runs the collectives in that order. A rank runs rounds while it has requests in flight (Note [when
+// rounds start]) and sleeps otherwise; a round completes once every rank has joined it, and a rank that
+// has nothing new joins with an empty message. Waiting for the others polls a nonblocking allgather with short sleeps, so the
 // waiting rank leaves the CPU to the compute threads and notices a stall (warning after
 // HOROVOD_STALL_CHECK_TIME_SECONDS, giving up after HOROVOD_STALL_SHUTDOWN_TIME_SECONDS if set).
 // A rank that stops (hvd.shutdown, exit, an uncaught exception) says so in its last round; every rank
@@ -37,9 +37,8 @@ namespace dist {
 // backward pass yields many small gradients, and each MPI call has a fixed cost. A request alone in its
 // group goes to MPI without a copy: reduced in place when nobody else holds the input's buffer (a
 // freshly computed gradient), else from the input into a new output. The Average division and Horovod's
-// pre/postscale factors are folded into the copies in and out of the fusion buffer. Requests keep
-// arriving while a round runs, so a slow round batches more: overlap with the backward pass and fusion
-// adjust to each other without a fixed cycle time.
+// pre/postscale factors are folded into the copies in and out of the fusion buffer. What a round can
+// fuse depends on when it starts: Note [when rounds start].
 
 // Note [when rounds start]
 // A round costs every rank a synchronization, and it pays only if it moves enough data or lets the
@@ -242,6 +241,7 @@ void Controller::enqueue(CollRequest r) {
                          ")", r.where);
     } else if (size_ > 1) {
       // Wake the thread when its next round may have to start earlier (Note [when rounds start]).
+      r.since = Clock::now();
       const bool first = queue_.empty();
       const int64_t bytes = (int64_t)r.input.nbytes();
       if (first) first_queued_ = Clock::now();
@@ -425,6 +425,18 @@ void Controller::loop() {
         seconds(Clock::now() - last_warning) > opts_.stall_warning_s) {
       last_warning = Clock::now();
       warn_stalled();
+    }
+    if (opts_.stall_shutdown_s > 0) {
+      // Stop every rank in the next round with the reason, rather than wait for tensors that may never come.
+      for (auto& kv : pending_) {
+        const double waited = seconds(Clock::now() - kv.second.since);
+        if (waited <= opts_.stall_shutdown_s) continue;
+        std::lock_guard<std::mutex> l(mu_);
+        stop_requested_ = true;
+        stop_reason_ = "'" + kv.first + "' waited " + std::to_string((int)waited) +
+                       " s for the other ranks (HOROVOD_STALL_SHUTDOWN_TIME_SECONDS)";
+        break;
+      }
     }
   }
 }

@@ -35,6 +35,7 @@ struct CollRequest {
   double prescale = 1, postscale = 1;
   int root = 0;
   Tensor input;
+  std::chrono::steady_clock::time_point since;  // when it was handed to the controller
   // Called exactly once, with the result or an error: on the controller's thread, or at once on the
   // caller's when no other rank is involved (one process, or a request refused before negotiation).
   std::function<void(Tensor, std::exception_ptr)> done;
