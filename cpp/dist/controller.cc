@@ -479,6 +479,13 @@ bool Controller::wait(MpiRequest* req) {
       cpu_relax();
       continue;
     }
+    // While this process computes, sleep between polls and leave it the core. While it only waits for
+    // the collectives, stay runnable (as MPI's own blocking calls do) and yield to whoever needs the core:
+    // a sleeping thread on a busy machine wakes a scheduler slice late, every time.
+    if (runs_waiting_on_async() > 0 && now - start < std::chrono::milliseconds(20)) {
+      std::this_thread::yield();
+      continue;
+    }
     sleep_us = sleep_us ? std::min(sleep_us * 2, 100) : 5;
     std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
     const double waited = seconds(now - start);
