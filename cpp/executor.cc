@@ -104,6 +104,7 @@ void run_sequential(RunState<false>& rs) {
 
 std::atomic<int> g_waiting_on_async{0};
 std::atomic<void (*)()> g_async_wait_listener{nullptr};
+std::atomic<bool (*)()> g_async_helper{nullptr};
 
 void waiting_on_async(int delta) {
   g_waiting_on_async += delta;
@@ -312,8 +313,16 @@ struct ParallelRun {
         // core to whoever does that work.
         const bool polling = q->active > 0 && clock::now() < poll_until;
         if (!polling) {
-          const bool on_async = q->active == 0 && q->outstanding > 0;
-          if (on_async) waiting_on_async(+1);
+          const bool on_async = q->active == 0 && q->outstanding > 0 && !abort;
+          if (on_async) {
+            if (auto helper = g_async_helper.load()) {
+              l.unlock();
+              const bool worked = helper();  // may complete our async nodes, which takes q->mu
+              l.lock();
+              if (worked) continue;
+            }
+            waiting_on_async(+1);
+          }
           q->cv.wait(l, [&] { return !q->nodes.empty() || quiet(); });
           if (on_async) waiting_on_async(-1);
           continue;
@@ -332,6 +341,7 @@ struct ParallelRun {
 
 int runs_waiting_on_async() { return g_waiting_on_async.load(); }
 void set_async_wait_listener(void (*fn)()) { g_async_wait_listener = fn; }
+void set_async_helper(bool (*helper)()) { g_async_helper = helper; }
 
 std::vector<Tensor> execute(const Plan& plan, std::vector<Tensor> feed_values, SessionState& state, int threads,
                             bool parallel) {

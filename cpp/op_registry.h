@@ -62,8 +62,10 @@ using KernelFn = void (*)(KernelCtx&);
 // graph goes on while the work is in flight, and it launches an async node as soon as its inputs exist.
 using AsyncDone = std::function<void(std::exception_ptr)>;
 using AsyncKernelFn = void (*)(KernelCtx&, AsyncDone);
-// How many runs are blocked on async work alone (nothing else of theirs can run), and a function called
-// each time a run starts to block so: a hint for whoever does that work that nobody computes meanwhile.
+// A run blocked on async work alone (nothing else of its own can run) first offers its thread to whoever
+// does that work: `helper` may do some of it there and says whether it did. Then the run sleeps: how many
+// runs sleep so, and a function called each time one starts to, tell that worker nobody computes.
+TF_API void set_async_helper(bool (*helper)());
 TF_API int runs_waiting_on_async();
 TF_API void set_async_wait_listener(void (*fn)());
 

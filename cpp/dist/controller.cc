@@ -197,8 +197,15 @@ void Controller::start(const MpiHandles& h, int rank, int size, const Controller
   table_.clear();
   out_cache_.clear();
   cached_bytes_ = 0;
+  finished_ = false;
+  helping_ = false;
+  npending_ = 0;
+  idle_rounds_ = 0;
+  last_round_ = 0;
+  last_warning_ = Clock::now();
   running_ = true;
   if (size > 1) {
+    set_async_helper(&Controller::help);
     set_async_wait_listener([] {
       Controller& c = global();
       { std::lock_guard<std::mutex> l(c.mu_); }
@@ -272,173 +279,218 @@ void Controller::loop() {
 #ifdef __linux__
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);  // the polling sleeps below are tens of microseconds
 #endif
-  Clock::time_point last_round{};
-  Clock::time_point last_warning = Clock::now();
-  int idle_rounds = 0;
   for (;;) {
-    std::deque<CollRequest> fresh;
-    bool stopping;
-    std::string reason;
     {
       // Note [when rounds start]
       std::unique_lock<std::mutex> l(mu_);
-      if (idle_rounds > 0)  // rounds that moved nothing: back off up to a millisecond, or until news
-        cv_.wait_until(l, last_round + std::chrono::microseconds(std::min(1000, 10 << std::min(idle_rounds, 7))),
+      const auto last = Clock::time_point(Clock::duration(last_round_.load()));
+      const int idle = idle_rounds_.load();
+      if (idle > 0)  // rounds that moved nothing: back off up to a millisecond, or until news
+        cv_.wait_until(l, last + std::chrono::microseconds(std::min(1000, 10 << std::min(idle, 7))),
                        [&] { return stop_requested_ || !queue_.empty(); });
       const auto cycle = std::chrono::microseconds((int64_t)(opts_.cycle_time_ms * 1000));
       for (;;) {
         if (stop_requested_) break;
-        if (queue_.empty() && pending_.empty()) {
+        if (queue_.empty() && npending_.load() == 0) {
           cv_.wait(l);
           continue;
         }
         if (runs_waiting_on_async() > 0 || queued_bytes_ >= opts_.fusion_threshold / 8) break;
-        Clock::time_point since = queue_.empty() ? last_round : first_queued_;
-        if (!pending_.empty() && last_round < since) since = last_round;
+        const auto last_now = Clock::time_point(Clock::duration(last_round_.load()));
+        Clock::time_point since = queue_.empty() ? last_now : first_queued_;
+        if (npending_.load() > 0 && last_now < since) since = last_now;
         if (Clock::now() >= since + cycle) break;
         cv_.wait_until(l, since + cycle);
       }
-      fresh.swap(queue_);
-      queued_bytes_ = 0;
-      stopping = stop_requested_;
-      reason = stop_reason_;
     }
-    for (CollRequest& r : fresh) {
-      if (pending_.count(r.name)) {
-        r.done(Tensor(), error_at(ErrorCode::InvalidArgument,
-                                  "Requested to allreduce, allgather, or broadcast a tensor with the same name as "
-                                  "another tensor that is currently being processed: '" + r.name +
-                                      "'. A step that failed may have left it in flight.", r.where));
-        continue;
-      }
-      announce_.push_back(r.name);
-      std::string name = r.name;
-      pending_.emplace(std::move(name), std::move(r));
+    std::lock_guard<std::mutex> d(drive_mu_);
+    if (finished_ || !iterate()) {
+      finished_ = true;
+      return;
     }
-    if (pending_.empty() && !stopping) continue;
+  }
+}
 
-    Writer w;
-    w.put<uint8_t>(stopping ? 1 : 0);
-    w.str(stopping ? reason : "");
-    w.put<int32_t>((int32_t)announce_.size());
-    for (const std::string& name : announce_) {
-      const CollRequest& r = pending_.at(name);
-      w.str(name);
-      w.put<uint8_t>((uint8_t)r.kind);
-      w.put<int32_t>((int32_t)r.op);
-      w.put<uint8_t>((uint8_t)r.input.dtype());
-      w.put<int32_t>(r.root);
-      w.put<double>(r.prescale);
-      w.put<double>(r.postscale);
-      w.put<int32_t>(r.input.rank());
-      for (int64_t d : r.input.dims()) w.put<int64_t>(d);
-    }
-    const bool announced = !announce_.empty();
-    announce_.clear();
-    last_round = Clock::now();
+// Note [who calls MPI]
+// A run blocked on its collectives alone (Note [async kernels]) does the controller's work on its own
+// thread (the executor calls help() before it sleeps), as an MPI program's thread would: no hand-off to
+// the controller's thread and back, whose wake-ups cost a scheduler slice each on a busy machine. The
+// controller's thread runs the rounds that start while the process still computes (Note [when rounds
+// start]) and the last one at shutdown. drive_mu_ makes one thread at a time call MPI, so the rounds
+// stay in the same sequence on every rank whichever thread runs them.
+bool Controller::help() {
+  Controller& c = global();
+  if (!c.running_ || c.size_ == 1) return false;
+  std::unique_lock<std::mutex> d(c.drive_mu_, std::try_to_lock);
+  // After a round that moved nothing, leave the next ones to the controller's thread, which backs off.
+  if (!d.owns_lock() || c.finished_ || c.idle_rounds_.load() > 0) return false;
+  {
+    std::lock_guard<std::mutex> l(c.mu_);
+    if (c.stop_requested_ || (c.queue_.empty() && c.npending_.load() == 0)) return false;
+  }
+  c.helping_ = true;
+  const bool more = c.iterate();
+  c.helping_ = false;
+  if (!more) {
+    c.finished_ = true;
+    { std::lock_guard<std::mutex> l(c.mu_); }
+    c.cv_.notify_all();
+  }
+  return true;
+}
 
-    std::vector<std::string> all;
-    std::vector<std::string> ready;
-    std::string stopped;
-    bool others_announced = false;
-    try {
-      const bool exchanged = exchange(w.s, &all);
-      {
-        std::lock_guard<std::mutex> l(mu_);
-        stats_.negotiation_us += std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - last_round).count();
-      }
-      if (!exchanged) {
-        std::lock_guard<std::mutex> l(mu_);
-        broken_ = true;
-        if (stopped_because_.empty())
-          stopped_because_ = "Horovod has been shut down: the other ranks stopped answering. " +
-                             std::string(kShutDownHelp);
-      } else {
-        for (int r = 0; r < size_; ++r) {
-          Reader rd{all[r].data(), all[r].data() + all[r].size()};
-          const bool stops = rd.get<uint8_t>() != 0;
-          std::string why = rd.str();
-          if (stops) stopped += (stopped.empty() ? "" : "; ") + ("rank " + std::to_string(r)) +
-                                (why.empty() ? " stopped" : " stopped: " + why);
-          const int32_t n = rd.get<int32_t>();
-          if (n > 0 && r != rank_) others_announced = true;
-          for (int32_t i = 0; i < n; ++i) {
-            std::string name = rd.str();
-            Meta m;
-            m.kind = (CollKind)rd.get<uint8_t>();
-            m.op = (ReduceOp)rd.get<int32_t>();
-            m.dtype = (DType)rd.get<uint8_t>();
-            m.root = rd.get<int32_t>();
-            m.prescale = rd.get<double>();
-            m.postscale = rd.get<double>();
-            const int32_t nd = rd.get<int32_t>();
-            if (nd < 0 || nd > 64) throw Error(ErrorCode::Internal, "malformed negotiation message");
-            for (int32_t k = 0; k < nd; ++k) m.dims.push_back(rd.get<int64_t>());
-            auto& e = table_[name];
-            if (!e) {
-              e = std::make_unique<Entry>();
-              e->meta.resize(size_);
-              e->have.assign(size_, 0);
-            }
-            if (e->have[r]) throw Error(ErrorCode::Internal, "rank " + std::to_string(r) + " announced '" + name + "' twice");
-            e->have[r] = 1;
-            e->meta[r] = std::move(m);
-            if (++e->count == size_) ready.push_back(name);
+// One round and the collectives it makes ready; false once no collective can run any more. The caller
+// holds drive_mu_.
+bool Controller::iterate() {
+  std::deque<CollRequest> fresh;
+  bool stopping;
+  std::string reason;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    fresh.swap(queue_);
+    queued_bytes_ = 0;
+    stopping = stop_requested_;
+    reason = stop_reason_;
+  }
+  for (CollRequest& r : fresh) {
+    if (pending_.count(r.name)) {
+      r.done(Tensor(), error_at(ErrorCode::InvalidArgument,
+                                "Requested to allreduce, allgather, or broadcast a tensor with the same name as "
+                                "another tensor that is currently being processed: '" + r.name +
+                                    "'. A step that failed may have left it in flight.", r.where));
+      continue;
+    }
+    announce_.push_back(r.name);
+    std::string name = r.name;
+    pending_.emplace(std::move(name), std::move(r));
+  }
+  npending_ = (int)pending_.size();
+  if (pending_.empty() && !stopping) return true;
+
+  Writer w;
+  w.put<uint8_t>(stopping ? 1 : 0);
+  w.str(stopping ? reason : "");
+  w.put<int32_t>((int32_t)announce_.size());
+  for (const std::string& name : announce_) {
+    const CollRequest& r = pending_.at(name);
+    w.str(name);
+    w.put<uint8_t>((uint8_t)r.kind);
+    w.put<int32_t>((int32_t)r.op);
+    w.put<uint8_t>((uint8_t)r.input.dtype());
+    w.put<int32_t>(r.root);
+    w.put<double>(r.prescale);
+    w.put<double>(r.postscale);
+    w.put<int32_t>(r.input.rank());
+    for (int64_t d : r.input.dims()) w.put<int64_t>(d);
+  }
+  const bool announced = !announce_.empty();
+  announce_.clear();
+  const auto round_start = Clock::now();
+  last_round_ = round_start.time_since_epoch().count();
+
+  std::vector<std::string> all;
+  std::vector<std::string> ready;
+  std::string stopped;
+  bool others_announced = false;
+  try {
+    const bool exchanged = exchange(w.s, &all);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stats_.negotiation_us += std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - round_start).count();
+    }
+    if (!exchanged) {
+      std::lock_guard<std::mutex> l(mu_);
+      broken_ = true;
+      if (stopped_because_.empty())
+        stopped_because_ = "Horovod has been shut down: the other ranks stopped answering. " +
+                           std::string(kShutDownHelp);
+    } else {
+      for (int r = 0; r < size_; ++r) {
+        Reader rd{all[r].data(), all[r].data() + all[r].size()};
+        const bool stops = rd.get<uint8_t>() != 0;
+        std::string why = rd.str();
+        if (stops) stopped += (stopped.empty() ? "" : "; ") + ("rank " + std::to_string(r)) +
+                              (why.empty() ? " stopped" : " stopped: " + why);
+        const int32_t n = rd.get<int32_t>();
+        if (n > 0 && r != rank_) others_announced = true;
+        for (int32_t i = 0; i < n; ++i) {
+          std::string name = rd.str();
+          Meta m;
+          m.kind = (CollKind)rd.get<uint8_t>();
+          m.op = (ReduceOp)rd.get<int32_t>();
+          m.dtype = (DType)rd.get<uint8_t>();
+          m.root = rd.get<int32_t>();
+          m.prescale = rd.get<double>();
+          m.postscale = rd.get<double>();
+          const int32_t nd = rd.get<int32_t>();
+          if (nd < 0 || nd > 64) throw Error(ErrorCode::Internal, "malformed negotiation message");
+          for (int32_t k = 0; k < nd; ++k) m.dims.push_back(rd.get<int64_t>());
+          auto& e = table_[name];
+          if (!e) {
+            e = std::make_unique<Entry>();
+            e->meta.resize(size_);
+            e->have.assign(size_, 0);
           }
+          if (e->have[r]) throw Error(ErrorCode::Internal, "rank " + std::to_string(r) + " announced '" + name + "' twice");
+          e->have[r] = 1;
+          e->meta[r] = std::move(m);
+          if (++e->count == size_) ready.push_back(name);
         }
-        std::lock_guard<std::mutex> l(mu_);
-        stats_.rounds++;
-        if (!stopped.empty())
-          stopped_because_ = "Horovod has been shut down: " + stopped + ". " + kShutDownHelp;
       }
-    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> l(mu_);
+      stats_.rounds++;
+      if (!stopped.empty())
+        stopped_because_ = "Horovod has been shut down: " + stopped + ". " + kShutDownHelp;
+    }
+  } catch (const std::exception& e) {
+    std::lock_guard<std::mutex> l(mu_);
+    broken_ = true;
+    stopped_because_ = std::string("Horovod has been shut down after an MPI failure: ") + e.what();
+  }
+  std::string why;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    why = stopped_because_;
+  }
+  if (!why.empty()) {
+    fail_all_pending(why);
+    return false;
+  }
+  idle_rounds_ = (ready.empty() && !announced && !others_announced) ? idle_rounds_.load() + 1 : 0;
+  try {
+    const auto t0 = Clock::now();
+    execute(ready);
+    std::lock_guard<std::mutex> l(mu_);
+    stats_.data_us += std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+  } catch (const std::exception& e) {
+    {
       std::lock_guard<std::mutex> l(mu_);
       broken_ = true;
       stopped_because_ = std::string("Horovod has been shut down after an MPI failure: ") + e.what();
-    }
-    std::string why;
-    {
-      std::lock_guard<std::mutex> l(mu_);
       why = stopped_because_;
     }
-    if (!why.empty()) {
-      fail_all_pending(why);
-      return;
-    }
-    idle_rounds = (ready.empty() && !announced && !others_announced) ? idle_rounds + 1 : 0;
-    try {
-      const auto t0 = Clock::now();
-      execute(ready);
+    fail_all_pending(why);
+    return false;
+  }
+  if (opts_.stall_warning_s > 0 && !pending_.empty() &&
+      seconds(Clock::now() - last_warning_) > opts_.stall_warning_s) {
+    last_warning_ = Clock::now();
+    warn_stalled();
+  }
+  if (opts_.stall_shutdown_s > 0) {
+    // Stop every rank in the next round with the reason, rather than wait for tensors that may never come.
+    for (auto& kv : pending_) {
+      const double waited = seconds(Clock::now() - kv.second.since);
+      if (waited <= opts_.stall_shutdown_s) continue;
       std::lock_guard<std::mutex> l(mu_);
-      stats_.data_us += std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
-    } catch (const std::exception& e) {
-      {
-        std::lock_guard<std::mutex> l(mu_);
-        broken_ = true;
-        stopped_because_ = std::string("Horovod has been shut down after an MPI failure: ") + e.what();
-        why = stopped_because_;
-      }
-      fail_all_pending(why);
-      return;
-    }
-    if (opts_.stall_warning_s > 0 && !pending_.empty() &&
-        seconds(Clock::now() - last_warning) > opts_.stall_warning_s) {
-      last_warning = Clock::now();
-      warn_stalled();
-    }
-    if (opts_.stall_shutdown_s > 0) {
-      // Stop every rank in the next round with the reason, rather than wait for tensors that may never come.
-      for (auto& kv : pending_) {
-        const double waited = seconds(Clock::now() - kv.second.since);
-        if (waited <= opts_.stall_shutdown_s) continue;
-        std::lock_guard<std::mutex> l(mu_);
-        stop_requested_ = true;
-        stop_reason_ = "'" + kv.first + "' waited " + std::to_string((int)waited) +
-                       " s for the other ranks (HOROVOD_STALL_SHUTDOWN_TIME_SECONDS)";
-        break;
-      }
+      stop_requested_ = true;
+      stop_reason_ = "'" + kv.first + "' waited " + std::to_string((int)waited) +
+                     " s for the other ranks (HOROVOD_STALL_SHUTDOWN_TIME_SECONDS)";
+      cv_.notify_all();  // the controller's thread runs the round that says so
+      break;
     }
   }
+  return true;
 }
 
 bool Controller::exchange(const std::string& mine, std::vector<std::string>* all) {
@@ -482,7 +534,7 @@ bool Controller::wait(MpiRequest* req) {
     // While this process computes, sleep between polls and leave it the core. While it only waits for
     // the collectives, stay runnable (as MPI's own blocking calls do) and yield to whoever needs the core:
     // a sleeping thread on a busy machine wakes a scheduler slice late, every time.
-    if (runs_waiting_on_async() > 0 && now - start < std::chrono::milliseconds(20)) {
+    if ((helping_ || runs_waiting_on_async() > 0) && now - start < std::chrono::milliseconds(20)) {
       std::this_thread::yield();
       continue;
     }
@@ -739,6 +791,7 @@ void Controller::finish(const std::string& name, Tensor out, std::exception_ptr 
   auto it = pending_.find(name);
   CollRequest r = std::move(it->second);
   pending_.erase(it);
+  npending_ = (int)pending_.size();
   r.input = Tensor();  // the output may share its buffer; nobody else needs the request's reference
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -751,6 +804,7 @@ void Controller::fail_all_pending(const std::string& why) {
   std::vector<CollRequest> reqs;
   for (auto& kv : pending_) reqs.push_back(std::move(kv.second));
   pending_.clear();
+  npending_ = 0;
   table_.clear();
   announce_.clear();
   {

@@ -80,6 +80,8 @@ class TF_API Controller {
 
  private:
   void loop();
+  bool iterate();
+  static bool help();
   bool exchange(const std::string& mine, std::vector<std::string>* all);
   bool wait(MpiRequest* req);
   void execute(std::vector<std::string>& ready);
@@ -109,7 +111,15 @@ class TF_API Controller {
   bool broken_ = false;
   ControllerStats stats_;
 
-  // The controller thread's own state.
+  // Whoever drives the rounds (the controller's thread, or a run's thread in help()) holds drive_mu_,
+  // which guards the fields below it.
+  std::mutex drive_mu_;
+  bool finished_ = false;  // no round will run any more
+  bool helping_ = false;   // a run's thread drives
+  std::atomic<int> npending_{0};
+  std::atomic<int> idle_rounds_{0};
+  std::atomic<int64_t> last_round_{0};  // steady_clock ticks
+  std::chrono::steady_clock::time_point last_warning_;
   std::unordered_map<std::string, CollRequest> pending_;  // this rank's requests not yet completed
   std::vector<std::string> announce_;                     // names to tell the others in the next round
   std::unordered_map<std::string, std::unique_ptr<Entry>> table_;  // what each rank announced
