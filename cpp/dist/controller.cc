@@ -37,8 +37,9 @@ namespace dist {
 // backward pass yields many small gradients, and each MPI call has a fixed cost. A request alone in its
 // group goes to MPI without a copy: reduced in place when nobody else holds the input's buffer (a
 // freshly computed gradient), else from the input into a new output. The Average division and Horovod's
-// pre/postscale factors are folded into the copies in and out of the fusion buffer. What a round can
-// fuse depends on when it starts: Note [when rounds start].
+// pre/postscale factors are folded into the copies in and out of the fusion buffer. A tensor of 512 KB
+// or more is reduced alone: its MPI call costs less than copying it in and out. What a round can fuse
+// depends on when it starts: Note [when rounds start].
 
 // Note [when rounds start]
 // A round costs every rank a synchronization, and it pays only if it moves enough data or lets the
@@ -51,6 +52,8 @@ namespace dist {
 // round completes when every rank has started it: ranks that trigger early wait for the late ones.
 
 using Clock = std::chrono::steady_clock;
+
+constexpr int64_t kAloneBytes = 512 * 1024;  // Note [tensor fusion]
 
 struct Controller::Meta {
   CollKind kind = CollKind::Allreduce;
@@ -667,6 +670,12 @@ void Controller::execute(std::vector<std::string>& ready) {
     }
     if (r.kind == CollKind::Allreduce) {
       const int64_t bytes = (int64_t)r.input.nbytes();
+      if (bytes >= kAloneBytes) {  // decided by size alone, which every rank agrees on
+        flush();
+        group.push_back(&r);
+        flush();
+        continue;
+      }
       if (!group.empty() && (!same_group(*group[0], r) || group_bytes + bytes > opts_.fusion_threshold)) flush();
       group.push_back(&r);
       group_bytes += bytes;
