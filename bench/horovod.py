@@ -187,7 +187,7 @@ def main():
                 print("RESULT " + json.dumps(max(ts)), flush=True)
         return
 
-    print("machine: %s\ncommit: %s\n" % (machine(), commit()))
+    print("machine: %s\ncommit: %s\nload average at start: %.1f\n" % (machine(), commit(), os.getloadavg()[0]))
     if "allreduce" in a.w:
         res = launch(2, ["--worker", "allreduce", "--rounds", str(a.rounds), "--sizes"] + [str(s) for s in a.sizes])
         print("### allreduce, float32, 2 ranks (median of %d interleaved rounds)\n" % a.rounds)
@@ -217,6 +217,7 @@ def main():
               % (100 * t128_1 / t2))
         print("throughput, 2 ranks x 128 against one process with batch 256 on 2 threads: %.2fx" % (t256_2 / t2))
         print("throughput, 2 ranks x 128 against one process with batch 256 on 1 thread: %.2fx" % (t256_1 / t2))
+    print("\nload average at end: %.1f" % os.getloadavg()[0])
 
 
 if __name__ == "__main__":

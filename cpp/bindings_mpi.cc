@@ -27,7 +27,6 @@ void bind_mpi(nb::module_& m) {
     mh.dt_int32 = get("int32");
     mh.dt_int64 = get("int64");
     mh.dt_byte = get("byte");
-    mh.dt_int = get("int");
     mh.op_sum = get("sum");
     mh.op_min = get("min");
     mh.op_max = get("max");

@@ -496,30 +496,45 @@ bool Controller::iterate() {
   return true;
 }
 
+// Every rank's message in one allgather of fixed-size blocks when all fit (the common case: one
+// synchronization per round), else a second, exact allgather of the messages whose sizes the first told.
 bool Controller::exchange(const std::string& mine, std::vector<std::string>* all) {
+  constexpr int kBlock = 4096;
   // Buffers an unfinished exchange may still write into live in statics: after a failed wait MPI is
   // never called again, but the library may still own them.
-  static int& len = *new int(0);
-  static std::vector<int>& lens = *new std::vector<int>();
-  static std::vector<int>& displs = *new std::vector<int>();
   static std::string& send = *new std::string();
   static std::string& recv = *new std::string();
-  send = mine;
-  len = (int)send.size();
-  lens.assign(size_, 0);
+  static std::vector<int>& lens = *new std::vector<int>();
+  static std::vector<int>& displs = *new std::vector<int>();
+  const int len = (int)mine.size();
+  send.assign(kBlock, '\0');
+  std::memcpy(&send[0], &len, sizeof len);
+  std::memcpy(&send[sizeof len], mine.data(), (size_t)std::min<int>(len, kBlock - (int)sizeof len));
+  recv.assign((size_t)kBlock * size_, '\0');
   MpiRequest req;
-  mpi_->iallgather_ints(&len, 1, lens.data(), &req);
+  mpi_->iallgather_bytes(send.data(), kBlock, &recv[0], &req);
   if (!wait(&req)) return false;
+  lens.assign(size_, 0);
+  bool fit = true;
+  for (int r = 0; r < size_; ++r) {
+    std::memcpy(&lens[r], &recv[(size_t)r * kBlock], sizeof(int));
+    fit = fit && lens[r] <= kBlock - (int)sizeof(int);
+  }
+  all->resize(size_);
+  if (fit) {
+    for (int r = 0; r < size_; ++r) (*all)[r] = recv.substr((size_t)r * kBlock + sizeof(int), (size_t)lens[r]);
+    return true;
+  }
   displs.assign(size_, 0);
   int64_t total = 0;
   for (int r = 0; r < size_; ++r) {
     displs[r] = (int)total;
     total += lens[r];
   }
+  send = mine;
   recv.assign((size_t)total, '\0');
-  mpi_->iallgatherv_bytes(send.data(), len, recv.data(), lens, displs, &req);
+  mpi_->iallgatherv_bytes(send.data(), len, &recv[0], lens, displs, &req);
   if (!wait(&req)) return false;
-  all->resize(size_);
   for (int r = 0; r < size_; ++r) (*all)[r] = recv.substr((size_t)displs[r], (size_t)lens[r]);
   return true;
 }

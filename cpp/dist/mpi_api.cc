@@ -98,10 +98,10 @@ class MpiImpl final : public MpiLib {
     }
   }
 
-  void iallgather_ints(const int* send, int count, int* recv, MpiRequest* req) override {
+  void iallgather_bytes(const void* send, int bytes, void* recv, MpiRequest* req) override {
     H* r = request(req);
-    H t = as_handle<H>(h_.dt_int);
-    check(iallgather_(send, count, t, recv, count, t, comm_, r), "MPI_Iallgather");
+    H t = as_handle<H>(h_.dt_byte);
+    check(iallgather_(send, bytes, t, recv, bytes, t, comm_, r), "MPI_Iallgather");
     req->active = true;
   }
 

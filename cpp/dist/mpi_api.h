@@ -26,7 +26,7 @@ struct MpiHandles {
   int handle_bytes = 0;  // sizeof(MPI_Comm): 4 or 8
   intptr_t comm = 0;     // a communicator for tideflow alone (a Dup of COMM_WORLD)
   intptr_t in_place = 0;
-  intptr_t dt_float = 0, dt_double = 0, dt_int32 = 0, dt_int64 = 0, dt_byte = 0, dt_int = 0;
+  intptr_t dt_float = 0, dt_double = 0, dt_int32 = 0, dt_int64 = 0, dt_byte = 0;
   intptr_t op_sum = 0, op_min = 0, op_max = 0, op_prod = 0;
 };
 
@@ -51,8 +51,8 @@ class MpiLib {
   virtual void allgatherv(const void* send, int64_t count, void* recv, const std::vector<int64_t>& counts,
                           DType dt) = 0;
   virtual void bcast(void* buf, int64_t count, DType dt, int root) = 0;
-  // Nonblocking: every rank's `count` ints into `recv` (size * count), or every rank's bytes.
-  virtual void iallgather_ints(const int* send, int count, int* recv, MpiRequest* req) = 0;
+  // Nonblocking: every rank's `bytes` bytes into `recv` (size * bytes), or every rank's own count of bytes.
+  virtual void iallgather_bytes(const void* send, int bytes, void* recv, MpiRequest* req) = 0;
   virtual void iallgatherv_bytes(const void* send, int count, void* recv, const std::vector<int>& counts,
                                  const std::vector<int>& displs, MpiRequest* req) = 0;
   virtual bool test(MpiRequest* req) = 0;  // true once complete

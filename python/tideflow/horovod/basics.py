@@ -107,7 +107,7 @@ def init(comm=None, process_sets=None):
         handles = {
             "handle_bytes": MPI._sizeof(s.comm), "comm": s.comm.handle, "in_place": int(MPI.IN_PLACE),
             "float": MPI.FLOAT.handle, "double": MPI.DOUBLE.handle, "int32": MPI.INT32_T.handle,
-            "int64": MPI.INT64_T.handle, "byte": MPI.BYTE.handle, "int": MPI.INT.handle,
+            "int64": MPI.INT64_T.handle, "byte": MPI.BYTE.handle,
             "sum": MPI.SUM.handle, "min": MPI.MIN.handle, "max": MPI.MAX.handle, "prod": MPI.PROD.handle,
         }
         nbytes = handles["handle_bytes"]
