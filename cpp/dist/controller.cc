@@ -37,9 +37,10 @@ namespace dist {
 // backward pass yields many small gradients, and each MPI call has a fixed cost. A request alone in its
 // group goes to MPI without a copy: reduced in place when nobody else holds the input's buffer (a
 // freshly computed gradient), else from the input into a new output. The Average division and Horovod's
-// pre/postscale factors are folded into the copies in and out of the fusion buffer. A tensor of 512 KB
-// or more is reduced alone: its MPI call costs less than copying it in and out. What a round can fuse
-// depends on when it starts: Note [when rounds start].
+// pre/postscale factors are folded into the copies in and out of the fusion buffer. A tensor of 4 MB or
+// more is reduced alone: copying it in and out would cost more than its own MPI call, even on a busy
+// machine where every synchronization waits a scheduler slice. What a round can fuse depends on when it
+// starts: Note [when rounds start].
 
 // Note [when rounds start]
 // A round costs every rank a synchronization, and it pays only if it moves enough data or lets the
@@ -53,7 +54,7 @@ namespace dist {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int64_t kAloneBytes = 512 * 1024;  // Note [tensor fusion]
+constexpr int64_t kAloneBytes = int64_t(4) << 20;  // Note [tensor fusion]
 
 struct Controller::Meta {
   CollKind kind = CollKind::Allreduce;
