@@ -20,8 +20,6 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
 
 def _median_time(fn, reps):
     ts = []

@@ -118,7 +118,6 @@ def collectives():
     hvd.init()
     r, n = hvd.rank(), hvd.size()
     assert n == 2 and hvd.local_size() == 2 and hvd.local_rank() == r
-    rng = np.random.RandomState(7)
     # every rank can compute every rank's input
     def value(rank, shape, dtype):
         v = np.random.RandomState(rank * 1000 + len(shape)).uniform(-5, 5, size=shape)

@@ -18,9 +18,9 @@ import warnings
 from .. import _core
 from ..framework import ops as _ops
 from ..framework.indexed_slices import IndexedSlices
-from ..ops import math_ops as _math_ops
 from ..ops import reduction_ops as _reduction_ops
 from ..ops import state_ops as _state_ops
+from ..train import basic_session_run_hooks as _hooks
 from ..train import optimizer as _optimizer
 from .basics import *  # noqa: F401,F403
 from .basics import Adasum, Average, Sum, size, _object_comm
@@ -132,12 +132,7 @@ def allgather_object(obj, name=None):
     return _object_comm().allgather(obj)
 
 
-def _hook_base():
-    from ..train import basic_session_run_hooks
-    return basic_session_run_hooks.SessionRunHook
-
-
-class BroadcastGlobalVariablesHook(_hook_base()):
+class BroadcastGlobalVariablesHook(_hooks.SessionRunHook):
     """Broadcasts every global variable from `root_rank` once the session is created (after initialization
     or a restore), so that all ranks start from the same weights."""
 
