@@ -38,15 +38,15 @@ void start(KernelCtx& c, AsyncDone done, CollKind kind) {
   Controller::global().enqueue(std::move(r));
 }
 
-void expect_dtype(InferCtx& c, bool allow_bool) {
+void expect_dtype(InferCtx& c, const char* op, bool allow_bool) {
   const DType dt = c.dtype(0);
   if (!is_numeric(dt) && !(allow_bool && dt == DType::Bool))
-    c.type_fail(c.node.type() + " does not support dtype " + dtype_name(dt) + " (float32, float64, int32, int64" +
+    c.type_fail(std::string(op) + " does not support dtype " + dtype_name(dt) + " (float32, float64, int32, int64" +
                 (allow_bool ? ", bool)" : ")"));
 }
 
 void allreduce_shape(InferCtx& c) {
-  expect_dtype(c, false);
+  expect_dtype(c, "HorovodAllreduce", false);
   const int64_t op = c.attr<int64_t>("reduce_op");
   if (op < 0 || op > (int64_t)ReduceOp::Product) c.fail("reduce_op must be one of Horovod's Average, Sum, Min, Max, Product");
   if (op == (int64_t)ReduceOp::Adasum) c.fail("the Adasum reduction is not supported by tideflow.horovod");
@@ -54,7 +54,7 @@ void allreduce_shape(InferCtx& c) {
 }
 
 void allgather_shape(InferCtx& c) {
-  expect_dtype(c, true);
+  expect_dtype(c, "HorovodAllgather", true);
   const PartialShape& s = c.shape(0);
   if (s.known_rank && s.rank() == 0) c.fail("allgather needs a tensor of rank at least 1, got a scalar");
   PartialShape out = s;
@@ -63,7 +63,7 @@ void allgather_shape(InferCtx& c) {
 }
 
 void broadcast_shape(InferCtx& c) {
-  expect_dtype(c, true);
+  expect_dtype(c, "HorovodBroadcast", true);
   if (c.attr<int64_t>("root_rank") < 0) c.fail("root_rank must be non-negative");
   shape_unchanged(c);
 }
