@@ -37,10 +37,10 @@ namespace dist {
 // backward pass yields many small gradients, and each MPI call has a fixed cost. A request alone in its
 // group goes to MPI without a copy: reduced in place when nobody else holds the input's buffer (a
 // freshly computed gradient), else from the input into a new output. The Average division and Horovod's
-// pre/postscale factors are folded into the copies in and out of the fusion buffer. A tensor of 4 MB or
-// more is reduced alone: copying it in and out would cost more than its own MPI call, even on a busy
-// machine where every synchronization waits a scheduler slice. What a round can fuse depends on when it
-// starts: Note [when rounds start].
+// pre/postscale factors are folded into the copies in and out of the fusion buffer. A tensor of 256 KB or
+// more is reduced alone: copying it in and out (about 50 us) costs more than its own MPI call, which
+// follows the group's other calls at once on every rank, so it waits for nobody. What a round can fuse
+// depends on when it starts: Note [when rounds start].
 
 // Note [when rounds start]
 // A round costs every rank a synchronization, and it pays only if it moves enough data or lets the
@@ -54,7 +54,7 @@ namespace dist {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int64_t kAloneBytes = int64_t(4) << 20;  // Note [tensor fusion]
+constexpr int64_t kAloneBytes = 256 * 1024;  // Note [tensor fusion]
 
 struct Controller::Meta {
   CollKind kind = CollKind::Allreduce;
@@ -664,14 +664,16 @@ static std::string mismatch(const std::string& name, const Controller::Entry& e)
   return "";
 }
 
+// Runs the round's collectives in an order every rank derives alike from the ready list and the metadata
+// they agree on: allgathers and broadcasts as they come, then the small allreduces packed into groups of
+// one dtype, reduction and scaling each (Note [tensor fusion]), then the large ones alone.
 void Controller::execute(std::vector<std::string>& ready) {
-  std::vector<CollRequest*> group;
-  int64_t group_bytes = 0;
-  auto flush = [&] {
-    if (!group.empty()) run_allreduce_group(group);
-    group.clear();
-    group_bytes = 0;
+  struct Group {
+    std::vector<CollRequest*> members;
+    int64_t bytes = 0;
   };
+  std::vector<Group> groups;
+  std::vector<CollRequest*> alone;
   auto same_group = [](const CollRequest& a, const CollRequest& b) {
     return a.input.dtype() == b.input.dtype() && a.op == b.op && a.prescale == b.prescale && a.postscale == b.postscale;
   };
@@ -684,24 +686,29 @@ void Controller::execute(std::vector<std::string>& ready) {
       finish(name, Tensor(), error_at(ErrorCode::FailedPrecondition, bad, r.where));
       continue;
     }
-    if (r.kind == CollKind::Allreduce) {
+    if (r.kind == CollKind::Allgather) {
+      run_allgather(r, *e);
+    } else if (r.kind == CollKind::Broadcast) {
+      run_broadcast(r);
+    } else {
       const int64_t bytes = (int64_t)r.input.nbytes();
-      if (bytes >= kAloneBytes) {  // decided by size alone, which every rank agrees on
-        flush();
-        group.push_back(&r);
-        flush();
+      if (bytes >= kAloneBytes) {
+        alone.push_back(&r);
         continue;
       }
-      if (!group.empty() && (!same_group(*group[0], r) || group_bytes + bytes > opts_.fusion_threshold)) flush();
-      group.push_back(&r);
-      group_bytes += bytes;
-      continue;
+      Group* g = nullptr;
+      for (Group& cand : groups)
+        if (same_group(*cand.members[0], r) && cand.bytes + bytes <= opts_.fusion_threshold) g = &cand;
+      if (!g) {
+        groups.emplace_back();
+        g = &groups.back();
+      }
+      g->members.push_back(&r);
+      g->bytes += bytes;
     }
-    flush();
-    if (r.kind == CollKind::Allgather) run_allgather(r, *e);
-    else run_broadcast(r);
   }
-  flush();
+  for (Group& g : groups) run_allreduce_group(g.members);
+  for (CollRequest* r : alone) run_allreduce_group({r});
 }
 
 void Controller::run_allreduce_group(const std::vector<CollRequest*>& group) {
