@@ -85,7 +85,7 @@ class TF_API Controller {
   bool exchange(const std::string& mine, std::vector<std::string>* all);
   bool wait(MpiRequest* req);
   void execute(std::vector<std::string>& ready);
-  void run_allreduce_group(const std::vector<CollRequest*>& group);
+  void run_allreduce_group(const std::vector<CollRequest*>& group, bool fuse);
   void run_allgather(CollRequest& r, const Entry& e);
   void run_broadcast(CollRequest& r);
   void finish(const std::string& name, Tensor out, std::exception_ptr err);
