@@ -8,7 +8,9 @@ Allreduce: float32 buffers of 4-64 MB summed over 2 ranks; tideflow runs `hvd.al
 a graph op (fed from NumPy, result fetched), mpi4py runs `comm.Allreduce(a, b)` into a preallocated buffer;
 interleaved rounds, medians; bandwidth = buffer bytes / time. MLP: 784-256-128-10, ReLU, sparse softmax
 cross-entropy, SGD, fed batches; 2 ranks with batch 128 each (hvd.DistributedOptimizer, one thread per rank)
-against one process with batch 256 (one thread, and the default two) and with batch 128 (one thread).
+against one process with batch 256 (one thread, and the default two) and with batch 128 (one thread), and
+against two processes training alone at the same time (what sharing the machine costs without any
+communication); launches alternate so that the machine's changing load hits each setting alike.
 """
 import argparse
 import json
@@ -82,10 +84,14 @@ def build_mlp(tf, opt_wrap, seed=0):
     return x, y, opt_wrap(tf.train.GradientDescentOptimizer(0.1)).minimize(loss)
 
 
-def mlp_step_time(distributed, batch, threads, rounds, steps):
+def mlp_step_time(distributed, batch, threads, rounds, steps, pair=False):
     import tideflow as tf
     comm = None
-    if distributed:
+    if pair:  # two processes at once, each alone: only the barrier comes from MPI
+        from mpi4py import MPI
+        comm = MPI.COMM_WORLD
+        wrap, bcast = (lambda o: o), None
+    elif distributed:
         import tideflow.horovod as hvd
         from mpi4py import MPI
         hvd.init()
@@ -174,8 +180,8 @@ def main():
     a = p.parse_args()
     if a.worker == "allreduce":
         return worker_allreduce(a.rounds, a.sizes)
-    if a.worker in ("mlp", "mlp-single"):
-        t = mlp_step_time(a.worker == "mlp", a.batch, a.threads, a.rounds, a.steps)
+    if a.worker in ("mlp", "mlp-single", "mlp-pair"):
+        t = mlp_step_time(a.worker == "mlp", a.batch, a.threads, a.rounds, a.steps, a.worker == "mlp-pair")
         if a.worker == "mlp-single":
             print("RESULT " + json.dumps(t), flush=True)
         else:
@@ -198,23 +204,33 @@ def main():
                      100 * bw["tideflow"] / bw["mpi4py"], bw["tideflow_avg"]))
         print()
     if "mlp" in a.w:
-        common = ["--rounds", str(a.rounds), "--steps", str(a.steps)]
-        t2 = launch(2, ["--worker", "mlp", "--batch", "128"] + common)
-        t256_1 = launch(0, ["--worker", "mlp-single", "--batch", "256", "--threads", "1"] + common)
-        t256_2 = launch(0, ["--worker", "mlp-single", "--batch", "256", "--threads", "2"] + common)
-        t128_1 = launch(0, ["--worker", "mlp-single", "--batch", "128", "--threads", "1"] + common)
-        print("### MLP 784-256-128-10 SGD step (median of %d rounds of %d steps)\n" % (a.rounds, a.steps))
+        # Launches alternate, one round each, so that the machine's changing load hits every setting alike.
+        common = ["--rounds", "1", "--steps", str(a.steps)]
+        runs = {"2 ranks x batch 128 (1 thread each)": (2, ["--worker", "mlp", "--batch", "128"]),
+                "2 separate processes x batch 128 at once, no communication": (2, ["--worker", "mlp-pair", "--batch", "128"]),
+                "1 process, batch 256, 1 thread": (0, ["--worker", "mlp-single", "--batch", "256", "--threads", "1"]),
+                "1 process, batch 256, 2 threads": (0, ["--worker", "mlp-single", "--batch", "256", "--threads", "2"]),
+                "1 process, batch 128, 1 thread": (0, ["--worker", "mlp-single", "--batch", "128", "--threads", "1"])}
+        times = {k: [] for k in runs}
+        for _ in range(a.rounds):
+            for k, (ranks, args) in runs.items():
+                times[k].append(launch(ranks, args + common + ["--threads", "1"] if ranks else args + common))
+        t = {k: statistics.median(v) for k, v in times.items()}
+        print("### MLP 784-256-128-10 SGD step (median of %d alternating launches of %d steps)\n" % (a.rounds, a.steps))
         print("| run | ms/step | examples/s |")
         print("|---|---|---|")
-        for name, t, n in (("2 ranks x batch 128 (1 thread each)", t2, 256),
-                           ("1 process, batch 256, 1 thread", t256_1, 256),
-                           ("1 process, batch 256, 2 threads", t256_2, 256),
-                           ("1 process, batch 128, 1 thread", t128_1, 128)):
-            print("| %s | %.3f | %.0f |" % (name, t * 1e3, n / t))
+        for k, v in t.items():
+            n = 128 if k.startswith("1 process, batch 128") else 256
+            print("| %s | %.3f | %.0f |" % (k, v * 1e3, n / v))
+        t2 = t["2 ranks x batch 128 (1 thread each)"]
         print("\nscaling efficiency, 2 ranks against one process on one core (batch 128 each): %.0f%%"
-              % (100 * t128_1 / t2))
-        print("throughput, 2 ranks x 128 against one process with batch 256 on 2 threads: %.2fx" % (t256_2 / t2))
-        print("throughput, 2 ranks x 128 against one process with batch 256 on 1 thread: %.2fx" % (t256_1 / t2))
+              % (100 * t["1 process, batch 128, 1 thread"] / t2))
+        print("the same against two processes running at once without communicating (what sharing the machine "
+              "alone costs): %.0f%%" % (100 * t["2 separate processes x batch 128 at once, no communication"] / t2))
+        print("throughput, 2 ranks x 128 against one process with batch 256 on 2 threads: %.2fx"
+              % (t["1 process, batch 256, 2 threads"] / t2))
+        print("throughput, 2 ranks x 128 against one process with batch 256 on 1 thread: %.2fx"
+              % (t["1 process, batch 256, 1 thread"] / t2))
     print("\nload average at end: %.1f" % os.getloadavg()[0])
 
 

@@ -37,13 +37,13 @@ namespace dist {
 // backward pass yields many small gradients, and each MPI call has a fixed cost. A request alone in its
 // group goes to MPI without a copy: reduced in place when nobody else holds the input's buffer (a
 // freshly computed gradient), else from the input into a new output. The Average division and Horovod's
-// pre/postscale factors are folded into the copies in and out of the fusion buffer. Even a gradient
-// alone in its group goes through that buffer: MPI libraries are fastest on memory they have seen before
-// (with MPICH 5.0.2 on 2 ranks an 800 KB in-place allreduce took 345 us in the same buffer each time,
-// 600 us rotating over 8 buffers and about 1.4 ms in fresh memory, where a gradient lives), and the copies
-// cost about 100 us. Only a tensor larger than the threshold goes to MPI without a copy: reduced in its own
-// buffer when nobody else holds it, else from its input into an output buffer kept for the next step.
-// What a round can fuse depends on when it starts: Note [when rounds start].
+// pre/postscale factors are folded into the copies in and out of the fusion buffer. Tensors of 1 MB or more
+// get an MPI call of their own. A fresh gradient still goes through the fusion buffer: MPI libraries are
+// fastest on memory they have seen before (with MPICH 5.0.2 on 2 ranks an 800 KB in-place allreduce took
+// 345 us in the same buffer each time, 600 us rotating over 8 buffers and about 1.4 ms in fresh memory,
+// where a gradient lives), and the copies cost less. A fed array or a variable's value, memory that stays
+// put, goes to MPI without a copy (run_allreduce_group). What a round can fuse depends on when it starts:
+// Note [when rounds start].
 
 // Note [when rounds start]
 // A round costs every rank a synchronization, and it pays only if it moves enough data or lets the
@@ -56,6 +56,8 @@ namespace dist {
 // round completes when every rank has started it: ranks that trigger early wait for the late ones.
 
 using Clock = std::chrono::steady_clock;
+
+constexpr int64_t kAloneBytes = int64_t(1) << 20;  // Note [tensor fusion]
 
 struct Controller::Meta {
   CollKind kind = CollKind::Allreduce;
@@ -693,7 +695,7 @@ void Controller::execute(std::vector<std::string>& ready) {
       run_broadcast(r);
     } else {
       const int64_t bytes = (int64_t)r.input.nbytes();
-      if (bytes > opts_.fusion_threshold) {
+      if (bytes >= kAloneBytes) {  // by size, which every rank agrees on
         alone.push_back(&r);
         continue;
       }
@@ -718,12 +720,16 @@ void Controller::run_allreduce_group(const std::vector<CollRequest*>& group, boo
   const MpiOp op = mpi_op(first.op);
   const double pre = first.prescale;
   const double post = first.postscale * (first.op == ReduceOp::Average ? 1.0 / size_ : 1.0);
-  if (!fuse) {
+  // A tensor alone with an input someone else holds (a fed array, a variable: memory that stays put from
+  // step to step) goes to MPI as it is, into an output buffer kept for its next step; a fresh one (a
+  // gradient) takes the fusion buffer, which MPI has seen before. Either way it is one MPI call, so the
+  // choice, which may differ between ranks, does not change the sequence of calls.
+  if (!fuse && !group[0]->input.unique()) {
     CollRequest& r = *group[0];
     const int64_t n = r.input.size();
-    Tensor out = r.input.unique() ? r.input : output_for(r.name, dt, r.input.dims());
+    Tensor out = output_for(r.name, dt, r.input.dims());
     if (pre != 1.0) scale(r.input.raw(), out.raw(), n, dt, pre);
-    const bool in_place = pre != 1.0 || out.raw() == r.input.raw();
+    const bool in_place = pre != 1.0;
     mpi_->allreduce(in_place ? nullptr : r.input.raw(), out.raw(), n, dt, op);
     if (post != 1.0) scale(out.raw(), out.raw(), n, dt, post);
     {
@@ -749,7 +755,7 @@ void Controller::run_allreduce_group(const std::vector<CollRequest*>& group, boo
   {
     std::lock_guard<std::mutex> l(mu_);
     stats_.mpi_calls++;
-    stats_.fused_tensors += (int64_t)group.size();
+    if (group.size() > 1) stats_.fused_tensors += (int64_t)group.size();
     stats_.bytes += total * (int64_t)esize;
   }
   off = 0;
