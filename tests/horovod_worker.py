@@ -178,6 +178,28 @@ def collectives():
         np.testing.assert_allclose(vals, np.concatenate([np.full((2, 3), 0.5), np.full((2, 3), 1.0)]))
         assert idx.tolist() == [0, 2, 1, 2]
 
+    # DistributedOptimizer with IndexedSlices gradients: allgathered, or made dense with sparse_as_dense
+    with tf.Graph().as_default():
+        emb = tf.Variable(np.zeros((4, 2), np.float32))
+
+        class SparseGrads(tf.train.GradientDescentOptimizer):
+            def compute_gradients(self, loss, var_list=None, **kw):
+                rows = tf.constant([r, 3])  # rank 0 touches rows 0 and 3, rank 1 rows 1 and 3
+                return [(tf.IndexedSlices(tf.constant(np.full((2, 2), r + 1.0, np.float32)), rows,
+                                          dense_shape=tf.constant([4, 2])), emb)]
+
+        sparse = hvd.DistributedOptimizer(SparseGrads(1.0)).compute_gradients(tf.constant(0.0))[0][0]
+        assert isinstance(sparse, tf.IndexedSlices)
+        step = hvd.DistributedOptimizer(SparseGrads(1.0), sparse_as_dense=True).minimize(tf.constant(0.0))
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            idx, vals = sess.run([sparse.indices, sparse.values])
+            sess.run(step)
+            w = sess.run(emb)
+        assert idx.tolist() == [0, 3, 1, 3] and vals[:, 0].tolist() == [0.5, 0.5, 1.0, 1.0], (idx, vals)
+        # the dense average of rank 0's and rank 1's gradients, applied with rate 1
+        np.testing.assert_allclose(w[:, 0], [-0.5, -1.0, 0.0, -1.5])
+
     # A large fed input is reduced into an output buffer that is reused once nobody holds it: results the
     # caller keeps never change.
     with tf.Graph().as_default():
