@@ -1,8 +1,9 @@
 #pragma once
-// The background thread that runs tideflow's collectives over MPI (tideflow.horovod). Kernels hand it
-// requests (Note [async kernels]); it agrees with the other ranks on what is ready everywhere, checks that
-// the ranks agree on shapes and dtypes, fuses small allreduces into large buffers and calls MPI. See
-// Note [negotiation] and Note [tensor fusion] in controller.cc.
+// The collective controller of tideflow.horovod. Kernels hand it requests (Note [async kernels]); it agrees
+// with the other ranks on what is ready everywhere, checks that the ranks agree on shapes and dtypes, fuses
+// small allreduces into large buffers and calls MPI, on its own thread or on the thread of a run that has
+// nothing else to do. See Note [negotiation], Note [when rounds start], Note [who calls MPI] and
+// Note [tensor fusion] in controller.cc.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
