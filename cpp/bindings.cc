@@ -244,4 +244,5 @@ NB_MODULE(_core, m) {
   bind_summary(m);
   bind_pyfunc(m);
   bind_control_flow(m);
+  bind_mpi(m);
 }

@@ -165,5 +165,6 @@ void bind_io(nb::module_& m);       // checkpoints and meta graphs (bindings_io.
 void bind_summary(nb::module_& m);  // event files and summaries (bindings_summary.cc)
 void bind_pyfunc(nb::module_& m);   // the callback PyFunc nodes run (bindings_pyfunc.cc)
 void bind_control_flow(nb::module_& m);  // control-flow frames (bindings_control_flow.cc)
+void bind_mpi(nb::module_& m);      // tideflow.horovod's collective controller (bindings_mpi.cc)
 
 }  // namespace tideflow_py

@@ -1,4 +1,5 @@
 #pragma once
+#include <exception>
 #include <functional>
 #include <string>
 #include <vector>
@@ -60,6 +61,23 @@ struct TF_API KernelCtx {
 };
 using KernelFn = void (*)(KernelCtx&);
 
+// Note [async kernels]
+// A kernel whose work finishes outside this process's control (a collective waits for the other ranks)
+// must not hold an executor thread while it waits: with every thread waiting on a different collective,
+// ranks that reached their collectives in different orders would wait for each other forever. An async
+// kernel starts the work and returns; the work sets the outputs on the context and calls `done` exactly
+// once, from any thread, with a null exception_ptr on success. The context and its inputs/outputs stay
+// alive until then. The executor runs a plan holding async nodes from its ready queue, so the rest of the
+// graph goes on while the work is in flight, and it launches an async node as soon as its inputs exist.
+using AsyncDone = std::function<void(std::exception_ptr)>;
+using AsyncKernelFn = void (*)(KernelCtx&, AsyncDone);
+// A run blocked on async work alone (nothing else of its own can run) first offers its thread to whoever
+// does that work: `helper` may do some of it there and says whether it did. Then the run sleeps: how many
+// runs sleep so, and a function called each time one starts to, tell that worker nobody computes.
+TF_API void set_async_helper(bool (*helper)());
+TF_API int runs_waiting_on_async();
+TF_API void set_async_wait_listener(void (*fn)());
+
 // ---- gradients: graph-building rules, see Note [gradient rules] in gradients.h ----
 struct TF_API GradCtx {
   Builder& b;
@@ -95,6 +113,7 @@ struct TF_API OpDef {
   bool not_differentiable = false;  // gradient is None on purpose (comparisons, shape ops, argmax)
   ShapeFn shape;
   KernelFn cpu = nullptr;
+  AsyncKernelFn cpu_async = nullptr;  // instead of `cpu`: Note [async kernels]
   GradFn grad;
   std::vector<Fusion> fusions;
   // Python API (Note [ops carry their Python API]): input argument names, where the generated wrapper
@@ -147,6 +166,7 @@ class TF_API OpDefBuilder {
   OpDefBuilder& not_differentiable() { def_->not_differentiable = true; return *this; }
   OpDefBuilder& shape(ShapeFn f) { def_->shape = std::move(f); return *this; }
   OpDefBuilder& cpu(KernelFn f) { def_->cpu = f; return *this; }
+  OpDefBuilder& cpu_async(AsyncKernelFn f) { def_->cpu_async = f; return *this; }
   OpDefBuilder& grad(GradFn f) { def_->grad = std::move(f); return *this; }
   // Python API, Note [ops carry their Python API]
   OpDefBuilder& args(std::vector<std::string> names) { def_->arg_names = std::move(names); return *this; }

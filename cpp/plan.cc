@@ -157,6 +157,8 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
     pn.num_outputs = n->num_outputs();
     p.num_slots += pn.num_outputs;
     pn.expensive = n->op->expensive;
+    pn.async = n->op->cpu_async != nullptr;
+    p.has_async = p.has_async || pn.async;
     if ((pn.fusion = fusion_of[id])) {
       pn.fused = n->inputs[pn.fusion->input].node;
       pn.expensive = pn.expensive || pn.fused->op->expensive;

@@ -28,6 +28,7 @@ struct PlanNode {
   std::vector<int> consumers;   // plan indices; one entry per data or control edge
   int pending = 0;              // data and control edges from planned nodes
   bool expensive = false;
+  bool async = false;           // Note [async kernels] in op_registry.h
 };
 
 struct Plan {
@@ -40,6 +41,7 @@ struct Plan {
   std::vector<int> initial_ready;
   std::vector<const Node*> variables_read;  // for Note [uninitialized variables]
   bool parallel = false;
+  bool has_async = false;           // runs from the ready queue even on one thread
 };
 
 // Note [frame plans]
