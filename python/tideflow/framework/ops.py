@@ -257,9 +257,18 @@ def _np_value(value, dtype):
     return arr
 
 
+def _string_bytes(x):
+    """One element of a string tensor: str and bytes only, as TensorFlow (bytes(3) would be 3 NUL bytes)."""
+    if isinstance(x, str):
+        return x.encode()
+    if isinstance(x, (bytes, bytearray, np.bytes_)):
+        return bytes(x)
+    raise TypeError("Expected string, but got %r of type '%s'." % (x, type(x).__name__))
+
+
 def _string_value(arr):
     arr = np.asarray(arr, dtype=object)
-    flat = [x.encode() if isinstance(x, str) else bytes(x) for x in arr.reshape(-1)]
+    flat = [_string_bytes(x) for x in arr.reshape(-1)]
     return ("strings", list(arr.shape), flat)
 
 
