@@ -132,4 +132,9 @@ std::vector<int64_t> Tensor::to_int_vector() const {
 
 std::string Tensor::summary() const { return std::string(dtype_name(dtype_)) + dims_str(dims_); }
 
+void Tensor::bad_view(DType as) const {
+  throw Error(ErrorCode::Internal, std::string("a kernel read a ") + dtype_name(dtype_) + " tensor as " + dtype_name(as) +
+                                       ": the op's type rules should have refused this dtype (Note [op type rules])");
+}
+
 }  // namespace tideflow
