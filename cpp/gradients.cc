@@ -65,6 +65,7 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
     Node* node = g.node(id);
     bool any = false;
     std::vector<Output> out_grads(node->num_outputs());
+    b.set_scope(scope);  // fan-in sums are named as TF names them: gradients/AddN, not after the last rule's op
     for (int i = 0; i < node->num_outputs(); ++i) {
       out_grads[i] = sum_of(node->out(i));
       any |= out_grads[i].valid();
