@@ -2,7 +2,7 @@
 import sys
 import types
 
-from . import gfile
+from . import contrib, gfile
 from .framework import graph_util, importer, tf_messages
 from .ops import control_flow_util, gen_ops, linalg_ops, math_ops, random_ops
 
@@ -70,4 +70,5 @@ def install(ns):
     compat = types.ModuleType("tideflow.compat")
     compat.v1 = sys.modules["tideflow"]
     ns["compat"] = compat
+    ns["contrib"] = contrib  # its parts load on first use (contrib/__init__.py)
     gen_ops.install(ns)  # last: tf.math and tf.debugging exist by now

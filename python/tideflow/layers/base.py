@@ -3,9 +3,11 @@
 Note [tf.layers scopes]
 A tf.layers layer keeps a variable scope, captured the first time it is called (or at construction when
 given `_scope`): `tf.variable_scope(name or None, default_name=<snake-case class name>)`, so unnamed layers
-get "dense", "dense_1"... per enclosing scope exactly as TF1 numbers them, and two layers named "fc" get
-"fc" and "fc_1" unless `reuse=True` (or an enclosing scope's reuse / AUTO_REUSE) makes the second share
-the first's variables. Weights come from tf.get_variable inside that scope (so `dense/kernel`,
+get "dense", "dense_1"... per enclosing scope exactly as TF1 numbers them, and a second
+`tf.layers.Dense(name="fc")` object gets "fc_1". The functional forms open the named scope itself
+(`_scope=name`), so a second `tf.layers.dense(x, n, name="fc")` raises TF1's "already exists" ValueError
+unless `reuse=True` (or an enclosing scope's reuse / AUTO_REUSE) shares the first one's variables.
+Weights come from tf.get_variable inside that scope (so `dense/kernel`,
 `fc/bias`, partitioners aside, share and checkpoint as in TF1); after the first build every call re-enters
 the scope with reuse=True. Ops go under the scope's first name scope, re-entered ("dense/MatMul", then
 "dense/MatMul_1" for a second call of the same layer); a layer built with reuse=True in a fresh scope

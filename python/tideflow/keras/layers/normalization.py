@@ -10,7 +10,21 @@ from ..engine.base_layer import Layer
 from ..engine.input_spec import InputSpec
 from .core import _serialize
 
-__all__ = ["BatchNormalization"]
+__all__ = ["BatchNormalization", "assign_moving_average"]
+
+
+def assign_moving_average(variable, value, momentum):
+    """variable -= (variable - value) * (1 - momentum): one AssignSub named after its "AssignMovingAvg"
+    scope, as TensorFlow builds it; `momentum` may be a tensor (a tf.cond of momentum and 1)."""
+    with _ops.name_scope("AssignMovingAvg") as scope:
+        if _ops.is_tensor(momentum):
+            decay = math_ops.subtract(_ops.convert_to_tensor(1.0, dtype=momentum.dtype), momentum, name="decay")
+        else:
+            decay = _ops.convert_to_tensor(1.0 - momentum, name="decay")
+        if decay.dtype != variable.dtype.base_dtype:
+            decay = math_ops.cast(decay, variable.dtype.base_dtype)
+        update_delta = (variable - math_ops.cast(value, variable.dtype.base_dtype)) * decay
+        return state_ops.assign_sub(variable, update_delta, name=scope)
 
 
 class BatchNormalization(Layer):
@@ -92,15 +106,6 @@ class BatchNormalization(Layer):
                                                initializer=self.moving_variance_initializer, trainable=False)
         self.built = True
 
-    def _assign_moving_average(self, variable, value, momentum):
-        with _ops.name_scope("AssignMovingAvg") as scope:
-            decay = _ops.convert_to_tensor(1.0 - momentum, name="decay") if not _ops.is_tensor(momentum) else \
-                math_ops.subtract(1.0, momentum, name="decay")
-            if decay.dtype != variable.dtype.base_dtype:
-                decay = math_ops.cast(decay, variable.dtype.base_dtype)
-            update_delta = (variable - math_ops.cast(value, variable.dtype.base_dtype)) * decay
-            return state_ops.assign_sub(variable, update_delta, name=scope)
-
     def _fused_batch_norm(self, inputs, training):
         beta = self.beta if self.center else _ops.constant_op(0.0, dtype=self._param_dtype,
                                                              shape=[inputs.shape[self.axis[0]].value])
@@ -122,8 +127,8 @@ class BatchNormalization(Layer):
         else:
             momentum = _ops.convert_to_tensor(self.momentum)
         if training_value or training_value is None:
-            self.add_update(lambda: self._assign_moving_average(self.moving_mean, mean, momentum))
-            self.add_update(lambda: self._assign_moving_average(self.moving_variance, variance, momentum))
+            self.add_update(lambda: assign_moving_average(self.moving_mean, mean, momentum))
+            self.add_update(lambda: assign_moving_average(self.moving_variance, variance, momentum))
         return output
 
     def call(self, inputs, training=None):
@@ -156,12 +161,12 @@ class BatchNormalization(Layer):
                                   lambda: _ops.convert_to_tensor(self.moving_variance))
 
             def mean_update():
-                return smart_cond(training, lambda: self._assign_moving_average(self.moving_mean, batch_mean,
+                return smart_cond(training, lambda: assign_moving_average(self.moving_mean, batch_mean,
                                                                                 self.momentum),
                                   lambda: self.moving_mean.value())
 
             def variance_update():
-                return smart_cond(training, lambda: self._assign_moving_average(self.moving_variance, batch_variance,
+                return smart_cond(training, lambda: assign_moving_average(self.moving_variance, batch_variance,
                                                                                 self.momentum),
                                   lambda: self.moving_variance.value())
 
