@@ -4,7 +4,7 @@ import types
 
 from . import contrib, gfile
 from .framework import graph_util, importer, tf_messages
-from .ops import control_flow_util, gen_ops, linalg_ops, math_ops, random_ops
+from .ops import candidate_sampling_ops, control_flow_util, gen_ops, linalg_ops, math_ops, random_ops, sampled_losses
 
 
 def install(ns):
@@ -52,6 +52,10 @@ def install(ns):
             setattr(ns["random"], n.replace("random_", "") if n != "random_shuffle" else "shuffle", ns[n])
     ns["random"].set_seed = ns["set_random_seed"]
     ns["random"].categorical = random_ops.categorical
+    for n in candidate_sampling_ops.__all__ + sampled_losses.__all__:  # tf.nn.nce_loss, tf.nn.*_candidate_sampler
+        setattr(ns["nn"], n, getattr(candidate_sampling_ops, n, None) or getattr(sampled_losses, n))
+        if n.endswith("_sampler"):
+            setattr(ns["random"], n, getattr(ns["nn"], n))
     ns["version"] = sub("version", [])
     for n in ("VERSION", "GIT_VERSION", "COMPILER_VERSION"):
         setattr(ns["version"], n, ns[n])
