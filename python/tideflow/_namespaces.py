@@ -2,7 +2,7 @@
 import sys
 import types
 
-from . import contrib, gfile
+from . import contrib, gfile, legacy_names
 from .framework import graph_util, importer, tf_messages
 from .ops import candidate_sampling_ops, control_flow_util, gen_ops, linalg_ops, math_ops, random_ops, sampled_losses
 
@@ -68,6 +68,7 @@ def install(ns):
     for n in graph_util.__all__ + ["import_graph_def"]:
         setattr(ns["graph_util"], n, getattr(graph_util, n, None) or getattr(importer, n))
     ns["train"].write_graph = graph_util.write_graph
+    ns["train"].SummaryWriter = legacy_names.SummaryWriter  # TF 0.12's name
     ns.setdefault("io", sub("io", []))
     ns["io"].write_graph, ns["io"].gfile = graph_util.write_graph, gfile
     ns["gfile"] = gfile

@@ -80,8 +80,12 @@ class Conv(Layer):
             return conv_ops.conv1d(inputs, self.kernel, stride=self.strides[0], padding=padding, data_format=df,
                                    dilations=self.dilation_rate[0])
         conv = conv_ops.conv2d if self.rank == 2 else conv_ops.conv3d
-        return conv(inputs, self.kernel, strides=list(self.strides), padding=padding, data_format=df,
-                    dilations=list(self.dilation_rate))
+        return conv(inputs, self.kernel, strides=self._full(self.strides), padding=padding, data_format=df,
+                    dilations=self._full(self.dilation_rate))
+
+    def _full(self, values):
+        """Spatial values with the batch and channel dims' 1s, as the N-D ops take them."""
+        return [1, 1] + list(values) if self.data_format == "channels_first" else [1] + list(values) + [1]
 
     def _finish(self, outputs):
         if self.use_bias:
