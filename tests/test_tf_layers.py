@@ -387,3 +387,25 @@ def test_custom_layers_on_both_engines():
             sess.run(tf.global_variables_initializer())
             sess.run([y] + s.updates, {x: np.ones((1, 4))})
             assert sess.run(s.c) == 1.0
+
+
+@pytest.mark.parametrize("build,perm", [
+    (lambda L, x, df: L.conv2d(x, 3, 3, strides=2, padding="same", data_format=df, name="c"), (0, 3, 1, 2)),
+    (lambda L, x, df: L.conv2d_transpose(x, 3, 3, strides=2, data_format=df, name="c"), (0, 3, 1, 2)),
+    (lambda L, x, df: L.separable_conv2d(x, 3, 3, data_format=df, name="c"), (0, 3, 1, 2)),
+    (lambda L, x, df: L.max_pooling2d(x, 2, 2, data_format=df), (0, 3, 1, 2)),
+    (lambda L, x, df: L.flatten(L.average_pooling2d(x, 2, 1, data_format=df), data_format=df), None),
+])
+def test_channels_first_matches_channels_last(build, perm):
+    """NCHW layers give the NHWC results transposed (TensorFlow's CPU kernels lack most NCHW forms, so
+    tideflow's NHWC path, checked against TF above, is the reference)."""
+    data = np.random.RandomState(4).randn(2, 6, 6, 2).astype(np.float32)
+    with tf.Graph().as_default():
+        x = tf.constant(data)
+        last = build(tf.layers, x, "channels_last")
+        with tf.variable_scope("", reuse=tf.AUTO_REUSE):
+            first = build(tf.layers, tf.transpose(x, [0, 3, 1, 2]), "channels_first")
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            a, b = sess.run([last, first])
+    np.testing.assert_allclose(b, a if perm is None else a.transpose(perm), rtol=1e-5, atol=1e-5)
