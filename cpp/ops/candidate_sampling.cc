@@ -261,7 +261,8 @@ std::unique_ptr<Sampler> load_fixed_unigram(const KernelCtx& c, int64_t range) {
   const std::string file = c.node.attrs.get_or<std::string>("vocab_file", "");
   if (!file.empty()) {
     std::ifstream in(file);
-    if (!in) throw Error(ErrorCode::NotFound, file + "; No such file or directory\n\t [[node " + c.node.describe() + "]]");
+    if (!in)
+      throw Error(ErrorCode::NotFound, file + "; No such file or directory\n\t [[node " + c.node.describe() + "]]");
     std::string line;
     while (std::getline(in, line)) {
       // CSV-like: the last field is the weight.
@@ -406,7 +407,8 @@ REGISTER_OP("ComputeAccidentalHits").inputs(2).not_differentiable()
       const Tensor& tc = c.in(0);
       const Tensor& sc = c.in(1);
       if (tc.rank() != 2 || tc.dim(1) != num_true) c.fail("true_candidates must be a batch_size * num_true matrix");
-      if (sc.rank() != 1) c.fail("sampled_candidates must be a vector, which is typically an output from CandidateSampler");
+      if (sc.rank() != 1)
+        c.fail("sampled_candidates must be a vector, which is typically an output from CandidateSampler");
       if (tc.dim(0) > std::numeric_limits<int32_t>::max()) c.fail("batch_size does not fit the int32 indices");
       std::unordered_map<int64_t, int64_t> pos;
       const int64_t* s = sc.data<int64_t>();

@@ -397,7 +397,7 @@ def _fused_batch_norm(inputs, decay, center, scale, epsilon, activation_fn, para
     """contrib's own fused path: FusedBatchNormV3 on a 4-D view (rank-2 inputs become [N, 1, 1, C])."""
     if data_format not in (DATA_FORMAT_NCHW, DATA_FORMAT_NHWC):
         raise ValueError("data_format has to be either NCHW or NHWC.")
-    with vs.variable_scope(scope, "BatchNorm", [inputs], reuse=reuse) as sc:
+    with vs.variable_scope(scope, "BatchNorm", [inputs], reuse=reuse):
         original_shape = inputs.shape
         original_inputs = inputs
         if original_shape.ndims == 2:
