@@ -2,9 +2,9 @@
 import sys
 import types
 
-from . import gfile
+from . import contrib, gfile, legacy_names
 from .framework import graph_util, importer, tf_messages
-from .ops import control_flow_util, gen_ops, linalg_ops, math_ops, random_ops
+from .ops import candidate_sampling_ops, control_flow_util, gen_ops, linalg_ops, math_ops, random_ops, sampled_losses
 
 
 def install(ns):
@@ -52,6 +52,10 @@ def install(ns):
             setattr(ns["random"], n.replace("random_", "") if n != "random_shuffle" else "shuffle", ns[n])
     ns["random"].set_seed = ns["set_random_seed"]
     ns["random"].categorical = random_ops.categorical
+    for n in candidate_sampling_ops.__all__ + sampled_losses.__all__:  # tf.nn.nce_loss, tf.nn.*_candidate_sampler
+        setattr(ns["nn"], n, getattr(candidate_sampling_ops, n, None) or getattr(sampled_losses, n))
+        if n.endswith("_sampler"):
+            setattr(ns["random"], n, getattr(ns["nn"], n))
     ns["version"] = sub("version", [])
     for n in ("VERSION", "GIT_VERSION", "COMPILER_VERSION"):
         setattr(ns["version"], n, ns[n])
@@ -64,10 +68,12 @@ def install(ns):
     for n in graph_util.__all__ + ["import_graph_def"]:
         setattr(ns["graph_util"], n, getattr(graph_util, n, None) or getattr(importer, n))
     ns["train"].write_graph = graph_util.write_graph
+    ns["train"].SummaryWriter = legacy_names.SummaryWriter  # TF 0.12's name
     ns.setdefault("io", sub("io", []))
     ns["io"].write_graph, ns["io"].gfile = graph_util.write_graph, gfile
     ns["gfile"] = gfile
     compat = types.ModuleType("tideflow.compat")
     compat.v1 = sys.modules["tideflow"]
     ns["compat"] = compat
+    ns["contrib"] = contrib  # its parts load on first use (contrib/__init__.py)
     gen_ops.install(ns)  # last: tf.math and tf.debugging exist by now

@@ -122,7 +122,11 @@ class Optimizer:
                     if grad is None:
                         continue
                     with _ops.name_scope("update_" + var.op.name):
-                        update_ops.append(self._apply_dense(grad, var))
+                        update = self._apply_dense(grad, var)
+                        if var.constraint is not None:  # TF1: the constraint projects the updated value
+                            with _ops.control_dependencies([update]):
+                                update = state_ops.assign(var, var.constraint(var))
+                        update_ops.append(update)
                 if global_step is None:
                     apply_updates = self._finish(update_ops, scope)
                 else:
