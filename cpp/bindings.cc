@@ -230,4 +230,5 @@ NB_MODULE(_core, m) {
   bind_io(m);
   bind_summary(m);
   bind_pyfunc(m);
+  bind_eager(m);
 }

@@ -160,5 +160,6 @@ inline AttrMap attrs_from_py(nb::dict d) {
 void bind_io(nb::module_& m);       // checkpoints and meta graphs (bindings_io.cc)
 void bind_summary(nb::module_& m);  // event files and summaries (bindings_summary.cc)
 void bind_pyfunc(nb::module_& m);   // the callback PyFunc nodes run (bindings_pyfunc.cc)
+void bind_eager(nb::module_& m);    // eager tensors, variables, tapes, tf.function (bindings_eager.cc)
 
 }  // namespace tideflow_py

@@ -5,7 +5,7 @@ namespace tideflow {
 VarSlot& Resources::var(const Node* n) {
   std::lock_guard<std::mutex> l(mu_);
   auto& slot = vars_[n];
-  if (!slot) slot = std::make_unique<VarSlot>();
+  if (!slot) slot = std::make_shared<VarSlot>();
   return *slot;
 }
 
@@ -15,6 +15,17 @@ uint64_t Resources::next_count(const Node* n, uint64_t count) {
   uint64_t start = c;
   c += count;
   return start;
+}
+
+void Resources::bind(const Node* n, std::shared_ptr<VarSlot> slot) {
+  std::lock_guard<std::mutex> l(mu_);
+  vars_[n] = std::move(slot);
+}
+
+void Resources::erase(const Node* n) {
+  std::lock_guard<std::mutex> l(mu_);
+  vars_.erase(n);
+  rng_.erase(n);
 }
 
 std::vector<std::pair<const Node*, Tensor>> Resources::variables() {

@@ -35,10 +35,15 @@ class TF_API Resources {
   // ops take a fresh block of Philox counters per execution; Print counts its runs for first_n.
   uint64_t next_count(const Node* n, uint64_t count);
   std::vector<std::pair<const Node*, Tensor>> variables();
+  // Makes `n` resolve to a slot owned elsewhere: an eager variable's handle, or the node standing for it in
+  // a graph traced by tf.function (Note [eager execution] in eager.h).
+  void bind(const Node* n, std::shared_ptr<VarSlot> slot);
+  // Forgets `n`'s variable and counter (a freed eager handle or cached kernel, whose address may be reused).
+  void erase(const Node* n);
 
  private:
   std::mutex mu_;
-  std::unordered_map<const Node*, std::unique_ptr<VarSlot>> vars_;
+  std::unordered_map<const Node*, std::shared_ptr<VarSlot>> vars_;
   std::unordered_map<const Node*, uint64_t> rng_;
 };
 

@@ -1,5 +1,7 @@
 """Graph, Operation and Tensor: thin Python handles over the C++ graph, plus the default-graph stack,
-name scopes, control dependencies and tensor conversion."""
+name scopes, control dependencies and tensor conversion. In eager mode the entry points (apply_op,
+convert_to_tensor, constant_op) hand over to tideflow.eager.execute."""
+import abc
 import contextlib
 import os
 import re
@@ -121,8 +123,9 @@ class Operation:
         return "<tf.Operation '%s' type=%s>" % (self._name, self._type)
 
 
-class Tensor:
-    """A symbolic handle to one output of an Operation."""
+class Tensor(metaclass=abc.ABCMeta):
+    """A symbolic handle to one output of an Operation. EagerTensor registers as a virtual subclass, so
+    isinstance(x, tf.Tensor) holds for eager tensors too, as in TensorFlow."""
     __slots__ = ("_op", "_value_index", "_dtype", "_shape", "__weakref__")
     __array_priority__ = 100  # NumPy defers `ndarray + tensor` to Tensor.__radd__
 
@@ -174,7 +177,10 @@ class Tensor:
     def __repr__(self):
         return "<tf.Tensor '%s' shape=%s dtype=%s>" % (self.name, self.shape, self._dtype.name)
 
-    __str__ = __repr__
+    def __str__(self):  # TensorFlow's: Tensor("MatMul:0", shape=(1, 1), dtype=float32)
+        shape = self.shape
+        return "Tensor(\"%s\"%s, dtype=%s%s)" % (self.name, "" if shape.ndims is None else ", shape=%s" % (shape,),
+                                               self._dtype.name, ", device=%s" % self.device if self.device else "")
 
     def __hash__(self):
         return id(self)
@@ -238,8 +244,13 @@ def _string_value(arr):
     return ("strings", list(arr.shape), flat)
 
 
+_eager = None  # tideflow.eager.execute, set when it loads
+
+
 def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None, as_ref=False):
     """Tensors pass through (dtype checked); Variables give their value; anything else becomes a Const."""
+    if _core.executing_eagerly() or getattr(value, "_is_eager", False):
+        return _eager.convert_to_tensor(value, dtype, name, preferred_dtype, as_ref)
     if isinstance(value, Tensor):
         if dtype is not None and _dtypes.as_dtype(dtype) is not value.dtype:
             raise ValueError("Tensor conversion requested dtype %s for Tensor with dtype %s: %r"
@@ -263,6 +274,16 @@ convert_to_tensor_v2 = convert_to_tensor
 
 
 def constant_op(value, dtype=None, shape=None, name="Const", verify_shape=False):
+    if _core.executing_eagerly():
+        return _eager.constant(value, dtype, shape, name, verify_shape)
+    arr = _constant_array(value, dtype, shape, verify_shape)
+    dt = _dtypes.as_dtype(arr.dtype)
+    value_attr = _string_value(arr) if dt is _dtypes.string else (
+        arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
+    return apply_op("Const", [], {"value": value_attr, "dtype": dt._enum}, name=name or "Const").outputs[0]
+
+
+def _constant_array(value, dtype, shape, verify_shape):
     arr = _np_value(value, dtype)
     if shape is not None:
         shape = [int(d) for d in as_shape(shape).as_list()]
@@ -275,10 +296,7 @@ def constant_op(value, dtype=None, shape=None, name="Const", verify_shape=False)
                             if verify_shape else
                             "Eager execution of tf.constant with unsupported shape (value has %d elements, "
                             "shape is %s with %d elements)." % (arr.size, tuple(shape), int(np.prod(shape))))
-    dt = _dtypes.as_dtype(arr.dtype)
-    value_attr = _string_value(arr) if dt is _dtypes.string else (
-        arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
-    return apply_op("Const", [], {"value": value_attr, "dtype": dt._enum}, name=name or "Const").outputs[0]
+    return arr
 
 
 def is_tensor(x):
@@ -578,6 +596,15 @@ class _DefaultStack(threading.local):
 class _DefaultGraphStack(_DefaultStack):
     _global_default = None
 
+    @contextlib.contextmanager
+    def get_controller(self, default):
+        _core._enter_graph()  # graph mode inside, also in an eager program (Note [eager mode])
+        try:
+            with super().get_controller(default) as g:
+                yield g
+        finally:
+            _core._exit_graph()
+
     def get_default(self):
         if self.stack:
             return self.stack[-1]
@@ -627,19 +654,22 @@ def _session_for(graph, session):
 
 def _graph_of(inputs):
     for t in inputs:
-        if isinstance(t, Tensor):
+        if type(t) is Tensor:
             return t.graph
-        if hasattr(t, "graph") and isinstance(getattr(t, "graph"), Graph):
+        if isinstance(getattr(t, "graph", None), Graph):
             return t.graph
     return get_default_graph()
 
 
 def apply_op(op_type, inputs, attrs=None, name=None, control_inputs=()):
-    """Adds a node to the default graph (or the inputs' graph). Non-tensor inputs become constants."""
+    """Adds a node to the default graph (or the inputs' graph). Non-tensor inputs become constants. In
+    eager mode the op runs at once instead (Note [eager execution] in cpp/eager.h)."""
+    if _core.executing_eagerly():
+        return _eager.apply_op(op_type, inputs, attrs, name)
     g = get_default_graph()
     tensors = []
     for x in inputs:
-        t = x if isinstance(x, Tensor) else convert_to_tensor(x)
+        t = x if type(x) is Tensor else convert_to_tensor(x)
         if t.graph is not g:
             raise ValueError("Tensor %s must be from the same graph as the op being created (%s)."
                              % (t.name, name or op_type))
@@ -648,6 +678,8 @@ def apply_op(op_type, inputs, attrs=None, name=None, control_inputs=()):
 
 
 def apply1(op_type, inputs, attrs=None, name=None):
+    if _core.executing_eagerly():
+        return _eager.apply1(op_type, inputs, attrs, name)
     return apply_op(op_type, inputs, attrs, name)._outputs[0]
 
 
@@ -663,6 +695,10 @@ def name_scope(name, default_name=None, values=None):
                          % (name, default_name))
     if n is not None and not isinstance(n, (str, bytes)):
         raise TypeError("name_scope name must be a string, got %r" % (n,))
+    if _core.executing_eagerly():  # eager ops take no names; the scope only names eager variables
+        with _eager.name_scope(n) as scope:
+            yield scope
+        return
     g = _graph_of(values) if values else get_default_graph()
     with g.as_default(), g.name_scope(n) as scope:
         yield scope
@@ -673,10 +709,14 @@ def get_name_scope():
 
 
 def control_dependencies(control_inputs):
+    if _core.executing_eagerly():  # ops run in program order anyway
+        return contextlib.nullcontext()
     return get_default_graph().control_dependencies(control_inputs)
 
 
 def device(device_name):
+    if _core.executing_eagerly():
+        return contextlib.nullcontext()
     return get_default_graph().device(device_name)
 
 

@@ -1,4 +1,6 @@
-"""TensorFlow 1.x seed rules: a graph-level seed plus per-op seeds."""
+"""TensorFlow 1.x seed rules: a graph-level seed plus per-op seeds; eagerly, TensorFlow 2's (a global seed
+plus an op seed drawn per call, tideflow.eager.context)."""
+from .. import _core
 from . import ops as _ops
 
 DEFAULT_GRAPH_SEED = 87654321
@@ -10,15 +12,26 @@ def _truncate_seed(seed):
 
 
 def set_random_seed(seed):
-    _ops.get_default_graph().seed = seed
+    if _core.executing_eagerly():
+        from ..eager import context
+        context.set_global_seed(seed)
+    else:
+        _ops.get_default_graph().seed = seed
 
 
 def get_seed(op_seed):
     """Returns (seed, seed2) for a random op. (0, 0) means: draw a nondeterministic seed at run time."""
-    g = _ops.get_default_graph()
-    global_seed = g.seed
+    eager = _core.executing_eagerly()
+    if eager:
+        from ..eager import context
+        global_seed = context.global_seed()
+    else:
+        g = _ops.get_default_graph()
+        global_seed = g.seed
     if global_seed is not None:
-        if op_seed is None:
+        if op_seed is None and eager:
+            op_seed = context.internal_operation_seed()
+        elif op_seed is None:
             # As TF 2.x graphs do: seeded random ops get 0, 1, 2... in creation order, so adding
             # non-random ops does not change the numbers.
             op_seed = g._seed_offset

@@ -33,6 +33,8 @@ def _shape_attr(shape):
 
 def placeholder(dtype, shape=None, name=None):
     """A value that must be fed to Session.run. `None` dims accept any size."""
+    if _ops._core.executing_eagerly():
+        raise RuntimeError("tf.placeholder() is not compatible with eager execution.")
     dtype = _dtypes.as_dtype(dtype)
     return _ops.apply1("Placeholder", [], {"dtype": dtype._enum, "shape": _shape_attr(shape)},
                        name=name or "Placeholder")

@@ -73,6 +73,9 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
               gate_gradients=False, aggregation_method=None, stop_gradients=None,
               unconnected_gradients="none"):
     """Symbolic derivatives of sum(ys) w.r.t. each x in xs; None where ys do not depend on x."""
+    if _core.executing_eagerly():
+        raise RuntimeError("tf.gradients is not supported when eager execution is enabled. Use tf.GradientTape "
+                           "instead.")
     ys = [_ops.convert_to_tensor(y) for y in _as_list(ys)]
     xs_in = _as_list(xs)
     xs = [_ops.convert_to_tensor(x, as_ref=True) for x in xs_in]
@@ -127,6 +130,9 @@ def custom_gradient(f):
 
     @functools.wraps(f)
     def decorated(*args, **kwargs):
+        if _core.executing_eagerly():
+            from ..eager import backprop
+            return backprop.custom_gradient_eager(f, args, kwargs)
         if kwargs:
             raise ValueError("The custom_gradient decorator currently supports keywords arguments only when "
                              "eager execution is enabled.")

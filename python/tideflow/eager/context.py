@@ -1,0 +1,129 @@
+"""Whether ops run eagerly, and the eager side of seeds and name scopes.
+
+Note [eager mode] (cpp/bindings_eager.cc) keeps the flags in C++, so the operator fast path reads them
+without calling Python: the process-wide default set by tf.enable_eager_execution(), graph mode inside
+any Graph.as_default() (so tf.Graph() and tf.Session keep working inside an eager program, and
+tf.function traces in graph mode), and the eager_mode()/graph_mode() blocks tests use."""
+import contextlib
+import random
+import threading
+
+from .. import _core
+
+executing_eagerly = _core.executing_eagerly
+
+_MAXINT32 = 2**31 - 1
+
+
+def _graph_mode_used():
+    """Whether the program has already built graph ops outside any explicit graph."""
+    from ..framework import ops
+    g = ops._DefaultGraphStack._global_default
+    return g is not None and g._c.num_nodes() > 0
+
+
+def enable_eager_execution(config=None, device_policy=None, execution_mode=None):
+    """Turns eager execution on for the rest of the program (TF 1.x). Like TensorFlow, it must come before
+    any graph op is built outside an explicit `tf.Graph().as_default()`."""
+    if _core._eager_default():
+        return
+    if _graph_mode_used():
+        raise ValueError("tf.enable_eager_execution must be called at program startup.")
+    if config is not None:
+        _apply_config(config)
+    _core._set_eager_default(True)
+
+
+def disable_eager_execution():
+    """Back to graph mode (tf.compat.v1.disable_eager_execution)."""
+    _core._set_eager_default(False)
+
+
+def _apply_config(config):
+    n = getattr(config, "intra_op_parallelism_threads", 0) or getattr(config, "inter_op_parallelism_threads", 0)
+    if n:
+        _core.set_thread_cap(int(n))
+
+
+@contextlib.contextmanager
+def eager_mode():
+    """Runs the block eagerly, even inside a graph's as_default() (TensorFlow's context.eager_mode())."""
+    saved = _core._mode(), _core._graph_depth()
+    _core._set_mode(1)
+    _core._set_graph_depth(0)
+    try:
+        yield
+    finally:
+        _core._set_mode(saved[0])
+        _core._set_graph_depth(saved[1])
+
+
+@contextlib.contextmanager
+def graph_mode():
+    """Builds graph ops in the block, even when eager execution is on (TensorFlow's context.graph_mode())."""
+    saved = _core._mode()
+    _core._set_mode(0)
+    try:
+        yield
+    finally:
+        _core._set_mode(saved)
+
+
+# ---- seeds: TensorFlow 2's eager rules ----
+# A global seed plus an op seed per random call: without an op seed the next value of random.Random(global
+# seed) (TF's internal_operation_seed). tf.random.set_seed also restarts the cached random kernels, so a
+# program that sets the seed draws the same numbers every time (Note [eager execution] in cpp/eager.h).
+
+class _ThreadState(threading.local):
+    def __init__(self):
+        super().__init__()
+        self.scope = ""  # the eager name scope, "a/b/" (names eager variables)
+
+
+_thread = _ThreadState()
+_global_seed = None
+_rng = None
+
+
+def set_global_seed(seed):
+    global _global_seed, _rng
+    _global_seed = seed
+    if seed is None:
+        _rng = None
+    else:
+        try:
+            hash(seed)
+        except TypeError:
+            seed = int(seed)
+        _rng = random.Random(seed)
+    _core.clear_kernel_cache()
+
+
+def global_seed():
+    return _global_seed
+
+
+def internal_operation_seed():
+    return _rng.randint(0, _MAXINT32)
+
+
+# ---- name scopes: eager ops take no names, but eager variables are named under the open scopes ----
+
+def scope_name():
+    return _thread.scope
+
+
+@contextlib.contextmanager
+def name_scope(name):
+    old = _thread.scope
+    if name is None or name == "":
+        new = ""
+    elif name.endswith("/"):
+        new = name
+    else:
+        new = old + name + "/"
+    _thread.scope = new
+    try:
+        yield new
+    finally:
+        _thread.scope = old
