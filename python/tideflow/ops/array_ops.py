@@ -117,6 +117,8 @@ def _int_tensor(value, name=None):
 
 def _static_ints(t):
     """The value of a Const tensor (for Python-side decisions), else None."""
+    if getattr(t, "_is_eager", False) and not getattr(t, "_is_eager_variable", False):
+        return np.asarray(t)  # an eager tensor is its value
     if isinstance(t, _ops.Tensor) and t.op.type == "Const":
         return np.asarray(t.op.get_attr("value"))
     return None
