@@ -57,7 +57,27 @@ def install(ns):
     ns["version"] = sub("version", [])
     for n in ("VERSION", "GIT_VERSION", "COMPILER_VERSION"):
         setattr(ns["version"], n, ns[n])
-    compat = types.ModuleType("tideflow.compat")
-    import sys
-    compat.v1 = sys.modules["tideflow"]
-    ns["compat"] = compat
+    from . import compat, contrib  # compat.v1 is tideflow; compat.v2 loads on first use (it turns eager on)
+    ns["compat"], ns["contrib"] = compat, contrib
+    _install_eager(ns, sub)
+
+
+def _install_eager(ns, sub):
+    """Eager execution, tf.function and their helpers (tideflow.eager), TF 1.x spellings."""
+    from .eager import context, control_flow, function
+    for n in ("function", "TensorSpec", "init_scope"):
+        ns[n] = getattr(function, n)
+    for n in ("enable_v2_behavior", "disable_v2_behavior"):
+        ns[n] = getattr(context, n)
+    ns.setdefault("cond", control_flow.cond)  # graph-mode control flow, once present, takes over
+    ns.setdefault("while_loop", control_flow.while_loop)
+    cfg = ns["config"] = sub("config", [])
+    cfg.threading = sub("config.threading", [])
+    for n in ("set_intra_op_parallelism_threads", "set_inter_op_parallelism_threads",
+              "get_intra_op_parallelism_threads", "get_inter_op_parallelism_threads"):
+        setattr(cfg.threading, n, getattr(context, n))
+    cfg.run_functions_eagerly = context.run_functions_eagerly
+    cfg.functions_run_eagerly = context.functions_run_eagerly
+    cfg.experimental_run_functions_eagerly = context.run_functions_eagerly
+    cfg.list_physical_devices = lambda device_type=None: []
+    ns["random"].set_seed = ns["set_random_seed"]

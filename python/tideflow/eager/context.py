@@ -127,3 +127,51 @@ def name_scope(name):
         yield new
     finally:
         _thread.scope = old
+
+
+# ---- TensorFlow 2 behavior ----
+
+def enable_v2_behavior():
+    """TensorFlow 2's behavior: eager execution, tensors compared elementwise with ==, TensorShape indexing
+    to ints (tf.compat.v1.enable_v2_behavior)."""
+    from ..framework import tensor_shape
+    from . import tensor
+    enable_eager_execution()
+    tensor.enable_tensor_equality()
+    tensor_shape.enable_v2_tensorshape()
+
+
+def disable_v2_behavior():
+    from ..framework import tensor_shape
+    from . import tensor
+    disable_eager_execution()
+    tensor.disable_tensor_equality()
+    tensor_shape.disable_v2_tensorshape()
+
+
+# ---- tf.config ----
+
+def set_intra_op_parallelism_threads(n):
+    """One cap serves every thread source (Note [one thread pool]); 0 means as many as cores."""
+    _core.set_thread_cap(int(n))
+
+
+set_inter_op_parallelism_threads = set_intra_op_parallelism_threads
+
+
+def get_intra_op_parallelism_threads():
+    return _core.thread_cap()
+
+
+get_inter_op_parallelism_threads = get_intra_op_parallelism_threads
+
+_run_functions_eagerly = [False]
+
+
+def run_functions_eagerly(run_eagerly):
+    """tf.config.run_functions_eagerly: tf.function calls the Python function itself (for debugging)."""
+    _run_functions_eagerly[0] = bool(run_eagerly)
+
+
+def functions_run_eagerly():
+    return _run_functions_eagerly[0]

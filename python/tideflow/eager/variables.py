@@ -43,6 +43,8 @@ class EagerVariable(state_ops.Variable):
                 dtype = _dtypes.as_dtype(dtype)
             if getattr(initial_value, "_is_eager_variable", False):
                 initial_value = initial_value.read_value()
+            elif type(initial_value) is _ops.Tensor:  # built while a tf.function traces: lifted out, run now
+                initial_value = _lift(initial_value)
             init = _ops.convert_to_tensor(initial_value, dtype=dtype) if not (
                 dtype is not None and type(initial_value) is _tensor.EagerTensor) else initial_value
             if dtype is not None and init.dtype is not dtype:
@@ -78,7 +80,9 @@ class EagerVariable(state_ops.Variable):
     trainable = property(lambda self: self._trainable)
     constraint = property(lambda self: self._constraint)
     device = property(lambda self: _tensor._DEVICE)
-    _variable = property(lambda self: self._handle)  # state_ops' update functions take it as the ref
+    # The ref state_ops' update functions and the optimizers' Apply* ops take: the handle eagerly; in a graph
+    # being traced (tf.function), the graph's node standing for this variable.
+    _variable = property(lambda self: self._ref())
 
     @property
     def shape(self):
@@ -106,17 +110,20 @@ class EagerVariable(state_ops.Variable):
     graph = property(lambda self: _no_graph("graph"))
 
     def _ref(self):
-        return self._handle
+        if _core.executing_eagerly():
+            return self._handle
+        return _ops.convert_to_tensor(self, as_ref=True)
 
     def _as_graph_element(self):
         return None
 
     # ---- values ----
     def value(self):
-        return self._handle.read()
+        if _core.executing_eagerly():
+            return self._handle.read()
+        return _ops.convert_to_tensor(self)
 
-    def read_value(self):
-        return self._handle.read()
+    read_value = value
 
     def numpy(self):
         a = self._handle.peek()
@@ -136,6 +143,12 @@ class EagerVariable(state_ops.Variable):
 
     # ---- updates: the same kernels as graph mode, run at once ----
     def _update(self, op_type, value, attrs=None, read_value=True):
+        if not _core.executing_eagerly():  # inside tf.function: a graph op on the captured variable
+            ref = self._ref()
+            if not isinstance(value, _ops.Tensor) or getattr(value, "_is_eager", False):
+                value = _ops.convert_to_tensor(value, dtype=self._dtype)
+            out = _ops.apply1(op_type, [ref, value], attrs)
+            return out if read_value else out.op
         if type(value) is not _tensor.EagerTensor:
             value = _ops.convert_to_tensor(value, dtype=self._dtype)
         _execute(op_type, [self._handle, value], attrs)
@@ -151,7 +164,7 @@ class EagerVariable(state_ops.Variable):
         return self._update("AssignSub", delta, None, read_value)
 
     def count_up_to(self, limit):
-        return _execute("CountUpTo", [self._handle], {"limit": int(limit)})[0]
+        return _ops.apply1("CountUpTo", [self._ref()], {"limit": int(limit)})
 
     # ---- Python protocol ----
     def __repr__(self):
@@ -208,6 +221,20 @@ class EagerVariable(state_ops.Variable):
 
     def __reduce__(self):
         raise TypeError("eager variables cannot be pickled; save them with tf.train.Checkpoint or their numpy()")
+
+
+def _lift(t):
+    """The value of graph tensor `t` (a tf.function's variable initializer), computed once now."""
+    from ..framework import errors
+    g = t.graph
+    fn = _core.EagerFunction(g._c, [], [t._key()], [])
+    for nid, v in getattr(g, "captured_variables", ()):
+        fn.bind_variable(nid, v._handle)
+    try:
+        return fn([])[0]
+    except errors.InvalidArgumentError as e:
+        raise ValueError("A variable created inside a tf.function must be initialized from a value that does not "
+                         "depend on the function's arguments (%s)" % e) from None
 
 
 def _no_graph(what):

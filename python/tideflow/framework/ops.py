@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _core
 from . import dtypes as _dtypes
-from .tensor_shape import TensorShape, as_shape
+from .tensor_shape import TensorShape, as_shape, dimension_value as _dimension_value
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -197,7 +197,7 @@ class Tensor(metaclass=abc.ABCMeta):
 
     def __iter__(self):
         shape = self.shape
-        if shape.ndims is None or shape[0].value is None:
+        if shape.ndims is None or _dimension_value(shape[0]) is None:
             raise TypeError("Cannot iterate over a tensor whose first dimension is unknown: %s" % self.name)
         from ..ops import array_ops
         return iter(array_ops.unstack(self))

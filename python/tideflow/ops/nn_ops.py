@@ -6,6 +6,7 @@ from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 from . import array_ops, linalg_ops, math_ops, reduction_ops
 from .math_ops import relu, sigmoid, tanh  # the elementwise family defines them
+from ..framework.tensor_shape import dimension_value as _dimension_value
 
 __all__ = ["relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "softplus", "softmax", "log_softmax",
            "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
@@ -108,7 +109,7 @@ def log_softmax(logits, axis=None, name=None, dim=None):
 
 def _rows(t):
     """t reshaped to [-1, last dim]."""
-    classes = t.shape[-1].value
+    classes = _dimension_value(t.shape[-1])
     if classes is None:
         return array_ops.reshape(t, array_ops.concat([[-1], array_ops.shape(t)[-1:]], 0))
     return array_ops.reshape(t, [-1, classes])
@@ -244,8 +245,8 @@ def bias_add(value, bias, data_format=None, name=None):
             raise ValueError("Shape must be at least rank 2 but is rank %d for 'BiasAdd' value %s"
                              % (rank, value.shape))
         channels_first = data_format is not None and data_format.startswith("NC")
-        c = value.shape[1 if channels_first else -1].value if rank is not None else None
-        b = bias.shape[0].value if bias.shape.ndims == 1 else None
+        c = _dimension_value(value.shape[1 if channels_first else -1]) if rank is not None else None
+        b = _dimension_value(bias.shape[0]) if bias.shape.ndims == 1 else None
         if c is not None and b is not None and c != b:
             raise ValueError("Dimensions must be equal, but are %d and %d for 'BiasAdd' with input shapes: %s, %s"
                              % (c, b, value.shape, bias.shape))
@@ -297,7 +298,7 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_
         if len(params) == 1:
             table, rows = params[0], ids
         else:
-            sizes = [p.shape[0].value if p.shape.ndims else None for p in params]
+            sizes = [_dimension_value(p.shape[0]) if p.shape.ndims else None for p in params]
             if any(s is None for s in sizes):
                 raise ValueError("embedding_lookup over several shards needs each shard's first dimension "
                                  "to be known, got %s" % [str(p.shape) for p in params])
