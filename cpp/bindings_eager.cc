@@ -132,44 +132,76 @@ nb::object slow_path(const char* name, nb::handle self, nb::handle other) {
   return nb::borrow(f)(self, other);
 }
 
-nb::object binary(BinOp op, nb::handle self, nb::handle other, bool reflected) {
-  const BinInfo& info = kBin[op];
-  EagerTensor* a = as_tensor(self);
-  if (a && executing_eagerly()) {
-    Tensor scalar;
-    EagerTensor* b = as_tensor(other);
-    const DType dt = a->value.dtype();
-    bool ok = b ? b->value.dtype() == dt : scalar_like(other, dt, &scalar);
-    if (op == kDiv && !is_floating(dt)) ok = false;  // integer true division casts first (Python side)
-    if (ok && dt != DType::String && dt != DType::Bool) {
-      static const OpDef* defs[kNumBinOps] = {};
-      if (!defs[op]) defs[op] = &eager::op_def(info.op_type);
-      Input x{&a->value, a->id, nullptr};
-      Input y = b ? Input{&b->value, b->id, nullptr} : Input{&scalar, eager::new_tensor_id(), nullptr};
-      std::vector<Input> ins = reflected ? std::vector<Input>{y, x} : std::vector<Input>{x, y};
-      std::vector<EagerTensor> out = eager::execute(*defs[op], AttrMap{}, ins);
-      return wrap(std::move(out[0]));
+// Runs the op when the fast path applies; returns null (no Python error set) otherwise.
+PyObject* try_fast(BinOp op, EagerTensor* a, PyObject* other, bool reflected) {
+  if (!executing_eagerly()) return nullptr;
+  Tensor scalar;
+  EagerTensor* b = as_tensor(other);
+  const DType dt = a->value.dtype();
+  bool ok = b ? b->value.dtype() == dt : scalar_like(other, dt, &scalar);
+  if (op == kDiv && !is_floating(dt)) ok = false;  // integer true division casts first (Python side)
+  if (!ok || dt == DType::String || dt == DType::Bool) return nullptr;
+  static const OpDef* defs[kNumBinOps] = {};
+  if (!defs[op]) defs[op] = &eager::op_def(kBin[op].op_type);
+  Input x{&a->value, a->id, nullptr};
+  Input y = b ? Input{&b->value, b->id, nullptr} : Input{&scalar, eager::new_tensor_id(), nullptr};
+  Input ins[2] = {reflected ? y : x, reflected ? x : y};
+  try {
+    thread_local std::vector<EagerTensor> out;
+    eager::execute_into(*defs[op], AttrMap{}, ins, 2, "", &out);
+    return wrap(std::move(out[0])).release().ptr();
+  } catch (...) {
+    return nullptr;  // the slow path runs the op again and raises TensorFlow's error
+  }
+}
+
+PyObject* slow_path(const char* name, PyObject* self, PyObject* other) {
+  PyObject* f = g_fallbacks ? PyDict_GetItemString(g_fallbacks, name) : nullptr;
+  if (!f) Py_RETURN_NOTIMPLEMENTED;
+  return other ? PyObject_CallFunctionObjArgs(f, self, other, nullptr) : PyObject_CallFunctionObjArgs(f, self, nullptr);
+}
+
+// Note [eager fast path]: the number slots themselves, so `a + b` costs no method lookup. Python calls the
+// slot with the eager tensor on either side.
+template <BinOp op>
+PyObject* number_slot(PyObject* l, PyObject* r) {
+  bool reflected = Py_TYPE(l) != g_tensor_type && !as_tensor(l);
+  PyObject* self = reflected ? r : l;
+  PyObject* other = reflected ? l : r;
+  EagerTensor* a = nb::inst_ptr<EagerTensor>(self);
+  if (PyObject* res = try_fast(op, a, other, reflected)) return res;
+  return slow_path(reflected ? kBin[op].reflected : kBin[op].forward, self, other);
+}
+
+PyObject* negative_slot(PyObject* self) {
+  EagerTensor* a = nb::inst_ptr<EagerTensor>(self);
+  if (executing_eagerly() && is_numeric(a->value.dtype())) {
+    static const OpDef* d = &eager::op_def("Neg");
+    try {
+      Input in{&a->value, a->id, nullptr};
+      thread_local std::vector<EagerTensor> out;
+      eager::execute_into(*d, AttrMap{}, &in, 1, "", &out);
+      return wrap(std::move(out[0])).release().ptr();
+    } catch (...) {
     }
   }
-  return slow_path(reflected ? info.reflected : info.forward, self, other);
+  return slow_path("__neg__", self, nullptr);
 }
 
 template <BinOp op>
-nb::object fwd(nb::handle self, nb::handle other) { return binary(op, self, other, false); }
-template <BinOp op>
-nb::object rev(nb::handle self, nb::handle other) { return binary(op, self, other, true); }
-
-nb::object neg(nb::handle self) {
-  EagerTensor* a = as_tensor(self);
-  if (a && executing_eagerly() && is_numeric(a->value.dtype())) {
-    static const OpDef* d = &eager::op_def("Neg");
-    std::vector<EagerTensor> out = eager::execute(*d, AttrMap{}, {Input{&a->value, a->id, nullptr}});
-    return wrap(std::move(out[0]));
-  }
-  PyObject* f = g_fallbacks ? PyDict_GetItemString(g_fallbacks, "__neg__") : nullptr;
-  if (!f) return nb::borrow(Py_NotImplemented);
-  return nb::borrow(f)(self);
+nb::object compare(nb::handle self, nb::handle other) {
+  if (PyObject* r = try_fast(op, nb::inst_ptr<EagerTensor>(self), other.ptr(), false)) return nb::steal(r);
+  return nb::steal(slow_path(kBin[op].forward, self.ptr(), other.ptr()));
 }
+
+PyType_Slot kTensorSlots[] = {
+    {Py_nb_add, (void*)number_slot<kAdd>},
+    {Py_nb_subtract, (void*)number_slot<kSub>},
+    {Py_nb_multiply, (void*)number_slot<kMul>},
+    {Py_nb_true_divide, (void*)number_slot<kDiv>},
+    {Py_nb_negative, (void*)negative_slot},
+    {0, nullptr},
+};
 
 // A NumPy view of a tensor's buffer that keeps it alive; read-only, since the tensor is immutable.
 nb::object readonly_array(const Tensor& t) {
@@ -191,7 +223,7 @@ struct Function {  // a traced graph bound to a Session: tf.function's concrete 
 }  // namespace
 
 void bind_eager(nb::module_& m) {
-  nb::class_<EagerTensor>(m, "EagerTensorBase", nb::is_weak_referenceable())
+  nb::class_<EagerTensor>(m, "EagerTensorBase", nb::is_weak_referenceable(), nb::type_slots(kTensorSlots))
       .def_prop_ro("_id", [](const EagerTensor& t) { return t.id; })
       .def_prop_ro("dtype", [](const EagerTensor& t) -> nb::object {
         PyObject* d = g_dtypes[(int)t.value.dtype()];
@@ -211,21 +243,12 @@ void bind_eager(nb::module_& m) {
       .def("_array_view", [](const EagerTensor& t) { return readonly_array(t.value); })
       .def("_copy_to_array", [](const EagerTensor& t) { return tensor_to_py(t.value.deep_copy()); })
       .def("_same_buffer", [](const EagerTensor& a, const EagerTensor& b) { return a.value.raw() == b.value.raw(); })
-      .def("__add__", fwd<kAdd>)
-      .def("__radd__", rev<kAdd>)
-      .def("__sub__", fwd<kSub>)
-      .def("__rsub__", rev<kSub>)
-      .def("__mul__", fwd<kMul>)
-      .def("__rmul__", rev<kMul>)
-      .def("__truediv__", fwd<kDiv>)
-      .def("__rtruediv__", rev<kDiv>)
-      .def("__pow__", fwd<kPow>)
-      .def("__rpow__", rev<kPow>)
-      .def("__lt__", fwd<kLess>)
-      .def("__le__", fwd<kLessEqual>)
-      .def("__gt__", fwd<kGreater>)
-      .def("__ge__", fwd<kGreaterEqual>)
-      .def("__neg__", neg);
+      .def("__pow__", [](nb::handle a, nb::handle b) { return nb::steal(number_slot<kPow>(a.ptr(), b.ptr())); })
+      .def("__rpow__", [](nb::handle a, nb::handle b) { return nb::steal(number_slot<kPow>(b.ptr(), a.ptr())); })
+      .def("__lt__", compare<kLess>)
+      .def("__le__", compare<kLessEqual>)
+      .def("__gt__", compare<kGreater>)
+      .def("__ge__", compare<kGreaterEqual>);
 
   // An array (NumPy, or an ndarray view of another eager tensor) as an eager tensor: arrays NumPy may still
   // write are copied, as TensorFlow copies them; read-only arrays are wrapped.
@@ -264,7 +287,10 @@ void bind_eager(nb::module_& m) {
   m.def("eager_execute", [](const std::string& type, nb::handle inputs, nb::handle attrs, const std::string& name) {
     const OpDef& op = eager::op_def(type);
     AttrMap a = attrs.is_none() ? AttrMap{} : attrs_from_py(nb::borrow<nb::dict>(attrs));
-    return wrap_all(eager::execute(op, std::move(a), inputs_from_py(inputs), name));
+    std::vector<Input> ins = inputs_from_py(inputs);
+    thread_local std::vector<EagerTensor> out;
+    eager::execute_into(op, std::move(a), ins.data(), ins.size(), name, &out);
+    return wrap_all(std::move(out));
   }, "type"_a, "inputs"_a, "attrs"_a.none(), "name"_a = "");
   m.def("clear_kernel_cache", eager::clear_kernel_cache);
 

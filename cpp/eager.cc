@@ -31,24 +31,31 @@ const OpDef& identity_def() {
 // gradient replay runs ops while a caller's ops are finished. Reused call after call, so a small op
 // allocates nothing here.
 struct ExecNodes {
+  struct Scratch {
+    Node node;
+    AttrValue* value;  // the node's "value" and "dtype" attributes (std::map entries never move)
+    AttrValue* dtype;
+  };
   Node node;
-  std::vector<std::unique_ptr<Node>> consts;
+  std::vector<std::unique_ptr<Scratch>> consts;
   std::vector<Tensor> ins, outs;
 
   Node* input_node(size_t i, const Tensor& t) {
     while (consts.size() <= i) {
-      auto n = std::make_unique<Node>();
+      auto s = std::make_unique<Scratch>();
+      Node* n = &s->node;
       n->op = &const_def();
       n->name = "input_" + std::to_string(consts.size());
-      n->attrs["value"] = Tensor();
-      n->attrs["dtype"] = DType::Float32;
+      s->value = &(n->attrs["value"] = Tensor());
+      s->dtype = &(n->attrs["dtype"] = DType::Float32);
       n->out_dtypes.resize(1);
       n->out_shapes.resize(1);
-      consts.push_back(std::move(n));
+      consts.push_back(std::move(s));
     }
-    Node* n = consts[i].get();
-    n->attrs.find("value")->second = t;
-    n->attrs.find("dtype")->second = t.dtype();
+    Scratch& s = *consts[i];
+    Node* n = &s.node;
+    *s.value = t;
+    *s.dtype = t.dtype();
     n->out_dtypes[0] = t.dtype();
     n->out_shapes[0].known_rank = true;
     n->out_shapes[0].dims = t.dims();
@@ -56,7 +63,7 @@ struct ExecNodes {
   }
   // Drops every reference to the call's tensors, so buffers are freed as soon as the caller lets go.
   void release(size_t n) {
-    for (size_t i = 0; i < n && i < consts.size(); ++i) consts[i]->attrs.find("value")->second = Tensor();
+    for (size_t i = 0; i < n && i < consts.size(); ++i) *consts[i]->value = Tensor();
     ins.clear();
     outs.clear();
   }
@@ -167,18 +174,18 @@ KernelCache& kernel_cache() {
 // ---- tapes ----
 thread_local std::vector<std::shared_ptr<Tape>> t_tapes;
 
-void record(const OpDef& op, const AttrMap& attrs, const std::vector<Input>& inputs,
+void record(const OpDef& op, const AttrMap& attrs, const Input* inputs, size_t n,
             const std::vector<EagerTensor>& outputs) {
-  std::vector<int64_t> ids(inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i) ids[i] = inputs[i].id;
+  std::vector<int64_t> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = inputs[i].id;
   for (auto& tape : t_tapes) {
     if (!tape->should_record(ids)) continue;
     TapeEntry e;
     e.op = &op;
     e.attrs = attrs;
     e.input_ids = ids;
-    e.inputs.reserve(inputs.size());
-    for (auto& in : inputs) e.inputs.push_back(*in.value);
+    e.inputs.reserve(n);
+    for (size_t i = 0; i < n; ++i) e.inputs.push_back(*inputs[i].value);
     for (auto& o : outputs) {
       e.outputs.push_back(o.value);
       e.output_ids.push_back(o.id);
@@ -245,9 +252,8 @@ EagerTensor Variable::read() {
 
 // ---- execution ----
 
-std::vector<EagerTensor> execute(const OpDef& op, AttrMap attrs, const std::vector<Input>& inputs,
-                                 const std::string& name) {
-  const size_t n = inputs.size();
+void execute_into(const OpDef& op, AttrMap attrs, const Input* inputs, size_t n, const std::string& name,
+                  std::vector<EagerTensor>* out) {
   if (op.num_inputs >= 0 && (int)n != op.num_inputs)
     throw invalid_argument("Op " + op.name + " takes " + std::to_string(op.num_inputs) + " inputs, got " +
                            std::to_string(n) + " [Op:" + op.name + "]");
@@ -263,8 +269,8 @@ std::vector<EagerTensor> execute(const OpDef& op, AttrMap attrs, const std::vect
   } else {
     node->op = &op;
     node->attrs = std::move(attrs);
-    if (name.empty()) node->name = op.name;
-    else node->name = name;
+    const std::string& nm = name.empty() ? op.name : name;
+    if (node->name != nm) node->name = nm;
   }
   guard.n_inputs = n;
   node->inputs.resize(n);
@@ -304,15 +310,14 @@ std::vector<EagerTensor> execute(const OpDef& op, AttrMap attrs, const std::vect
   } catch (const std::exception& e) {
     throw Error(ErrorCode::Internal, std::string(e.what()) + " [Op:" + op.name + "]");
   }
-  std::vector<EagerTensor> result;
-  result.reserve(en.outs.size());
+  std::vector<EagerTensor>& result = *out;
+  result.clear();
   for (size_t i = 0; i < en.outs.size(); ++i) {
     if (!en.outs[i].valid())
       throw Error(ErrorCode::Internal, "kernel produced no output " + std::to_string(i) + " [Op:" + op.name + "]");
     result.emplace_back(std::move(en.outs[i]));
   }
-  if (!t_tapes.empty() && op.ref_inputs.empty() && !op.not_differentiable) record(op, node->attrs, inputs, result);
-  return result;
+  if (!t_tapes.empty() && op.ref_inputs.empty() && !op.not_differentiable) record(op, node->attrs, inputs, n, result);
 }
 
 // ---- tapes ----
@@ -373,34 +378,39 @@ void record_custom(const std::vector<EagerTensor>& inputs, const std::vector<Eag
   }
 }
 
-// ---- the builder that executes at once (Note [tapes]) ----
+// ---- the builder that executes on demand (Note [tapes], Note [demand-driven replay]) ----
+
+// Note [demand-driven replay]
+// A gradient rule returns the gradients of all of an op's inputs, but the tape needs only those that lead
+// to a source: the MatMul of a first layer has no use for the gradient of the data. Graph mode never runs
+// such nodes, because the plan prunes them; eagerly, the builder gives the same economy by building lazily:
+// op() runs the shape function only (so rules still see dtypes and shapes), and a node executes when its
+// value is needed, i.e. when the driver asks for a gradient it keeps. Executed nodes are recorded by the
+// tapes still recording, exactly as any eager op.
 
 namespace {
 
-// A node of the replay: the values of its outputs, with their ids. Every Output a gradient rule handles
-// during a replay points at one of these.
+// A node of the replay: once evaluated, the values of its outputs with their ids. Every Output a gradient
+// rule handles during a replay points at one of these.
 struct ValueNode : Node {
   std::vector<Tensor> values;
   std::vector<int64_t> ids;
+  bool evaluated = false;
 };
 
 class EagerBuilder : public Builder {
  public:
   std::vector<Output> op(const std::string& type, std::vector<Output> inputs, AttrMap attrs) override {
     const OpDef& d = op_def(type);
-    std::vector<Input> ins;
-    ins.reserve(inputs.size());
-    for (const Output& o : inputs) {
-      auto* v = static_cast<ValueNode*>(o.node);
-      ins.push_back(Input{&v->values[o.index], v->ids[o.index], nullptr});
-    }
-    std::vector<EagerTensor> outs = execute(d, attrs, ins);
     ValueNode* n = make(d, std::move(attrs));
     n->inputs = std::move(inputs);
+    if (d.num_inputs >= 0 && (int)n->inputs.size() != d.num_inputs)
+      throw value_error("op " + d.name + " takes " + std::to_string(d.num_inputs) + " inputs, got " +
+                        std::to_string(n->inputs.size()));
+    InferCtx ctx{*n};
+    if (d.shape) d.shape(ctx);
     std::vector<Output> r;
-    for (auto& t : outs) {
-      r.push_back(add(n, std::move(t.value), t.id));
-    }
+    for (int i = 0; i < n->num_outputs(); ++i) r.push_back(n->out(i));
     return r;
   }
 
@@ -409,7 +419,9 @@ class EagerBuilder : public Builder {
     AttrMap a;
     a["value"] = t;
     a["dtype"] = t.dtype();
-    return add(make(const_def(), std::move(a)), t, id);
+    ValueNode* n = make(const_def(), std::move(a));
+    n->evaluated = true;
+    return add(n, t, id);
   }
 
   // The forward node of a tape entry: its op and attrs, leaves for its inputs, its recorded outputs.
@@ -418,12 +430,51 @@ class EagerBuilder : public Builder {
     for (size_t i = 0; i < e.inputs.size(); ++i) ins.push_back(leaf(e.inputs[i], e.input_ids[i]));
     ValueNode* n = make(*e.op, e.attrs);
     n->inputs = std::move(ins);
+    n->evaluated = true;
     for (size_t i = 0; i < e.outputs.size(); ++i) add(n, e.outputs[i], e.output_ids[i]);
     return n;
   }
 
-  static const Tensor& value(const Output& o) { return static_cast<ValueNode*>(o.node)->values[o.index]; }
-  static int64_t id(const Output& o) { return static_cast<ValueNode*>(o.node)->ids[o.index]; }
+  // Executes what `o` needs (inputs first, iteratively), then returns its value.
+  const Tensor& value(const Output& o) {
+    auto* root = static_cast<ValueNode*>(o.node);
+    std::vector<ValueNode*> stack{root};
+    while (!stack.empty()) {
+      ValueNode* n = stack.back();
+      if (n->evaluated) {
+        stack.pop_back();
+        continue;
+      }
+      bool ready = true;
+      for (const Output& in : n->inputs) {
+        auto* v = static_cast<ValueNode*>(in.node);
+        if (!v->evaluated) {
+          stack.push_back(v);
+          ready = false;
+        }
+      }
+      if (!ready) continue;
+      std::vector<Input> ins;
+      ins.reserve(n->inputs.size());
+      for (const Output& in : n->inputs) {
+        auto* v = static_cast<ValueNode*>(in.node);
+        ins.push_back(Input{&v->values[in.index], v->ids[in.index], nullptr});
+      }
+      std::vector<EagerTensor> outs;
+      execute_into(*n->op, n->attrs, ins.data(), ins.size(), "", &outs);
+      for (auto& t : outs) {
+        n->values.push_back(std::move(t.value));
+        n->ids.push_back(t.id);
+      }
+      n->evaluated = true;
+      stack.pop_back();
+    }
+    return root->values[o.index];
+  }
+  int64_t id(const Output& o) {
+    value(o);
+    return static_cast<ValueNode*>(o.node)->ids[o.index];
+  }
 
  private:
   ValueNode* make(const OpDef& d, AttrMap attrs) {
@@ -487,6 +538,7 @@ std::vector<EagerTensor> Tape::gradient(const std::vector<EagerTensor>& targets,
     if (it == pending.end() || it->second.empty()) return Output{};
     auto& v = it->second;
     if (v.size() > 1) v = {b.op1("AddN", v)};
+    b.value(v[0]);
     return v[0];
   };
 
@@ -504,7 +556,7 @@ std::vector<EagerTensor> Tape::gradient(const std::vector<EagerTensor>& targets,
     if (e.backward) {
       std::vector<EagerTensor> og(e.outputs.size());
       for (size_t j = 0; j < e.outputs.size(); ++j) {
-        if (out_grads[j].valid()) og[j] = EagerTensor(EagerBuilder::value(out_grads[j]), EagerBuilder::id(out_grads[j]));
+        if (out_grads[j].valid()) og[j] = EagerTensor(b.value(out_grads[j]), b.id(out_grads[j]));
         else if (is_floating(e.outputs[j].dtype())) og[j] = EagerTensor(filled(e.outputs[j].dtype(), e.outputs[j].dims(), 0));
       }
       std::vector<EagerTensor> ig = e.backward(og);
@@ -531,6 +583,7 @@ std::vector<EagerTensor> Tape::gradient(const std::vector<EagerTensor>& targets,
       if (!gx.valid() || !from_src.count(id) || !is_floating(e.inputs[i].dtype())) continue;
       if (!(gx.shape() == PartialShape(e.inputs[i].dims())))
         gx = b.op1("SumToShape", {gx, b.leaf(e.inputs[i], id)});
+      b.value(gx);
       pending[id].push_back(gx);
     }
   }
@@ -538,7 +591,7 @@ std::vector<EagerTensor> Tape::gradient(const std::vector<EagerTensor>& targets,
   std::vector<EagerTensor> result;
   for (size_t i = 0; i < sources.size(); ++i) {
     Output g = sum_of(sources[i]);
-    if (g.valid()) result.emplace_back(EagerBuilder::value(g), EagerBuilder::id(g));
+    if (g.valid()) result.emplace_back(b.value(g), b.id(g));
     else if (unconnected_zero && is_numeric(source_types[i].first))
       result.emplace_back(filled(source_types[i].first, source_types[i].second, 0));
     else result.emplace_back();

@@ -71,8 +71,15 @@ struct Input {
 };
 
 TF_API const OpDef& op_def(const std::string& type);  // NotFound for unknown types
-TF_API std::vector<EagerTensor> execute(const OpDef& op, AttrMap attrs, const std::vector<Input>& inputs,
-                                        const std::string& name = "");
+// Runs `op` on inputs[0..n) and leaves its outputs in *out (reused across calls by hot callers).
+TF_API void execute_into(const OpDef& op, AttrMap attrs, const Input* inputs, size_t n, const std::string& name,
+                         std::vector<EagerTensor>* out);
+inline std::vector<EagerTensor> execute(const OpDef& op, AttrMap attrs, const std::vector<Input>& inputs,
+                                        const std::string& name = "") {
+  std::vector<EagerTensor> out;
+  execute_into(op, std::move(attrs), inputs.data(), inputs.size(), name, &out);
+  return out;
+}
 TF_API Resources& resources();
 TF_API void clear_kernel_cache();
 
