@@ -84,8 +84,15 @@ inline nb::object tensor_to_py(const Tensor& t) {
   auto* holder = new std::shared_ptr<Buffer>(t.buffer());
   nb::capsule owner(holder, [](void* p) noexcept { delete static_cast<std::shared_ptr<Buffer>*>(p); });
   std::vector<size_t> shape(t.dims().begin(), t.dims().end());
-  return nb::cast(nb::ndarray<nb::numpy>(t.raw(), shape.size(), shape.data(), owner, nullptr,
-                                        dlpack_from_dtype(t.dtype())));
+  nb::object a = nb::cast(nb::ndarray<nb::numpy>(t.raw(), shape.size(), shape.data(), owner, nullptr,
+                                                 dlpack_from_dtype(t.dtype())));
+  if (t.dtype() == DType::Int64) {
+    // NumPy builds 64-bit DLPack ints as `long long`; its own int64 is `long`, which repr leaves unnamed
+    // (array([1, 2]) as TensorFlow prints it, not array([1, 2], dtype=int64)).
+    static PyObject* np_int64 = nb::object(nb::module_::import_("numpy").attr("int64")).release().ptr();  // leaked
+    if (!a.attr("dtype").attr("type").is(nb::handle(np_int64))) a = a.attr("view")(nb::handle(np_int64));
+  }
+  return a;
 }
 
 inline nb::list tensors_to_py(const std::vector<Tensor>& ts) {
