@@ -293,6 +293,7 @@ void bind_eager(nb::module_& m) {
     return wrap_all(std::move(out));
   }, "type"_a, "inputs"_a, "attrs"_a.none(), "name"_a = "");
   m.def("clear_kernel_cache", eager::clear_kernel_cache);
+  m.def("_live_eager_variables", &Variable::live);
 
   // ---- variables ----
   nb::class_<Variable>(m, "EagerVariableHandle")
@@ -415,8 +416,8 @@ void bind_eager(nb::module_& m) {
         };
         std::vector<Node*> t;
         for (int id : targets) t.push_back(g->node(id));
-        new (f) Function{s, {}};
-        f->prepared = s->prepare(outs(feeds), outs(fetches), t);
+        Prepared p = s->prepare(outs(feeds), outs(fetches), t);  // may throw: before *f exists
+        new (f) Function{s, std::move(p)};
       })
       // The node standing for an eager variable in the traced graph reads and updates that variable.
       .def("bind_variable", [](Function& f, int node_id, Variable& v) {

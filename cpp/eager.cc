@@ -210,6 +210,10 @@ const OpDef& op_def(const std::string& type) { return OpRegistry::global().get(t
 
 // ---- variables ----
 
+namespace {
+std::atomic<int64_t> g_live_variables{0};
+}  // namespace
+
 Variable::Variable(const std::string& name, DType dtype, PartialShape shape, bool trainable)
     : handle_(std::make_unique<Node>()), slot_(std::make_shared<VarSlot>()), id_(new_tensor_id()),
       trainable_(trainable) {
@@ -220,9 +224,15 @@ Variable::Variable(const std::string& name, DType dtype, PartialShape shape, boo
   handle_->out_dtypes = {dtype};
   handle_->out_shapes = {std::move(shape)};
   resources().bind(handle_.get(), slot_);
+  g_live_variables.fetch_add(1);
 }
 
-Variable::~Variable() { resources().erase(handle_.get()); }
+Variable::~Variable() {
+  resources().erase(handle_.get());
+  g_live_variables.fetch_sub(1);
+}
+
+int64_t Variable::live() { return g_live_variables.load(); }
 
 Tensor Variable::read_untaped() const {
   Tensor v = slot_->read();
@@ -513,7 +523,11 @@ std::vector<EagerTensor> Tape::gradient(const std::vector<EagerTensor>& targets,
   used_ = true;
   // Entries recorded while this runs (a persistent tape computing inside its own context) are not replayed.
   const size_t n = entries_.size();
-  std::unordered_set<int64_t> from_src(sources.begin(), sources.end());
+  // Only what this tape watched can have a gradient: an unwatched tensor is a constant to it, even if a
+  // recorded op read it (TensorFlow answers None).
+  std::unordered_set<int64_t> from_src;
+  for (int64_t s : sources)
+    if (watched_.count(s)) from_src.insert(s);
   std::vector<char> useful(n, 0);
   for (size_t k = 0; k < n; ++k) {
     const TapeEntry& e = entries_[k];

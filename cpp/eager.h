@@ -53,6 +53,7 @@ class TF_API Variable {
   // The current value as a new tensor; tapes watching the variable record the read (Note [variable reads
   // on tapes]). Throws FailedPrecondition before the first assignment.
   EagerTensor read();
+  static int64_t live();  // variables alive now (tests check they are freed)
   // The current value, unrecorded; FailedPrecondition before the first assignment.
   Tensor read_untaped() const;
 

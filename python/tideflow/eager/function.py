@@ -305,8 +305,12 @@ class Function:
         except TypeError:
             bound = None
         if bound is None:
-            bound = Function(functools.partial(self._python_function, instance), name=self._name,
-                             input_signature=self._input_signature)
+            # The method holds its object weakly, so the cache entry dies with the object.
+            ref, fn = weakref.ref(instance), self._python_function
+
+            def method(*args, **kwargs):
+                return fn(ref(), *args, **kwargs)
+            bound = Function(method, name=self._name, input_signature=self._input_signature)
             try:
                 cache[instance] = bound
             except TypeError:

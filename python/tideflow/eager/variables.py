@@ -227,10 +227,10 @@ def _lift(t):
     """The value of graph tensor `t` (a tf.function's variable initializer), computed once now."""
     from ..framework import errors
     g = t.graph
-    fn = _core.EagerFunction(g._c, [], [t._key()], [])
-    for nid, v in getattr(g, "captured_variables", ()):
-        fn.bind_variable(nid, v._handle)
     try:
+        fn = _core.EagerFunction(g._c, [], [t._key()], [])
+        for nid, v in getattr(g, "captured_variables", ()):
+            fn.bind_variable(nid, v._handle)
         return fn([])[0]
     except errors.InvalidArgumentError as e:
         raise ValueError("A variable created inside a tf.function must be initialized from a value that does not "
