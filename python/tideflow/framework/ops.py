@@ -705,6 +705,8 @@ def name_scope(name, default_name=None, values=None):
 
 
 def get_name_scope():
+    if _core.executing_eagerly():
+        return _eager.scope_name()[:-1]
     return get_default_graph().get_name_scope()
 
 
