@@ -669,3 +669,27 @@ def test_long_training_loop_keeps_memory_flat():
     # Each step allocates about 0.5 MB of tensors; a leak of one step's worth would add 750 MB.
     assert grown < 8 << 20, "RSS grew by %.1f MB over 1500 steps" % (grown / 2**20)
     assert not _core.any_tape()
+
+
+def test_variable_scopes_name_eager_variables_without_reuse():
+    with tf.variable_scope("scope"):
+        v = tf.get_variable("w", [2], initializer=tf.zeros_initializer())
+        with tf.variable_scope("inner"):
+            u = tf.get_variable("u", [1])
+    assert v.name == "scope/w:0" and u.name == "scope/inner/u:0" and tf.executing_eagerly()
+    assert tf.get_variable("w", [3]).shape.as_list() == [3]  # eager variables are not stored: a new one
+    with pytest.raises(RuntimeError, match="EagerVariableStore"):
+        with tf.variable_scope("scope", reuse=True):
+            tf.get_variable("w", [2])
+
+
+def test_python_functions_and_printing_ops_run_eagerly(capfd):
+    np.testing.assert_array_equal(tf.py_func(lambda a: a * 2, [tf.constant([1.0, 2.0])], tf.float32), [2.0, 4.0])
+    assert float(tf.py_function(lambda a: a * 3, [tf.constant(2.0)], tf.float32)) == 6.0
+    out = tf.Print(tf.constant([1.0]), [tf.constant(5)], message="got: ")
+    assert out.numpy().tolist() == [1.0]
+    tf.print("hello", tf.constant([1, 2]))
+    err = capfd.readouterr().err
+    assert "got: [5]" in err and "hello [1 2]" in err
+    with pytest.raises(tf.errors.InvalidArgumentError, match="assertion failed"):
+        tf.Assert(tf.constant(False), [tf.constant(1)])

@@ -468,3 +468,14 @@ def test_mlp_eager_function_and_tensorflow_agree():
     if theirs is not None:
         np.testing.assert_allclose(v["eager"], theirs[1]["eager"], rtol=1e-4)
         np.testing.assert_allclose(v["function"], theirs[1]["function"], rtol=1e-4)
+
+
+def test_readme_eager_quickstart():
+    import os
+    import re
+    readme = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")).read()
+    section = readme[readme.index("## Eager quickstart"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    lines, _ = run(code, "")
+    assert lines[:2] == ["tf.Tensor([[4.]], shape=(1, 1), dtype=float32)", "[1. 4.]"]
+    assert float(lines[2]) < 0.2

@@ -113,20 +113,32 @@ def scope_name():
     return _thread.scope
 
 
-@contextlib.contextmanager
-def name_scope(name):
-    old = _thread.scope
-    if name is None or name == "":
-        new = ""
-    elif name.endswith("/"):
-        new = name
-    else:
-        new = old + name + "/"
-    _thread.scope = new
-    try:
-        yield new
-    finally:
-        _thread.scope = old
+class NameScope:
+    """The eager name scope: "a/b/" while open. A name ending in "/" is absolute; None or "" is the root."""
+    __slots__ = ("_name", "_old")
+
+    def __init__(self, name):
+        self._name = name
+
+    def __enter__(self):
+        name = self._name
+        old = self._old = _thread.scope
+        if not name:
+            new = ""
+        elif isinstance(name, bytes):
+            new = old + name.decode() + "/"
+        elif name[-1] == "/":
+            new = name
+        else:
+            new = old + name + "/"
+        _thread.scope = new
+        return new
+
+    def __exit__(self, *exc):
+        _thread.scope = self._old
+
+
+name_scope = NameScope
 
 
 # ---- TensorFlow 2 behavior ----

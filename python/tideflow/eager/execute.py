@@ -113,5 +113,5 @@ def _capture(value, dtype, name, as_ref):
             return capture(value, dtype)
         return _ops.constant_op(value._array_view(), dtype=dtype, name=name or "Const")
     raise TypeError("not an eager value: %r" % (value,))
-from .context import name_scope  # noqa: E402,F401 (framework/ops.name_scope in eager mode)
+from .context import NameScope  # noqa: E402,F401 (framework/ops.name_scope in eager mode)
 from .context import scope_name  # noqa: E402,F401 (framework/ops.get_name_scope in eager mode)

@@ -205,6 +205,56 @@ def _elementwise_compare(op_type, x, y):
     return (math_ops.equal if op_type == "Equal" else math_ops.not_equal)(x, y)
 
 
+_I32 = 2**31 - 1
+
+
+def _getitem(self, spec):
+    """Tensor indexing with Python ints, slices, None and ... built straight into one StridedSlice (the
+    general helper, array_ops._slice_helper, handles tensors, masks and errors, with TF's semantics)."""
+    items = spec if type(spec) is tuple else (spec,)
+    begin, end, strides = [], [], []
+    bm = em = el = na = sh = 0
+    for i, s in enumerate(items):
+        t = type(s)
+        if t is int and -_I32 <= s < _I32:
+            begin.append(s)
+            end.append(s + 1)
+            strides.append(1)
+            sh |= 1 << i
+        elif t is slice:
+            a, b, c = s.start, s.stop, s.step
+            if not ((a is None or type(a) is int) and (b is None or type(b) is int) and
+                    (c is None or type(c) is int)) or c == 0:
+                return _slice_helper(self, spec)
+            begin.append(0 if a is None else a)
+            end.append(0 if b is None else b)
+            strides.append(1 if c is None else c)
+            if a is None:
+                bm |= 1 << i
+            if b is None:
+                em |= 1 << i
+        elif s is None:
+            begin.append(0)
+            end.append(0)
+            strides.append(1)
+            na |= 1 << i
+        elif s is Ellipsis:
+            begin.append(0)
+            end.append(0)
+            strides.append(1)
+            el |= 1 << i
+        else:
+            return _slice_helper(self, spec)
+    if not _core.executing_eagerly() or max(map(abs, begin + end + strides), default=0) > _I32:
+        return _slice_helper(self, spec)
+    ints = [from_array(np.array(v, np.int32)) for v in (begin, end, strides)]
+    return _core.eager_execute("StridedSlice", [self] + ints, {
+        "begin_mask": bm, "end_mask": em, "ellipsis_mask": el, "new_axis_mask": na, "shrink_axis_mask": sh}, "")[0]
+
+
+_slice_helper = None
+
+
 def _install():
     """Operators: the fast ones live in C++; the rest, and the C++ ones' slow path, are math_ops'."""
     from ..ops import array_ops, math_ops
@@ -212,7 +262,9 @@ def _install():
     for k, fn in impls.items():
         if k not in _core.EagerTensorBase.__dict__:
             setattr(EagerTensor, k, fn)
-    EagerTensor.__getitem__ = array_ops._slice_helper
+    global _slice_helper
+    _slice_helper = array_ops._slice_helper
+    EagerTensor.__getitem__ = _getitem
     by_enum = {d._enum: d for d in (_dtypes.float32, _dtypes.float64, _dtypes.int32, _dtypes.int64,
                                     _dtypes.bool, _dtypes.string)}
     table = [by_enum[e] for e in (_core.DType.float32, _core.DType.float64, _core.DType.int32,

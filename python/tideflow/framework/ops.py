@@ -683,10 +683,10 @@ def apply1(op_type, inputs, attrs=None, name=None):
     return apply_op(op_type, inputs, attrs, name)._outputs[0]
 
 
-@contextlib.contextmanager
 def name_scope(name, default_name=None, values=None):
     """tf.name_scope (TF1): `name`, else `default_name`, opened with Graph.name_scope in the graph of
-    `values` (else the default graph), which becomes the default graph inside."""
+    `values` (else the default graph), which becomes the default graph inside. Eagerly it only names the
+    eager variables made inside (a cheap object, not a generator: every eager op opens one)."""
     n = default_name if name is None else name
     if n is None and values is not None:
         # tf.name_scope(None) with no values is the idiom that resets to the root scope; with values it is
@@ -695,10 +695,13 @@ def name_scope(name, default_name=None, values=None):
                          % (name, default_name))
     if n is not None and not isinstance(n, (str, bytes)):
         raise TypeError("name_scope name must be a string, got %r" % (n,))
-    if _core.executing_eagerly():  # eager ops take no names; the scope only names eager variables
-        with _eager.name_scope(n) as scope:
-            yield scope
-        return
+    if _core.executing_eagerly():
+        return _eager.NameScope(n)
+    return _graph_name_scope(n, values)
+
+
+@contextlib.contextmanager
+def _graph_name_scope(n, values):
     g = _graph_of(values) if values else get_default_graph()
     with g.as_default(), g.name_scope(n) as scope:
         yield scope
