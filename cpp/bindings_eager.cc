@@ -289,7 +289,23 @@ void bind_eager(nb::module_& m) {
     AttrMap a = attrs.is_none() ? AttrMap{} : attrs_from_py(nb::borrow<nb::dict>(attrs));
     std::vector<Input> ins = inputs_from_py(inputs);
     thread_local std::vector<EagerTensor> out;
-    eager::execute_into(op, std::move(a), ins.data(), ins.size(), name, &out);
+    if (!op.expensive) {
+      eager::execute_into(op, std::move(a), ins.data(), ins.size(), name, &out);
+      return wrap_all(std::move(out));
+    }
+    // A long kernel lets other Python threads run, as TensorFlow's eager ops do. The inputs are copied
+    // first: without the GIL another thread may drop the last reference to an input tensor object.
+    std::vector<Tensor> held;
+    held.reserve(ins.size());
+    for (auto& in : ins)
+      if (in.value) {
+        held.push_back(*in.value);
+        in.value = &held.back();
+      }
+    {
+      nb::gil_scoped_release release;
+      eager::execute_into(op, std::move(a), ins.data(), ins.size(), name, &out);
+    }
     return wrap_all(std::move(out));
   }, "type"_a, "inputs"_a, "attrs"_a.none(), "name"_a = "");
   m.def("clear_kernel_cache", eager::clear_kernel_cache);
@@ -360,7 +376,11 @@ void bind_eager(nb::module_& m) {
             types.emplace_back(v->dtype(), cur.valid() ? cur.dims() : v->shape().dims);
           }
         }
-        std::vector<EagerTensor> r = tape.gradient(ts, ids, types, ogs, zero);
+        std::vector<EagerTensor> r;
+        {
+          nb::gil_scoped_release release;  // the replay holds its own tensors; custom gradients take the GIL
+          r = tape.gradient(ts, ids, types, ogs, zero);
+        }
         nb::list out;
         for (auto& g : r) out.append(g.value.valid() ? wrap(std::move(g)) : nb::none());
         return out;
