@@ -693,3 +693,29 @@ def test_python_functions_and_printing_ops_run_eagerly(capfd):
     assert "got: [5]" in err and "hello [1 2]" in err
     with pytest.raises(tf.errors.InvalidArgumentError, match="assertion failed"):
         tf.Assert(tf.constant(False), [tf.constant(1)])
+
+
+def test_tapes_are_per_thread():
+    import threading
+    results, errors = {}, []
+
+    def work(k):
+        try:
+            with eager_mode():
+                x = tf.constant(float(k))
+                for _ in range(50):
+                    with tf.GradientTape() as tape:
+                        tape.watch(x)
+                        y = tf.matmul(tf.reshape(x, [1, 1]), tf.reshape(x * x, [1, 1]))
+                    g = tape.gradient(y, x)
+                results[k] = float(g)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(1, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert results == {k: 3.0 * k * k for k in range(1, 5)}
