@@ -27,9 +27,8 @@ const OpDef& identity_def() {
 
 // ---- Note [eager execution]: the node a kernel sees, and its scratch Const inputs ----
 
-// One set per nesting depth: a kernel may run eager ops itself (a py_function calling TensorFlow), and the
-// gradient replay runs ops while a caller's ops are finished. Reused call after call, so a small op
-// allocates nothing here.
+// One set per nesting depth, since a kernel may run eager ops itself (a py_function's body). Reused call
+// after call, so a small op allocates nothing here.
 struct ExecNodes {
   struct Scratch {
     Node node;
@@ -190,8 +189,7 @@ void record(const OpDef& op, const AttrMap& attrs, const Input* inputs, size_t n
       e.outputs.push_back(o.value);
       e.output_ids.push_back(o.id);
     }
-    bool taken;
-    tape->maybe_record(std::move(e), &taken);
+    tape->maybe_record(std::move(e));
   }
 }
 
@@ -254,8 +252,7 @@ EagerTensor Variable::read() {
     e.input_ids = {id_};
     e.outputs = {v};
     e.output_ids = {out.id};
-    bool taken;
-    tape->maybe_record(std::move(e), &taken);
+    tape->maybe_record(std::move(e));
   }
   return out;
 }
@@ -343,9 +340,8 @@ bool Tape::should_record(const std::vector<int64_t>& ids) const {
   return false;
 }
 
-void Tape::maybe_record(TapeEntry&& e, bool* taken) {
-  *taken = should_record(e.input_ids);
-  if (!*taken) return;
+void Tape::maybe_record(TapeEntry&& e) {
+  if (!should_record(e.input_ids)) return;
   for (size_t i = 0; i < e.output_ids.size(); ++i)
     if (is_floating(e.outputs[i].dtype())) watched_.insert(e.output_ids[i]);
   entries_.push_back(std::move(e));
@@ -383,8 +379,7 @@ void record_custom(const std::vector<EagerTensor>& inputs, const std::vector<Eag
       e.output_ids.push_back(o.id);
     }
     e.backward = backward;
-    bool taken;
-    tape->maybe_record(std::move(e), &taken);
+    tape->maybe_record(std::move(e));
   }
 }
 

@@ -126,7 +126,7 @@ class TF_API Tape {
   size_t num_entries() const { return entries_.size(); }
 
   // Records `e` when one of its inputs is watched; its outputs then become watched.
-  void maybe_record(TapeEntry&& e, bool* taken);
+  void maybe_record(TapeEntry&& e);
   bool should_record(const std::vector<int64_t>& input_ids) const;
 
   // Gradients of sum(targets) (weighted by output_gradients where given) with respect to each source (an
