@@ -1,6 +1,9 @@
 """Sub-namespaces users reach as attributes: tf.compat.v1, tf.math, tf.linalg, tf.random, tf.debugging."""
 import types
 
+from . import compat, contrib
+from .eager import context, control_flow, function
+
 
 def install(ns):
     def sub(name, names):
@@ -57,14 +60,12 @@ def install(ns):
     ns["version"] = sub("version", [])
     for n in ("VERSION", "GIT_VERSION", "COMPILER_VERSION"):
         setattr(ns["version"], n, ns[n])
-    from . import compat, contrib  # compat.v1 is tideflow; compat.v2 loads on first use (it turns eager on)
-    ns["compat"], ns["contrib"] = compat, contrib
+    ns["compat"], ns["contrib"] = compat, contrib  # compat.v1 is tideflow; compat.v2 loads when imported
     _install_eager(ns, sub)
 
 
 def _install_eager(ns, sub):
     """Eager execution, tf.function and their helpers (tideflow.eager), TF 1.x spellings."""
-    from .eager import context, control_flow, function
     for n in ("function", "TensorSpec", "init_scope"):
         ns[n] = getattr(function, n)
     for n in ("enable_v2_behavior", "disable_v2_behavior"):

@@ -1,4 +1,5 @@
 """tf.contrib.eager (`tfe`): TensorFlow 1.x's eager execution API on tideflow's eager mode."""
+from .. import app
 from ..eager.backprop import (GradientTape, gradients_function, value_and_gradients_function,  # noqa: F401
                               implicit_gradients, implicit_value_and_gradients, make_vjp, val_and_grad_function,
                               implicit_grad, implicit_val_and_grad)
@@ -17,7 +18,6 @@ def num_gpus():
 def run(main=None, argv=None):
     """tfe.run: turns eager execution on and runs the program's main, like tf.app.run."""
     enable_eager_execution()
-    from .. import app
     app.run(main, argv)
 
 

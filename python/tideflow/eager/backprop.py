@@ -9,8 +9,9 @@ import weakref
 import numpy as np
 
 from .. import _core
-from ..framework import dtypes as _dtypes
+from .. import tf_logging
 from ..framework import ops as _ops
+from ..ops import array_ops, gradients_impl
 from . import nest
 from . import tensor as _tensor
 
@@ -148,7 +149,6 @@ class GradientTape:
             s = _source(t)
             dt = t.dtype
             if not dt.is_floating:
-                from .. import tf_logging
                 tf_logging.warning("The dtype of the watched tensor must be floating (e.g. tf.float32), got %r", dt)
             self._core_tape().watch(s)
 
@@ -204,7 +204,6 @@ class GradientTape:
         if not (self._eager if self._eager is not None else _core.executing_eagerly()):
             return self._graph_jacobian(target, sources, zero)
         self._check_usable()
-        from ..ops import array_ops
         t = target if type(target) is EagerTensor else _ops.convert_to_tensor(target)
         flat_sources = nest.flatten(sources)
         srcs = [_source(s) for s in flat_sources]
@@ -238,7 +237,6 @@ class GradientTape:
         if not (self._eager if self._eager is not None else _core.executing_eagerly()):
             raise NotImplementedError("batch_jacobian inside tf.function is not supported yet; call it eagerly.")
         self._check_usable()
-        from ..ops import array_ops
         t = target if type(target) is EagerTensor else _ops.convert_to_tensor(target)
         tshape = t._shape_tuple()
         if len(tshape) < 1 or len(source.shape) < 1:
@@ -277,7 +275,6 @@ class GradientTape:
         return [graph._op(int(i)).outputs[0] for i in np.nonzero(~seen)[0] if graph._op(int(i)).outputs]
 
     def _graph_gradient(self, target, sources, output_gradients, zero):
-        from ..ops import gradients_impl
         if self._recording and not self._persistent:
             self._pop_tape()
         flat_targets = [_ops.convert_to_tensor(t) for t in nest.flatten(target)]
@@ -290,7 +287,6 @@ class GradientTape:
         return nest.pack_sequence_as(sources, grads)
 
     def _graph_jacobian(self, target, sources, zero):
-        from ..ops import array_ops
         t = _ops.convert_to_tensor(target)
         flat = array_ops.reshape(t, [-1])
         n = t.shape.num_elements()
@@ -364,6 +360,9 @@ def custom_gradient_eager(f, args, kwargs):
 
     outs = _core.record_custom_gradient(inputs, flat_result, backward)
     return nest.pack_sequence_as(result, outs)
+
+
+gradients_impl._eager_custom_gradient = custom_gradient_eager
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -5,20 +5,19 @@ without calling Python: the process-wide default set by tf.enable_eager_executio
 any Graph.as_default() (so tf.Graph() and tf.Session keep working inside an eager program, and
 tf.function traces in graph mode), and the eager_mode()/graph_mode() blocks tests use."""
 import contextlib
-import random
 import threading
 
 from .. import _core
+from ..framework import ops as _ops
+from ..framework import random_seed as _random_seed
+from ..framework import tensor_shape as _tensor_shape
+from . import tensor as _tensor
 
 executing_eagerly = _core.executing_eagerly
 
-_MAXINT32 = 2**31 - 1
-
-
 def _graph_mode_used():
     """Whether the program has already built graph ops outside any explicit graph."""
-    from ..framework import ops
-    g = ops._DefaultGraphStack._global_default
+    g = _ops._DefaultGraphStack._global_default
     return g is not None and g._c.num_nodes() > 0
 
 
@@ -69,11 +68,6 @@ def graph_mode():
         _core._set_mode(saved)
 
 
-# ---- seeds: TensorFlow 2's eager rules ----
-# A global seed plus an op seed per random call: without an op seed the next value of random.Random(global
-# seed) (TF's internal_operation_seed). tf.random.set_seed also restarts the cached random kernels, so a
-# program that sets the seed draws the same numbers every time (Note [eager execution] in cpp/eager.h).
-
 class _ThreadState(threading.local):
     def __init__(self):
         super().__init__()
@@ -81,30 +75,10 @@ class _ThreadState(threading.local):
 
 
 _thread = _ThreadState()
-_global_seed = None
-_rng = None
 
-
-def set_global_seed(seed):
-    global _global_seed, _rng
-    _global_seed = seed
-    if seed is None:
-        _rng = None
-    else:
-        try:
-            hash(seed)
-        except TypeError:
-            seed = int(seed)
-        _rng = random.Random(seed)
-    _core.clear_kernel_cache()
-
-
-def global_seed():
-    return _global_seed
-
-
-def internal_operation_seed():
-    return _rng.randint(0, _MAXINT32)
+# TensorFlow 2's eager seed rules live with the graph ones (framework/random_seed.py).
+set_global_seed = _random_seed.set_eager_seed
+global_seed = _random_seed.eager_seed
 
 
 # ---- name scopes: eager ops take no names, but eager variables are named under the open scopes ----
@@ -146,19 +120,15 @@ name_scope = NameScope
 def enable_v2_behavior():
     """TensorFlow 2's behavior: eager execution, tensors compared elementwise with ==, TensorShape indexing
     to ints (tf.compat.v1.enable_v2_behavior)."""
-    from ..framework import tensor_shape
-    from . import tensor
     enable_eager_execution()
-    tensor.enable_tensor_equality()
-    tensor_shape.enable_v2_tensorshape()
+    _tensor.enable_tensor_equality()
+    _tensor_shape.enable_v2_tensorshape()
 
 
 def disable_v2_behavior():
-    from ..framework import tensor_shape
-    from . import tensor
     disable_eager_execution()
-    tensor.disable_tensor_equality()
-    tensor_shape.disable_v2_tensorshape()
+    _tensor.disable_tensor_equality()
+    _tensor_shape.disable_v2_tensorshape()
 
 
 # ---- tf.config ----

@@ -5,6 +5,7 @@ import numpy as np
 from .. import _core
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
+from ..ops import math_ops
 from . import tensor as _tensor
 
 EagerTensor = _tensor.EagerTensor
@@ -49,7 +50,6 @@ def constant(value, dtype=None, shape=None, name=None, verify_shape=False):
     """tf.constant in eager mode: the same value rules as graph mode (framework/ops.py), no Const op."""
     if type(value) is EagerTensor and shape is None:
         if dtype is not None and _dtypes.as_dtype(dtype) is not value.dtype:
-            from ..ops import math_ops
             return math_ops.cast(value, dtype)
         return value
     if isinstance(value, EagerTensor):

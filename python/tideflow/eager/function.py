@@ -16,6 +16,7 @@ Note [tf.function]
   tracing; on a tensor they raise TypeError; use tf.cond / tf.while_loop for data-dependent control flow.
 - Under a GradientTape a call is recorded as one op whose gradient runs the function's backward graph
   (tf.gradients of the traced graph, built on first use)."""
+import contextlib
 import functools
 import threading
 import weakref
@@ -26,6 +27,7 @@ from .. import _core
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 from ..framework.tensor_shape import TensorShape, as_shape
+from ..ops import gradients_impl
 from . import context as _context
 from . import nest
 from . import tensor as _tensor
@@ -237,7 +239,6 @@ class ConcreteFunction:
     def _backward_function(self):
         if self._backward is not None:
             return self._backward
-        from ..ops import gradients_impl
         g = self.graph
         fetched = [self._flat[i] for i in self._fetch_pos]
         float_outs = [t for t in fetched if t.dtype.is_floating]
@@ -427,5 +428,4 @@ def init_scope():
     """Runs the block eagerly when the program is eager, also while a tf.function traces (TF's init_scope)."""
     if _core._eager_default():
         return _context.eager_mode()
-    import contextlib
     return contextlib.nullcontext()

@@ -6,6 +6,7 @@ from .. import _core
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 from ..framework.tensor_shape import TensorShape, as_shape
+from ..ops import array_ops, linalg_ops, math_ops  # noqa: F401 (they install Tensor's operators)
 
 _DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
 
@@ -189,7 +190,6 @@ class EagerTensor(_core.EagerTensorBase):
 
 def _elementwise_compare(op_type, x, y):
     """TF2's == and !=: elementwise, and a scalar False (True for !=) when the shapes do not broadcast."""
-    from ..ops import math_ops
     if y is None:
         return op_type == "NotEqual"
     try:
@@ -255,10 +255,16 @@ def _getitem(self, spec):
 _slice_helper = None
 
 
+# The Python operators, as the op modules install them on Tensor (math_ops, linalg_ops); the ones the C++
+# base defines (Note [eager fast path]) use them as their slow path.
+_OPERATORS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+              "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__", "__matmul__",
+              "__rmatmul__", "__and__", "__rand__", "__or__", "__ror__", "__xor__", "__rxor__", "__lt__",
+              "__le__", "__gt__", "__ge__", "__neg__", "__abs__", "__invert__")
+
+
 def _install():
-    """Operators: the fast ones live in C++; the rest, and the C++ ones' slow path, are math_ops'."""
-    from ..ops import array_ops, math_ops
-    impls = math_ops._overloads()
+    impls = {k: _ops.Tensor.__dict__[k] for k in _OPERATORS if k in _ops.Tensor.__dict__}
     for k, fn in impls.items():
         if k not in _core.EagerTensorBase.__dict__:
             setattr(EagerTensor, k, fn)

@@ -3,9 +3,11 @@ slot reached through a handle (cpp/eager.h: eager::Variable); reads are values, 
 mode's Assign/AssignAdd/Apply* kernels at once. Freed when the last reference goes."""
 from .. import _core
 from ..framework import dtypes as _dtypes
+from ..framework import errors
 from ..framework import ops as _ops
 from ..framework.tensor_shape import TensorShape, as_shape
-from ..ops import state_ops
+from ..ops import math_ops, state_ops
+from . import backprop as _backprop
 from . import context as _context
 from . import tensor as _tensor
 
@@ -48,7 +50,6 @@ class EagerVariable(state_ops.Variable):
             init = _ops.convert_to_tensor(initial_value, dtype=dtype) if not (
                 dtype is not None and type(initial_value) is _tensor.EagerTensor) else initial_value
             if dtype is not None and init.dtype is not dtype:
-                from ..ops import math_ops
                 init = math_ops.cast(init, dtype)
         if shape is not None:
             var_shape = as_shape(shape)
@@ -69,8 +70,7 @@ class EagerVariable(state_ops.Variable):
         self._save_slice_info = None
         self._dtype = init.dtype
         _execute("Assign", [self._handle, init], {"validate_shape": bool(validate_shape)})
-        from . import backprop
-        backprop._register_variable(self)
+        _backprop._register_variable(self)
 
     # ---- identity ----
     name = property(lambda self: self._handle.name + ":0")
@@ -225,7 +225,6 @@ class EagerVariable(state_ops.Variable):
 
 def _lift(t):
     """The value of graph tensor `t` (a tf.function's variable initializer), computed once now."""
-    from ..framework import errors
     g = t.graph
     try:
         fn = _core.EagerFunction(g._c, [], [t._key()], [])
@@ -242,6 +241,5 @@ def _no_graph(what):
 
 
 def _uninitialized(v):
-    from ..framework import errors
     return errors.FailedPreconditionError(None, None, "Error while reading resource variable %s: it holds no "
                                           "value yet." % v._shared_name)

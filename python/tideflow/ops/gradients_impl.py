@@ -120,6 +120,7 @@ def hessians(ys, xs, name="hessians", **kwargs):
 
 
 _custom_ids = itertools.count()
+_eager_custom_gradient = None  # tideflow.eager.backprop's, installed when it loads (eager sits above ops/)
 
 
 def custom_gradient(f):
@@ -131,8 +132,7 @@ def custom_gradient(f):
     @functools.wraps(f)
     def decorated(*args, **kwargs):
         if _core.executing_eagerly():
-            from ..eager import backprop
-            return backprop.custom_gradient_eager(f, args, kwargs)
+            return _eager_custom_gradient(f, args, kwargs)
         if kwargs:
             raise ValueError("The custom_gradient decorator currently supports keywords arguments only when "
                              "eager execution is enabled.")

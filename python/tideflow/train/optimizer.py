@@ -7,6 +7,7 @@ from .. import _core
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 from ..framework.ops import GraphKeys
+from ..eager import backprop as _backprop
 from ..ops import array_ops, gradients_impl, math_ops, state_ops
 from . import slot_creator
 
@@ -108,8 +109,7 @@ class Optimizer:
     def _compute_gradients_of_callable(self, loss, var_list, grad_loss):
         """TensorFlow's: the loss is computed under a GradientTape, which also finds the trainable variables
         it reads when var_list is not given."""
-        from ..eager.backprop import GradientTape
-        with GradientTape() as tape:
+        with _backprop.GradientTape() as tape:
             if var_list is not None:
                 var_list = _flatten(var_list)
                 tape.watch(var_list)
