@@ -132,6 +132,63 @@ def graph_mlp(tf, threads, summaries=False):
     return train_and_log
 
 
+CONV_SHAPE = (8, 56, 56, 64)  # conv2d forward: 3x3, 64 -> 64 channels, SAME, batch 8
+
+
+def graph_conv2d(tf, threads):
+    """One 3x3 convolution, 64 -> 64 channels on 56x56, batch 8 (NHWC), input and filter held in
+    variables; the run computes the output without fetching it."""
+    rng = np.random.RandomState(0)
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.Variable(rng.rand(*CONV_SHAPE).astype(np.float32), name="x")
+        w = tf.Variable((rng.randn(3, 3, 64, 64) * 0.05).astype(np.float32), name="w")
+        y = tf.nn.conv2d(x, w, [1, 1, 1, 1], "SAME")
+        init = tf.global_variables_initializer()
+    sess = _session(tf, threads, g)
+    sess.run(init)
+    sess.run(y.op)
+    return lambda: sess.run(y.op)
+
+
+def cnn_batch(n=64):
+    rng = np.random.RandomState(0)
+    return rng.rand(n, 28, 28, 1).astype(np.float32), rng.randint(0, 10, n).astype(np.int64)
+
+
+def graph_cnn(tf, threads):
+    """The peers' CNN training step: conv5x5x32-pool-conv5x5x64-pool-fc1024-fc10 with ReLUs, sparse
+    softmax cross-entropy, Adam, batch 64 of 28x28x1 fed from NumPy (TF's deep-MNIST program text)."""
+    xb, yb = cnn_batch()
+    g = tf.Graph()
+    with g.as_default():
+        tf.set_random_seed(0)
+        x = tf.placeholder(tf.float32, [None, 28, 28, 1])
+        y = tf.placeholder(tf.int64, [None])
+
+        def weight(shape):
+            return tf.Variable(tf.truncated_normal(shape, stddev=0.1))
+
+        def bias(n):
+            return tf.Variable(tf.constant(0.1, shape=[n]))
+
+        def conv_pool(h, cin, cout):
+            h = tf.nn.relu(tf.nn.conv2d(h, weight([5, 5, cin, cout]), [1, 1, 1, 1], "SAME") + bias(cout))
+            return tf.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
+
+        h = conv_pool(conv_pool(x, 1, 32), 32, 64)
+        h = tf.nn.relu(tf.matmul(tf.reshape(h, [-1, 7 * 7 * 64]), weight([7 * 7 * 64, 1024])) + bias(1024))
+        logits = tf.matmul(h, weight([1024, 10])) + bias(10)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        train = tf.train.AdamOptimizer(1e-4).minimize(loss)
+        init = tf.global_variables_initializer()
+    sess = _session(tf, threads, g)
+    sess.run(init)
+    feed = {x: xb, y: yb}
+    sess.run(train, feed)
+    return lambda: sess.run(train, feed)
+
+
 # ---- PyTorch eager ------------------------------------------------------------------------------
 def torch_setup(name, threads):
     import torch
@@ -183,6 +240,32 @@ def torch_setup(name, threads):
             y = torch.from_numpy(yb)
             opt.zero_grad()
             loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+        return f
+    if name == "conv2d":
+        rng = np.random.RandomState(0)
+        x = torch.from_numpy(np.ascontiguousarray(rng.rand(*CONV_SHAPE).astype(np.float32).transpose(0, 3, 1, 2)))
+        w = torch.from_numpy((rng.randn(64, 64, 3, 3) * 0.05).astype(np.float32))
+
+        def f():
+            with torch.no_grad():
+                torch.nn.functional.conv2d(x, w, padding=1)
+        return f
+    if name == "cnn":
+        xb, yb = cnn_batch()
+        torch.manual_seed(0)
+        nn = torch.nn
+        model = nn.Sequential(nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                              nn.Linear(7 * 7 * 64, 1024), nn.ReLU(), nn.Linear(1024, 10))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+        xt = torch.from_numpy(np.ascontiguousarray(xb.transpose(0, 3, 1, 2)))
+        yt = torch.from_numpy(yb)
+
+        def f():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(xt), yt)
             loss.backward()
             opt.step()
         return f
@@ -265,4 +348,6 @@ WORKLOADS = {
     "mlp": (graph_mlp, "ms/step", None),
     # The MLP step that also writes one scalar summary per step to an event file (issue: within 1.1x).
     "mlp_summary": (lambda tf, threads: graph_mlp(tf, threads, summaries=True), "ms/step", None),
+    "conv2d": (graph_conv2d, "GFLOP/s", 2 * 8 * 56 * 56 * 64 * 64 * 9),
+    "cnn": (graph_cnn, "ms/step", None),
 }

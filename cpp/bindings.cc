@@ -222,7 +222,20 @@ NB_MODULE(_core, m) {
   });
 
   m.def("registered_ops", [] { return OpRegistry::global().names(); });
+  m.def("allocation_cap", &allocation_cap);
+  m.def("set_allocation_cap", &set_allocation_cap, "bytes"_a);
   m.def("duplicate_ops", [] { return OpRegistry::global().duplicates(); });
+  m.def("orphan_op_descriptions", [] { return OpRegistry::global().orphan_descriptions(); });
+  // The ops that carry a Python API (Note [ops carry their Python API]): (name, num_inputs, args, api, doc).
+  m.def("op_apis", [] {
+    nb::list out;
+    const OpRegistry& r = OpRegistry::global();
+    for (const std::string& name : r.names()) {
+      const OpDef& d = r.get(name);
+      if (!d.api.empty()) out.append(nb::make_tuple(name, d.num_inputs, d.arg_names, d.api, d.doc));
+    }
+    return out;
+  });
   m.def("op_gradient_kind", [](const std::string& name) {  // "rule", "none" (not differentiable), "missing"
     const OpDef& d = OpRegistry::global().get(name);
     return std::string(d.grad ? "rule" : d.not_differentiable ? "none" : "missing");

@@ -22,7 +22,7 @@ using eager::Input;
 using eager::Tape;
 using eager::Variable;
 
-// ---- Note [eager mode] ----
+// Note [eager mode]
 // Whether ops run eagerly: the process-wide default (tf.enable_eager_execution), unless this thread is
 // inside a Graph's as_default() (graph mode, also while tf.function traces) or an explicit
 // eager_mode()/graph_mode() block. Kept here so the operator fast path asks without calling Python.
@@ -81,7 +81,7 @@ std::vector<Input> inputs_from_py(nb::handle seq) {
   return ins;
 }
 
-// ---- Note [eager fast path] ----
+// Note [eager fast path]
 // `a + b` on eager tensors goes straight from the operator slot to the kernel: both operands are eager
 // tensors, or one is a Python int/float that converts exactly to the tensor's dtype (TensorFlow's rule for
 // binary operators), and eager execution is on. Everything else (NumPy arrays, variables, dtype errors,
@@ -205,7 +205,7 @@ PyType_Slot kTensorSlots[] = {
 
 // A NumPy view of a tensor's buffer that keeps it alive; read-only, since the tensor is immutable.
 nb::object readonly_array(const Tensor& t) {
-  nb::object a = tensor_to_py(t);
+  nb::object a = array_over(t);
   if (t.dtype() != DType::String) a.attr("flags").attr("writeable") = false;
   return a;
 }

@@ -31,7 +31,11 @@ nb::tuple imported(const ImportedGraph& r) {
 
 }  // namespace
 
+void bind_tfio(nb::module_& m);  // TensorFlow's own files (bindings_tfio.cc)
+
 void bind_io(nb::module_& m) {
+  bind_tfio(m);
+
   m.def("save_checkpoint", [](const std::string& path, const std::vector<std::string>& names, nb::list values,
                               const Metadata& metadata) {
     if (names.size() != nb::len(values)) throw invalid_argument("one value per tensor name expected");

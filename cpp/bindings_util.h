@@ -71,8 +71,13 @@ inline Tensor tensor_from_py(nb::handle h) {
   return tensor_from_array(nb::cast<nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>>(h));
 }
 
-// A fetched tensor becomes an ndarray over the same buffer, which the array keeps alive.
-inline nb::object tensor_to_py(const Tensor& t) {
+// Note [what users hold]
+// A fetched tensor becomes an ndarray over its buffer, which the array keeps alive, only when nothing else
+// holds that buffer (a fresh result); a buffer the engine also keeps (a variable's value, a constant, a
+// feed, a cached value) is copied, so writing into the array never changes the graph or the session.
+// An ndarray over t's buffer, which the array keeps alive. Whoever calls it decides that aliasing is safe:
+// tensor_to_py below, or an eager tensor's read-only view (the tensor is immutable).
+inline nb::object array_over(const Tensor& t) {
   if (t.dtype() == DType::String) {
     auto bytes = [&](const std::string& s) { return nb::bytes(s.data(), s.size()); };
     if (t.rank() == 0) return bytes(t.string_values()[0]);
@@ -93,6 +98,10 @@ inline nb::object tensor_to_py(const Tensor& t) {
     if (!a.attr("dtype").attr("type").is(nb::handle(np_int64))) a = a.attr("view")(nb::handle(np_int64));
   }
   return a;
+}
+
+inline nb::object tensor_to_py(const Tensor& fetched) {
+  return array_over(fetched.dtype() == DType::String || fetched.unique() ? fetched : fetched.deep_copy());
 }
 
 inline nb::list tensors_to_py(const std::vector<Tensor>& ts) {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <memory>
@@ -72,7 +73,10 @@ struct RunState {
     if (!kernel) throw with_node(n, "no CPU kernel registered for op type '" + n.type() + "'");
     try {
       kernel(ctx);
-    } catch (const Error&) {
+    } catch (const Error& e) {
+      // An allocation refused deep inside a kernel (Note [checked sizes]) learns which node asked.
+      if (e.code() == ErrorCode::ResourceExhausted && !std::strstr(e.what(), "[[node "))
+        throw Error(e.code(), std::string(e.what()) + "\n\t [[node " + n.describe() + "]]");
       throw;
     } catch (const std::bad_alloc&) {
       throw Error(ErrorCode::ResourceExhausted, "out of memory\n\t [[node " + n.describe() + "]]");

@@ -90,6 +90,11 @@ struct TF_API OpDef {
   KernelFn cpu = nullptr;
   GradFn grad;
   std::vector<Fusion> fusions;
+  // Python API (Note [ops carry their Python API]): input argument names, where the generated wrapper
+  // goes (tf.* names, "math.erf"), its docstring. Empty api: the op has a hand-written wrapper or none.
+  std::vector<std::string> arg_names;
+  std::vector<std::string> api;
+  std::string doc;
   bool is_ref_input(int i) const {
     for (int r : ref_inputs) if (r == i) return true;
     return false;
@@ -106,11 +111,32 @@ class TF_API OpRegistry {
   // Op names registered twice (two families claiming one name): a test keeps this empty, since
   // registration runs at load time where throwing would take the process down.
   const std::vector<std::string>& duplicates() const { return duplicates_; }
+  // Sets an op's Python API from a table kept apart from its row. Works before or after the row runs
+  // (static initialization order across files is unspecified): a description of an op not registered yet
+  // waits for its row. Rows say the same with .args(...).api(...).doc(...).
+  void describe(const std::string& name, std::vector<std::string> args, std::vector<std::string> api,
+                std::string doc);
+  // Descriptions no row picked up (a misspelled op name): a test keeps this empty.
+  std::vector<std::string> orphan_descriptions() const;
 
  private:
+  struct Description {
+    std::vector<std::string> args, api;
+    std::string doc;
+  };
+  static void apply(OpDef* d, Description&& desc);
   std::unordered_map<std::string, std::unique_ptr<OpDef>> ops_;
   std::vector<std::string> duplicates_;
+  std::unordered_map<std::string, Description> pending_;
 };
+
+// Note [ops carry their Python API]
+// An ordinary op needs no hand-written Python wrapper: its row names its inputs, the tf.* names it is
+// exported under and its docstring,
+//   REGISTER_OP("Erf").inputs(1).args({"x"}).api({"math.erf", "erf"}).doc("The Gauss error function.")...
+// and python/tideflow/ops/gen_ops.py makes `tf.math.erf(x, name=None)` and `tf.erf` from it, building the
+// node through apply_op with TensorFlow's argument conversion (a second input takes the first's dtype).
+// Ops with attributes or more than two inputs keep hand-written wrappers in ops/*.py.
 
 // REGISTER_OP("Add").inputs(2).shape(...).cpu(...).grad(...); one row per op, in its family file.
 class TF_API OpDefBuilder {
@@ -128,6 +154,10 @@ class TF_API OpDefBuilder {
   OpDefBuilder& shape(ShapeFn f) { def_->shape = std::move(f); return *this; }
   OpDefBuilder& cpu(KernelFn f) { def_->cpu = f; return *this; }
   OpDefBuilder& grad(GradFn f) { def_->grad = std::move(f); return *this; }
+  // Python API, Note [ops carry their Python API]
+  OpDefBuilder& args(std::vector<std::string> names) { def_->arg_names = std::move(names); return *this; }
+  OpDefBuilder& api(std::vector<std::string> names) { def_->api = std::move(names); return *this; }
+  OpDefBuilder& doc(std::string text) { def_->doc = std::move(text); return *this; }
 
  private:
   OpDef* def_;

@@ -14,6 +14,21 @@ inline int64_t num_elements(const Dims& d) {
   for (int64_t x : d) n *= x;
   return n;
 }
+// Note [checked sizes]
+// The element count of `d`, or -1 when a dimension is negative or the product overflows int64. Every
+// allocation goes through it (Tensor's constructor), so an absurd shape is refused before memory is touched.
+inline int64_t checked_num_elements(const Dims& d) {
+  int64_t n = 1;
+  bool zero = false;
+  for (int64_t x : d) {
+    if (x < 0) return -1;
+    if (x == 0) zero = true;
+  }
+  if (zero) return 0;
+  for (int64_t x : d)
+    if (__builtin_mul_overflow(n, x, &n)) return -1;
+  return n;
+}
 TF_API std::string dims_str(const Dims& d);  // "[2,3]"
 
 // A shape known at graph-construction time: unknown rank, or a rank with some dims unknown (-1).

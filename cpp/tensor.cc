@@ -1,6 +1,9 @@
 #include "tensor.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
 
 #include <cstdlib>
 #include <cstring>
@@ -38,10 +41,44 @@ std::shared_ptr<Buffer> Buffer::allocate_strings(size_t n) {
   return b;
 }
 
+static size_t default_cap() {
+  if (const char* e = std::getenv("TIDEFLOW_ALLOCATION_CAP")) {
+    char* end = nullptr;
+    unsigned long long v = std::strtoull(e, &end, 10);
+    if (end != e && v > 0) return (size_t)v;
+  }
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : (size_t)1 << 40;
+}
+
+static std::atomic<size_t> g_cap{0};
+
+size_t allocation_cap() {
+  size_t c = g_cap.load(std::memory_order_relaxed);
+  if (c == 0) {
+    c = default_cap();
+    g_cap.store(c, std::memory_order_relaxed);
+  }
+  return c;
+}
+
+void set_allocation_cap(size_t bytes) { g_cap.store(bytes ? bytes : default_cap()); }
+
 Tensor::Tensor(DType dtype, Dims dims) : dtype_(dtype), dims_(std::move(dims)) {
-  int64_t n = num_elements(dims_);
-  if (n < 0) throw invalid_argument("negative dimension in shape " + dims_str(dims_));
-  buf_ = dtype == DType::String ? Buffer::allocate_strings(n) : Buffer::allocate(n * dtype_size(dtype));
+  for (int64_t d : dims_)
+    if (d < 0) throw invalid_argument("Dimension " + std::to_string(d) + " must be >= 0 in shape " + dims_str(dims_));
+  const int64_t n = checked_num_elements(dims_);
+  const size_t elem = dtype == DType::String ? sizeof(std::string) : dtype_size(dtype);
+  size_t bytes = 0;
+  const bool overflow = n < 0 || __builtin_mul_overflow((size_t)n, elem, &bytes);
+  if (overflow || bytes > allocation_cap())
+    throw Error(ErrorCode::ResourceExhausted,
+                "OOM when allocating tensor with shape" + dims_str(dims_) + " and type " + dtype_name(dtype) + ": " +
+                    (overflow ? std::string("its size in bytes overflows 64 bits")
+                              : std::to_string(bytes) + " bytes exceed the allocation cap of " +
+                                    std::to_string(allocation_cap()) +
+                                    " bytes (TIDEFLOW_ALLOCATION_CAP or tideflow.set_allocation_cap changes it)"));
+  buf_ = dtype == DType::String ? Buffer::allocate_strings(n) : Buffer::allocate(bytes);
 }
 
 Tensor Tensor::string_scalar(std::string s) { return strings({}, {std::move(s)}); }

@@ -26,6 +26,12 @@ struct TF_API Buffer {
   static std::shared_ptr<Buffer> allocate_strings(size_t n);
 };
 
+// The largest single allocation tideflow makes (bytes). Default: the machine's physical memory, or the
+// TIDEFLOW_ALLOCATION_CAP environment variable. A bigger tensor raises ResourceExhausted before any memory
+// is touched (Note [checked sizes] in shape.h).
+TF_API size_t allocation_cap();
+TF_API void set_allocation_cap(size_t bytes);  // 0 restores the default
+
 // Row-major, contiguous. Copies share the buffer (reshape is a view); `unique()` tells a kernel it may
 // write into an input buffer nobody else holds.
 class TF_API Tensor {

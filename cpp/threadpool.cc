@@ -127,7 +127,8 @@ struct ForState {
       int64_t c = next.fetch_add(1);
       if (c >= chunks) return;
       try {
-        (*fn)(c * chunk, std::min(n, (c + 1) * chunk));
+        const int64_t begin = c * chunk;  // <= n: no overflow, unlike (c + 1) * chunk near INT64_MAX
+        (*fn)(begin, begin + std::min(chunk, n - begin));
       } catch (...) {
         std::lock_guard<std::mutex> l(mu);
         if (!error) error = std::current_exception();
@@ -144,8 +145,9 @@ struct ForState {
 void ThreadPool::parallel_for(int64_t n, int64_t cost_per_item, int max_threads,
                               const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
-  int64_t total = n * std::max<int64_t>(1, cost_per_item);
-  int threads = std::min<int64_t>(std::min(max_threads, thread_cap()), total / kMinChunkCost);
+  int64_t total;
+  if (__builtin_mul_overflow(n, std::max<int64_t>(1, cost_per_item), &total)) total = INT64_MAX;
+  int threads = (int)std::min<int64_t>(std::min(max_threads, thread_cap()), total / kMinChunkCost);
   if (threads <= 1) {
     fn(0, n);
     return;
@@ -153,8 +155,8 @@ void ThreadPool::parallel_for(int64_t n, int64_t cost_per_item, int max_threads,
   auto st = std::make_shared<ForState>();
   st->n = n;
   st->chunks = std::min<int64_t>(n, threads * 4);  // a few chunks per thread evens out stragglers
-  st->chunk = (n + st->chunks - 1) / st->chunks;
-  st->chunks = (n + st->chunk - 1) / st->chunk;
+  st->chunk = n / st->chunks + (n % st->chunks != 0);  // ceil without overflowing near INT64_MAX
+  st->chunks = n / st->chunk + (n % st->chunk != 0);
   st->fn = &fn;
   for (int i = 1; i < threads; ++i) schedule([st] { st->work(); });
   st->work();

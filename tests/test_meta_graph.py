@@ -220,8 +220,9 @@ def test_malformed_truncated_and_future_files(tmp_path):
             assert g._c.num_nodes() == 0 and tf.global_variables() == []
         assert path in str(e.value)
 
-    attempt(b"model_checkpoint_path: 'not a meta graph'", ValueError, "not a tideflow meta graph")
-    attempt(b"\x08\x01\x12\x04" + good[4:], ValueError, "not a tideflow meta graph")  # a protobuf .meta
+    # files not in tideflow's format are read as TensorFlow MetaGraphDefs (text or binary), which these aren't
+    attempt(b"model_checkpoint_path: 'not a meta graph'", tf.errors.DataLossError, "not valid protobuf text")
+    attempt(b"\x08\x01\x12\x04" + good[4:], tf.errors.DataLossError, "corrupted")
     for cut in (5, 30, len(good) // 2, len(good) - 1):
         attempt(good[:cut], tf.errors.DataLossError, "truncated")
     attempt(good + b"\x00", tf.errors.DataLossError, "trailing")

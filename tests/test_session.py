@@ -226,20 +226,40 @@ def test_closed_session_raises():
         sess.run(a)
 
 
-def test_zero_copy_fetch_and_feed():
+def test_fetched_arrays_never_alias_engine_state():
+    # Note [what users hold]: variables, constants and feeds are copied out; writing into a fetched array
+    # changes nothing the graph or the session keeps, in this Session or a new one.
     big = np.random.RandomState(0).rand(512, 512).astype(np.float32)
     v = tf.Variable(big)
+    c = tf.constant([1, 2, 3])
     p = tf.placeholder(tf.float32, shape=[512, 512])
     ident = tf.identity(p)
     with tf.Session() as sess:
         sess.run(v.initializer)
         a = sess.run(v)
         b = sess.run(v)
-        assert np.shares_memory(a, b)  # the same buffer, fetched twice, without copies
+        assert not np.shares_memory(a, b)
+        b += 10
+        np.testing.assert_array_equal(sess.run(v), big)
+        k = sess.run(c)
+        k[0] = 100
+        np.testing.assert_array_equal(sess.run(c), [1, 2, 3])
         out = sess.run(ident, {p: big})
-        assert np.shares_memory(out, big)  # an aligned, contiguous feed is wrapped, not copied
+        assert not np.shares_memory(out, big)
+        out[0, 0] = -1.0
+        assert big[0, 0] != -1.0
         sess.run(v.assign_add(np.ones((512, 512), np.float32)))
         np.testing.assert_array_equal(a, big)  # a fetched value never changes under the user
+    with tf.Session() as sess:
+        np.testing.assert_array_equal(sess.run(c), [1, 2, 3])
+
+
+def test_feed_is_wrapped_not_copied():
+    # An aligned, contiguous feed is read in place by the kernels (no copy on the way in).
+    big = np.random.RandomState(1).rand(256, 256).astype(np.float32)
+    p = tf.placeholder(tf.float32, shape=[256, 256])
+    with tf.Session() as sess:
+        np.testing.assert_array_equal(sess.run(p * 2.0, {p: big}), big * 2.0)
 
 
 def test_kernel_error_names_op_and_session_survives():

@@ -279,10 +279,10 @@ def test_variable_methods_take_indexed_slices():
                 got = sess.run(getattr(v, "scatter_" + kind)(rows))
                 want = np_scatter(kind, var, [2, 2], np.array([[1.0, 2, 3], [4, 5, 6]], np.float32))
                 np.testing.assert_allclose(got, want, rtol=1e-6)
-            for kind in ("update", "add", "sub"):
+            for kind in ("update", "add", "sub", "min", "max"):
                 sess.run(v.initializer)
-                got = sess.run(getattr(v, "scatter_nd_" + kind)([[1, 2]], [10.0]))
-                np.testing.assert_array_equal(got, np_scatter_nd(kind, var, [[1, 2]], [10.0]))
+                got = sess.run(getattr(v, "scatter_nd_" + kind)([[1, 2], [0, 0]], [10.0, -1.0]))
+                np.testing.assert_array_equal(got, np_scatter_nd(kind, var, [[1, 2], [0, 0]], [10.0, -1.0]))
         with pytest.raises(TypeError, match="sparse_delta is not IndexedSlices"):
             v.scatter_sub([1.0])
 

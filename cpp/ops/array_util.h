@@ -1,5 +1,6 @@
-// Helpers shared by the array op family (array.cc, array_index.cc): strided views, dtype dispatch over
-// every element type, axis and shape-argument checks.
+// Helpers shared by the array op families (array_*.cc, segment.cc, sort_search.cc): strided views, dtype
+// dispatch over every element type, axis and shape-argument checks, and the shape tensors shape functions
+// read.
 #pragma once
 #include <algorithm>
 #include <cstring>
@@ -165,6 +166,97 @@ inline void expect_int(const InferCtx& c, int i, const char* what) {
   if (!is_integer(c.dtype(i)))
     c.type_fail(std::string(what) + " (input " + std::to_string(i) + ") must be int32 or int64, got " +
                 dtype_name(c.dtype(i)));
+}
+
+// Input 0 (data) must be a number type (segment reductions, TopKV2).
+inline void check_dtype_numeric(InferCtx& c) {
+  if (c.dtype(0) == DType::String || c.dtype(0) == DType::Bool)
+    c.type_fail(std::string("data must be numeric, got ") + dtype_name(c.dtype(0)));
+}
+
+// Tile's multiples and Transpose's perm hold one entry per input dimension. Reads that argument when it
+// is constant; otherwise the output keeps the input's rank (or the argument's static length) with
+// unknown dims, and this returns false.
+inline bool per_dim_arg(InferCtx& c, const char* what, std::vector<int64_t>* v) {
+  expect_int(c, 1, what);
+  if (c.const_ints(1, v)) return true;
+  const PartialShape& s = c.shape(0);
+  int64_t len = s.known_rank ? s.rank() : static_length(c, 1);
+  c.set_output(0, c.dtype(0), len >= 0 ? PartialShape::unknown_of_rank((int)len) : PartialShape::unknown());
+  return false;
+}
+
+// Note [shape tensors]
+// Reshape, Fill and BroadcastTo take their output shape as a tensor. Like TensorFlow's shape refiner, shape
+// inference reads what graph construction knows of that tensor even when it is not a constant: a Const,
+// Shape(x) (x's partial shape), and a Pack of scalars, each a Const or an entry of those picked by an index
+// (tf.shape(x)[0]). So `tf.reshape(h, [tf.shape(x)[0], -1, 64])` keeps its 64. Entries not known come
+// back as kUnknownDim, which is not a literal -1 ("infer this dim").
+constexpr int64_t kUnknownDim = INT64_MIN;
+
+inline bool shape_tensor_value(const Output& o, Dims* out);
+
+inline bool shape_scalar_value(const Output& o, int64_t* v) {
+  const Node* n = o.node;
+  if (n->type() == "Const") {
+    const Tensor& t = n->attrs.get<Tensor>("value");
+    if (t.rank() != 0 || !is_integer(t.dtype())) return false;
+    *v = t.int_at(0);
+    return true;
+  }
+  if (n->type() != "StridedSlice" || n->attrs.get_or<int64_t>("shrink_axis_mask", 0) != 1 ||
+      n->attrs.get_or<int64_t>("ellipsis_mask", 0) != 0 || n->attrs.get_or<int64_t>("new_axis_mask", 0) != 0)
+    return false;
+  Dims vec;
+  const Node* b = n->inputs[1].node;
+  if (b->type() != "Const" || b->attrs.get<Tensor>("value").size() != 1 || !shape_tensor_value(n->inputs[0], &vec)) return false;
+  int64_t k = b->attrs.get<Tensor>("value").int_at(0);
+  if (k < 0) k += (int64_t)vec.size();
+  if (k < 0 || k >= (int64_t)vec.size()) return false;
+  *v = vec[k];
+  return true;
+}
+
+inline bool shape_tensor_value(const Output& o, Dims* out) {
+  const Node* n = o.node;
+  const std::string& type = n->type();
+  if (type == "Const") {
+    const Tensor& t = n->attrs.get<Tensor>("value");
+    if (t.rank() != 1 || !is_integer(t.dtype())) return false;
+    *out = t.to_int_vector();
+    return true;
+  }
+  if (type == "Shape" && n->inputs[0].shape().known_rank) {
+    *out = n->inputs[0].shape().dims;
+    for (auto& d : *out) if (d < 0) d = kUnknownDim;
+    return true;
+  }
+  if (type == "Pack" && n->attrs.get_or<int64_t>("axis", 0) == 0) {
+    out->clear();
+    for (const Output& in : n->inputs) {
+      int64_t v;
+      if (in.shape().rank() != 0) return false;
+      out->push_back(shape_scalar_value(in, &v) ? v : kUnknownDim);
+    }
+    return true;
+  }
+  const PartialShape& s = o.shape();
+  if (s.rank() == 1 && s.dims[0] >= 0) {
+    out->assign(s.dims[0], kUnknownDim);
+    return true;
+  }
+  return false;
+}
+
+// The static shape a shape tensor describes, for ops whose output takes it whole (Fill, BroadcastTo).
+inline PartialShape shape_from_tensor(InferCtx& c, int i) {
+  Dims d;
+  if (!shape_tensor_value(c.node.inputs[i], &d)) return PartialShape::unknown();
+  for (auto& x : d) {
+    if (x == kUnknownDim) x = -1;
+    else if (x < 0) c.fail("shape " + dims_str(d) + " has a negative dimension");
+  }
+  return PartialShape(d);
 }
 
 // The int32 shape of x, for gradient rules.

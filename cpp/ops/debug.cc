@@ -105,51 +105,6 @@ std::string summarize_v1(const Tensor& t, int64_t max_entries) {
   return out;
 }
 
-void dim_spacing(int dim, int rank, std::string* out) {
-  if (dim == rank - 1) {
-    *out += " ";
-    return;
-  }
-  out->append(rank - dim - 1, '\n');
-  out->append(dim + 1, ' ');
-}
-
-// TF's PrintOneDimV2 (tf.print): the first and last `ends` entries of every dimension, NumPy style.
-void print_dim_v2(const Tensor& t, int dim, int64_t ends, int64_t base, std::string* out) {
-  if (dim == t.rank()) {
-    *out += element(t, base, true);
-    return;
-  }
-  *out += "[";
-  int64_t count = t.dim(dim);
-  int64_t start_of_end = std::max(ends, count - ends);
-  int64_t stride = 1;
-  for (int d = dim + 1; d < t.rank(); ++d) stride *= t.dim(d);
-  for (int64_t i = 0; i < ends && i < count; ++i) {
-    if (i > 0) dim_spacing(dim, t.rank(), out);
-    print_dim_v2(t, dim + 1, ends, base + stride * i, out);
-  }
-  if (count > 2 * ends) {
-    dim_spacing(dim, t.rank(), out);
-    *out += "...";
-  }
-  for (int64_t i = start_of_end; i < count; ++i) {
-    dim_spacing(dim, t.rank(), out);
-    print_dim_v2(t, dim + 1, ends, base + stride * i, out);
-  }
-  *out += "]";
-}
-
-std::string summarize_v2(const Tensor& t, int64_t max_entries) {
-  int64_t n = t.size();
-  // TF caps the per-dimension count by the element count (not the dimension), and so do we.
-  int64_t limit = max_entries < 0 ? n : std::min(max_entries, n);
-  if (t.rank() == 0) return n ? element(t, 0, true) : "";
-  std::string out;
-  print_dim_v2(t, 0, limit, 0, &out);
-  return out;
-}
-
 // Writes and flushes at once: output from C++ and Python's own buffers then interleave in program order
 // as far as the user can see, and nothing is lost if the process dies after the step.
 void write_stream(const std::string& stream, const std::string& s) {
@@ -171,22 +126,6 @@ void write_stream(const std::string& stream, const std::string& s) {
 [[noreturn]] void op_failed(const KernelCtx& c, const std::string& msg) {
   throw invalid_argument(msg + "\n\t [[node " + c.node.describe() + "]]");
 }
-
-bool is_valid_stream(const std::string& s) {
-  return s == "stdout" || s == "stderr" || s == "log(info)" || s == "log(warning)" || s == "log(error)" ||
-         s.rfind("file://", 0) == 0;
-}
-
-template <class T> int non_finite_bits(const T* p, int64_t n) {
-  int bits = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    if (std::isnan(p[i])) bits |= 1;
-    else if (std::isinf(p[i])) bits |= 2;
-  }
-  return bits;
-}
-
-}  // namespace
 
 // Assert(condition, data...): no outputs; fails with the data rendered when condition is false. Stateful
 // so it is never deduplicated with an identical assertion elsewhere in the graph.
@@ -210,6 +149,15 @@ REGISTER_OP("Assert").inputs(-1).stateful().not_differentiable()
       }
       op_failed(c, msg);
     });
+
+template <class T> int non_finite_bits(const T* p, int64_t n) {
+  int bits = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (std::isnan(p[i])) bits |= 1;
+    else if (std::isinf(p[i])) bits |= 2;
+  }
+  return bits;
+}
 
 // CheckNumerics(tensor): the tensor itself (the same buffer), or an error naming what was found.
 REGISTER_OP("CheckNumerics").inputs(1)
@@ -261,6 +209,51 @@ REGISTER_OP("Print").inputs(-1).stateful()
       return out;
     });
 
+void dim_spacing(int dim, int rank, std::string* out) {
+  if (dim == rank - 1) {
+    *out += " ";
+    return;
+  }
+  out->append(rank - dim - 1, '\n');
+  out->append(dim + 1, ' ');
+}
+
+// TF's PrintOneDimV2 (tf.print): the first and last `ends` entries of every dimension, NumPy style.
+void print_dim_v2(const Tensor& t, int dim, int64_t ends, int64_t base, std::string* out) {
+  if (dim == t.rank()) {
+    *out += element(t, base, true);
+    return;
+  }
+  *out += "[";
+  int64_t count = t.dim(dim);
+  int64_t start_of_end = std::max(ends, count - ends);
+  int64_t stride = 1;
+  for (int d = dim + 1; d < t.rank(); ++d) stride *= t.dim(d);
+  for (int64_t i = 0; i < ends && i < count; ++i) {
+    if (i > 0) dim_spacing(dim, t.rank(), out);
+    print_dim_v2(t, dim + 1, ends, base + stride * i, out);
+  }
+  if (count > 2 * ends) {
+    dim_spacing(dim, t.rank(), out);
+    *out += "...";
+  }
+  for (int64_t i = start_of_end; i < count; ++i) {
+    dim_spacing(dim, t.rank(), out);
+    print_dim_v2(t, dim + 1, ends, base + stride * i, out);
+  }
+  *out += "]";
+}
+
+std::string summarize_v2(const Tensor& t, int64_t max_entries) {
+  int64_t n = t.size();
+  // TF caps the per-dimension count by the element count (not the dimension), and so do we.
+  int64_t limit = max_entries < 0 ? n : std::min(max_entries, n);
+  if (t.rank() == 0) return n ? element(t, 0, true) : "";
+  std::string out;
+  print_dim_v2(t, 0, limit, 0, &out);
+  return out;
+}
+
 // StringFormat(inputs...): `template` with each `placeholder` replaced by the next input, summarized.
 REGISTER_OP("StringFormat").inputs(-1).not_differentiable()
     .shape([](InferCtx& c) {
@@ -290,6 +283,11 @@ REGISTER_OP("StringFormat").inputs(-1).not_differentiable()
       c.set(0, Tensor::string_scalar(std::move(out)));
     });
 
+bool is_valid_stream(const std::string& s) {
+  return s == "stdout" || s == "stderr" || s == "log(info)" || s == "log(warning)" || s == "log(error)" ||
+         s.rfind("file://", 0) == 0;
+}
+
 // PrintV2(string): writes the string and `end` to output_stream ("stderr", "stdout", "log(...)" which goes
 // to stderr, or "file://path", appended). No outputs: run it or depend on it.
 REGISTER_OP("PrintV2").inputs(1).stateful().not_differentiable()
@@ -307,4 +305,5 @@ REGISTER_OP("PrintV2").inputs(1).stateful().not_differentiable()
                    t.string_values()[0] + c.node.attrs.get_or<std::string>("end", "\n"));
     });
 
+}  // namespace
 }  // namespace tideflow

@@ -11,13 +11,13 @@ namespace tideflow {
 namespace {
 using namespace elementwise;  // NOLINT: the family's private helpers
 
+// ---- shared by the family ----
+
 template <unsigned Kinds>
 void unary_shape(InferCtx& c) {
   check_dtype(c, 0, Kinds);
   c.set_output(0, c.dtype(0), c.shape(0));
 }
-
-// ---- functors ----
 
 // Note [float32 transcendentals]
 // libm's expf, logf and tanhf are scalar calls (tanhf alone took 20 ms on a 512x1024 activation, 8x
@@ -31,76 +31,6 @@ template <class F> struct has_f32<F, std::void_t<decltype(F::f32)>> : std::true_
 
 // Per element, vectorized math costs a few cheap ops where libm costs kTranscendental.
 constexpr int64_t kVectorMath = 4;
-
-struct NegF { template <class T> T operator()(T x) const { return wrap_neg(x); } };
-struct SquareF { template <class T> T operator()(T x) const { return x * x; } };
-struct SqrtF { template <class T> T operator()(T x) const { return std::sqrt(x); } };
-struct RsqrtF { template <class T> T operator()(T x) const { return T(1) / std::sqrt(x); } };
-struct ExpF {
-  static constexpr auto f32 = vecmath::exp_f32;
-  template <class T> T operator()(T x) const { return std::exp(x); }
-};
-struct LogF {
-  static constexpr auto f32 = vecmath::log_f32;
-  template <class T> T operator()(T x) const { return std::log(x); }
-};
-struct Log1pF { template <class T> T operator()(T x) const { return std::log1p(x); } };
-struct AbsF { template <class T> T operator()(T x) const { return x < 0 ? wrap_neg(x) : x; } };
-struct SignF { template <class T> T operator()(T x) const {
-  if constexpr (std::is_floating_point_v<T>) if (std::isnan(x)) return x;
-  return static_cast<T>((x > 0) - (x < 0));
-} };
-struct SinF { template <class T> T operator()(T x) const { return std::sin(x); } };
-struct CosF { template <class T> T operator()(T x) const { return std::cos(x); } };
-struct TanhF {
-  static constexpr auto f32 = vecmath::tanh_f32;
-  template <class T> T operator()(T x) const { return std::tanh(x); }
-};
-// Both branches of the stable form, blended: e = exp(-|x|) never overflows, and x < 0 gives e / (1 + e).
-struct SigmoidF {
-  static constexpr auto f32 = vecmath::sigmoid_f32;
-  template <class T> T operator()(T x) const {
-    T e = std::exp(-std::abs(x));
-    T s = T(1) / (T(1) + e);
-    return x >= 0 ? s : e * s;
-  }
-};
-// Functions libm has, for float and double alike (lgamma is log|Gamma(x)|, +inf at the poles, as TF).
-#define TIDEFLOW_LIBM_UNARY(Name, fn) \
-  struct Name { template <class T> T operator()(T x) const { return std::fn(x); } };
-TIDEFLOW_LIBM_UNARY(Expm1F, expm1)
-TIDEFLOW_LIBM_UNARY(ErfF, erf)
-TIDEFLOW_LIBM_UNARY(ErfcF, erfc)
-TIDEFLOW_LIBM_UNARY(LgammaF, lgamma)
-TIDEFLOW_LIBM_UNARY(TanF, tan)
-TIDEFLOW_LIBM_UNARY(AsinF, asin)
-TIDEFLOW_LIBM_UNARY(AcosF, acos)
-TIDEFLOW_LIBM_UNARY(AtanF, atan)
-TIDEFLOW_LIBM_UNARY(SinhF, sinh)
-TIDEFLOW_LIBM_UNARY(CoshF, cosh)
-TIDEFLOW_LIBM_UNARY(AsinhF, asinh)
-TIDEFLOW_LIBM_UNARY(AcoshF, acosh)
-TIDEFLOW_LIBM_UNARY(AtanhF, atanh)
-#undef TIDEFLOW_LIBM_UNARY
-struct DigammaF { template <class T> T operator()(T x) const { return static_cast<T>(special::digamma(x)); } };
-struct ReciprocalF { template <class T> T operator()(T x) const { return T(1) / x; } };
-struct FloorF { template <class T> T operator()(T x) const { return std::floor(x); } };
-struct CeilF { template <class T> T operator()(T x) const { return std::ceil(x); } };
-// Note [round half to even]: TF and NumPy round halves to the even neighbour (0.5 -> 0, 1.5 -> 2,
-// -2.5 -> -2). nearbyint does exactly that in the default rounding mode; integers are already rounded.
-struct RoundF { template <class T> T operator()(T x) const {
-  if constexpr (std::is_floating_point_v<T>) return std::nearbyint(x);
-  else return x;
-} };
-struct ReluF { template <class T> T operator()(T x) const { return x < 0 ? T(0) : x; } };  // NaN stays NaN (TF)
-struct LogicalNotF { bool operator()(bool x) const { return !x; } };
-struct IsNanF { template <class T> bool operator()(T x) const { return x != x; } };
-struct IsInfF {
-  template <class T> bool operator()(T x) const { return std::abs(x) == std::numeric_limits<T>::infinity(); }
-};
-struct IsFiniteF {  // false for NaN: the comparison is unordered
-  template <class T> bool operator()(T x) const { return std::abs(x) < std::numeric_limits<T>::infinity(); }
-};
 
 // out = F::f32(in) over float32 arrays, a chunk per call (Note [float32 transcendentals]).
 template <class F>
@@ -122,6 +52,237 @@ void unary_kernel(KernelCtx& c) {
   else unary_map<bool, bool>(c, F{}, Cost);
 }
 
+// Functions libm has, for float and double alike (lgamma is log|Gamma(x)|, +inf at the poles, as TF).
+#define TIDEFLOW_LIBM_UNARY(Name, fn) \
+  struct Name { template <class T> T operator()(T x) const { return std::fn(x); } };
+
+// ---- arithmetic and math functions ----
+
+struct NegF { template <class T> T operator()(T x) const { return wrap_neg(x); } };
+std::vector<Output> neg_grad(GradCtx& g) { return {emit(g, "Neg", {g.g()})}; }
+REGISTER_OP("Neg").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<NegF, kNumeric>).grad(neg_grad);
+
+struct SquareF { template <class T> T operator()(T x) const { return x * x; } };
+std::vector<Output> square_grad(GradCtx& g) {
+  return {emit(g, "Mul", {g.g(), emit(g, "Mul", {scalar_like(g, 2.0, g.x(0)), g.x(0)})})};
+}
+REGISTER_OP("Square").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<SquareF, kNumeric>).grad(square_grad);
+
+// d sqrt(x) = 0.5 / y; d rsqrt(x) = -0.5 y^3; both from the output, so x can be freed early.
+struct SqrtF { template <class T> T operator()(T x) const { return std::sqrt(x); } };
+std::vector<Output> sqrt_grad(GradCtx& g) {
+  return {emit(g, "RealDiv", {emit(g, "Mul", {g.g(), scalar_like(g, 0.5, g.y())}), g.y()})};
+}
+REGISTER_OP("Sqrt").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<SqrtF, kFloat>).grad(sqrt_grad);
+
+struct RsqrtF { template <class T> T operator()(T x) const { return T(1) / std::sqrt(x); } };
+std::vector<Output> rsqrt_grad(GradCtx& g) {
+  Output y3 = emit(g, "Mul", {emit(g, "Square", {g.y()}), g.y()});
+  return {emit(g, "Mul", {emit(g, "Mul", {g.g(), scalar_like(g, -0.5, g.y())}), y3})};
+}
+REGISTER_OP("Rsqrt").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<RsqrtF, kFloat>).grad(rsqrt_grad);
+
+struct ExpF {
+  static constexpr auto f32 = vecmath::exp_f32;
+  template <class T> T operator()(T x) const { return std::exp(x); }
+};
+std::vector<Output> exp_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), g.y()})}; }
+REGISTER_OP("Exp").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ExpF, kFloat, kTranscendental>)
+    .grad(exp_grad);
+
+struct LogF {
+  static constexpr auto f32 = vecmath::log_f32;
+  template <class T> T operator()(T x) const { return std::log(x); }
+};
+std::vector<Output> log_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Reciprocal", {g.x(0)})})}; }
+REGISTER_OP("Log").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<LogF, kFloat, kTranscendental>)
+    .grad(log_grad);
+
+struct Log1pF { template <class T> T operator()(T x) const { return std::log1p(x); } };
+std::vector<Output> log1p_grad(GradCtx& g) {
+  Output one_px = emit(g, "Add", {scalar_like(g, 1.0, g.x(0)), g.x(0)});
+  return {emit(g, "Mul", {g.g(), emit(g, "Reciprocal", {one_px})})};
+}
+REGISTER_OP("Log1p").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<Log1pF, kFloat, kTranscendental>)
+    .grad(log1p_grad);
+
+struct AbsF { template <class T> T operator()(T x) const { return x < 0 ? wrap_neg(x) : x; } };
+// g * sign(x): 0 at x == 0, as TF.
+std::vector<Output> abs_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Sign", {g.x(0)})})}; }
+REGISTER_OP("Abs").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<AbsF, kNumeric>).grad(abs_grad);
+
+struct SignF { template <class T> T operator()(T x) const {
+  if constexpr (std::is_floating_point_v<T>) if (std::isnan(x)) return x;
+  return static_cast<T>((x > 0) - (x < 0));
+} };
+std::vector<Output> sign_grad(GradCtx& g) { return {emit(g, "ZerosLike", {g.x(0)})}; }
+REGISTER_OP("Sign").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<SignF, kNumeric>).grad(sign_grad);
+
+struct SinF { template <class T> T operator()(T x) const { return std::sin(x); } };
+std::vector<Output> sin_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Cos", {g.x(0)})})}; }
+REGISTER_OP("Sin").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<SinF, kFloat, kTranscendental>)
+    .grad(sin_grad);
+
+struct CosF { template <class T> T operator()(T x) const { return std::cos(x); } };
+std::vector<Output> cos_grad(GradCtx& g) {
+  return {emit(g, "Mul", {g.g(), emit(g, "Neg", {emit(g, "Sin", {g.x(0)})})})};
+}
+REGISTER_OP("Cos").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<CosF, kFloat, kTranscendental>)
+    .grad(cos_grad);
+
+struct TanhF {
+  static constexpr auto f32 = vecmath::tanh_f32;
+  template <class T> T operator()(T x) const { return std::tanh(x); }
+};
+std::vector<Output> tanh_grad(GradCtx& g) { return {emit(g, "TanhGrad", {g.y(), g.g()})}; }
+REGISTER_OP("Tanh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<TanhF, kFloat, kTranscendental>)
+    .grad(tanh_grad);
+
+// Both branches of the stable form, blended: e = exp(-|x|) never overflows, and x < 0 gives e / (1 + e).
+struct SigmoidF {
+  static constexpr auto f32 = vecmath::sigmoid_f32;
+  template <class T> T operator()(T x) const {
+    T e = std::exp(-std::abs(x));
+    T s = T(1) / (T(1) + e);
+    return x >= 0 ? s : e * s;
+  }
+};
+std::vector<Output> sigmoid_grad(GradCtx& g) { return {emit(g, "SigmoidGrad", {g.y(), g.g()})}; }
+REGISTER_OP("Sigmoid").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<SigmoidF, kFloat, kTranscendental>)
+    .grad(sigmoid_grad);
+
+struct ReciprocalF { template <class T> T operator()(T x) const { return T(1) / x; } };
+// d(1/x) = -y^2.
+std::vector<Output> reciprocal_grad(GradCtx& g) {
+  return {emit(g, "Mul", {emit(g, "Neg", {g.g()}), emit(g, "Square", {g.y()})})};
+}
+REGISTER_OP("Reciprocal").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ReciprocalF, kFloat>)
+    .grad(reciprocal_grad);
+
+// Piecewise constant: TF's gradients are None.
+struct FloorF { template <class T> T operator()(T x) const { return std::floor(x); } };
+REGISTER_OP("Floor").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<FloorF, kFloat>).not_differentiable();
+struct CeilF { template <class T> T operator()(T x) const { return std::ceil(x); } };
+REGISTER_OP("Ceil").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<CeilF, kFloat>).not_differentiable();
+// Note [round half to even]: TF and NumPy round halves to the even neighbour (0.5 -> 0, 1.5 -> 2,
+// -2.5 -> -2). nearbyint does exactly that in the default rounding mode; integers are already rounded.
+struct RoundF { template <class T> T operator()(T x) const {
+  if constexpr (std::is_floating_point_v<T>) return std::nearbyint(x);
+  else return x;
+} };
+REGISTER_OP("Round").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<RoundF, kNumeric>).not_differentiable();
+// tf.rint is Round under another name, for floats only (as TF).
+REGISTER_OP("Rint").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<RoundF, kFloat>).not_differentiable();
+
+TIDEFLOW_LIBM_UNARY(Expm1F, expm1)
+std::vector<Output> expm1_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Exp", {g.x(0)})})}; }
+REGISTER_OP("Expm1").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<Expm1F, kFloat, kTranscendental>)
+    .grad(expm1_grad);
+
+TIDEFLOW_LIBM_UNARY(ErfF, erf)
+// d erf(x) = 2/sqrt(pi) exp(-x^2); erfc's is its negative.
+template <int Sign>
+std::vector<Output> erf_grad(GradCtx& g) {
+  Output c = scalar_like(g, Sign * 1.1283791670955126, g.g());  // 2 / sqrt(pi)
+  Output e = emit(g, "Exp", {emit(g, "Neg", {emit(g, "Square", {g.x(0)})})});
+  return {emit(g, "Mul", {emit(g, "Mul", {g.g(), c}), e})};
+}
+REGISTER_OP("Erf").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ErfF, kFloat, kTranscendental>)
+    .grad(erf_grad<1>);
+TIDEFLOW_LIBM_UNARY(ErfcF, erfc)
+REGISTER_OP("Erfc").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ErfcF, kFloat, kTranscendental>)
+    .grad(erf_grad<-1>);
+
+TIDEFLOW_LIBM_UNARY(LgammaF, lgamma)
+std::vector<Output> lgamma_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Digamma", {g.x(0)})})}; }
+REGISTER_OP("Lgamma").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<LgammaF, kFloat, kTranscendental>)
+    .grad(lgamma_grad);
+
+struct DigammaF { template <class T> T operator()(T x) const { return static_cast<T>(special::digamma(x)); } };
+std::vector<Output> digamma_grad(GradCtx& g) {
+  return {emit(g, "Mul", {g.g(), emit(g, "Polygamma", {scalar_like(g, 1.0, g.x(0)), g.x(0)})})};
+}
+REGISTER_OP("Digamma").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<DigammaF, kFloat, kTranscendental>)
+    .grad(digamma_grad);
+
+TIDEFLOW_LIBM_UNARY(TanF, tan)
+// d tan(x) = sec(x)^2.
+std::vector<Output> tan_grad(GradCtx& g) {
+  return {emit(g, "Mul", {emit(g, "Square", {emit(g, "Reciprocal", {emit(g, "Cos", {g.x(0)})})}), g.g()})};
+}
+REGISTER_OP("Tan").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<TanF, kFloat, kTranscendental>)
+    .grad(tan_grad);
+
+// 1 / sqrt(1 - x^2), the magnitude of asin's and acos's derivatives.
+Output inv_sqrt_one_minus_square(GradCtx& g) {
+  Output one_m_x2 = emit(g, "Sub", {scalar_like(g, 1.0, g.x(0)), emit(g, "Square", {g.x(0)})});
+  return emit(g, "Reciprocal", {emit(g, "Sqrt", {one_m_x2})});
+}
+
+TIDEFLOW_LIBM_UNARY(AsinF, asin)
+std::vector<Output> asin_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), inv_sqrt_one_minus_square(g)})}; }
+REGISTER_OP("Asin").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AsinF, kFloat, kTranscendental>)
+    .grad(asin_grad);
+
+TIDEFLOW_LIBM_UNARY(AcosF, acos)
+std::vector<Output> acos_grad(GradCtx& g) {
+  return {emit(g, "Mul", {emit(g, "Neg", {g.g()}), inv_sqrt_one_minus_square(g)})};
+}
+REGISTER_OP("Acos").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AcosF, kFloat, kTranscendental>)
+    .grad(acos_grad);
+
+// atan: 1 / (1 + x^2); atanh: 1 / (1 - x^2).
+template <const char* AddOrSub>
+std::vector<Output> atan_grad(GradCtx& g) {
+  Output den = emit(g, AddOrSub, {scalar_like(g, 1.0, g.x(0)), emit(g, "Square", {g.x(0)})});
+  return {emit(g, "Mul", {g.g(), emit(g, "Reciprocal", {den})})};
+}
+constexpr char kAdd[] = "Add";
+constexpr char kSub[] = "Sub";
+
+TIDEFLOW_LIBM_UNARY(AtanF, atan)
+REGISTER_OP("Atan").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AtanF, kFloat, kTranscendental>)
+    .grad(atan_grad<kAdd>);
+
+// sinh' = cosh and cosh' = sinh, of x.
+template <const char* Other>
+std::vector<Output> hyperbolic_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, Other, {g.x(0)})})}; }
+constexpr char kSinh[] = "Sinh";
+constexpr char kCosh[] = "Cosh";
+
+TIDEFLOW_LIBM_UNARY(SinhF, sinh)
+REGISTER_OP("Sinh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<SinhF, kFloat, kTranscendental>)
+    .grad(hyperbolic_grad<kCosh>);
+TIDEFLOW_LIBM_UNARY(CoshF, cosh)
+REGISTER_OP("Cosh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<CoshF, kFloat, kTranscendental>)
+    .grad(hyperbolic_grad<kSinh>);
+
+// asinh' = 1 / cosh(y) and acosh' = 1 / sinh(y), from the output y.
+template <const char* Fn>
+std::vector<Output> area_hyperbolic_grad(GradCtx& g) { return {emit(g, "RealDiv", {g.g(), emit(g, Fn, {g.y()})})}; }
+
+TIDEFLOW_LIBM_UNARY(AsinhF, asinh)
+REGISTER_OP("Asinh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AsinhF, kFloat, kTranscendental>)
+    .grad(area_hyperbolic_grad<kCosh>);
+TIDEFLOW_LIBM_UNARY(AcoshF, acosh)
+REGISTER_OP("Acosh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AcoshF, kFloat, kTranscendental>)
+    .grad(area_hyperbolic_grad<kSinh>);
+TIDEFLOW_LIBM_UNARY(AtanhF, atanh)
+REGISTER_OP("Atanh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AtanhF, kFloat, kTranscendental>)
+    .grad(atan_grad<kSub>);
+#undef TIDEFLOW_LIBM_UNARY
+
+struct ReluF { template <class T> T operator()(T x) const { return x < 0 ? T(0) : x; } };  // NaN stays NaN (TF)
+// From the output, as TF: relu(x) > 0 exactly where x > 0, and the gradient at 0 is 0.
+std::vector<Output> relu_grad(GradCtx& g) { return {emit(g, "ReluGrad", {g.g(), g.y()})}; }
+REGISTER_OP("Relu").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<ReluF, kNumeric>).grad(relu_grad);
+
+struct LogicalNotF { bool operator()(bool x) const { return !x; } };
+REGISTER_OP("LogicalNot").inputs(1).shape(unary_shape<kBool>).cpu(unary_kernel<LogicalNotF, kBool>)
+    .not_differentiable();
+
+// ---- IsNan, IsInf, IsFinite ----
+
 // Float tests with a bool output: tf.is_nan, tf.is_inf, tf.is_finite.
 void float_test_shape(InferCtx& c) {
   check_dtype(c, 0, kFloat);
@@ -133,103 +294,16 @@ void float_test_kernel(KernelCtx& c) {
   dispatch_float(c.in(0).dtype(), c.node.type().c_str(), [&](auto z) { unary_map<decltype(z), bool>(c, F{}, kCheap); });
 }
 
-// ---- gradient rules ----
-
-std::vector<Output> neg_grad(GradCtx& g) { return {emit(g, "Neg", {g.g()})}; }
-
-std::vector<Output> square_grad(GradCtx& g) {
-  return {emit(g, "Mul", {g.g(), emit(g, "Mul", {scalar_like(g, 2.0, g.x(0)), g.x(0)})})};
-}
-
-// d sqrt(x) = 0.5 / y; d rsqrt(x) = -0.5 y^3; both from the output, so x can be freed early.
-std::vector<Output> sqrt_grad(GradCtx& g) {
-  return {emit(g, "RealDiv", {emit(g, "Mul", {g.g(), scalar_like(g, 0.5, g.y())}), g.y()})};
-}
-
-std::vector<Output> rsqrt_grad(GradCtx& g) {
-  Output y3 = emit(g, "Mul", {emit(g, "Square", {g.y()}), g.y()});
-  return {emit(g, "Mul", {emit(g, "Mul", {g.g(), scalar_like(g, -0.5, g.y())}), y3})};
-}
-
-std::vector<Output> exp_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), g.y()})}; }
-std::vector<Output> log_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Reciprocal", {g.x(0)})})}; }
-
-std::vector<Output> log1p_grad(GradCtx& g) {
-  Output one_px = emit(g, "Add", {scalar_like(g, 1.0, g.x(0)), g.x(0)});
-  return {emit(g, "Mul", {g.g(), emit(g, "Reciprocal", {one_px})})};
-}
-
-// g * sign(x): 0 at x == 0, as TF.
-std::vector<Output> abs_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Sign", {g.x(0)})})}; }
-std::vector<Output> sign_grad(GradCtx& g) { return {emit(g, "ZerosLike", {g.x(0)})}; }
-std::vector<Output> sin_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Cos", {g.x(0)})})}; }
-
-std::vector<Output> cos_grad(GradCtx& g) {
-  return {emit(g, "Mul", {g.g(), emit(g, "Neg", {emit(g, "Sin", {g.x(0)})})})};
-}
-
-std::vector<Output> tanh_grad(GradCtx& g) { return {emit(g, "TanhGrad", {g.y(), g.g()})}; }
-std::vector<Output> sigmoid_grad(GradCtx& g) { return {emit(g, "SigmoidGrad", {g.y(), g.g()})}; }
-
-std::vector<Output> expm1_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Exp", {g.x(0)})})}; }
-
-// d erf(x) = 2/sqrt(pi) exp(-x^2); erfc's is its negative.
-template <int Sign>
-std::vector<Output> erf_grad(GradCtx& g) {
-  Output c = scalar_like(g, Sign * 1.1283791670955126, g.g());  // 2 / sqrt(pi)
-  Output e = emit(g, "Exp", {emit(g, "Neg", {emit(g, "Square", {g.x(0)})})});
-  return {emit(g, "Mul", {emit(g, "Mul", {g.g(), c}), e})};
-}
-
-std::vector<Output> lgamma_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Digamma", {g.x(0)})})}; }
-
-std::vector<Output> digamma_grad(GradCtx& g) {
-  return {emit(g, "Mul", {g.g(), emit(g, "Polygamma", {scalar_like(g, 1.0, g.x(0)), g.x(0)})})};
-}
-
-// d tan(x) = sec(x)^2.
-std::vector<Output> tan_grad(GradCtx& g) {
-  return {emit(g, "Mul", {emit(g, "Square", {emit(g, "Reciprocal", {emit(g, "Cos", {g.x(0)})})}), g.g()})};
-}
-
-// 1 / sqrt(1 - x^2), the magnitude of asin's and acos's derivatives.
-Output inv_sqrt_one_minus_square(GradCtx& g) {
-  Output one_m_x2 = emit(g, "Sub", {scalar_like(g, 1.0, g.x(0)), emit(g, "Square", {g.x(0)})});
-  return emit(g, "Reciprocal", {emit(g, "Sqrt", {one_m_x2})});
-}
-
-std::vector<Output> asin_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), inv_sqrt_one_minus_square(g)})}; }
-
-std::vector<Output> acos_grad(GradCtx& g) {
-  return {emit(g, "Mul", {emit(g, "Neg", {g.g()}), inv_sqrt_one_minus_square(g)})};
-}
-
-// atan: 1 / (1 + x^2); atanh: 1 / (1 - x^2).
-template <const char* AddOrSub>
-std::vector<Output> atan_grad(GradCtx& g) {
-  Output den = emit(g, AddOrSub, {scalar_like(g, 1.0, g.x(0)), emit(g, "Square", {g.x(0)})});
-  return {emit(g, "Mul", {g.g(), emit(g, "Reciprocal", {den})})};
-}
-constexpr char kAdd[] = "Add";
-constexpr char kSub[] = "Sub";
-
-// sinh' = cosh and cosh' = sinh, of x.
-template <const char* Other>
-std::vector<Output> hyperbolic_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, Other, {g.x(0)})})}; }
-constexpr char kSinh[] = "Sinh";
-constexpr char kCosh[] = "Cosh";
-
-// asinh' = 1 / cosh(y) and acosh' = 1 / sinh(y), from the output y.
-template <const char* Fn>
-std::vector<Output> area_hyperbolic_grad(GradCtx& g) { return {emit(g, "RealDiv", {g.g(), emit(g, Fn, {g.y()})})}; }
-
-// d(1/x) = -y^2.
-std::vector<Output> reciprocal_grad(GradCtx& g) {
-  return {emit(g, "Mul", {emit(g, "Neg", {g.g()}), emit(g, "Square", {g.y()})})};
-}
-
-// From the output, as TF: relu(x) > 0 exactly where x > 0, and the gradient at 0 is 0.
-std::vector<Output> relu_grad(GradCtx& g) { return {emit(g, "ReluGrad", {g.g(), g.y()})}; }
+struct IsNanF { template <class T> bool operator()(T x) const { return x != x; } };
+REGISTER_OP("IsNan").inputs(1).shape(float_test_shape).cpu(float_test_kernel<IsNanF>).not_differentiable();
+struct IsInfF {
+  template <class T> bool operator()(T x) const { return std::abs(x) == std::numeric_limits<T>::infinity(); }
+};
+REGISTER_OP("IsInf").inputs(1).shape(float_test_shape).cpu(float_test_kernel<IsInfF>).not_differentiable();
+struct IsFiniteF {  // false for NaN: the comparison is unordered
+  template <class T> bool operator()(T x) const { return std::abs(x) < std::numeric_limits<T>::infinity(); }
+};
+REGISTER_OP("IsFinite").inputs(1).shape(float_test_shape).cpu(float_test_kernel<IsFiniteF>).not_differentiable();
 
 // ---- Cast ----
 
@@ -264,6 +338,7 @@ std::vector<Output> cast_grad(GradCtx& g) {
   a["DstT"] = src;
   return {emit(g, "Cast", {g.g()}, a)};
 }
+REGISTER_OP("Cast").inputs(1).shape(cast_shape).cpu(cast_kernel).grad(cast_grad);
 
 // ---- ZerosLike / OnesLike ----
 
@@ -278,75 +353,8 @@ void fill_like_kernel(KernelCtx& c) {
     c.parallel_for(num_elements(dims), kCheap, [&](int64_t lo, int64_t hi) { std::fill(o + lo, o + hi, v); });
   });
 }
-
-}  // namespace
-
-REGISTER_OP("Neg").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<NegF, kNumeric>).grad(neg_grad);
-REGISTER_OP("Square").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<SquareF, kNumeric>).grad(square_grad);
-REGISTER_OP("Sqrt").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<SqrtF, kFloat>).grad(sqrt_grad);
-REGISTER_OP("Rsqrt").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<RsqrtF, kFloat>).grad(rsqrt_grad);
-REGISTER_OP("Exp").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ExpF, kFloat, kTranscendental>)
-    .grad(exp_grad);
-REGISTER_OP("Log").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<LogF, kFloat, kTranscendental>)
-    .grad(log_grad);
-REGISTER_OP("Log1p").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<Log1pF, kFloat, kTranscendental>)
-    .grad(log1p_grad);
-REGISTER_OP("Abs").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<AbsF, kNumeric>).grad(abs_grad);
-REGISTER_OP("Sign").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<SignF, kNumeric>).grad(sign_grad);
-REGISTER_OP("Sin").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<SinF, kFloat, kTranscendental>)
-    .grad(sin_grad);
-REGISTER_OP("Cos").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<CosF, kFloat, kTranscendental>)
-    .grad(cos_grad);
-REGISTER_OP("Tanh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<TanhF, kFloat, kTranscendental>)
-    .grad(tanh_grad);
-REGISTER_OP("Sigmoid").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<SigmoidF, kFloat, kTranscendental>)
-    .grad(sigmoid_grad);
-REGISTER_OP("Reciprocal").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ReciprocalF, kFloat>)
-    .grad(reciprocal_grad);
-// Piecewise constant: TF's gradients are None.
-REGISTER_OP("Floor").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<FloorF, kFloat>).not_differentiable();
-REGISTER_OP("Ceil").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<CeilF, kFloat>).not_differentiable();
-REGISTER_OP("Round").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<RoundF, kNumeric>).not_differentiable();
-// tf.rint is Round under another name, for floats only (as TF).
-REGISTER_OP("Rint").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<RoundF, kFloat>).not_differentiable();
-REGISTER_OP("Expm1").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<Expm1F, kFloat, kTranscendental>)
-    .grad(expm1_grad);
-REGISTER_OP("Erf").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ErfF, kFloat, kTranscendental>)
-    .grad(erf_grad<1>);
-REGISTER_OP("Erfc").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ErfcF, kFloat, kTranscendental>)
-    .grad(erf_grad<-1>);
-REGISTER_OP("Lgamma").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<LgammaF, kFloat, kTranscendental>)
-    .grad(lgamma_grad);
-REGISTER_OP("Digamma").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<DigammaF, kFloat, kTranscendental>)
-    .grad(digamma_grad);
-REGISTER_OP("Tan").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<TanF, kFloat, kTranscendental>)
-    .grad(tan_grad);
-REGISTER_OP("Asin").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AsinF, kFloat, kTranscendental>)
-    .grad(asin_grad);
-REGISTER_OP("Acos").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AcosF, kFloat, kTranscendental>)
-    .grad(acos_grad);
-REGISTER_OP("Atan").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AtanF, kFloat, kTranscendental>)
-    .grad(atan_grad<kAdd>);
-REGISTER_OP("Sinh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<SinhF, kFloat, kTranscendental>)
-    .grad(hyperbolic_grad<kCosh>);
-REGISTER_OP("Cosh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<CoshF, kFloat, kTranscendental>)
-    .grad(hyperbolic_grad<kSinh>);
-REGISTER_OP("Asinh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AsinhF, kFloat, kTranscendental>)
-    .grad(area_hyperbolic_grad<kCosh>);
-REGISTER_OP("Acosh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AcoshF, kFloat, kTranscendental>)
-    .grad(area_hyperbolic_grad<kSinh>);
-REGISTER_OP("Atanh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AtanhF, kFloat, kTranscendental>)
-    .grad(atan_grad<kSub>);
-REGISTER_OP("Relu").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<ReluF, kNumeric>).grad(relu_grad);
-REGISTER_OP("LogicalNot").inputs(1).shape(unary_shape<kBool>).cpu(unary_kernel<LogicalNotF, kBool>)
-    .not_differentiable();
-
-REGISTER_OP("IsNan").inputs(1).shape(float_test_shape).cpu(float_test_kernel<IsNanF>).not_differentiable();
-REGISTER_OP("IsInf").inputs(1).shape(float_test_shape).cpu(float_test_kernel<IsInfF>).not_differentiable();
-REGISTER_OP("IsFinite").inputs(1).shape(float_test_shape).cpu(float_test_kernel<IsFiniteF>).not_differentiable();
-
-REGISTER_OP("Cast").inputs(1).shape(cast_shape).cpu(cast_kernel).grad(cast_grad);
 REGISTER_OP("ZerosLike").inputs(1).shape(unary_shape<kPod>).cpu(fill_like_kernel<0>).not_differentiable();
 REGISTER_OP("OnesLike").inputs(1).shape(unary_shape<kPod>).cpu(fill_like_kernel<1>).not_differentiable();
 
+}  // namespace
 }  // namespace tideflow

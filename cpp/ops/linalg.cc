@@ -122,6 +122,16 @@ void kernel_same_batch(KernelCtx& c, const Tensor& a, int da, const Tensor& b, i
     c.fail("Batch dimensions of the inputs must match: " + dims_str(a.dims()) + " vs " + dims_str(b.dims()));
 }
 
+// ---- gradient helpers ----
+
+Output bmm(GradCtx& g, Output a, Output b, bool adj_a = false, bool adj_b = false) {
+  return g.b.op1("BatchMatMulV2", {a, b}, AttrMap{{"adj_x", adj_a}, {"adj_y", adj_b}});
+}
+
+Output band(GradCtx& g, Output x, int64_t lo, int64_t up) {
+  return g.b.op1("MatrixBandPart", {x, g.b.scalar((double)lo, DType::Int64), g.b.scalar((double)up, DType::Int64)});
+}
+
 // ---- MatrixDiag / MatrixDiagPart / MatrixSetDiag / MatrixBandPart ----
 
 void matrix_diag_kernel(KernelCtx& c) {
@@ -140,6 +150,16 @@ void matrix_diag_kernel(KernelCtx& c) {
   });
 }
 
+REGISTER_OP("MatrixDiag").inputs(1)
+    .shape([](InferCtx& c) {
+      need_rank(c, 0, 1);
+      PartialShape s = c.shape(0);
+      if (s.known_rank) s.dims.push_back(s.dims.back());
+      c.set_output(0, c.dtype(0), s);
+    })
+    .cpu(matrix_diag_kernel)
+    .grad([](GradCtx& g) { return std::vector<Output>{g.b.op1("MatrixDiagPart", {g.g()})}; });
+
 void matrix_diag_part_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
   if (x.rank() < 2) c.fail("input must be at least 2-dim, received shape: " + dims_str(x.dims()));
@@ -155,6 +175,23 @@ void matrix_diag_part_kernel(KernelCtx& c) {
       for (int64_t i = 0; i < k; ++i) out[b * k + i] = in[b * m * n + i * n + i];
   });
 }
+
+REGISTER_OP("MatrixDiagPart").inputs(1)
+    .shape([](InferCtx& c) {
+      need_rank(c, 0, 2);
+      PartialShape s = c.shape(0);
+      if (s.known_rank) {
+        int64_t m = s.dims[s.rank() - 2], n = s.dims[s.rank() - 1];
+        s.dims.pop_back();
+        s.dims.back() = m >= 0 && n >= 0 ? std::min(m, n) : (m == 0 || n == 0 ? 0 : -1);
+      }
+      c.set_output(0, c.dtype(0), s);
+    })
+    .cpu(matrix_diag_part_kernel)
+    // Not MatrixDiag(g): that is only right for square matrices.
+    .grad([](GradCtx& g) {
+      return std::vector<Output>{g.b.op1("MatrixSetDiag", {g.b.op1("ZerosLike", {g.x(0)}), g.g()})};
+    });
 
 void matrix_set_diag_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
@@ -177,6 +214,28 @@ void matrix_set_diag_kernel(KernelCtx& c) {
       for (int64_t i = 0; i < k; ++i) out[b * m * n + i * n + i] = dv[b * k + i];
   });
 }
+
+REGISTER_OP("MatrixSetDiag").inputs(2)
+    .shape([](InferCtx& c) {
+      c.expect_same_dtype(0, 1);
+      need_rank(c, 0, 2);
+      need_rank(c, 1, 1);
+      PartialShape s = c.shape(0);
+      const PartialShape& d = c.shape(1);
+      if (s.known_rank && d.known_rank) {
+        if (d.rank() != s.rank() - 1)
+          c.fail("Shape must be rank " + rank_str(s.rank() - 1) + " but is rank " + rank_str(d.rank()));
+        for (int i = 0; i + 2 < s.rank(); ++i) s.dims[i] = merge_dim(c, s.dims[i], d.dims[i]);
+        int64_t m = s.dims[s.rank() - 2], n = s.dims[s.rank() - 1];
+        if (m >= 0 && n >= 0) merge_dim(c, std::min(m, n), d.dims.back());
+      }
+      c.set_output(0, c.dtype(0), s);
+    })
+    .cpu(matrix_set_diag_kernel)
+    .grad([](GradCtx& g) {
+      Output gx = g.b.op1("MatrixSetDiag", {g.g(), g.b.op1("ZerosLike", {g.x(1)})});
+      return std::vector<Output>{gx, g.b.op1("MatrixDiagPart", {g.g()})};
+    });
 
 void matrix_band_part_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
@@ -206,6 +265,21 @@ void matrix_band_part_kernel(KernelCtx& c) {
   });
 }
 
+REGISTER_OP("MatrixBandPart").inputs(3)
+    .shape([](InferCtx& c) {
+      need_rank(c, 0, 2);
+      for (int i = 1; i <= 2; ++i) {
+        if (!is_integer(c.dtype(i))) c.type_fail("num_lower and num_upper must be integers");
+        if (c.shape(i).known_rank && c.shape(i).rank() != 0)
+          c.fail("Shape must be rank 0 but is rank " + rank_str(c.shape(i).rank()));
+      }
+      c.set_output(0, c.dtype(0), c.shape(0));
+    })
+    .cpu(matrix_band_part_kernel)
+    .grad([](GradCtx& g) {
+      return std::vector<Output>{g.b.op1("MatrixBandPart", {g.g(), g.x(1), g.x(2)}), Output{}, Output{}};
+    });
+
 // ---- Diag / DiagPart: rank k <-> rank 2k ----
 
 void diag_kernel(KernelCtx& c) {
@@ -222,6 +296,19 @@ void diag_kernel(KernelCtx& c) {
     for (int64_t i = 0; i < n; ++i) out[i * n + i] = in[i];
   });
 }
+
+REGISTER_OP("Diag").inputs(1)
+    .shape([](InferCtx& c) {
+      need_rank(c, 0, 1);
+      PartialShape s = c.shape(0);
+      if (s.known_rank) {
+        Dims d = s.dims;
+        s.dims.insert(s.dims.end(), d.begin(), d.end());
+      }
+      c.set_output(0, c.dtype(0), s);
+    })
+    .cpu(diag_kernel)
+    .grad([](GradCtx& g) { return std::vector<Output>{g.b.op1("DiagPart", {g.g()})}; });
 
 void diag_part_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
@@ -241,6 +328,20 @@ void diag_part_kernel(KernelCtx& c) {
     for (int64_t i = 0; i < n; ++i) out[i] = in[i * n + i];
   });
 }
+
+REGISTER_OP("DiagPart").inputs(1)
+    .shape([](InferCtx& c) {
+      const PartialShape& s = c.shape(0);
+      if (!s.known_rank) return c.set_output(0, c.dtype(0), PartialShape::unknown());
+      if (s.rank() == 0 || s.rank() % 2)
+        c.fail("Input must have even rank <= 6, input rank is " + rank_str(s.rank()));
+      const int h = s.rank() / 2;
+      Dims d(h);
+      for (int i = 0; i < h; ++i) d[i] = merge_dim(c, s.dims[i], s.dims[i + h]);
+      c.set_output(0, c.dtype(0), PartialShape(d));
+    })
+    .cpu(diag_part_kernel)
+    .grad([](GradCtx& g) { return std::vector<Output>{g.b.op1("Diag", {g.g()})}; });
 
 // ---- determinants ----
 
@@ -300,6 +401,30 @@ void determinant_shape(InferCtx& c, int outputs) {
   for (int i = 0; i < outputs; ++i) c.set_output(i, c.dtype(0), b);
 }
 
+// x[..., None, None]: a per-matrix scalar spread over its matrix.
+Output per_matrix(GradCtx& g, Output x) {
+  Output axis = g.b.scalar(-1, DType::Int32);
+  return g.b.op1("ExpandDims", {g.b.op1("ExpandDims", {x, axis}), axis});
+}
+
+// d det(A) = det(A) tr(A^-1 dA), so dA = g det(A) A^-T (TF's rule; singular A has no gradient there).
+REGISTER_OP("MatrixDeterminant").inputs(1).expensive()
+    .shape([](InferCtx& c) { determinant_shape(c, 1); })
+    .cpu(determinant_kernel<false>)
+    .grad([](GradCtx& g) {
+      Output inv = g.b.op1("MatrixInverse", {g.x(0)}, AttrMap{{"adjoint", true}});
+      return std::vector<Output>{g.b.op1("Mul", {per_matrix(g, g.b.op1("Mul", {g.g(), g.y()})), inv})};
+    });
+
+// Only log|det| is differentiable (the sign is piecewise constant): dA = g A^-T.
+REGISTER_OP("LogMatrixDeterminant").inputs(1).expensive()
+    .shape([](InferCtx& c) { determinant_shape(c, 2); })
+    .cpu(determinant_kernel<true>)
+    .grad([](GradCtx& g) {
+      Output inv = g.b.op1("MatrixInverse", {g.x(0)}, AttrMap{{"adjoint", true}});
+      return std::vector<Output>{g.b.op1("Mul", {per_matrix(g, g.g(1)), inv})};
+    });
+
 // ---- Cholesky ----
 
 // The column-major upper triangle is the row-major lower one, so potrf("U") reads only the lower triangle
@@ -325,6 +450,30 @@ void cholesky_kernel(KernelCtx& c) {
     });
   });
 }
+
+// TF's _CholeskyGrad: with M = L^T g, phi(M) its lower triangle with the diagonal halved, and
+// X = L^-T phi(M) L^-1, dA = (X + X^T) / 2 = L^-T (phi(M) + phi(M)^T) L^-1 / 2. L^-1 comes from a
+// triangular solve against the identity, and phi(M)^T is folded into a product's adjoint flag.
+std::vector<Output> cholesky_grad(GradCtx& g) {
+  Output l = g.y();
+  Output eye = g.b.op1("MatrixDiag", {g.b.op1("OnesLike", {g.b.op1("MatrixDiagPart", {l})})});
+  Output linv = g.b.op1("MatrixTriangularSolve", {l, eye}, AttrMap{{"lower", true}, {"adjoint", false}});
+  Output middle = bmm(g, l, g.g(), true, false);
+  Output half = g.b.op1("Mul", {g.b.scalar(0.5, l.dtype()), g.b.op1("MatrixDiagPart", {middle})});
+  Output phi = band(g, g.b.op1("MatrixSetDiag", {middle, half}), -1, 0);
+  Output s = g.b.op1("Add", {bmm(g, linv, phi, true, false), bmm(g, linv, phi, true, true)});
+  Output ga = bmm(g, s, linv);
+  return {g.b.op1("Mul", {ga, g.b.scalar(0.5, l.dtype())})};
+}
+
+REGISTER_OP("Cholesky").inputs(1).expensive()
+    .shape([](InferCtx& c) {
+      need_float(c, "Cholesky");
+      need_square(c, 0);
+      c.set_output(0, c.dtype(0), c.shape(0));
+    })
+    .cpu(cholesky_kernel)
+    .grad(cholesky_grad);
 
 // ---- MatrixSolve / MatrixTriangularSolve ----
 
@@ -418,22 +567,6 @@ void triangular_solve_kernel(KernelCtx& c) {
   });
 }
 
-// ---- gradients ----
-
-Output bmm(GradCtx& g, Output a, Output b, bool adj_a = false, bool adj_b = false) {
-  return g.b.op1("BatchMatMulV2", {a, b}, AttrMap{{"adj_x", adj_a}, {"adj_y", adj_b}});
-}
-
-// x[..., None, None]: a per-matrix scalar spread over its matrix.
-Output per_matrix(GradCtx& g, Output x) {
-  Output axis = g.b.scalar(-1, DType::Int32);
-  return g.b.op1("ExpandDims", {g.b.op1("ExpandDims", {x, axis}), axis});
-}
-
-Output band(GradCtx& g, Output x, int64_t lo, int64_t up) {
-  return g.b.op1("MatrixBandPart", {x, g.b.scalar((double)lo, DType::Int64), g.b.scalar((double)up, DType::Int64)});
-}
-
 // Solves share TF's rule: with C the solution, dB = solve(A, g, adjoint = !adjoint) and
 // dA = -dB C^T (or -C dB^T for the adjoint system).
 std::vector<Output> solve_grad(GradCtx& g, bool triangular) {
@@ -448,141 +581,6 @@ std::vector<Output> solve_grad(GradCtx& g, bool triangular) {
   return {ga, gb};
 }
 
-// TF's _CholeskyGrad: with M = L^T g, phi(M) its lower triangle with the diagonal halved, and
-// X = L^-T phi(M) L^-1, dA = (X + X^T) / 2 = L^-T (phi(M) + phi(M)^T) L^-1 / 2. L^-1 comes from a
-// triangular solve against the identity, and phi(M)^T is folded into a product's adjoint flag.
-std::vector<Output> cholesky_grad(GradCtx& g) {
-  Output l = g.y();
-  Output eye = g.b.op1("MatrixDiag", {g.b.op1("OnesLike", {g.b.op1("MatrixDiagPart", {l})})});
-  Output linv = g.b.op1("MatrixTriangularSolve", {l, eye}, AttrMap{{"lower", true}, {"adjoint", false}});
-  Output middle = bmm(g, l, g.g(), true, false);
-  Output half = g.b.op1("Mul", {g.b.scalar(0.5, l.dtype()), g.b.op1("MatrixDiagPart", {middle})});
-  Output phi = band(g, g.b.op1("MatrixSetDiag", {middle, half}), -1, 0);
-  Output s = g.b.op1("Add", {bmm(g, linv, phi, true, false), bmm(g, linv, phi, true, true)});
-  Output ga = bmm(g, s, linv);
-  return {g.b.op1("Mul", {ga, g.b.scalar(0.5, l.dtype())})};
-}
-
-}  // namespace
-
-REGISTER_OP("MatrixDiag").inputs(1)
-    .shape([](InferCtx& c) {
-      need_rank(c, 0, 1);
-      PartialShape s = c.shape(0);
-      if (s.known_rank) s.dims.push_back(s.dims.back());
-      c.set_output(0, c.dtype(0), s);
-    })
-    .cpu(matrix_diag_kernel)
-    .grad([](GradCtx& g) { return std::vector<Output>{g.b.op1("MatrixDiagPart", {g.g()})}; });
-
-REGISTER_OP("MatrixDiagPart").inputs(1)
-    .shape([](InferCtx& c) {
-      need_rank(c, 0, 2);
-      PartialShape s = c.shape(0);
-      if (s.known_rank) {
-        int64_t m = s.dims[s.rank() - 2], n = s.dims[s.rank() - 1];
-        s.dims.pop_back();
-        s.dims.back() = m >= 0 && n >= 0 ? std::min(m, n) : (m == 0 || n == 0 ? 0 : -1);
-      }
-      c.set_output(0, c.dtype(0), s);
-    })
-    .cpu(matrix_diag_part_kernel)
-    // Not MatrixDiag(g): that is only right for square matrices.
-    .grad([](GradCtx& g) {
-      return std::vector<Output>{g.b.op1("MatrixSetDiag", {g.b.op1("ZerosLike", {g.x(0)}), g.g()})};
-    });
-
-REGISTER_OP("MatrixSetDiag").inputs(2)
-    .shape([](InferCtx& c) {
-      c.expect_same_dtype(0, 1);
-      need_rank(c, 0, 2);
-      need_rank(c, 1, 1);
-      PartialShape s = c.shape(0);
-      const PartialShape& d = c.shape(1);
-      if (s.known_rank && d.known_rank) {
-        if (d.rank() != s.rank() - 1)
-          c.fail("Shape must be rank " + rank_str(s.rank() - 1) + " but is rank " + rank_str(d.rank()));
-        for (int i = 0; i + 2 < s.rank(); ++i) s.dims[i] = merge_dim(c, s.dims[i], d.dims[i]);
-        int64_t m = s.dims[s.rank() - 2], n = s.dims[s.rank() - 1];
-        if (m >= 0 && n >= 0) merge_dim(c, std::min(m, n), d.dims.back());
-      }
-      c.set_output(0, c.dtype(0), s);
-    })
-    .cpu(matrix_set_diag_kernel)
-    .grad([](GradCtx& g) {
-      Output gx = g.b.op1("MatrixSetDiag", {g.g(), g.b.op1("ZerosLike", {g.x(1)})});
-      return std::vector<Output>{gx, g.b.op1("MatrixDiagPart", {g.g()})};
-    });
-
-REGISTER_OP("MatrixBandPart").inputs(3)
-    .shape([](InferCtx& c) {
-      need_rank(c, 0, 2);
-      for (int i = 1; i <= 2; ++i) {
-        if (!is_integer(c.dtype(i))) c.type_fail("num_lower and num_upper must be integers");
-        if (c.shape(i).known_rank && c.shape(i).rank() != 0)
-          c.fail("Shape must be rank 0 but is rank " + rank_str(c.shape(i).rank()));
-      }
-      c.set_output(0, c.dtype(0), c.shape(0));
-    })
-    .cpu(matrix_band_part_kernel)
-    .grad([](GradCtx& g) {
-      return std::vector<Output>{g.b.op1("MatrixBandPart", {g.g(), g.x(1), g.x(2)}), Output{}, Output{}};
-    });
-
-REGISTER_OP("Diag").inputs(1)
-    .shape([](InferCtx& c) {
-      need_rank(c, 0, 1);
-      PartialShape s = c.shape(0);
-      if (s.known_rank) {
-        Dims d = s.dims;
-        s.dims.insert(s.dims.end(), d.begin(), d.end());
-      }
-      c.set_output(0, c.dtype(0), s);
-    })
-    .cpu(diag_kernel)
-    .grad([](GradCtx& g) { return std::vector<Output>{g.b.op1("DiagPart", {g.g()})}; });
-
-REGISTER_OP("DiagPart").inputs(1)
-    .shape([](InferCtx& c) {
-      const PartialShape& s = c.shape(0);
-      if (!s.known_rank) return c.set_output(0, c.dtype(0), PartialShape::unknown());
-      if (s.rank() == 0 || s.rank() % 2)
-        c.fail("Input must have even rank <= 6, input rank is " + rank_str(s.rank()));
-      const int h = s.rank() / 2;
-      Dims d(h);
-      for (int i = 0; i < h; ++i) d[i] = merge_dim(c, s.dims[i], s.dims[i + h]);
-      c.set_output(0, c.dtype(0), PartialShape(d));
-    })
-    .cpu(diag_part_kernel)
-    .grad([](GradCtx& g) { return std::vector<Output>{g.b.op1("Diag", {g.g()})}; });
-
-// d det(A) = det(A) tr(A^-1 dA), so dA = g det(A) A^-T (TF's rule; singular A has no gradient there).
-REGISTER_OP("MatrixDeterminant").inputs(1).expensive()
-    .shape([](InferCtx& c) { determinant_shape(c, 1); })
-    .cpu(determinant_kernel<false>)
-    .grad([](GradCtx& g) {
-      Output inv = g.b.op1("MatrixInverse", {g.x(0)}, AttrMap{{"adjoint", true}});
-      return std::vector<Output>{g.b.op1("Mul", {per_matrix(g, g.b.op1("Mul", {g.g(), g.y()})), inv})};
-    });
-
-// Only log|det| is differentiable (the sign is piecewise constant): dA = g A^-T.
-REGISTER_OP("LogMatrixDeterminant").inputs(1).expensive()
-    .shape([](InferCtx& c) { determinant_shape(c, 2); })
-    .cpu(determinant_kernel<true>)
-    .grad([](GradCtx& g) {
-      Output inv = g.b.op1("MatrixInverse", {g.x(0)}, AttrMap{{"adjoint", true}});
-      return std::vector<Output>{g.b.op1("Mul", {per_matrix(g, g.g(1)), inv})};
-    });
-
-REGISTER_OP("Cholesky").inputs(1).expensive()
-    .shape([](InferCtx& c) {
-      need_float(c, "Cholesky");
-      need_square(c, 0);
-      c.set_output(0, c.dtype(0), c.shape(0));
-    })
-    .cpu(cholesky_kernel)
-    .grad(cholesky_grad);
-
 REGISTER_OP("MatrixSolve").inputs(2).expensive()
     .shape([](InferCtx& c) { solve_shape(c, "MatrixSolve"); })
     .cpu(matrix_solve_kernel)
@@ -593,4 +591,5 @@ REGISTER_OP("MatrixTriangularSolve").inputs(2).expensive()
     .cpu(triangular_solve_kernel)
     .grad([](GradCtx& g) { return solve_grad(g, true); });
 
+}  // namespace
 }  // namespace tideflow

@@ -99,6 +99,26 @@ void matmul_kernel(KernelCtx& c) {
   });
 }
 
+Output mm(GradCtx& g, const char* op, const char* ta_name, const char* tb_name, Output a, Output b, bool ta, bool tb) {
+  return g.b.op1(op, {a, b}, AttrMap{{ta_name, ta}, {tb_name, tb}});
+}
+
+// TF's rules for the four transpose combinations; used by MatMul and, with the adjoint names, by
+// BatchMatMulV2 (whose sum over broadcast batch dims is the driver's SumToShape).
+std::vector<Output> product_grad(GradCtx& g, const char* op, const char* ta_name, const char* tb_name) {
+  const bool ta = g.node.attrs.get_or<bool>(ta_name, false);
+  const bool tb = g.node.attrs.get_or<bool>(tb_name, false);
+  Output a = g.x(0), b = g.x(1), d = g.g();
+  auto f = [&](Output p, Output q, bool tp, bool tq) { return mm(g, op, ta_name, tb_name, p, q, tp, tq); };
+  if (!ta && !tb) return {f(d, b, false, true), f(a, d, true, false)};
+  if (!ta && tb) return {f(d, b, false, false), f(d, a, true, false)};
+  if (ta && !tb) return {f(b, d, false, true), f(a, d, false, false)};
+  return {f(b, d, true, true), f(d, a, true, true)};
+}
+
+REGISTER_OP("MatMul").inputs(2).expensive().shape(matmul_shape).cpu(matmul_kernel)
+    .grad([](GradCtx& g) { return product_grad(g, "MatMul", "transpose_a", "transpose_b"); });
+
 // ---- BatchMatMulV2 ----
 
 // Batch dims of x and y (all but the last two) broadcast to `out`; false when incompatible.
@@ -193,6 +213,9 @@ void batch_matmul_kernel(KernelCtx& c) {
   });
 }
 
+REGISTER_OP("BatchMatMulV2").inputs(2).expensive().shape(batch_matmul_shape).cpu(batch_matmul_kernel)
+    .grad([](GradCtx& g) { return product_grad(g, "BatchMatMulV2", "adj_x", "adj_y"); });
+
 // ---- MatrixInverse ----
 
 int getrf(int n, float* a, int* piv) {
@@ -251,33 +274,6 @@ void matrix_inverse_kernel(KernelCtx& c) {
   });
 }
 
-// ---- gradients ----
-
-Output mm(GradCtx& g, const char* op, const char* ta_name, const char* tb_name, Output a, Output b, bool ta, bool tb) {
-  return g.b.op1(op, {a, b}, AttrMap{{ta_name, ta}, {tb_name, tb}});
-}
-
-// TF's rules for the four transpose combinations; used by MatMul and, with the adjoint names, by
-// BatchMatMulV2 (whose sum over broadcast batch dims is the driver's SumToShape).
-std::vector<Output> product_grad(GradCtx& g, const char* op, const char* ta_name, const char* tb_name) {
-  const bool ta = g.node.attrs.get_or<bool>(ta_name, false);
-  const bool tb = g.node.attrs.get_or<bool>(tb_name, false);
-  Output a = g.x(0), b = g.x(1), d = g.g();
-  auto f = [&](Output p, Output q, bool tp, bool tq) { return mm(g, op, ta_name, tb_name, p, q, tp, tq); };
-  if (!ta && !tb) return {f(d, b, false, true), f(a, d, true, false)};
-  if (!ta && tb) return {f(d, b, false, false), f(d, a, true, false)};
-  if (ta && !tb) return {f(b, d, false, true), f(a, d, false, false)};
-  return {f(b, d, true, true), f(d, a, true, true)};
-}
-
-}  // namespace
-
-REGISTER_OP("MatMul").inputs(2).expensive().shape(matmul_shape).cpu(matmul_kernel)
-    .grad([](GradCtx& g) { return product_grad(g, "MatMul", "transpose_a", "transpose_b"); });
-
-REGISTER_OP("BatchMatMulV2").inputs(2).expensive().shape(batch_matmul_shape).cpu(batch_matmul_kernel)
-    .grad([](GradCtx& g) { return product_grad(g, "BatchMatMulV2", "adj_x", "adj_y"); });
-
 // d(A^-1) = -A^-1 dA A^-1, so dA = -A^-T g A^-T (TF's rule, with the adjoint folded in).
 REGISTER_OP("MatrixInverse").inputs(1).expensive()
     .shape([](InferCtx& c) {
@@ -300,4 +296,5 @@ REGISTER_OP("MatrixInverse").inputs(1).expensive()
       return std::vector<Output>{g.b.op1("Neg", {r})};
     });
 
+}  // namespace
 }  // namespace tideflow

@@ -45,6 +45,8 @@ void for_rows(const KernelCtx& c, int64_t rows, int64_t n, F&& fn) {
   c.parallel_for(rows, n * 8, [&](int64_t b, int64_t e) { for (int64_t r = b; r < e; ++r) fn(r); });
 }
 
+// ---- Softmax, LogSoftmax ----
+
 void softmax_shape(InferCtx& c) {
   if (!is_floating(c.dtype(0))) c.type_fail(std::string("Softmax needs floats, got ") + dtype_name(c.dtype(0)));
   if (c.shape(0).known_rank && c.shape(0).rank() < 1) c.fail("logits must have rank at least 1");
@@ -78,6 +80,26 @@ void softmax_kernel(KernelCtx& c) {
     });
   });
 }
+
+Output last_axis(GradCtx& g) { return g.b.ints({-1}); }
+
+// The softmax Jacobian applied to gy: (gy - sum(gy * s, -1)) * s.
+Output softmax_backward(GradCtx& g, Output gy, Output s) {
+  Output dot = g.b.op1("Sum", {g.b.op1("Mul", {gy, s}), last_axis(g)}, AttrMap{{"keep_dims", true}});
+  return g.b.op1("Mul", {g.b.op1("Sub", {gy, dot}), s});
+}
+
+REGISTER_OP("Softmax").inputs(1).shape(softmax_shape).cpu(softmax_kernel<false>)
+    .grad([](GradCtx& g) { return std::vector<Output>{softmax_backward(g, g.g(), g.y())}; });
+
+// d/dx of x - logsumexp(x): g - softmax * sum(g, -1).
+REGISTER_OP("LogSoftmax").inputs(1).shape(softmax_shape).cpu(softmax_kernel<true>)
+    .grad([](GradCtx& g) {
+      Output sum = g.b.op1("Sum", {g.g(), last_axis(g)}, AttrMap{{"keep_dims", true}});
+      return std::vector<Output>{g.b.op1("Sub", {g.g(), g.b.op1("Mul", {g.b.op1("Exp", {g.y()}), sum})})};
+    });
+
+// ---- SoftmaxCrossEntropyWithLogits, SparseSoftmaxCrossEntropyWithLogits ----
 
 // Shapes of (loss [batch], backprop [batch, classes]) from logits [batch, classes] and the labels
 // (dense: [batch, classes], where a batch of 1 on either side broadcasts, as in TF; sparse: [batch] of
@@ -180,16 +202,6 @@ void sparse_xent_kernel(KernelCtx& c) {
   });
 }
 
-// ---- gradients ----
-
-Output last_axis(GradCtx& g) { return g.b.ints({-1}); }
-
-// The softmax Jacobian applied to gy: (gy - sum(gy * s, -1)) * s.
-Output softmax_backward(GradCtx& g, Output gy, Output s) {
-  Output dot = g.b.op1("Sum", {g.b.op1("Mul", {gy, s}), last_axis(g)}, AttrMap{{"keep_dims", true}});
-  return g.b.op1("Mul", {g.b.op1("Sub", {gy, dot}), s});
-}
-
 // The per-row loss gradient [batch] spread over the classes: expand_dims(g, -1) * v. The backprop
 // output has the full [batch, classes] shape even when logits or labels broadcast.
 Output rows_times(GradCtx& g, Output per_row, Output v) {
@@ -212,22 +224,11 @@ std::vector<Output> xent_grad(GradCtx& g, bool sparse) {
   return {dlogits, g.b.op1("Neg", {dlabels})};
 }
 
-}  // namespace
-
-REGISTER_OP("Softmax").inputs(1).shape(softmax_shape).cpu(softmax_kernel<false>)
-    .grad([](GradCtx& g) { return std::vector<Output>{softmax_backward(g, g.g(), g.y())}; });
-
-// d/dx of x - logsumexp(x): g - softmax * sum(g, -1).
-REGISTER_OP("LogSoftmax").inputs(1).shape(softmax_shape).cpu(softmax_kernel<true>)
-    .grad([](GradCtx& g) {
-      Output sum = g.b.op1("Sum", {g.g(), last_axis(g)}, AttrMap{{"keep_dims", true}});
-      return std::vector<Output>{g.b.op1("Sub", {g.g(), g.b.op1("Mul", {g.b.op1("Exp", {g.y()}), sum})})};
-    });
-
 REGISTER_OP("SoftmaxCrossEntropyWithLogits").inputs(2).shape([](InferCtx& c) { xent_shape(c, false); })
     .cpu(xent_kernel).grad([](GradCtx& g) { return xent_grad(g, false); });
 
 REGISTER_OP("SparseSoftmaxCrossEntropyWithLogits").inputs(2).shape([](InferCtx& c) { xent_shape(c, true); })
     .cpu(sparse_xent_kernel).grad([](GradCtx& g) { return xent_grad(g, true); });
 
+}  // namespace
 }  // namespace tideflow

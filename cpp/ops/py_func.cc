@@ -59,14 +59,6 @@ void py_func_kernel(KernelCtx& c) {
   }
 }
 
-}  // namespace
-
-void set_py_func_callback(PyFuncCallback cb) {
-  auto p = cb ? std::make_shared<PyFuncCallback>(std::move(cb)) : nullptr;
-  std::lock_guard<std::mutex> l(g_mu);
-  g_callback = std::move(p);
-}
-
 // TensorFlow marks all three not differentiable (EagerPyFunc's gradient needs a tape over eager tensors,
 // which tideflow's NumPy arguments cannot record); a gradient can still be attached per node with
 // gradient_override_map. Only the stateless form may be treated as a pure function.
@@ -74,5 +66,13 @@ REGISTER_OP("PyFunc").inputs(-1).stateful().expensive().not_differentiable().sha
 REGISTER_OP("PyFuncStateless").inputs(-1).expensive().not_differentiable().shape(shape_py_func).cpu(py_func_kernel);
 REGISTER_OP("EagerPyFunc").inputs(-1).stateful().expensive().not_differentiable().shape(shape_py_func)
     .cpu(py_func_kernel);
+
+}  // namespace
+
+void set_py_func_callback(PyFuncCallback cb) {
+  auto p = cb ? std::make_shared<PyFuncCallback>(std::move(cb)) : nullptr;
+  std::lock_guard<std::mutex> l(g_mu);
+  g_callback = std::move(p);
+}
 
 }  // namespace tideflow

@@ -56,89 +56,6 @@ Philox4x32 reserve_stream(KernelCtx& c, uint64_t blocks) {
   return Philox4x32(key.first, key.second, start);
 }
 
-// ---- distributions: each fills one group of kGroup outputs from its own block(s) ----
-
-template <class T> struct Uniform;
-template <> struct Uniform<float> {
-  static constexpr int kGroup = 4, kCost = 3;
-  void operator()(const Philox4x32& gen, int64_t g, float* o) const {
-    Block b = gen.at(g);
-    for (int i = 0; i < 4; ++i) o[i] = philox::uint32_to_float(b[i]);
-  }
-};
-template <> struct Uniform<double> {
-  static constexpr int kGroup = 2, kCost = 3;
-  void operator()(const Philox4x32& gen, int64_t g, double* o) const {
-    Block b = gen.at(g);
-    for (int i = 0; i < 2; ++i) o[i] = philox::uint64_to_double(b[2 * i], b[2 * i + 1]);
-  }
-};
-
-template <class T> struct Normal;
-template <> struct Normal<float> {
-  static constexpr int kGroup = 4, kCost = 70;
-  void operator()(const Philox4x32& gen, int64_t g, float* o) const {
-    Block b = gen.at(g);
-    for (int i = 0; i < 4; i += 2)
-      philox::box_muller(philox::uint32_to_float(b[i]), philox::uint32_to_float(b[i + 1]), &o[i], &o[i + 1]);
-  }
-};
-template <> struct Normal<double> {
-  static constexpr int kGroup = 2, kCost = 70;
-  void operator()(const Philox4x32& gen, int64_t g, double* o) const {
-    Block b = gen.at(g);
-    philox::box_muller(philox::uint64_to_double(b[0], b[1]), philox::uint64_to_double(b[2], b[3]), &o[0], &o[1]);
-  }
-};
-
-// Rejection sampling of |z| < 2 uses a variable number of samples, so group g reads a sequential stream
-// from its own range, kBlocksPerOutput 32-bit samples per output (TensorFlow's layout); that many are
-// never used up in practice (each normal is accepted with probability 0.95).
-template <class T>
-struct TruncatedNormal {
-  static constexpr int kGroup = std::is_same<T, float>::value ? 4 : 2, kCost = 90;
-  void operator()(const Philox4x32& gen, int64_t g, T* o) const {
-    SampleStream s(gen, (uint64_t)g * kGroup * kBlocksPerOutput);
-    int n = 0;
-    while (true) {
-      T z[2];
-      if constexpr (std::is_same<T, float>::value) {
-        uint32_t x0 = s(), x1 = s();
-        philox::box_muller(philox::uint32_to_float(x0), philox::uint32_to_float(x1), &z[0], &z[1]);
-      } else {
-        uint32_t x0 = s(), x1 = s(), x2 = s(), x3 = s();
-        philox::box_muller(philox::uint64_to_double(x0, x1), philox::uint64_to_double(x2, x3), &z[0], &z[1]);
-      }
-      for (T v : z) {
-        if (std::abs(v) < T(2)) {
-          o[n++] = v;
-          if (n == kGroup) return;
-        }
-      }
-    }
-  }
-};
-
-// Integers in [lo, hi) as lo + bits % (hi - lo), TensorFlow's mapping: slightly biased unless the range
-// is a power of two, negligibly so for ranges far below 2^32 (2^64 for int64). The range is unsigned
-// because hi - lo may overflow the signed type.
-template <class T>
-struct UniformInt {
-  using U = std::make_unsigned_t<T>;
-  static constexpr int kGroup = sizeof(T) == 4 ? 4 : 2, kCost = 3;
-  T lo;
-  U range;
-  void operator()(const Philox4x32& gen, int64_t g, T* o) const {
-    Block b = gen.at(g);
-    for (int i = 0; i < kGroup; ++i) {
-      U bits;
-      if constexpr (sizeof(T) == 4) bits = b[i];
-      else bits = (uint64_t)b[2 * i] | (uint64_t)b[2 * i + 1] << 32;
-      o[i] = (T)((U)lo + bits % range);  // wraps modulo 2^bits: lo + offset always lands in [lo, hi)
-    }
-  }
-};
-
 // Fills out[0, n) group by group; the last, partial group goes through a scratch buffer.
 template <class T, class Dist>
 void fill(const KernelCtx& c, const Philox4x32& gen, T* out, int64_t n, const Dist& dist) {
@@ -203,6 +120,127 @@ void random_float_kernel(KernelCtx& c) {
   });
 }
 
+// ---- distributions: each fills one group of kGroup outputs from its own block(s) ----
+
+template <class T> struct Uniform;
+template <> struct Uniform<float> {
+  static constexpr int kGroup = 4, kCost = 3;
+  void operator()(const Philox4x32& gen, int64_t g, float* o) const {
+    Block b = gen.at(g);
+    for (int i = 0; i < 4; ++i) o[i] = philox::uint32_to_float(b[i]);
+  }
+};
+template <> struct Uniform<double> {
+  static constexpr int kGroup = 2, kCost = 3;
+  void operator()(const Philox4x32& gen, int64_t g, double* o) const {
+    Block b = gen.at(g);
+    for (int i = 0; i < 2; ++i) o[i] = philox::uint64_to_double(b[2 * i], b[2 * i + 1]);
+  }
+};
+
+REGISTER_OP("RandomUniform").inputs(1).stateful().not_differentiable()
+    .shape(random_float_shape).cpu(random_float_kernel<Uniform>);
+
+template <class T> struct Normal;
+template <> struct Normal<float> {
+  static constexpr int kGroup = 4, kCost = 70;
+  void operator()(const Philox4x32& gen, int64_t g, float* o) const {
+    Block b = gen.at(g);
+    for (int i = 0; i < 4; i += 2)
+      philox::box_muller(philox::uint32_to_float(b[i]), philox::uint32_to_float(b[i + 1]), &o[i], &o[i + 1]);
+  }
+};
+template <> struct Normal<double> {
+  static constexpr int kGroup = 2, kCost = 70;
+  void operator()(const Philox4x32& gen, int64_t g, double* o) const {
+    Block b = gen.at(g);
+    philox::box_muller(philox::uint64_to_double(b[0], b[1]), philox::uint64_to_double(b[2], b[3]), &o[0], &o[1]);
+  }
+};
+
+REGISTER_OP("RandomStandardNormal").inputs(1).stateful().not_differentiable()
+    .shape(random_float_shape).cpu(random_float_kernel<Normal>);
+
+// Rejection sampling of |z| < 2 uses a variable number of samples, so group g reads a sequential stream
+// from its own range, kBlocksPerOutput 32-bit samples per output (TensorFlow's layout); that many are
+// never used up in practice (each normal is accepted with probability 0.95).
+template <class T>
+struct TruncatedNormal {
+  static constexpr int kGroup = std::is_same<T, float>::value ? 4 : 2, kCost = 90;
+  void operator()(const Philox4x32& gen, int64_t g, T* o) const {
+    SampleStream s(gen, (uint64_t)g * kGroup * kBlocksPerOutput);
+    int n = 0;
+    while (true) {
+      T z[2];
+      if constexpr (std::is_same<T, float>::value) {
+        uint32_t x0 = s(), x1 = s();
+        philox::box_muller(philox::uint32_to_float(x0), philox::uint32_to_float(x1), &z[0], &z[1]);
+      } else {
+        uint32_t x0 = s(), x1 = s(), x2 = s(), x3 = s();
+        philox::box_muller(philox::uint64_to_double(x0, x1), philox::uint64_to_double(x2, x3), &z[0], &z[1]);
+      }
+      for (T v : z) {
+        if (std::abs(v) < T(2)) {
+          o[n++] = v;
+          if (n == kGroup) return;
+        }
+      }
+    }
+  }
+};
+
+REGISTER_OP("TruncatedNormal").inputs(1).stateful().not_differentiable()
+    .shape(random_float_shape).cpu(random_float_kernel<TruncatedNormal>);
+
+// Integers in [lo, hi) as lo + bits % (hi - lo), TensorFlow's mapping: slightly biased unless the range
+// is a power of two, negligibly so for ranges far below 2^32 (2^64 for int64). The range is unsigned
+// because hi - lo may overflow the signed type.
+template <class T>
+struct UniformInt {
+  using U = std::make_unsigned_t<T>;
+  static constexpr int kGroup = sizeof(T) == 4 ? 4 : 2, kCost = 3;
+  T lo;
+  U range;
+  void operator()(const Philox4x32& gen, int64_t g, T* o) const {
+    Block b = gen.at(g);
+    for (int i = 0; i < kGroup; ++i) {
+      U bits;
+      if constexpr (sizeof(T) == 4) bits = b[i];
+      else bits = (uint64_t)b[2 * i] | (uint64_t)b[2 * i + 1] << 32;
+      o[i] = (T)((U)lo + bits % range);  // wraps modulo 2^bits: lo + offset always lands in [lo, hi)
+    }
+  }
+};
+
+// RandomUniformInt(shape, minval, maxval): the output dtype is that of the bounds.
+REGISTER_OP("RandomUniformInt").inputs(3).stateful().not_differentiable()
+    .shape([](InferCtx& c) {
+      c.expect_same_dtype(1, 2);
+      if (!is_integer(c.dtype(1)))
+        c.type_fail(std::string("minval and maxval must be int32 or int64, got ") + dtype_name(c.dtype(1)));
+      for (int i : {1, 2})
+        if (c.shape(i).known_rank && c.shape(i).rank() != 0)
+          c.fail(std::string(i == 1 ? "minval" : "maxval") + " must be a scalar, got shape " + c.shape(i).str());
+      c.set_output(0, c.dtype(1), infer_shape_arg(c, 0));
+    })
+    .cpu([](KernelCtx& c) {
+      for (int i : {1, 2})
+        if (c.in(i).rank() != 0) c.fail(std::string(i == 1 ? "minval" : "maxval") + " must be 0-D, got " + c.in(i).summary());
+      Tensor& out = c.alloc(0, c.in(1).dtype(), shape_arg(c, 0));
+      const int64_t n = out.size();
+      if (n == 0) return;  // as TensorFlow: an empty output never checks the bounds
+      const int64_t lo = c.in(1).int_at(0), hi = c.in(2).int_at(0);
+      if (lo >= hi) c.fail("Need minval < maxval: " + std::to_string(lo) + " >= " + std::to_string(hi));
+      Philox4x32 gen = reserve_stream(c, (uint64_t)n * kBlocksPerOutput);
+      if (out.dtype() == DType::Int32) {
+        UniformInt<int32_t> d{(int32_t)lo, (uint32_t)hi - (uint32_t)lo};
+        fill(c, gen, out.data<int32_t>(), n, d);
+      } else {
+        UniformInt<int64_t> d{lo, (uint64_t)hi - (uint64_t)lo};
+        fill(c, gen, out.data<int64_t>(), n, d);
+      }
+    });
+
 // ---- RandomShuffle ----
 
 // Fisher-Yates in TensorFlow's order of swaps: position i (from the front) trades with a uniform pick
@@ -256,6 +294,9 @@ void shuffle_kernel(KernelCtx& c) {
   });
 }
 
+REGISTER_OP("RandomShuffle").inputs(1).stateful().not_differentiable()
+    .shape(shape_unchanged).cpu(shuffle_kernel);
+
 // ---- Multinomial ----
 
 // Each sample takes one uniform double (two 32-bit samples); row b starts at sample 2 * b * num_samples,
@@ -308,49 +349,6 @@ void multinomial_kernel(KernelCtx& c) {
   });
 }
 
-}  // namespace
-
-REGISTER_OP("RandomUniform").inputs(1).stateful().not_differentiable()
-    .shape(random_float_shape).cpu(random_float_kernel<Uniform>);
-
-REGISTER_OP("RandomStandardNormal").inputs(1).stateful().not_differentiable()
-    .shape(random_float_shape).cpu(random_float_kernel<Normal>);
-
-REGISTER_OP("TruncatedNormal").inputs(1).stateful().not_differentiable()
-    .shape(random_float_shape).cpu(random_float_kernel<TruncatedNormal>);
-
-// RandomUniformInt(shape, minval, maxval): the output dtype is that of the bounds.
-REGISTER_OP("RandomUniformInt").inputs(3).stateful().not_differentiable()
-    .shape([](InferCtx& c) {
-      c.expect_same_dtype(1, 2);
-      if (!is_integer(c.dtype(1)))
-        c.type_fail(std::string("minval and maxval must be int32 or int64, got ") + dtype_name(c.dtype(1)));
-      for (int i : {1, 2})
-        if (c.shape(i).known_rank && c.shape(i).rank() != 0)
-          c.fail(std::string(i == 1 ? "minval" : "maxval") + " must be a scalar, got shape " + c.shape(i).str());
-      c.set_output(0, c.dtype(1), infer_shape_arg(c, 0));
-    })
-    .cpu([](KernelCtx& c) {
-      for (int i : {1, 2})
-        if (c.in(i).rank() != 0) c.fail(std::string(i == 1 ? "minval" : "maxval") + " must be 0-D, got " + c.in(i).summary());
-      Tensor& out = c.alloc(0, c.in(1).dtype(), shape_arg(c, 0));
-      const int64_t n = out.size();
-      if (n == 0) return;  // as TensorFlow: an empty output never checks the bounds
-      const int64_t lo = c.in(1).int_at(0), hi = c.in(2).int_at(0);
-      if (lo >= hi) c.fail("Need minval < maxval: " + std::to_string(lo) + " >= " + std::to_string(hi));
-      Philox4x32 gen = reserve_stream(c, (uint64_t)n * kBlocksPerOutput);
-      if (out.dtype() == DType::Int32) {
-        UniformInt<int32_t> d{(int32_t)lo, (uint32_t)hi - (uint32_t)lo};
-        fill(c, gen, out.data<int32_t>(), n, d);
-      } else {
-        UniformInt<int64_t> d{lo, (uint64_t)hi - (uint64_t)lo};
-        fill(c, gen, out.data<int64_t>(), n, d);
-      }
-    });
-
-REGISTER_OP("RandomShuffle").inputs(1).stateful().not_differentiable()
-    .shape(shape_unchanged).cpu(shuffle_kernel);
-
 // Multinomial(logits [batch, classes], num_samples): class indices drawn from softmax(logits) per row.
 REGISTER_OP("Multinomial").inputs(2).stateful().not_differentiable()
     .shape([](InferCtx& c) {
@@ -367,4 +365,5 @@ REGISTER_OP("Multinomial").inputs(2).stateful().not_differentiable()
     })
     .cpu(multinomial_kernel);
 
+}  // namespace
 }  // namespace tideflow

@@ -1,6 +1,5 @@
-// Reductions (Sum Mean Max Min Prod Any All), ArgMax/ArgMin, Cumsum, and the broadcast/unbroadcast
-// ops that reduction gradients and the gradient driver use: SumToShape, BroadcastLike,
-// ReduceGradBroadcast.
+// Reductions (Sum Mean Max Min Prod Any All) and the broadcast/unbroadcast ops that reduction gradients
+// and the gradient driver use: SumToShape, BroadcastLike, ReduceGradBroadcast.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -8,9 +7,12 @@
 #include <memory>
 
 #include "op_registry.h"
+#include "reduce_util.h"
 
 namespace tideflow {
 namespace {
+
+using namespace reduce_util;  // NOLINT: the family's private helpers
 
 // ---------------------------------------------------------------------------------------------------
 // Reducers: an accumulator type, its identity and one combining step (also used to merge partials).
@@ -85,7 +87,6 @@ Dims reduced_dims(const Dims& d, const std::vector<char>& flags, bool keep_dims)
 // Several reduced runs are reduced one at a time, innermost first, into temporaries of the accumulator
 // type, so Mean divides once and float sums stay in double.
 constexpr int64_t kRowChunk = 1 << 15;
-constexpr int64_t kColTile = 1024;
 constexpr int64_t kColBlock = 64;  // rows summed in the input type before joining a wider accumulator
 
 template <class R, class In>
@@ -191,7 +192,7 @@ void reduce_into(const KernelCtx& c, const T* x, const Dims& d, const std::vecto
   });
 }
 
-// ---- Sum Mean Max Min Prod Any All ----
+// ---- shared by the reductions ----
 
 bool keep_dims_attr(const AttrMap& a) { return a.get_or<bool>("keep_dims", false); }
 
@@ -200,11 +201,6 @@ std::vector<int64_t> runtime_axes(const KernelCtx& c, int i) {
   if (t.dtype() != DType::Int32 && t.dtype() != DType::Int64)
     c.fail(std::string("reduction axes must be int32 or int64, got ") + dtype_name(t.dtype()));
   return t.to_int_vector();
-}
-
-void check_axes_dtype(InferCtx& c, int i) {
-  if (c.dtype(i) != DType::Int32 && c.dtype(i) != DType::Int64)
-    c.type_fail(std::string("Reduction axes must be int32 or int64, got ") + dtype_name(c.dtype(i)));
 }
 
 void reduction_shape(InferCtx& c, bool logical) {
@@ -269,6 +265,19 @@ void logical_kernel(KernelCtx& c) {
   if (!prepare_reduction(c, &flags, &out_dims, &count)) return;
   bool* out = c.alloc(0, DType::Bool, out_dims).data<bool>();
   reduce_into<R>(c, x.data<bool>(), x.dims(), flags, out, [](bool a) { return a; });
+}
+
+AttrMap keep_attr(bool keep) { return AttrMap{{"keep_dims", keep}}; }
+
+// v (shaped like the reduction's output) broadcast back to the input's shape, divided by the count of
+// reduced elements when `mean`.
+// A statically known input shape is passed as a constant, so the input itself need not be computed
+// when only the gradient is wanted (the square of a loss, say, is only there for its mean).
+Output back_to_input(GradCtx& g, Output v, bool mean) {
+  const PartialShape& xs = g.x(0).shape();
+  const bool known = xs.fully_defined();
+  return g.b.op1("ReduceGradBroadcast", {v, known ? g.b.ints(xs.dims) : g.x(0), g.x(1)},
+                 AttrMap{{"keep_dims", keep_dims_attr(g.node.attrs)}, {"mean", mean}, {"x_is_shape", known}});
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -346,121 +355,75 @@ void broadcast_kernel(KernelCtx& c, const Tensor& src, const Dims& src_dims, con
   });
 }
 
-// ---- ArgMax / ArgMin ----
+// ---- Sum, Mean and their gradient ReduceGradBroadcast ----
 
-template <bool kMax>
-void arg_kernel(KernelCtx& c) {
-  const Tensor& x = c.in(0);
-  if (c.in(1).size() != 1) c.fail("dimension must be a scalar, got " + c.in(1).summary());
-  int64_t axis = c.in(1).int_at(0);
-  if (axis < -x.rank() || axis >= x.rank())
-    c.fail("Expected dimension in the range [" + std::to_string(-x.rank()) + ", " + std::to_string(x.rank()) +
-           "), but got " + std::to_string(axis));
-  if (axis < 0) axis += x.rank();
-  const int64_t n = x.dim((int)axis);
-  Dims out_dims = x.dims();
-  out_dims.erase(out_dims.begin() + axis);
-  if (n == 0 && num_elements(out_dims) > 0)
-    c.fail("Reduction axis " + std::to_string(axis) + " is empty in shape " + dims_str(x.dims()));
-  int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < axis; ++i) outer *= x.dim((int)i);
-  for (int i = (int)axis + 1; i < x.rank(); ++i) inner *= x.dim(i);
-  DType ot = c.node.attrs.get_or<DType>("output_type", DType::Int64);
-  Tensor& out = c.alloc(0, ot, out_dims);
-  dispatch_numeric(x.dtype(), c.node.type().c_str(), [&](auto z) {
-    using T = decltype(z);
-    auto better = [](T a, T b) { return kMax ? a > b : a < b; };
-    auto run = [&](auto* o) {
-      using I = std::remove_pointer_t<decltype(o)>;
-      const T* p = x.data<T>();
-      const int64_t tiles = (inner + kColTile - 1) / kColTile;
-      c.parallel_for(outer * tiles, n * std::min(inner, kColTile), [&](int64_t b, int64_t e) {
-        std::vector<T> best;
-        for (int64_t t = b; t < e; ++t) {
-          int64_t oo = t / tiles, i0 = (t % tiles) * kColTile, i1 = std::min(inner, i0 + kColTile);
-          const T* base = p + oo * n * inner;
-          I* dst = o + oo * inner;
-          best.assign(base + i0, base + i1);  // first occurrence wins ties, as in TF
-          for (int64_t i = i0; i < i1; ++i) dst[i] = 0;
-          for (int64_t r = 1; r < n; ++r) {
-            const T* row = base + r * inner;
-            for (int64_t i = i0; i < i1; ++i)
-              if (better(row[i], best[i - i0])) { best[i - i0] = row[i]; dst[i] = (I)r; }
-          }
-        }
-      });
-    };
-    if (ot == DType::Int32) run(out.data<int32_t>());
-    else run(out.data<int64_t>());
-  });
-}
+REGISTER_OP("Sum").inputs(2).shape([](InferCtx& c) { reduction_shape(c, false); }).cpu(reduce_kernel<SumR>)
+    .grad([](GradCtx& g) { return std::vector<Output>{back_to_input(g, g.g(), false), Output{}}; });
 
-void arg_shape(InferCtx& c) {
-  if (!is_numeric(c.dtype(0))) c.type_fail(std::string("Input must be numeric, got ") + dtype_name(c.dtype(0)));
-  check_axes_dtype(c, 1);
-  DType ot = c.node.attrs.get_or<DType>("output_type", DType::Int64);
-  if (ot != DType::Int32 && ot != DType::Int64)
-    c.type_fail(std::string("output_type must be int32 or int64, got ") + dtype_name(ot));
-  const PartialShape& s = c.shape(0);
-  std::vector<int64_t> axis;
-  if (!s.known_rank) return c.set_output(0, ot, PartialShape::unknown());
-  if (!c.const_ints(1, &axis) || axis.size() != 1)
-    return c.set_output(0, ot, PartialShape::unknown_of_rank(std::max(0, s.rank() - 1)));
-  int64_t a = axis[0];
-  if (a < -s.rank() || a >= s.rank())
-    c.fail("Expected dimension in the range [" + std::to_string(-s.rank()) + ", " + std::to_string(s.rank()) +
-           "), but got " + std::to_string(a));
-  Dims d = s.dims;
-  d.erase(d.begin() + (a < 0 ? a + s.rank() : a));
-  c.set_output(0, ot, PartialShape(d));
-}
+REGISTER_OP("Mean").inputs(2).shape([](InferCtx& c) { reduction_shape(c, false); }).cpu(reduce_kernel<SumR, true>)
+    .grad([](GradCtx& g) { return std::vector<Output>{back_to_input(g, g.g(), true), Output{}}; });
 
-// ---- Cumsum, Cumprod ----
-
-// Running sums (products) along one axis, viewed as (outer, n, inner); each tile of inner lanes carries
-// its sums down the n rows (upwards when `reverse`), writing the sum before or after adding each row.
-template <bool kProd>
-void cumulative_kernel(KernelCtx& c) {
-  const Tensor& x = c.in(0);
-  if (c.in(1).size() != 1) c.fail("axis must be a scalar, got " + c.in(1).summary());
-  int64_t axis = c.in(1).int_at(0);
-  if (x.rank() == 0 || axis < -x.rank() || axis >= x.rank())
-    c.fail("axis " + std::to_string(axis) + " is out of range for a tensor of rank " + std::to_string(x.rank()));
-  if (axis < 0) axis += x.rank();
-  const bool exclusive = c.node.attrs.get_or<bool>("exclusive", false);
-  const bool reverse = c.node.attrs.get_or<bool>("reverse", false);
-  int64_t outer = 1, inner = 1;
-  const int64_t n = x.dim((int)axis);
-  for (int64_t i = 0; i < axis; ++i) outer *= x.dim((int)i);
-  for (int i = (int)axis + 1; i < x.rank(); ++i) inner *= x.dim(i);
-  dispatch_numeric(x.dtype(), kProd ? "Cumprod" : "Cumsum", [&](auto z) {
-    using T = decltype(z);
-    const T* in = x.data<T>();
-    T* out = c.alloc(0, x.dtype(), x.dims()).template data<T>();
-    if (x.size() == 0) return;
-    auto step = [](T a, T v) { return kProd ? a * v : a + v; };
-    const int64_t tiles = (inner + kColTile - 1) / kColTile;
-    c.parallel_for(outer * tiles, n * std::min(inner, kColTile), [&](int64_t b, int64_t e) {
-      T acc[kColTile];
-      for (int64_t t = b; t < e; ++t) {
-        int64_t o = t / tiles, i0 = (t % tiles) * kColTile, w = std::min(inner, i0 + kColTile) - i0;
-        std::fill(acc, acc + w, T(kProd ? 1 : 0));
-        for (int64_t k = 0; k < n; ++k) {
-          const int64_t r = reverse ? n - 1 - k : k;
-          const T* src = in + (o * n + r) * inner + i0;
-          T* dst = out + (o * n + r) * inner + i0;
-          if (exclusive) {
-            for (int64_t i = 0; i < w; ++i) { dst[i] = acc[i]; acc[i] = step(acc[i], src[i]); }
-          } else {
-            for (int64_t i = 0; i < w; ++i) dst[i] = acc[i] = step(acc[i], src[i]);
-          }
-        }
-      }
+// ReduceGradBroadcast(g, x, axes; keep_dims, mean, x_is_shape): the gradient of Sum and Mean. g has the
+// reduction's output shape (with or without kept dims); the result has x's shape, divided by the reduced
+// count when `mean`. Only x's shape is used: with `x_is_shape`, input 1 is that shape. One kernel instead
+// of Reshape + BroadcastTo + RealDiv, and it works for unknown static shapes.
+REGISTER_OP("ReduceGradBroadcast").inputs(3)
+    .shape([](InferCtx& c) {
+      check_axes_dtype(c, 2);
+      std::vector<int64_t> dims;
+      if (!c.node.attrs.get_or<bool>("x_is_shape", false)) c.set_output(0, c.dtype(0), c.shape(1));
+      else if (c.const_ints(1, &dims)) c.set_output(0, c.dtype(0), PartialShape(Dims(dims.begin(), dims.end())));
+      else c.set_output(0, c.dtype(0), PartialShape::unknown());
+    })
+    .cpu([](KernelCtx& c) {
+      const Tensor& g = c.in(0);
+      const bool x_is_shape = c.node.attrs.get_or<bool>("x_is_shape", false);
+      Dims xd;
+      if (x_is_shape) for (int64_t d : c.in(1).to_int_vector()) xd.push_back(d);
+      const Dims& x_dims = x_is_shape ? xd : c.in(1).dims();
+      const int x_rank = (int)x_dims.size();
+      auto flags = axis_flags(runtime_axes(c, 2), x_rank, [&](const std::string& m) { c.fail(m); });
+      Dims kd = reduced_dims(x_dims, flags, true);
+      if (num_elements(kd) != g.size())
+        c.fail("Gradient of shape " + dims_str(g.dims()) + " does not match the reduced shape " + dims_str(kd));
+      int64_t count = 1;
+      for (int i = 0; i < x_rank; ++i) if (flags[i]) count *= x_dims[i];
+      const bool mean = c.node.attrs.get_or<bool>("mean", false);
+      if (mean && !is_floating(g.dtype())) c.fail("The mean's gradient needs a floating-point gradient");
+      if (kd == x_dims && !mean) return c.set(0, g.reshaped(kd));
+      broadcast_kernel(c, g, kd, x_dims, mean ? 1.0 / (double)count : 1.0);
+    })
+    .grad([](GradCtx& g) {
+      const bool mean = g.node.attrs.get_or<bool>("mean", false);
+      Output r = g.b.op1(mean ? "Mean" : "Sum", {g.g(), g.x(2)}, keep_attr(keep_dims_attr(g.node.attrs)));
+      return std::vector<Output>{r, Output{}, Output{}};
     });
-  });
+
+// ---- Max, Min ----
+
+// TF's rule for Max and Min: the gradient is split equally among the elements equal to the extremum.
+std::vector<Output> extremum_grad(GradCtx& g) {
+  const DType dt = g.x(0).dtype();
+  Output hit = g.b.op1("Cast", {g.b.op1("Equal", {g.x(0), back_to_input(g, g.y(), false)})}, AttrMap{{"DstT", dt}});
+  Output ties = g.b.op1("Sum", {hit, g.x(1)}, keep_attr(true));
+  Output share = g.b.op1("RealDiv", {hit, ties});
+  return {g.b.op1("Mul", {share, back_to_input(g, g.g(), false)}), Output{}};
 }
 
-// ---- ProdOfOthers ----
+REGISTER_OP("Max").inputs(2).shape([](InferCtx& c) { reduction_shape(c, false); }).cpu(reduce_kernel<MaxR>)
+    .grad(extremum_grad);
+
+REGISTER_OP("Min").inputs(2).shape([](InferCtx& c) { reduction_shape(c, false); }).cpu(reduce_kernel<MinR>)
+    .grad(extremum_grad);
+
+// ---- Prod, ProdOfOthers ----
+
+// Gradient: g times the product of the other elements of each group (Note [product gradient]).
+REGISTER_OP("Prod").inputs(2).shape([](InferCtx& c) { reduction_shape(c, false); }).cpu(reduce_kernel<ProdR>)
+    .grad([](GradCtx& g) {
+      Output others = g.b.op1("ProdOfOthers", {g.x(0), g.x(1)});
+      return std::vector<Output>{g.b.op1("Mul", {back_to_input(g, g.g(), false), others}), Output{}};
+    });
 
 // Note [product gradient]
 // d prod(x) / dx_i is the product of the other elements of x_i's reduction group. prod / x_i is that only
@@ -506,51 +469,6 @@ void prod_of_others_kernel(KernelCtx& c) {
   });
 }
 
-// ---- gradients ----
-
-AttrMap keep_attr(bool keep) { return AttrMap{{"keep_dims", keep}}; }
-
-// v (shaped like the reduction's output) broadcast back to the input's shape, divided by the count of
-// reduced elements when `mean`.
-// A statically known input shape is passed as a constant, so the input itself need not be computed
-// when only the gradient is wanted (the square of a loss, say, is only there for its mean).
-Output back_to_input(GradCtx& g, Output v, bool mean) {
-  const PartialShape& xs = g.x(0).shape();
-  const bool known = xs.fully_defined();
-  return g.b.op1("ReduceGradBroadcast", {v, known ? g.b.ints(xs.dims) : g.x(0), g.x(1)},
-                 AttrMap{{"keep_dims", keep_dims_attr(g.node.attrs)}, {"mean", mean}, {"x_is_shape", known}});
-}
-
-// TF's rule for Max and Min: the gradient is split equally among the elements equal to the extremum.
-std::vector<Output> extremum_grad(GradCtx& g) {
-  const DType dt = g.x(0).dtype();
-  Output hit = g.b.op1("Cast", {g.b.op1("Equal", {g.x(0), back_to_input(g, g.y(), false)})}, AttrMap{{"DstT", dt}});
-  Output ties = g.b.op1("Sum", {hit, g.x(1)}, keep_attr(true));
-  Output share = g.b.op1("RealDiv", {hit, ties});
-  return {g.b.op1("Mul", {share, back_to_input(g, g.g(), false)}), Output{}};
-}
-
-}  // namespace
-
-REGISTER_OP("Sum").inputs(2).shape([](InferCtx& c) { reduction_shape(c, false); }).cpu(reduce_kernel<SumR>)
-    .grad([](GradCtx& g) { return std::vector<Output>{back_to_input(g, g.g(), false), Output{}}; });
-
-REGISTER_OP("Mean").inputs(2).shape([](InferCtx& c) { reduction_shape(c, false); }).cpu(reduce_kernel<SumR, true>)
-    .grad([](GradCtx& g) { return std::vector<Output>{back_to_input(g, g.g(), true), Output{}}; });
-
-REGISTER_OP("Max").inputs(2).shape([](InferCtx& c) { reduction_shape(c, false); }).cpu(reduce_kernel<MaxR>)
-    .grad(extremum_grad);
-
-REGISTER_OP("Min").inputs(2).shape([](InferCtx& c) { reduction_shape(c, false); }).cpu(reduce_kernel<MinR>)
-    .grad(extremum_grad);
-
-// Gradient: g times the product of the other elements of each group (Note [product gradient]).
-REGISTER_OP("Prod").inputs(2).shape([](InferCtx& c) { reduction_shape(c, false); }).cpu(reduce_kernel<ProdR>)
-    .grad([](GradCtx& g) {
-      Output others = g.b.op1("ProdOfOthers", {g.x(0), g.x(1)});
-      return std::vector<Output>{g.b.op1("Mul", {back_to_input(g, g.g(), false), others}), Output{}};
-    });
-
 // ProdOfOthers(x, axes): for each element, the product of the other elements of its reduction group.
 // Its own gradient (second order through Prod) is sum over the group of g * others, minus the element's
 // own term, divided by the element: like TF's Cumprod gradient, it needs x != 0.
@@ -568,39 +486,15 @@ REGISTER_OP("ProdOfOthers").inputs(2)
       return std::vector<Output>{g.b.op1("RealDiv", {g.b.op1("Sub", {group, gp}), g.x(0)}), Output{}};
     });
 
+// ---- Any, All ----
+
 REGISTER_OP("Any").inputs(2).not_differentiable().shape([](InferCtx& c) { reduction_shape(c, true); })
     .cpu(logical_kernel<AnyR>);
 
 REGISTER_OP("All").inputs(2).not_differentiable().shape([](InferCtx& c) { reduction_shape(c, true); })
     .cpu(logical_kernel<AllR>);
 
-void cumulative_shape(InferCtx& c) {
-  if (!is_numeric(c.dtype(0))) c.type_fail(std::string("Input must be numeric, got ") + dtype_name(c.dtype(0)));
-  check_axes_dtype(c, 1);
-  shape_unchanged(c);
-}
-
-// The attributes of a running op over the same axis in the other direction.
-AttrMap reversed_attrs(const GradCtx& g) {
-  return AttrMap{{"exclusive", g.node.attrs.get_or<bool>("exclusive", false)},
-                 {"reverse", !g.node.attrs.get_or<bool>("reverse", false)}};
-}
-
-// Cumsum(x, axis; exclusive, reverse). Its gradient is the running sum of g in the other direction.
-REGISTER_OP("Cumsum").inputs(2).shape(cumulative_shape).cpu(cumulative_kernel<false>)
-    .grad([](GradCtx& g) { return std::vector<Output>{g.b.op1("Cumsum", {g.g(), g.x(1)}, reversed_attrs(g)), Output{}}; });
-
-// Cumprod(x, axis; exclusive, reverse). TF's gradient: the running sum, in the other direction, of
-// cumprod(x) * g, divided by x (DivNoNan: 0 where x is 0, as TF gives; exact there only for Prod, see
-// Note [product gradient]).
-REGISTER_OP("Cumprod").inputs(2).shape(cumulative_shape).cpu(cumulative_kernel<true>)
-    .grad([](GradCtx& g) {
-      Output s = g.b.op1("Cumsum", {g.b.op1("Mul", {g.y(), g.g()}), g.x(1)}, reversed_attrs(g));
-      return std::vector<Output>{g.b.op1("DivNoNan", {s, g.x(0)}), Output{}};
-    });
-
-REGISTER_OP("ArgMax").inputs(2).not_differentiable().shape(arg_shape).cpu(arg_kernel<true>);
-REGISTER_OP("ArgMin").inputs(2).not_differentiable().shape(arg_shape).cpu(arg_kernel<false>);
+// ---- SumToShape, BroadcastLike: the gradient driver's unbroadcast and its gradient ----
 
 // SumToShape(grad, like): grad summed down to like's runtime shape, undoing NumPy broadcasting (leading
 // dims summed away, dims where `like` has 1 summed). The gradient driver inserts it after every rule
@@ -650,40 +544,5 @@ REGISTER_OP("BroadcastLike").inputs(2)
     })
     .grad([](GradCtx& g) { return std::vector<Output>{g.b.op1("SumToShape", {g.g(), g.x(0)}), Output{}}; });
 
-// ReduceGradBroadcast(g, x, axes; keep_dims, mean, x_is_shape): the gradient of Sum and Mean. g has the
-// reduction's output shape (with or without kept dims); the result has x's shape, divided by the reduced
-// count when `mean`. Only x's shape is used: with `x_is_shape`, input 1 is that shape. One kernel instead
-// of Reshape + BroadcastTo + RealDiv, and it works for unknown static shapes.
-REGISTER_OP("ReduceGradBroadcast").inputs(3)
-    .shape([](InferCtx& c) {
-      check_axes_dtype(c, 2);
-      std::vector<int64_t> dims;
-      if (!c.node.attrs.get_or<bool>("x_is_shape", false)) c.set_output(0, c.dtype(0), c.shape(1));
-      else if (c.const_ints(1, &dims)) c.set_output(0, c.dtype(0), PartialShape(Dims(dims.begin(), dims.end())));
-      else c.set_output(0, c.dtype(0), PartialShape::unknown());
-    })
-    .cpu([](KernelCtx& c) {
-      const Tensor& g = c.in(0);
-      const bool x_is_shape = c.node.attrs.get_or<bool>("x_is_shape", false);
-      Dims xd;
-      if (x_is_shape) for (int64_t d : c.in(1).to_int_vector()) xd.push_back(d);
-      const Dims& x_dims = x_is_shape ? xd : c.in(1).dims();
-      const int x_rank = (int)x_dims.size();
-      auto flags = axis_flags(runtime_axes(c, 2), x_rank, [&](const std::string& m) { c.fail(m); });
-      Dims kd = reduced_dims(x_dims, flags, true);
-      if (num_elements(kd) != g.size())
-        c.fail("Gradient of shape " + dims_str(g.dims()) + " does not match the reduced shape " + dims_str(kd));
-      int64_t count = 1;
-      for (int i = 0; i < x_rank; ++i) if (flags[i]) count *= x_dims[i];
-      const bool mean = c.node.attrs.get_or<bool>("mean", false);
-      if (mean && !is_floating(g.dtype())) c.fail("The mean's gradient needs a floating-point gradient");
-      if (kd == x_dims && !mean) return c.set(0, g.reshaped(kd));
-      broadcast_kernel(c, g, kd, x_dims, mean ? 1.0 / (double)count : 1.0);
-    })
-    .grad([](GradCtx& g) {
-      const bool mean = g.node.attrs.get_or<bool>("mean", false);
-      Output r = g.b.op1(mean ? "Mean" : "Sum", {g.g(), g.x(2)}, keep_attr(keep_dims_attr(g.node.attrs)));
-      return std::vector<Output>{r, Output{}, Output{}};
-    });
-
+}  // namespace
 }  // namespace tideflow

@@ -13,42 +13,6 @@ void check_var_input(InferCtx& c) {
     c.type_fail("Input 0 must be a variable to update, got '" + v->name + "' of type " + v->type());
 }
 
-// Note [variable updates]
-// Updates write in place when the variable's buffer is held by nobody else (no fetched array, no
-// in-flight reader); otherwise they write a fresh buffer and swap it in, so values the user already holds
-// never change and concurrent runs never corrupt memory (TF's non-locking semantics, made memory-safe).
-template <class Op>
-void update_var(KernelCtx& c, Op op) {
-  VarSlot& v = c.ref(0);
-  const Tensor& rhs = c.in(1);
-  std::lock_guard<std::mutex> l(v.mu);
-  if (!v.value.valid())
-    throw Error(ErrorCode::FailedPrecondition, "Attempting to use uninitialized value " + c.node.inputs[0].node->name +
-                                                   "\n\t [[node " + c.node.describe() + "]]");
-  if (v.value.dims() != rhs.dims())
-    c.fail("Shapes must be equal: variable " + v.value.summary() + " vs update " + rhs.summary());
-  Tensor dst = v.value.unique() ? v.value : Tensor(v.value.dtype(), v.value.dims());
-  dispatch_numeric(rhs.dtype(), c.node.type().c_str(), [&](auto z) {
-    using T = decltype(z);
-    const T* a = v.value.data<T>();
-    const T* b = rhs.data<T>();
-    T* o = dst.data<T>();
-    for (int64_t i = 0, n = rhs.size(); i < n; ++i) o[i] = op(a[i], b[i]);
-  });
-  v.value = dst;
-  c.set(0, std::move(dst));
-}
-
-void var_update_shape(InferCtx& c) {
-  check_var_input(c);
-  c.expect_same_dtype(0, 1);
-  if (!c.shape(0).compatible_with(c.shape(1)))
-    c.fail("Shapes must be equal: " + c.shape(0).str() + " vs " + c.shape(1).str());
-  c.set_output(0, c.dtype(0), c.shape(0));
-}
-
-}  // namespace
-
 REGISTER_OP("Const").inputs(0).not_differentiable()
     .shape([](InferCtx& c) {
       const Tensor& t = c.attr<Tensor>("value");
@@ -112,6 +76,40 @@ REGISTER_OP("Assign").inputs(2).ref_input(0).stateful().not_differentiable()
       c.set(0, std::move(v));
     });
 
+// Note [variable updates]
+// Updates write in place when the variable's buffer is held by nobody else (no fetched array, no
+// in-flight reader); otherwise they write a fresh buffer and swap it in, so values the user already holds
+// never change and concurrent runs never corrupt memory (TF's non-locking semantics, made memory-safe).
+template <class Op>
+void update_var(KernelCtx& c, Op op) {
+  VarSlot& v = c.ref(0);
+  const Tensor& rhs = c.in(1);
+  std::lock_guard<std::mutex> l(v.mu);
+  if (!v.value.valid())
+    throw Error(ErrorCode::FailedPrecondition, "Attempting to use uninitialized value " + c.node.inputs[0].node->name +
+                                                   "\n\t [[node " + c.node.describe() + "]]");
+  if (v.value.dims() != rhs.dims())
+    c.fail("Shapes must be equal: variable " + v.value.summary() + " vs update " + rhs.summary());
+  Tensor dst = v.value.unique() ? v.value : Tensor(v.value.dtype(), v.value.dims());
+  dispatch_numeric(rhs.dtype(), c.node.type().c_str(), [&](auto z) {
+    using T = decltype(z);
+    const T* a = v.value.data<T>();
+    const T* b = rhs.data<T>();
+    T* o = dst.data<T>();
+    for (int64_t i = 0, n = rhs.size(); i < n; ++i) o[i] = op(a[i], b[i]);
+  });
+  v.value = dst;
+  c.set(0, std::move(dst));
+}
+
+void var_update_shape(InferCtx& c) {
+  check_var_input(c);
+  c.expect_same_dtype(0, 1);
+  if (!c.shape(0).compatible_with(c.shape(1)))
+    c.fail("Shapes must be equal: " + c.shape(0).str() + " vs " + c.shape(1).str());
+  c.set_output(0, c.dtype(0), c.shape(0));
+}
+
 REGISTER_OP("AssignAdd").inputs(2).ref_input(0).stateful().not_differentiable().shape(var_update_shape)
     .cpu([](KernelCtx& c) { update_var(c, [](auto a, auto b) { return a + b; }); });
 
@@ -163,4 +161,5 @@ REGISTER_OP("NoOp").inputs(0).not_differentiable()
     .shape([](InferCtx&) {})
     .cpu([](KernelCtx&) {});
 
+}  // namespace
 }  // namespace tideflow

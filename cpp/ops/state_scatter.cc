@@ -141,6 +141,18 @@ void scatter_shape(InferCtx& c) {
   c.set_output(0, c.dtype(0), var);
 }
 
+#define TIDEFLOW_SCATTER(name, kind)                                                                     \
+  REGISTER_OP(name).inputs(3).ref_input(0).stateful().not_differentiable().shape(scatter_shape)          \
+      .cpu(scatter_kernel<Combine::kind>)
+TIDEFLOW_SCATTER("ScatterUpdate", Update);
+TIDEFLOW_SCATTER("ScatterAdd", Add);
+TIDEFLOW_SCATTER("ScatterSub", Sub);
+TIDEFLOW_SCATTER("ScatterMul", Mul);
+TIDEFLOW_SCATTER("ScatterDiv", Div);
+TIDEFLOW_SCATTER("ScatterMin", Min);
+TIDEFLOW_SCATTER("ScatterMax", Max);
+#undef TIDEFLOW_SCATTER
+
 // ScatterNd*(ref, indices, updates): indices has shape [..., K]; each index row names a slice
 // ref[i0, ..., iK-1, ...], and updates has shape indices.shape[:-1] + ref.shape[K:].
 template <Combine K>
@@ -209,20 +221,6 @@ void scatter_nd_shape(InferCtx& c) {
   c.set_output(0, c.dtype(0), var);
 }
 
-}  // namespace
-
-#define TIDEFLOW_SCATTER(name, kind)                                                                     \
-  REGISTER_OP(name).inputs(3).ref_input(0).stateful().not_differentiable().shape(scatter_shape)          \
-      .cpu(scatter_kernel<Combine::kind>)
-TIDEFLOW_SCATTER("ScatterUpdate", Update);
-TIDEFLOW_SCATTER("ScatterAdd", Add);
-TIDEFLOW_SCATTER("ScatterSub", Sub);
-TIDEFLOW_SCATTER("ScatterMul", Mul);
-TIDEFLOW_SCATTER("ScatterDiv", Div);
-TIDEFLOW_SCATTER("ScatterMin", Min);
-TIDEFLOW_SCATTER("ScatterMax", Max);
-#undef TIDEFLOW_SCATTER
-
 #define TIDEFLOW_SCATTER_ND(name, kind)                                                                  \
   REGISTER_OP(name).inputs(3).ref_input(0).stateful().not_differentiable().shape(scatter_nd_shape)       \
       .cpu(scatter_nd_kernel<Combine::kind>)
@@ -267,4 +265,5 @@ REGISTER_OP("CountUpTo").inputs(1).ref_input(0).stateful().not_differentiable()
       });
     });
 
+}  // namespace
 }  // namespace tideflow

@@ -71,6 +71,8 @@ void scalar_summary_kernel(KernelCtx& c) {
   c.set(0, Tensor::string_scalar(s.release()));
 }
 
+REGISTER_OP("ScalarSummary").inputs(2).not_differentiable().shape(scalar_summary_shape).cpu(scalar_summary_kernel);
+
 // ---- histograms ----
 
 // TensorFlow's default bucket limits (core/lib/histogram/histogram.cc): ±1e-12 growing by 10% up to
@@ -179,6 +181,9 @@ void histogram_summary_kernel(KernelCtx& c) {
   add_value(s, tag, kHisto, parts[0].encode());
   c.set(0, Tensor::string_scalar(s.release()));
 }
+
+REGISTER_OP("HistogramSummary").inputs(2).not_differentiable().expensive()
+    .shape(histogram_summary_shape).cpu(histogram_summary_kernel);
 
 // ---- images ----
 
@@ -331,6 +336,9 @@ void image_summary_kernel(KernelCtx& c) {
   c.set(0, Tensor::string_scalar(s.release()));
 }
 
+REGISTER_OP("ImageSummary").inputs(2).not_differentiable().expensive()
+    .shape(image_summary_shape).cpu(image_summary_kernel);
+
 // ---- tensors (text and other plugins) ----
 
 void tensor_summary_shape(InferCtx& c) {
@@ -358,6 +366,10 @@ void tensor_summary_kernel(KernelCtx& c) {
   s.message(1, v);
   c.set(0, Tensor::string_scalar(s.release()));
 }
+
+// TensorSummaryV2(tag, tensor, serialized_summary_metadata): the tensor as a TensorProto, for plugins
+// such as text.
+REGISTER_OP("TensorSummaryV2").inputs(3).not_differentiable().shape(tensor_summary_shape).cpu(tensor_summary_kernel);
 
 // ---- merging ----
 
@@ -398,20 +410,6 @@ void merge_summary_kernel(KernelCtx& c) {
   c.set(0, Tensor::string_scalar(std::move(out)));
 }
 
-}  // namespace
-
-REGISTER_OP("ScalarSummary").inputs(2).not_differentiable().shape(scalar_summary_shape).cpu(scalar_summary_kernel);
-
-REGISTER_OP("HistogramSummary").inputs(2).not_differentiable().expensive()
-    .shape(histogram_summary_shape).cpu(histogram_summary_kernel);
-
-REGISTER_OP("ImageSummary").inputs(2).not_differentiable().expensive()
-    .shape(image_summary_shape).cpu(image_summary_kernel);
-
-// TensorSummaryV2(tag, tensor, serialized_summary_metadata): the tensor as a TensorProto, for plugins
-// such as text.
-REGISTER_OP("TensorSummaryV2").inputs(3).not_differentiable().shape(tensor_summary_shape).cpu(tensor_summary_kernel);
-
 REGISTER_OP("MergeSummary").inputs(-1).not_differentiable()
     .shape([](InferCtx& c) {
       if (c.num_inputs() == 0) c.fail("MergeSummary needs at least one input");
@@ -421,4 +419,5 @@ REGISTER_OP("MergeSummary").inputs(-1).not_differentiable()
     })
     .cpu(merge_summary_kernel);
 
+}  // namespace
 }  // namespace tideflow

@@ -138,7 +138,8 @@ class Reader {
     return true;
   }
 
- private:
+  // Packed repeated scalars: a Reader over the payload reads the values one by one until done().
+  bool done() const { return p_ == end_; }
   uint64_t read_varint() {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -156,6 +157,8 @@ class Reader {
     p_ += n;
     return v;
   }
+
+ private:
   const char* p_;
   const char* end_;
 };

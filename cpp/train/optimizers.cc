@@ -189,25 +189,177 @@ void apply_update(KernelCtx& c, L layout, Make make) {
   c.set(0, std::move(dst[0]));
 }
 
-constexpr Layout<1, 3> kGradientDescent{2};  // var, alpha, delta
-constexpr Layout<2, 5> kMomentum{3};         // var, accum, lr, grad, momentum
-constexpr Layout<3, 10> kAdam{9};            // var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad
-constexpr Layout<2, 4> kAdagrad{3};          // var, accum, lr, grad
-constexpr Layout<3, 8> kRMSProp{7};          // var, ms, mom, lr, rho, momentum, epsilon, grad
-constexpr Layout<4, 9> kCenteredRMSProp{8};  // var, mg, ms, mom, lr, rho, momentum, epsilon, grad
-constexpr Layout<3, 7> kAdadelta{6};         // var, accum, accum_update, lr, rho, epsilon, grad
-constexpr Layout<3, 8> kFtrl{3};             // var, accum, linear, grad, lr, l1, l2, lr_power
-constexpr Layout<3, 9> kFtrlV2{3};           // var, accum, linear, grad, lr, l1, l2, l2_shrinkage, lr_power
-constexpr Layout<1, 5> kProximalGradientDescent{4};  // var, alpha, l1, l2, delta
-constexpr Layout<2, 6> kProximalAdagrad{5};          // var, accum, lr, l1, l2, grad
-constexpr Layout<3, 8> kAdagradDA{3, 7};  // var, gradient_accum, gradient_squared_accum, grad, lr, l1, l2, global_step
-
 bool use_nesterov(const KernelCtx& c) { return c.node.attrs.get_or<bool>("use_nesterov", false); }
 
 template <class T>
 T sign(T x) {
   return T(x > T(0)) - T(x < T(0));
 }
+
+// ApplyGradientDescent whose delta is a MatMul (Note [fused producers]): var -= alpha * op(a) op(b) as one
+// gemm accumulating into the variable (beta = 1), instead of writing the gradient and then reading it
+// back. Inputs: var, alpha, a, b; the MatMul's attributes come from c.fused.
+void apply_gradient_descent_matmul(KernelCtx& c) {
+  const Node& mm = *c.fused;
+  const Tensor& a = c.in(2);
+  const Tensor& b = c.in(3);
+  const bool ta = mm.attrs.get_or<bool>("transpose_a", false), tb = mm.attrs.get_or<bool>("transpose_b", false);
+  if (a.rank() != 2 || b.rank() != 2 || (ta ? a.dim(0) : a.dim(1)) != (tb ? b.dim(1) : b.dim(0)))
+    throw Error(ErrorCode::InvalidArgument, "Matrix size-incompatible: In[0]: " + dims_str(a.dims()) + ", In[1]: " +
+                                                dims_str(b.dims()) + "\n\t [[node " + mm.describe() + "]]");
+  const int64_t m = ta ? a.dim(1) : a.dim(0), k = ta ? a.dim(0) : a.dim(1), n = tb ? b.dim(0) : b.dim(1);
+  if (c.in(1).rank() != 0) c.fail("Input 1 (a hyperparameter) must be a scalar, got " + c.in(1).summary());
+  VarSlot& slot = c.ref(0);
+  std::lock_guard<std::mutex> l(slot.mu);
+  if (!slot.value.valid())
+    throw Error(ErrorCode::FailedPrecondition, "Attempting to use uninitialized value " +
+                                                   c.node.inputs[0].node->name + "\n\t [[node " + c.node.describe() +
+                                                   "]]");
+  if (slot.value.dims() != Dims{m, n} || slot.value.dtype() != a.dtype())
+    c.fail("var and grad do not have the same shape: " + slot.value.summary() + " vs " + dtype_name(a.dtype()) +
+           dims_str(Dims{m, n}) + " (the product " + mm.describe() + ")");
+  // In place when nobody else holds the buffer (Note [variable updates] in ops/state.cc).
+  Tensor dst = slot.value.unique() ? slot.value : slot.value.deep_copy();
+  dispatch_float(a.dtype(), "ApplyGradientDescent", [&](auto z) {
+    using T = decltype(z);
+    const T alpha = *c.in(1).template data<T>();
+    gemm(a.template data<T>(), b.template data<T>(), dst.template data<T>(), m, n, k, ta, tb, c.threads, -alpha, T(1));
+  });
+  slot.value = dst;
+  c.set(0, std::move(dst));
+}
+
+// var -= alpha * delta
+constexpr Layout<1, 3> kGradientDescent{2};  // var, alpha, delta
+REGISTER_OP("ApplyGradientDescent").inputs(3).ref_input(0).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kGradientDescent); })
+    .fuse(2, "MatMul", apply_gradient_descent_matmul)
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kGradientDescent, [](auto s) {
+        auto alpha = s[0];
+        return [=](auto* x, auto g) { x[0] -= alpha * g; };
+      });
+    });
+
+// accum = accum * momentum + grad; var -= lr * accum, or with Nesterov var -= lr * (grad + momentum * accum).
+constexpr Layout<2, 5> kMomentum{3};         // var, accum, lr, grad, momentum
+REGISTER_OP("ApplyMomentum").inputs(5).ref_input(0).ref_input(1).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kMomentum); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kMomentum, [nesterov = use_nesterov(c)](auto s) {
+        auto lr = s[0], momentum = s[1];
+        return [=](auto* x, auto g) {
+          auto& var = x[0];
+          auto& accum = x[1];
+          accum = accum * momentum + g;
+          if (nesterov)
+            var -= g * lr + accum * momentum * lr;
+          else
+            var -= lr * accum;
+        };
+      });
+    });
+
+// lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t); m += (g - m)(1 - beta1); v += (g^2 - v)(1 - beta2);
+// var -= lr_t * m / (sqrt(v) + epsilon), or with Nesterov lr_t * (beta1 m + (1 - beta1) g) / (sqrt(v) + epsilon).
+constexpr Layout<3, 10> kAdam{9};            // var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad
+REGISTER_OP("ApplyAdam").inputs(10).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kAdam); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kAdam, [nesterov = use_nesterov(c)](auto s) {
+        using T = typename decltype(s)::value_type;
+        T beta1_power = s[0], beta2_power = s[1], lr = s[2], beta1 = s[3], beta2 = s[4], epsilon = s[5];
+        T alpha = lr * std::sqrt(T(1) - beta2_power) / (T(1) - beta1_power);
+        return [=](T* x, T g) {
+          T& var = x[0];
+          T& m = x[1];
+          T& v = x[2];
+          m += (g - m) * (T(1) - beta1);
+          v += (g * g - v) * (T(1) - beta2);
+          if (nesterov)
+            var -= ((g * (T(1) - beta1) + beta1 * m) * alpha) / (std::sqrt(v) + epsilon);
+          else
+            var -= (m * alpha) / (std::sqrt(v) + epsilon);
+        };
+      });
+    });
+
+// accum += grad^2; var -= lr * grad / sqrt(accum)
+constexpr Layout<2, 4> kAdagrad{3};          // var, accum, lr, grad
+REGISTER_OP("ApplyAdagrad").inputs(4).ref_input(0).ref_input(1).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kAdagrad); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kAdagrad, [](auto s) {
+        auto lr = s[0];
+        return [=](auto* x, auto g) {
+          x[1] += g * g;
+          x[0] -= g * lr / std::sqrt(x[1]);
+        };
+      });
+    });
+
+// ms += (grad^2 - ms)(1 - rho); mom = momentum * mom + lr * grad / sqrt(ms + epsilon); var -= mom
+constexpr Layout<3, 8> kRMSProp{7};          // var, ms, mom, lr, rho, momentum, epsilon, grad
+REGISTER_OP("ApplyRMSProp").inputs(8).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kRMSProp); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kRMSProp, [](auto s) {
+        using T = typename decltype(s)::value_type;
+        T lr = s[0], rho = s[1], momentum = s[2], epsilon = s[3];
+        return [=](T* x, T g) {
+          T& var = x[0];
+          T& ms = x[1];
+          T& mom = x[2];
+          ms += (g * g - ms) * (T(1) - rho);
+          mom = mom * momentum + (g * lr) / std::sqrt(ms + epsilon);
+          var -= mom;
+        };
+      });
+    });
+
+// As RMSProp, with the mean gradient mg += (grad - mg)(1 - rho) centering the second moment:
+// mom = momentum * mom + lr * grad / sqrt(ms - mg^2 + epsilon)
+constexpr Layout<4, 9> kCenteredRMSProp{8};  // var, mg, ms, mom, lr, rho, momentum, epsilon, grad
+REGISTER_OP("ApplyCenteredRMSProp").inputs(9).ref_input(0).ref_input(1).ref_input(2).ref_input(3).stateful()
+    .not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kCenteredRMSProp); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kCenteredRMSProp, [](auto s) {
+        using T = typename decltype(s)::value_type;
+        T lr = s[0], rho = s[1], momentum = s[2], epsilon = s[3];
+        return [=](T* x, T g) {
+          T& var = x[0];
+          T& mg = x[1];
+          T& ms = x[2];
+          T& mom = x[3];
+          ms += (g * g - ms) * (T(1) - rho);
+          mg += (g - mg) * (T(1) - rho);
+          mom = mom * momentum + (g * lr) / std::sqrt((ms - mg * mg) + epsilon);
+          var -= mom;
+        };
+      });
+    });
+
+// accum = rho accum + (1 - rho) grad^2; update = sqrt(accum_update + epsilon) / sqrt(accum + epsilon) * grad;
+// var -= lr * update; accum_update = rho accum_update + (1 - rho) update^2
+constexpr Layout<3, 7> kAdadelta{6};         // var, accum, accum_update, lr, rho, epsilon, grad
+REGISTER_OP("ApplyAdadelta").inputs(7).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
+    .shape([](InferCtx& c) { apply_shape(c, kAdadelta); })
+    .cpu([](KernelCtx& c) {
+      apply_update(c, kAdadelta, [](auto s) {
+        using T = typename decltype(s)::value_type;
+        T lr = s[0], rho = s[1], epsilon = s[2];
+        return [=](T* x, T g) {
+          T& var = x[0];
+          T& accum = x[1];
+          T& accum_update = x[2];
+          accum = accum * rho + g * g * (T(1) - rho);
+          T update = std::sqrt(accum_update + epsilon) / std::sqrt(accum + epsilon) * g;
+          var -= update * lr;
+          accum_update = accum_update * rho + update * update * (T(1) - rho);
+        };
+      });
+    });
 
 // FTRL-proximal (McMahan et al. 2013) as TF's ApplyFtrl/ApplyFtrlV2 functors compute it, including their
 // special case of lr_power = -0.5 (sqrt rather than pow, which can differ in the last bit). V1 passes no
@@ -244,179 +396,22 @@ void apply_ftrl(KernelCtx& c, L layout) {
   });
 }
 
-// ApplyGradientDescent whose delta is a MatMul (Note [fused producers]): var -= alpha * op(a) op(b) as one
-// gemm accumulating into the variable (beta = 1), instead of writing the gradient and then reading it
-// back. Inputs: var, alpha, a, b; the MatMul's attributes come from c.fused.
-void apply_gradient_descent_matmul(KernelCtx& c) {
-  const Node& mm = *c.fused;
-  const Tensor& a = c.in(2);
-  const Tensor& b = c.in(3);
-  const bool ta = mm.attrs.get_or<bool>("transpose_a", false), tb = mm.attrs.get_or<bool>("transpose_b", false);
-  if (a.rank() != 2 || b.rank() != 2 || (ta ? a.dim(0) : a.dim(1)) != (tb ? b.dim(1) : b.dim(0)))
-    throw Error(ErrorCode::InvalidArgument, "Matrix size-incompatible: In[0]: " + dims_str(a.dims()) + ", In[1]: " +
-                                                dims_str(b.dims()) + "\n\t [[node " + mm.describe() + "]]");
-  const int64_t m = ta ? a.dim(1) : a.dim(0), k = ta ? a.dim(0) : a.dim(1), n = tb ? b.dim(0) : b.dim(1);
-  if (c.in(1).rank() != 0) c.fail("Input 1 (a hyperparameter) must be a scalar, got " + c.in(1).summary());
-  VarSlot& slot = c.ref(0);
-  std::lock_guard<std::mutex> l(slot.mu);
-  if (!slot.value.valid())
-    throw Error(ErrorCode::FailedPrecondition, "Attempting to use uninitialized value " +
-                                                   c.node.inputs[0].node->name + "\n\t [[node " + c.node.describe() +
-                                                   "]]");
-  if (slot.value.dims() != Dims{m, n} || slot.value.dtype() != a.dtype())
-    c.fail("var and grad do not have the same shape: " + slot.value.summary() + " vs " + dtype_name(a.dtype()) +
-           dims_str(Dims{m, n}) + " (the product " + mm.describe() + ")");
-  // In place when nobody else holds the buffer (Note [variable updates] in ops/state.cc).
-  Tensor dst = slot.value.unique() ? slot.value : slot.value.deep_copy();
-  dispatch_float(a.dtype(), "ApplyGradientDescent", [&](auto z) {
-    using T = decltype(z);
-    const T alpha = *c.in(1).template data<T>();
-    gemm(a.template data<T>(), b.template data<T>(), dst.template data<T>(), m, n, k, ta, tb, c.threads, -alpha, T(1));
-  });
-  slot.value = dst;
-  c.set(0, std::move(dst));
-}
-
-}  // namespace
-
-// var -= alpha * delta
-REGISTER_OP("ApplyGradientDescent").inputs(3).ref_input(0).stateful().not_differentiable()
-    .shape([](InferCtx& c) { apply_shape(c, kGradientDescent); })
-    .fuse(2, "MatMul", apply_gradient_descent_matmul)
-    .cpu([](KernelCtx& c) {
-      apply_update(c, kGradientDescent, [](auto s) {
-        auto alpha = s[0];
-        return [=](auto* x, auto g) { x[0] -= alpha * g; };
-      });
-    });
-
-// accum = accum * momentum + grad; var -= lr * accum, or with Nesterov var -= lr * (grad + momentum * accum).
-REGISTER_OP("ApplyMomentum").inputs(5).ref_input(0).ref_input(1).stateful().not_differentiable()
-    .shape([](InferCtx& c) { apply_shape(c, kMomentum); })
-    .cpu([](KernelCtx& c) {
-      apply_update(c, kMomentum, [nesterov = use_nesterov(c)](auto s) {
-        auto lr = s[0], momentum = s[1];
-        return [=](auto* x, auto g) {
-          auto& var = x[0];
-          auto& accum = x[1];
-          accum = accum * momentum + g;
-          if (nesterov)
-            var -= g * lr + accum * momentum * lr;
-          else
-            var -= lr * accum;
-        };
-      });
-    });
-
-// lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t); m += (g - m)(1 - beta1); v += (g^2 - v)(1 - beta2);
-// var -= lr_t * m / (sqrt(v) + epsilon), or with Nesterov lr_t * (beta1 m + (1 - beta1) g) / (sqrt(v) + epsilon).
-REGISTER_OP("ApplyAdam").inputs(10).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
-    .shape([](InferCtx& c) { apply_shape(c, kAdam); })
-    .cpu([](KernelCtx& c) {
-      apply_update(c, kAdam, [nesterov = use_nesterov(c)](auto s) {
-        using T = typename decltype(s)::value_type;
-        T beta1_power = s[0], beta2_power = s[1], lr = s[2], beta1 = s[3], beta2 = s[4], epsilon = s[5];
-        T alpha = lr * std::sqrt(T(1) - beta2_power) / (T(1) - beta1_power);
-        return [=](T* x, T g) {
-          T& var = x[0];
-          T& m = x[1];
-          T& v = x[2];
-          m += (g - m) * (T(1) - beta1);
-          v += (g * g - v) * (T(1) - beta2);
-          if (nesterov)
-            var -= ((g * (T(1) - beta1) + beta1 * m) * alpha) / (std::sqrt(v) + epsilon);
-          else
-            var -= (m * alpha) / (std::sqrt(v) + epsilon);
-        };
-      });
-    });
-
-// accum += grad^2; var -= lr * grad / sqrt(accum)
-REGISTER_OP("ApplyAdagrad").inputs(4).ref_input(0).ref_input(1).stateful().not_differentiable()
-    .shape([](InferCtx& c) { apply_shape(c, kAdagrad); })
-    .cpu([](KernelCtx& c) {
-      apply_update(c, kAdagrad, [](auto s) {
-        auto lr = s[0];
-        return [=](auto* x, auto g) {
-          x[1] += g * g;
-          x[0] -= g * lr / std::sqrt(x[1]);
-        };
-      });
-    });
-
-// ms += (grad^2 - ms)(1 - rho); mom = momentum * mom + lr * grad / sqrt(ms + epsilon); var -= mom
-REGISTER_OP("ApplyRMSProp").inputs(8).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
-    .shape([](InferCtx& c) { apply_shape(c, kRMSProp); })
-    .cpu([](KernelCtx& c) {
-      apply_update(c, kRMSProp, [](auto s) {
-        using T = typename decltype(s)::value_type;
-        T lr = s[0], rho = s[1], momentum = s[2], epsilon = s[3];
-        return [=](T* x, T g) {
-          T& var = x[0];
-          T& ms = x[1];
-          T& mom = x[2];
-          ms += (g * g - ms) * (T(1) - rho);
-          mom = mom * momentum + (g * lr) / std::sqrt(ms + epsilon);
-          var -= mom;
-        };
-      });
-    });
-
-// As RMSProp, with the mean gradient mg += (grad - mg)(1 - rho) centering the second moment:
-// mom = momentum * mom + lr * grad / sqrt(ms - mg^2 + epsilon)
-REGISTER_OP("ApplyCenteredRMSProp").inputs(9).ref_input(0).ref_input(1).ref_input(2).ref_input(3).stateful()
-    .not_differentiable()
-    .shape([](InferCtx& c) { apply_shape(c, kCenteredRMSProp); })
-    .cpu([](KernelCtx& c) {
-      apply_update(c, kCenteredRMSProp, [](auto s) {
-        using T = typename decltype(s)::value_type;
-        T lr = s[0], rho = s[1], momentum = s[2], epsilon = s[3];
-        return [=](T* x, T g) {
-          T& var = x[0];
-          T& mg = x[1];
-          T& ms = x[2];
-          T& mom = x[3];
-          ms += (g * g - ms) * (T(1) - rho);
-          mg += (g - mg) * (T(1) - rho);
-          mom = mom * momentum + (g * lr) / std::sqrt((ms - mg * mg) + epsilon);
-          var -= mom;
-        };
-      });
-    });
-
-// accum = rho accum + (1 - rho) grad^2; update = sqrt(accum_update + epsilon) / sqrt(accum + epsilon) * grad;
-// var -= lr * update; accum_update = rho accum_update + (1 - rho) update^2
-REGISTER_OP("ApplyAdadelta").inputs(7).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
-    .shape([](InferCtx& c) { apply_shape(c, kAdadelta); })
-    .cpu([](KernelCtx& c) {
-      apply_update(c, kAdadelta, [](auto s) {
-        using T = typename decltype(s)::value_type;
-        T lr = s[0], rho = s[1], epsilon = s[2];
-        return [=](T* x, T g) {
-          T& var = x[0];
-          T& accum = x[1];
-          T& accum_update = x[2];
-          accum = accum * rho + g * g * (T(1) - rho);
-          T update = std::sqrt(accum_update + epsilon) / std::sqrt(accum + epsilon) * g;
-          var -= update * lr;
-          accum_update = accum_update * rho + update * update * (T(1) - rho);
-        };
-      });
-    });
-
 // new_accum = accum + grad^2; linear += grad - (new_accum^-lr_power - accum^-lr_power) / lr * var;
 // var = |linear| > l1 ? (l1 sign(linear) - linear) / (new_accum^-lr_power / lr + 2 l2) : 0; accum = new_accum
+constexpr Layout<3, 8> kFtrl{3};             // var, accum, linear, grad, lr, l1, l2, lr_power
 REGISTER_OP("ApplyFtrl").inputs(8).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
     .shape([](InferCtx& c) { apply_shape(c, kFtrl); })
     .cpu([](KernelCtx& c) { apply_ftrl<false>(c, kFtrl); });
 
 // As ApplyFtrl, with the shrinkage-type L2 term added to the gradient in `linear`: grad + 2 l2_shrinkage var.
+constexpr Layout<3, 9> kFtrlV2{3};           // var, accum, linear, grad, lr, l1, l2, l2_shrinkage, lr_power
 REGISTER_OP("ApplyFtrlV2").inputs(9).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
     .shape([](InferCtx& c) { apply_shape(c, kFtrlV2); })
     .cpu([](KernelCtx& c) { apply_ftrl<true>(c, kFtrlV2); });
 
 // FOBOS (Duchi & Singer 2009): prox = var - alpha * delta;
 // var = sign(prox) max(|prox| - alpha l1, 0) / (1 + alpha l2), the soft threshold only when l1 > 0.
+constexpr Layout<1, 5> kProximalGradientDescent{4};  // var, alpha, l1, l2, delta
 REGISTER_OP("ApplyProximalGradientDescent").inputs(5).ref_input(0).stateful().not_differentiable()
     .shape([](InferCtx& c) { apply_shape(c, kProximalGradientDescent); })
     .cpu([](KernelCtx& c) {
@@ -434,6 +429,7 @@ REGISTER_OP("ApplyProximalGradientDescent").inputs(5).ref_input(0).stateful().no
 
 // FOBOS with Adagrad's per-element rate: accum += grad^2; lr_t = lr / sqrt(accum); then as
 // ApplyProximalGradientDescent with lr_t for alpha.
+constexpr Layout<2, 6> kProximalAdagrad{5};          // var, accum, lr, l1, l2, grad
 REGISTER_OP("ApplyProximalAdagrad").inputs(6).ref_input(0).ref_input(1).stateful().not_differentiable()
     .shape([](InferCtx& c) { apply_shape(c, kProximalAdagrad); })
     .cpu([](KernelCtx& c) {
@@ -455,6 +451,7 @@ REGISTER_OP("ApplyProximalAdagrad").inputs(6).ref_input(0).ref_input(1).stateful
 // Adagrad dual averaging (Duchi et al. 2011): g_acc += grad; gg_acc += grad^2; with t the global step,
 // var = -lr sign(g_acc) max(|g_acc| - l1 t, 0) / (l2 t lr + sqrt(gg_acc)), the threshold only when l1 > 0.
 // The operations are grouped as in TF's functor, so float results match it bit for bit.
+constexpr Layout<3, 8> kAdagradDA{3, 7};  // var, gradient_accum, gradient_squared_accum, grad, lr, l1, l2, global_step
 REGISTER_OP("ApplyAdagradDA").inputs(8).ref_input(0).ref_input(1).ref_input(2).stateful().not_differentiable()
     .shape([](InferCtx& c) { apply_shape(c, kAdagradDA); })
     .cpu([](KernelCtx& c) {
@@ -478,4 +475,5 @@ REGISTER_OP("ApplyAdagradDA").inputs(8).ref_input(0).ref_input(1).ref_input(2).s
       });
     });
 
+}  // namespace
 }  // namespace tideflow

@@ -52,6 +52,7 @@ from .framework.ops import (Graph, Operation, Tensor, GraphKeys, get_default_gra
                             get_collection_ref, is_tensor, register_tensor_conversion_function)
 from .framework.ops import constant_op as constant  # noqa: E402
 from .framework.random_seed import set_random_seed  # noqa: E402
+from ._core import allocation_cap, set_allocation_cap  # noqa: E402,F401 (Note [checked sizes])
 from .framework.session import Session, InteractiveSession, ConfigProto, GPUOptions, RunOptions, RunMetadata  # noqa
 from .ops.state_ops import (Variable, RefVariable, VariableV1, assign, assign_add, assign_sub,  # noqa: E402
                             is_variable_initialized, global_variables, local_variables, trainable_variables,
@@ -63,6 +64,7 @@ from .ops.state_ops import (Variable, RefVariable, VariableV1, assign, assign_ad
 from .framework.indexed_slices import IndexedSlices  # noqa: E402
 from .ops.math_ops import *  # noqa: E402,F401,F403
 from .ops.array_ops import *  # noqa: E402,F401,F403
+from .ops.sort_ops import *  # noqa: E402,F401,F403
 from .ops.linalg_ops import *  # noqa: E402,F401,F403
 from .ops.reduction_ops import *  # noqa: E402,F401,F403
 from .ops.random_ops import *  # noqa: E402,F401,F403

@@ -1,6 +1,9 @@
 """Sub-namespaces users reach as attributes: tf.compat.v1, tf.math, tf.linalg, tf.random, tf.debugging."""
 import types
 
+from . import gfile
+from .framework import graph_util, importer, tf_messages
+from .ops import control_flow_ops, gen_ops, linalg_ops, math_ops, random_ops
 from . import compat, contrib
 from .eager import context, control_flow, function
 
@@ -13,30 +16,25 @@ def install(ns):
                 setattr(m, n, ns[n])
         return m
 
-    math_names = [n for n in ("add", "subtract", "multiply", "divide", "truediv", "floordiv", "mod",
-                              "negative", "pow", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "abs",
-                              "sign", "sin", "cos", "tanh", "sigmoid", "reciprocal", "maximum", "minimum",
-                              "floor", "ceil", "round", "add_n", "equal", "not_equal", "less", "less_equal",
-                              "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
+    # Ops made from the registry (gen_ops) go where their API names say; these are the hand-written ones.
+    math_names = [n for n in ("add", "subtract", "multiply", "divide", "truediv", "floordiv", "mod", "pow",
+                              "maximum", "minimum", "round", "add_n", "equal", "not_equal", "less",
+                              "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
                               "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
-                              "reduce_any", "reduce_all", "argmax", "argmin", "cumsum", "squared_difference", "floormod",
-                              "floor_div", "realdiv", "logical_xor", "is_nan", "is_inf", "is_finite",
-                              "scalar_mul", "reduce_logsumexp", "count_nonzero", "softplus", "cumprod", "div_no_nan",
-                              "atan2", "polygamma", "zeta", "expm1", "rint", "erf", "erfc", "lgamma", "digamma",
-                              "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
-                              "log_sigmoid", "segment_sum", "segment_mean", "segment_max", "segment_min",
-                              "segment_prod", "unsorted_segment_sum", "unsorted_segment_max",
+                              "reduce_any", "reduce_all", "argmax", "argmin", "cumsum", "squared_difference",
+                              "floormod", "floor_div", "realdiv", "logical_xor", "scalar_mul",
+                              "reduce_logsumexp", "count_nonzero", "softplus", "cumprod", "div_no_nan", "atan2",
+                              "polygamma", "zeta", "log_sigmoid", "segment_sum", "segment_mean", "segment_max",
+                              "segment_min", "segment_prod", "unsorted_segment_sum", "unsorted_segment_max",
                               "unsorted_segment_min", "unsorted_segment_prod", "unsorted_segment_mean",
                               "unsorted_segment_sqrt_n", "bincount", "invert_permutation", "top_k", "in_top_k")]
-    from .ops import array_ops
-    ns["tuple"] = array_ops.tuple_
+    ns["tuple"] = control_flow_ops.tuple_
     ns["math"] = sub("math", math_names)
     ns["math"].divide_no_nan = ns.get("div_no_nan")
-    from .ops import math_ops
     ns["math"].xlogy, ns["math"].xdivy = math_ops.xlogy, math_ops.xdivy  # tf.math only, as in TensorFlow
     ns["math"].top_k, ns["math"].in_top_k = ns["nn"].top_k, ns["nn"].in_top_k
     ns["debugging"] = sub("debugging", [n for n in ns if n.startswith("assert_")] + [
-        "Assert", "check_numerics", "is_numeric_tensor", "is_nan", "is_inf", "is_finite"])
+        "Assert", "check_numerics", "is_numeric_tensor"])
     ns["debugging"].assert_all_finite = ns["verify_tensor_all_finite"]
     ns.setdefault("strings", sub("strings", []))
     ns["strings"].format = ns["string_format"]
@@ -48,20 +46,31 @@ def install(ns):
                         ("band_part", "matrix_band_part"), ("det", "matrix_determinant"), ("solve", "matrix_solve"),
                         ("triangular_solve", "matrix_triangular_solve")):
         setattr(ns["linalg"], short, ns.get(full))
-    from .ops import linalg_ops
     ns["linalg"].slogdet = linalg_ops.slogdet
     ns["random"] = sub("random", [])
     for n in ("random_uniform", "random_normal", "truncated_normal", "random_shuffle", "set_random_seed"):
         if n in ns:
             setattr(ns["random"], n.replace("random_", "") if n != "random_shuffle" else "shuffle", ns[n])
     ns["random"].set_seed = ns["set_random_seed"]
-    from .ops import random_ops
     ns["random"].categorical = random_ops.categorical
     ns["version"] = sub("version", [])
     for n in ("VERSION", "GIT_VERSION", "COMPILER_VERSION"):
         setattr(ns["version"], n, ns[n])
+    # TensorFlow's own files (graphs, meta graphs, protos): framework/tf_messages.py, importer.py, graph_util.py
+    for n in ("GraphDef", "NodeDef", "AttrValue", "NameAttrList", "MetaGraphDef", "TensorInfo", "SignatureDef"):
+        ns.setdefault(n, getattr(tf_messages, n))
+    ns["make_tensor_proto"], ns["make_ndarray"] = tf_messages.make_tensor_proto, tf_messages.make_ndarray
+    ns["import_graph_def"] = importer.import_graph_def
+    ns["graph_util"] = sub("graph_util", [])
+    for n in graph_util.__all__ + ["import_graph_def"]:
+        setattr(ns["graph_util"], n, getattr(graph_util, n, None) or getattr(importer, n))
+    ns["train"].write_graph = graph_util.write_graph
+    ns.setdefault("io", sub("io", []))
+    ns["io"].write_graph, ns["io"].gfile = graph_util.write_graph, gfile
+    ns["gfile"] = gfile
     ns["compat"], ns["contrib"] = compat, contrib  # compat.v1 is tideflow; compat.v2 loads when imported
     _install_eager(ns, sub)
+    gen_ops.install(ns)  # last: tf.math and tf.debugging exist by now
 
 
 def _install_eager(ns, sub):

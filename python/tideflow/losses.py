@@ -9,7 +9,7 @@ import numpy as np
 from .framework import dtypes as _dtypes
 from .framework import ops as _ops
 from .framework.ops import GraphKeys
-from .ops import array_ops, math_ops, nn_ops, reduction_ops
+from .ops import array_ops, gen_ops, math_ops, nn_ops, reduction_ops
 from .framework.tensor_shape import dimension_value as _dimension_value
 
 __all__ = ["Reduction", "compute_weighted_loss", "absolute_difference", "log_loss", "mean_squared_error",
@@ -117,7 +117,7 @@ def absolute_difference(labels, predictions, weights=1.0, scope=None, loss_colle
     """|predictions - labels|, weighted and reduced."""
     with _ops.name_scope(scope, "absolute_difference", (predictions, labels, weights)) as scope:
         labels, predictions = _float32_pair(labels, predictions)
-        losses = math_ops.abs(math_ops.subtract(predictions, labels))
+        losses = gen_ops.abs(math_ops.subtract(predictions, labels))
         return compute_weighted_loss(losses, weights, scope, loss_collection, reduction=reduction)
 
 
@@ -127,10 +127,10 @@ def log_loss(labels, predictions, weights=1.0, epsilon=1e-7, scope=None, loss_co
     with _ops.name_scope(scope, "log_loss", (predictions, labels, weights)) as scope:
         labels, predictions = _float32_pair(labels, predictions)
         eps, one = _like(epsilon, predictions), _like(1.0, predictions)
-        pos = math_ops.multiply(labels, math_ops.log(math_ops.add(predictions, eps)))
+        pos = math_ops.multiply(labels, gen_ops.log(math_ops.add(predictions, eps)))
         neg = math_ops.multiply(math_ops.subtract(one, labels),
-                                math_ops.log(math_ops.add(math_ops.subtract(one, predictions), eps)))
-        losses = math_ops.subtract(math_ops.negative(pos), neg)
+                                gen_ops.log(math_ops.add(math_ops.subtract(one, predictions), eps)))
+        losses = math_ops.subtract(gen_ops.negative(pos), neg)
         return compute_weighted_loss(losses, weights, scope, loss_collection, reduction=reduction)
 
 
@@ -148,7 +148,7 @@ def huber_loss(labels, predictions, weights=1.0, delta=1.0, scope=None, loss_col
     """0.5 * e^2 for |e| <= delta, delta * (|e| - 0.5 * delta) beyond, e = predictions - labels."""
     with _ops.name_scope(scope, "huber_loss", (predictions, labels, weights)) as scope:
         labels, predictions = _float32_pair(labels, predictions)
-        error = math_ops.abs(math_ops.subtract(predictions, labels))
+        error = gen_ops.abs(math_ops.subtract(predictions, labels))
         d = _like(delta, error)
         quadratic = math_ops.minimum(error, d)
         linear = math_ops.subtract(error, quadratic)
@@ -164,7 +164,7 @@ def hinge_loss(labels, logits, weights=1.0, scope=None, loss_collection=GraphKey
         labels, logits = _float32_pair(labels, logits, "logits")
         one = _like(1.0, logits)
         signs = math_ops.subtract(math_ops.multiply(_like(2.0, logits), labels), one)
-        losses = math_ops.relu(math_ops.subtract(one, math_ops.multiply(logits, signs)))
+        losses = gen_ops.relu(math_ops.subtract(one, math_ops.multiply(logits, signs)))
         return compute_weighted_loss(losses, weights, scope, loss_collection, reduction=reduction)
 
 

@@ -4,7 +4,7 @@ exposes this module as `tf.losses`; the TF 1.x `tf.losses` (tideflow.losses) is 
 Keras 2's backend (epsilon 1e-7 clipping of probabilities)."""
 from .framework import dtypes as _dtypes
 from .framework import ops as _ops
-from .ops import array_ops, clip_ops, math_ops, nn_ops, reduction_ops
+from .ops import array_ops, clip_ops, gen_ops, math_ops, nn_ops, reduction_ops
 
 __all__ = ["mean_squared_error", "mse", "MSE", "mean_absolute_error", "mae", "MAE",
            "mean_absolute_percentage_error", "mape", "MAPE", "mean_squared_logarithmic_error", "msle", "MSLE",
@@ -32,19 +32,19 @@ def mean_squared_error(y_true, y_pred):
 
 def mean_absolute_error(y_true, y_pred):
     y_true, y_pred = _pair(y_true, y_pred)
-    return _mean_last(math_ops.abs(y_pred - y_true))
+    return _mean_last(gen_ops.abs(y_pred - y_true))
 
 
 def mean_absolute_percentage_error(y_true, y_pred):
     y_true, y_pred = _pair(y_true, y_pred)
-    diff = math_ops.abs((y_true - y_pred) / math_ops.maximum(math_ops.abs(y_true), _EPSILON))
+    diff = gen_ops.abs((y_true - y_pred) / math_ops.maximum(gen_ops.abs(y_true), _EPSILON))
     return 100.0 * _mean_last(diff)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
     y_true, y_pred = _pair(y_true, y_pred)
-    a = math_ops.log(math_ops.maximum(y_pred, _EPSILON) + 1.0)
-    b = math_ops.log(math_ops.maximum(y_true, _EPSILON) + 1.0)
+    a = gen_ops.log(math_ops.maximum(y_pred, _EPSILON) + 1.0)
+    b = gen_ops.log(math_ops.maximum(y_true, _EPSILON) + 1.0)
     return _mean_last(math_ops.squared_difference(a, b))
 
 
@@ -64,7 +64,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         return nn_ops.softmax_cross_entropy_with_logits_v2(labels=y_true, logits=y_pred, axis=axis)
     p = y_pred / reduction_ops.reduce_sum(y_pred, axis=axis, keepdims=True)
     p = clip_ops.clip_by_value(p, _EPSILON, 1.0 - _EPSILON)
-    return -reduction_ops.reduce_sum(y_true * math_ops.log(p), axis=axis)
+    return -reduction_ops.reduce_sum(y_true * gen_ops.log(p), axis=axis)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
@@ -80,7 +80,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
         return nn_ops.sparse_softmax_cross_entropy_with_logits(labels=y_true, logits=y_pred)
     p = y_pred / reduction_ops.reduce_sum(y_pred, axis=-1, keepdims=True)
     p = clip_ops.clip_by_value(p, _EPSILON, 1.0 - _EPSILON)
-    return nn_ops.sparse_softmax_cross_entropy_with_logits(labels=y_true, logits=math_ops.log(p))
+    return nn_ops.sparse_softmax_cross_entropy_with_logits(labels=y_true, logits=gen_ops.log(p))
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -92,7 +92,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
         bce = nn_ops.sigmoid_cross_entropy_with_logits(labels=y_true, logits=y_pred)
     else:
         p = clip_ops.clip_by_value(y_pred, _EPSILON, 1.0 - _EPSILON)
-        bce = -(y_true * math_ops.log(p + _EPSILON) + (1.0 - y_true) * math_ops.log(1.0 - p + _EPSILON))
+        bce = -(y_true * gen_ops.log(p + _EPSILON) + (1.0 - y_true) * gen_ops.log(1.0 - p + _EPSILON))
     return reduction_ops.reduce_mean(bce, axis=axis)
 
 
@@ -112,7 +112,7 @@ def hinge(y_true, y_pred):
 def squared_hinge(y_true, y_pred):
     y_true, y_pred = _pair(y_true, y_pred)
     y_true = _signed_labels(y_true)
-    return _mean_last(math_ops.square(math_ops.maximum(1.0 - y_true * y_pred, 0.0)))
+    return _mean_last(gen_ops.square(math_ops.maximum(1.0 - y_true * y_pred, 0.0)))
 
 
 def categorical_hinge(y_true, y_pred):
@@ -126,7 +126,7 @@ def kl_divergence(y_true, y_pred):
     y_true, y_pred = _pair(y_true, y_pred)
     y_true = clip_ops.clip_by_value(y_true, _EPSILON, 1.0)
     y_pred = clip_ops.clip_by_value(y_pred, _EPSILON, 1.0)
-    return reduction_ops.reduce_sum(y_true * math_ops.log(y_true / y_pred), axis=-1)
+    return reduction_ops.reduce_sum(y_true * gen_ops.log(y_true / y_pred), axis=-1)
 
 
 def huber(y_true, y_pred, delta=1.0):
@@ -134,9 +134,9 @@ def huber(y_true, y_pred, delta=1.0):
     y_true, y_pred = _pair(y_true, y_pred)
     delta = math_ops.cast(delta, y_pred.dtype)
     error = y_pred - y_true
-    abs_error = math_ops.abs(error)
-    quadratic = 0.5 * math_ops.square(error)
-    linear = delta * abs_error - 0.5 * math_ops.square(delta)
+    abs_error = gen_ops.abs(error)
+    quadratic = 0.5 * gen_ops.square(error)
+    linear = delta * abs_error - 0.5 * gen_ops.square(delta)
     return _mean_last(math_ops.where(abs_error <= delta, quadratic, linear))
 
 
@@ -148,7 +148,7 @@ def log_cosh(y_true, y_pred):
 
 def poisson(y_true, y_pred):
     y_true, y_pred = _pair(y_true, y_pred)
-    return _mean_last(y_pred - y_true * math_ops.log(y_pred + _EPSILON))
+    return _mean_last(y_pred - y_true * gen_ops.log(y_pred + _EPSILON))
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):

@@ -2,12 +2,12 @@
 
 Summary ops return a string scalar holding a serialized `Summary` protobuf, so `sess.run([loss, merged])`
 hands bytes to `FileWriter.add_summary`. Event files are written by the C++ core (a background thread per
-writer); the message classes below (`Summary`, `Event`, `SessionLog`...) are a small pure-Python stand-in
-for TensorFlow's protobuf classes, enough to build, serialize and parse the messages summaries use.
+writer); the message classes below (`Summary`, `Event`, `SessionLog`...) are small stand-ins for
+TensorFlow's protobuf classes, enough to build, serialize and parse the messages summaries use (their
+bytes are encoded and decoded by the C++ core's protobuf writer and reader).
 """
 import atexit
 import re
-import struct
 import threading
 import time
 import weakref
@@ -23,56 +23,14 @@ __all__ = ["scalar", "histogram", "image", "text", "tensor_summary", "merge", "m
 
 
 # ---------------------------------------------------------------------------------------------------
-# Protobuf messages (wire format only; see Note [protobuf wire format] in cpp/summary/protobuf_lite.h)
+# Protobuf messages: the schema lives here, the wire format in C++ (Note [one protobuf encoder] in
+# cpp/bindings_summary.cc): SerializeToString hands (number, kind, value) triples to _core.pb_encode,
+# ParseFromString reads (number, value) pairs from _core.pb_decode.
 
-def _varint(v):
-    v &= (1 << 64) - 1  # negative int64 values encode as ten bytes, as protobuf does
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
-def _read_varint(buf, pos):
-    v = shift = 0
-    while True:
-        if pos >= len(buf):
-            raise ValueError("truncated varint")
-        b = buf[pos]
-        pos += 1
-        v |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return v, pos
-        shift += 7
-        if shift >= 70:
-            raise ValueError("varint too long")
-
-
-def _dec_int(buf, pos):
-    v, pos = _read_varint(buf, pos)
-    return (v - (1 << 64) if v >= 1 << 63 else v), pos  # int64 two's complement
-
-
-def _dec_bool(buf, pos):
-    v, pos = _read_varint(buf, pos)
-    return bool(v), pos
-
-
-def _fixed(fmt):
-    size = struct.calcsize(fmt)
-    return (lambda v: struct.pack(fmt, v)), (lambda buf, pos: (struct.unpack_from(fmt, buf, pos)[0], pos + size))
-
-
-# scalar kind -> (wire type, encode one value, decode one value at (buf, pos) -> (value, new pos))
-_KINDS = {
-    "double": (1,) + _fixed("<d"),
-    "float": (5,) + _fixed("<f"),
-    "int": (0, lambda v: _varint(int(v)), _dec_int),
-    "bool": (0, lambda v: _varint(1 if v else 0), _dec_bool),
-}
+_CODES = {"int": 0, "bool": 1, "double": 2, "float": 3, "string": 4, "bytes": 4}  # PbKind; 4 also for messages
+_PACKED = 8
 _DEFAULTS = {"double": 0.0, "float": 0.0, "int": 0, "bool": False, "string": "", "bytes": b""}
+_WIRE_KINDS = {}  # message class -> {field number: kind code}, for pb_decode
 
 
 class _Repeated(list):
@@ -142,70 +100,40 @@ class _Message:
         return [(k, self.__dict__[k]) for k in self.FIELDS if self._present(k)]
 
     def SerializeToString(self):
-        out = bytearray()
+        fields = []
         for name, (num, kind, repeated) in self.FIELDS.items():
             if not self._present(name):
                 continue
             values = self.__dict__[name] if repeated else [self.__dict__[name]]
             if isinstance(kind, type):
-                for m in values:
-                    body = m.SerializeToString()
-                    out += _varint(num << 3 | 2) + _varint(len(body)) + body
+                fields.extend((num, 4, m.SerializeToString()) for m in values)
             elif kind in ("string", "bytes"):
-                for s in values:
-                    b = s.encode() if isinstance(s, str) else bytes(s)
-                    out += _varint(num << 3 | 2) + _varint(len(b)) + b
+                fields.extend((num, 4, s.encode() if isinstance(s, str) else bytes(s)) for s in values)
+            elif repeated:  # proto3 packs repeated numbers
+                fields.append((num, _CODES[kind] | _PACKED, [int(v) for v in values] if kind == "int" else list(values)))
             else:
-                wire, enc, _ = _KINDS[kind]
-                if repeated:  # proto3 packs repeated numbers
-                    body = b"".join(enc(v) for v in values)
-                    out += _varint(num << 3 | 2) + _varint(len(body)) + body
-                else:
-                    out += _varint(num << 3 | wire) + enc(values[0])
-        return bytes(out)
+                fields.append((num, _CODES[kind], int(values[0]) if kind == "int" else values[0]))
+        return _core.pb_encode(fields)
 
     def ParseFromString(self, data):
         data = bytes(data)
-        by_num = {num: (name, kind, rep) for name, (num, kind, rep) in self.FIELDS.items()}
-        pos = 0
-        while pos < len(data):
-            key, pos = _read_varint(data, pos)
-            num, wire = key >> 3, key & 7
-            if wire == 2:
-                n, pos = _read_varint(data, pos)
-                if pos + n > len(data):
-                    raise ValueError("truncated message")
-                payload, pos = data[pos:pos + n], pos + n
-            elif wire == 0:
-                payload, pos = _read_varint(data, pos)
-            elif wire in (1, 5):
-                w = 8 if wire == 1 else 4
-                payload, pos = data[pos:pos + w], pos + w
-            else:
-                raise ValueError("unsupported wire type %d" % wire)
-            if num not in by_num:
-                continue  # unknown fields are skipped, as protobuf does
+        cls = type(self)
+        kinds = _WIRE_KINDS.get(cls)
+        if kinds is None:
+            kinds = _WIRE_KINDS[cls] = {num: 4 if isinstance(kind, type) else _CODES[kind]
+                                        for num, kind, _ in cls.FIELDS.values()}
+        by_num = {num: (name, kind, rep) for name, (num, kind, rep) in cls.FIELDS.items()}
+        for num, value in _core.pb_decode(data, kinds):
             name, kind, repeated = by_num[num]
             if isinstance(kind, type):
-                value = [kind.FromString(payload)]
+                value = [kind.FromString(value)]
             elif kind == "string":
-                value = [payload.decode("utf-8", "replace")]
-            elif kind == "bytes":
-                value = [payload]
-            else:
-                dec = _KINDS[kind][2]
-                if wire == 2:  # packed
-                    value, p = [], 0
-                    while p < len(payload):
-                        v, p = dec(payload, p)
-                        value.append(v)
-                elif wire == 0:
-                    value = [dec(_varint(payload), 0)[0]]
-                else:
-                    value = [dec(payload, 0)[0]]
+                value = [value.decode("utf-8", "replace")]
+            elif not isinstance(value, list):
+                value = [value]
             if repeated:
                 getattr(self, name).extend(value)
-            else:
+            elif value:
                 setattr(self, name, value[-1])
         return len(data)
 

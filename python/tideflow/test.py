@@ -2,6 +2,7 @@
 import numpy as np
 
 from .framework import ops as _ops
+from .ops import gradients_impl as _gradients_impl
 from . import _core
 
 __all__ = ["compute_gradient", "compute_gradient_error", "is_gpu_available", "gpu_device_name",
@@ -17,7 +18,6 @@ def compute_gradient(x, x_shape, y, y_shape, x_init_value=None, delta=1e-3, init
     """(theoretical, numerical) Jacobians of y w.r.t. x, each of shape [x_size, y_size]. The theoretical
     one back-propagates unit vectors with tf.gradients; the numerical one uses central differences.
     Lists of x give lists of pairs."""
-    from .ops.gradients_impl import gradients
     if isinstance(x, (list, tuple)):
         inits = x_init_value or [None] * len(x)
         return [compute_gradient(xi, si, y, y_shape, vi, delta, init_targets, extra_feed_dict, session)
@@ -36,7 +36,7 @@ def compute_gradient(x, x_shape, y, y_shape, x_init_value=None, delta=1e-3, init
     dy = _ops.apply1("Placeholder", [], {"dtype": y.dtype._enum,
                                           "shape": _core.Shape(list(y_shape))},
                      name="grad_check_dy")
-    gx = gradients(y, x, grad_ys=dy)[0]
+    gx = _gradients_impl.gradients(y, x, grad_ys=dy)[0]
     theo = np.zeros((x_size, y_size))
     if gx is not None:
         for j in range(y_size):

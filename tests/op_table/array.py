@@ -73,6 +73,8 @@ ROWS = [
     OpRow("concat_neg_axis", lambda tf, a, b: tf.concat([a, b], -1), lambda a, b: np.concatenate([a, b], -1),
           [((2, 2, 3), (2, 2, 1))], ALL),
     OpRow("concat_single", lambda tf, a: tf.concat([a], 0), lambda a: a, [((2, 3),)], FLOATS),
+    OpRow("identity_n", lambda tf, a, b: tf.stack(tf.identity_n([a, b])[::-1]), lambda a, b: np.stack([b, a]),
+          [((2, 3), (2, 3)), ((), ())], ALL),
     OpRow("stack_axis0", lambda tf, a, b: tf.stack([a, b]), lambda a, b: np.stack([a, b]),
           [((2, 3), (2, 3)), ((), ()), ((0,), (0,))], ALL),
     OpRow("stack_axis1", lambda tf, a, b, c: tf.stack([a, b, c], axis=1), lambda a, b, c: np.stack([a, b, c], 1),

@@ -1,4 +1,5 @@
-"""Meta graphs: tf.train.export_meta_graph / import_meta_graph.
+"""Meta graphs: tf.train.export_meta_graph, and the graph half of tf.train.import_meta_graph (train/saver.py
+adds the Saver).
 
 C++ (cpp/io/graph_io.cc, Note [meta graph format]) serializes the nodes; this module adds what only the
 Python layer knows, as a JSON section of the same file: the collections (by element name; a variable as
@@ -13,8 +14,9 @@ import sys
 from .. import _core
 from . import errors
 from . import ops as _ops
+from . import tf_meta_graph
 
-__all__ = ["MetaGraphDef", "export_meta_graph", "import_meta_graph"]
+__all__ = ["MetaGraphDef", "export_meta_graph", "import_scoped_meta_graph"]
 
 _FORMAT = "tideflow.meta_graph"
 
@@ -96,8 +98,8 @@ def _encode_collections(graph, collection_list):
 class _Decoder:
     """Resolves element names of an imported graph (under its import scope) back to Python objects."""
 
-    def __init__(self, graph, prefix):
-        self.g, self.prefix = graph, prefix
+    def __init__(self, graph, prefix, make_variable):
+        self.g, self.prefix, self.make_variable = graph, prefix, make_variable
         self.variables = {}  # variable op name in the file -> Variable
 
     def tensor(self, name):
@@ -106,8 +108,7 @@ class _Decoder:
     def variable(self, d):
         v = self.variables.get(d["var"])
         if v is None:
-            from ..ops.state_ops import Variable
-            v = Variable._from_parts(self.tensor(d["var"] + ":0"), self.g.get_operation_by_name(self.prefix + d["init"]),
+            v = self.make_variable(self.tensor(d["var"] + ":0"), self.g.get_operation_by_name(self.prefix + d["init"]),
                                      self.tensor(d["initial_value"]), self.tensor(d["snapshot"]),
                                      d.get("trainable", True))
             self.variables[d["var"]] = v
@@ -137,8 +138,11 @@ def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_d
                       as_text=False, graph=None, export_scope=None, clear_devices=False,
                       clear_extraneous_savers=False, strip_default_attrs=False, save_debug_info=False, **kwargs):
     """Writes the graph, its collections and `saver_def` to `filename` (atomically) when given, and returns
-    the MetaGraphDef. The file is always tideflow's binary meta graph format (`as_text` is accepted for
-    TF compatibility and changes nothing)."""
+    the MetaGraphDef: tideflow's binary meta graph format, or TensorFlow's MetaGraphDef (which TensorFlow
+    imports) in text format with `as_text=True` and in binary with `format="tensorflow"`."""
+    if as_text or kwargs.get("format") == "tensorflow":
+        return tf_meta_graph.export_meta_graph(filename=filename, collection_list=collection_list, as_text=as_text,
+                                               graph=graph, clear_devices=clear_devices)
     if graph_def is not None:
         raise ValueError("export_meta_graph exports a Graph; graph_def is not supported (pass graph=)")
     if export_scope:
@@ -157,9 +161,15 @@ def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_d
     return MetaGraphDef(data, meta)
 
 
-def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
+def import_scoped_meta_graph(meta_graph_or_file, make_variable, clear_devices=False, import_scope=None, **kwargs):
     """Adds the nodes of a meta graph to the default graph (names under `import_scope`), restores its
-    collections and seed, and returns a Saver for its variables (None when it has none)."""
+    collections and seed, and returns the keyword arguments of the Saver for its variables (`var_list` maps
+    checkpoint names to variables), or None when the file has no variables. `make_variable(variable, initializer_op,
+    initial_value, snapshot, trainable)` rebuilds a Variable from its nodes (Variable._from_parts): the
+    Variable class belongs to the ops layer above this one. TensorFlow's MetaGraphDefs (binary or text) are
+    read too (framework/tf_meta_graph.py; kwargs as it takes them)."""
+    if tf_meta_graph.is_tf_meta_graph(meta_graph_or_file):
+        return tf_meta_graph.import_meta_graph(meta_graph_or_file, make_variable, clear_devices, import_scope, **kwargs)
     g = _ops.get_default_graph()
     scope = import_scope or ""
     if isinstance(meta_graph_or_file, MetaGraphDef):
@@ -176,25 +186,24 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
         raise ValueError("Meta graph %s: unknown Python section (format %r)" % (source, meta.get("format")))
 
     prefix = scope if not scope or scope.endswith("/") else scope + "/"
-    dec = _Decoder(g, prefix)
+    dec = _Decoder(g, prefix, make_variable)
     for key, items in meta.get("collections", {}).items():
         for e in items:
             g.add_to_collection(key, dec.item(e))
     if meta.get("seed") is not None and g.seed is None:
         g.seed = meta["seed"]
 
-    from ..train import saver as _saver
     saver_def = meta.get("saver")
     if saver_def:
         var_list = {}
         for ckpt_name, var_name in saver_def["var_list"]:
             v = dec.variables.get(var_name)
             var_list[ckpt_name] = v if v is not None else dec.tensor(var_name + ":0")
-        return _saver.Saver(var_list=var_list, max_to_keep=saver_def.get("max_to_keep", 5),
-                            keep_checkpoint_every_n_hours=saver_def.get("keep_checkpoint_every_n_hours", 10000.0))
+        return {"var_list": var_list, "max_to_keep": saver_def.get("max_to_keep", 5),
+                "keep_checkpoint_every_n_hours": saver_def.get("keep_checkpoint_every_n_hours", 10000.0)}
     # No saver recorded: save the imported global variables under their names in the file.
     globals_ = {}
     for e in meta.get("collections", {}).get(_ops.GraphKeys.GLOBAL_VARIABLES, []):
         if "variable" in e:
             globals_[e["variable"]["var"]] = dec.variables[e["variable"]["var"]]
-    return _saver.Saver(var_list=globals_) if globals_ else None
+    return {"var_list": globals_} if globals_ else None

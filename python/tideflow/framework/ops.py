@@ -32,6 +32,11 @@ _VALID_OP_NAME_REGEX = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
 _VALID_SCOPE_NAME_REGEX = re.compile(r"^[A-Za-z0-9_.\\/>-]*$")
 
 
+# framework/tf_export.py writes GraphDefs; it sits above this module (it reads node attributes through
+# Graph), so it installs its writer here when imported, which `import tideflow` always does.
+_graph_def_writer = [None]
+
+
 class GraphKeys:
     GLOBAL_VARIABLES = "variables"
     LOCAL_VARIABLES = "local_variables"
@@ -196,14 +201,34 @@ class Tensor(metaclass=abc.ABCMeta):
                         "to test a tensor's existence, or run the graph to get its value.")
 
     def __iter__(self):
+        # TF1 graph mode refuses to iterate; tideflow unstacks along a known first dimension (what
+        # tf.unstack(t) builds), so `a, b = t` works. Built here with apply_op: framework sits below ops/.
         shape = self.shape
         if shape.ndims is None or _dimension_value(shape[0]) is None:
             raise TypeError("Cannot iterate over a tensor whose first dimension is unknown: %s" % self.name)
-        from ..ops import array_ops
-        return iter(array_ops.unstack(self))
+        return iter(apply_op("Unpack", [self], {"num": _dimension_value(shape[0]), "axis": 0}, name="unstack").outputs)
 
     def __len__(self):
         raise TypeError("len is not well defined for symbolic Tensors (%s). Use tf.shape(x)[0]." % self.name)
+
+    # Note [operators installed by the op modules]
+    # Tensor knows no arithmetic: the op modules that define the ops install the Python operators, as
+    # TensorFlow does (math_ops: + - * / // % ** < <= > >= & | ^ ~ unary - abs; linalg_ops: @; array_ops:
+    # indexing). So framework/ never imports ops/, and an operator is built by the same wrapper as the
+    # function (`x + y` is math_ops' add through apply_op). ops/state_ops forwards each of them from
+    # Variable to these. __eq__/__ne__ stay identity comparisons (TF1), so they are not in the set.
+    OVERLOADABLE_OPERATORS = frozenset((
+        "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+        "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__", "__matmul__",
+        "__rmatmul__", "__and__", "__rand__", "__or__", "__ror__", "__xor__", "__rxor__", "__lt__", "__le__",
+        "__gt__", "__ge__", "__neg__", "__abs__", "__invert__", "__getitem__"))
+
+    @classmethod
+    def _override_operator(cls, operator, func):
+        """Installs `func` as Tensor's `operator` (TensorFlow's Tensor._override_operator)."""
+        if operator not in cls.OVERLOADABLE_OPERATORS:
+            raise ValueError("Overriding %s is disallowed" % operator)
+        setattr(cls, operator, func)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -345,6 +370,8 @@ class Graph:
         return self.unique_name(name)
 
     def create_op(self, op_type, inputs, attrs=None, name=None, control_inputs=()):
+        """Adds a node (TF's Graph.create_op): inputs are Tensors of this graph. Op wrappers call apply_op,
+        the mode-aware entry point, rather than this."""
         if self._finalized:
             raise RuntimeError("Graph is finalized and cannot be modified.")
         name = self._unique_op_name(name or op_type)
@@ -434,8 +461,8 @@ class Graph:
         raise TypeError("Can not convert a %s into a Tensor or Operation." % type(obj).__name__)
 
     def as_graph_def(self, from_version=None, add_shapes=False):
-        """The graph as a GraphDef message (TensorBoard's format): `.node` and `SerializeToString()`."""
-        return GraphDef(self)
+        """The graph as a TensorFlow GraphDef message, which TensorFlow imports (framework/tf_export.py)."""
+        return _graph_def_writer[0](self, add_shapes=add_shapes)
 
     def finalize(self):
         self._finalized = True
@@ -546,32 +573,6 @@ class Graph:
         self._collections.pop(name, None)
 
 
-class _NodeDef:
-    __slots__ = ("name", "op", "input", "device")
-
-    def __init__(self, op):
-        self.name, self.op, self.device = op.name, op.type, op.device
-        self.input = [t.name if t.value_index else t.op.name for t in op.inputs] + \
-            ["^" + c.name for c in op.control_inputs]
-
-    def __repr__(self):
-        return "node { name: %r op: %r input: %r }" % (self.name, self.op, self.input)
-
-
-class GraphDef:
-    """A snapshot of a graph in TensorFlow's GraphDef wire format (encoded in C++)."""
-
-    def __init__(self, graph):
-        self._bytes = _core.graph_def(graph._c)
-        self.node = [_NodeDef(op) for op in graph.get_operations()]
-
-    def SerializeToString(self):  # noqa: N802 (protobuf's name)
-        return self._bytes
-
-    def ByteSize(self):  # noqa: N802
-        return len(self._bytes)
-
-
 # ---------------------------------------------------------------------------------------------------
 # Default graph stack (thread-local stacks over one process-wide default graph)
 
@@ -662,8 +663,19 @@ def _graph_of(inputs):
 
 
 def apply_op(op_type, inputs, attrs=None, name=None, control_inputs=()):
-    """Adds a node to the default graph (or the inputs' graph). Non-tensor inputs become constants. In
-    eager mode the op runs at once instead (Note [eager execution] in cpp/eager.h)."""
+    """The one entry point that builds an op from Python: op type, inputs, attributes, name.
+
+    Every op wrapper in tideflow (ops/, train/, summary.py, losses.py, ...) comes here; nothing else calls
+    Graph.create_op or the C++ graph's add_node (tests/test_layers.py checks it). This is therefore the
+    only place that knows the execution mode. In graph mode the node is added to the default graph, where
+    its shape function runs at once (shape and dtype errors raise here, naming the user's file:line) and
+    the current name scope, control dependencies, device and gradient overrides apply; the Operation is
+    returned. In eager mode the op's shape function and kernel run at once on the input values and eager
+    tensors come back, with no graph node (Note [eager execution] in cpp/eager.h).
+
+    `inputs` are Tensors of the default graph; any other value (a Python number, list, ndarray, a
+    Variable) is converted with convert_to_tensor. `attrs` maps attribute names to values as the op's
+    registry row declares them. `name` defaults to the op type and is made unique in the current scope."""
     if _core.executing_eagerly():
         return _eager.apply_op(op_type, inputs, attrs, name)
     g = get_default_graph()
@@ -678,6 +690,7 @@ def apply_op(op_type, inputs, attrs=None, name=None, control_inputs=()):
 
 
 def apply1(op_type, inputs, attrs=None, name=None):
+    """apply_op for the common single-output op: returns its output Tensor."""
     if _core.executing_eagerly():
         return _eager.apply1(op_type, inputs, attrs, name)
     return apply_op(op_type, inputs, attrs, name)._outputs[0]

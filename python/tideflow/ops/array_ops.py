@@ -19,7 +19,7 @@ __all__ = ["placeholder", "placeholder_with_default", "identity", "identity_n", 
            "tensor_scatter_sub", "dynamic_partition", "dynamic_stitch", "unique", "unique_with_counts",
            "setdiff1d", "unravel_index", "meshgrid", "sequence_mask", "reverse_sequence", "roll", "shape_n",
            "searchsorted", "broadcast_static_shape", "broadcast_dynamic_shape", "reverse_v2",
-           "space_to_depth", "depth_to_space", "sort", "argsort"]
+           "space_to_depth", "depth_to_space"]
 
 newaxis = None
 
@@ -383,19 +383,7 @@ def _slice_helper(tensor, slice_spec, var=None):
                              shrink_axis_mask=shrink_axis_mask, var=var, name=name)
 
 
-def _var_getitem(var, slice_spec):
-    return _slice_helper(var.value(), slice_spec, var)
-
-
-_ops.Tensor.__getitem__ = _slice_helper
-
-
-def _install_variable_getitem():
-    from . import state_ops
-    state_ops.Variable.__getitem__ = _var_getitem
-
-
-_install_variable_getitem()
+_ops.Tensor._override_operator("__getitem__", _slice_helper)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -653,55 +641,6 @@ def unravel_index(indices, dims, name=None):
     return _ops.apply1("UnravelIndex", [indices, dims], name=name or "UnravelIndex")
 
 
-# ---------------------------------------------------------------------------------------------------
-# Sorting and searching
-
-
-def sort(values, axis=-1, direction="ASCENDING", name=None):
-    """Values sorted along `axis`, through TopKV2 as in TensorFlow (sort.py)."""
-    with _ops.name_scope(name, "sort", [values]):
-        return _sort_or_argsort(values, axis, direction, return_argsort=False)
-
-
-def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None):
-    """Indices that sort `values` along `axis`; equal values keep their order (top_k is stable)."""
-    del stable  # TopKV2 already breaks ties by index
-    with _ops.name_scope(name, "argsort", [values]):
-        return _sort_or_argsort(values, axis, direction, return_argsort=True)
-
-
-def _sort_or_argsort(values, axis, direction, return_argsort):
-    from . import nn_ops
-    if direction not in ("ASCENDING", "DESCENDING"):
-        raise ValueError("Unknown direction: %s" % direction)
-    values = _ops.convert_to_tensor(values, name="values")
-    nd = values.shape.ndims
-    if nd is None:
-        raise ValueError("sort needs a tensor of known rank, got %s" % values)
-    axis = int(axis)
-    if not -nd <= axis < nd:
-        raise ValueError("axis %d is out of range for a rank %d tensor" % (axis, nd))
-    axis %= nd
-    last = nd - 1
-    perm = None
-    if axis != last:  # move the axis last, sort, move back (the swap is its own inverse)
-        perm = list(_builtins.range(nd))
-        perm[axis], perm[last] = last, axis
-        values = transpose(values, perm)
-    n = values.shape.as_list()[-1]
-    k = n if n is not None else _ops.apply1("Shape", [values], {"out_type": _dtypes.int32._enum})[-1]
-    if direction == "ASCENDING":
-        # Negation keeps ties in index order; ints use bitwise-not's order reversal like TensorFlow.
-        neg = _ops.apply1("Neg", [values]) if values.dtype.is_floating else \
-            _ops.apply1("Sub", [_ops.apply1("Neg", [values]), _ops.constant_op(1, dtype=values.dtype)])
-        top_vals, idx = nn_ops.top_k(neg, k)
-        result = idx if return_argsort else (
-            _ops.apply1("Neg", [top_vals]) if values.dtype.is_floating else
-            _ops.apply1("Neg", [_ops.apply1("Add", [top_vals, _ops.constant_op(1, dtype=values.dtype)])]))
-    else:
-        top_vals, idx = nn_ops.top_k(values, k)
-        result = idx if return_argsort else top_vals
-    return transpose(result, perm) if perm is not None else result
 
 
 def searchsorted(sorted_sequence, values, side="left", out_type=_dtypes.int32, name=None):
@@ -784,30 +723,6 @@ def shape_n(input, out_type=_dtypes.int32, name=None):  # noqa: A002
     """The shapes of several tensors (a Shape node each; TensorFlow uses one ShapeN node)."""
     with _ops.name_scope(name, "ShapeN", input):
         return [shape(t, out_type=out_type) for t in input]
-
-
-def tuple_(tensors, name=None, control_inputs=None):
-    """tf.tuple (exported under that name by _namespaces; here it would shadow the builtin). Each tensor passed through an Identity that waits for all of them (and `control_inputs`)."""
-    from .state_ops import group
-    with _ops.name_scope(name, "tuple", tensors):
-        gating = [t for t in tensors if t is not None]
-        if control_inputs:
-            for c in control_inputs:
-                if isinstance(c, _ops.Tensor):
-                    c = c.op
-                elif not isinstance(c, _ops.Operation):
-                    raise TypeError("Control input must be Operation or Tensor: %s" % c)
-                gating.append(c)
-        gate = group(*gating)
-        out = []
-        for t in tensors:
-            if t is None:
-                out.append(None)
-                continue
-            with _ops.control_dependencies([gate]):
-                out.append(group(t, name="control_dependency") if isinstance(t, _ops.Operation)
-                           else identity(t, name="control_dependency"))
-        return out
 
 
 def broadcast_static_shape(shape_x, shape_y):

@@ -7,6 +7,7 @@ import itertools
 
 from .. import _core
 from ..framework import ops as _ops
+from . import array_ops
 
 __all__ = ["gradients", "stop_gradient", "hessians", "RegisterGradient", "NotDifferentiable", "no_gradient",
            "custom_gradient"]
@@ -96,7 +97,6 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
                               functools.partial(_python_gradient, g))
     out = [None if r is None else g._tensor(*r) for r in res]
     if unconnected_gradients == "zero":
-        from . import array_ops
         out = [array_ops.zeros_like(x) if o is None else o for o, x in zip(out, xs)]
     return out
 
@@ -107,7 +107,6 @@ def stop_gradient(input, name=None):  # noqa: A002 (TF's argument name)
 
 def hessians(ys, xs, name="hessians", **kwargs):
     """Hessian of sum(ys) for each x (x flattened), built from gradients of gradients."""
-    from . import array_ops
     xs = _as_list(xs)
     out = []
     for x in xs:

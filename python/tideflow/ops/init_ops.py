@@ -8,7 +8,7 @@ import numpy as np
 
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
-from . import random_ops
+from . import random_ops, state_ops
 
 # tf.* names (the classes too, as the TF1 module exposes them); lecun_*, he_* and identity are reached
 # through tf.initializers, as in TF1.
@@ -303,7 +303,6 @@ def _needs_no_arguments(fn):
 
 def _initializers_namespace():
     """tf.initializers: TF1's short names for the initializer classes and variable-initializer ops."""
-    from . import state_ops
     ns = types.ModuleType("tideflow.initializers")
     for short, obj in (("zeros", Zeros), ("ones", Ones), ("constant", Constant),
                        ("random_uniform", RandomUniform), ("random_normal", RandomNormal),

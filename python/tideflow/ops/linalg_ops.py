@@ -6,7 +6,7 @@ import numpy as np
 
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
-from . import array_ops, math_ops, reduction_ops
+from . import array_ops, gen_ops, math_ops, reduction_ops
 
 __all__ = ["matmul", "matrix_inverse", "tensordot", "norm", "trace", "matrix_diag", "matrix_diag_part",
            "matrix_set_diag", "matrix_band_part", "diag", "diag_part", "eye", "matrix_determinant", "cholesky",
@@ -31,6 +31,10 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
         if ra == 2 and rb == 2:
             return _ops.apply1("MatMul", [a, b], {"transpose_a": ta, "transpose_b": tb}, name=scope)
         return _ops.apply1("BatchMatMulV2", [a, b], {"adj_x": ta, "adj_y": tb}, name=scope)
+
+
+_ops.Tensor._override_operator("__matmul__", lambda self, other: matmul(self, other))
+_ops.Tensor._override_operator("__rmatmul__", lambda self, other: matmul(other, self))
 
 
 def matrix_inverse(input, adjoint=False, name=None):  # noqa: A002 (TF's name)
@@ -78,11 +82,11 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None, keep_dims
     with _ops.name_scope(name, "norm", [tensor]):
         x = _ops.convert_to_tensor(tensor, name="tensor")
         if ord in ("euclidean", "fro", 2, 2.0):
-            return math_ops.sqrt(reduction_ops.reduce_sum(math_ops.square(x), axis=axis, keepdims=keep))
+            return gen_ops.sqrt(reduction_ops.reduce_sum(gen_ops.square(x), axis=axis, keepdims=keep))
         if ord in (1, 1.0):
-            return reduction_ops.reduce_sum(math_ops.abs(x), axis=axis, keepdims=keep)
+            return reduction_ops.reduce_sum(gen_ops.abs(x), axis=axis, keepdims=keep)
         if ord == np.inf:
-            return reduction_ops.reduce_max(math_ops.abs(x), axis=axis, keepdims=keep)
+            return reduction_ops.reduce_max(gen_ops.abs(x), axis=axis, keepdims=keep)
         raise ValueError("'ord' must be 'euclidean', 'fro', 1, 2 or np.inf, got %r" % (ord,))
 
 

@@ -7,13 +7,10 @@ from ..framework.tensor_shape import dimension_value as _dimension_value
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "truediv", "realdiv", "div", "floordiv", "floor_div", "mod",
-    "floormod", "negative", "pow", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "abs", "sign", "sin",
-    "cos", "tanh", "sigmoid", "reciprocal", "maximum", "minimum", "floor", "ceil", "round", "add_n", "equal",
-    "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
-    "logical_xor", "where", "cast", "to_float", "to_double", "to_int32", "to_int64", "squared_difference",
-    "scalar_mul", "relu", "is_nan", "is_inf", "is_finite", "div_no_nan", "truncatediv", "truncatemod", "atan2",
-    "polygamma", "zeta", "expm1", "rint", "erf", "erfc", "lgamma", "digamma", "tan", "asin", "acos", "atan",
-    "sinh", "cosh", "asinh", "acosh", "atanh", "log_sigmoid",
+    "floormod", "pow", "maximum", "minimum", "round", "add_n", "equal", "not_equal", "less", "less_equal",
+    "greater", "greater_equal", "logical_and", "logical_or", "logical_xor", "where", "cast", "to_float",
+    "to_double", "to_int32", "to_int64", "squared_difference", "scalar_mul", "div_no_nan", "truncatediv",
+    "truncatemod", "atan2", "polygamma", "zeta", "log_sigmoid",
 ]  # xlogy and xdivy are only in tf.math, as in TensorFlow
 
 
@@ -199,123 +196,7 @@ def add_n(inputs, name=None):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Unary
-
-def negative(x, name=None):
-    return _unary("Neg", x, name)
-
-
-def square(x, name=None):
-    return _unary("Square", x, name)
-
-
-def sqrt(x, name=None):
-    return _unary("Sqrt", x, name)
-
-
-def rsqrt(x, name=None):
-    return _unary("Rsqrt", x, name)
-
-
-def exp(x, name=None):
-    return _unary("Exp", x, name)
-
-
-def log(x, name=None):
-    return _unary("Log", x, name)
-
-
-def log1p(x, name=None):
-    return _unary("Log1p", x, name)
-
-
-def abs(x, name=None):  # noqa: A001 (TF's name)
-    return _unary("Abs", x, name)
-
-
-def sign(x, name=None):
-    return _unary("Sign", x, name)
-
-
-def sin(x, name=None):
-    return _unary("Sin", x, name)
-
-
-def cos(x, name=None):
-    return _unary("Cos", x, name)
-
-
-def tanh(x, name=None):
-    return _unary("Tanh", x, name)
-
-
-def sigmoid(x, name=None):
-    return _unary("Sigmoid", x, name)
-
-
-def expm1(x, name=None):
-    """exp(x) - 1, accurate for small x."""
-    return _unary("Expm1", x, name)
-
-
-def rint(x, name=None):
-    """Rounds half to even, like round, for float tensors."""
-    return _unary("Rint", x, name)
-
-
-def erf(x, name=None):
-    return _unary("Erf", x, name)
-
-
-def erfc(x, name=None):
-    return _unary("Erfc", x, name)
-
-
-def lgamma(x, name=None):
-    """log|Gamma(x)|; +inf at the poles (non-positive integers)."""
-    return _unary("Lgamma", x, name)
-
-
-def digamma(x, name=None):
-    """d/dx lgamma(x); NaN at the poles (non-positive integers)."""
-    return _unary("Digamma", x, name)
-
-
-def tan(x, name=None):
-    return _unary("Tan", x, name)
-
-
-def asin(x, name=None):
-    return _unary("Asin", x, name)
-
-
-def acos(x, name=None):
-    return _unary("Acos", x, name)
-
-
-def atan(x, name=None):
-    return _unary("Atan", x, name)
-
-
-def sinh(x, name=None):
-    return _unary("Sinh", x, name)
-
-
-def cosh(x, name=None):
-    return _unary("Cosh", x, name)
-
-
-def asinh(x, name=None):
-    return _unary("Asinh", x, name)
-
-
-def acosh(x, name=None):
-    return _unary("Acosh", x, name)
-
-
-def atanh(x, name=None):
-    return _unary("Atanh", x, name)
-
+# Unary (the plain ones, tf.exp, tf.erf..., are made from the registry by gen_ops.py)
 
 def log_sigmoid(x, name=None):
     """log(1 / (1 + exp(-x))) = -softplus(-x), finite for any x. softplus(-x) is computed as
@@ -324,25 +205,10 @@ def log_sigmoid(x, name=None):
     with _ops.name_scope(name, "LogSigmoid", [x]) as scope:
         x = _ops.convert_to_tensor(x, name="x")
         half = _ops.convert_to_tensor(0.5, dtype=x.dtype)
-        abs_x = abs(x)
+        abs_x = _unary("Abs", x)
         relu_neg_x = subtract(multiply(half, abs_x), multiply(half, x))
-        return negative(add(relu_neg_x, log1p(exp(negative(abs_x)))), name=scope)
-
-
-def reciprocal(x, name=None):
-    return _unary("Reciprocal", x, name)
-
-
-def relu(features, name=None):
-    return _unary("Relu", features, name)
-
-
-def floor(x, name=None):
-    return _unary("Floor", x, name)
-
-
-def ceil(x, name=None):
-    return _unary("Ceil", x, name)
+        softplus = add(relu_neg_x, _unary("Log1p", _unary("Exp", _unary("Neg", abs_x))))
+        return _unary("Neg", softplus, name=scope)
 
 
 def round(x, name=None):  # noqa: A001 (TF's name)
@@ -388,14 +254,10 @@ def logical_or(x, y, name=None):
     return _binary("LogicalOr", x, y, name)
 
 
-def logical_not(x, name=None):
-    return _unary("LogicalNot", x, name)
-
-
 def logical_xor(x, y, name="LogicalXor"):
     with _ops.name_scope(name, "LogicalXor", [x, y]) as scope:
         x, y = _pair(x, y)
-        return logical_and(logical_or(x, y), logical_not(logical_and(x, y)), name=scope)
+        return logical_and(logical_or(x, y), _unary("LogicalNot", logical_and(x, y)), name=scope)
 
 
 def _selects_rows(condition, x):
@@ -425,16 +287,7 @@ def where(condition, x=None, y=None, name=None):
         return _ops.apply1("Select", [condition, x, y], name=scope)
 
 
-def is_nan(x, name=None):
-    return _unary("IsNan", x, name)
 
-
-def is_inf(x, name=None):
-    return _unary("IsInf", x, name)
-
-
-def is_finite(x, name=None):
-    return _unary("IsFinite", x, name)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -467,7 +320,9 @@ def to_int64(x, name="ToInt64"):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Operator overloads on Tensor and Variable. __eq__/__ne__ stay identity comparisons (TF1).
+# Operator overloads on Tensor (Note [operators installed by the op modules] in framework/ops.py; `@` comes
+# from linalg_ops, indexing from array_ops, Variable forwards to these in state_ops). __eq__/__ne__ stay
+# identity comparisons (TF1).
 
 def _binary_operator(op_type, default_name):
     def forward(self, other):
@@ -479,12 +334,7 @@ def _binary_operator(op_type, default_name):
     return forward, reflected
 
 
-def _matmul(a, b):
-    from . import linalg_ops  # the linalg family defines matmul
-    return linalg_ops.matmul(a, b)
-
-
-def _overloads():
+def _install_overloads():
     ops = {}
     for op_type, default_name, names in (("Add", "add", "add"), ("Sub", "sub", "sub"), ("Mul", "mul", "mul"),
                                          ("FloorDiv", "floordiv", "floordiv"), ("FloorMod", "mod", "mod"),
@@ -502,17 +352,8 @@ def _overloads():
     ops["__neg__"] = lambda self: _unary("Neg", self)
     ops["__abs__"] = lambda self: _unary("Abs", self)
     ops["__invert__"] = lambda self: _unary("LogicalNot", self)
-    ops["__matmul__"] = lambda self, other: _matmul(self, other)
-    ops["__rmatmul__"] = lambda self, other: _matmul(other, self)
-    return ops
-
-
-def _install_overloads():
-    from . import state_ops
-    for cls in (_ops.Tensor, state_ops.Variable):
-        for k, fn in _overloads().items():
-            setattr(cls, k, fn)
-    state_ops.Variable.__array_priority__ = 100  # ndarray <op> Variable defers to the Variable, as Tensor
+    for k, fn in ops.items():
+        _ops.Tensor._override_operator(k, fn)
 
 
 _install_overloads()

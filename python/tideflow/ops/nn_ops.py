@@ -1,11 +1,13 @@
-"""tf.nn: activations, softmax and the cross-entropy losses (cpp/ops/nn.cc), bias_add, l2_loss, moments.
+"""tf.nn: activations, softmax and the cross-entropy losses (cpp/ops/nn.cc), l2_loss, moments; convolutions
+and pooling come from conv_ops.py, bias_add, dropout and normalization from nn_impl.py.
 Composites follow TensorFlow 1.x's formulas and scope names, so numbers and graphs read the same."""
 import numpy as np
 
 from ..framework import dtypes as _dtypes
+from ..framework import importer as _importer
 from ..framework import ops as _ops
-from . import array_ops, linalg_ops, math_ops, reduction_ops
-from .math_ops import relu, sigmoid, tanh  # the elementwise family defines them
+from . import array_ops, clip_ops, gen_ops, linalg_ops, math_ops, reduction_ops
+from .gen_ops import relu, sigmoid, tanh  # noqa: F401 (tf.nn.relu...; made from the registry)
 from ..framework.tensor_shape import dimension_value as _dimension_value
 
 __all__ = ["relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "softplus", "softmax", "log_softmax",
@@ -34,7 +36,7 @@ def elu(features, name=None):
     """x where x > 0, exp(x) - 1 elsewhere."""
     with _ops.name_scope(name, "Elu", [features]) as scope:
         x = _ops.convert_to_tensor(features, name="features")
-        return math_ops.where(math_ops.greater(x, 0), x, math_ops.subtract(math_ops.exp(x), 1), name=scope)
+        return math_ops.where(math_ops.greater(x, 0), x, math_ops.subtract(gen_ops.exp(x), 1), name=scope)
 
 
 def selu(features, name=None):
@@ -46,7 +48,7 @@ def selu(features, name=None):
         scale = _ops.convert_to_tensor(1.0507009873554804934193349852946, dtype=x.dtype)
         scale_alpha = _ops.convert_to_tensor(1.0507009873554804934193349852946 * 1.6732632423543772848170429916717,
                                              dtype=x.dtype)
-        neg = math_ops.multiply(scale_alpha, math_ops.expm1(math_ops.minimum(x, 0)))
+        neg = math_ops.multiply(scale_alpha, gen_ops.expm1(math_ops.minimum(x, 0)))
         return math_ops.where(math_ops.less(x, 0), neg, math_ops.multiply(scale, x), name=scope)
 
 
@@ -54,7 +56,7 @@ def swish(features, name=None):
     """x * sigmoid(x) (TF 1.x's tf.nn.swish, also called silu)."""
     with _ops.name_scope(name, "swish", [features]) as scope:
         x = _ops.convert_to_tensor(features, name="features")
-        return math_ops.multiply(x, math_ops.sigmoid(x), name=scope)
+        return math_ops.multiply(x, gen_ops.sigmoid(x), name=scope)
 
 
 silu = swish
@@ -62,7 +64,7 @@ silu = swish
 
 def _log1p_exp_neg_abs(x):
     """log(1 + exp(-|x|)): the bounded part of the stable softplus and logistic losses."""
-    return math_ops.log1p(math_ops.exp(math_ops.negative(math_ops.abs(x))))
+    return gen_ops.log1p(gen_ops.exp(gen_ops.negative(gen_ops.abs(x))))
 
 
 def softplus(features, name=None):
@@ -76,7 +78,7 @@ def softsign(features, name=None):
     """x / (1 + |x|)."""
     with _ops.name_scope(name, "Softsign", [features]) as scope:
         x = _ops.convert_to_tensor(features, name="features")
-        return math_ops.truediv(x, math_ops.add(math_ops.abs(x), _ops.convert_to_tensor(1, dtype=x.dtype)), name=scope)
+        return math_ops.truediv(x, math_ops.add(gen_ops.abs(x), _ops.convert_to_tensor(1, dtype=x.dtype)), name=scope)
 
 
 def _last_axis_op(op_type, logits, axis, name):
@@ -192,9 +194,9 @@ def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, 
         zeros = array_ops.zeros_like(logits, dtype=logits.dtype)
         cond = math_ops.greater_equal(logits, zeros)
         relu_logits = math_ops.where(cond, logits, zeros)
-        neg_abs_logits = math_ops.where(cond, math_ops.negative(logits), logits)
+        neg_abs_logits = math_ops.where(cond, gen_ops.negative(logits), logits)
         return math_ops.add(math_ops.subtract(relu_logits, math_ops.multiply(logits, labels)),
-                            math_ops.log1p(math_ops.exp(neg_abs_logits)), name=scope)
+                            gen_ops.log1p(gen_ops.exp(neg_abs_logits)), name=scope)
 
 
 def weighted_cross_entropy_with_logits(labels=None, logits=None, pos_weight=None, name=None, targets=None):
@@ -209,7 +211,7 @@ def weighted_cross_entropy_with_logits(labels=None, logits=None, pos_weight=None
         one = _ops.convert_to_tensor(1, dtype=logits.dtype)
         q = _ops.convert_to_tensor(pos_weight, dtype=logits.dtype)
         log_weight = math_ops.add(one, math_ops.multiply(math_ops.subtract(q, one), labels))
-        softplus_neg = math_ops.add(_log1p_exp_neg_abs(logits), relu(math_ops.negative(logits)))
+        softplus_neg = math_ops.add(_log1p_exp_neg_abs(logits), relu(gen_ops.negative(logits)))
         return math_ops.add(math_ops.multiply(math_ops.subtract(one, labels), logits),
                             math_ops.multiply(log_weight, softplus_neg), name=scope)
 
@@ -219,8 +221,8 @@ def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
     axis = axis if axis is not None else dim
     with _ops.name_scope(name, "l2_normalize", [x]) as scope:
         x = _ops.convert_to_tensor(x, name="x")
-        square_sum = reduction_ops.reduce_sum(math_ops.square(x), axis, keepdims=True)
-        inv_norm = math_ops.rsqrt(math_ops.maximum(square_sum, _ops.convert_to_tensor(epsilon, dtype=x.dtype)))
+        square_sum = reduction_ops.reduce_sum(gen_ops.square(x), axis, keepdims=True)
+        inv_norm = gen_ops.rsqrt(math_ops.maximum(square_sum, _ops.convert_to_tensor(epsilon, dtype=x.dtype)))
         return math_ops.multiply(x, inv_norm, name=scope)
 
 
@@ -229,32 +231,7 @@ def l2_loss(t, name=None):
     with _ops.name_scope(name, "L2Loss", [t]) as scope:
         t = _ops.convert_to_tensor(t, name="t")
         half = _ops.convert_to_tensor(0.5, dtype=t.dtype)
-        return math_ops.multiply(reduction_ops.reduce_sum(math_ops.square(t)), half, name=scope)
-
-
-def bias_add(value, bias, data_format=None, name=None):
-    """value + bias, bias a vector along the channel dim (last for NHWC/None, dim 1 for NCHW)."""
-    with _ops.name_scope(name, "BiasAdd", [value, bias]) as scope:
-        value = _ops.convert_to_tensor(value, name="input")
-        bias = _ops.convert_to_tensor(bias, dtype=value.dtype, name="bias")
-        if bias.shape.ndims is not None and bias.shape.ndims != 1:
-            raise ValueError("Shape must be rank 1 but is rank %d for 'BiasAdd' bias %s"
-                             % (bias.shape.ndims, bias.shape))
-        rank = value.shape.ndims
-        if rank is not None and rank < 2:
-            raise ValueError("Shape must be at least rank 2 but is rank %d for 'BiasAdd' value %s"
-                             % (rank, value.shape))
-        channels_first = data_format is not None and data_format.startswith("NC")
-        c = _dimension_value(value.shape[1 if channels_first else -1]) if rank is not None else None
-        b = _dimension_value(bias.shape[0]) if bias.shape.ndims == 1 else None
-        if c is not None and b is not None and c != b:
-            raise ValueError("Dimensions must be equal, but are %d and %d for 'BiasAdd' with input shapes: %s, %s"
-                             % (c, b, value.shape, bias.shape))
-        if channels_first:
-            if rank is None:
-                raise ValueError("bias_add with data_format %s needs the rank of value" % data_format)
-            bias = array_ops.reshape(bias, [-1] + [1] * (rank - 2))
-        return math_ops.add(value, bias, name=scope)
+        return math_ops.multiply(reduction_ops.reduce_sum(gen_ops.square(t)), half, name=scope)
 
 
 def xw_plus_b(x, weights, biases, name=None):
@@ -283,7 +260,6 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_
     `partition_strategy` as TF does: "mod" puts id i in shard i % P at row i // P, "div" gives each shard
     a contiguous range (the first N % P shards one row more). The gradient is a dense tensor per shard,
     where TF gives IndexedSlices with the same values. `max_norm` clips each looked-up row's L2 norm."""
-    from . import clip_ops
     if isinstance(params, (list, tuple)):
         params = list(params)
     else:
@@ -347,3 +323,21 @@ def depth_to_space(input, block_size, name=None, data_format="NHWC"):  # noqa: A
 import collections as _collections  # noqa: E402
 
 TopKResult = _collections.namedtuple("TopKV2", ["values", "indices"])
+
+
+from .conv_ops import *  # noqa: E402,F401,F403  (convolutions and pooling)
+from .nn_impl import *  # noqa: E402,F401,F403  (bias_add, dropout, batch norm, lrn)
+from . import conv_ops as _conv_ops, nn_impl as _nn_impl  # noqa: E402
+
+__all__ += _conv_ops.__all__ + [n for n in _nn_impl.__all__ if n not in __all__]
+
+
+# TensorFlow graphs name these as single ops; tideflow builds them from its own (framework/importer.py).
+def _tf_composite(fn, **attr_names):
+    return lambda x, name, attrs: fn(x, name=name, **{k: attrs[a] for k, a in attr_names.items() if a in attrs})
+
+
+for _op_type, _fn in (("Relu6", _tf_composite(relu6)), ("Elu", _tf_composite(elu)), ("Selu", _tf_composite(selu)),
+                      ("Softplus", _tf_composite(softplus)), ("Softsign", _tf_composite(softsign)),
+                      ("LeakyRelu", _tf_composite(leaky_relu, alpha="alpha")), ("L2Loss", _tf_composite(l2_loss))):
+    _importer.register_composite(_op_type, _fn)

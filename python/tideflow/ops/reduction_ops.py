@@ -5,7 +5,7 @@ import numpy as np
 
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
-from . import array_ops, math_ops
+from . import array_ops, gen_ops, math_ops
 
 __all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_any", "reduce_all",
            "reduce_logsumexp", "count_nonzero", "argmax", "argmin", "arg_max", "arg_min", "cumsum", "cumprod",
@@ -89,7 +89,7 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=None, name=None, reductio
         x = _ops.convert_to_tensor(input_tensor, name="input_tensor")
         axes = _axes_tensor(x, axis)
         shift = _ops.apply1("StopGradient", [_ops.apply1("Max", [x, axes], {"keep_dims": True})])
-        lse = math_ops.log(_ops.apply1("Sum", [math_ops.exp(math_ops.subtract(x, shift)), axes],
+        lse = gen_ops.log(_ops.apply1("Sum", [gen_ops.exp(math_ops.subtract(x, shift)), axes],
                                        {"keep_dims": keep}))
         if not keep:
             shift = _ops.apply1("StopGradient", [_ops.apply1("Max", [x, axes], {"keep_dims": False})])

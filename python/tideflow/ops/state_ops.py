@@ -5,13 +5,18 @@ from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 from ..framework.ops import GraphKeys
 from ..framework.tensor_shape import TensorShape, as_shape
+from ..framework.indexed_slices import IndexedSlices
 from .. import _core
+from . import array_ops, math_ops
+from .control_flow_ops import group, no_op  # noqa: F401 (tf.group and tf.no_op are exported from here too)
 
 
 class Variable:
     """A value that lives in the Session across runs. `name:0` reads it; `initializer` assigns the initial
-    value; `value()` is a snapshot (`name/read`), as in TensorFlow 1.x. Created while executing eagerly (or
-    by a tf.function's first trace) it is an eager variable instead (tideflow.eager.variables)."""
+    value; `value()` is a snapshot (`name/read`), as in TensorFlow 1.x. Operators are Tensor's (installed
+    below). Created while executing eagerly (or by a tf.function's first trace) it is an eager variable
+    instead (tideflow.eager.variables)."""
+    __array_priority__ = 100  # ndarray <op> Variable defers to the Variable, as for Tensor
 
     def __new__(cls, *args, **kwargs):
         if cls is Variable and _eager_creator is not None:
@@ -41,7 +46,6 @@ class Variable:
                 init = initial_value if isinstance(initial_value, _ops.Tensor) else \
                     _ops.convert_to_tensor(initial_value, dtype=dtype, name="initial_value")
                 if dtype is not None and init.dtype is not _dtypes.as_dtype(dtype):
-                    from . import math_ops
                     init = math_ops.cast(init, dtype)
                 var_shape = as_shape(shape) if shape is not None else init.shape
                 if not validate_shape:
@@ -135,7 +139,6 @@ class Variable:
 
     # TF1's RefVariable takes the sparse rows as an IndexedSlices (indices along dimension 0).
     def _scatter(self, fn, sparse_delta, use_locking, name):
-        from ..framework.indexed_slices import IndexedSlices
         if not isinstance(sparse_delta, IndexedSlices):
             raise TypeError("sparse_delta is not IndexedSlices: %s" % (sparse_delta,))
         return fn(self._variable, sparse_delta.indices, sparse_delta.values, use_locking=use_locking, name=name)
@@ -214,6 +217,24 @@ def _var_to_tensor(v, dtype=None, name=None, as_ref=False):
 
 _ops.register_tensor_conversion_function(Variable, _var_to_tensor)
 _eager_creator = None  # set by tideflow.eager: returns the eager variable class when one should be made
+
+
+def _forward_operator(operator):
+    # Tensor's operators convert their operands (through _var_to_tensor for a Variable) inside the op's own
+    # name scope, so a Variable is passed on as it is: under control dependencies its fresh read lands in
+    # that scope, as when the operator was installed on Variable directly. Looked up at call time: linalg_ops
+    # installs `@` after this module loads.
+    def run_op(self, *args):
+        return getattr(_ops.Tensor, operator)(self, *args)
+    run_op.__name__ = operator
+    return run_op
+
+
+for _operator in _ops.Tensor.OVERLOADABLE_OPERATORS - {"__getitem__"}:
+    setattr(Variable, _operator, _forward_operator(_operator))
+del _operator
+# Indexing slices the snapshot; `var` rides along for TF's sliced assignment signature.
+Variable.__getitem__ = lambda self, slice_spec: array_ops._slice_helper(self.value(), slice_spec, self)
 RefVariable = Variable
 VariableV1 = Variable
 
@@ -325,29 +346,6 @@ def trainable_variables(scope=None):
 
 def model_variables(scope=None):
     return _ops.get_collection(GraphKeys.MODEL_VARIABLES, scope)
-
-
-def no_op(name=None):
-    return _ops.apply_op("NoOp", [], name=name or "NoOp")
-
-
-def group(*inputs, **kwargs):
-    """An op that runs all `inputs` (ops, tensors, or nested lists of them)."""
-    name = kwargs.pop("name", None)
-    flat = []
-
-    def walk(x):
-        if isinstance(x, (list, tuple)):
-            for y in x:
-                walk(y)
-        elif isinstance(x, dict):
-            for y in x.values():
-                walk(y)
-        elif x is not None:
-            flat.append(x)
-    walk(inputs)
-    with _ops.control_dependencies(flat):
-        return no_op(name=name or "group_deps")
 
 
 def variables_initializer(var_list, name="init"):

@@ -3,7 +3,8 @@ get_checkpoint_state, checkpoint_exists, list_variables, load_variable, NewCheck
 
 A checkpoint is named by its prefix ("dir/model-100"); its tensors live in PREFIX.safetensors and its
 graph in PREFIX.meta. The state file and the safetensors format are read and written in C++
-(cpp/io/checkpoint.cc), so C++ programs share them."""
+(cpp/io/checkpoint.cc), so C++ programs share them. TensorFlow's V2 checkpoints (PREFIX.index and
+PREFIX.data-*) are read everywhere a checkpoint is (train/tf_checkpoint.py)."""
 import glob
 import logging
 import os
@@ -11,6 +12,7 @@ import os
 from .. import _core
 from ..framework import dtypes as _dtypes
 from ..framework import errors
+from . import tf_checkpoint as _tfc
 
 __all__ = ["CheckpointState", "generate_checkpoint_state_proto", "update_checkpoint_state",
            "get_checkpoint_state", "latest_checkpoint", "checkpoint_exists", "get_checkpoint_mtimes",
@@ -19,9 +21,10 @@ __all__ = ["CheckpointState", "generate_checkpoint_state_proto", "update_checkpo
 
 _EXT = ".safetensors"
 _ST_DTYPES = {"F32": _dtypes.float32, "F64": _dtypes.float64, "I32": _dtypes.int32, "I64": _dtypes.int64,
-              "BOOL": _dtypes.bool}
+              "BOOL": _dtypes.bool, "STRING": _dtypes.string}
 # TF's DataType names, which CheckpointReader.debug_string prints.
-_TF_DT_NAMES = {"F32": "DT_FLOAT", "F64": "DT_DOUBLE", "I32": "DT_INT32", "I64": "DT_INT64", "BOOL": "DT_BOOL"}
+_TF_DT_NAMES = {"F32": "DT_FLOAT", "F64": "DT_DOUBLE", "I32": "DT_INT32", "I64": "DT_INT64", "BOOL": "DT_BOOL",
+                "STRING": "DT_STRING"}
 
 
 def _data_file(prefix):
@@ -121,8 +124,9 @@ def get_checkpoint_state(checkpoint_dir, latest_filename=None):
 
 
 def checkpoint_exists(checkpoint_prefix):
-    """True when the checkpoint's data file exists (the prefix or the .safetensors path may be given)."""
-    return os.path.isfile(_data_file(checkpoint_prefix))
+    """True when the checkpoint's data file exists (the prefix or the .safetensors path may be given), in
+    tideflow's format or as a TensorFlow bundle (PREFIX.index)."""
+    return _tfc.checkpoint_format(checkpoint_prefix) is not None
 
 
 def latest_checkpoint(checkpoint_dir, latest_filename=None):
@@ -136,13 +140,14 @@ def latest_checkpoint(checkpoint_dir, latest_filename=None):
 
 
 def get_checkpoint_mtimes(checkpoint_prefixes):
-    return [os.path.getmtime(_data_file(p)) for p in checkpoint_prefixes if checkpoint_exists(p)]
+    return [os.path.getmtime(_data_file(p) if _tfc.checkpoint_format(p) == _tfc.TIDEFLOW else _tfc.index_file(p))
+            for p in checkpoint_prefixes if checkpoint_exists(p)]
 
 
 def remove_checkpoint(checkpoint_prefix, checkpoint_format_version=None, meta_graph_suffix="meta"):
     """Deletes every file of a checkpoint, including temporaries a killed writer left behind."""
     prefix = _prefix_of(checkpoint_prefix)
-    for f in (prefix + _EXT, prefix + "." + meta_graph_suffix):
+    for f in [prefix + _EXT, prefix + "." + meta_graph_suffix] + _tfc.bundle_files(prefix):
         for g in [f] + glob.glob(glob.escape(f) + ".tmp.*"):
             try:
                 os.remove(g)
@@ -160,10 +165,13 @@ class CheckpointReader:
 
     def __init__(self, filepattern):
         filepattern = os.fspath(filepattern)
-        if not os.path.exists(_data_file(filepattern)):
+        fmt = _tfc.checkpoint_format(filepattern)
+        if fmt is None:
+            _tfc.raise_if_v1(filepattern)
             raise errors.NotFoundError(None, None, "Unsuccessful TensorSliceReader constructor: Failed to find any "
                                        "matching files for %s" % filepattern)
-        self._r = _core.CheckpointReader(_data_file(filepattern))
+        self._r = _core.CheckpointReader(_data_file(filepattern)) if fmt == _tfc.TIDEFLOW else \
+            _tfc.BundleReader(filepattern)
         self._entries = {name: (dt, shape) for name, dt, shape in self._r.entries()}
 
     def has_tensor(self, name):

@@ -11,13 +11,24 @@ import time
 from .. import _core
 from ..framework import meta_graph as _meta_graph
 from ..framework import ops as _ops
+from ..framework import tf_meta_graph as _tf_meta_graph
+from ..framework.tf_messages import SaverDef
 from ..ops import state_ops as _state_ops
 from . import checkpoint_management as _cm
+from . import tf_checkpoint as _tfc
 
-__all__ = ["Saver", "export_meta_graph", "import_meta_graph"]
+__all__ = ["Saver", "SaverDef", "export_meta_graph", "import_meta_graph"]
 
 export_meta_graph = _meta_graph.export_meta_graph
-import_meta_graph = _meta_graph.import_meta_graph
+
+
+def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
+    """Adds the nodes of a meta graph to the default graph (names under `import_scope`), restores its
+    collections and seed, and returns a Saver for its variables (None when it has none)."""
+    saver_kwargs = _meta_graph.import_scoped_meta_graph(
+        meta_graph_or_file, _state_ops.Variable._from_parts, clear_devices=clear_devices, import_scope=import_scope,
+        **kwargs)
+    return Saver(**saver_kwargs) if saver_kwargs is not None else None
 
 
 def _variable_tensor(v, what):
@@ -29,13 +40,22 @@ def _variable_tensor(v, what):
     raise TypeError("%s must be a Variable or a variable's tensor, got %r" % (what, v))
 
 
-def _var_map(var_list):
-    """Checkpoint name -> variable tensor, in a stable order."""
+def _var_map(var_list, slices=None):
+    """Checkpoint name -> variable tensor, in a stable order. The parts of a partitioned variable (a list
+    value, or Variables carrying TensorFlow's save-slice info) go under their own op names, and `slices`
+    records which slice of which TensorFlow checkpoint tensor each holds (tf_checkpoint.slice_of)."""
+    slices = {} if slices is None else slices
     if isinstance(var_list, dict):
         out = {}
         for name, v in var_list.items():
             if not isinstance(name, str):
                 raise TypeError("var_list keys must be checkpoint names (strings), got %r" % (name,))
+            if isinstance(v, (list, tuple)):
+                for part in v:
+                    t = _variable_tensor(part, "var_list[%r]" % name)
+                    out[t.op.name] = t
+                    slices[t.op.name] = _tfc.slice_of(part, name)
+                continue
             out[name] = _variable_tensor(v, "var_list[%r]" % name)
         return out
     if isinstance(var_list, (_ops.Tensor,)) or _meta_graph._is_variable(var_list):
@@ -44,6 +64,8 @@ def _var_map(var_list):
     for v in var_list:
         t = _variable_tensor(v, "Every element of var_list")
         name = t.op.name
+        if getattr(v, "_save_slice_info", None) is not None:
+            slices[name] = _tfc.slice_of(v)
         if name in out:
             if out[name] is t:
                 continue
@@ -71,12 +93,17 @@ class Saver:
     """Saves and restores variables (TF1's tf.train.Saver).
 
     var_list: None (all global variables, optimizer slots included), a list of variables (saved under their
-    op names, e.g. "theta", "theta/Adam") or a dict {checkpoint name: variable}."""
+    op names, e.g. "theta", "theta/Adam") or a dict {checkpoint name: variable}.
+    Files: tideflow's PREFIX.safetensors and PREFIX.meta by default; TensorFlow's V2 bundle
+    (PREFIX.index, PREFIX.data-00000-of-00001) and a TensorFlow MetaGraphDef with
+    `write_version=tf.train.SaverDef.V2` or `format="tensorflow"`, so TensorFlow can restore them.
+    `restore` reads either format, whichever is at the path."""
 
     def __init__(self, var_list=None, reshape=False, sharded=False, max_to_keep=5,
                  keep_checkpoint_every_n_hours=10000.0, name=None, restore_sequentially=False, saver_def=None,
                  builder=None, defer_build=False, allow_empty=False, write_version=None, pad_step_number=False,
-                 save_relative_paths=False, filename=None):
+                 save_relative_paths=False, filename=None, format=None):  # noqa: A002 (tideflow's option)
+        self._format = _saver_format(write_version, format)
         if saver_def is not None:
             raise ValueError("saver_def is not supported; use tf.train.import_meta_graph, which returns a Saver")
         self._var_list_arg = var_list
@@ -101,7 +128,8 @@ class Saver:
         var_list = self._var_list_arg
         if var_list is None:
             var_list = _state_ops.global_variables()
-        self._vars = _var_map(var_list)
+        self._slices = {}
+        self._vars = _var_map(var_list, self._slices)
         if not self._vars and not self._allow_empty:
             raise ValueError("No variables to save")
         self._graph = next(iter(self._vars.values())).graph if self._vars else _ops.get_default_graph()
@@ -177,8 +205,11 @@ class Saver:
         if not os.path.isdir(save_dir):
             raise ValueError("Parent directory of %s doesn't exist, can't save." % save_path)
         names, ids = self._names_and_ids(s)
-        metadata = {} if step is None else {"global_step": str(step)}
-        _core.save_variables(s._c, _cm._data_file(prefix), names, ids, metadata)
+        if self._format == _tfc.TENSORFLOW:
+            _core.save_variables_tf(s._c, prefix, *_tfc.bundle_keys(names, ids, self._slices))
+        else:
+            metadata = {} if step is None else {"global_step": str(step)}
+            _core.save_variables(s._c, _cm._data_file(prefix), names, ids, metadata)
         if write_meta_graph:
             self.export_meta_graph(_cm.meta_graph_filename(prefix, meta_graph_suffix))
         if write_state:
@@ -197,17 +228,44 @@ class Saver:
         if save_path is None:
             raise ValueError("Can't load save_path when it is None.")
         save_path = os.fspath(save_path)
-        if not _cm.checkpoint_exists(save_path):
+        fmt = _tfc.checkpoint_format(save_path)
+        if fmt is None:
+            _tfc.raise_if_v1(save_path)
             raise ValueError("The passed save_path is not a valid checkpoint: " + save_path)
         s = _core_session(sess)
         names, ids = self._names_and_ids(s)
-        _core.restore_variables(s._c, _cm._data_file(save_path), names, ids)
+        if fmt == _tfc.TENSORFLOW:
+            _core.restore_variables_tf(s._c, save_path, *_tfc.bundle_keys(names, ids, self._slices))
+        else:
+            _core.restore_variables(s._c, _cm._data_file(save_path), names, ids)
 
     def export_meta_graph(self, filename=None, collection_list=None, as_text=False, export_scope=None,
                           clear_devices=False, clear_extraneous_savers=False, strip_default_attrs=False,
                           save_debug_info=False):
+        if self._format == _tfc.TENSORFLOW or as_text:
+            return _tf_meta_graph.export_meta_graph(filename=filename, saver=self, collection_list=collection_list,
+                                                    as_text=as_text, graph=self._graph, clear_devices=clear_devices,
+                                                    strip_default_attrs=strip_default_attrs)
         return _meta_graph.export_meta_graph(filename=filename, saver_def=self.as_saver_def(),
                                              collection_list=collection_list, as_text=as_text,
                                              graph=self._graph, export_scope=export_scope,
                                              clear_devices=clear_devices)
 
+
+def _saver_format(write_version, fmt):
+    """The files a Saver writes: tideflow's by default, TensorFlow's V2 bundle when asked for."""
+    if fmt is not None:
+        if fmt in ("tensorflow", "tf"):
+            return _tfc.TENSORFLOW
+        if fmt in ("tideflow", "safetensors"):
+            return _tfc.TIDEFLOW
+        raise ValueError("format must be 'tideflow' (safetensors, the default) or 'tensorflow' (a V2 bundle), "
+                         "got %r" % (fmt,))
+    if write_version is None:
+        return _tfc.TIDEFLOW
+    if write_version == SaverDef.V2:
+        return _tfc.TENSORFLOW
+    if write_version == SaverDef.V1:
+        raise ValueError("TensorFlow's V1 checkpoint format is not supported; use "
+                         "write_version=tf.train.SaverDef.V2 (TensorFlow's bundle) or leave it out (tideflow's format)")
+    raise ValueError("write_version must be tf.train.SaverDef.V1 or V2, got %r" % (write_version,))

@@ -1,0 +1,564 @@
+// Pooling: MaxPool, AvgPool, MaxPool3D, AvgPool3D, MaxPoolWithArgmax and their gradients
+// (MaxPoolGrad, AvgPoolGrad, MaxPool3DGrad, AvgPool3DGrad, MaxPoolGradWithArgmax) and second-order
+// gradients (MaxPoolGradGrad, MaxPool3DGradGrad, MaxPoolGradGradWithArgmax), with nn_grad.py's rules.
+// Kernels work over channels-last data with the channel loop innermost (vectorized); channels-first
+// tensors are transposed around them. 2-D pooling is 3-D pooling with depth 1.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "conv_util.h"
+
+namespace tideflow {
+namespace {
+
+using window::Attrs;
+using window::Dim;
+using window::Geometry;
+using window::scratch;
+
+// Note [max pooling and NaN]
+// A NaN in a window makes that window's maximum NaN, and the gradient goes to the first NaN (in scan
+// order d, h, w), like NumPy's max and PyTorch's max_pool. TensorFlow's CPU kernels (Eigen and oneDNN,
+// checked with TF 2.21) skip NaNs instead, so a diverged activation vanishes behind its neighbours;
+// tideflow keeps it visible, since a pooled NaN that turns into a number is a wrong result nobody sees.
+// Among equal maxima the first in scan order wins, as in TensorFlow (its gradient and argmax agree).
+template <class T>
+inline bool beats(T x, T best) {
+  return x > best || (x != x && best == best);
+}
+
+// The window of output pixel r: input pixel ranges [lo, hi) per spatial dim (padding excluded).
+struct Window {
+  int64_t n, lo[3], hi[3];
+  Window(const Geometry& g, int64_t r) {
+    int64_t o[3];
+    o[2] = r % g.s[2].out;
+    r /= g.s[2].out;
+    o[1] = r % g.s[1].out;
+    r /= g.s[1].out;
+    o[0] = r % g.s[0].out;
+    n = r / g.s[0].out;
+    for (int i = 0; i < 3; ++i) {
+      const Dim& d = g.s[i];
+      const int64_t start = o[i] * d.stride - d.pad_lo;
+      lo[i] = std::max<int64_t>(0, start);
+      hi[i] = std::min(d.in, start + d.k);
+    }
+  }
+  int64_t count() const { return (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]); }
+  // fn(pixel index within the image) over the window, in scan order.
+  template <class F>
+  void each(const Geometry& g, F&& fn) const {
+    for (int64_t d = lo[0]; d < hi[0]; ++d)
+      for (int64_t h = lo[1]; h < hi[1]; ++h)
+        for (int64_t w = lo[2]; w < hi[2]; ++w) fn((d * g.s[1].in + h) * g.s[2].in + w);
+  }
+};
+
+// Per-channel maximum of a window of image `img` (channels [c0, c1)) into best[c - c0], and where it is
+// (pixel index) into at[c - c0] when `at` is given. I is int32 for images under 2^31 pixels, so float
+// values and their indices share vector lanes.
+template <class T, class I>
+void window_max(const Geometry& g, const Window& w, const T* img, int64_t c0, int64_t c1, T* __restrict best,
+                I* __restrict at) {
+  const int64_t C = g.c, n = c1 - c0, H = g.s[1].in, W = g.s[2].in;
+  bool first = true;
+  for (int64_t d = w.lo[0]; d < w.hi[0]; ++d)
+    for (int64_t h = w.lo[1]; h < w.hi[1]; ++h)
+      for (int64_t col = w.lo[2]; col < w.hi[2]; ++col) {
+        const int64_t pix = (d * H + h) * W + col;
+        const T* __restrict x = img + pix * C + c0;
+        if (first) {
+          for (int64_t c = 0; c < n; ++c) best[c] = x[c];
+          if (at) std::fill(at, at + n, (I)pix);
+          first = false;
+        } else if (at) {
+          const I ip = (I)pix;
+          for (int64_t c = 0; c < n; ++c) {
+            const bool take = beats(x[c], best[c]);
+            best[c] = take ? x[c] : best[c];
+            at[c] = take ? ip : at[c];
+          }
+        } else {
+          for (int64_t c = 0; c < n; ++c) best[c] = beats(x[c], best[c]) ? x[c] : best[c];
+        }
+      }
+  if (first) std::fill(best, best + n, std::numeric_limits<T>::lowest());  // no window is empty
+}
+
+// Calls fn(I{}) with I = int32_t when pixel indices of one image fit, else int64_t.
+template <class F>
+void with_index_type(const Geometry& g, F&& fn) {
+  if (g.in_pixels() < (int64_t(1) << 31)) fn(int32_t{});
+  else fn(int64_t{});
+}
+
+// Runs fn(n, c0, c1) over every image and channel block: the unit of work of the gradient kernels,
+// whose windows overlap within an image but never across channels.
+template <class F>
+void by_image_and_channels(const KernelCtx& c, const Geometry& g, int64_t cost_per_image, F&& fn) {
+  const int64_t blocks = g.n >= 4 * c.threads ? 1 : std::max<int64_t>(1, std::min<int64_t>(8, g.c / 16));
+  const int64_t per = (g.c + blocks - 1) / std::max<int64_t>(1, blocks);
+  c.parallel_for(g.n * blocks, std::max<int64_t>(1, cost_per_image / blocks), [&](int64_t b, int64_t e) {
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t n = u / blocks, c0 = (u % blocks) * per;
+      fn(n, c0, std::min(g.c, c0 + per));
+    }
+  });
+}
+
+template <class T>
+void max_pool(const KernelCtx& c, const T* x, T* y, const Geometry& g) {
+  const int64_t C = g.c, rows = g.n * g.out_pixels(), img = g.in_pixels() * C;
+  c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      Window w(g, r);
+      window_max<T, int32_t>(g, w, x + w.n * img, 0, C, y + r * C, nullptr);
+    }
+  });
+}
+
+template <class T>
+void avg_pool(const KernelCtx& c, const T* x, T* y, const Geometry& g) {
+  const int64_t C = g.c, rows = g.n * g.out_pixels(), img = g.in_pixels() * C;
+  c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      Window w(g, r);
+      T* out = y + r * C;
+      std::fill(out, out + C, T(0));
+      const T* im = x + w.n * img;
+      w.each(g, [&](int64_t pix) {
+        const T* p = im + pix * C;
+        for (int64_t ch = 0; ch < C; ++ch) out[ch] += p[ch];
+      });
+      const T inv = T(1) / T(std::max<int64_t>(1, w.count()));
+      for (int64_t ch = 0; ch < C; ++ch) out[ch] *= inv;
+    }
+  });
+}
+
+// dx = the gradient dy of each window's output routed to its maximum.
+template <class T>
+void max_pool_grad(const KernelCtx& c, const T* x, const T* dy, T* dx, const Geometry& g) {
+  const int64_t C = g.c, img = g.in_pixels() * C, per = g.out_pixels();
+  // Windows that never overlap (stride >= window, the usual 2x2 / 2 pooling) own their pixels: each
+  // pixel is written once, its window's gradient or zero, with no scatter. Pixels outside every window
+  // are zeroed first, unless the windows tile the whole input.
+  bool disjoint = true, covered = true;
+  for (const Dim& d : g.s) {
+    disjoint = disjoint && d.stride >= d.k;
+    covered = covered && d.stride == d.k && d.pad_lo == 0 && (d.out - 1) * d.stride + d.k >= d.in;
+  }
+  if (!(disjoint && covered)) std::fill(dx, dx + g.n * img, T(0));
+  with_index_type(g, [&](auto iz) {
+    using I = decltype(iz);
+    by_image_and_channels(c, g, per * g.taps() * C + 1, [&](int64_t n, int64_t c0, int64_t c1) {
+      T* best = scratch<T>(c1 - c0, 0);
+      I* at = scratch<I>(c1 - c0, 0);
+      const T* im = x + n * img;
+      T* dim = dx + n * img;
+      for (int64_t r = n * per; r < (n + 1) * per; ++r) {
+        Window w(g, r);
+        window_max<T, I>(g, w, im, c0, c1, best, at);
+        const T* d = dy + r * C + c0;
+        if (disjoint) {
+          w.each(g, [&](int64_t pix) {
+            T* __restrict out = dim + pix * C + c0;
+            const I ip = (I)pix;
+            for (int64_t ch = 0; ch < c1 - c0; ++ch) {
+              const T v = d[ch];  // loaded either way, so the choice compiles to a blend, not a branch
+              out[ch] = at[ch] == ip ? v : T(0);
+            }
+          });
+        } else {
+          for (int64_t ch = 0; ch < c1 - c0; ++ch) dim[(int64_t)at[ch] * C + c0 + ch] += d[ch];
+        }
+      }
+    });
+  });
+}
+
+// y = the input gradient's value at each window's maximum (the gradient of MaxPoolGrad w.r.t. its grad).
+template <class T>
+void max_pool_grad_grad(const KernelCtx& c, const T* x, const T* ggx, T* y, const Geometry& g) {
+  const int64_t C = g.c, rows = g.n * g.out_pixels(), img = g.in_pixels() * C;
+  with_index_type(g, [&](auto iz) {
+    using I = decltype(iz);
+    c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
+      T* best = scratch<T>(C, 0);
+      I* at = scratch<I>(C, 0);
+      for (int64_t r = b; r < e; ++r) {
+        Window w(g, r);
+        window_max<T, I>(g, w, x + w.n * img, 0, C, best, at);
+        const T* src = ggx + w.n * img;
+        for (int64_t ch = 0; ch < C; ++ch) y[r * C + ch] = src[(int64_t)at[ch] * C + ch];
+      }
+    });
+  });
+}
+
+template <class T>
+void avg_pool_grad(const KernelCtx& c, const T* dy, T* dx, const Geometry& g) {
+  const int64_t C = g.c, img = g.in_pixels() * C, per = g.out_pixels();
+  std::fill(dx, dx + g.n * img, T(0));
+  by_image_and_channels(c, g, per * g.taps() * C + 1, [&](int64_t n, int64_t c0, int64_t c1) {
+    T* dim = dx + n * img;
+    T* share = scratch<T>(c1 - c0, 0);
+    for (int64_t r = n * per; r < (n + 1) * per; ++r) {
+      Window w(g, r);
+      const T inv = T(1) / T(std::max<int64_t>(1, w.count()));
+      for (int64_t ch = c0; ch < c1; ++ch) share[ch - c0] = dy[r * C + ch] * inv;
+      w.each(g, [&](int64_t pix) {
+        T* p = dim + pix * C + c0;
+        for (int64_t ch = 0; ch < c1 - c0; ++ch) p[ch] += share[ch];
+      });
+    }
+  });
+}
+
+// ---- attributes and shapes ----
+
+bool is3d(const std::string& type) { return type.find("3D") != std::string::npos; }
+
+window::Spec spec_of(const std::string& type) {
+  return window::Spec{type.c_str(), is3d(type) ? 3 : 2, true, false};
+}
+
+template <class Ctx>
+Attrs read(const Ctx& c) {
+  Attrs a;
+  std::string err = window::read_attrs(c.node.attrs, spec_of(c.node.type()), &a);
+  if (!err.empty()) c.fail(err);
+  return a;
+}
+
+void float_input(InferCtx& c, int i) {
+  if (!is_floating(c.dtype(i)))
+    c.type_fail(std::string("Value passed to parameter 'input' has DataType ") + dtype_name(c.dtype(i)) +
+                " not in list of allowed values: float32, float64");
+}
+
+// Pooled shape of an input of partial shape `s`.
+PartialShape pooled(InferCtx& c, const Attrs& a, const PartialShape& s, Geometry* g = nullptr) {
+  const int rank = a.nsp + 2;
+  if (!s.known_rank) return PartialShape::unknown_of_rank(rank);
+  if (s.rank() != rank)
+    c.fail("input must be " + std::to_string(rank) + "-dimensional: Shape must be rank " + std::to_string(rank) +
+           " but is rank " + std::to_string(s.rank()));
+  Geometry geo;
+  std::string err = window::geometry(a, s.dims, a.ksize, &geo);
+  if (!err.empty()) c.fail(err);
+  if (g) *g = geo;
+  return PartialShape(window::out_dims(a, geo, geo.c));
+}
+
+void pool_shape(InferCtx& c) {
+  float_input(c, 0);
+  const Attrs a = read(c);
+  c.set_output(0, c.dtype(0), pooled(c, a, c.shape(0)));
+}
+
+void expect_shape(InferCtx& c, const PartialShape& want, int i, const char* what) {
+  if (!want.compatible_with(c.shape(i)))
+    c.fail(std::string(what) + " has shape " + c.shape(i).str() + " but the pooled shape is " + want.str());
+}
+
+// MaxPoolGrad(orig_input, orig_output, grad) -> orig_input's shape; MaxPoolGradGrad(orig_input,
+// orig_output, grad of orig_input's shape) -> orig_output's shape.
+void max_grad_shape(InferCtx& c, bool grad_grad) {
+  float_input(c, 0);
+  c.expect_same_dtype(0, 1);
+  c.expect_same_dtype(0, 2);
+  const Attrs a = read(c);
+  const PartialShape out = pooled(c, a, c.shape(0));
+  expect_shape(c, out, 1, "orig_output");
+  if (grad_grad) {
+    if (!c.shape(0).compatible_with(c.shape(2)))
+      c.fail("grad has shape " + c.shape(2).str() + " but orig_input has shape " + c.shape(0).str());
+    return c.set_output(0, c.dtype(0), out.merge(c.shape(1)));
+  }
+  expect_shape(c, out, 2, "grad");
+  c.set_output(0, c.dtype(0), c.shape(0).known_rank ? c.shape(0) : PartialShape::unknown_of_rank(a.nsp + 2));
+}
+
+// AvgPoolGrad(orig_input_shape, grad) -> orig_input_shape.
+void avg_grad_shape(InferCtx& c) {
+  float_input(c, 1);
+  const Attrs a = read(c);
+  const int rank = a.nsp + 2;
+  if (c.dtype(0) != DType::Int32 && c.dtype(0) != DType::Int64)
+    c.type_fail(std::string("orig_input_shape must be int32, got ") + dtype_name(c.dtype(0)));
+  std::vector<int64_t> v;
+  if (!c.const_ints(0, &v)) return c.set_output(0, c.dtype(1), PartialShape::unknown_of_rank(rank));
+  if ((int)v.size() != rank) c.fail("orig_input_shape must have " + std::to_string(rank) + " elements");
+  for (int64_t d : v)
+    if (d < 0) c.fail("orig_input_shape must not be negative, got " + dims_str(v));
+  expect_shape(c, pooled(c, a, PartialShape(v)), 1, "grad");
+  c.set_output(0, c.dtype(1), PartialShape(v));
+}
+
+// ---- kernels ----
+
+Geometry run_geometry(const KernelCtx& c, const Attrs& a, const Dims& in) {
+  const int rank = a.nsp + 2;
+  if ((int)in.size() != rank)
+    c.fail("input must be " + std::to_string(rank) + "-dimensional, got shape " + dims_str(in));
+  Geometry g;
+  std::string err = window::geometry(a, in, a.ksize, &g);
+  if (!err.empty()) c.fail(err);
+  return g;
+}
+
+void expect_dims(const KernelCtx& c, const Tensor& t, const Dims& want, const char* what) {
+  if (t.dims() != want)
+    c.fail(std::string(what) + " has shape " + dims_str(t.dims()) + " but should have shape " + dims_str(want));
+}
+
+template <bool kMax>
+void pool_kernel(KernelCtx& c) {
+  const Attrs a = read(c);
+  const Tensor& x = c.in(0);
+  const Geometry g = run_geometry(c, a, x.dims());
+  const Dims out = window::out_dims(a, g, g.c);
+  dispatch_float(x.dtype(), c.node.type().c_str(), [&](auto z) {
+    using T = decltype(z);
+    Tensor keep, tmp;
+    const T* xl = window::channels_last<T>(c, a, x, &keep);
+    T* y = window::alloc_checked(c, 0, x.dtype(), out).template data<T>();
+    T* yl = a.channels_first ? (tmp = Tensor(x.dtype(), out)).template data<T>() : y;
+    if (kMax) max_pool(c, xl, yl, g);
+    else avg_pool(c, xl, yl, g);
+    if (a.channels_first) window::to_channels_first(c, yl, y, g.n, g.c, g.out_pixels());
+  });
+}
+
+// MaxPoolGrad (grad_grad false) and MaxPoolGradGrad.
+template <bool kGradGrad>
+void max_grad_kernel(KernelCtx& c) {
+  const Attrs a = read(c);
+  const Tensor &x = c.in(0), &y = c.in(1), &gr = c.in(2);
+  const Geometry g = run_geometry(c, a, x.dims());
+  const Dims out = window::out_dims(a, g, g.c);
+  expect_dims(c, y, out, "orig_output");
+  expect_dims(c, gr, kGradGrad ? x.dims() : out, "grad");
+  if (x.dtype() != gr.dtype()) c.fail("orig_input and grad must have the same dtype");
+  dispatch_float(x.dtype(), c.node.type().c_str(), [&](auto z) {
+    using T = decltype(z);
+    Tensor keep_x, keep_g, tmp;
+    const T* xl = window::channels_last<T>(c, a, x, &keep_x);
+    const T* gl = window::channels_last<T>(c, a, gr, &keep_g);
+    const Dims& rd = kGradGrad ? out : x.dims();
+    T* r = window::alloc_checked(c, 0, x.dtype(), rd).template data<T>();
+    T* rl = a.channels_first ? (tmp = Tensor(x.dtype(), rd)).template data<T>() : r;
+    if (kGradGrad) max_pool_grad_grad(c, xl, gl, rl, g);
+    else max_pool_grad(c, xl, gl, rl, g);
+    if (a.channels_first)
+      window::to_channels_first(c, rl, r, g.n, g.c, kGradGrad ? g.out_pixels() : g.in_pixels());
+  });
+}
+
+void avg_grad_kernel(KernelCtx& c) {
+  const Attrs a = read(c);
+  const Tensor& shape = c.in(0);
+  const Tensor& dy = c.in(1);
+  if (shape.rank() != 1) c.fail("orig_input_shape must be a vector, got shape " + dims_str(shape.dims()));
+  const Dims xd = shape.to_int_vector();
+  for (int64_t d : xd)
+    if (d < 0) c.fail("orig_input_shape must not be negative, got " + dims_str(xd));
+  const Geometry g = run_geometry(c, a, xd);
+  expect_dims(c, dy, window::out_dims(a, g, g.c), "grad");
+  dispatch_float(dy.dtype(), c.node.type().c_str(), [&](auto z) {
+    using T = decltype(z);
+    Tensor keep, tmp;
+    const T* gl = window::channels_last<T>(c, a, dy, &keep);
+    T* dx = window::alloc_checked(c, 0, dy.dtype(), xd).template data<T>();
+    T* dxl = a.channels_first ? (tmp = Tensor(dy.dtype(), xd)).template data<T>() : dx;
+    avg_pool_grad(c, gl, dxl, g);
+    if (a.channels_first) window::to_channels_first(c, dxl, dx, g.n, g.c, g.in_pixels());
+  });
+}
+
+// ---- MaxPoolWithArgmax: NHWC only, as in TensorFlow ----
+
+// argmax values are ((n * H + h) * W + w) * C + c, without the n term unless include_batch_in_index.
+struct ArgmaxLayout {
+  bool with_batch;
+  int64_t img;
+};
+
+ArgmaxLayout argmax_layout(const Node& node, const Geometry& g) {
+  return {node.attrs.get_or<bool>("include_batch_in_index", false), g.in_pixels() * g.c};
+}
+
+void argmax_shape(InferCtx& c) {
+  float_input(c, 0);
+  const Attrs a = read(c);
+  if (a.channels_first) c.fail("MaxPoolWithArgmax supports only NHWC");
+  const PartialShape out = pooled(c, a, c.shape(0));
+  const DType t = c.node.attrs.get_or<DType>("Targmax", DType::Int64);
+  if (!is_integer(t)) c.type_fail(std::string("Targmax must be int32 or int64, got ") + dtype_name(t));
+  c.set_output(0, c.dtype(0), out);
+  c.set_output(1, t, out);
+}
+
+void argmax_kernel(KernelCtx& c) {
+  const Attrs a = read(c);
+  const Tensor& x = c.in(0);
+  const Geometry g = run_geometry(c, a, x.dims());
+  const Dims out = window::out_dims(a, g, g.c);
+  const ArgmaxLayout L = argmax_layout(c.node, g);
+  const DType it = c.node.attrs.get_or<DType>("Targmax", DType::Int64);
+  dispatch_float(x.dtype(), "MaxPoolWithArgmax", [&](auto z) {
+    using T = decltype(z);
+    T* y = window::alloc_checked(c, 0, x.dtype(), out).template data<T>();
+    Tensor& idx = window::alloc_checked(c, 1, it, out);
+    const int64_t C = g.c, rows = g.n * g.out_pixels();
+    c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
+      int64_t* at = scratch<int64_t>(C, 0);
+      for (int64_t r = b; r < e; ++r) {
+        Window w(g, r);
+        window_max<T, int64_t>(g, w, x.data<T>() + w.n * L.img, 0, C, y + r * C, at);
+        const int64_t base = L.with_batch ? w.n * L.img : 0;
+        for (int64_t ch = 0; ch < C; ++ch) {
+          const int64_t v = base + at[ch] * C + ch;
+          if (it == DType::Int64) idx.data<int64_t>()[r * C + ch] = v;
+          else idx.data<int32_t>()[r * C + ch] = (int32_t)v;
+        }
+      }
+    });
+  });
+}
+
+// The argmax of output element i, as an offset into the whole input; fails outside image n.
+int64_t argmax_at(const KernelCtx& c, const Tensor& argmax, int64_t i, int64_t n, const ArgmaxLayout& L) {
+  const int64_t v = argmax.dtype() == DType::Int64 ? argmax.data<int64_t>()[i] : argmax.data<int32_t>()[i];
+  const int64_t off = L.with_batch ? v : n * L.img + v;
+  if (off < n * L.img || off >= (n + 1) * L.img)
+    c.fail("argmax value " + std::to_string(v) + " at position " + std::to_string(i) +
+           " is outside its image (each image has " + std::to_string(L.img) + " elements)");
+  return off;
+}
+
+void argmax_grad_shape(InferCtx& c, bool grad_grad) {
+  float_input(c, 0);
+  c.expect_same_dtype(0, 1);
+  if (!is_integer(c.dtype(2))) c.type_fail("argmax must be int32 or int64");
+  const Attrs a = read(c);
+  const PartialShape out = pooled(c, a, c.shape(0));
+  if (!out.compatible_with(c.shape(2))) c.fail("argmax has shape " + c.shape(2).str() + ", expected " + out.str());
+  if (grad_grad) {
+    if (!c.shape(0).compatible_with(c.shape(1))) c.fail("grad must have the input's shape " + c.shape(0).str());
+    return c.set_output(0, c.dtype(0), out.merge(c.shape(2)));
+  }
+  expect_shape(c, out, 1, "grad");
+  c.set_output(0, c.dtype(0), c.shape(0).known_rank ? c.shape(0) : PartialShape::unknown_of_rank(4));
+}
+
+// MaxPoolGradWithArgmax (scatter grad to the argmax) and MaxPoolGradGradWithArgmax (gather from it).
+template <bool kGradGrad>
+void argmax_grad_kernel(KernelCtx& c) {
+  const Attrs a = read(c);
+  const Tensor &x = c.in(0), &gr = c.in(1), &argmax = c.in(2);
+  const Geometry g = run_geometry(c, a, x.dims());
+  const Dims out = window::out_dims(a, g, g.c);
+  expect_dims(c, argmax, out, "argmax");
+  expect_dims(c, gr, kGradGrad ? x.dims() : out, "grad");
+  if (!is_integer(argmax.dtype())) c.fail("argmax must be int32 or int64");
+  const ArgmaxLayout L = argmax_layout(c.node, g);
+  const int64_t per = g.out_pixels() * g.c;
+  dispatch_float(x.dtype(), c.node.type().c_str(), [&](auto z) {
+    using T = decltype(z);
+    const T* src = gr.data<T>();
+    T* r = window::alloc_checked(c, 0, x.dtype(), kGradGrad ? out : x.dims()).template data<T>();
+    if (!kGradGrad) std::fill(r, r + x.size(), T(0));
+    c.parallel_for(g.n, per + 1, [&](int64_t b, int64_t e) {
+      for (int64_t n = b; n < e; ++n)
+        for (int64_t i = n * per; i < (n + 1) * per; ++i) {
+          const int64_t off = argmax_at(c, argmax, i, n, L);
+          if (kGradGrad) r[i] = src[off];
+          else r[off] += src[i];
+        }
+    });
+  });
+}
+
+// ---- gradients (nn_grad.py) ----
+
+struct PoolOps {
+  const char *max_grad, *max_grad_grad, *avg, *avg_grad;
+};
+PoolOps ops_of(const Node& n) {
+  if (is3d(n.type())) return {"MaxPool3DGrad", "MaxPool3DGradGrad", "AvgPool3D", "AvgPool3DGrad"};
+  return {"MaxPoolGrad", "MaxPoolGradGrad", "AvgPool", "AvgPoolGrad"};
+}
+
+Output zeros_like(GradCtx& g, Output x) { return g.b.op1("ZerosLike", {x}); }
+
+std::vector<Output> max_pool_grad_rule(GradCtx& g) {
+  return {g.b.op1(ops_of(g.node).max_grad, {g.x(0), g.y(), g.g()}, g.node.attrs)};
+}
+
+// MaxPoolGrad is linear in its grad, with the windows' maxima fixed: its gradient w.r.t. grad is
+// MaxPoolGradGrad, and the reverse; the original input and output get zeros (as in TensorFlow).
+template <bool kFromGradGrad>
+std::vector<Output> max_grad_grad_rule(GradCtx& g) {
+  const PoolOps o = ops_of(g.node);
+  Output back = g.b.op1(kFromGradGrad ? o.max_grad : o.max_grad_grad, {g.x(0), g.x(1), g.g()}, g.node.attrs);
+  return {zeros_like(g, g.x(0)), zeros_like(g, g.x(1)), back};
+}
+
+std::vector<Output> avg_pool_grad_rule(GradCtx& g) {
+  Output shape = g.b.op1("Shape", {g.x(0)}, AttrMap{{"out_type", DType::Int32}});
+  return {g.b.op1(ops_of(g.node).avg_grad, {shape, g.g()}, g.node.attrs)};
+}
+
+std::vector<Output> avg_grad_grad_rule(GradCtx& g) {
+  return {Output{}, g.b.op1(ops_of(g.node).avg, {g.g()}, g.node.attrs)};
+}
+
+AttrMap argmax_attrs(const Node& n) {
+  AttrMap a = n.attrs;
+  a.erase("Targmax");
+  return a;
+}
+
+}  // namespace
+
+REGISTER_OP("MaxPool").inputs(1).shape(pool_shape).cpu(pool_kernel<true>).grad(max_pool_grad_rule);
+REGISTER_OP("AvgPool").inputs(1).shape(pool_shape).cpu(pool_kernel<false>).grad(avg_pool_grad_rule);
+REGISTER_OP("MaxPoolGrad").inputs(3).shape([](InferCtx& c) { max_grad_shape(c, false); })
+    .cpu(max_grad_kernel<false>).grad(max_grad_grad_rule<false>);
+REGISTER_OP("MaxPoolGradGrad").inputs(3).shape([](InferCtx& c) { max_grad_shape(c, true); })
+    .cpu(max_grad_kernel<true>).grad(max_grad_grad_rule<true>);
+REGISTER_OP("AvgPoolGrad").inputs(2).shape(avg_grad_shape).cpu(avg_grad_kernel).grad(avg_grad_grad_rule);
+
+REGISTER_OP("MaxPool3D").inputs(1).shape(pool_shape).cpu(pool_kernel<true>).grad(max_pool_grad_rule);
+REGISTER_OP("AvgPool3D").inputs(1).shape(pool_shape).cpu(pool_kernel<false>).grad(avg_pool_grad_rule);
+REGISTER_OP("MaxPool3DGrad").inputs(3).shape([](InferCtx& c) { max_grad_shape(c, false); })
+    .cpu(max_grad_kernel<false>).grad(max_grad_grad_rule<false>);
+REGISTER_OP("MaxPool3DGradGrad").inputs(3).shape([](InferCtx& c) { max_grad_shape(c, true); })
+    .cpu(max_grad_kernel<true>).grad(max_grad_grad_rule<true>);
+REGISTER_OP("AvgPool3DGrad").inputs(2).shape(avg_grad_shape).cpu(avg_grad_kernel).grad(avg_grad_grad_rule);
+
+REGISTER_OP("MaxPoolWithArgmax").inputs(1).shape(argmax_shape).cpu(argmax_kernel)
+    .grad([](GradCtx& g) {
+      return std::vector<Output>{
+          g.b.op1("MaxPoolGradWithArgmax", {g.x(0), g.g(0), g.y(1)}, argmax_attrs(g.node))};
+    });
+REGISTER_OP("MaxPoolGradWithArgmax").inputs(3).shape([](InferCtx& c) { argmax_grad_shape(c, false); })
+    .cpu(argmax_grad_kernel<false>)
+    .grad([](GradCtx& g) {
+      return std::vector<Output>{zeros_like(g, g.x(0)),
+                                 g.b.op1("MaxPoolGradGradWithArgmax", {g.x(0), g.g(), g.x(2)}, g.node.attrs),
+                                 Output{}};
+    });
+REGISTER_OP("MaxPoolGradGradWithArgmax").inputs(3).shape([](InferCtx& c) { argmax_grad_shape(c, true); })
+    .cpu(argmax_grad_kernel<true>)
+    .grad([](GradCtx& g) {
+      return std::vector<Output>{zeros_like(g, g.x(0)),
+                                 g.b.op1("MaxPoolGradWithArgmax", {g.x(0), g.g(), g.x(2)}, g.node.attrs),
+                                 Output{}};
+    });
+
+}  // namespace tideflow
