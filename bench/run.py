@@ -131,6 +131,22 @@ def paired_overhead(fws, threads, base, variant, rounds):
     return ", ".join(out)
 
 
+def paired_difference(fws, threads, base, variant, rounds):
+    """variant - base time in us per run, measured in alternation (what a tf.cond adds to its taken
+    branch)."""
+    out = []
+    for fw, (kind, mod) in fws.items():
+        if kind != "graph":
+            continue
+        fa, fb = setup(kind, mod, base, threads), setup(kind, mod, variant, threads)
+        ta, tb = [], []
+        for _ in range(rounds):
+            ta.append(time_call(fa))
+            tb.append(time_call(fb))
+        out.append("%s %.2f us" % (fw, (statistics.median(tb) - statistics.median(ta)) * 1e6))
+    return ", ".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-w", "--workloads", nargs="*", default=list(W.WORKLOADS))
@@ -181,6 +197,9 @@ def main():
         if "mlp" in args.workloads and "mlp_summary" in args.workloads:
             print("\nmlp_summary / mlp, measured in alternation: %s"
                   % paired_overhead(fws, threads, "mlp", "mlp_summary", args.rounds))
+        if "chain100" in args.workloads and "cond_chain100" in args.workloads:
+            print("\ncond_chain100 - chain100, measured in alternation: %s"
+                  % paired_difference(fws, threads, "chain100", "cond_chain100", args.rounds))
         if limit is not None:
             limit.restore_original_limits()
         print()

@@ -45,6 +45,44 @@ def graph_chain(n_ops):
     return setup
 
 
+def graph_while(n_iter):
+    """A while_loop of n_iter scalar iterations (issue 10: at most 0.5x TensorFlow's time, one thread)."""
+    def setup(tf, threads):
+        g = tf.Graph()
+        with g.as_default():
+            x = tf.placeholder(tf.float32, [])
+            _, y = tf.while_loop(lambda i, a: i < n_iter, lambda i, a: (i + 1, a * 0.999 + x),
+                                 [tf.constant(0), tf.constant(0.0)])
+        sess = _session(tf, threads, g)
+        feed = {x: 1.0}
+        sess.run(y, feed)
+        return lambda: sess.run(y, feed)
+    return setup
+
+
+def graph_cond_chain(n_ops):
+    """tf.cond between two chains of n_ops ops: against chain<n_ops>, what the cond adds (issue 10: the
+    untaken branch costs at most one node's overhead)."""
+    def setup(tf, threads):
+        g = tf.Graph()
+        with g.as_default():
+            x = tf.placeholder(tf.float32, [16])
+            c = tf.placeholder(tf.float32, [16])
+            p = tf.placeholder(tf.bool, [])
+
+            def chain(first):
+                y = x
+                for i in range(n_ops):
+                    y = y + c if i % 2 == first else y * c
+                return y
+            y = tf.cond(p, lambda: chain(0), lambda: chain(1))
+        sess = _session(tf, threads, g)
+        feed = {x: np.ones(16, np.float32), c: np.full(16, 0.999, np.float32), p: True}
+        sess.run(y, feed)
+        return lambda: sess.run(y, feed)
+    return setup
+
+
 def graph_matmul(n):
     def setup(tf, threads):
         g = tf.Graph()
@@ -340,6 +378,8 @@ WORKLOADS = {
     "trivial": (graph_trivial, "us/run", None),
     "chain100": (graph_chain(100), "us/run", None),
     "chain1000": (graph_chain(1000), "us/run", None),
+    "cond_chain100": (graph_cond_chain(100), "us/run", None),
+    "while10k": (graph_while(10_000), "ms/run", None),
     "matmul256": (graph_matmul(256), "GFLOP/s", 2 * 256**3),
     "matmul1024": (graph_matmul(1024), "GFLOP/s", 2 * 1024**3),
     "matmul2048": (graph_matmul(2048), "GFLOP/s", 2 * 2048**3),

@@ -64,7 +64,8 @@ NB_MODULE(_core, m) {
       .value("int32", DType::Int32)
       .value("int64", DType::Int64)
       .value("bool", DType::Bool)
-      .value("string", DType::String);
+      .value("string", DType::String)
+      .value("variant", DType::Variant);
 
   nb::class_<ShapeAttr>(m, "Shape")
       .def("__init__", [](ShapeAttr* s, nb::handle h) { new (s) ShapeAttr{shape_from_py(h)}; }, nb::arg("dims").none())
@@ -225,7 +226,6 @@ NB_MODULE(_core, m) {
   m.def("allocation_cap", &allocation_cap);
   m.def("set_allocation_cap", &set_allocation_cap, "bytes"_a);
   m.def("duplicate_ops", [] { return OpRegistry::global().duplicates(); });
-  m.def("orphan_op_descriptions", [] { return OpRegistry::global().orphan_descriptions(); });
   // The ops that carry a Python API (Note [ops carry their Python API]): (name, num_inputs, args, api, doc).
   m.def("op_apis", [] {
     nb::list out;
@@ -243,5 +243,7 @@ NB_MODULE(_core, m) {
   bind_io(m);
   bind_summary(m);
   bind_pyfunc(m);
+  bind_control_flow(m);
+  bind_mpi(m);
   bind_eager(m);
 }

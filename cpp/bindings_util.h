@@ -31,7 +31,7 @@ inline nb::dlpack::dtype dlpack_from_dtype(DType d) {
     case DType::Int32: return nb::dtype<int32_t>();
     case DType::Int64: return nb::dtype<int64_t>();
     case DType::Bool: return nb::dtype<bool>();
-    default: throw type_error("no NumPy dtype for string tensors");
+    default: throw type_error(std::string("no NumPy dtype for ") + dtype_name(d) + " tensors");
   }
 }
 
@@ -176,6 +176,8 @@ inline AttrMap attrs_from_py(nb::dict d) {
 void bind_io(nb::module_& m);       // checkpoints and meta graphs (bindings_io.cc)
 void bind_summary(nb::module_& m);  // event files and summaries (bindings_summary.cc)
 void bind_pyfunc(nb::module_& m);   // the callback PyFunc nodes run (bindings_pyfunc.cc)
+void bind_control_flow(nb::module_& m);  // control-flow frames (bindings_control_flow.cc)
+void bind_mpi(nb::module_& m);      // tideflow.horovod's collective controller (bindings_mpi.cc)
 void bind_eager(nb::module_& m);    // eager tensors, variables, tapes, tf.function (bindings_eager.cc)
 
 }  // namespace tideflow_py

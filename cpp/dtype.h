@@ -7,8 +7,10 @@
 
 namespace tideflow {
 
-enum class DType : int8_t { Float32 = 0, Float64 = 1, Int32 = 2, Int64 = 3, Bool = 4, String = 5 };
-constexpr int kNumDTypes = 6;
+// Variant: a scalar holding an object the engine passes between nodes (a while loop's trace of the
+// values its gradient needs, Note [traces] in ops/control_flow.cc); never fed, fetched or serialized.
+enum class DType : int8_t { Float32 = 0, Float64 = 1, Int32 = 2, Int64 = 3, Bool = 4, String = 5, Variant = 6 };
+constexpr int kNumDTypes = 7;
 
 inline size_t dtype_size(DType d) {
   switch (d) {
@@ -16,6 +18,7 @@ inline size_t dtype_size(DType d) {
     case DType::Float64: case DType::Int64: return 8;
     case DType::Bool: return 1;
     case DType::String: return sizeof(std::string);
+    case DType::Variant: return 0;
   }
   return 0;
 }
@@ -28,6 +31,7 @@ inline const char* dtype_name(DType d) {
     case DType::Int64: return "int64";
     case DType::Bool: return "bool";
     case DType::String: return "string";
+    case DType::Variant: return "variant";
   }
   return "?";
 }

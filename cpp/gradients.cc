@@ -12,8 +12,10 @@ int64_t key(const Output& o) { return ((int64_t)o.node->id << 16) | o.index; }
 
 std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std::vector<Output>& xs,
                               const std::vector<Output>& grad_ys, const std::vector<Output>& stop_gradients,
-                              const std::string& scope, const std::string& location, const GradOverrides* overrides) {
+                              const std::string& scope, const std::string& location, const GradOverrides* overrides,
+                              int frame) {
   const int n = g.num_nodes();
+  auto inside = [&](int id) { return frame == kAllFrames || g.node(id)->frame == frame; };  // Note [frame gradients]
   // Forward reachability from xs over data edges; consumers are derived once from the input lists.
   std::vector<std::vector<int>> consumers(n);
   for (int id = 0; id < n; ++id)
@@ -26,12 +28,13 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
     int id = stack.back();
     stack.pop_back();
     if (stop[id]) continue;
-    for (int c : consumers[id]) if (!from_x[c]) { from_x[c] = 1; stack.push_back(c); }
+    for (int c : consumers[id]) if (!from_x[c] && inside(c)) { from_x[c] = 1; stack.push_back(c); }
   }
   for (auto& y : ys) if (!to_y[y.node->id]) { to_y[y.node->id] = 1; stack.push_back(y.node->id); }
   while (!stack.empty()) {
     int id = stack.back();
     stack.pop_back();
+    if (!inside(id)) continue;
     for (auto& in : g.node(id)->inputs)
       if (!to_y[in.node->id]) { to_y[in.node->id] = 1; stack.push_back(in.node->id); }
   }
@@ -58,7 +61,7 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
   };
 
   for (int id = n - 1; id >= 0; --id) {
-    if (!from_x[id] || !to_y[id] || stop[id]) continue;
+    if (!from_x[id] || !to_y[id] || stop[id] || !inside(id)) continue;
     Node* node = g.node(id);
     bool any = false;
     std::vector<Output> out_grads(node->num_outputs());
@@ -89,7 +92,7 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
     const bool external = name && overrides->external && overrides->external(*node, *name, out_grads, &in_grads);
     if (!external) {
       if (rule_op && rule_op->grad) {
-        GradCtx ctx{b, *node, out_grads};
+        GradCtx ctx{b, *node, out_grads, overrides};
         in_grads = rule_op->grad(ctx);
       } else if (rule_op && rule_op->not_differentiable) {
         in_grads.assign(node->inputs.size(), Output{});

@@ -31,9 +31,15 @@ struct GradOverrides {
       external;
 };
 
+// Note [frame gradients]
+// `frame` >= 0 differentiates inside one control-flow frame (Note [frames] in graph.h): only that frame's
+// nodes are walked, and xs may be values from outside it (what the frame captured), which count as
+// independent inputs: paths between them outside the frame belong to the enclosing gradient. Control
+// flow's gradient rules use this to build a gradient frame from the forward frame.
+constexpr int kAllFrames = -2;
 TF_API std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std::vector<Output>& xs,
                                      const std::vector<Output>& grad_ys, const std::vector<Output>& stop_gradients,
                                      const std::string& scope, const std::string& location = "",
-                                     const GradOverrides* overrides = nullptr);
+                                     const GradOverrides* overrides = nullptr, int frame = kAllFrames);
 
 }  // namespace tideflow

@@ -63,10 +63,14 @@ Node* Graph::add_node(const std::string& type, const std::string& name, std::vec
     if (!in.valid()) throw value_error("op " + node->describe() + " got a None input");
     if (in.node->graph != this)
       throw value_error("op " + node->describe() + ": input '" + in.node->name + "' must be from the same graph");
+    check_frame_read(in.node, name);
   }
-  for (Node* c : node->control_inputs)
+  for (Node* c : node->control_inputs) {
     if (!c || c->graph != this)
       throw value_error("op " + node->describe() + ": control input must be from the same graph");
+    check_frame_read(c, name);
+  }
+  node->frame = current_frame_;
   if (def.num_inputs >= 0 && (int)node->inputs.size() != def.num_inputs)
     throw value_error("op " + node->describe() + " takes " + std::to_string(def.num_inputs) + " inputs, got " +
                       std::to_string(node->inputs.size()));
@@ -77,6 +81,7 @@ Node* Graph::add_node(const std::string& type, const std::string& name, std::vec
   names_in_use_.emplace(lower(node->name), 1);
   node->id = (int)nodes_.size();
   by_name_[node->name] = node.get();
+  if (node->frame >= 0) frames_[node->frame]->nodes.push_back(node.get());
   nodes_.push_back(std::move(node));
   return nodes_.back().get();
 }
@@ -91,6 +96,60 @@ void Graph::add_control_input(Node* n, Node* c) {
     n->control_inputs.push_back(c);
   }
   bump_edge_version();
+}
+
+int Graph::append_output(Node* n, DType dt, PartialShape s) {
+  int i;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    i = n->num_outputs();
+    n->out_dtypes.push_back(dt);
+    n->out_shapes.push_back(std::move(s));
+  }
+  bump_edge_version();
+  return i;
+}
+
+int Graph::new_frame(const std::string& kind) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto f = std::make_unique<Frame>();
+  f->id = (int)frames_.size();
+  f->parent = current_frame_;
+  f->kind = kind;
+  frames_.push_back(std::move(f));
+  return frames_.back()->id;
+}
+
+void Graph::set_current_frame(int id) {
+  if (id < -1 || id >= (int)frames_.size()) throw invalid_argument("no frame " + std::to_string(id));
+  current_frame_ = id;
+}
+
+bool Graph::frame_within(int inner, int outer) const {
+  for (int f = inner; f >= 0; f = frames_[f]->parent)
+    if (f == outer) return true;
+  return outer == -1;
+}
+
+// The innermost while loop (or its gradient) containing frame f, or -1.
+int Graph::loop_of(int f) const {
+  for (; f >= 0; f = frames_[f]->parent)
+    if (frames_[f]->kind.compare(0, 5, "while") == 0) return f;
+  return -1;
+}
+
+// Note [frames]: TF1's messages (control_flow_util.CheckInputFromValidContext). TF1 lets a node outside a
+// cond read a branch's value (failing at run time when the other branch runs); here that is an error too.
+void Graph::check_frame_read(const Node* src, const std::string& reader) const {
+  if (foreign_reads_ > 0 || frame_within(current_frame_, src->frame)) return;
+  const std::string head = "Cannot use '" + src->name + "' as input to '" + reader + "' because ";
+  if (loop_of(src->frame) >= 0) {
+    throw value_error(head + (loop_of(current_frame_) >= 0 ? "they are in different while loops."
+                                                            : "'" + src->name + "' is in a while loop.") +
+                      " See info log for more details.");
+  }
+  throw value_error(head + "'" + src->name + "' is in a cond branch. Return it from the branch function to " +
+                    "use it outside.");
 }
 
 Output Builder::scalar(double v, DType dt) {

@@ -16,33 +16,8 @@ OpDef* OpRegistry::add(const std::string& name) {
   if (!slot) {
     slot = std::make_unique<OpDef>();
     slot->name = name;
-    auto it = pending_.find(name);
-    if (it != pending_.end()) {
-      apply(slot.get(), std::move(it->second));
-      pending_.erase(it);
-    }
   }
   return slot.get();
-}
-
-void OpRegistry::apply(OpDef* d, Description&& desc) {
-  d->arg_names = std::move(desc.args);
-  d->api = std::move(desc.api);
-  d->doc = std::move(desc.doc);
-}
-
-void OpRegistry::describe(const std::string& name, std::vector<std::string> args, std::vector<std::string> api,
-                          std::string doc) {
-  Description desc{std::move(args), std::move(api), std::move(doc)};
-  auto it = ops_.find(name);
-  if (it != ops_.end()) apply(it->second.get(), std::move(desc));
-  else pending_[name] = std::move(desc);
-}
-
-std::vector<std::string> OpRegistry::orphan_descriptions() const {
-  std::vector<std::string> v;
-  for (auto& kv : pending_) v.push_back(kv.first);
-  return v;
 }
 
 const OpDef* OpRegistry::find(const std::string& name) const {

@@ -1,4 +1,5 @@
 #pragma once
+#include <exception>
 #include <functional>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@ namespace tideflow {
 
 class Resources;
 struct VarSlot;
+struct GradOverrides;
 class ThreadPool;
 
 // ---- shape inference: runs when a node is created ----
@@ -37,8 +39,13 @@ struct TF_API KernelCtx {
   std::vector<Tensor>& outputs;
   Resources& res;  // variables and counters (Note [resources])
   int threads = 1;  // intra-op cap for parallel_for
+  bool parallel = false;  // the running plan uses the inter-op pool (control flow runs its frames likewise)
+  const std::vector<int>* slot_reads = nullptr;  // the running plan's readers per slot
+  int out_slot = 0;                              // the slot of this node's output 0
 
   const Tensor& in(int i) const { return inputs[i]; }
+  // Whether the running plan reads output i (a while loop records its trace only when it is read).
+  bool output_used(int i) const { return !slot_reads || (*slot_reads)[out_slot + i] > 0; }
   const Node* fused = nullptr;  // a fused kernel's producer node (Note [fused producers])
 
   // The variable behind ref input i (an Assign's or an optimizer's target).
@@ -54,11 +61,29 @@ struct TF_API KernelCtx {
 };
 using KernelFn = void (*)(KernelCtx&);
 
+// Note [async kernels]
+// A kernel whose work finishes outside this process's control (a collective waits for the other ranks)
+// must not hold an executor thread while it waits: with every thread waiting on a different collective,
+// ranks that reached their collectives in different orders would wait for each other forever. An async
+// kernel starts the work and returns; the work sets the outputs on the context and calls `done` exactly
+// once, from any thread, with a null exception_ptr on success. The context and its inputs/outputs stay
+// alive until then. The executor runs a plan holding async nodes from its ready queue, so the rest of the
+// graph goes on while the work is in flight, and it launches an async node as soon as its inputs exist.
+using AsyncDone = std::function<void(std::exception_ptr)>;
+using AsyncKernelFn = void (*)(KernelCtx&, AsyncDone);
+// A run blocked on async work alone (nothing else of its own can run) first offers its thread to whoever
+// does that work: `helper` may do some of it there and says whether it did. Then the run sleeps: how many
+// runs sleep so, and a function called each time one starts to, tell that worker nobody computes.
+TF_API void set_async_helper(bool (*helper)());
+TF_API int runs_waiting_on_async();
+TF_API void set_async_wait_listener(void (*fn)());
+
 // ---- gradients: graph-building rules, see Note [gradient rules] in gradients.h ----
 struct TF_API GradCtx {
   Builder& b;
   Node& node;
   std::vector<Output> grads;  // one per output of node; zeros where an output received no gradient
+  const GradOverrides* overrides = nullptr;  // the gradients() call's, for rules that call gradients()
   Output x(int i) const { return node.inputs[i]; }
   Output y(int i = 0) const { return Output{&node, i}; }
   Output g(int i = 0) const { return grads[i]; }
@@ -88,6 +113,7 @@ struct TF_API OpDef {
   bool not_differentiable = false;  // gradient is None on purpose (comparisons, shape ops, argmax)
   ShapeFn shape;
   KernelFn cpu = nullptr;
+  AsyncKernelFn cpu_async = nullptr;  // instead of `cpu`: Note [async kernels]
   GradFn grad;
   std::vector<Fusion> fusions;
   // Python API (Note [ops carry their Python API]): input argument names, where the generated wrapper
@@ -111,23 +137,10 @@ class TF_API OpRegistry {
   // Op names registered twice (two families claiming one name): a test keeps this empty, since
   // registration runs at load time where throwing would take the process down.
   const std::vector<std::string>& duplicates() const { return duplicates_; }
-  // Sets an op's Python API from a table kept apart from its row. Works before or after the row runs
-  // (static initialization order across files is unspecified): a description of an op not registered yet
-  // waits for its row. Rows say the same with .args(...).api(...).doc(...).
-  void describe(const std::string& name, std::vector<std::string> args, std::vector<std::string> api,
-                std::string doc);
-  // Descriptions no row picked up (a misspelled op name): a test keeps this empty.
-  std::vector<std::string> orphan_descriptions() const;
 
  private:
-  struct Description {
-    std::vector<std::string> args, api;
-    std::string doc;
-  };
-  static void apply(OpDef* d, Description&& desc);
   std::unordered_map<std::string, std::unique_ptr<OpDef>> ops_;
   std::vector<std::string> duplicates_;
-  std::unordered_map<std::string, Description> pending_;
 };
 
 // Note [ops carry their Python API]
@@ -153,6 +166,7 @@ class TF_API OpDefBuilder {
   OpDefBuilder& not_differentiable() { def_->not_differentiable = true; return *this; }
   OpDefBuilder& shape(ShapeFn f) { def_->shape = std::move(f); return *this; }
   OpDefBuilder& cpu(KernelFn f) { def_->cpu = f; return *this; }
+  OpDefBuilder& cpu_async(AsyncKernelFn f) { def_->cpu_async = f; return *this; }
   OpDefBuilder& grad(GradFn f) { def_->grad = std::move(f); return *this; }
   // Python API, Note [ops carry their Python API]
   OpDefBuilder& args(std::vector<std::string> names) { def_->arg_names = std::move(names); return *this; }

@@ -60,12 +60,14 @@ static std::vector<int> topological_order(Graph& g, const std::vector<char>& nee
 }
 
 Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Output>& fetches,
-                const std::vector<Node*>& targets) {
+                const std::vector<Node*>& targets, int frame) {
   Plan p;
   p.feeds = feeds;
   std::map<int64_t, int> fed;  // output -> feed slot
   std::vector<char> cut(g.num_nodes(), 0);
   for (const Output& f : feeds) {
+    if (frame < 0 && f.node->frame >= 0)  // Note [frame plans]
+      throw value_error("Tensor " + f.node->name + ":" + std::to_string(f.index) + " may not be fed.");
     if (fed.count(key(f.node, f.index)))
       throw invalid_argument("tensor '" + f.node->name + ":" + std::to_string(f.index) + "' is fed twice");
     int s = p.num_slots++;
@@ -79,6 +81,14 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
   std::vector<char> needed(g.num_nodes(), 0);
   std::vector<Node*> stack;
   auto want = [&](Node* n) {
+    if (n->frame != frame && !cut[n->id]) {  // Note [frame plans]
+      if (frame < 0)
+        throw value_error("Operation '" + n->name + "' has been marked as not fetchable. Typically this happens "
+                          "when it is defined in another function or code block. Use return values, explicit "
+                          "Python locals or TensorFlow collections to access it.");
+      throw Error(ErrorCode::Internal, "the plan of a control-flow frame reaches '" + n->name +
+                                           "', which is neither in the frame nor fed");
+    }
     if (!needed[n->id] && !cut[n->id]) {
       needed[n->id] = 1;
       stack.push_back(n);
@@ -95,7 +105,8 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
     stack.pop_back();
     for (size_t i = 0; i < n->inputs.size(); ++i)
       if (!n->op->is_ref_input((int)i) && !is_var_read(n, i)) want(n->inputs[i].node);
-    for (Node* c : n->control_inputs) want(c);
+    for (Node* c : n->control_inputs)
+      if (c->frame == frame) want(c);
   }
 
   // Note [fused producers] (op_registry.h): a producer can be absorbed when the fusing node is its only
@@ -143,8 +154,11 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
     PlanNode pn;
     pn.node = n;
     pn.out_slot = p.num_slots;
-    p.num_slots += n->num_outputs();
+    pn.num_outputs = n->num_outputs();
+    p.num_slots += pn.num_outputs;
     pn.expensive = n->op->expensive;
+    pn.async = n->op->cpu_async != nullptr;
+    p.has_async = p.has_async || pn.async;
     if ((pn.fusion = fusion_of[id])) {
       pn.fused = n->inputs[pn.fusion->input].node;
       pn.expensive = pn.expensive || pn.fused->op->expensive;

@@ -22,11 +22,13 @@ struct PlanNode {
   const Fusion* fusion = nullptr;  // run fusion->kernel, which also does `fused`'s work
   const Node* fused = nullptr;     // Note [fused producers] in op_registry.h
   int out_slot;                 // slot of output 0; output i is out_slot + i
+  int num_outputs;              // when planned (an If may gain outputs later: Note [cond gradients])
   std::vector<int> in_slots;    // -1 for ref inputs (the kernel reaches the variable itself) and reads
   std::vector<const Node*> in_vars;  // per input: the variable read when this node runs, or null
   std::vector<int> consumers;   // plan indices; one entry per data or control edge
   int pending = 0;              // data and control edges from planned nodes
   bool expensive = false;
+  bool async = false;           // Note [async kernels] in op_registry.h
 };
 
 struct Plan {
@@ -39,9 +41,16 @@ struct Plan {
   std::vector<int> initial_ready;
   std::vector<const Node*> variables_read;  // for Note [uninitialized variables]
   bool parallel = false;
+  bool has_async = false;           // runs from the ready queue even on one thread
 };
 
+// Note [frame plans]
+// `frame` >= 0 plans one control-flow frame (Note [frames] in graph.h) for its owner's kernel: only that
+// frame's nodes are planned. Values from outside it (enclosing frames' values, saved values of a forward
+// frame) must be among the feeds, and control edges from outside are ignored: the owner node carries them,
+// so they ran before it. A top-level plan (frame -1) never enters a frame: fetching or feeding a value
+// that lives in one raises TF1's errors.
 Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Output>& fetches,
-                const std::vector<Node*>& targets);
+                const std::vector<Node*>& targets, int frame = -1);
 
 }  // namespace tideflow

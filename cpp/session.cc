@@ -11,7 +11,7 @@ namespace tideflow {
 
 Session::Session(std::shared_ptr<Graph> graph, SessionOptions opts) : graph_(std::move(graph)), opts_(opts) {
   int cap = opts.intra_op_threads > 0 ? opts.intra_op_threads : opts.inter_op_threads;
-  if (cap > 0 || thread_cap() != ThreadPool::hardware_threads()) set_thread_cap(cap);
+  if (cap > 0 || thread_cap() != default_thread_cap()) set_thread_cap(cap);
 }
 
 Session::~Session() = default;

@@ -90,7 +90,15 @@ Tensor Tensor::strings(Dims dims, std::vector<std::string> values) {
   return t;
 }
 
+Tensor Tensor::variant(std::shared_ptr<void> object) {
+  auto b = std::make_shared<Buffer>();
+  b->object = std::move(object);
+  b->release = [] {};  // no memory of its own; marks the buffer as never writable in place
+  return Tensor(DType::Variant, {}, std::move(b));
+}
+
 Tensor Tensor::deep_copy() const {
+  if (dtype_ == DType::Variant) return *this;  // the object is immutable once published
   Tensor t(dtype_, dims_);
   if (dtype_ == DType::String) *t.buf_->strings = *buf_->strings;
   else if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());

@@ -16,6 +16,7 @@ struct TF_API Buffer {
   size_t nbytes = 0;
   std::function<void()> release;  // set for borrowed memory
   std::vector<std::string>* strings = nullptr;  // string tensors own their elements here
+  std::shared_ptr<void> object;                 // a variant tensor's value
 
   Buffer() = default;
   Buffer(const Buffer&) = delete;
@@ -47,6 +48,8 @@ class TF_API Tensor {
   }
   static Tensor string_scalar(std::string s);
   static Tensor strings(Dims dims, std::vector<std::string> values);
+  static Tensor variant(std::shared_ptr<void> object);  // a Variant scalar; `object` may be null
+  template <class T> T* variant_as() const { return buf_ ? static_cast<T*>(buf_->object.get()) : nullptr; }
 
   bool valid() const { return buf_ != nullptr; }
   DType dtype() const { return dtype_; }

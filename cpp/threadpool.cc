@@ -23,14 +23,26 @@ int ThreadPool::hardware_threads() {
   return n;
 }
 
+static std::atomic<int> g_default_cap{0};
+
+void set_default_thread_cap(int n) {
+  g_default_cap.store(n > 0 ? n : 0);
+  g_thread_cap.store(0);
+}
+
+int default_thread_cap() {
+  int n = g_default_cap.load();
+  return n > 0 ? n : ThreadPool::hardware_threads();
+}
+
 void set_thread_cap(int n) {
-  if (n <= 0) n = ThreadPool::hardware_threads();
+  if (n <= 0) n = default_thread_cap();
   g_thread_cap.store(n);
 }
 
 int thread_cap() {
   int n = g_thread_cap.load();
-  return n > 0 ? n : ThreadPool::hardware_threads();
+  return n > 0 ? n : default_thread_cap();
 }
 
 ThreadPool& ThreadPool::global() {

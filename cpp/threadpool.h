@@ -47,5 +47,9 @@ TF_API void cpu_relax();
 // (OpenBLAS itself runs single-threaded; Note [one thread pool] in kernels/gemm.cc).
 TF_API void set_thread_cap(int n);
 TF_API int thread_cap();
+// What a Session without thread settings gets: all cores unless set (tideflow.horovod gives each of the
+// processes sharing a machine its part); n <= 0 restores all cores.
+TF_API void set_default_thread_cap(int n);
+TF_API int default_thread_cap();
 
 }  // namespace tideflow

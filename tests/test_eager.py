@@ -719,3 +719,22 @@ def test_tapes_are_per_thread():
         t.join()
     assert not errors, errors
     assert results == {k: 3.0 * k * k for k in range(1, 5)}
+
+
+def test_control_flow_inside_function():
+    v = tf.Variable(0.0)
+
+    @tf.function
+    def f(x):
+        y = tf.cond(x > 0.0, lambda: x * 2.0, lambda: -x)
+        i, s = tf.while_loop(lambda i, s: i < 4, lambda i, s: (i + 1, s + y), [tf.constant(0), tf.constant(0.0)])
+        v.assign_add(s)
+        return s
+
+    assert float(f(tf.constant(1.5))) == 12.0 and float(f(tf.constant(-2.0))) == 8.0
+    assert float(v) == 20.0 and f.experimental_get_tracing_count() == 1
+    x = tf.constant(1.5)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = f(x)
+    assert float(tape.gradient(y, x)) == 8.0

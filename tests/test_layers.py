@@ -198,10 +198,10 @@ REPO = os.path.dirname(os.path.dirname(PKG_DIR))
 def _notes_in_code():
     """title -> files holding it alone on a line (its definition), at a line's start, anywhere."""
     alone, leading, anywhere = {}, {}, {}
-    for top in ("cpp", os.path.join("python", "tideflow")):
+    for top in ("cpp", os.path.join("python", "tideflow"), "cmake"):
         for folder, _, files in os.walk(os.path.join(REPO, top)):
             for f in files:
-                if not f.endswith((".cc", ".h", ".py", ".cu", ".cuh")):
+                if not f.endswith((".cc", ".h", ".py", ".cu", ".cuh", ".cmake")):
                     continue
                 path = os.path.join(folder, f)
                 rel = os.path.relpath(path, REPO).replace(os.sep, "/")

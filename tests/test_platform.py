@@ -96,3 +96,7 @@ def test_app_run_parses_flags_and_exits_with_mains_value(tmp_path):
     assert r.stdout.strip() == "2 ['8', '4'] adam ['more']"
     r = subprocess.run([sys.executable, str(script), "--opt=rmsprop"], capture_output=True, text=True, env=env)
     assert r.returncode != 0 and "should be one of <sgd|adam>" in r.stderr
+    # Undefined flags reach main, as in TF 1.x (argparse-based scripts call tf.app.run too).
+    r = subprocess.run([sys.executable, str(script), "--use-adasum", "--steps=4"], capture_output=True, text=True,
+                       env=env)
+    assert r.returncode == 3 and r.stdout.strip() == "4 ['8', '4'] sgd ['--use-adasum']", r.stderr

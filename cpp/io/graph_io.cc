@@ -26,12 +26,24 @@ namespace tideflow {
 // every value, NaN payloads included, comes back bit-exact. The magic's first byte and newline catch
 // 7-bit and text-mode transfers; the checksum catches truncation and flipped bytes.
 
+// Note [frames in meta graphs]
+// Control-flow frames (Note [frames] in graph.h) travel as an optional "frames" list: kind, parent, and the
+// frame's argument nodes, outputs, condition, aliases and saved values by name; each member node records
+// its frame. Owners (If, While, WhileGrad) name frames by index in their int attributes kFrameAttrs, which
+// an import shifts past the frames the graph already has, and an If gets back the outputs that carry its
+// saved values (Note [cond gradients] in ops/control_flow.cc). A frame's members and the values it lists
+// precede its owner in the file.
 namespace {
+
+const char* const kFrameAttrs[] = {"then_frame", "else_frame", "frame"};
+bool owner_op(const std::string& op) { return op == "If" || op == "While" || op == "WhileGrad"; }
+bool owns_frames(const Node& n) { return owner_op(n.type()); }
 
 constexpr char kMagic[8] = {'\x89', 'T', 'F', 'M', 'E', 'T', 'A', '\n'};
 constexpr size_t kFixedHeader = 8 + 4 + 4 + 3 * 8;
 
-const DType kAllDTypes[] = {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool, DType::String};
+const DType kAllDTypes[] = {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool, DType::String,
+                            DType::Variant};
 
 DType dtype_from_name(const std::string& s, bool* ok) {
   for (DType d : kAllDTypes)
@@ -173,7 +185,9 @@ class GraphWriter {
       if (n.out_shapes[i].known_rank) dims(n.out_shapes[i].dims);
       else json += "null";
     }
-    json += "],\"attrs\":{";
+    json += "]";
+    if (n.frame >= 0) json += ",\"frame\":" + std::to_string(n.frame);
+    json += ",\"attrs\":{";
     bool first = true;
     for (auto& kv : n.attrs) {
       if (!first) json += ",";
@@ -184,7 +198,63 @@ class GraphWriter {
     }
     json += "}}";
   }
+
+  void output(const Output& o) {
+    json += "[";
+    json::quote(json, o.node->name);
+    json += "," + std::to_string(o.index) + "]";
+  }
+  void outputs(const char* key, const std::vector<Output>& v) {
+    json += ",\"" + std::string(key) + "\":[";
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) json += ",";
+      output(v[i]);
+    }
+    json += "]";
+  }
+  void names(const char* key, const std::vector<Node*>& v) {
+    json += ",\"" + std::string(key) + "\":[";
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) json += ",";
+      json::quote(json, v[i]->name);
+    }
+    json += "]";
+  }
+
+  void frame(const Frame& f) {  // Note [frames in meta graphs]
+    json += "{\"kind\":";
+    json::quote(json, f.kind);
+    json += ",\"parent\":" + std::to_string(f.parent);
+    names("args", f.args);
+    names("cond_args", f.cond_args);
+    names("slice_args", f.slice_args);
+    outputs("outputs", f.outputs);
+    outputs("stacked", f.stacked);
+    json += ",\"pred\":";
+    if (f.pred.valid()) output(f.pred);
+    else json += "null";
+    json += ",\"aliases\":[";
+    for (size_t i = 0; i < f.aliases.size(); ++i) {
+      json += i ? ",[" : "[";
+      output(f.aliases[i].first);
+      json += "," + std::to_string(f.aliases[i].second) + "]";
+    }
+    json += "]";
+    outputs("saved", f.saved);
+    json += ",\"saved_outputs\":[";
+    for (size_t i = 0; i < f.saved_outputs.size(); ++i) json += (i ? "," : "") + std::to_string(f.saved_outputs[i]);
+    json += "]}";
+  }
 };
+
+// The frames an owner node runs (Note [frames in meta graphs]).
+std::vector<int> frames_of(const Node& n) {
+  std::vector<int> out;
+  if (!owns_frames(n)) return out;
+  for (const char* k : kFrameAttrs)
+    if (n.attrs.has(k)) out.push_back((int)n.attrs.get<int64_t>(k));
+  return out;
+}
 
 // Nodes in id order are topological over data edges (an input exists before its consumer), but a
 // control edge added later (Operation._add_control_input) may point forward; Kahn's algorithm with the
@@ -197,6 +267,8 @@ std::vector<const Node*> topological(const Graph& g) {
     const Node* x = g.node(i);
     for (auto& in : x->inputs) { consumers[in.node->id].push_back(i); ++pending[i]; }
     for (const Node* c : x->control_inputs) { consumers[c->id].push_back(i); ++pending[i]; }
+    for (int f : frames_of(*x))  // a frame's members before its owner
+      for (const Node* m : g.frame(f).nodes) { consumers[m->id].push_back(i); ++pending[i]; }
   }
   std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
   for (int i = 0; i < n; ++i)
@@ -217,6 +289,7 @@ std::vector<const Node*> topological(const Graph& g) {
 // ---- reading ----
 
 struct NodeSpec {
+  int frame = -1;
   std::string name, op, device, location;
   std::vector<std::pair<std::string, int>> inputs;
   std::vector<std::string> control;
@@ -356,6 +429,10 @@ class GraphReader {
       s.inputs.emplace_back(in.arr[0].s, (int)in.arr[1].i);
     }
     s.control = strings(field(v, "control", json::Value::Array, ctx), ctx);
+    if (const json::Value* f = v.find("frame")) {
+      if (!f->is(json::Value::Int) || f->i < 0) fail(ctx + ": malformed frame");
+      s.frame = (int)f->i;
+    }
     bool text_ok = json::is_utf8(s.name) && json::is_utf8(s.op) && json::is_utf8(s.device) && json::is_utf8(s.location);
     for (auto& in : s.inputs) text_ok = text_ok && json::is_utf8(in.first);
     for (auto& c : s.control) text_ok = text_ok && json::is_utf8(c);
@@ -389,7 +466,16 @@ std::string serialize_meta_graph(const Graph& g, const std::string& meta_json, c
       first = false;
       w.node(*n);
     }
-    w.json += "]}";
+    w.json += "]";
+    if (g.num_frames()) {
+      w.json += ",\"frames\":[";
+      for (int f = 0; f < g.num_frames(); ++f) {
+        if (f) w.json += ",\n";
+        w.frame(g.frame(f));
+      }
+      w.json += "]";
+    }
+    w.json += "}";
   }
   std::string out(kMagic, 8);
   put_u32(out, kMetaGraphFormatVersion);
@@ -465,9 +551,96 @@ ImportedGraph import_meta_graph(Graph& g, const std::string& bytes, const Import
     specs.push_back(std::move(s));
   }
 
+  // Note [frames in meta graphs]: the frames, created up front; their lists are filled from names when
+  // their owner is reached (everything they list precedes it).
+  const json::Value* frames = doc.find("frames");
+  const size_t nframes = frames ? frames->arr.size() : 0;
+  if (frames && !frames->is(json::Value::Array)) r.fail("malformed frames");
+  for (size_t f = 0; f < nframes; ++f) {
+    const json::Value& fv = frames->arr[f];
+    std::string ctx = "frame #" + std::to_string(f);
+    if (!fv.is(json::Value::Object)) r.fail(ctx + " is not an object");
+    r.field(fv, "kind", json::Value::String, ctx);
+    const json::Value& parent = r.field(fv, "parent", json::Value::Int, ctx);
+    if (parent.i < -1 || parent.i >= (int64_t)f) r.fail(ctx + ": bad parent");
+  }
+  for (const NodeSpec& s : specs)
+    if (s.frame >= (int)nframes) r.fail("node '" + s.name + "' is in frame " + std::to_string(s.frame) + ", which the file lacks");
+  const int base = g.num_frames(), outer = g.current_frame();
+  struct Restore {
+    Graph& g;
+    int outer;
+    ~Restore() {
+      g.set_current_frame(outer);
+      g.allow_foreign_reads(-1);
+    }
+  } restore{g, outer};
+  g.allow_foreign_reads(1);  // gradient frames read their forward frame's values
+  for (size_t f = 0; f < nframes; ++f) {
+    int parent = (int)frames->arr[f].find("parent")->i;
+    g.set_current_frame(parent < 0 ? outer : base + parent);
+    g.new_frame(frames->arr[f].find("kind")->s);
+  }
   std::vector<Node*> made;
   made.reserve(specs.size());
+  auto made_node = [&](const json::Value& name, const std::string& ctx) -> Node* {
+    if (!name.is(json::Value::String) || !index.count(name.s) || index[name.s] >= made.size())
+      r.fail(ctx + ": lists a node that is not defined before the frame's owner");
+    return made[index[name.s]];
+  };
+  auto made_output = [&](const json::Value& o, const std::string& ctx) {
+    if (!o.is(json::Value::Array) || o.arr.size() != 2 || !o.arr[1].is(json::Value::Int)) r.fail(ctx + ": malformed output");
+    Node* n = made_node(o.arr[0], ctx);
+    if (o.arr[1].i < 0 || o.arr[1].i >= n->num_outputs()) r.fail(ctx + ": output index out of range");
+    return n->out((int)o.arr[1].i);
+  };
+  std::vector<char> filled(nframes, 0);
+  auto fill = [&](size_t f) {
+    if (f >= nframes) r.fail("an op names frame " + std::to_string(f) + ", which the file lacks");
+    if (filled[f]) return;
+    filled[f] = 1;
+    const json::Value& fv = frames->arr[f];
+    std::string ctx = "frame #" + std::to_string(f);
+    Frame& fr = g.frame(base + (int)f);
+    auto nodes = [&](const char* k) {
+      std::vector<Node*> v;
+      for (auto& x : r.field(fv, k, json::Value::Array, ctx).arr) v.push_back(made_node(x, ctx));
+      return v;
+    };
+    auto outs = [&](const char* k) {
+      std::vector<Output> v;
+      for (auto& x : r.field(fv, k, json::Value::Array, ctx).arr) v.push_back(made_output(x, ctx));
+      return v;
+    };
+    fr.args = nodes("args");
+    fr.cond_args = nodes("cond_args");
+    fr.slice_args = nodes("slice_args");
+    fr.outputs = outs("outputs");
+    fr.stacked = outs("stacked");
+    fr.saved = outs("saved");
+    const json::Value* pred = fv.find("pred");
+    if (pred && !pred->is(json::Value::Null)) fr.pred = made_output(*pred, ctx);
+    for (auto& a : r.field(fv, "aliases", json::Value::Array, ctx).arr) {
+      if (!a.is(json::Value::Array) || a.arr.size() != 2 || !a.arr[1].is(json::Value::Int)) r.fail(ctx + ": malformed alias");
+      fr.aliases.emplace_back(made_output(a.arr[0], ctx), (int)a.arr[1].i);
+    }
+    for (auto& x : r.field(fv, "saved_outputs", json::Value::Array, ctx).arr) {
+      if (!x.is(json::Value::Int)) r.fail(ctx + ": malformed saved_outputs");
+      fr.saved_outputs.push_back((int)x.i);
+    }
+    if (fr.saved_outputs.size() && fr.saved_outputs.size() != fr.saved.size()) r.fail(ctx + ": saved lists disagree");
+  };
   for (NodeSpec& s : specs) {
+    std::vector<int> owned;
+    if (owner_op(s.op))
+      for (const char* k : kFrameAttrs)
+        if (s.attrs.has(k)) {
+          auto* id = std::get_if<int64_t>(&s.attrs[k]);
+          if (!id || *id < 0) r.fail("node '" + s.name + "': malformed frame attribute");
+          fill((size_t)*id);
+          owned.push_back((int)(*id += base));
+        }
+    g.set_current_frame(s.frame < 0 ? outer : base + s.frame);
     std::vector<Output> inputs;
     for (auto& in : s.inputs) {
       Node* src = made[index[in.first]];
@@ -480,6 +653,15 @@ ImportedGraph import_meta_graph(Graph& g, const std::string& bytes, const Import
     for (auto& c : s.control) control.push_back(made[index[c]]);
     Node* n = g.add_node(s.op, prefix + s.name, std::move(inputs), std::move(s.attrs), std::move(control), s.location,
                          opts.clear_devices ? "" : s.device);
+    if (s.op == "If") {  // the outputs that carry saved values, in output order
+      std::vector<std::pair<int, DType>> extra;
+      for (int f : owned)
+        for (size_t k = 0; k < g.frame(f).saved_outputs.size(); ++k)
+          extra.emplace_back(g.frame(f).saved_outputs[k], g.frame(f).saved[k].dtype());
+      std::sort(extra.begin(), extra.end(), [](auto& a, auto& b) { return a.first < b.first; });
+      for (auto& [i, dt] : extra)
+        if (g.append_output(n, dt, PartialShape::unknown()) != i) r.fail("node '" + s.name + "': bad saved outputs");
+    }
     if (s.shapes.size() != n->out_shapes.size())
       r.fail("node '" + s.name + "' records " + std::to_string(s.shapes.size()) + " output shapes, its op has " +
              std::to_string(n->out_shapes.size()));

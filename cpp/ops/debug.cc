@@ -60,6 +60,7 @@ std::string element(const Tensor& t, int64_t i, bool v2) {
       std::string e = c_escape(t.string_values()[i]);
       return v2 ? "\"" + e + "\"" : e;
     }
+    case DType::Variant: break;
   }
   return "?";
 }

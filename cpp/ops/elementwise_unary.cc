@@ -60,34 +60,44 @@ void unary_kernel(KernelCtx& c) {
 
 struct NegF { template <class T> T operator()(T x) const { return wrap_neg(x); } };
 std::vector<Output> neg_grad(GradCtx& g) { return {emit(g, "Neg", {g.g()})}; }
-REGISTER_OP("Neg").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<NegF, kNumeric>).grad(neg_grad);
+REGISTER_OP("Neg").inputs(1).args({"x"}).api({"math.negative", "negative"})
+    .doc("-x, elementwise.")
+    .shape(unary_shape<kNumeric>).cpu(unary_kernel<NegF, kNumeric>).grad(neg_grad);
 
 struct SquareF { template <class T> T operator()(T x) const { return x * x; } };
 std::vector<Output> square_grad(GradCtx& g) {
   return {emit(g, "Mul", {g.g(), emit(g, "Mul", {scalar_like(g, 2.0, g.x(0)), g.x(0)})})};
 }
-REGISTER_OP("Square").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<SquareF, kNumeric>).grad(square_grad);
+REGISTER_OP("Square").inputs(1).args({"x"}).api({"math.square", "square"})
+    .doc("x * x, elementwise.")
+    .shape(unary_shape<kNumeric>).cpu(unary_kernel<SquareF, kNumeric>).grad(square_grad);
 
 // d sqrt(x) = 0.5 / y; d rsqrt(x) = -0.5 y^3; both from the output, so x can be freed early.
 struct SqrtF { template <class T> T operator()(T x) const { return std::sqrt(x); } };
 std::vector<Output> sqrt_grad(GradCtx& g) {
   return {emit(g, "RealDiv", {emit(g, "Mul", {g.g(), scalar_like(g, 0.5, g.y())}), g.y()})};
 }
-REGISTER_OP("Sqrt").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<SqrtF, kFloat>).grad(sqrt_grad);
+REGISTER_OP("Sqrt").inputs(1).args({"x"}).api({"math.sqrt", "sqrt"})
+    .doc("The square root of x, elementwise (NaN below 0).")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<SqrtF, kFloat>).grad(sqrt_grad);
 
 struct RsqrtF { template <class T> T operator()(T x) const { return T(1) / std::sqrt(x); } };
 std::vector<Output> rsqrt_grad(GradCtx& g) {
   Output y3 = emit(g, "Mul", {emit(g, "Square", {g.y()}), g.y()});
   return {emit(g, "Mul", {emit(g, "Mul", {g.g(), scalar_like(g, -0.5, g.y())}), y3})};
 }
-REGISTER_OP("Rsqrt").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<RsqrtF, kFloat>).grad(rsqrt_grad);
+REGISTER_OP("Rsqrt").inputs(1).args({"x"}).api({"math.rsqrt", "rsqrt"})
+    .doc("1 / sqrt(x), elementwise.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<RsqrtF, kFloat>).grad(rsqrt_grad);
 
 struct ExpF {
   static constexpr auto f32 = vecmath::exp_f32;
   template <class T> T operator()(T x) const { return std::exp(x); }
 };
 std::vector<Output> exp_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), g.y()})}; }
-REGISTER_OP("Exp").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ExpF, kFloat, kTranscendental>)
+REGISTER_OP("Exp").inputs(1).args({"x"}).api({"math.exp", "exp"})
+    .doc("e to the power x, elementwise.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<ExpF, kFloat, kTranscendental>)
     .grad(exp_grad);
 
 struct LogF {
@@ -95,7 +105,9 @@ struct LogF {
   template <class T> T operator()(T x) const { return std::log(x); }
 };
 std::vector<Output> log_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Reciprocal", {g.x(0)})})}; }
-REGISTER_OP("Log").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<LogF, kFloat, kTranscendental>)
+REGISTER_OP("Log").inputs(1).args({"x"}).api({"math.log", "log"})
+    .doc("The natural logarithm of x, elementwise (-inf at 0, NaN below).")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<LogF, kFloat, kTranscendental>)
     .grad(log_grad);
 
 struct Log1pF { template <class T> T operator()(T x) const { return std::log1p(x); } };
@@ -103,31 +115,41 @@ std::vector<Output> log1p_grad(GradCtx& g) {
   Output one_px = emit(g, "Add", {scalar_like(g, 1.0, g.x(0)), g.x(0)});
   return {emit(g, "Mul", {g.g(), emit(g, "Reciprocal", {one_px})})};
 }
-REGISTER_OP("Log1p").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<Log1pF, kFloat, kTranscendental>)
+REGISTER_OP("Log1p").inputs(1).args({"x"}).api({"math.log1p", "log1p"})
+    .doc("log(1 + x), accurate for small x.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<Log1pF, kFloat, kTranscendental>)
     .grad(log1p_grad);
 
 struct AbsF { template <class T> T operator()(T x) const { return x < 0 ? wrap_neg(x) : x; } };
 // g * sign(x): 0 at x == 0, as TF.
 std::vector<Output> abs_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Sign", {g.x(0)})})}; }
-REGISTER_OP("Abs").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<AbsF, kNumeric>).grad(abs_grad);
+REGISTER_OP("Abs").inputs(1).args({"x"}).api({"math.abs", "abs"})
+    .doc("|x|, elementwise.")
+    .shape(unary_shape<kNumeric>).cpu(unary_kernel<AbsF, kNumeric>).grad(abs_grad);
 
 struct SignF { template <class T> T operator()(T x) const {
   if constexpr (std::is_floating_point_v<T>) if (std::isnan(x)) return x;
   return static_cast<T>((x > 0) - (x < 0));
 } };
 std::vector<Output> sign_grad(GradCtx& g) { return {emit(g, "ZerosLike", {g.x(0)})}; }
-REGISTER_OP("Sign").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<SignF, kNumeric>).grad(sign_grad);
+REGISTER_OP("Sign").inputs(1).args({"x"}).api({"math.sign", "sign"})
+    .doc("-1, 0 or 1: the sign of x, elementwise.")
+    .shape(unary_shape<kNumeric>).cpu(unary_kernel<SignF, kNumeric>).grad(sign_grad);
 
 struct SinF { template <class T> T operator()(T x) const { return std::sin(x); } };
 std::vector<Output> sin_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Cos", {g.x(0)})})}; }
-REGISTER_OP("Sin").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<SinF, kFloat, kTranscendental>)
+REGISTER_OP("Sin").inputs(1).args({"x"}).api({"math.sin", "sin"})
+    .doc("The sine of x (radians), elementwise.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<SinF, kFloat, kTranscendental>)
     .grad(sin_grad);
 
 struct CosF { template <class T> T operator()(T x) const { return std::cos(x); } };
 std::vector<Output> cos_grad(GradCtx& g) {
   return {emit(g, "Mul", {g.g(), emit(g, "Neg", {emit(g, "Sin", {g.x(0)})})})};
 }
-REGISTER_OP("Cos").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<CosF, kFloat, kTranscendental>)
+REGISTER_OP("Cos").inputs(1).args({"x"}).api({"math.cos", "cos"})
+    .doc("The cosine of x (radians), elementwise.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<CosF, kFloat, kTranscendental>)
     .grad(cos_grad);
 
 struct TanhF {
@@ -135,7 +157,9 @@ struct TanhF {
   template <class T> T operator()(T x) const { return std::tanh(x); }
 };
 std::vector<Output> tanh_grad(GradCtx& g) { return {emit(g, "TanhGrad", {g.y(), g.g()})}; }
-REGISTER_OP("Tanh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<TanhF, kFloat, kTranscendental>)
+REGISTER_OP("Tanh").inputs(1).args({"x"}).api({"math.tanh", "nn.tanh", "tanh"})
+    .doc("The hyperbolic tangent of x, elementwise.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<TanhF, kFloat, kTranscendental>)
     .grad(tanh_grad);
 
 // Both branches of the stable form, blended: e = exp(-|x|) never overflows, and x < 0 gives e / (1 + e).
@@ -148,7 +172,9 @@ struct SigmoidF {
   }
 };
 std::vector<Output> sigmoid_grad(GradCtx& g) { return {emit(g, "SigmoidGrad", {g.y(), g.g()})}; }
-REGISTER_OP("Sigmoid").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<SigmoidF, kFloat, kTranscendental>)
+REGISTER_OP("Sigmoid").inputs(1).args({"x"}).api({"math.sigmoid", "nn.sigmoid", "sigmoid"})
+    .doc("1 / (1 + exp(-x)), elementwise.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<SigmoidF, kFloat, kTranscendental>)
     .grad(sigmoid_grad);
 
 struct ReciprocalF { template <class T> T operator()(T x) const { return T(1) / x; } };
@@ -156,14 +182,20 @@ struct ReciprocalF { template <class T> T operator()(T x) const { return T(1) / 
 std::vector<Output> reciprocal_grad(GradCtx& g) {
   return {emit(g, "Mul", {emit(g, "Neg", {g.g()}), emit(g, "Square", {g.y()})})};
 }
-REGISTER_OP("Reciprocal").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ReciprocalF, kFloat>)
+REGISTER_OP("Reciprocal").inputs(1).args({"x"}).api({"math.reciprocal", "reciprocal"})
+    .doc("1 / x, elementwise.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<ReciprocalF, kFloat>)
     .grad(reciprocal_grad);
 
 // Piecewise constant: TF's gradients are None.
 struct FloorF { template <class T> T operator()(T x) const { return std::floor(x); } };
-REGISTER_OP("Floor").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<FloorF, kFloat>).not_differentiable();
+REGISTER_OP("Floor").inputs(1).args({"x"}).api({"math.floor", "floor"})
+    .doc("The largest integer not greater than x, elementwise.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<FloorF, kFloat>).not_differentiable();
 struct CeilF { template <class T> T operator()(T x) const { return std::ceil(x); } };
-REGISTER_OP("Ceil").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<CeilF, kFloat>).not_differentiable();
+REGISTER_OP("Ceil").inputs(1).args({"x"}).api({"math.ceil", "ceil"})
+    .doc("The smallest integer not less than x, elementwise.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<CeilF, kFloat>).not_differentiable();
 // Note [round half to even]: TF and NumPy round halves to the even neighbour (0.5 -> 0, 1.5 -> 2,
 // -2.5 -> -2). nearbyint does exactly that in the default rounding mode; integers are already rounded.
 struct RoundF { template <class T> T operator()(T x) const {
@@ -172,11 +204,15 @@ struct RoundF { template <class T> T operator()(T x) const {
 } };
 REGISTER_OP("Round").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<RoundF, kNumeric>).not_differentiable();
 // tf.rint is Round under another name, for floats only (as TF).
-REGISTER_OP("Rint").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<RoundF, kFloat>).not_differentiable();
+REGISTER_OP("Rint").inputs(1).args({"x"}).api({"math.rint", "rint"})
+    .doc("Rounds half to even, like round, for float tensors.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<RoundF, kFloat>).not_differentiable();
 
 TIDEFLOW_LIBM_UNARY(Expm1F, expm1)
 std::vector<Output> expm1_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Exp", {g.x(0)})})}; }
-REGISTER_OP("Expm1").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<Expm1F, kFloat, kTranscendental>)
+REGISTER_OP("Expm1").inputs(1).args({"x"}).api({"math.expm1", "expm1"})
+    .doc("exp(x) - 1, accurate for small x.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<Expm1F, kFloat, kTranscendental>)
     .grad(expm1_grad);
 
 TIDEFLOW_LIBM_UNARY(ErfF, erf)
@@ -187,22 +223,30 @@ std::vector<Output> erf_grad(GradCtx& g) {
   Output e = emit(g, "Exp", {emit(g, "Neg", {emit(g, "Square", {g.x(0)})})});
   return {emit(g, "Mul", {emit(g, "Mul", {g.g(), c}), e})};
 }
-REGISTER_OP("Erf").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ErfF, kFloat, kTranscendental>)
+REGISTER_OP("Erf").inputs(1).args({"x"}).api({"math.erf", "erf"})
+    .doc("The Gauss error function, 2/sqrt(pi) times the integral of exp(-t^2) from 0 to x.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<ErfF, kFloat, kTranscendental>)
     .grad(erf_grad<1>);
 TIDEFLOW_LIBM_UNARY(ErfcF, erfc)
-REGISTER_OP("Erfc").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<ErfcF, kFloat, kTranscendental>)
+REGISTER_OP("Erfc").inputs(1).args({"x"}).api({"math.erfc", "erfc"})
+    .doc("1 - erf(x), accurate where erf(x) is close to 1.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<ErfcF, kFloat, kTranscendental>)
     .grad(erf_grad<-1>);
 
 TIDEFLOW_LIBM_UNARY(LgammaF, lgamma)
 std::vector<Output> lgamma_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Digamma", {g.x(0)})})}; }
-REGISTER_OP("Lgamma").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<LgammaF, kFloat, kTranscendental>)
+REGISTER_OP("Lgamma").inputs(1).args({"x"}).api({"math.lgamma", "lgamma"})
+    .doc("log|Gamma(x)|; +inf at the poles (non-positive integers).")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<LgammaF, kFloat, kTranscendental>)
     .grad(lgamma_grad);
 
 struct DigammaF { template <class T> T operator()(T x) const { return static_cast<T>(special::digamma(x)); } };
 std::vector<Output> digamma_grad(GradCtx& g) {
   return {emit(g, "Mul", {g.g(), emit(g, "Polygamma", {scalar_like(g, 1.0, g.x(0)), g.x(0)})})};
 }
-REGISTER_OP("Digamma").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<DigammaF, kFloat, kTranscendental>)
+REGISTER_OP("Digamma").inputs(1).args({"x"}).api({"math.digamma", "digamma"})
+    .doc("d/dx lgamma(x); NaN at the poles (non-positive integers).")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<DigammaF, kFloat, kTranscendental>)
     .grad(digamma_grad);
 
 TIDEFLOW_LIBM_UNARY(TanF, tan)
@@ -210,7 +254,9 @@ TIDEFLOW_LIBM_UNARY(TanF, tan)
 std::vector<Output> tan_grad(GradCtx& g) {
   return {emit(g, "Mul", {emit(g, "Square", {emit(g, "Reciprocal", {emit(g, "Cos", {g.x(0)})})}), g.g()})};
 }
-REGISTER_OP("Tan").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<TanF, kFloat, kTranscendental>)
+REGISTER_OP("Tan").inputs(1).args({"x"}).api({"math.tan", "tan"})
+    .doc("The tangent of x (radians), elementwise.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<TanF, kFloat, kTranscendental>)
     .grad(tan_grad);
 
 // 1 / sqrt(1 - x^2), the magnitude of asin's and acos's derivatives.
@@ -221,14 +267,18 @@ Output inv_sqrt_one_minus_square(GradCtx& g) {
 
 TIDEFLOW_LIBM_UNARY(AsinF, asin)
 std::vector<Output> asin_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), inv_sqrt_one_minus_square(g)})}; }
-REGISTER_OP("Asin").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AsinF, kFloat, kTranscendental>)
+REGISTER_OP("Asin").inputs(1).args({"x"}).api({"math.asin", "asin"})
+    .doc("The arcsine of x in [-pi/2, pi/2] (NaN outside [-1, 1]).")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<AsinF, kFloat, kTranscendental>)
     .grad(asin_grad);
 
 TIDEFLOW_LIBM_UNARY(AcosF, acos)
 std::vector<Output> acos_grad(GradCtx& g) {
   return {emit(g, "Mul", {emit(g, "Neg", {g.g()}), inv_sqrt_one_minus_square(g)})};
 }
-REGISTER_OP("Acos").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AcosF, kFloat, kTranscendental>)
+REGISTER_OP("Acos").inputs(1).args({"x"}).api({"math.acos", "acos"})
+    .doc("The arccosine of x in [0, pi] (NaN outside [-1, 1]).")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<AcosF, kFloat, kTranscendental>)
     .grad(acos_grad);
 
 // atan: 1 / (1 + x^2); atanh: 1 / (1 - x^2).
@@ -241,7 +291,9 @@ constexpr char kAdd[] = "Add";
 constexpr char kSub[] = "Sub";
 
 TIDEFLOW_LIBM_UNARY(AtanF, atan)
-REGISTER_OP("Atan").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AtanF, kFloat, kTranscendental>)
+REGISTER_OP("Atan").inputs(1).args({"x"}).api({"math.atan", "atan"})
+    .doc("The arctangent of x in (-pi/2, pi/2).")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<AtanF, kFloat, kTranscendental>)
     .grad(atan_grad<kAdd>);
 
 // sinh' = cosh and cosh' = sinh, of x.
@@ -251,10 +303,14 @@ constexpr char kSinh[] = "Sinh";
 constexpr char kCosh[] = "Cosh";
 
 TIDEFLOW_LIBM_UNARY(SinhF, sinh)
-REGISTER_OP("Sinh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<SinhF, kFloat, kTranscendental>)
+REGISTER_OP("Sinh").inputs(1).args({"x"}).api({"math.sinh", "sinh"})
+    .doc("The hyperbolic sine of x, elementwise.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<SinhF, kFloat, kTranscendental>)
     .grad(hyperbolic_grad<kCosh>);
 TIDEFLOW_LIBM_UNARY(CoshF, cosh)
-REGISTER_OP("Cosh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<CoshF, kFloat, kTranscendental>)
+REGISTER_OP("Cosh").inputs(1).args({"x"}).api({"math.cosh", "cosh"})
+    .doc("The hyperbolic cosine of x, elementwise.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<CoshF, kFloat, kTranscendental>)
     .grad(hyperbolic_grad<kSinh>);
 
 // asinh' = 1 / cosh(y) and acosh' = 1 / sinh(y), from the output y.
@@ -262,23 +318,33 @@ template <const char* Fn>
 std::vector<Output> area_hyperbolic_grad(GradCtx& g) { return {emit(g, "RealDiv", {g.g(), emit(g, Fn, {g.y()})})}; }
 
 TIDEFLOW_LIBM_UNARY(AsinhF, asinh)
-REGISTER_OP("Asinh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AsinhF, kFloat, kTranscendental>)
+REGISTER_OP("Asinh").inputs(1).args({"x"}).api({"math.asinh", "asinh"})
+    .doc("The inverse hyperbolic sine of x, elementwise.")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<AsinhF, kFloat, kTranscendental>)
     .grad(area_hyperbolic_grad<kCosh>);
 TIDEFLOW_LIBM_UNARY(AcoshF, acosh)
-REGISTER_OP("Acosh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AcoshF, kFloat, kTranscendental>)
+REGISTER_OP("Acosh").inputs(1).args({"x"}).api({"math.acosh", "acosh"})
+    .doc("The inverse hyperbolic cosine of x (NaN below 1).")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<AcoshF, kFloat, kTranscendental>)
     .grad(area_hyperbolic_grad<kSinh>);
 TIDEFLOW_LIBM_UNARY(AtanhF, atanh)
-REGISTER_OP("Atanh").inputs(1).shape(unary_shape<kFloat>).cpu(unary_kernel<AtanhF, kFloat, kTranscendental>)
+REGISTER_OP("Atanh").inputs(1).args({"x"}).api({"math.atanh", "atanh"})
+    .doc("The inverse hyperbolic tangent of x (NaN outside [-1, 1]).")
+    .shape(unary_shape<kFloat>).cpu(unary_kernel<AtanhF, kFloat, kTranscendental>)
     .grad(atan_grad<kSub>);
 #undef TIDEFLOW_LIBM_UNARY
 
 struct ReluF { template <class T> T operator()(T x) const { return x < 0 ? T(0) : x; } };  // NaN stays NaN (TF)
 // From the output, as TF: relu(x) > 0 exactly where x > 0, and the gradient at 0 is 0.
 std::vector<Output> relu_grad(GradCtx& g) { return {emit(g, "ReluGrad", {g.g(), g.y()})}; }
-REGISTER_OP("Relu").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<ReluF, kNumeric>).grad(relu_grad);
+REGISTER_OP("Relu").inputs(1).args({"features"}).api({"nn.relu", "relu"})
+    .doc("max(features, 0), elementwise.")
+    .shape(unary_shape<kNumeric>).cpu(unary_kernel<ReluF, kNumeric>).grad(relu_grad);
 
 struct LogicalNotF { bool operator()(bool x) const { return !x; } };
-REGISTER_OP("LogicalNot").inputs(1).shape(unary_shape<kBool>).cpu(unary_kernel<LogicalNotF, kBool>)
+REGISTER_OP("LogicalNot").inputs(1).args({"x"}).api({"math.logical_not", "logical_not"})
+    .doc("not x, elementwise, for bool tensors.")
+    .shape(unary_shape<kBool>).cpu(unary_kernel<LogicalNotF, kBool>)
     .not_differentiable();
 
 // ---- IsNan, IsInf, IsFinite ----
@@ -295,15 +361,21 @@ void float_test_kernel(KernelCtx& c) {
 }
 
 struct IsNanF { template <class T> bool operator()(T x) const { return x != x; } };
-REGISTER_OP("IsNan").inputs(1).shape(float_test_shape).cpu(float_test_kernel<IsNanF>).not_differentiable();
+REGISTER_OP("IsNan").inputs(1).args({"x"}).api({"math.is_nan", "debugging.is_nan", "is_nan"})
+    .doc("Where x is NaN, as a bool tensor.")
+    .shape(float_test_shape).cpu(float_test_kernel<IsNanF>).not_differentiable();
 struct IsInfF {
   template <class T> bool operator()(T x) const { return std::abs(x) == std::numeric_limits<T>::infinity(); }
 };
-REGISTER_OP("IsInf").inputs(1).shape(float_test_shape).cpu(float_test_kernel<IsInfF>).not_differentiable();
+REGISTER_OP("IsInf").inputs(1).args({"x"}).api({"math.is_inf", "debugging.is_inf", "is_inf"})
+    .doc("Where x is +inf or -inf, as a bool tensor.")
+    .shape(float_test_shape).cpu(float_test_kernel<IsInfF>).not_differentiable();
 struct IsFiniteF {  // false for NaN: the comparison is unordered
   template <class T> bool operator()(T x) const { return std::abs(x) < std::numeric_limits<T>::infinity(); }
 };
-REGISTER_OP("IsFinite").inputs(1).shape(float_test_shape).cpu(float_test_kernel<IsFiniteF>).not_differentiable();
+REGISTER_OP("IsFinite").inputs(1).args({"x"}).api({"math.is_finite", "debugging.is_finite", "is_finite"})
+    .doc("Where x is neither infinite nor NaN, as a bool tensor.")
+    .shape(float_test_shape).cpu(float_test_kernel<IsFiniteF>).not_differentiable();
 
 // ---- Cast ----
 

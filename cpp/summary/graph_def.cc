@@ -15,6 +15,7 @@ int tf_datatype(DType d) {
     case DType::String: return 7;
     case DType::Int64: return 9;
     case DType::Bool: return 10;
+    case DType::Variant: return 21;
   }
   return 0;  // DT_INVALID
 }

@@ -73,6 +73,9 @@ from .ops.clip_ops import *  # noqa: E402,F401,F403
 from .ops.script_ops import *  # noqa: E402,F401,F403
 from .ops.variable_scope import *  # noqa: E402,F401,F403
 from .ops.template import make_template  # noqa: E402
+from .ops.control_flow_ops import cond, case, switch_case, while_loop  # noqa: E402
+from .ops.functional_ops import map_fn, scan, foldl, foldr  # noqa: E402
+from .util import nest  # noqa: E402
 from .ops.init_ops import *  # noqa: E402,F401,F403
 from .ops.debug_ops import *  # noqa: E402,F401,F403,A004
 from .ops import nn_ops as nn  # noqa: E402

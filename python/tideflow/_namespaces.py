@@ -3,9 +3,9 @@ import types
 
 from . import gfile
 from .framework import graph_util, importer, tf_messages
-from .ops import control_flow_ops, gen_ops, linalg_ops, math_ops, random_ops
+from .ops import control_flow_util, gen_ops, linalg_ops, math_ops, random_ops
 from . import compat, contrib
-from .eager import context, control_flow, function
+from .eager import context, function
 
 
 def install(ns):
@@ -28,7 +28,7 @@ def install(ns):
                               "segment_min", "segment_prod", "unsorted_segment_sum", "unsorted_segment_max",
                               "unsorted_segment_min", "unsorted_segment_prod", "unsorted_segment_mean",
                               "unsorted_segment_sqrt_n", "bincount", "invert_permutation", "top_k", "in_top_k")]
-    ns["tuple"] = control_flow_ops.tuple_
+    ns["tuple"] = control_flow_util.tuple_
     ns["math"] = sub("math", math_names)
     ns["math"].divide_no_nan = ns.get("div_no_nan")
     ns["math"].xlogy, ns["math"].xdivy = math_ops.xlogy, math_ops.xdivy  # tf.math only, as in TensorFlow
@@ -79,8 +79,6 @@ def _install_eager(ns, sub):
         ns[n] = getattr(function, n)
     for n in ("enable_v2_behavior", "disable_v2_behavior"):
         ns[n] = getattr(context, n)
-    ns.setdefault("cond", control_flow.cond)  # graph-mode control flow, once present, takes over
-    ns.setdefault("while_loop", control_flow.while_loop)
     cfg = ns["config"] = sub("config", [])
     cfg.threading = sub("config.threading", [])
     for n in ("set_intra_op_parallelism_threads", "set_inter_op_parallelism_threads",

@@ -52,13 +52,14 @@ int32 = DType("int32", np.dtype(np.int32), _core.DType.int32)
 int64 = DType("int64", np.dtype(np.int64), _core.DType.int64)
 bool = DType("bool", np.dtype(np.bool_), _core.DType.bool)  # noqa: A001 (TF's name)
 string = DType("string", np.dtype(object), _core.DType.string)
+variant = DType("variant", np.dtype(object), _core.DType.variant)  # engine-internal values (loop traces)
 double = float64
 
-_ALL = (float32, float64, int32, int64, bool, string)
+_ALL = (float32, float64, int32, int64, bool, string, variant)
 _BY_ENUM = {d._enum: d for d in _ALL}
 _BY_NAME = {d._name: d for d in _ALL}
 _BY_NAME.update({"double": float64, "float": float32, "int": int64})
-_BY_NP = {d._np: d for d in _ALL if d is not string}
+_BY_NP = {d._np: d for d in _ALL if d is not string and d is not variant}
 
 
 def as_dtype(x):

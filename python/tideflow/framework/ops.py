@@ -270,6 +270,7 @@ def _string_value(arr):
 
 
 _eager = None  # tideflow.eager.execute, set when it loads
+executing_eagerly = _core.executing_eagerly  # control_flow_ops asks here (Note [eager control flow])
 
 
 def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None, as_ref=False):
@@ -362,7 +363,12 @@ class Graph:
         return op
 
     def _tensor(self, node_id, index):
-        return self._op(node_id)._outputs[index]
+        op = self._op(node_id)
+        if index >= len(op._outputs):  # an If gains outputs for the saved values its gradient reads
+            c = self._c
+            op._outputs += tuple(Tensor(op, i, _dtypes.as_dtype(c.output_dtype(node_id, i)))
+                                 for i in range(len(op._outputs), c.node_num_outputs(node_id)))
+        return op._outputs[index]
 
     def _unique_op_name(self, name):
         if name.endswith("/"):  # a scope name used as an op name: taken as it is (TF semantics)

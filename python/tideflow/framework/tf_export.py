@@ -211,8 +211,39 @@ class _Writer:
         dt = _dtypes.as_dtype(arr.dtype)._enum
         return self.helper(base, "Const", [], [], [dt], {"value": arr, "dtype": dt}, device)
 
+    def gates(self):
+        """{Apply node id: the name of the NoOp it waits for}.
+
+        Note [gated updates]
+        tideflow's variable reads are copy-on-write, so an update never changes a value a pending reader holds
+        and its graphs need no gradient gating. TensorFlow's reference variables alias their reads, and its
+        optimizers gate each op's gradients (GATE_OP) so no update runs before a gradient that still reads
+        the variable. A tideflow training graph run by TensorFlow would race there (seen: runs differing in
+        the 5th digit), so each group of Apply* updates that one training op waits for gets a NoOp that waits
+        for all their gradients (TensorFlow's GATE_GRAPH), which TensorFlow then runs deterministically."""
+        c, out = self.c, {}
+        for i in range(c.num_nodes()):
+            if c.node_type(i) != "NoOp":
+                continue
+            applies = [j for j in c.node_control_inputs(i) if c.node_type(j).startswith("Apply")]
+            if not applies:
+                continue
+            gate = self.unique(c.node_name(i) + "/gate_gradients")
+            waits = []
+            for j in applies:
+                refs = set(c.node_op_info(j)[1])
+                for k, (src, idx) in enumerate(c.node_inputs(j)):
+                    name = c.node_name(src)
+                    if k not in refs and name not in waits:
+                        waits.append(name)
+            self.node(gate, "NoOp", [], {}, c.node_device(i), waits)
+            for j in applies:
+                out[j] = gate
+        return out
+
     def write(self):
         c = self.c
+        gates = self.gates()
         for i in range(c.num_nodes()):
             op = c.node_type(i)
             name = c.node_name(i)
@@ -220,7 +251,7 @@ class _Writer:
             refs = [self.ref(j, k) for j, k in inputs]
             in_dtypes = [c.output_dtype(j, k) for j, k in inputs]
             out_dtypes = [c.output_dtype(i, k) for k in range(c.node_num_outputs(i))]
-            control = [c.node_name(j) for j in c.node_control_inputs(i)]
+            control = [c.node_name(j) for j in c.node_control_inputs(i)] + ([gates[i]] if i in gates else [])
             attrs = c.node_attrs(i)
             device = c.node_device(i)
             shapes = [c.output_shape(i, k) for k in range(len(out_dtypes))]

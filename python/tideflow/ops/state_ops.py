@@ -8,7 +8,7 @@ from ..framework.tensor_shape import TensorShape, as_shape
 from ..framework.indexed_slices import IndexedSlices
 from .. import _core
 from . import array_ops, math_ops
-from .control_flow_ops import group, no_op  # noqa: F401 (tf.group and tf.no_op are exported from here too)
+from .control_flow_util import group, in_frame, no_op, outside_frames  # noqa: F401 (tf.group, tf.no_op here too)
 
 
 class Variable:
@@ -39,8 +39,14 @@ class Variable:
         if trainable and GraphKeys.TRAINABLE_VARIABLES not in collections:
             collections.append(GraphKeys.TRAINABLE_VARIABLES)
         g = _ops.get_default_graph()
-        with g.control_dependencies(None):  # like tf.init_scope: initializers ignore outer control deps
+        # Like tf.init_scope: initializers ignore outer control deps, and a variable created inside a cond
+        # branch or loop body (dynamic_rnn's cell) lives at the top level.
+        with outside_frames(g), g.control_dependencies(None):
             with _ops.name_scope(name, "Variable", [] if callable(initial_value) else None) as scope:
+                if isinstance(initial_value, _ops.Tensor) and in_frame(initial_value):
+                    raise ValueError("Initializer for variable %s is from inside a control-flow construct, such as "
+                                     "a loop or conditional. When creating a variable inside a loop or conditional, "
+                                     "use a lambda as the initializer." % scope)
                 if callable(initial_value):
                     initial_value = initial_value()
                 init = initial_value if isinstance(initial_value, _ops.Tensor) else \
@@ -203,9 +209,11 @@ def _var_to_tensor(v, dtype=None, name=None, as_ref=False):
     # TF1's snapshot aliases the variable's buffer, so `with tf.control_dependencies([update]):
     # tf.identity(v)` sees the update. Our reads are copy-on-write snapshots, so inside a
     # control_dependencies block a variable is read by a fresh op that carries those dependencies.
+    # Inside a cond branch or loop body a read is a node of that frame, run each time the frame runs, so it
+    # sees the assignments ordered before it (Note [control flow] in cpp/ops/control_flow.cc).
     if as_ref:
         t = v._variable
-    elif v.graph._control_deps and v.graph is _ops.get_default_graph():
+    elif v.graph is _ops.get_default_graph() and (v.graph._control_deps or _core.current_frame(v.graph._c) >= 0):
         t = _ops.apply1("Identity", [v._variable], name="read")
     else:
         t = v._snapshot
