@@ -1,10 +1,11 @@
 """Sub-namespaces users reach as attributes: tf.compat.v1, tf.math, tf.linalg, tf.random, tf.debugging."""
-import sys
 import types
 
 from . import contrib, gfile, legacy_names
 from .framework import graph_util, importer, tf_messages
 from .ops import candidate_sampling_ops, control_flow_util, gen_ops, linalg_ops, math_ops, random_ops, sampled_losses
+from . import compat, contrib
+from .eager import context, function
 
 
 def install(ns):
@@ -72,8 +73,25 @@ def install(ns):
     ns.setdefault("io", sub("io", []))
     ns["io"].write_graph, ns["io"].gfile = graph_util.write_graph, gfile
     ns["gfile"] = gfile
-    compat = types.ModuleType("tideflow.compat")
-    compat.v1 = sys.modules["tideflow"]
-    ns["compat"] = compat
-    ns["contrib"] = contrib  # its parts load on first use (contrib/__init__.py)
+    ns["compat"], ns["contrib"] = compat, contrib  # compat.v1 is tideflow; compat.v2 loads when imported;
+    # contrib's parts load on first use (contrib/__init__.py)
+    _install_eager(ns, sub)
     gen_ops.install(ns)  # last: tf.math and tf.debugging exist by now
+
+
+def _install_eager(ns, sub):
+    """Eager execution, tf.function and their helpers (tideflow.eager), TF 1.x spellings."""
+    for n in ("function", "TensorSpec", "init_scope"):
+        ns[n] = getattr(function, n)
+    for n in ("enable_v2_behavior", "disable_v2_behavior"):
+        ns[n] = getattr(context, n)
+    cfg = ns["config"] = sub("config", [])
+    cfg.threading = sub("config.threading", [])
+    for n in ("set_intra_op_parallelism_threads", "set_inter_op_parallelism_threads",
+              "get_intra_op_parallelism_threads", "get_inter_op_parallelism_threads"):
+        setattr(cfg.threading, n, getattr(context, n))
+    cfg.run_functions_eagerly = context.run_functions_eagerly
+    cfg.functions_run_eagerly = context.functions_run_eagerly
+    cfg.experimental_run_functions_eagerly = context.run_functions_eagerly
+    cfg.list_physical_devices = lambda device_type=None: []
+    ns["random"].set_seed = ns["set_random_seed"]

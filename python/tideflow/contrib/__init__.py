@@ -1,5 +1,5 @@
 """tf.contrib: the parts of TensorFlow 1.x's contrib that programs still use, one submodule each
-(contrib/layers.py is tf.contrib.layers). A submodule loads on first use, so `import tideflow` stays fast
+(contrib/layers.py is tf.contrib.layers, contrib/eager.py is tfe). A submodule loads on first use, so `import tideflow` stays fast
 and adding one needs no edit here."""
 import importlib
 
