@@ -4,7 +4,7 @@ import types
 
 from . import gfile
 from .framework import graph_util, importer, tf_messages
-from .ops import control_flow_util, gen_ops, linalg_ops, math_ops, random_ops
+from .ops import control_flow_util, gen_ops, linalg_ops, math_ops, random_ops, rnn, rnn_cell_impl
 
 
 def install(ns):
@@ -67,6 +67,17 @@ def install(ns):
     ns.setdefault("io", sub("io", []))
     ns["io"].write_graph, ns["io"].gfile = graph_util.write_graph, gfile
     ns["gfile"] = gfile
+    # tf.nn.rnn_cell, tf.nn.dynamic_rnn... and tf.contrib.rnn (ops/rnn.py, ops/rnn_cell_impl.py)
+    ns["nn"].rnn_cell = sub("nn.rnn_cell", [])
+    for n in rnn_cell_impl.__all__:
+        if n != "LSTMBlockCell":
+            setattr(ns["nn"].rnn_cell, n, getattr(rnn_cell_impl, n))
+    for n in rnn.__all__:
+        setattr(ns["nn"], n, getattr(rnn, n))
+    ns.setdefault("contrib", types.ModuleType("tideflow.contrib"))
+    ns["contrib"].rnn = sub("contrib.rnn", [])
+    for n in rnn_cell_impl.__all__ + ["static_rnn", "static_bidirectional_rnn"]:
+        setattr(ns["contrib"].rnn, n, getattr(rnn_cell_impl, n, None) or getattr(rnn, n))
     compat = types.ModuleType("tideflow.compat")
     compat.v1 = sys.modules["tideflow"]
     ns["compat"] = compat
