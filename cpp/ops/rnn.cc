@@ -1,5 +1,5 @@
-// Recurrent cells as single ops: LSTMBlockCell (TensorFlow's fused LSTM step) and LSTMBlockCellGrad, the
-// elementwise part of its gradient. BasicLSTMCell and LSTMCell build LSTMBlockCell when it computes what
+// Recurrent cells as single ops: LSTMBlockCell (TensorFlow's fused LSTM step) and LSTMBlockCellGradFused,
+// its whole gradient. BasicLSTMCell and LSTMCell build LSTMBlockCell when it computes what
 // their composite computes (Note [fused LSTM cells] in python/tideflow/ops/rnn_cell_impl.py).
 #include <algorithm>
 #include <cmath>
@@ -24,7 +24,7 @@ namespace {
 // 4H gate pre-activations (float32 through vector_math's sigmoid and tanh, float64 through libm, as the
 // Sigmoid and Tanh ops compute them). h_prev may be narrower or wider than the cell (LSTMCell's
 // projection feeds back num_proj values; w has I + P rows), a generalization of TF's op.
-// The outputs i, cs, f, o, ci, co are what LSTMBlockCellGrad needs; their own gradients are ignored, as
+// The outputs i, cs, f, o, ci, co are what the gradient needs; their own gradients are ignored, as
 // TF ignores them (only cs and h are states a cell passes on).
 struct LstmDims {
   int64_t batch, input, prev, cell;
@@ -169,102 +169,122 @@ void lstm_block_cell_kernel(KernelCtx& c) {
   });
 }
 
-// TF's _LSTMBlockCellGrad: LSTMBlockCellGrad gives the gate gradients dicfo; the products give x, h_prev
-// and w theirs, BiasAddGrad b's. Gradients reaching i, f, o, ci, co are ignored (Note [LSTM block cell]).
+// The gradient is one LSTMBlockCellGradFused node: TF's LSTMBlockCellGrad (the gate gradients) and the
+// products, slices and bias sum TF's _LSTMBlockCellGrad builds around it, in one kernel (Note [LSTM
+// block cell gradient]). Gradients reaching i, f, o, ci, co are ignored (Note [LSTM block cell]).
 std::vector<Output> lstm_block_cell_grad(GradCtx& g) {
-  Builder& b = g.b;
   AttrMap at;
   at["use_peephole"] = g.node.attrs.get_or<bool>("use_peephole", false);
   at["cell_clip"] = g.node.attrs.get_or<double>("cell_clip", -1.0);
+  at["x_grad"] = g.wants(0);
+  at["w_grad"] = g.wants(3) || g.wants(7);
   std::vector<Output> in(g.node.inputs.begin(), g.node.inputs.end());
   for (int i = 0; i < 6; ++i) in.push_back(g.y(i));  // i, cs, f, o, ci, co
   in.push_back(g.g(1));                               // cs_grad
   in.push_back(g.g(6));                               // h_grad
-  std::vector<Output> d = b.op("LSTMBlockCellGrad", in, at);
-  const Output dicfo = d[1], x = g.x(0), h_prev = g.x(2), w = g.x(3);
-  const Output xh = b.op1("ConcatV2", {x, h_prev, b.scalar(1, DType::Int32)});
-  const Output xh_grad = b.op1("MatMul", {dicfo, w}, AttrMap{{"transpose_a", false}, {"transpose_b", true}});
-  // x's columns, then h_prev's: by x's width when known, else by its runtime shape.
-  const int64_t I = x.shape().known_rank ? x.shape().dims[1] : -1;
-  Output x_size = I >= 0 ? b.ints({-1, I}) : b.op1("Shape", {x});
-  Output h_begin = I >= 0 ? b.ints({0, I})
-                          : b.op1("ConcatV2", {b.ints({0}), b.op1("Slice", {b.op1("Shape", {x}), b.ints({1}), b.ints({1})}),
-                                               b.scalar(0, DType::Int32)});
-  const Output x_grad = b.op1("Slice", {xh_grad, b.ints({0, 0}), x_size});
-  const Output h_grad = b.op1("Slice", {xh_grad, h_begin, b.ints({-1, -1})});
-  const Output w_grad = b.op1("MatMul", {xh, dicfo}, AttrMap{{"transpose_a", true}, {"transpose_b", false}});
-  const Output b_grad = b.op1("BiasAddGrad", {dicfo});
-  return {x_grad, d[0], h_grad, w_grad, d[2], d[3], d[4], b_grad};
+  std::vector<Output> d = g.b.op("LSTMBlockCellGradFused", in, at);
+  if (!g.wants(0)) d[0] = Output{};
+  if (!g.wants(3) && !g.wants(7)) d[3] = d[7] = Output{};
+  return d;
 }
 
 REGISTER_OP("LSTMBlockCell").inputs(8).expensive().shape(lstm_block_cell_shape).cpu(lstm_block_cell_kernel)
     .grad(lstm_block_cell_grad);
 
-// LSTMBlockCellGrad(x, cs_prev, h_prev, w, wci, wcf, wco, b, i, cs, f, o, ci, co, cs_grad, h_grad)
-//   -> cs_prev_grad [B, H], dicfo [B, 4H], wci_grad, wcf_grad, wco_grad (shaped as wci, wcf, wco)
-// With the derivatives of Note [LSTM block cell]:
+// Note [LSTM block cell gradient]
+// LSTMBlockCellGradFused(x, cs_prev, h_prev, w, wci, wcf, wco, b, i, cs, f, o, ci, co, cs_grad, h_grad)
+//   -> the gradients of the eight inputs of LSTMBlockCell, in their order.
+// With the derivatives of Note [LSTM block cell], per unit:
 //   do  = h_grad co o (1 - o)                 dcs = (h_grad o (1 - co^2) + cs_grad [+ do wco]) * [not clipped]
 //   di  = dcs ci i (1 - i)    df = dcs cs_prev f (1 - f)    dci = dcs i (1 - ci^2)
-//   cs_prev_grad = dcs f [+ di wci + df wcf]   w*_grad: the peephole products summed over the batch.
-// Where cell_clip clipped cs, cs does not depend on the step's inputs: its gradient stops there, as it
-// does through the composite's clip_by_value (TF's kernel passes it on; this one is the true derivative).
+//   cs_prev_grad = dcs f [+ di wci + df wcf]   peephole grads: the products summed over the batch
+// (TF's LSTMBlockCellGrad computes these; where cell_clip clipped cs its gradient stops, as through the
+// composite's clip_by_value, where TF's kernel passes it on). Then, with dicfo = [di, dci, df, do]:
+//   [x_grad, h_prev_grad] = dicfo w^T      w_grad = [x, h_prev]^T dicfo      b_grad = sum_batch dicfo
+// TF builds those as MatMul, Slice, ConcatV2 and BiasAddGrad nodes; here they are gemm calls on the
+// rows of w (no slice copies), one node per step. Inside dynamic_rnn's loop that is one node to run per
+// step of the backward loop. Attributes x_grad and w_grad (set when the gradient driver needs them)
+// skip the product for x (a placeholder's sequence needs none) or for w and b (frozen weights); a
+// skipped output is an empty tensor.
 void lstm_block_cell_grad_shape(InferCtx& c) {
   int64_t B, H;
   lstm_check_shapes(c, &B, &H);
   for (int i = 8; i < 16; ++i) c.expect_same_dtype(0, i);
-  c.set_output(0, c.dtype(0), PartialShape(Dims{B, H}));
-  c.set_output(1, c.dtype(0), PartialShape(Dims{B, H < 0 ? -1 : 4 * H}));
-  for (int i = 0; i < 3; ++i) c.set_output(2 + i, c.dtype(0), c.shape(4 + i));
+  const DType dt = c.dtype(0);
+  auto like = [&](int i, bool wanted) { c.set_output(i, dt, wanted ? c.shape(i) : PartialShape(Dims{0})); };
+  like(0, c.attr<bool>("x_grad"));
+  c.set_output(1, dt, PartialShape(Dims{B, H}));
+  like(2, true);
+  like(3, c.attr<bool>("w_grad"));
+  for (int i = 4; i < 7; ++i) like(i, true);
+  like(7, c.attr<bool>("w_grad"));
+}
+
+// One batch row of the gate gradients; Peep and Clip are template arguments so the loop over the cell's
+// units has no branches and vectorizes.
+template <class T, bool Peep, bool Clip>
+void lstm_grad_row(int64_t H, T lim, const T* __restrict ig, const T* __restrict cs_prev, const T* __restrict fg,
+                   const T* __restrict og, const T* __restrict ci, const T* __restrict co, const T* __restrict dcs_in,
+                   const T* __restrict dh, const T* __restrict wci, const T* __restrict wcf, const T* __restrict wco,
+                   T* __restrict dcs_prev, T* __restrict gr) {
+  for (int64_t k = 0; k < H; ++k) {
+    const T i = ig[k], f = fg[k], o = og[k], c = ci[k], tc = co[k], cp = cs_prev[k];
+    const T d_o = dh[k] * tc * o * (T(1) - o);
+    T dc = dh[k] * o * (T(1) - tc * tc) + dcs_in[k];
+    if constexpr (Peep) dc += d_o * wco[k];
+    if constexpr (Clip) {
+      const T u = c * i + cp * f;  // cs before clipping
+      dc = (u < -lim || u > lim) ? T(0) : dc;
+    }
+    const T di = dc * c * i * (T(1) - i), df = dc * cp * f * (T(1) - f);
+    T dprev = dc * f;
+    if constexpr (Peep) dprev += di * wci[k] + df * wcf[k];
+    dcs_prev[k] = dprev;
+    gr[k] = di;
+    gr[H + k] = dc * i * (T(1) - c * c);
+    gr[2 * H + k] = df;
+    gr[3 * H + k] = d_o;
+  }
 }
 
 void lstm_block_cell_grad_kernel(KernelCtx& c) {
-  const bool peep = c.attr<bool>("use_peephole");
+  const bool peep = c.attr<bool>("use_peephole"), want_x = c.attr<bool>("x_grad"), want_w = c.attr<bool>("w_grad");
   const double clip = c.node.attrs.get_or<double>("cell_clip", -1.0);
   const LstmDims d = lstm_dims(c, peep);
   for (int i = 8; i < 16; ++i)
     if (c.in(i).dims() != Dims{d.batch, d.cell})
       c.fail("the cell's values and their gradients must be [" + std::to_string(d.batch) + ", " +
              std::to_string(d.cell) + "], got " + c.in(i).summary() + " for input " + std::to_string(i));
-  dispatch_float(c.in(0).dtype(), "LSTMBlockCellGrad", [&](auto z) {
+  dispatch_float(c.in(0).dtype(), "LSTMBlockCellGradFused", [&](auto z) {
     using T = decltype(z);
     const DType dt = c.in(0).dtype();
-    const int64_t B = d.batch, H = d.cell;
-    const T* cs_prev = c.in(1).data<T>();
+    const int64_t B = d.batch, H = d.cell, I = d.input, P = d.prev, K = I + P;
+    const T *x = c.in(0).data<T>(), *cs_prev = c.in(1).data<T>(), *h_prev = c.in(2).data<T>(), *w = c.in(3).data<T>();
     const T *wci = peep ? c.in(4).data<T>() : nullptr, *wcf = peep ? c.in(5).data<T>() : nullptr,
             *wco = peep ? c.in(6).data<T>() : nullptr;
     const T *ig = c.in(8).data<T>(), *cs = c.in(9).data<T>(), *fg = c.in(10).data<T>(), *og = c.in(11).data<T>(),
             *ci = c.in(12).data<T>(), *co = c.in(13).data<T>(), *dcs_in = c.in(14).data<T>(),
             *dh = c.in(15).data<T>();
-    T* dcs_prev = c.alloc(0, dt, {B, H}).template data<T>();
-    T* dicfo = c.alloc(1, dt, {B, 4 * H}).template data<T>();
+    T* dx = want_x ? c.alloc(0, dt, {B, I}).template data<T>() : (c.alloc(0, dt, {0}), nullptr);
+    T* dcs_prev = c.alloc(1, dt, {B, H}).template data<T>();
+    T* dh_prev = c.alloc(2, dt, {B, P}).template data<T>();
+    T* dw = want_w ? c.alloc(3, dt, {K, 4 * H}).template data<T>() : (c.alloc(3, dt, {0}), nullptr);
+    T* db = want_w ? c.alloc(7, dt, {4 * H}).template data<T>() : (c.alloc(7, dt, {0}), nullptr);
     T* dpeep[3];
     for (int i = 0; i < 3; ++i) {
-      dpeep[i] = c.alloc(2 + i, dt, c.in(4 + i).dims()).template data<T>();
+      dpeep[i] = c.alloc(4 + i, dt, c.in(4 + i).dims()).template data<T>();
       std::fill(dpeep[i], dpeep[i] + c.in(4 + i).size(), T(0));
     }
+    Tensor dicfo_t(dt, {B, 4 * H});
+    T* dicfo = dicfo_t.data<T>();
     const T lim = (T)clip;
+    auto row = peep ? (clip > 0 ? lstm_grad_row<T, true, true> : lstm_grad_row<T, true, false>)
+                    : (clip > 0 ? lstm_grad_row<T, false, true> : lstm_grad_row<T, false, false>);
     c.parallel_for(B, 20 * H, [&](int64_t lo, int64_t hi) {
       for (int64_t r = lo; r < hi; ++r) {
         const int64_t o = r * H;
-        T* gr = dicfo + r * 4 * H;
-        for (int64_t k = 0; k < H; ++k) {
-          const T i = ig[o + k], f = fg[o + k], oo = og[o + k], cik = ci[o + k], cok = co[o + k], cp = cs_prev[o + k];
-          const T d_o = dh[o + k] * cok * oo * (T(1) - oo);
-          T dc = dh[o + k] * oo * (T(1) - cok * cok) + dcs_in[o + k];
-          if (peep) dc += d_o * wco[k];
-          if (lim > 0) {
-            const T u = cik * i + cp * f;  // cs before clipping
-            if (u < -lim || u > lim) dc = T(0);
-          }
-          const T di = dc * cik * i * (T(1) - i), df = dc * cp * f * (T(1) - f), dci = dc * i * (T(1) - cik * cik);
-          T dprev = dc * f;
-          if (peep) dprev += di * wci[k] + df * wcf[k];
-          dcs_prev[o + k] = dprev;
-          gr[k] = di;
-          gr[H + k] = dci;
-          gr[2 * H + k] = df;
-          gr[3 * H + k] = d_o;
-        }
+        row(H, lim, ig + o, cs_prev + o, fg + o, og + o, ci + o, co + o, dcs_in + o, dh + o, wci, wcf, wco,
+            dcs_prev + o, dicfo + 4 * o);
       }
     });
     if (peep)  // batch sums, in row order so results do not depend on the thread split
@@ -276,10 +296,32 @@ void lstm_block_cell_grad_kernel(KernelCtx& c) {
           dpeep[2][k] += gr[3 * H + k] * cs[r * H + k];
         }
       }
+    if (B == 0 || H == 0) {  // empty products: BLAS leaves C alone
+      if (dx) std::fill(dx, dx + B * I, T(0));
+      std::fill(dh_prev, dh_prev + B * P, T(0));
+      if (dw) std::fill(dw, dw + K * 4 * H, T(0));
+      if (db) std::fill(db, db + 4 * H, T(0));
+      return;
+    }
+    // [x_grad, h_prev_grad] = dicfo w^T: w's rows for x, then for h_prev, each read in place.
+    if (dx && I > 0) gemm(dicfo, w, dx, B, I, 4 * H, false, true, c.threads);
+    if (P > 0) gemm(dicfo, w + I * 4 * H, dh_prev, B, P, 4 * H, false, true, c.threads);
+    if (dw) {
+      Tensor xh_t(dt, {B, K});
+      T* xh = xh_t.data<T>();
+      concat_rows(x, h_prev, xh, d);
+      gemm(xh, dicfo, dw, K, 4 * H, B, true, false, c.threads);
+      std::fill(db, db + 4 * H, T(0));
+      for (int64_t r = 0; r < B; ++r) {
+        const T* gr = dicfo + r * 4 * H;
+        for (int64_t k = 0; k < 4 * H; ++k) db[k] += gr[k];
+      }
+    }
   });
 }
 
-REGISTER_OP("LSTMBlockCellGrad").inputs(16).shape(lstm_block_cell_grad_shape).cpu(lstm_block_cell_grad_kernel);
+REGISTER_OP("LSTMBlockCellGradFused").inputs(16).expensive().shape(lstm_block_cell_grad_shape)
+    .cpu(lstm_block_cell_grad_kernel);
 
 }  // namespace
 }  // namespace tideflow
