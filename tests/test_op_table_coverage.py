@@ -75,6 +75,8 @@ EXEMPT = {
        for op in ("UniformCandidateSampler", "LogUniformCandidateSampler", "LearnedUnigramCandidateSampler",
                   "FixedUnigramCandidateSampler", "AllCandidateSampler")},
     "ComputeAccidentalHits": "integer results of data-dependent length: tests/test_candidate_sampling.py (NumPy)",
+    **{op: "the fused LSTM cell and its gradient: tests/test_rnn_tf.py (TensorFlow's LSTMBlockCell and cells)"
+       for op in ("LSTMBlockCell", "LSTMBlockCellGradFused")},
     "BroadcastGradientArgs": "the reduction indices of TensorFlow's gradient graphs: tests/test_tf_files.py "
                              "(against TensorFlow's results)",
 }

@@ -3,8 +3,9 @@ import types
 
 from . import contrib, gfile, legacy_names
 from .framework import graph_util, importer, tf_messages
-from .ops import candidate_sampling_ops, control_flow_util, gen_ops, linalg_ops, math_ops, random_ops, sampled_losses
-from . import compat, contrib
+from .ops import (candidate_sampling_ops, control_flow_util, gen_ops, linalg_ops, math_ops, random_ops, rnn,
+                  rnn_cell_impl, sampled_losses)
+from . import compat
 from .eager import context, function
 
 
@@ -73,6 +74,13 @@ def install(ns):
     ns.setdefault("io", sub("io", []))
     ns["io"].write_graph, ns["io"].gfile = graph_util.write_graph, gfile
     ns["gfile"] = gfile
+    # tf.nn.rnn_cell, tf.nn.dynamic_rnn... and tf.contrib.rnn (ops/rnn.py, ops/rnn_cell_impl.py)
+    ns["nn"].rnn_cell = sub("nn.rnn_cell", [])
+    for n in rnn_cell_impl.__all__:
+        if n != "LSTMBlockCell":
+            setattr(ns["nn"].rnn_cell, n, getattr(rnn_cell_impl, n))
+    for n in rnn.__all__:
+        setattr(ns["nn"], n, getattr(rnn, n))
     ns["compat"], ns["contrib"] = compat, contrib  # compat.v1 is tideflow; compat.v2 loads when imported;
     # contrib's parts load on first use (contrib/__init__.py)
     _install_eager(ns, sub)
