@@ -9,6 +9,10 @@
 // tideflow lacks are ignored there, so new dtypes join the rules by name. An op row may add rules of its
 // own (OpDefBuilder::input_types, attr_types). Behind the rules, Tensor::data<T>() refuses to view a
 // tensor as another type (tensor.h), so a rule that is missing shows as an error, never as wrong numbers.
+// Attributes that count a node's outputs (Split's num_split, Unpack's num, DynamicPartition's
+// num_partitions) are bounded by kMaxOutputs here, before a shape function makes that many outputs: on an
+// input of unknown shape nothing else bounds them, and tf.split(x, 2**31 - 1) would build 2**31 output
+// descriptions (tens of GB) before failing.
 #include <mutex>
 #include <unordered_map>
 
@@ -18,6 +22,8 @@ namespace tideflow {
 
 namespace {
 
+constexpr int64_t kMaxOutputs = int64_t(1) << 20;
+
 struct ArgRule {
   const char* name;
   const char* types;  // '|'-separated dtype names; empty: any
@@ -25,7 +31,7 @@ struct ArgRule {
 };
 struct AttrRule {
   const char* name;
-  char kind;  // 't': allowed dtypes, 'm': integer minimum, 's': allowed strings
+  char kind;  // 't': allowed dtypes, 'm': integer minimum, 's': allowed strings, 'n': an output count
   const char* values;
   int64_t minimum;
 };
@@ -122,6 +128,10 @@ static void check_attrs(InferCtx& c, const std::vector<OpRules::Attr>& attrs) {
       if (const int64_t* x = std::get_if<int64_t>(&v); x && *x < r.minimum)
         c.fail("Value for attr '" + r.name + "' of " + std::to_string(*x) + " must be at least minimum " +
                std::to_string(r.minimum));
+    } else if (r.kind == 'n') {
+      if (const int64_t* x = std::get_if<int64_t>(&v); x && *x > kMaxOutputs)
+        c.fail("Value for attr '" + r.name + "' of " + std::to_string(*x) + " makes more outputs than a node may have (" +
+               std::to_string(kMaxOutputs) + ")");
     } else if (r.kind == 's') {
       const std::string* s = std::get_if<std::string>(&v);
       if (!s) continue;
