@@ -209,12 +209,14 @@ void bound_kernel(KernelCtx& c) {
   c.set(0, int_vector(ot, out).reshaped(v.dims()));
 }
 
-REGISTER_OP("LowerBound").inputs(2).not_differentiable()
-    .shape([](InferCtx& c) { c.set_output(0, c.node.attrs.get_or<DType>("out_type", DType::Int32), c.shape(1)); })
-    .cpu(bound_kernel<false>);
-REGISTER_OP("UpperBound").inputs(2).not_differentiable()
-    .shape([](InferCtx& c) { c.set_output(0, c.node.attrs.get_or<DType>("out_type", DType::Int32), c.shape(1)); })
-    .cpu(bound_kernel<true>);
+// TensorFlow's op takes any T; its kernels (and these) are numeric only.
+void bound_shape(InferCtx& c) {
+  c.expect_same_dtype(0, 1);
+  check_dtype_numeric(c);
+  c.set_output(0, c.node.attrs.get_or<DType>("out_type", DType::Int32), c.shape(1));
+}
+REGISTER_OP("LowerBound").inputs(2).not_differentiable().shape(bound_shape).cpu(bound_kernel<false>);
+REGISTER_OP("UpperBound").inputs(2).not_differentiable().shape(bound_shape).cpu(bound_kernel<true>);
 
 // ---------------------------------------------------------------------------------------------------
 // Unique / UniqueWithCounts (first-occurrence order) and ListDiff (setdiff1d).
