@@ -1,4 +1,4 @@
-"""How a fuzz case is run: graph mode today; eager mode plugs in as another backend (BACKENDS below).
+"""How a fuzz case is run: graph mode (a Session runs the node) or eager mode (the kernel runs at once).
 
 A backend's run(case) builds the case's op through the public entry point (framework/ops.py apply_op) and
 runs it, raising whatever tideflow raises. The worker classifies the outcome (worker.py: classify) and a
@@ -111,4 +111,53 @@ class GraphBackend:
                                       % (case["op"], t.name))
 
 
-BACKENDS = {"graph": GraphBackend}
+def _check_outputs(case, outs, got):
+    for i, (t, v) in enumerate(zip(outs, got)):
+        arr = np.asarray(v)
+        want = t.dtype
+        ok = (arr.dtype == object or isinstance(v, bytes)) if want.name == "string" else arr.dtype == want.as_numpy_dtype
+        if not ok:
+            raise CheckFailed("%s: output %d is declared %s but the kernel returned %s" % (case["op"], i, want.name,
+                                                                                         arr.dtype))
+
+
+class EagerBackend:
+    """The op runs eagerly (Note [eager execution] in cpp/eager.h): inputs are eager tensors (every mode
+    but "ref" is a value: eager has no placeholders), ref inputs eager variables. The shape function and
+    the op-table rules run on the values, then the kernel; a deterministic op runs twice and must agree."""
+    name = "eager"
+
+    def __init__(self, signatures):
+        import tideflow as tf
+        from tideflow.eager.context import eager_mode
+        self.tf = tf
+        self.sig = signatures
+        self.eager_mode = eager_mode
+
+    def close(self):
+        pass
+
+    def _input(self, spec):
+        tf = self.tf
+        arr = to_array(spec)
+        value = arr.tolist() if spec["dtype"] == "string" else arr
+        if spec["mode"] == "ref":
+            return tf.Variable(value, dtype=spec["dtype"])._handle
+        return tf.constant(value, dtype=spec["dtype"])
+
+    def run(self, case):
+        from tideflow.framework import ops as _ops
+        with self.eager_mode():
+            inputs = [self._input(s) for s in case["inputs"]]
+            attrs = {k: decode(v) for k, v in case["attrs"].items()}
+            outs = _ops.apply_op(case["op"], inputs, attrs).outputs
+            got = [o.numpy() for o in outs]
+            _check_outputs(case, outs, got)
+            if not self.sig[case["op"]][2] and not any(s["mode"] == "ref" for s in case["inputs"]):
+                again = [o.numpy() for o in _ops.apply_op(case["op"], inputs, attrs).outputs]
+                for i, (a, b) in enumerate(zip(got, again)):
+                    if not _same_bits(a, b):
+                        raise CheckFailed("%s: output %d differs between two runs of the same inputs" % (case["op"], i))
+
+
+BACKENDS = {"graph": GraphBackend, "eager": EagerBackend}

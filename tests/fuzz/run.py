@@ -3,6 +3,7 @@ or a hang takes down a worker and not the run, and reports and minimizes what it
 
     python tests/fuzz/run.py --minutes 60            # a long run; --jobs 2 on a machine with cores to spare
     python tests/fuzz/run.py --cases 2000 --seed 7   # a fixed set of cases
+    python tests/fuzz/run.py --backend eager --minutes 10   # the same cases, run eagerly
     python tests/fuzz/run.py --replay OUT/case-3.json
 
 Every case must end "ok" or "typed" (worker.py says what each outcome means). A case that crashes its worker,
@@ -164,7 +165,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--start", type=int, default=0, help="first case index")
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
-    p.add_argument("--backend", default="graph")
+    p.add_argument("--backend", default="graph", choices=("graph", "eager"))
     p.add_argument("--timeout", type=float, default=60.0, help="seconds one case may take before it is a hang")
     p.add_argument("--cap-mb", type=int, default=256, help="tideflow's allocation cap in the workers")
     p.add_argument("--memory-gb", type=float, default=6.0, help="address-space limit of a worker")
