@@ -22,7 +22,7 @@ namespace tideflow {
 
 namespace {
 
-constexpr int64_t kMaxOutputs = int64_t(1) << 20;
+constexpr int64_t kMaxOutputs = int64_t(1) << 16;  // a million outputs took minutes to build and fetch
 
 struct ArgRule {
   const char* name;

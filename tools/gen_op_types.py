@@ -34,11 +34,11 @@ NAMES = {"DT_FLOAT": "float32", "DT_DOUBLE": "float64", "DT_INT32": "int32", "DT
          "DT_UINT32": "uint32", "DT_UINT64": "uint64", "DT_VARIANT": "variant"}
 
 # Dtypes tideflow's kernels accept beyond TensorFlow's lists, added to every input that takes float32:
-# float64 pooling, LRN and batch norm (TensorFlow's CPU kernels stop at float32), and int32 images for
+# float64 pooling, LRN, batch norm and LSTM cells (TensorFlow's CPU kernels stop at float32), and int32 images for
 # tf.summary.image (tideflow has no uint8 yet).
 EXTENSIONS = {op: "float64" for op in (
     "MaxPool3D", "MaxPool3DGrad", "MaxPool3DGradGrad", "LRN", "LRNGrad", "FusedBatchNorm", "FusedBatchNormV2",
-    "FusedBatchNormV3", "FusedBatchNormGrad", "FusedBatchNormGradV2", "FusedBatchNormGradV3")}
+    "FusedBatchNormV3", "FusedBatchNormGrad", "FusedBatchNormGradV2", "FusedBatchNormGradV3", "LSTMBlockCell")}
 EXTENSIONS["ImageSummary"] = "int32"
 
 # Ops that share TensorFlow's name but not its inputs or attributes' meaning.

@@ -358,9 +358,10 @@ void unravel_kernel(KernelCtx& c) {
   if (dt.rank() != 1) c.fail("The dims argument must be a 1-D vector, got " + dt.summary());
   Dims d = dt.to_int_vector();
   int64_t total = 1;
+  if (ix.rank() > 1) c.fail("The indices argument must be a scalar or a vector, got " + ix.summary());
   for (int64_t v : d) {
     if (v <= 0) c.fail("Input dims must be > 0, got " + dims_str(d));
-    total *= v;
+    if (__builtin_mul_overflow(total, v, &total)) c.fail("Input dims " + dims_str(d) + " overflow int64");
   }
   std::vector<int64_t> flat = ix.to_int_vector();
   for (int64_t f : flat)
@@ -381,8 +382,10 @@ REGISTER_OP("UnravelIndex").inputs(2).not_differentiable()
       expect_int(c, 0, "indices");
       int64_t r = static_length(c, 1);
       const PartialShape& s = c.shape(0);
-      if (s.known_rank && s.rank() == 0) return c.set_output(0, c.dtype(0), PartialShape(Dims{r}));
-      c.set_output(0, c.dtype(0), PartialShape(Dims{r, s.known_rank && s.rank() == 1 ? s.dims[0] : -1}));
+      if (s.known_rank && s.rank() > 1) c.fail("Shape must be at most rank 1 but is rank " + std::to_string(s.rank()));
+      if (!s.known_rank) return c.set_output(0, c.dtype(0), PartialShape::unknown());  // a scalar gives [r]
+      if (s.rank() == 0) return c.set_output(0, c.dtype(0), PartialShape(Dims{r}));
+      c.set_output(0, c.dtype(0), PartialShape(Dims{r, s.dims[0]}));
     })
     .cpu(unravel_kernel);
 

@@ -173,6 +173,7 @@ def main(argv=None):
     p.add_argument("--skip", default="", help="comma-separated op types not to fuzz")
     p.add_argument("--out", help="where failures and the summary go (default: a new temporary directory)")
     p.add_argument("--no-minimize", action="store_true")
+    p.add_argument("--minimize-minutes", type=float, default=5.0, help="time for replaying and shrinking failures")
     p.add_argument("--replay", help="run one case file and print its outcome")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
@@ -303,23 +304,31 @@ def fuzz(args, corpus_path, out_dir):
                                                            n / max(1e-9, (last_report - t0) / 60), counts), flush=True)
     elapsed = time.monotonic() - t0
     n = sum(counts.values())
-    if not args.no_minimize:
-        for rec in failures.values():
-            if rec["kind"] in ("crash", "hang", "bad"):
-                with open(rec["file"]) as f:
-                    case = json.load(f)
-                outcome = run_one(args, corpus_path, case, args.timeout)
-                rec["reproduces_alone"] = _same_failure(outcome, (rec["kind"], rec["detail"]))
-                if rec["reproduces_alone"]:
-                    small, tries = minimize(args, corpus_path, case, outcome)
-                    rec["minimized"] = os.path.splitext(rec["file"])[0] + "-min.json"
-                    with open(rec["minimized"], "w") as f:
-                        json.dump(small, f, indent=1)
     summary = {"cases": n, "minutes": round(elapsed / 60, 2), "cases_per_minute": round(n / max(elapsed / 60, 1e-9)),
                "outcomes": counts, "seed": args.seed, "start": args.start, "backend": args.backend,
                "ops": len(sig), "ops_reached": len(by_op), "failures": list(failures.values()), "out": out_dir}
-    with open(os.path.join(out_dir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1)
+
+    def write_summary():
+        with open(os.path.join(out_dir, "summary.json"), "w") as f:
+            json.dump(summary, f, indent=1)
+
+    write_summary()  # the figures exist even if minimizing is interrupted
+    if not args.no_minimize:
+        # Bounded: a hang costs --timeout per replay, so hangs are replayed once and not shrunk.
+        stop = time.monotonic() + 60 * args.minimize_minutes
+        for rec in failures.values():
+            if time.monotonic() >= stop:
+                break
+            with open(rec["file"]) as f:
+                case = json.load(f)
+            outcome = run_one(args, corpus_path, case, args.timeout)
+            rec["reproduces_alone"] = _same_failure(outcome, (rec["kind"], rec["detail"]))
+            if rec["reproduces_alone"] and rec["kind"] != "hang":
+                small, tries = minimize(args, corpus_path, case, outcome)
+                rec["minimized"] = os.path.splitext(rec["file"])[0] + "-min.json"
+                with open(rec["minimized"], "w") as f:
+                    json.dump(small, f, indent=1)
+        write_summary()
     if not args.quiet:
         print("%d cases in %.2f min (%d/min), %d ops: %s" % (n, elapsed / 60, summary["cases_per_minute"],
                                                             len(by_op), counts))
