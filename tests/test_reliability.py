@@ -553,3 +553,25 @@ def test_fuzzer_findings_stay_fixed():
             tf.dynamic_partition(d, d, 1000000)
         with pytest.raises(TypeError, match="numeric"):
             tf.searchsorted(tf.constant([["a", "b"]]), tf.constant([["a"]]))
+    with tf.Graph().as_default():  # the largest doubles land in the last bucket (wrote past the buckets)
+        h = tf.summary.histogram("h", tf.constant([1.7976931348623157e308, -1.7976931348623157e308, 0.0], tf.float64))
+        summary = tf.Summary.FromString(_run(h))
+        assert summary.value[0].histo.num == 3
+    from tideflow.framework import ops as _ops
+    with tf.Graph().as_default():  # TopKGrad / GatherLastAxis rows that disagree wrote past the output
+        dy = tf.placeholder(tf.float64, [3, 2])
+        ix = tf.placeholder(tf.int32, [3, 2])
+        x = tf.placeholder(tf.float64)
+        g = _ops.apply_op("TopKGrad", [dy, ix, x]).outputs[0]
+        back = _ops.apply_op("GatherLastAxis", [x, ix]).outputs[0]
+        feed = {dy: np.ones((3, 2)), ix: np.zeros((3, 2), np.int32), x: np.zeros((0, 4))}
+        with tf.Session() as s:
+            for t in (g, back):
+                with pytest.raises(tf.errors.InvalidArgumentError, match="match"):
+                    s.run(t, feed)
+        with pytest.raises(TypeError):
+            _ops.apply_op("TopKGrad", [dy, tf.cast(ix, tf.bool), x])
+    from tideflow.eager.context import eager_mode
+    with eager_mode():  # a string constant whose values do not fill its shape (SIGSEGV eagerly)
+        with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match="needs 1 values"):
+            _ops.apply_op("Const", [], {"dtype": tf.string._enum, "value": ("strings", [], [])})

@@ -99,6 +99,9 @@ REGISTER_OP("TopKV2").inputs(2).shape(top_k_shape).cpu(top_k_kernel)
 void top_k_grad_kernel(KernelCtx& c) {
   const Tensor &dy = c.in(0), &ix = c.in(1), &x = c.in(2);
   if (dy.dims() != ix.dims() || x.rank() < 1) c.fail("gradient " + dy.summary() + " does not match indices " + ix.summary());
+  // The rows of dy and x are the same rows: their leading dims agree (else writes land past the output).
+  if (ix.rank() != x.rank() || !std::equal(x.dims().begin(), x.dims().end() - 1, ix.dims().begin()))
+    c.fail("indices " + ix.summary() + " do not match the rows of " + x.summary());
   Tensor& out = c.alloc(0, dy.dtype(), x.dims());
   zero_fill(out);
   const int64_t n = x.dims().back(), k = ix.rank() ? ix.dims().back() : 0, rows = k ? ix.size() / k : 0;
@@ -115,7 +118,12 @@ void top_k_grad_kernel(KernelCtx& c) {
   });
 }
 
-REGISTER_OP("TopKGrad").inputs(3).shape([](InferCtx& c) { c.set_output(0, c.dtype(0), c.shape(2)); })
+REGISTER_OP("TopKGrad").inputs(3)
+    .shape([](InferCtx& c) {
+      c.expect_same_dtype(0, 2);
+      expect_int(c, 1, "indices");
+      c.set_output(0, c.dtype(0), c.shape(2));
+    })
     .cpu(top_k_grad_kernel)
     .grad([](GradCtx& g) {
       // The adjoint of scattering row entries into place is gathering them back from the same positions.
@@ -125,7 +133,8 @@ REGISTER_OP("TopKGrad").inputs(3).shape([](InferCtx& c) { c.set_output(0, c.dtyp
 // GatherLastAxis(x, indices): out[..., j] = x[..., indices[..., j]], rows matching; TopKGrad's adjoint.
 void gather_last_axis_kernel(KernelCtx& c) {
   const Tensor &x = c.in(0), &ix = c.in(1);
-  if (x.rank() < 1 || ix.rank() != x.rank()) c.fail("indices " + ix.summary() + " do not match " + x.summary());
+  if (x.rank() < 1 || ix.rank() != x.rank() || !std::equal(x.dims().begin(), x.dims().end() - 1, ix.dims().begin()))
+    c.fail("indices " + ix.summary() + " do not match " + x.summary());
   Tensor& out = c.alloc(0, x.dtype(), ix.dims());
   const int64_t n = x.dims().back(), k = ix.dims().back(), rows = k ? ix.size() / k : 0;
   dispatch_numeric(x.dtype(), "GatherLastAxis", [&](auto z) {

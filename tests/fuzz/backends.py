@@ -26,8 +26,8 @@ def _same_bits(a, b):
     a, b = np.asarray(a), np.asarray(b)
     if a.dtype != b.dtype or a.shape != b.shape:
         return False
-    if a.dtype == object:
-        return a.tolist() == b.tolist()
+    if a.dtype == object:  # flat: tolist() of an empty [10**5, 10**5, 0] array builds 10**10 lists
+        return a.ravel().tolist() == b.ravel().tolist()
     return a.tobytes() == b.tobytes()
 
 
