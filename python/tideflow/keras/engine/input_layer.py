@@ -22,7 +22,7 @@ _state = {"graph": None}
 
 def keras_graph():
     """The graph symbolic Keras tensors live in: the scratch graph when eager, else the default graph."""
-    if not _core._eager_default():
+    if not _core.executing_eagerly():
         return _ops.get_default_graph()
     g = _state["graph"]
     if g is None:
@@ -38,7 +38,7 @@ def scratch_graph(name):
 
 def _creator_hook():
     # Weights built while layers run on symbols in a Keras scratch graph are eager variables.
-    if _core._eager_default() and getattr(_ops.get_default_graph(), "_keras_scratch", False):
+    if getattr(_ops.get_default_graph(), "_keras_scratch", False):
         return _eager_variables.EagerVariable
     return None
 

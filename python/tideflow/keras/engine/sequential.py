@@ -91,7 +91,7 @@ class Sequential(Model):
         if not self.built and self.layers:
             flat = nest.flatten(inputs)
             shape = getattr(flat[0], "shape", None)
-            if len(flat) == 1 and shape is not None and _core._eager_default():
+            if len(flat) == 1 and shape is not None and (_core.executing_eagerly() or keras_history(flat[0])):
                 s = TensorShape(shape).as_list()
                 self.build([None] + s[1:])
         return Layer.__call__(self, inputs, *args, **kwargs)

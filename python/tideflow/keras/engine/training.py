@@ -209,6 +209,16 @@ class Model(Layer):
             self.call(x, **kwargs)
         self.built = True
 
+    def _maybe_build(self, inputs):
+        # Keras's Model.build is a default: a call does not run it (the layers build themselves inside call);
+        # a subclass that overrides build gets it called as any layer's.
+        if not self.built and type(self).build is Model.build and not self._is_graph_network:
+            flat = nest.flatten(inputs)
+            if self._dtype is None and flat and hasattr(flat[0], "dtype"):
+                self._dtype = _dtypes.as_dtype(flat[0].dtype).base_dtype.name
+            return
+        super()._maybe_build(inputs)
+
     def __call__(self, inputs, *args, **kwargs):
         if not self._is_graph_network and not self.built and _core.executing_eagerly():
             # Layers built inside call make their weights now (eagerly); Keras marks the model built.
