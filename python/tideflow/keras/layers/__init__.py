@@ -6,6 +6,7 @@ from .convolutional import Conv1D, Conv2D, Conv2DTranspose, Conv3D, SeparableCon
 from .core import Dense, Dropout, Flatten
 from .extra import Activation, Add, Concatenate, Embedding, Lambda, ReLU, Reshape, Softmax
 from .normalization import BatchNormalization
+from .recurrent import GRU, LSTM, SimpleRNN
 from . import pooling as _pooling
 
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
