@@ -63,7 +63,13 @@ class Dense(Layer):
 
     def call(self, inputs):
         rank = inputs.shape.ndims
-        if rank is not None and rank > 2:
+        if rank is not None and rank > 2 and not inputs.shape.is_fully_defined():
+            # tensordot needs known shapes: flatten the leading dimensions into rows and restore them.
+            last = _dim(inputs.shape[-1])
+            outputs = linalg_ops.matmul(array_ops.reshape(inputs, [-1, last]), self.kernel)
+            outputs = array_ops.reshape(outputs, array_ops.concat([array_ops.shape(inputs)[:-1], [self.units]], 0))
+            outputs.set_shape(inputs.shape.as_list()[:-1] + [self.units])
+        elif rank is not None and rank > 2:
             outputs = linalg_ops.tensordot(inputs, self.kernel, [[rank - 1], [0]])
             outputs.set_shape(inputs.shape.as_list()[:-1] + [self.units])
         else:

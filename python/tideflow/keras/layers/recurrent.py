@@ -12,6 +12,16 @@ from ..engine.input_spec import InputSpec
 __all__ = ["SimpleRNN", "LSTM", "GRU"]
 
 
+def _project(x, kernel):
+    """x [..., d] @ kernel [d, n] for any leading shape (known or not): one matmul on the flattened rows."""
+    d, n = _dim(kernel.shape[0]), _dim(kernel.shape[1])
+    out = linalg_ops.matmul(array_ops.reshape(x, [-1, d]), kernel)
+    lead = array_ops.shape(x)[:-1]
+    out = array_ops.reshape(out, array_ops.concat([lead, [n]], 0))
+    out.set_shape(TensorShape(x.shape).as_list()[:-1] + [n])
+    return out
+
+
 class _RNN(Layer):
     _GATES = 1
 
@@ -79,7 +89,7 @@ class _RNN(Layer):
         states = list(initial_state) if initial_state is not None else self._initial_state(inputs)
         xs = math_ops.cast(inputs, _dtypes.float32) if inputs.dtype != _dtypes.float32 else inputs
         # The input projection of every step at once (one matmul), then the recurrence.
-        proj = linalg_ops.tensordot(xs, self.kernel, [[2], [0]])
+        proj = _project(xs, self.kernel)
         if self.use_bias:
             proj = proj + self._input_bias()
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
