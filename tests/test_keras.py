@@ -579,3 +579,28 @@ def test_recurrent_layers_weights_and_training():
     model.compile(keras.optimizers.Adam(0.05), keras.losses.SparseCategoricalCrossentropy(True), ["accuracy"])
     hist = model.fit(x, y, epochs=15, batch_size=16, verbose=0)
     assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
+
+
+def test_graph_mode_fit_like_tf1_keras(digits):
+    """TF 1.x Keras: model.fit in graph mode with a Session behind it (Note [keras graph-mode steps])."""
+    from tideflow.eager.context import graph_mode
+    xtr, ytr, xte, yte = digits
+    with graph_mode(), tf.Graph().as_default() as g:
+        tf.set_random_seed(11)
+        np.random.seed(11)
+        model = keras.Sequential([keras.layers.Dense(64, activation="relu", input_shape=(64,)),
+                                  keras.layers.Dropout(0.1), keras.layers.Dense(10, activation="softmax")])
+        assert type(model.layers[0].kernel) is not type(tf.constant(0.0))
+        model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        hist = model.fit(xtr, ytr, epochs=8, batch_size=32, verbose=0, validation_data=(xte, yte))
+        loss, acc = model.evaluate(xte, yte, verbose=0)
+        assert acc >= 0.95, acc
+        assert hist.history["val_accuracy"][-1] == pytest.approx(acc, abs=1e-6)
+        pred = model.predict(xte, verbose=0)
+        assert np.mean(np.argmax(pred, 1) == yte) == pytest.approx(acc, abs=1e-6)
+        w = model.get_weights()
+        assert [a.shape for a in w] == [(64, 64), (64,), (64, 10), (10,)]
+        with tf.Session(graph=g) as sess:  # a user's session: Keras initializes what it needs in it
+            sess.run(tf.global_variables_initializer())
+            model.set_weights(w)
+            np.testing.assert_allclose(model.predict(xte[:5], verbose=0), pred[:5], rtol=1e-5, atol=1e-6)

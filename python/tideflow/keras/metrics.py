@@ -95,9 +95,11 @@ class _Reduce(Metric):
         return ups
 
     def result(self):
+        # Fresh reads (not a graph variable's snapshot): in a step graph they are ordered after this step's
+        # updates.
         if not self._mean:
-            return array_ops.identity(self.total)
-        return math_ops.div_no_nan(self.total, self.count)
+            return self.total.read_value()
+        return math_ops.div_no_nan(self.total.read_value(), self.count.read_value())
 
 
 class Mean(_Reduce):

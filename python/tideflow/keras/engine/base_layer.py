@@ -298,6 +298,11 @@ class Layer:
                                   dtype=dtype, constraint=constraint)
 
     def _handle_weight_regularization(self, name, variable, regularizer):
+        if getattr(variable, "_is_eager_variable", False):
+            # An eager weight's penalty is recomputed wherever `losses` is read (eagerly, or inside the
+            # traced training step), as Keras keeps it: a callable.
+            self.__dict__.setdefault("_callable_losses", []).append(lambda: regularizer(variable))
+            return
         with _ops.name_scope(name + "/Regularizer"):
             loss = regularizer(variable)
         self.add_loss(loss, inputs=None)
@@ -352,8 +357,9 @@ class Layer:
             if loss is None:
                 continue
             loss = _ops.convert_to_tensor(loss, dtype=None if _ops.is_tensor(loss) else _dtypes.float32)
-            if type(loss) is not _ops.Tensor:
-                # An eager value is this call's loss only: Keras keeps such losses until the next call.
+            if type(loss) is not _ops.Tensor or getattr(loss.graph, "_building_function", False):
+                # An eager value (or one of a tf.function's trace) is this call's loss only: Keras keeps such
+                # losses until the next call.
                 self._eager_losses.append(loss)
                 new.append(loss)
                 continue
@@ -368,6 +374,7 @@ class Layer:
         out = []
         for layer in self._gather_layers():
             out += layer._losses + layer.__dict__.get("_eager_losses", [])
+            out += [f() for f in layer.__dict__.get("_callable_losses", [])]
         return out
 
     def get_losses_for(self, inputs):
@@ -386,8 +393,8 @@ class Layer:
                 u = u()
             if u is None:
                 continue
-            if _core.executing_eagerly():
-                continue  # eagerly an update has run when it is made
+            if _core.executing_eagerly() or getattr(_ops.get_default_graph(), "_building_function", False):
+                continue  # eagerly an update has run when it is made; a tf.function runs its updates itself
             op = _as_op(u)
             if inputs is False or not self._conditional_on(op, inputs):
                 self._unconditional.add(id(op))

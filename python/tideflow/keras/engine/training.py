@@ -22,14 +22,14 @@ from ...eager import function as _function
 from ...framework import dtypes as _dtypes
 from ...framework import ops as _ops
 from ...framework.tensor_shape import TensorShape
-from ...ops import array_ops, math_ops
+from ...ops import array_ops, gradients_impl, math_ops
 from ...util import nest
 from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from ..utils import layer_utils
-from . import data_adapter
+from . import data_adapter, graph_mode
 from .base_layer import Layer, keras_history, to_snake_case, unique_layer_name
 from .input_layer import Input, InputLayer, keras_graph, scratch_graph
 
@@ -158,7 +158,14 @@ class Model(Layer):
         return self._run_graph(inputs, training)
 
     def _run_graph(self, inputs, training):
-        flat = nest.flatten(inputs)
+        if isinstance(inputs, dict):
+            missing = [n for n in self.input_names if n not in inputs]
+            if missing:
+                raise ValueError("Missing data for input(s) %s. You passed a data dictionary with keys %s."
+                                 % (missing, sorted(inputs)))
+            flat = [inputs[n] for n in self.input_names]
+        else:
+            flat = nest.flatten(inputs)
         if len(flat) != len(self.inputs):
             raise ValueError("Layer \"%s\" expects %d input(s), but it received %d input tensors."
                              % (self.name, len(self.inputs), len(flat)))
@@ -238,6 +245,8 @@ class Model(Layer):
         self._loss_spec, self._metrics_spec, self._loss_weights = loss, metrics, loss_weights
         self._weighted_metrics_spec = weighted_metrics
         self._run_eagerly = bool(run_eagerly)
+        if not _core.executing_eagerly():
+            self._steps_graph = _ops.get_default_graph()
         self._compiled = True
         self._compiled_ready = False
         self._train_fn = self._test_fn = self._predict_fn = None
@@ -319,11 +328,29 @@ class Model(Layer):
         return [m.name for m in self.metrics]
 
     def reset_metrics(self):
+        if not _core.executing_eagerly():
+            graph_mode.reset_metrics(self)
+            return
         for m in self.metrics:
             m.reset_state()
 
+    def _graph_of_steps(self):
+        return self.__dict__.get("_steps_graph") or _ops.get_default_graph()
+
+    def get_weights(self, session=None):
+        if session is None and not _core.executing_eagerly() and self.weights and \
+                not getattr(self.weights[0], "_is_eager_variable", False):
+            session = graph_mode.get_session(self.weights[0].graph)
+        return super().get_weights(session)
+
+    def set_weights(self, weights, session=None):
+        if session is None and not _core.executing_eagerly() and self.weights and \
+                not getattr(self.weights[0], "_is_eager_variable", False):
+            session = graph_mode.get_session(self.weights[0].graph)
+        return super().set_weights(weights, session)
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
-        ys = nest.flatten(y)
+        ys = self._flat_targets(y)
         ps = nest.flatten(y_pred)
         if len(ys) != len(ps):
             raise ValueError("The model has %d outputs but %d targets were given." % (len(ps), len(ys)))
@@ -358,10 +385,15 @@ class Model(Layer):
         sws = [None] * len(self._per_output_metrics) if sample_weight is None else (
             nest.flatten(sample_weight) if len(nest.flatten(sample_weight)) == len(self._per_output_metrics)
             else [sample_weight] * len(self._per_output_metrics))
-        for ms, yt, yp, sw in zip(self._per_output_metrics, nest.flatten(y), nest.flatten(y_pred), sws):
+        for ms, yt, yp, sw in zip(self._per_output_metrics, self._flat_targets(y), nest.flatten(y_pred), sws):
             for m in ms:
                 m.update_state(yt, yp, sample_weight=sw)
         return {m.name: m.result() for m in self.metrics}
+
+    def _flat_targets(self, y):
+        if isinstance(y, dict):
+            return [y.get(n) for n in self._out_names]
+        return nest.flatten(y)
 
     @staticmethod
     def _batch_size(x):
@@ -375,7 +407,10 @@ class Model(Layer):
             y_pred = self(x, training=True)
             total, per = self.compute_loss(x, y, y_pred, sw)
         variables = self.trainable_variables
-        grads = tape.gradient(total, variables)
+        if _core.executing_eagerly() or getattr(_ops.get_default_graph(), "_building_function", False):
+            grads = tape.gradient(total, variables)
+        else:  # TF1 graph mode: the variables are graph variables (Note [keras graph-mode steps])
+            grads = gradients_impl.gradients(total, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
         return self._update_metrics(y, y_pred, sw, total, per, self._batch_size(x))
 
@@ -390,6 +425,8 @@ class Model(Layer):
         return self(x, training=False)
 
     def _make_fn(self, step):
+        if not _core.executing_eagerly():
+            return graph_mode.GraphStep(self, step, step.__name__.replace("_step", ""))
         if self._run_eagerly:
             return step
         return _function.function(step, name=step.__name__)
@@ -418,9 +455,6 @@ class Model(Layer):
         """Resolves losses and metrics against the model's outputs for this kind of data."""
         if self._compiled_ready:
             return
-        if not _core.executing_eagerly():
-            raise RuntimeError("tideflow's Keras Model trains with eager execution on (tf.enable_eager_execution() "
-                               "or `import tideflow.v2 as tf`).")
         x, _, _ = data_adapter.unpack_x_y_sample_weight(data)
         if self._is_graph_network:
             self._prepare_compiled(self._nested_outputs)

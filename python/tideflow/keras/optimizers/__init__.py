@@ -128,9 +128,10 @@ class Optimizer:
         pairs = [(g, v) for g, v in grads_and_vars]
         if not pairs:
             raise ValueError("No variables provided.")
+        given = pairs
         pairs = [(g, v) for g, v in pairs if g is not None]
         if not pairs:
-            raise ValueError("No gradients provided for any variable: %s." % ([v.name for _, v in grads_and_vars],))
+            raise ValueError("No gradients provided for any variable: %s." % ([v.name for _, v in given],))
         grads = self._clip([_ops.convert_to_tensor(g) for g, _ in pairs])
         variables = [v for _, v in pairs]
         it = self.iterations
