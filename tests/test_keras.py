@@ -604,3 +604,17 @@ def test_graph_mode_fit_like_tf1_keras(digits):
             sess.run(tf.global_variables_initializer())
             model.set_weights(w)
             np.testing.assert_allclose(model.predict(xte[:5], verbose=0), pred[:5], rtol=1e-5, atol=1e-6)
+
+
+def test_weight_names_as_tensorflow_2():
+    m = keras.Sequential([keras.layers.Dense(4, input_shape=(3,)), keras.layers.BatchNormalization(),
+                          keras.layers.Dense(2)])
+    assert [w.name for w in m.weights] == [
+        "dense/kernel:0", "dense/bias:0", "batch_normalization/gamma:0", "batch_normalization/beta:0",
+        "dense_1/kernel:0", "dense_1/bias:0", "batch_normalization/moving_mean:0",
+        "batch_normalization/moving_variance:0"]
+    net = Net()
+    net.compile("sgd", "mse")
+    net.fit(np.ones((4, 5), np.float32), np.ones((4, 2), np.float32), verbose=0)  # built inside the traced step
+    assert [w.name for w in net.weights] == ["net/scale/w:0", "net/dense_2/kernel:0", "net/dense_2/bias:0",
+                                             "net/dense_3/kernel:0", "net/dense_3/bias:0", "net/scale/b:0"]

@@ -92,6 +92,18 @@ def _as_op(x):
     return _ops.convert_to_tensor(x).op
 
 
+_call_stack = []  # the names of the layers whose __call__ is in progress, outermost first
+
+
+@contextlib.contextmanager
+def _calling(name):
+    _call_stack.append(name)
+    try:
+        yield
+    finally:
+        _call_stack.pop()
+
+
 def keras_history(t):
     """(layer, node index, tensor index) of a symbolic Keras tensor, else None."""
     if type(t) is not _ops.Tensor:
@@ -294,6 +306,10 @@ class Layer:
                 return initializer(shape.as_list(), dtype=dtype)
         else:
             init_val = initializer
+        if not _core.executing_eagerly() and getattr(_ops.get_default_graph(), "_building_function", False):
+            # Made while a function graph is built (keras.Input's scratch graph, a tf.function's first trace):
+            # an eager variable, named by the graph's name scope as TensorFlow 2 names it ("dense/kernel").
+            name = "/" + "".join(n.rstrip("/") + "/" for n in _call_stack) + (name or "Variable")
         return state_ops.Variable(init_val, name=name, trainable=trainable, collections=collections,
                                   dtype=dtype, constraint=constraint)
 
@@ -456,7 +472,7 @@ class Layer:
         flat_inputs = nest.flatten(inputs)
         eager = _core.executing_eagerly() and not any(type(t) is _ops.Tensor for t in flat_inputs)
         graph = contextlib.nullcontext() if eager else _ops._graph_of(flat_inputs).as_default()
-        with graph, _ops.name_scope(self._name_scope()):
+        with graph, _ops.name_scope(self._name_scope()), _calling(self._name_scope()):
             self._maybe_build(inputs)
             outer, self._call_inputs = self._call_inputs, inputs
             if outer is None:
