@@ -461,83 +461,114 @@ def test_learning_rate_schedules():
     assert [float(p(i)) for i in (0, 10, 11, 20, 21)] == pytest.approx([1.0, 1.0, 0.5, 0.5, 0.1])
 
 
-# ---- optimizers against TensorFlow's Keras ----
+# ---- optimizers and layers against TensorFlow's Keras ----
+# TensorFlow runs in a fresh interpreter (other tests put it in graph mode, which a process cannot undo): the
+# same case definitions are executed there and here; the TF side saves its results to an .npz file.
 
-def _opt_steps(mod, make, steps=4):
+_CASES = """
+import numpy as np
+OPT_MAKERS = {
+    "sgd": lambda k: k.optimizers.SGD(0.1),
+    "momentum": lambda k: k.optimizers.SGD(0.1, momentum=0.9),
+    "nesterov": lambda k: k.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+    "adam": lambda k: k.optimizers.Adam(0.01),
+    "rmsprop": lambda k: k.optimizers.RMSprop(0.01),
+    "rmsprop_mom": lambda k: k.optimizers.RMSprop(0.01, momentum=0.5),
+    "rmsprop_centered": lambda k: k.optimizers.RMSprop(0.01, centered=True),
+    "adagrad": lambda k: k.optimizers.Adagrad(0.1),
+    "adam_schedule": lambda k: k.optimizers.Adam(k.optimizers.schedules.ExponentialDecay(0.05, 2, 0.5)),
+    "sgd_piecewise": lambda k: k.optimizers.SGD(
+        k.optimizers.schedules.PiecewiseConstantDecay([1, 2], [0.1, 0.05, 0.01]), momentum=0.5),
+}
+
+def opt_steps(tfm, keras, make, steps=4):
     w0 = np.array([[0.5, -1.0], [2.0, 0.3]], np.float32)
-    grads = [np.array([[0.1, -0.2], [0.3, 0.05]], np.float32) * (k + 1) for k in range(steps)]
-    v = mod.Variable(w0)
-    opt = make(mod)
-    for g in grads:
-        opt.apply_gradients([(mod.constant(g), v)])
+    v = tfm.Variable(w0)
+    opt = make(keras)
+    for k in range(steps):
+        g = np.array([[0.1, -0.2], [0.3, 0.05]], np.float32) * (k + 1)
+        opt.apply_gradients([(tfm.constant(g), v)])
     return v.numpy()
+
+rng = np.random.RandomState(0)
+X = rng.rand(2, 6, 6, 3).astype(np.float32)
+SEQ = rng.rand(2, 5, 3).astype(np.float32)
+IDS = np.array([[1, 2, 9], [0, 0, 4]], np.int32)
+LAYER_CASES = [
+    (lambda k: k.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu"), X),
+    (lambda k: k.layers.MaxPooling2D(), X),
+    (lambda k: k.layers.AveragePooling2D(pool_size=3, strides=1), X),
+    (lambda k: k.layers.Flatten(), X),
+    (lambda k: k.layers.Dense(5, activation="tanh"), X.reshape(2, -1)),
+    (lambda k: k.layers.BatchNormalization(), X),
+    (lambda k: k.layers.ReLU(max_value=0.5, negative_slope=0.1, threshold=0.2), X - 0.5),
+    (lambda k: k.layers.Reshape((9, -1)), X),
+    (lambda k: k.layers.Activation("softmax"), X),
+    (lambda k: k.layers.Embedding(10, 3), IDS),
+    (lambda k: k.layers.SimpleRNN(4), SEQ),
+    (lambda k: k.layers.LSTM(4, return_sequences=True), SEQ),
+    (lambda k: k.layers.GRU(4), SEQ),
+    (lambda k: k.layers.GRU(3, return_sequences=True, go_backwards=True), SEQ),
+]
+"""
+
+_TF_SCRIPT = """
+import sys
+import numpy as np
+import tensorflow as tf
+out = {}
+for name, make in OPT_MAKERS.items():
+    out["opt/" + name] = opt_steps(tf, tf.keras, make)
+for i, (make, inp) in enumerate(LAYER_CASES):
+    layer = make(tf.keras)
+    out["layer%d/out" % i] = layer(inp).numpy()
+    for j, w in enumerate(layer.get_weights()):
+        out["layer%d/w%d" % (i, j)] = w
+np.savez(sys.argv[1], **out)
+"""
+
+
+@pytest.fixture(scope="module")
+def tf_reference(tmp_path_factory):
+    import importlib.util
+    import subprocess
+    import sys
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("tensorflow is not installed")
+    path = str(tmp_path_factory.mktemp("tfref") / "ref.npz")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    r = subprocess.run([sys.executable, "-c", _CASES + _TF_SCRIPT, path], capture_output=True, text=True,
+                       timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return dict(np.load(path))
+
+
+def _cases():
+    ns = {}
+    exec(_CASES, ns)  # noqa: S102 (the test's own case table, shared with the TensorFlow subprocess)
+    return ns
 
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam", "rmsprop", "rmsprop_mom", "rmsprop_centered",
                                   "adagrad", "adam_schedule", "sgd_piecewise"])
-def test_optimizers_match_tensorflow_keras(name):
-    tft = pytest.importorskip("tensorflow")
-    makers = {
-        "sgd": lambda k: k.optimizers.SGD(0.1),
-        "momentum": lambda k: k.optimizers.SGD(0.1, momentum=0.9),
-        "nesterov": lambda k: k.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
-        "adam": lambda k: k.optimizers.Adam(0.01),
-        "rmsprop": lambda k: k.optimizers.RMSprop(0.01),
-        "rmsprop_mom": lambda k: k.optimizers.RMSprop(0.01, momentum=0.5),
-        "rmsprop_centered": lambda k: k.optimizers.RMSprop(0.01, centered=True),
-        "adagrad": lambda k: k.optimizers.Adagrad(0.1),
-        "adam_schedule": lambda k: k.optimizers.Adam(k.optimizers.schedules.ExponentialDecay(0.05, 2, 0.5)),
-        "sgd_piecewise": lambda k: k.optimizers.SGD(k.optimizers.schedules.PiecewiseConstantDecay([1, 2],
-                                                                                                  [0.1, 0.05, 0.01]),
-                                                    momentum=0.5),
-    }
-
-    class _TF:
-        Variable = staticmethod(tft.Variable)
-        constant = staticmethod(tft.constant)
-        optimizers = tft.keras.optimizers
-
-    class _TD:
-        Variable = staticmethod(tf.Variable)
-        constant = staticmethod(tf.constant)
-        optimizers = keras.optimizers
-
-    ours = _opt_steps(_TD, makers[name])
-    theirs = _opt_steps(_TF, makers[name])
-    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)  # float32 rounding of lr and beta powers
+def test_optimizers_match_tensorflow_keras(name, tf_reference):
+    ns = _cases()
+    ours = ns["opt_steps"](tf, keras, ns["OPT_MAKERS"][name])
+    # float32 rounding of the learning rate and the beta powers
+    np.testing.assert_allclose(ours, tf_reference["opt/" + name], rtol=1e-5, atol=1e-7)
 
 
-# ---- layers against TensorFlow's Keras ----
-
-def test_layer_outputs_match_tensorflow_keras():
-    tft = pytest.importorskip("tensorflow")
-    rng = np.random.RandomState(0)
-    x = rng.rand(2, 6, 6, 3).astype(np.float32)
-    seq = rng.rand(2, 5, 3).astype(np.float32)
-    cases = [
-        (lambda k: k.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu"), x),
-        (lambda k: k.layers.MaxPooling2D(), x),
-        (lambda k: k.layers.AveragePooling2D(pool_size=3, strides=1), x),
-        (lambda k: k.layers.Flatten(), x),
-        (lambda k: k.layers.Dense(5, activation="tanh"), x.reshape(2, -1)),
-        (lambda k: k.layers.BatchNormalization(), x),
-        (lambda k: k.layers.ReLU(max_value=0.5, negative_slope=0.1, threshold=0.2), x - 0.5),
-        (lambda k: k.layers.Reshape((9, -1)), x),
-        (lambda k: k.layers.Activation("softmax"), x),
-        (lambda k: k.layers.Embedding(10, 3), np.array([[1, 2, 9], [0, 0, 4]], np.int32)),
-        (lambda k: k.layers.SimpleRNN(4), seq),
-        (lambda k: k.layers.LSTM(4, return_sequences=True), seq),
-        (lambda k: k.layers.GRU(4), seq),
-        (lambda k: k.layers.GRU(3, return_sequences=True, go_backwards=True), seq),
-    ]
-    for make, inp in cases:
-        theirs = make(tft.keras)
-        t_out = theirs(inp).numpy()
+def test_layer_outputs_match_tensorflow_keras(tf_reference):
+    for i, (make, inp) in enumerate(_cases()["LAYER_CASES"]):
         ours = make(keras)
         ours(inp)
-        assert [tuple(w.shape) for w in ours.get_weights()] == [tuple(w.shape) for w in theirs.get_weights()], make
-        ours.set_weights(theirs.get_weights())
-        np.testing.assert_allclose(ours(inp).numpy(), t_out, rtol=1e-5, atol=1e-6)
+        theirs = [tf_reference["layer%d/w%d" % (i, j)] for j in range(len(ours.get_weights()))
+                  if "layer%d/w%d" % (i, j) in tf_reference]
+        assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs], i
+        assert "layer%d/w%d" % (i, len(theirs)) not in tf_reference, i
+        ours.set_weights(theirs)
+        np.testing.assert_allclose(ours(inp).numpy(), tf_reference["layer%d/out" % i], rtol=1e-5, atol=1e-6,
+                                   err_msg=str(i))
 
 
 # ---- datasets ----
