@@ -649,3 +649,28 @@ def test_weight_names_as_tensorflow_2():
     net.fit(np.ones((4, 5), np.float32), np.ones((4, 2), np.float32), verbose=0)  # built inside the traced step
     assert [w.name for w in net.weights] == ["net/scale/w:0", "net/dense_2/kernel:0", "net/dense_2/bias:0",
                                              "net/dense_3/kernel:0", "net/dense_3/bias:0", "net/scale/b:0"]
+
+
+def test_fit_options_shuffle_initial_epoch_steps_class_weight():
+    _seed(12)
+    x = np.random.rand(40, 3).astype(np.float32)
+    y = (x.sum(1) > 1.5).astype(np.int64)
+    model = keras.models.Sequential([keras.layers.Dense(2, input_shape=(3,),
+                                                        kernel_regularizer=keras.regularizers.L2(0.01))])
+    model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(True), metrics=["accuracy"])
+    seen = []
+    cb = keras.callbacks.LambdaCallback(on_batch_end=lambda b, logs: seen.append(b))
+    hist = model.fit(x, y, batch_size=8, epochs=4, initial_epoch=2, shuffle=False, steps_per_epoch=3, verbose=0,
+                     callbacks=[cb])
+    assert hist.epoch == [2, 3] and seen == [0, 1, 2, 0, 1, 2]
+    assert int(model.optimizer.iterations.numpy()) == 6
+    # the weight penalty is part of the loss
+    w = model.get_weights()
+    data_loss = float(keras.losses.SparseCategoricalCrossentropy(True)(y, model(x)))
+    total = model.evaluate(x, y, batch_size=40, verbose=0)[0]
+    assert total == pytest.approx(data_loss + 0.01 * float(np.sum(w[0] ** 2)), rel=1e-5)
+    # class_weight scales each example's loss by its class's weight
+    before = model.get_weights()
+    model.fit(x, y, batch_size=40, epochs=1, verbose=0, class_weight={0: 0.0, 1: 0.0}, shuffle=False)
+    after = model.get_weights()
+    np.testing.assert_allclose(after[1], before[1], atol=1e-7)  # only the penalty moves the kernel; bias fixed

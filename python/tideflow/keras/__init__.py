@@ -6,10 +6,10 @@ keras/engine/training.py)."""
 from . import activations, constraints, initializers, regularizers
 from . import losses, metrics, optimizers, callbacks
 from . import layers
-from . import backend, datasets, utils
+from . import backend, datasets, models, utils
 from .engine.input_layer import Input
 from .engine.training import Model
 from .engine.sequential import Sequential
 
 __all__ = ["Input", "Model", "Sequential", "layers", "losses", "metrics", "optimizers", "callbacks", "activations",
-           "initializers", "regularizers", "constraints", "backend", "datasets", "utils"]
+           "initializers", "regularizers", "constraints", "backend", "datasets", "models", "utils"]

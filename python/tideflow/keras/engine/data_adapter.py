@@ -74,6 +74,19 @@ def train_validation_split(arrays, validation_split):
     return train, val
 
 
+def class_weights_to_sample_weights(x, y, sample_weight, class_weight):
+    """Keras's class_weight for array data: each example weighs class_weight[its class] (the class is the label,
+    or the argmax of a one-hot label), times its sample weight."""
+    if not is_array_data(x) or y is None or isinstance(y, (list, tuple, dict)):
+        raise ValueError("`class_weight` is supported for single-output models trained on arrays only")
+    y = _as_arrays(y)
+    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
+    labels = labels.astype(np.int64)
+    w = np.array([class_weight.get(int(c), 1.0) for c in range(int(labels.max()) + 1)], np.float32)
+    cw = w[labels]
+    return cw if sample_weight is None else cw * _as_arrays(sample_weight).astype(np.float32)
+
+
 def unpack_validation(validation_data):
     if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and \
             not hasattr(validation_data, "element_spec"):

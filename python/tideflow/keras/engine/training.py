@@ -471,7 +471,7 @@ class Model(Layer):
         """Trains for `epochs` epochs (from `initial_epoch`); returns the History."""
         self._assert_compiled()
         if class_weight is not None:
-            raise NotImplementedError("fit(class_weight=...) is not supported; pass sample_weight")
+            sample_weight = data_adapter.class_weights_to_sample_weights(x, y, sample_weight, class_weight)
         verbose = 1 if verbose == "auto" else verbose
         if validation_split and validation_data is None:
             if not data_adapter.is_array_data(x):
