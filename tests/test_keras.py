@@ -674,3 +674,34 @@ def test_fit_options_shuffle_initial_epoch_steps_class_weight():
     model.fit(x, y, batch_size=40, epochs=1, verbose=0, class_weight={0: 0.0, 1: 0.0}, shuffle=False)
     after = model.get_weights()
     np.testing.assert_allclose(after[1], before[1], atol=1e-7)  # only the penalty moves the kernel; bias fixed
+
+
+def test_custom_step_in_tf_function_builds_model_on_first_trace():
+    _seed(13)
+    model = keras.Sequential([keras.layers.Dense(8, activation="relu"), keras.layers.BatchNormalization(),
+                              keras.layers.Dense(2)])
+    opt = keras.optimizers.RMSprop(0.01)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    acc = keras.metrics.SparseCategoricalAccuracy()
+
+    @tf.function
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)
+            loss = loss_fn(y, logits)
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+        acc.update_state(y, logits)
+        return loss
+
+    x = np.random.rand(64, 4).astype(np.float32)
+    y = (x[:, 0] > 0.5).astype(np.int64)
+    first = float(step(x, y))
+    for _ in range(40):
+        last = float(step(x, y))
+    assert last < 0.5 * first
+    assert step.experimental_get_tracing_count() == 1
+    assert [w.name for w in model.weights][:3] == ["dense/kernel:0", "dense/bias:0", "batch_normalization/gamma:0"]
+    assert int(opt.iterations.numpy()) == 41
+    assert not np.allclose(model.layers[1].moving_mean.numpy(), 0.0)
+    assert model.output_shape == (None, 2)

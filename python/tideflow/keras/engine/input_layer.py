@@ -22,7 +22,7 @@ _state = {"graph": None}
 
 def keras_graph():
     """The graph symbolic Keras tensors live in: the scratch graph when eager, else the default graph."""
-    if not _core.executing_eagerly():
+    if not _core.executing_eagerly() and not getattr(_ops.get_default_graph(), "_building_function", False):
         return _ops.get_default_graph()
     g = _state["graph"]
     if g is None:

@@ -2,6 +2,7 @@
 InputLayer, or the first data it sees) it is a functional model over symbolic tensors, so summary() shows
 output shapes (Keras 2's behavior); its `call` runs the layers in order."""
 from ... import _core
+from ...framework import ops as _ops
 from ...framework.tensor_shape import TensorShape
 from ...util import nest
 from .base_layer import Layer, keras_history, unique_layer_name
@@ -91,7 +92,8 @@ class Sequential(Model):
         if not self.built and self.layers:
             flat = nest.flatten(inputs)
             shape = getattr(flat[0], "shape", None)
-            if len(flat) == 1 and shape is not None and (_core.executing_eagerly() or keras_history(flat[0])):
+            if len(flat) == 1 and shape is not None and (_core.executing_eagerly() or keras_history(flat[0]) or getattr(
+                    _ops.get_default_graph(), "_building_function", False)):
                 s = TensorShape(shape).as_list()
                 self.build([None] + s[1:])
         return Layer.__call__(self, inputs, *args, **kwargs)

@@ -137,6 +137,22 @@ class Model(Layer):
         self._batch_input_shape_list = [tuple(TensorShape(t.shape).as_list()) for t in self.inputs]
 
     @property
+    def output_shape(self):
+        outs = self.__dict__.get("outputs")
+        if outs:
+            shapes = [tuple(TensorShape(t.shape).as_list()) for t in outs]
+            return shapes[0] if len(shapes) == 1 else shapes
+        return super().output_shape
+
+    @property
+    def input_shape(self):
+        ins = self.__dict__.get("inputs")
+        if not ins:
+            raise AttributeError("The model has no defined input shape yet.")
+        shapes = [tuple(TensorShape(t.shape).as_list()) for t in ins]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
     def layers(self):
         return [x for x in self.__dict__.get("_layers", []) if not (isinstance(x, InputLayer) and
                                                                      not self._is_graph_network)]
