@@ -54,6 +54,12 @@ def test_tf_layers_functional_form_runs_eagerly():
     z = tf.layers.Dense(3)(x)
     assert hasattr(y, "numpy") and y.numpy().shape == (2, 2)
     assert hasattr(z, "numpy") and z.numpy().shape == (2, 3)
+    img = tf.ones([2, 5, 5, 3])
+    for out in (tf.layers.conv2d(img, 4, 3), tf.layers.batch_normalization(img, training=True),
+                tf.layers.max_pooling2d(img, 2, 2), tf.layers.dropout(img, training=True), tf.layers.flatten(img)):
+        assert hasattr(out, "numpy")
+    dropped = keras.layers.Dropout(0.5)(np.ones((50, 40), np.float32), training=True).numpy()
+    assert set(np.unique(dropped)) == {0.0, 2.0}
 
 
 # ---- training on digits ----
