@@ -504,6 +504,7 @@ class Model(Layer):
         self._ready(data.peek())
         cbs = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=epochs, steps=data.steps)
+        self.history = cbs.history
         train_fn = self.make_train_function()
         self.stop_training = False
         cbs.on_train_begin()
