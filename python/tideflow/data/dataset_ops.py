@@ -310,25 +310,82 @@ class _TracedDatasetFn:
 # Index plans (Note [tf.data pipelines])
 
 class _Plan:
-    """Rows of arrays: `indices()` starts a stream of row numbers; `gather(rows)` gives the flat components
-    for those rows (leading dimension len(rows))."""
+    """Rows of arrays: `indices()` starts a stream of row numbers, in chunks (int64 arrays) so that no
+    Python runs per row; `gather(rows)` gives the flat components for those rows (leading dimension
+    len(rows)), as fresh arrays nobody else holds."""
     __slots__ = ("indices", "gather")
 
     def __init__(self, indices, gather):
         self.indices, self.gather = indices, gather
 
 
-def _chunks(stream, n):
-    while True:
-        rows = np.fromiter(itertools.islice(stream, n), dtype=np.int64)
-        if not len(rows):
+_CHUNK = 4096
+
+
+def _range_chunks(n):
+    for i in range(0, n, _CHUNK):
+        yield np.arange(i, min(i + _CHUNK, n), dtype=np.int64)
+
+
+def _rechunk(stream, n):
+    """The rows of `stream` in chunks of exactly n (the last one shorter)."""
+    pending, have = [], 0
+    for c in stream:
+        while len(c):
+            if not have and len(c) >= n:
+                k = len(c) - len(c) % n
+                for i in range(0, k, n):
+                    yield c[i:i + n]
+                c = c[k:]
+                continue
+            part = c[:n - have]
+            pending.append(part)
+            have += len(part)
+            c = c[len(part):]
+            if have == n:
+                yield np.concatenate(pending) if len(pending) > 1 else pending[0]
+                pending, have = [], 0
+    if have:
+        yield np.concatenate(pending) if len(pending) > 1 else pending[0]
+
+
+def _take_chunks(stream, count):
+    if count < 0:
+        yield from stream
+        return
+    left = count
+    for c in stream:
+        if left <= 0:
             return
-        yield rows
+        if len(c) >= left:
+            yield c[:left]
+            return
+        yield c
+        left -= len(c)
+
+
+def _skip_chunks(stream, count):
+    if count < 0:
+        for _ in stream:
+            pass
+        return
+    left = count
+    for c in stream:
+        if left >= len(c):
+            left -= len(c)
+            continue
+        yield c[left:]
+        left = 0
+
+
+def _readonly(a):
+    a.flags.writeable = False  # fresh arrays: eager tensors wrap them without a copy
+    return a
 
 
 def _plan_elements(plan):
     gather = plan.gather
-    for rows in _chunks(plan.indices(), 256):
+    for rows in _rechunk(plan.indices(), 256):
         comps = gather(rows)
         for i in range(len(rows)):
             yield tuple(c[i] for c in comps)
@@ -645,8 +702,8 @@ class TensorSliceDataset(DatasetV2):
         dts = [s.dtype for s in self._flat]
 
         def gather(rows):
-            return tuple(_fix(a[rows], dt) for a, dt in zip(arrs, dts))
-        return _Plan(lambda: iter(range(n)), gather)
+            return tuple(_readonly(_fix(a[rows], dt)) for a, dt in zip(arrs, dts))
+        return _Plan(lambda: _range_chunks(n), gather)
 
     def _card(self):
         return UNKNOWN_CARDINALITY if self._n is None else self._n
@@ -679,8 +736,8 @@ class TensorDataset(DatasetV2):
                                                           "the iterator's initializer." % (v,))
                 v = _fix(np.asarray(ctx[id(v)]), s.dtype)
             vals.append(v)
-        return _Plan(lambda: iter(range(1)), lambda rows: tuple(np.broadcast_to(v, (len(rows),) + v.shape)
-                                                                 for v in vals))
+        return _Plan(lambda: _range_chunks(1), lambda rows: tuple(
+            _readonly(np.repeat(v[None], len(rows), axis=0)) for v in vals))
 
     def _card(self):
         return 1
@@ -700,8 +757,8 @@ class RangeDataset(DatasetV2):
 
     def _plan(self, ctx):
         r, npdt = self._r, self._dtype.as_numpy_dtype
-        return _Plan(lambda: iter(range(len(r))),
-                     lambda rows: ((rows * r.step + r.start).astype(npdt),))
+        return _Plan(lambda: _range_chunks(len(r)),
+                     lambda rows: (_readonly((rows * r.step + r.start).astype(npdt)),))
 
     def _card(self):
         return len(self._r)
@@ -974,7 +1031,7 @@ class _Philox:
 
     def __init__(self, seed, seed2, iteration):
         key = ((int(seed) & 0xFFFFFFFFFFFFFFFF) << 64) | (int(seed2) & 0xFFFFFFFFFFFFFFFF)
-        self._rng = np.random.Generator(np.random.Philox(key=key, counter=iteration))
+        self.gen = self._rng = np.random.Generator(np.random.Philox(key=key, counter=iteration))
         self._buf, self._i = None, 0
 
     def uniform(self):
@@ -983,6 +1040,37 @@ class _Philox:
         u = self._buf[self._i]
         self._i += 1
         return u
+
+
+def _shuffled_chunks(stream, size, rng):
+    """TensorFlow's buffer shuffle on chunks of row numbers, vectorized: output k is the row in slot j_k
+    (uniform in [0, size)) when step k runs, i.e. the input written to j_k most recently before k (or the
+    slot's value from the fill), and input k then takes slot j_k. The final drain picks uniformly among the
+    rows left, a uniformly random order of them."""
+    buf = np.empty(0, np.int64)
+    for c in stream:
+        if len(buf) < size:
+            need = size - len(buf)
+            buf = np.concatenate([buf, c[:need]])
+            c = c[need:]
+            if not len(c):
+                continue
+        k = len(c)
+        j = rng.gen.integers(0, size, k)
+        order = np.lexsort((np.arange(k), j))  # by slot, then by step
+        js, xs = j[order], c[order]
+        first = np.ones(k, bool)
+        first[1:] = js[1:] != js[:-1]
+        prev = np.empty(k, np.int64)
+        prev[1:] = xs[:-1]
+        out = np.empty(k, np.int64)
+        out[order] = np.where(first, buf[js], prev)
+        last = np.ones(k, bool)
+        last[:-1] = first[1:]
+        buf[js[last]] = xs[last]
+        yield out
+    if len(buf):
+        yield buf[rng.gen.permutation(len(buf))]
 
 
 def _shuffled(stream, size, rng):
@@ -1025,7 +1113,7 @@ class ShuffleDataset(_Unary):
         if plan is None:
             return None
         indices, size = plan.indices, self._size
-        return _Plan(lambda: _shuffled(indices(), size, self._rng()), plan.gather)
+        return _Plan(lambda: _shuffled_chunks(indices(), size, self._rng()), plan.gather)
 
     def _gen(self, ctx):
         plan = self._plan(ctx)
@@ -1054,9 +1142,9 @@ class RepeatDataset(_Unary):
         def stream():
             for _ in self._epochs():
                 empty = True
-                for i in indices():
-                    empty = False
-                    yield i
+                for c in indices():
+                    empty = empty and not len(c)
+                    yield c
                 if empty:
                     return
         return _Plan(stream, plan.gather)
@@ -1095,8 +1183,8 @@ class TakeDataset(_Unary):
         plan = self._input._plan(ctx)
         if plan is None:
             return None
-        indices, stop = plan.indices, self._stop()
-        return _Plan(lambda: itertools.islice(indices(), stop), plan.gather)
+        indices = plan.indices
+        return _Plan(lambda: _take_chunks(indices(), self._count), plan.gather)
 
     def _gen(self, ctx):
         plan = self._plan(ctx)
@@ -1130,7 +1218,7 @@ class SkipDataset(_Unary):
         if plan is None:
             return None
         indices = plan.indices
-        return _Plan(lambda: self._start(indices()), plan.gather)
+        return _Plan(lambda: _skip_chunks(indices(), self._count), plan.gather)
 
     def _gen(self, ctx):
         plan = self._plan(ctx)
@@ -1190,7 +1278,7 @@ class BatchDataset(_Unary):
         plan = self._input._plan(ctx)
         if plan is not None:
             gather = plan.gather
-            for rows in _chunks(plan.indices(), n):
+            for rows in _rechunk(plan.indices(), n):
                 if drop and len(rows) < n:
                     return
                 yield gather(rows)
