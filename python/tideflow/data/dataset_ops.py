@@ -72,6 +72,8 @@ def _tf_dtype(npdt):
 
 def _source_array(value):
     """A component of a source: a NumPy array (widened lazily), from any value tf.constant accepts."""
+    if _is_graph_tensor(value) and value.op.type == "Const":
+        value = value.op.get_attr("value")
     if type(value) is EagerTensor:
         return value.numpy() if value.dtype is _dtypes.string else np.asarray(value)
     if isinstance(value, np.ndarray):
@@ -110,6 +112,8 @@ def _arr(v):
 def _to_numpy(v):
     if type(v) is EagerTensor:
         return v.numpy()
+    if not isinstance(v, np.ndarray):
+        return v
     return v[()] if v.ndim == 0 else v
 
 
@@ -130,6 +134,50 @@ def _normalize_structure(x):
     if isinstance(x, (list, tuple)):
         return tuple(_normalize_structure(v) for v in x)
     return x
+
+
+def _source_structure(x):
+    """A source's structure: tuples, namedtuples and dicts nest; a list is one tensor (tf.data's rule)."""
+    if isinstance(x, dict):
+        return type(x)((k, _source_structure(v)) for k, v in x.items())
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return type(x)(*[_source_structure(v) for v in x])
+    if isinstance(x, tuple):
+        return tuple(_source_structure(v) for v in x)
+    if isinstance(x, list):
+        return _SourceList(x)
+    return x
+
+
+class _SourceList:
+    """A list given to a source: one value, not a structure."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+class _Arg:
+    """A scalar argument (a count, a range bound) that may be a graph tensor, read when iteration starts."""
+    __slots__ = ("value", "tensor")
+
+    def __init__(self, v, owner):
+        self.tensor = None
+        if _is_graph_tensor(v) and v.op.type == "Const":
+            v = v.op.get_attr("value")
+        if _is_graph_tensor(v):
+            self.tensor, self.value = v, None
+            owner.__dict__.setdefault("_tensors", []).append(v)
+        else:
+            self.value = int(np.asarray(v.numpy() if type(v) is EagerTensor else v))
+
+    def get(self, ctx):
+        if self.tensor is None:
+            return self.value
+        if id(self.tensor) not in ctx:
+            raise _errors.FailedPreconditionError(None, None, "The dataset's argument %s has no value: run the "
+                                                  "iterator's initializer." % (self.tensor,))
+        return int(np.asarray(ctx[id(self.tensor)]))
 
 
 def _flat_specs(spec):
@@ -388,7 +436,7 @@ def _plan_elements(plan):
     for rows in _rechunk(plan.indices(), 256):
         comps = gather(rows)
         for i in range(len(rows)):
-            yield tuple(c[i] for c in comps)
+            yield tuple(c[i, ...] for c in comps)  # 0-d arrays stay arrays (strings too)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -646,8 +694,8 @@ class OwnedIterator:
 
 class TensorSliceDataset(DatasetV2):
     def __init__(self, tensors):
-        tensors = _normalize_structure(tensors)
-        flat = nest.flatten(tensors)
+        tensors = _source_structure(tensors)
+        flat = [x.value if type(x) is _SourceList else x for x in nest.flatten(tensors)]
         if not flat:
             raise ValueError("Invalid `element`. `element` should not be empty.")
         self._tensors = [x for x in flat if _is_graph_tensor(x)]
@@ -711,8 +759,8 @@ class TensorSliceDataset(DatasetV2):
 
 class TensorDataset(DatasetV2):
     def __init__(self, tensors):
-        tensors = _normalize_structure(tensors)
-        flat = nest.flatten(tensors)
+        tensors = _source_structure(tensors)
+        flat = [x.value if type(x) is _SourceList else x for x in nest.flatten(tensors)]
         self._tensors = [x for x in flat if _is_graph_tensor(x)]
         self._comps, specs = [], []
         for x in flat:
@@ -747,21 +795,29 @@ class RangeDataset(DatasetV2):
     def __init__(self, *args, output_type=_dtypes.int64, dtype=None, name=None):
         if not 1 <= len(args) <= 3:
             raise ValueError("Invalid arguments to RangeDataset: %s" % (args,))
-        vals = [int(a) for a in args]
-        start, stop, step = (0, vals[0], 1) if len(vals) == 1 else (vals + [1])[:3]
-        if step == 0:
+        vals = [_Arg(a, self) for a in args]
+        self._args = (_Arg(0, self), vals[0], _Arg(1, self)) if len(vals) == 1 else tuple(
+            vals + [_Arg(1, self)])[:3]
+        if self._args[2].tensor is None and self._args[2].value == 0:
             raise _errors.InvalidArgumentError(None, None, "step must be a non-zero integer.")
-        self._r = range(start, stop, step)
         self._dtype = _dtypes.as_dtype(dtype or output_type)
         super().__init__(TensorSpec([], self._dtype))
 
+    def _range(self, ctx):
+        start, stop, step = (a.get(ctx) for a in self._args)
+        if step == 0:
+            raise _errors.InvalidArgumentError(None, None, "step must be a non-zero integer.")
+        return range(start, stop, step)
+
     def _plan(self, ctx):
-        r, npdt = self._r, self._dtype.as_numpy_dtype
+        r, npdt = self._range(ctx), self._dtype.as_numpy_dtype
         return _Plan(lambda: _range_chunks(len(r)),
                      lambda rows: (_readonly((rows * r.step + r.start).astype(npdt)),))
 
     def _card(self):
-        return len(self._r)
+        if any(a.tensor is not None for a in self._args):
+            return UNKNOWN_CARDINALITY
+        return len(self._range({}))
 
 
 class GeneratorDataset(DatasetV2):
@@ -791,14 +847,15 @@ class GeneratorDataset(DatasetV2):
             _to_numpy(_source_array(a)) if not isinstance(a, (str, bytes)) else a for a in self._args)
         spec, specs = self._element_spec, self._flat
         for value in self._generator(*args):
-            value = _normalize_structure(value)
+            value = _source_structure(value)
             try:
                 flat = nest.flatten(value) if nest.is_nested(spec) else [value]
+                flat = [x.value if type(x) is _SourceList else x for x in flat]
                 if nest.is_nested(spec):
                     nest.pack_sequence_as(spec, flat)
                 if len(flat) != len(specs):
                     raise ValueError
-            except (ValueError, StopIteration, TypeError):
+            except (ValueError, StopIteration, TypeError, RuntimeError):
                 raise TypeError("`generator` yielded an element that did not match the expected structure. "
                                 "The expected structure was %s, but the yielded element was %r."
                                 % (self.output_types, value)) from None
@@ -1127,11 +1184,13 @@ class ShuffleDataset(_Unary):
 
 class RepeatDataset(_Unary):
     def __init__(self, input_ds, count):
-        self._count = -1 if count is None else int(count)
+        self._arg = _Arg(-1 if count is None else count, self)
+        self._count = -2 if self._arg.tensor is not None else self._arg.value  # -2: read at iteration
         super().__init__(input_ds)
 
-    def _epochs(self):
-        return itertools.count() if self._count < 0 else range(self._count)
+    def _epochs(self, ctx):
+        n = self._arg.get(ctx)
+        return itertools.count() if n < 0 else range(n)
 
     def _plan(self, ctx):
         plan = self._input._plan(ctx)
@@ -1140,7 +1199,7 @@ class RepeatDataset(_Unary):
         indices = plan.indices
 
         def stream():
-            for _ in self._epochs():
+            for _ in self._epochs(ctx):
                 empty = True
                 for c in indices():
                     empty = empty and not len(c)
@@ -1154,7 +1213,7 @@ class RepeatDataset(_Unary):
         if plan is not None:
             yield from _plan_elements(plan)
             return
-        for _ in self._epochs():
+        for _ in self._epochs(ctx):
             empty = True
             for e in self._input._gen(ctx):
                 empty = False
@@ -1164,6 +1223,8 @@ class RepeatDataset(_Unary):
 
     def _card(self):
         c = self._input._card()
+        if self._count == -2:
+            return UNKNOWN_CARDINALITY
         if self._count == 0 or c == 0:
             return 0
         if self._count < 0:
@@ -1173,26 +1234,27 @@ class RepeatDataset(_Unary):
 
 class TakeDataset(_Unary):
     def __init__(self, input_ds, count):
-        self._count = int(count)
+        self._arg = _Arg(count, self)
+        self._count = self._arg.value
         super().__init__(input_ds)
-
-    def _stop(self):
-        return None if self._count < 0 else self._count
 
     def _plan(self, ctx):
         plan = self._input._plan(ctx)
         if plan is None:
             return None
-        indices = plan.indices
-        return _Plan(lambda: _take_chunks(indices(), self._count), plan.gather)
+        indices, n = plan.indices, self._arg.get(ctx)
+        return _Plan(lambda: _take_chunks(indices(), n), plan.gather)
 
     def _gen(self, ctx):
         plan = self._plan(ctx)
         if plan is not None:
             return _plan_elements(plan)
-        return itertools.islice(self._input._gen(ctx), self._stop())
+        n = self._arg.get(ctx)
+        return itertools.islice(self._input._gen(ctx), None if n < 0 else n)
 
     def _card(self):
+        if self._count is None:
+            return UNKNOWN_CARDINALITY
         c = self._input._card()
         if self._count < 0:
             return c
@@ -1203,30 +1265,33 @@ class TakeDataset(_Unary):
 
 class SkipDataset(_Unary):
     def __init__(self, input_ds, count):
-        self._count = int(count)
+        self._arg = _Arg(count, self)
+        self._count = self._arg.value
         super().__init__(input_ds)
 
-    def _start(self, it):
-        if self._count < 0:
+    def _start(self, it, n):
+        if n < 0:
             for _ in it:
                 pass
             return iter(())
-        return itertools.islice(it, self._count, None)
+        return itertools.islice(it, n, None)
 
     def _plan(self, ctx):
         plan = self._input._plan(ctx)
         if plan is None:
             return None
-        indices = plan.indices
-        return _Plan(lambda: _skip_chunks(indices(), self._count), plan.gather)
+        indices, n = plan.indices, self._arg.get(ctx)
+        return _Plan(lambda: _skip_chunks(indices(), n), plan.gather)
 
     def _gen(self, ctx):
         plan = self._plan(ctx)
         if plan is not None:
             return _plan_elements(plan)
-        return self._start(self._input._gen(ctx))
+        return self._start(self._input._gen(ctx), self._arg.get(ctx))
 
     def _card(self):
+        if self._count is None:
+            return UNKNOWN_CARDINALITY
         c = self._input._card()
         if c < 0:
             return c
