@@ -52,7 +52,7 @@ def encode_png_bytes(image, compression=-1):
         a = a.astype(np.uint8)
     color = {1: 0, 2: 4, 3: 2, 4: 6}[c]
     raw = a.astype(">u2") if sixteen else a
-    rows = raw.reshape(h, w * c * (2 if sixteen else 1)).view(np.uint8)
+    rows = raw.reshape(h, w * c).view(np.uint8)
     data = np.concatenate([np.zeros((h, 1), np.uint8), rows], axis=1).tobytes()
     level = -1 if compression is None or int(compression) < 0 else min(int(compression), 9)
     ihdr = struct.pack(">IIBBBBB", w, h, 16 if sixteen else 8, color, 0, 0, 0)
@@ -198,6 +198,8 @@ def _as_tensor_value(a, dtype):
 
 def decode_png(contents, channels=0, dtype=None, name=None):
     """tf.image.decode_png: a PNG string as an [h, w, channels] image (Note [tf.image])."""
+    if int(channels or 0) not in (0, 1, 3, 4):
+        raise ValueError("`channels` must be 0, 1, 3 or 4 but got %d" % int(channels))
     want16 = dtype is not None and _dtypes.as_dtype(dtype) is _U16 and _U16 is not _U8
     out_dtype = _U16 if want16 else _U8
     if _core.executing_eagerly():
@@ -262,9 +264,15 @@ def convert_image_dtype(image, dtype, saturate=False, name=None):
             cast = math_ops.cast(image, dtype)
             return math_ops.multiply(cast, _ops.convert_to_tensor(1.0 / float(src.max), dtype=dtype))
         scaled = math_ops.multiply(image, _ops.convert_to_tensor(float(dtype.max) + 0.5, dtype=src))
-        if saturate:
-            scaled = math_ops.minimum(math_ops.maximum(scaled, _ops.convert_to_tensor(float(dtype.min), dtype=src)),
-                                      _ops.convert_to_tensor(float(dtype.max), dtype=src))
+        if saturate:  # clamp to the source floats that the target holds (TF's saturate_cast)
+            npf = src.as_numpy_dtype
+            lo, hi = npf(dtype.min), npf(dtype.max)
+            if int(hi) > int(dtype.max):
+                hi = np.nextafter(hi, npf(0))
+            if int(lo) < int(dtype.min):
+                lo = np.nextafter(lo, npf(0))
+            scaled = math_ops.minimum(math_ops.maximum(scaled, _ops.convert_to_tensor(lo, dtype=src)),
+                                      _ops.convert_to_tensor(hi, dtype=src))
         return math_ops.cast(scaled, dtype)
 
 
