@@ -131,7 +131,6 @@ def main():
         pass
     build = keras_model if args.keras else raw_model
     print("commit %s; %s" % (commit(), machine()))
-    units = {"input": BATCH, "loop": 1}
     for w in args.w:
         runs = {}
         for name, tf in fws.items():
@@ -155,7 +154,6 @@ def main():
         if "tensorflow" in res:
             print("%-6s ratio tideflow/tensorflow: cpu %.3f  wall %.3f" % (
                 w, res["tideflow"][0] / res["tensorflow"][0], res["tideflow"][1] / res["tensorflow"][1]))
-    del units
 
 
 if __name__ == "__main__":

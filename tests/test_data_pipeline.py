@@ -474,7 +474,8 @@ def test_against_tensorflow_deterministic_pipelines():
         lambda m: m.Dataset.range(7).skip(2).take(3).enumerate(),
         lambda m: m.Dataset.range(1, 5).map(lambda x: tf2.fill([x], x) if m is tfd else tf.fill([x], x))
         .padded_batch(2),
-        lambda m: m.Dataset.range(12).batch(5).unbatch().filter(lambda x: (tf2 if m is tfd else tf).equal(x % 2, 0)),
+        lambda m: m.Dataset.range(12).batch(5).unbatch().filter(
+            lambda x: (tf2 if m is tfd else tf).equal(x % 2, 0)),
     ]
     for p in pipelines:
         want = ref(p(tfd))

@@ -415,5 +415,3 @@ experimental = _types.ModuleType("tideflow.summary.experimental")
 experimental.get_step = _get_step
 experimental.set_step = _set_step
 experimental.summary_scope = _summary_scope
-experimental.write_raw_pb = None
-del experimental.write_raw_pb

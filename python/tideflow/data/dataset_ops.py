@@ -43,6 +43,8 @@ from ..framework import errors as _errors
 from ..framework import ops as _ops
 from ..framework import random_seed as _random_seed
 from ..framework.tensor_shape import TensorShape, as_shape
+from . import iterator_ops
+from .structure import _normalize_structure, _shape_structure
 
 EagerTensor = _tensor.EagerTensor
 TensorSpec = _function.TensorSpec
@@ -125,15 +127,6 @@ def _is_graph_tensor(x):
     return type(x) is not EagerTensor and isinstance(x, _ops.Tensor)
 
 
-def _normalize_structure(x):
-    """Lists in an element structure become tuples (TensorFlow packs them as tuples too)."""
-    if isinstance(x, dict):
-        return type(x)((k, _normalize_structure(v)) for k, v in x.items())
-    if isinstance(x, tuple) and hasattr(x, "_fields"):
-        return type(x)(*[_normalize_structure(v) for v in x])
-    if isinstance(x, (list, tuple)):
-        return tuple(_normalize_structure(v) for v in x)
-    return x
 
 
 def _source_structure(x):
@@ -633,11 +626,9 @@ class DatasetV2:
 
     # ---- TF 1.x iterators (data/iterator_ops.py) ----
     def make_one_shot_iterator(self):
-        from . import iterator_ops  # lazy: iterator_ops imports this module
         return iterator_ops.make_one_shot_iterator(self)
 
     def make_initializable_iterator(self, shared_name=None):
-        from . import iterator_ops  # lazy: iterator_ops imports this module
         return iterator_ops.make_initializable_iterator(self, shared_name)
 
 
@@ -873,13 +864,6 @@ class GeneratorDataset(DatasetV2):
             yield tuple(out)
 
 
-def _shape_structure(shapes, types):
-    """output_shapes matched to output_types' structure (a shape is a list of ints, not a nested value)."""
-    if isinstance(types, dict):
-        return {k: _shape_structure(shapes[k], types[k]) for k in types}
-    if isinstance(types, tuple):
-        return tuple(_shape_structure(s, t) for s, t in zip(shapes, types))
-    return as_shape(shapes)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1311,21 +1295,16 @@ class ShardDataset(_Unary):
         return c if c < 0 else (c - self._i + self._n - 1) // self._n if c > self._i else 0
 
 
-def _stack(values, spec_index, what="batch"):
-    first = values[0]
-    if type(first) is EagerTensor or any(type(v) is EagerTensor for v in values):
-        values = [np.asarray(v) if type(v) is not EagerTensor or v.dtype is not _dtypes.string else v.numpy()
-                  for v in values]
-        first = values[0]
-    shape = np.shape(first)
-    for v in values:
+def _stack(values, spec_index):
+    """One batch component from the elements' values; shapes must agree, as TensorFlow's batch requires."""
+    values = [_arr(v) for v in values]
+    shape = np.shape(values[0])
+    for i, v in enumerate(values):
         if np.shape(v) != shape:
             raise _errors.InvalidArgumentError(
                 None, None, "Cannot batch tensors with different shapes in component %d. First element had shape "
-                "%s and element %d had shape %s." % (spec_index, list(shape), values.index(v) if False else
-                                                      [i for i, w in enumerate(values) if np.shape(w) != shape][0],
-                                                      list(np.shape(v))))
-    return np.stack(values)
+                "%s and element %d had shape %s." % (spec_index, list(shape), i, list(np.shape(v))))
+    return _readonly(np.stack(values))
 
 
 class BatchDataset(_Unary):

@@ -13,19 +13,20 @@ import threading
 
 import numpy as np
 
+from .. import _core
 from ..eager import nest
-from ..framework import dtypes as _dtypes
 from ..framework import errors as _errors
 from ..framework import ops as _ops
-from ..framework.tensor_shape import as_shape
 from ..ops import script_ops
-from . import dataset_ops
+from ..eager import function as _function
+from ..eager import tensor as _tensor
+from . import structure
 
 __all__ = ["Iterator", "make_one_shot_iterator", "make_initializable_iterator"]
 
 
 def _numpy(v):
-    if type(v) is dataset_ops.EagerTensor:
+    if type(v) is _tensor.EagerTensor:
         return v.numpy()
     return v
 
@@ -45,11 +46,11 @@ class Iterator:
     # ---- constructors ----
     @staticmethod
     def from_structure(output_types, output_shapes=None, shared_name=None, output_classes=None):
-        types = dataset_ops._normalize_structure(output_types)
+        types = structure._normalize_structure(output_types)
         flat_types = nest.flatten(types)
         shapes = [None] * len(flat_types) if output_shapes is None else nest.flatten(
-            dataset_ops._shape_structure(output_shapes, types))
-        spec = nest.pack_sequence_as(types, [dataset_ops.TensorSpec(s, t) for s, t in zip(shapes, flat_types)])
+            structure._shape_structure(output_shapes, types))
+        spec = nest.pack_sequence_as(types, [_function.TensorSpec(s, t) for s, t in zip(shapes, flat_types)])
         return Iterator(spec, shared_name=shared_name)
 
     @staticmethod
@@ -137,7 +138,6 @@ class Iterator:
 def make_one_shot_iterator(dataset):
     """tf.compat.v1.data.make_one_shot_iterator: in graph mode an Iterator started on its first get_next
     run; in eager mode a Python iterator, as TensorFlow 2 gives."""
-    from .. import _core  # lazy: only the mode check needs it
     if _core.executing_eagerly():
         return iter(dataset)
     if dataset._graph_inputs():
@@ -151,7 +151,6 @@ def make_one_shot_iterator(dataset):
 def make_initializable_iterator(dataset, shared_name=None):
     """tf.compat.v1.data.make_initializable_iterator: an Iterator whose `initializer` (re)starts it; graph
     tensors the dataset's sources hold (placeholders) are read when the initializer runs."""
-    from .. import _core  # lazy: only the mode check needs it
     if _core.executing_eagerly():
         raise RuntimeError("dataset.make_initializable_iterator is not supported when eager execution is enabled. "
                            "Use `for element in dataset` instead.")
@@ -159,5 +158,3 @@ def make_initializable_iterator(dataset, shared_name=None):
     it._initializer = it.make_initializer(dataset)
     return it
 
-
-_unused = (_dtypes, as_shape)
