@@ -152,9 +152,51 @@ def test_name_scope_prefixes_tag(tmp_path):
     assert _load(tmp_path).Tags()["tensors"] == ["train/loss"]
 
 
+ARTICLE_002 = """
+import tempfile, glob
+logdir = tempfile.mkdtemp()
+x = _np.arange(40 * 6).reshape(40, 6).astype(_np.uint8)
+y = _np.arange(40) % 10
+def pre(x, y):
+    return tf.cast(x, dtype=tf.float32) / 255., tf.cast(y, dtype=tf.int32)
+db = tf.data.Dataset.from_tensor_slices((x, y)).map(pre).batch(16)
+writer = tf.summary.create_file_writer(logdir)
+sample = next(iter(db))[0][0]
+with writer.as_default():
+    tf.summary.image("sample", tf.reshape(sample, [1, 2, 3, 1]), step=0)
+sizes = []
+for step, (xb, yb) in enumerate(db):
+    sizes.append(int(xb.shape[0]))
+    with writer.as_default():
+        tf.summary.scalar("train-loss", float(tf.reduce_mean(xb)), step=step)
+writer.flush()
+report("sizes", sizes)
+report("dtypes", [xb.dtype.name, yb.dtype.name])
+report("eq", tf.summary.create_file_writer is not None)
+from tensorboard.backend.event_processing import plugin_event_accumulator as pea
+from tensorboard.util import tensor_util
+ea = pea.EventAccumulator(logdir); ea.Reload()
+report("steps", [e.step for e in ea.Tensors("train-loss")])
+report("losses", [float(tensor_util.make_ndarray(e.tensor_proto)) for e in ea.Tensors("train-loss")])
+report("image", [tensor_util.make_ndarray(ea.Tensors("sample")[0].tensor_proto)[:2].astype(str).tolist()])
+"""
+
+
+def test_article_002_pipeline_and_summaries_against_tensorflow():
+    pytest.importorskip("tensorboard")
+    from eager_scripts import have_tensorflow, run
+    _, ours = run(ARTICLE_002, "import tideflow.v2 as tf\nassert tf.summary.scalar.__module__ == 'tideflow.summary_v2'")
+    assert ours["sizes"] == [16, 16, 8] and ours["steps"] == [0, 1, 2]
+    assert ours["image"] == [["3", "2"]]
+    if have_tensorflow():
+        _, theirs = run(ARTICLE_002, "import tensorflow as tf")
+        assert ours["sizes"] == theirs["sizes"] and ours["steps"] == theirs["steps"]
+        assert ours["image"] == theirs["image"]
+        assert ours["dtypes"] == theirs["dtypes"]
+        np.testing.assert_allclose(ours["losses"], theirs["losses"], rtol=1e-6)
+
+
 def test_tf1_graph_and_namespaces(tmp_path):
-    import tideflow.v2 as tf2api
-    assert tf2api.summary is summary and tf2api.summary.create_file_writer is summary.create_file_writer
     assert tf.summary.scalar is not summary.scalar  # TF 1.x's tf.summary keeps TF 1.x semantics
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [])
