@@ -481,3 +481,26 @@ def test_against_tensorflow_deterministic_pipelines():
         want = ref(p(tfd))
         got = eager_list(p(tf.data))
         same(got, want)
+
+
+def test_text_line_dataset_and_list_files(tmp_path):
+    import gzip
+    (tmp_path / "a.txt").write_bytes(b"one\ntwo\r\nthree")
+    with gzip.open(tmp_path / "b.txt.gz", "wb") as f:
+        f.write(b"four\nfive\n")
+    lines = eager_list(tf.data.TextLineDataset([str(tmp_path / "a.txt")]))
+    assert lines == [b"one", b"two", b"three"]
+    gz = eager_list(tf.data.TextLineDataset(str(tmp_path / "b.txt.gz"), compression_type="GZIP"))
+    assert gz == [b"four", b"five"]
+    files = tf.data.Dataset.list_files(str(tmp_path / "*.txt"), shuffle=False)
+    assert eager_list(files) == [str(tmp_path / "a.txt").encode()]
+    both = tf.data.Dataset.list_files(str(tmp_path / "*"), seed=1)
+    assert sorted(eager_list(both)) == sorted(str(tmp_path / n).encode() for n in ("a.txt", "b.txt.gz"))
+    parsed = tf.data.TextLineDataset(str(tmp_path / "a.txt")).map(lambda s: tf.strings.length(s)) \
+        if hasattr(tf.strings, "length") else None
+    if parsed is not None:
+        assert [int(v) for v in eager_list(parsed)] == [3, 3, 5]
+    got = graph_list(lambda: tf.data.TextLineDataset(str(tmp_path / "a.txt")).batch(2))
+    assert [list(b) for b in got] == [[b"one", b"two"], [b"three"]]
+    with pytest.raises(tf.errors.NotFoundError):
+        eager_list(tf.data.TextLineDataset(str(tmp_path / "missing.txt")))

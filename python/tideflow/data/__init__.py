@@ -2,7 +2,7 @@
 import types as _types
 
 from .dataset_ops import (AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, DatasetV2,  # noqa: F401
-                          Options, TensorSpec)
+                          Options, TensorSpec, TextLineDataset)
 from .iterator_ops import Iterator, make_initializable_iterator, make_one_shot_iterator  # noqa: F401
 
 DatasetV1 = Dataset

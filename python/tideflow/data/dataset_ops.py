@@ -107,7 +107,7 @@ def _to_eager(v):
 def _arr(v):
     """An array of the value (a read-only view of an EagerTensor's buffer; strings copied)."""
     if type(v) is EagerTensor:
-        return v.numpy() if v.dtype is _dtypes.string else np.asarray(v)
+        return v.numpy() if v.dtype is _dtypes.string else v._array_view()
     return v
 
 
@@ -542,6 +542,19 @@ class DatasetV2:
     @staticmethod
     def range(*args, **kwargs):
         return RangeDataset(*args, **kwargs)
+
+    @staticmethod
+    def list_files(file_pattern, shuffle=None, seed=None, name=None):
+        """The files matching the glob pattern(s), sorted, shuffled unless shuffle=False (as TensorFlow)."""
+        import glob  # lazy: only list_files reads the file system
+        patterns = [file_pattern] if isinstance(file_pattern, (str, bytes)) else list(
+            _to_numpy(_source_array(file_pattern)).reshape(-1))
+        names = sorted({f for p in patterns for f in glob.glob(p.decode() if isinstance(p, bytes) else str(p))})
+        if not names:
+            raise _errors.InvalidArgumentError(None, None, "Expected 'file_pattern' to be a string or a list of "
+                                               "strings matching at least one file, got %r" % (file_pattern,))
+        ds = TensorSliceDataset(np.array([n.encode() for n in names], dtype=object))
+        return ds.shuffle(len(names), seed) if shuffle is None or shuffle else ds
 
     @staticmethod
     def zip(*datasets, name=None):
@@ -1524,3 +1537,42 @@ def _prefetch_loop(src, q, stop):
         put(_Raised(e))
         return
     put(_DONE)
+
+
+class TextLineDataset(DatasetV2):
+    """tf.data.TextLineDataset: the lines of text files (without their line endings), file after file;
+    compression_type "" / None, "GZIP" or "ZLIB"."""
+
+    def __init__(self, filenames, compression_type=None, buffer_size=None, num_parallel_reads=None, name=None):
+        if isinstance(filenames, DatasetV2):
+            self._files = filenames
+        else:
+            self._files = TensorSliceDataset(_source_array(filenames).reshape(-1).astype(object)
+                                             if not isinstance(filenames, (str, bytes)) else
+                                             np.array([filenames], dtype=object))
+        self._compression = (compression_type or "").upper()
+        if self._compression not in ("", "GZIP", "ZLIB"):
+            raise _errors.InvalidArgumentError(None, None, "Unsupported compression_type: %s" % compression_type)
+        super().__init__(TensorSpec([], _dtypes.string))
+
+    def _inputs(self):
+        return [self._files]
+
+    def _gen(self, ctx):
+        import gzip  # lazy: only text files read here
+        import io
+        import zlib
+        for (f,) in self._files._gen(ctx):
+            name = _to_numpy(f)
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            try:
+                with open(name, "rb") as fh:
+                    data = fh.read()
+            except OSError as e:
+                raise _errors.NotFoundError(None, None, "%s; No such file or directory" % name) from e
+            if self._compression == "GZIP":
+                data = gzip.GzipFile(fileobj=io.BytesIO(data)).read()
+            elif self._compression == "ZLIB":
+                data = zlib.decompress(data)
+            for line in data.splitlines():
+                yield (np.array(line.rstrip(b"\r"), dtype=object),)
