@@ -504,3 +504,30 @@ def test_text_line_dataset_and_list_files(tmp_path):
     assert [list(b) for b in got] == [[b"one", b"two"], [b"three"]]
     with pytest.raises(tf.errors.NotFoundError):
         eager_list(tf.data.TextLineDataset(str(tmp_path / "missing.txt")))
+
+
+def test_functions_read_outer_graph_tensors():
+    with tf.Graph().as_default():
+        c = tf.constant(2.0)
+        scale = tf.placeholder(tf.float32, [])
+        shift = tf.placeholder(tf.float32, [3])
+        ds = tf.data.Dataset.from_tensor_slices(X).map(lambda x: x * c)  # constants: captured by value
+        n1 = ds.make_one_shot_iterator().get_next()
+        ds2 = tf.data.Dataset.from_tensor_slices(X).map(lambda x: x * scale + shift).filter(
+            lambda x: tf.reduce_sum(x) > scale * 10.0).batch(4)
+        assert ds2._input._input._fn.batched is None
+        it = ds2.make_initializable_iterator()
+        n2 = it.get_next()
+        vec = tf.data.Dataset.from_tensor_slices(X).map(lambda x: x * scale).batch(5)
+        assert vec._input._fn.batched is not None  # a scalar read from outside stays vectorizable
+        it3 = vec.make_initializable_iterator()
+        n3 = it3.get_next()
+        with pytest.raises(ValueError):
+            ds2.make_one_shot_iterator()
+        with tf.Session() as s:
+            np.testing.assert_array_equal(s.run(n1), X[0] * 2)
+            s.run(it.initializer, {scale: 3.0, shift: [1.0, 0.0, -1.0]})
+            want = [r * 3 + np.array([1, 0, -1]) for r in X if (r * 3 + np.array([1, 0, -1])).sum() > 30]
+            np.testing.assert_allclose(s.run(n2), want[:4])
+            s.run(it3.initializer, {scale: 0.5})
+            np.testing.assert_allclose(s.run(n3), X[:5] * 0.5)

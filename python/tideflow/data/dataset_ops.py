@@ -198,11 +198,37 @@ def _check_shape(arr_shape, spec, what):
 # ---------------------------------------------------------------------------------------------------
 # Traced functions (Note [tf.data pipelines])
 
+class _DatasetFuncGraph(_function._FuncGraph):
+    """The graph of a dataset function. Tensors of an outer TF 1.x graph it reads are captured: constants
+    by value, anything else (a placeholder...) as a placeholder here whose value the pipeline binds when
+    its iterator is initialized (the dataset then holds that outer tensor as a graph input)."""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.outer = []  # (placeholder here, outer tensor)
+        self._outer_map = {}
+
+    def _capture_outer(self, t):
+        got = self._outer_map.get(id(t))
+        if got is not None:
+            return got
+        with self.as_default(), self.control_dependencies(None), self.name_scope(None):
+            if t.op.type == "Const":
+                got = _ops.constant_op(t.op.get_attr("value"), dtype=t.dtype, name="captured")
+            else:
+                got = _ops.apply1("Placeholder", [], {"dtype": t.dtype._enum, "shape": _core.Shape(
+                    None if t.shape.ndims is None else t.shape.as_list())}, name="captured")
+                self.outer.append((got, t))
+        self._outer_map[id(t)] = got
+        return got
+
+
 class _Graph:
-    """A traced graph: placeholders for the flat inputs; compile(fetches) gives a callable per thread."""
+    """A traced graph: placeholders for the flat inputs; compile(fetches) gives a callable per thread,
+    taking the flat inputs followed by the values of the outer tensors captured (`outer`)."""
 
     def __init__(self, name, specs):
-        self.g = _function._FuncGraph(name)
+        self.g = _DatasetFuncGraph(name)
         with self.g.as_default():
             self.placeholders = [
                 _ops.apply1("Placeholder", [], {"dtype": s.dtype._enum, "shape": _core.Shape(
@@ -214,7 +240,7 @@ class _Graph:
         g = self.g
         must_run = _function._order_program(g, self.start)
         caps = list(g._tensor_caps.values())
-        feeds = [p._key() for p in self.placeholders] + [p._key() for p, _ in caps]
+        feeds = [p._key() for p in self.placeholders] + [p._key() for p, _ in g.outer] + [p._key() for p, _ in caps]
         keys = [t._key() for t in fetches]
         cap_values = [t for _, t in caps]
         variables = list(g.captured_variables)
@@ -225,6 +251,10 @@ class _Graph:
                 fn.bind_variable(nid, v._handle)
             return fn
         return _Compiled(make, cap_values)
+
+    @property
+    def outer(self):
+        return [t for _, t in self.g.outer]
 
 
 class _Compiled:
@@ -247,6 +277,17 @@ class _Compiled:
         return fn(list(flat) + self._caps if self._caps else list(flat))
 
 
+def _outer_values(tensors, ctx):
+    """The values bound to the outer graph tensors a traced function reads (Note [graph iterators])."""
+    out = []
+    for t in tensors:
+        if id(t) not in ctx:
+            raise _errors.FailedPreconditionError(None, None, "The dataset function reads %s, which has no value: "
+                                                  "use make_initializable_iterator and run its initializer." % (t,))
+        out.append(ctx[id(t)])
+    return out
+
+
 def _call_user_fn(fn, spec, args):
     elem = nest.pack_sequence_as(spec, list(args))
     if isinstance(spec, tuple) and not hasattr(spec, "_fields"):
@@ -266,6 +307,7 @@ _BINARY = {"Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "FloorDiv", "FloorMod
 def _elementwise(graph, placeholders, outputs):
     """Whether the traced element function maps each input row to the same output row, elementwise."""
     kind = {}  # tensor key -> "const" | shape tuple of a data tensor
+    outer = {p.op._id for p, _ in graph.outer if p.shape.ndims == 0}
     for p in placeholders:
         if not p.shape.is_fully_defined():
             return False
@@ -277,6 +319,9 @@ def _elementwise(graph, placeholders, outputs):
         t = op.type
         if op.control_inputs:
             return False
+        if op._id in outer:
+            kind[op.outputs[0]._key()] = "const"
+            continue
         if t == "Const":
             if op.outputs[0].shape.ndims != 0:
                 return False
@@ -311,6 +356,7 @@ class _TracedFn:
             result = _normalize_structure(result)
             flat = [_ops.convert_to_tensor(o) for o in nest.flatten(result)]
         self.structure = result
+        self.outer = tr.outer
         self.out_specs = [TensorSpec(t.shape, t.dtype) for t in flat]
         self.out_spec = nest.pack_sequence_as(result, self.out_specs)
         self.call = tr.compile(flat)
@@ -320,7 +366,7 @@ class _TracedFn:
             with btr.g.as_default():
                 bflat = [_ops.convert_to_tensor(o) for o in nest.flatten(
                     _normalize_structure(_call_user_fn(fn, spec, btr.placeholders)))]
-            if len(bflat) == len(flat):
+            if len(bflat) == len(flat) and btr.outer == self.outer:
                 self.batched = btr.compile(bflat)
 
 
@@ -338,11 +384,12 @@ class _TracedDatasetFn:
         self.dataset = ds
         self.inputs = ds._graph_inputs()
         self.call = tr.compile(self.inputs) if self.inputs else None
+        self.outer = tr.outer
 
-    def iterate(self, elem):
+    def iterate(self, elem, extra=()):
         ctx = {}
         if self.call is not None:
-            for t, v in zip(self.inputs, self.call(elem)):
+            for t, v in zip(self.inputs, self.call(list(elem) + list(extra))):
                 ctx[id(t)] = np.asarray(v) if v.dtype is not _dtypes.string else v.numpy()
         return self.dataset._gen(ctx)
 
@@ -974,6 +1021,7 @@ class MapDataset(_Unary):
         self._fn = _TracedFn(map_func, input_ds._element_spec, getattr(map_func, "__name__", "map_fn"),
                              try_vectorize=True)
         self._par = _parallelism(num_parallel_calls)
+        self._tensors = list(self._fn.outer)
         super().__init__(input_ds, self._fn.out_spec)
 
     def _plan(self, ctx):
@@ -983,7 +1031,8 @@ class MapDataset(_Unary):
         if plan is None:
             return None
         gather, call = plan.gather, self._fn.batched
-        return _Plan(plan.indices, lambda rows: tuple(_arr(v) for v in call(gather(rows))))
+        extra = tuple(_outer_values(self._fn.outer, ctx))
+        return _Plan(plan.indices, lambda rows: tuple(_arr(v) for v in call(gather(rows) + extra)))
 
     def _gen(self, ctx):
         plan = self._plan(ctx)
@@ -993,14 +1042,15 @@ class MapDataset(_Unary):
 
     def _map(self, ctx):
         call = self._fn.call
+        extra = tuple(_outer_values(self._fn.outer, ctx))
         src = self._input._gen(ctx)
         if self._par == 1:
             for elem in src:
-                yield tuple(call(elem))
+                yield tuple(call(elem + extra))
             return
         pool, window = _Workers.pool(self._par), []
         for elem in src:
-            window.append(pool.submit(call, elem))
+            window.append(pool.submit(call, elem + extra))
             if len(window) >= self._par * 2:
                 yield tuple(window.pop(0).result())
         for f in window:
@@ -1017,12 +1067,14 @@ class FilterDataset(_Unary):
         if len(s) != 1 or s[0].dtype is not _dtypes.bool or s[0].shape.ndims not in (0, None):
             raise ValueError("Invalid `predicate`. `predicate` must return a `tf.bool` scalar tensor, but its "
                              "return type was %s." % (self._fn.out_spec,))
+        self._tensors = list(self._fn.outer)
         super().__init__(input_ds)
 
     def _gen(self, ctx):
         call = self._fn.call
+        extra = tuple(_outer_values(self._fn.outer, ctx))
         for elem in self._input._gen(ctx):
-            if bool(call(elem)[0]):
+            if bool(call(elem + extra)[0]):
                 yield elem
 
 
@@ -1034,14 +1086,16 @@ class InterleaveDataset(_Unary):
         self._block = 1 if block_length is None else int(block_length)
         if self._block <= 0:
             raise ValueError("block_length must be positive")
+        self._tensors = list(self._fn.outer)
         super().__init__(input_ds, self._fn.dataset._element_spec)
 
     def _gen(self, ctx):
         src = self._input._gen(ctx)
         fn = self._fn
+        extra = _outer_values(fn.outer, ctx)
         if self._cycle == 1:
             for elem in src:
-                yield from fn.iterate(elem)
+                yield from fn.iterate(elem, extra)
             return
         # TensorFlow's interleave: up to cycle_length open iterators, block_length elements from each in turn;
         # an exhausted one is replaced by the next input element's dataset in the same slot.
@@ -1053,7 +1107,7 @@ class InterleaveDataset(_Unary):
             if elem is None:
                 exhausted = True
                 break
-            slots[i] = fn.iterate(elem)
+            slots[i] = fn.iterate(elem, extra)
             active += 1
         i = 0
         while active:
@@ -1074,7 +1128,7 @@ class InterleaveDataset(_Unary):
                         if elem is None:
                             exhausted = True
                         else:
-                            slots[i] = fn.iterate(elem)
+                            slots[i] = fn.iterate(elem, extra)
                             active += 1
                             continue  # the new iterator takes this slot's turn now, as TensorFlow does
             i = (i + 1) % self._cycle
