@@ -463,9 +463,21 @@ def test_against_tensorflow_deterministic_pipelines():
     tf2 = pytest.importorskip("tensorflow")
     tfd = tf2.data
 
-    def ref(ds):
-        return [tuple(np.asarray(v) for v in e) if isinstance(e, tuple) else np.asarray(e)
-                for e in ds.as_numpy_iterator()]
+    def ref(make):
+        def conv(e):
+            return tuple(np.asarray(v) for v in e) if isinstance(e, tuple) else np.asarray(e)
+        if tf2.executing_eagerly():
+            return [conv(e) for e in make(tfd).as_numpy_iterator()]
+        # other tests leave TensorFlow in graph mode (a process cannot undo it): iterate in a Session
+        with tf2.Graph().as_default():
+            nxt = tf2.compat.v1.data.make_one_shot_iterator(make(tfd)).get_next()
+            out = []
+            with tf2.compat.v1.Session() as s:
+                while True:
+                    try:
+                        out.append(conv(s.run(nxt)))
+                    except tf2.errors.OutOfRangeError:
+                        return out
     pipelines = [
         lambda m: m.Dataset.from_tensor_slices((X, Y)).map(lambda x, y: (x * 2.0, y + 1)).batch(3),
         lambda m: m.Dataset.range(10).repeat(2).batch(4, drop_remainder=True),
@@ -478,7 +490,7 @@ def test_against_tensorflow_deterministic_pipelines():
             lambda x: (tf2 if m is tfd else tf).equal(x % 2, 0)),
     ]
     for p in pipelines:
-        want = ref(p(tfd))
+        want = ref(p)
         got = eager_list(p(tf.data))
         same(got, want)
 

@@ -13,6 +13,14 @@ from tideflow.ops import image_ops
 RNG = np.random.RandomState(0)
 
 
+def tf_value(tf2, make):
+    """TensorFlow's value of make(): eagerly, or in a Session when other tests left TensorFlow in graph mode."""
+    if tf2.executing_eagerly():
+        return make().numpy()
+    with tf2.Graph().as_default(), tf2.compat.v1.Session() as s:
+        return s.run(make())
+
+
 @pytest.mark.parametrize("c", [1, 2, 3, 4])
 def test_png_round_trip_and_pil_reads_it(c):
     img = RNG.randint(0, 256, (7, 5, c)).astype(np.uint8)
@@ -56,17 +64,17 @@ def test_decode_libpng_filtered_files_and_channels():
     # a smooth image makes libpng choose Sub/Up/Average/Paeth filters
     yy, xx = np.mgrid[0:40, 0:37]
     img = np.stack([(xx * 6) % 256, (yy * 5) % 256, (xx + yy) % 256, np.full_like(xx, 200)], -1).astype(np.uint8)
-    data = tf2.io.encode_png(img).numpy()
+    data = tf_value(tf2, lambda: tf2.io.encode_png(img))
     raw = zlib.decompress(data[data.index(b"IDAT") + 4:])
     filters = {raw[r * (37 * 4 + 1)] for r in range(40)}
     assert len(filters - {0}) >= 1
     np.testing.assert_array_equal(image_ops.decode_png_bytes(data), img)
     for ch in (1, 3, 4):
-        want = tf2.io.decode_png(data, channels=ch).numpy()
+        want = tf_value(tf2, lambda: tf2.io.decode_png(data, channels=ch))
         got = image_ops.decode_png_bytes(data, ch)
         assert np.abs(got.astype(int) - want.astype(int)).max() <= 1, ch
     ours = image_ops.encode_png_bytes(img)
-    np.testing.assert_array_equal(tf2.io.decode_png(ours).numpy(), img)
+    np.testing.assert_array_equal(tf_value(tf2, lambda: tf2.io.decode_png(ours)), img)
 
 
 def test_decode_png_op_graph_and_eager():
@@ -99,7 +107,7 @@ def test_decode_png_op_graph_and_eager():
 def test_resize_v2_against_tensorflow(shape, size, method):
     tf2 = pytest.importorskip("tensorflow")
     x = RNG.rand(*shape).astype(np.float32)
-    want = tf2.image.resize(x, size, method=method).numpy()
+    want = tf_value(tf2, lambda: tf2.image.resize(x, size, method=method))
     with eager_mode():
         got = tf.image.resize(x, size, method=method).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
@@ -114,8 +122,8 @@ def test_resize_v1_against_tensorflow(align):
     tf2 = pytest.importorskip("tensorflow")
     x = RNG.rand(2, 5, 4, 3).astype(np.float32)
     for size in ((7, 9), (3, 2)):
-        want = tf2.compat.v1.image.resize_bilinear(x, size, align_corners=align).numpy()
-        wantn = tf2.compat.v1.image.resize_nearest_neighbor(x, size, align_corners=align).numpy()
+        want = tf_value(tf2, lambda: tf2.compat.v1.image.resize_bilinear(x, size, align_corners=align))
+        wantn = tf_value(tf2, lambda: tf2.compat.v1.image.resize_nearest_neighbor(x, size, align_corners=align))
         with tf.Graph().as_default(), tf.Session() as s:
             got = s.run(tf.image.resize_bilinear(x, size, align_corners=align))
             gotn = s.run(tf.image.resize_nearest_neighbor(x, size, align_corners=align))
@@ -161,15 +169,15 @@ def test_convert_image_dtype_against_tensorflow():
     with eager_mode():
         for sat in (False, True):
             got = tf.image.convert_image_dtype(f[:4], tf.int32, saturate=sat).numpy()
-            want = tf2.image.convert_image_dtype(f[:4], tf2.int32, saturate=sat).numpy()
+            want = tf_value(tf2, lambda: tf2.image.convert_image_dtype(f[:4], tf2.int32, saturate=sat))
             np.testing.assert_array_equal(got, want)
         got = tf.image.convert_image_dtype(f, tf.int32, saturate=True).numpy()
-        want = tf2.image.convert_image_dtype(f, tf2.int32, saturate=True).numpy()
+        want = tf_value(tf2, lambda: tf2.image.convert_image_dtype(f, tf2.int32, saturate=True))
         np.testing.assert_array_equal(got, want)
         np.testing.assert_allclose(tf.image.convert_image_dtype(i, tf.float32).numpy(),
-                                   tf2.image.convert_image_dtype(i, tf2.float32).numpy(), rtol=1e-7)
+                                   tf_value(tf2, lambda: tf2.image.convert_image_dtype(i, tf2.float32)), rtol=1e-7)
         np.testing.assert_array_equal(tf.image.convert_image_dtype(i, tf.int64).numpy(),
-                                      tf2.image.convert_image_dtype(i, tf2.int64).numpy())
+                                      tf_value(tf2, lambda: tf2.image.convert_image_dtype(i, tf2.int64)))
         np.testing.assert_array_equal(tf.image.convert_image_dtype(i.astype(np.int64) << 32, tf.int32).numpy(),
-                                      tf2.image.convert_image_dtype(i.astype(np.int64) << 32, tf2.int32).numpy())
+                                      tf_value(tf2, lambda: tf2.image.convert_image_dtype(i.astype(np.int64) << 32, tf2.int32)))
         np.testing.assert_allclose(tf.image.convert_image_dtype(f, tf.float64).numpy(), f)
