@@ -271,3 +271,22 @@ def test_article_002_loop_on_digits_learns_and_logs_every_step():
     _, v = run(LOOP_002, "import tideflow.v2 as tf")
     assert v["acc"] >= 0.90, v["acc"]
     assert v["logged"] == list(range(v["steps"])) and v["steps"] == 15 * 22
+
+
+def test_tf1_summaries_eagerly_go_through_a_tf2_writer(tmp_path):
+    # TensorFlow 2.21 gives: tags fam/fam/loss, h, outer/y at step 3; b"" returned; without a step the
+    # TF 1.x op runs and returns the serialized Summary.
+    w = summary.create_file_writer(str(tmp_path))
+    with w.as_default(step=3):
+        r = tf.summary.scalar("loss", 2.0, family="fam")
+        tf.summary.histogram("h", [1.0, 2.0])
+        with tf.name_scope("outer"):
+            tf.summary.scalar("y", 2.0)
+    assert r.numpy() == b""
+    with w.as_default():
+        v1 = tf.summary.scalar("nostep", 2.0)
+    assert tf.Summary.FromString(v1.numpy()).value[0].simple_value == 2.0
+    ea = _load(tmp_path)
+    assert sorted(ea.Tags()["tensors"]) == ["fam/fam/loss", "h", "outer/y"]
+    assert [e.step for e in ea.Tensors("outer/y")] == [3]
+    assert ea.SummaryMetadata("h").plugin_data.plugin_name == "histograms"

@@ -288,13 +288,14 @@ def _resolve_step(step):
     return step
 
 
-def _emit(name, step, values, encode):
-    """Writes a summary of `values` at `step` (Note [TF2 summaries]); returns whether it was recorded."""
+def _emit(name, step, values, encode, raw_tag=False):
+    """Writes a summary of `values` at `step` (Note [TF2 summaries]); returns whether it was recorded.
+    raw_tag: `name` is the whole tag already (TF 1.x summaries bridged to TF2)."""
     w = _default_writer()
     if w is None or not _recording():
         return False if _core.executing_eagerly() else _ops.convert_to_tensor(False)
     step = _resolve_step(step)
-    tag = _tag(name)
+    tag = name if raw_tag else _tag(name)
     if _core.executing_eagerly():
         w._write(encode(tag, [_np(v) for v in values]), int(_np(step)))
         return True
@@ -311,8 +312,7 @@ def _emit(name, step, values, encode):
     return _ops.convert_to_tensor(True)
 
 
-def scalar(name, data, step=None, description=None):
-    """Writes a scalar (cast to float32) at `step` for TensorBoard's scalars dashboard."""
+def _scalar_parts(data, description=None):
     if _concrete(data):
         a = _np(data)
         if a.ndim != 0:
@@ -322,7 +322,12 @@ def scalar(name, data, step=None, description=None):
 
     def encode(tag, vals):
         return _summary_bytes(tag, meta, _scalar_tensor(float(vals[0])))
-    return _emit(name, step, [data], encode)
+    return encode
+
+
+def scalar(name, data, step=None, description=None):
+    """Writes a scalar (cast to float32) at `step` for TensorBoard's scalars dashboard."""
+    return _emit(name, step, [data], _scalar_parts(data, description))
 
 
 def _histogram_buckets(data, bucket_count):
@@ -345,19 +350,21 @@ def _histogram_buckets(data, bucket_count):
     return np.stack([edges[:-1], edges[1:], counts], axis=1)
 
 
-def histogram(name, data, step=None, buckets=None, description=None):
-    """Writes a histogram of `data` (any shape) at `step`, in `buckets` (30) equal-width buckets."""
+def _histogram_parts(data, buckets=None, description=None):
     meta = _metadata("histograms", description=description)
     k = 30 if buckets is None else int(buckets)
 
     def encode(tag, vals):
         return _summary_bytes(tag, meta, _tensor_proto(_histogram_buckets(vals[0], k), _dtypes.float64))
-    return _emit(name, step, [data], encode)
+    return encode
 
 
-def image(name, data, step=None, max_outputs=3, description=None):
-    """Writes up to max_outputs images of `data` ([k, h, w, c], c in 1, 3, 4; floats in [0, 1] or
-    integers in [0, 255]) as PNGs at `step`."""
+def histogram(name, data, step=None, buckets=None, description=None):
+    """Writes a histogram of `data` (any shape) at `step`, in `buckets` (30) equal-width buckets."""
+    return _emit(name, step, [data], _histogram_parts(data, buckets, description))
+
+
+def _image_parts(data, max_outputs=3, description=None):
     max_outputs = int(max_outputs)
     meta = _metadata("images", description=description)
 
@@ -370,17 +377,27 @@ def image(name, data, step=None, max_outputs=3, description=None):
         imgs = [_image_ops.encode_png_bytes(x) for x in a[:max_outputs]]
         vals = np.array([str(a.shape[2]).encode(), str(a.shape[1]).encode()] + imgs, dtype=object)
         return _summary_bytes(tag, meta, _tensor_proto(vals, _dtypes.string))
-    return _emit(name, step, [data], encode)
+    return encode
 
 
-def text(name, data, step=None, description=None):
-    """Writes a string tensor at `step` for TensorBoard's text dashboard."""
+def image(name, data, step=None, max_outputs=3, description=None):
+    """Writes up to max_outputs images of `data` ([k, h, w, c], c in 1, 3, 4; floats in [0, 1] or
+    integers in [0, 255]) as PNGs at `step`."""
+    return _emit(name, step, [data], _image_parts(data, max_outputs, description))
+
+
+def _text_parts(data, description=None):
     meta = _metadata("text", description=description)
 
     def encode(tag, vals):
         a = np.asarray(vals[0], dtype=object)
         return _summary_bytes(tag, meta, _tensor_proto(a, _dtypes.string))
-    return _emit(name, step, [data], encode)
+    return encode
+
+
+def text(name, data, step=None, description=None):
+    """Writes a string tensor at `step` for TensorBoard's text dashboard."""
+    return _emit(name, step, [data], _text_parts(data, description))
 
 
 def write(tag, tensor, step=None, metadata=None, name=None):
@@ -392,6 +409,23 @@ def write(tag, tensor, step=None, metadata=None, name=None):
         dt = _dtypes.string if a.dtype.kind in "OSU" else _dtypes.as_dtype(a.dtype)
         return _summary_bytes(t, meta, _tensor_proto(a.astype(object) if dt is _dtypes.string else a, dt))
     return _emit(tag, step, [tensor], encode)
+
+
+_PARTS = {"scalar": _scalar_parts, "histogram": _histogram_parts, "image": _image_parts, "text": _text_parts}
+
+
+def _invoke_from_v1(kind, name, data, family, **kwargs):
+    """TF 1.x's tf.summary.scalar/histogram/image/text eagerly (summary.py): with a TF2 default writer and a
+    step they write a TF2 summary under the TF 1.x tag and return b"", as TensorFlow 2 does; otherwise
+    NotImplemented (the TF 1.x op runs)."""
+    if _default_writer() is None or _step[0] is None:
+        return NotImplemented
+    with _summary_v1._SummaryScope(name, family) as (tag, _):
+        _emit(tag, None, [data], _PARTS[kind](data, **kwargs), raw_tag=True)
+    return _ops.convert_to_tensor(b"")
+
+
+_summary_v1._invoke_v2 = _invoke_from_v1
 
 
 def trace_on(graph=True, profiler=False, profiler_outdir=None):
