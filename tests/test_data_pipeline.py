@@ -543,3 +543,10 @@ def test_functions_read_outer_graph_tensors():
             np.testing.assert_allclose(s.run(n2), want[:4])
             s.run(it3.initializer, {scale: 0.5})
             np.testing.assert_allclose(s.run(n3), X[:5] * 0.5)
+
+
+def test_sources_copy_numpy_arrays():
+    a = np.arange(4.0, dtype=np.float32)
+    ds = tf.data.Dataset.from_tensor_slices(a)
+    a[:] = -1
+    assert [float(v) for v in eager_list(ds)] == [0.0, 1.0, 2.0, 3.0]

@@ -79,7 +79,8 @@ def _source_array(value):
     if type(value) is EagerTensor:
         return value.numpy() if value.dtype is _dtypes.string else np.asarray(value)
     if isinstance(value, np.ndarray):
-        return value
+        # A copy, as TensorFlow makes a constant of it: later writes to the user's array change nothing.
+        return np.array(value, order="C")
     if getattr(value, "_is_eager_variable", False):
         return value.numpy()
     return _ops._constant_array(value, None, None, False)
