@@ -692,6 +692,8 @@ def apply_op(op_type, inputs, attrs=None, name=None, control_inputs=()):
     tensors = []
     for x in inputs:
         t = x if type(x) is Tensor else convert_to_tensor(x)
+        if t.graph is not g and getattr(g, "_capture_outer", None) is not None:
+            t = g._capture_outer(t)  # a tf.data function's graph reads the outer graph's tensor (data/)
         if t.graph is not g:
             raise ValueError("Tensor %s must be from the same graph as the op being created (%s)."
                              % (t.name, name or op_type))
