@@ -711,3 +711,23 @@ def test_custom_step_in_tf_function_builds_model_on_first_trace():
     assert int(opt.iterations.numpy()) == 41
     assert not np.allclose(model.layers[1].moving_mean.numpy(), 0.0)
     assert model.output_shape == (None, 2)
+
+
+def test_fit_on_tf_data_datasets(digits):
+    xtr, ytr, xte, yte = digits
+    if not hasattr(tf, "data"):
+        pytest.skip("tf.data is not in this tree")
+    _seed(14)
+    ds = tf.data.Dataset.from_tensor_slices((xtr, ytr)).shuffle(len(xtr), seed=1).batch(32)
+    val = tf.data.Dataset.from_tensor_slices((xte, yte)).batch(64)
+    model = _mlp()
+    model.compile(keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        hist = model.fit(ds, epochs=6, validation_data=val, verbose=2)
+    assert buf.getvalue().splitlines()[1].startswith("44/44 - ")  # the dataset's cardinality is the target
+    assert hist.history["val_accuracy"][-1] >= 0.95
+    res = model.evaluate(val, verbose=0, return_dict=True)
+    assert res["accuracy"] == pytest.approx(hist.history["val_accuracy"][-1], abs=1e-6)
+    assert model.predict(val.map(lambda a, b: a), verbose=0).shape == (len(xte), 10)
