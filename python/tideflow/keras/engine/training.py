@@ -512,13 +512,19 @@ class Model(Layer):
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
-            step = 0
+            ran = 0
             for step, batch in enumerate(data.epoch_batches()):
                 cbs.on_train_batch_begin(step)
                 logs = train_fn(batch)
+                ran += 1
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
+            if not ran:
+                # A one-shot generator is exhausted: Keras stops with this warning.
+                print("WARNING: Your input ran out of data; interrupting training. Make sure that your dataset or "
+                      "generator can generate at least `steps_per_epoch * epochs` batches.")
+                break
             epoch_logs = {k: float(v) for k, v in logs.items()}
             if val_handler is not None and (epoch + 1) % validation_freq == 0 if isinstance(validation_freq, int) \
                     else val_handler is not None and epoch + 1 in validation_freq:
