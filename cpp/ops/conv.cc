@@ -1,7 +1,7 @@
 // Dense convolutions: Conv2D and Conv3D, their input and filter gradients (Conv2DBackpropInput,
 // Conv2DBackpropFilter, Conv3DBackpropInputV2, Conv3DBackpropFilterV2) and the gradients of those, as in
 // TensorFlow's nn_grad.py. All six run the same three kernels (2-D is 3-D with depth 1): im2col tiles
-// multiplied by the tile product of conv_gemm.h (float32) or gemm.h (float64), with faster routes where
+// multiplied by the tile product of kernels/tile_gemm.h (float32) or gemm.h (float64), with faster routes where
 // the geometry allows (Note [im2col tiles]). Channels-first data is transposed to channels-last and back
 // around the kernels.
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include "conv_gemm.h"
 #include "conv_util.h"
 #include "kernels/gemm.h"
+#include "kernels/tile_gemm.h"
 
 namespace tideflow {
 namespace {
@@ -43,12 +44,13 @@ int64_t tile_rows(int64_t k, size_t elem) {
 }
 
 // One tile's product on this thread, all operands dense: C[m, n] (+)= op(A) B with op(A) = A [m, k], or
-// with ta the transpose of A stored [k, m]. Float32 goes to Note [conv products].
+// with ta the transpose of A stored [k, m]. Float32 goes to Note [tile products] in kernels/tile_gemm.cc.
 template <class T>
 void tile_product(bool ta, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c, bool accumulate) {
   if constexpr (std::is_same_v<T, float>)
-    if (convgemm::sgemm(ta, m, n, k, a, ta ? m : k, b, n, c, n, accumulate)) return;
-  gemm(a, b, c, m, n, k, ta, false, 1, T(1), accumulate ? T(1) : T(0));
+    tilegemm::sgemm(ta, m, n, k, a, ta ? m : k, b, n, c, n, accumulate);
+  else
+    gemm(a, b, c, m, n, k, ta, false, 1, T(1), accumulate ? T(1) : T(0));
 }
 
 // Position of output row r (a pixel of the flattened [n, od, oh, ow] grid) and its window's corner.
