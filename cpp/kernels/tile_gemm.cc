@@ -168,8 +168,6 @@ void product_portable(int64_t m, int64_t n, int64_t k, const AView& A, const flo
   product<Lanes<4>::type, 2, TA>(m, n, k, A, b, ldb, c, ldc, acc);
 }
 
-enum class Isa { Portable, Avx2, Avx512 };
-
 #if defined(__x86_64__)
 template <bool TA>
 __attribute__((target("avx2,fma"))) void product_avx2(int64_t m, int64_t n, int64_t k, const AView& A, const float* b,
@@ -185,7 +183,7 @@ __attribute__((target("avx512f"))) void product_avx512(int64_t m, int64_t n, int
 
 Isa pick() {
 #if defined(__x86_64__)
-  const char* env = std::getenv("TIDEFLOW_TILE_GEMM");
+  const char* env = std::getenv("TIDEFLOW_KERNEL_ISA");
   const bool portable = env && std::strcmp(env, "portable") == 0, avx2 = env && std::strcmp(env, "avx2") == 0;
   if (!portable && !avx2 && __builtin_cpu_supports("avx512f")) return Isa::Avx512;
   if (!portable && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
@@ -193,14 +191,9 @@ Isa pick() {
   return Isa::Portable;
 }
 
-Isa the_isa() {
-  static const Isa isa = pick();
-  return isa;
-}
-
 ProductFn product_fn(bool trans_a) {
 #if defined(__x86_64__)
-  switch (the_isa()) {
+  switch (isa()) {
     case Isa::Avx512: return trans_a ? product_avx512<true> : product_avx512<false>;
     case Isa::Avx2: return trans_a ? product_avx2<true> : product_avx2<false>;
     case Isa::Portable: break;
@@ -232,8 +225,13 @@ void sgemm_rows(bool trans_a, int64_t m, int64_t n, int64_t k, const float* a, c
   run(trans_a, m, n, k, AView{a, 0, a_off}, b, ldb, c, ldc, accumulate);
 }
 
-const char* isa() {
-  switch (the_isa()) {
+Isa isa() {
+  static const Isa chosen = pick();
+  return chosen;
+}
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
     case Isa::Avx512: return "avx512";
     case Isa::Avx2: return "avx2";
     default: return "portable";

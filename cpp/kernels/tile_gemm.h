@@ -18,9 +18,11 @@ void sgemm(bool trans_a, int64_t m, int64_t n, int64_t k, const float* a, int64_
 void sgemm_rows(bool trans_a, int64_t m, int64_t n, int64_t k, const float* a, const int64_t* a_off, const float* b,
                 int64_t ldb, float* c, int64_t ldc, bool accumulate);
 
-// The instruction set the products run on: "avx512", "avx2" or "portable". TIDEFLOW_TILE_GEMM=avx2 or
-// =portable in the environment picks a narrower one (tests compare them).
-const char* isa();
+// The vector instruction set these kernels (and kernels/winograd.h's) run on: the widest the CPU has, or
+// a narrower one picked by TIDEFLOW_KERNEL_ISA=avx2 or =portable in the environment (tests compare them).
+enum class Isa { Portable, Avx2, Avx512 };
+Isa isa();
+const char* isa_name(Isa isa);
 
 }  // namespace tilegemm
 }  // namespace tideflow

@@ -34,7 +34,8 @@ using window::scratch;
 // patches^T x dY over tiles into a fixed number of partial sums (set by the thread count, never by the
 // scheduling) added in order, so a run repeats bit for bit.
 // Faster routes: a 1x1, stride-1, unpadded convolution is one gemm on the data itself; float32 2-D
-// convolutions and filter gradients skip im2col (Note [implicit patches] in conv_implicit.cc); with unit
+// convolutions and filter gradients skip im2col (Note [Winograd convolutions] in conv_winograd.cc for
+// 3x3 and 5x5 filters with unit strides, else Note [implicit patches] in conv_implicit.cc); with unit
 // strides the input gradient is a forward convolution (backprop_input_as_conv) and needs no col2im.
 constexpr int64_t kTileBytes = 192 << 10;
 
@@ -197,7 +198,7 @@ void conv_forward(const KernelCtx& c, const T* x, const T* f, T* y, const Geomet
   if (rows == 0 || OC == 0) return;
   if (g.pointwise()) return gemm(x, f, y, rows, OC, K, false, false, c.threads);
   if constexpr (std::is_same_v<T, float>)
-    if (K > 0 && convgemm::forward(c, x, f, y, g)) return;
+    if (K > 0 && (convgemm::winograd_forward(c, x, f, y, g) || convgemm::forward(c, x, f, y, g))) return;
   const int64_t tile = tile_rows(K, sizeof(T)), tiles = (rows + tile - 1) / tile;
   c.parallel_for(tiles, tile * K * OC, [&](int64_t b, int64_t e) {
     T* col = scratch<T>(tile * K, 0);
@@ -277,7 +278,7 @@ void conv_backprop_filter(const KernelCtx& c, const T* x, const T* dy, T* df, co
   if (rows == 0) return std::fill(df, df + K * OC, T(0));
   if (g.pointwise()) return gemm(x, dy, df, g.c, OC, rows, true, false, c.threads);
   if constexpr (std::is_same_v<T, float>)
-    if (convgemm::backprop_filter(c, x, dy, df, g)) return;
+    if (convgemm::winograd_backprop_filter(c, x, dy, df, g) || convgemm::backprop_filter(c, x, dy, df, g)) return;
   const int64_t tile = tile_rows(K, sizeof(T)), tiles = (rows + tile - 1) / tile;
   const int64_t parts = std::min<int64_t>(c.threads, tiles);
   std::vector<T> partial((size_t)((parts - 1) * K * OC));

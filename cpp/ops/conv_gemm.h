@@ -1,5 +1,5 @@
 // Float32 convolution kernels that multiply with the tile products of kernels/tile_gemm.h instead of
-// through im2col: implicit patches (conv_implicit.cc).
+// through im2col: Winograd's minimal filtering (conv_winograd.cc) and implicit patches (conv_implicit.cc).
 #pragma once
 #include <cstdint>
 
@@ -14,6 +14,13 @@ namespace convgemm {
 // im2col kernels.
 bool forward(const KernelCtx& c, const float* x, const float* f, float* y, const window::Geometry& g);
 bool backprop_filter(const KernelCtx& c, const float* x, const float* dy, float* df, const window::Geometry& g);
+
+// The same by Winograd's minimal filtering (Note [Winograd convolutions] in conv_winograd.cc): false,
+// touching nothing or leaving the output to be overwritten, when the geometry does not suit it (strides,
+// dilations, filters other than 3x3 and 5x5, few channels) or the data holds inf or NaN.
+bool winograd_forward(const KernelCtx& c, const float* x, const float* f, float* y, const window::Geometry& g);
+bool winograd_backprop_filter(const KernelCtx& c, const float* x, const float* dy, float* df,
+                              const window::Geometry& g);
 
 }  // namespace convgemm
 }  // namespace tideflow

@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "conv_gemm.h"
@@ -32,25 +31,6 @@ bool suits(const Geometry& g) {
 // The padded width that covers every window of an output row.
 int64_t padded_width(const Geometry& g) { return (g.s[2].out - 1) * g.s[2].stride + g.s[2].k; }
 
-// dst [rows, Wp, C] = input rows ih0 .. ih0 + rows of image `img` [H, W, C], columns starting at -pw,
-// zero outside the image.
-void pad_rows(const float* img, const Geometry& g, int64_t ih0, int64_t rows, int64_t Wp, float* dst) {
-  const Dim &H = g.s[1], &W = g.s[2];
-  const int64_t C = g.c, pw = W.pad_lo;
-  const int64_t c0 = std::max<int64_t>(0, pw), c1 = std::max(c0, std::min(Wp, pw + W.in));  // image columns
-  for (int64_t r = 0; r < rows; ++r) {
-    float* d = dst + r * Wp * C;
-    const int64_t ih = ih0 + r;
-    if (ih < 0 || ih >= H.in) {
-      std::memset(d, 0, (size_t)(Wp * C) * sizeof(float));
-      continue;
-    }
-    std::memset(d, 0, (size_t)(c0 * C) * sizeof(float));
-    std::memcpy(d + c0 * C, img + (ih * W.in + c0 - pw) * C, (size_t)((c1 - c0) * C) * sizeof(float));
-    std::memset(d + c1 * C, 0, (size_t)((Wp - c1) * C) * sizeof(float));
-  }
-}
-
 // off[(oh - oh0) * OW + ow] = where the window of output pixel (oh, ow) starts in a band whose first row
 // is that of output row oh0.
 int64_t* window_offsets(const Geometry& g, int64_t rows, int64_t Wp) {
@@ -78,7 +58,7 @@ bool forward(const KernelCtx& c, const float* x, const float* f, float* y, const
       if (oh0 >= oh1) continue;
       const int64_t rows = (oh1 - oh0 - 1) * H.stride + H.eff_k();
       float* band = scratch<float>(rows * Wp * C, 1);
-      pad_rows(x + n * H.in * W.in * C, g, oh0 * H.stride - H.pad_lo, rows, Wp, band);
+      window::pad_rows(x + n * H.in * W.in * C, g, oh0 * H.stride - H.pad_lo, rows, Wp, band);
       const int64_t* off = window_offsets(g, group, Wp);
       for (int64_t oh = oh0; oh < oh1; oh += group) {
         const int64_t m = std::min(group, oh1 - oh) * OW;
@@ -106,7 +86,7 @@ bool backprop_filter(const KernelCtx& c, const float* x, const float* dy, float*
       float* band = scratch<float>(rows * Wp * C, 1);
       const int64_t* off = window_offsets(g, OH, Wp);
       for (int64_t n = g.n * p / parts; n < g.n * (p + 1) / parts; ++n) {
-        pad_rows(x + n * H.in * W.in * C, g, -H.pad_lo, rows, Wp, band);
+        window::pad_rows(x + n * H.in * W.in * C, g, -H.pad_lo, rows, Wp, band);
         for (int64_t kh = 0; kh < H.k; ++kh)
           tilegemm::sgemm_rows(true, row, OC, OH * OW, band + kh * H.dil * Wp * C, off, dy + n * OH * OW * OC, OC,
                      sum + kh * row * OC, OC, true);
