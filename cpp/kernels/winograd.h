@@ -13,7 +13,7 @@
 namespace tideflow {
 namespace winograd {
 
-// The tile sizes with transforms here: F(2x2, 3x3) and F(2x2, 5x5).
+// The tile sizes with transforms here: F(2x2, 3x3), F(2x2, 5x5) and F(3x3, 5x5).
 bool supported(int m, int r);
 inline int tile(int m, int r) { return m + r - 1; }
 
