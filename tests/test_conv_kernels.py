@@ -182,3 +182,33 @@ def test_relu_of_a_sum_runs_fused_with_the_same_values_and_gradients():
     mask = ((x + b) > 0).astype(np.float32)
     np.testing.assert_array_equal(dxv, mask)
     np.testing.assert_array_equal(dbv, mask.sum(0))
+
+
+# Few channels (KW * C < 32) with several filter rows: Note [stacked rows], strides, dilated rows and
+# padding on either side included.
+STACKED = [
+    ((2, 9, 8, 1), (5, 5, 1, 8), [1, 1], "SAME", [1, 1]),
+    ((2, 10, 9, 3), (3, 3, 3, 5), [2, 2], "VALID", [1, 1]),
+    ((1, 11, 7, 2), (3, 2, 2, 4), [1, 2], "SAME", [2, 1]),
+    ((1, 6, 13, 3), (2, 7, 3, 17), [3, 1], [[0, 0], [1, 0], [3, 2], [0, 0]], [1, 1]),
+]
+
+
+@pytest.mark.parametrize("case", STACKED, ids=[str(i) for i in range(len(STACKED))])
+def test_stacked_row_convolutions_match_float64_references(case):
+    xs, fs, strides, pad, dil = case
+    rng = np.random.RandomState(11)
+    x, f = rng.uniform(-1, 1, xs).astype(np.float32), rng.uniform(-1, 1, fs).astype(np.float32)
+    g = tf.Graph()
+    with g.as_default():
+        y = tf.nn.conv2d(tf.constant(x), tf.constant(f), [1] + strides + [1], pad, dilations=[1] + dil + [1])
+        dy = np.cos(np.arange(np.prod(y.shape.as_list()))).reshape(y.shape.as_list()).astype(np.float32)
+        df = tf.nn.conv2d_backprop_filter(tf.constant(x), fs, tf.constant(dy), [1] + strides + [1], pad,
+                                          dilations=[1] + dil + [1])
+        with tf.Session() as sess:
+            yv, dfv = sess.run([y, df])
+    np_pad = pad if isinstance(pad, str) else pad[1:3]
+    ref = np_conv(x.astype(np.float64), f.astype(np.float64), strides, np_pad, dil)
+    np.testing.assert_allclose(yv, ref, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(dfv, np_conv_backprop_filter(x.astype(np.float64), fs, dy.astype(np.float64), strides,
+                                                            np_pad, dil), atol=1e-4, rtol=1e-5)

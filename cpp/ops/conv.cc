@@ -35,7 +35,8 @@ using window::scratch;
 // scheduling) added in order, so a run repeats bit for bit.
 // Faster routes: a 1x1, stride-1, unpadded convolution is one gemm on the data itself; float32 2-D
 // convolutions and filter gradients skip im2col (Note [Winograd convolutions] in conv_winograd.cc for
-// 3x3 and 5x5 filters with unit strides, else Note [implicit patches] in conv_implicit.cc); with unit
+// 3x3 and 5x5 filters with unit strides, else Note [implicit patches] in conv_implicit.cc, or Note
+// [stacked rows] in conv_stacked.cc for few channels); with unit
 // strides the input gradient is a forward convolution (backprop_input_as_conv) and needs no col2im.
 constexpr int64_t kTileBytes = 192 << 10;
 
@@ -198,7 +199,9 @@ void conv_forward(const KernelCtx& c, const T* x, const T* f, T* y, const Geomet
   if (rows == 0 || OC == 0) return;
   if (g.pointwise()) return gemm(x, f, y, rows, OC, K, false, false, c.threads);
   if constexpr (std::is_same_v<T, float>)
-    if (K > 0 && (convgemm::winograd_forward(c, x, f, y, g) || convgemm::forward(c, x, f, y, g))) return;
+    if (K > 0 && (convgemm::winograd_forward(c, x, f, y, g) || convgemm::forward(c, x, f, y, g) ||
+                  convgemm::stacked_forward(c, x, f, y, g)))
+      return;
   const int64_t tile = tile_rows(K, sizeof(T)), tiles = (rows + tile - 1) / tile;
   c.parallel_for(tiles, tile * K * OC, [&](int64_t b, int64_t e) {
     T* col = scratch<T>(tile * K, 0);
@@ -278,7 +281,9 @@ void conv_backprop_filter(const KernelCtx& c, const T* x, const T* dy, T* df, co
   if (rows == 0) return std::fill(df, df + K * OC, T(0));
   if (g.pointwise()) return gemm(x, dy, df, g.c, OC, rows, true, false, c.threads);
   if constexpr (std::is_same_v<T, float>)
-    if (convgemm::winograd_backprop_filter(c, x, dy, df, g) || convgemm::backprop_filter(c, x, dy, df, g)) return;
+    if (convgemm::winograd_backprop_filter(c, x, dy, df, g) || convgemm::backprop_filter(c, x, dy, df, g) ||
+        convgemm::stacked_backprop_filter(c, x, dy, df, g))
+      return;
   const int64_t tile = tile_rows(K, sizeof(T)), tiles = (rows + tile - 1) / tile;
   const int64_t parts = std::min<int64_t>(c.threads, tiles);
   std::vector<T> partial((size_t)((parts - 1) * K * OC));

@@ -15,6 +15,12 @@ namespace convgemm {
 bool forward(const KernelCtx& c, const float* x, const float* f, float* y, const window::Geometry& g);
 bool backprop_filter(const KernelCtx& c, const float* x, const float* dy, float* df, const window::Geometry& g);
 
+// The same for few channels by stacked rows (Note [stacked rows] in conv_stacked.cc): false, touching
+// nothing, unless a window row holds fewer than 32 values (and the filter has several rows).
+bool stacked_forward(const KernelCtx& c, const float* x, const float* f, float* y, const window::Geometry& g);
+bool stacked_backprop_filter(const KernelCtx& c, const float* x, const float* dy, float* df,
+                             const window::Geometry& g);
+
 // The same by Winograd's minimal filtering (Note [Winograd convolutions] in conv_winograd.cc): false,
 // touching nothing or leaving the output to be overwritten, when the geometry does not suit it (strides,
 // dilations, filters other than 3x3 and 5x5, few channels) or the data holds inf or NaN.
