@@ -223,6 +223,11 @@ NB_MODULE(_core, m) {
   });
 
   m.def("registered_ops", [] { return OpRegistry::global().names(); });
+  // (num_inputs (-1: variadic), ref inputs, stateful): what the fuzzer (tests/fuzz) needs to build an op.
+  m.def("op_signature", [](const std::string& name) {
+    const OpDef& d = OpRegistry::global().get(name);
+    return nb::make_tuple(d.num_inputs, d.ref_inputs, d.stateful);
+  });
   m.def("allocation_cap", &allocation_cap);
   m.def("set_allocation_cap", &set_allocation_cap, "bytes"_a);
   m.def("duplicate_ops", [] { return OpRegistry::global().duplicates(); });

@@ -111,10 +111,34 @@ inline nb::list tensors_to_py(const std::vector<Tensor>& ts) {
 }
 
 // ---- attributes ----
+// A Python int as int64: out of range is TensorFlow's "Value out of range" (ValueError), another kind of
+// value a TypeError; never nanobind's bad_cast.
+inline int64_t int64_from_py(nb::handle h, const char* what) {
+  if (!nb::isinstance<nb::int_>(h) || nb::isinstance<nb::bool_>(h)) {
+    PyObject* index = PyNumber_Index(h.ptr());  // NumPy integers
+    if (!index) {
+      PyErr_Clear();
+      throw type_error(std::string(what) + " must be an integer, got " +
+                       nb::cast<std::string>(nb::str(nb::handle(Py_TYPE(h.ptr())).attr("__name__"))));
+    }
+    nb::object i = nb::steal(index);
+    return int64_from_py(i, what);
+  }
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+  if (overflow)
+    throw value_error(std::string(what) + ": Value out of range: " + nb::cast<std::string>(nb::str(h)));
+  return v;
+}
+
 inline PartialShape shape_from_py(nb::handle h) {
   if (h.is_none()) return PartialShape::unknown();
   Dims d;
-  for (nb::handle x : h) d.push_back(x.is_none() ? -1 : nb::cast<int64_t>(x));
+  for (nb::handle x : h) {
+    const int64_t v = x.is_none() ? -1 : int64_from_py(x, "a shape's dimension");
+    if (v < -1) throw value_error("Dimension " + std::to_string(v) + " must be >= 0");
+    d.push_back(v);
+  }
   return PartialShape(d);
 }
 
@@ -131,7 +155,7 @@ struct ShapeAttr {  // marks a Python value as a shape attribute: _core.Shape(No
 
 inline AttrValue attr_from_py(nb::handle h) {
   if (nb::isinstance<nb::bool_>(h)) return nb::cast<bool>(h);
-  if (nb::isinstance<nb::int_>(h)) return nb::cast<int64_t>(h);
+  if (nb::isinstance<nb::int_>(h)) return int64_from_py(h, "an integer attribute");
   if (nb::isinstance<nb::float_>(h)) return nb::cast<double>(h);
   if (nb::isinstance<nb::str>(h)) return nb::cast<std::string>(h);
   if (nb::isinstance<nb::bytes>(h)) {
@@ -147,7 +171,9 @@ inline AttrValue attr_from_py(nb::handle h) {
     if (n > 0 && nb::isinstance<nb::float_>(seq[0])) return nb::cast<std::vector<double>>(h);
     if (n > 0 && nb::isinstance<nb::str>(seq[0])) return nb::cast<std::vector<std::string>>(h);
     if (n > 0 && nb::isinstance<DType>(seq[0])) return nb::cast<std::vector<DType>>(h);
-    return nb::cast<std::vector<int64_t>>(h);
+    std::vector<int64_t> v;
+    for (nb::handle x : seq) v.push_back(int64_from_py(x, "an element of an integer list attribute"));
+    return v;
   }
   Tensor t = tensor_from_py(h);
   return t.dtype() == DType::String ? t : t.deep_copy();  // attributes own their values
@@ -167,7 +193,15 @@ inline nb::object attr_to_py(const AttrValue& v) {
 
 inline AttrMap attrs_from_py(nb::dict d) {
   AttrMap m;
-  for (auto [k, v] : d) m[nb::cast<std::string>(k)] = attr_from_py(v);
+  for (auto [k, v] : d) {
+    const std::string key = nb::cast<std::string>(k);
+    try {
+      m[key] = attr_from_py(v);
+    } catch (const nb::cast_error&) {  // a list mixing kinds, a value of no attribute kind
+      throw type_error("attribute '" + key + "' has a value of an unsupported kind: " +
+                       nb::cast<std::string>(nb::repr(v)).substr(0, 200));
+    }
+  }
   return m;
 }
 

@@ -300,6 +300,7 @@ void execute_into(const OpDef& op, AttrMap attrs, const Input* inputs, size_t n,
   node->out_shapes.clear();
   InferCtx ictx{*node};
   try {
+    check_op_rules(ictx);  // Note [op type rules]
     if (op.shape) op.shape(ictx);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::ValueError && e.code() != ErrorCode::TypeError) throw;
@@ -415,6 +416,7 @@ class EagerBuilder : public Builder {
       throw value_error("op " + d.name + " takes " + std::to_string(d.num_inputs) + " inputs, got " +
                         std::to_string(n->inputs.size()));
     InferCtx ctx{*n};
+    check_op_rules(ctx);  // Note [op type rules]
     if (d.shape) d.shape(ctx);
     std::vector<Output> r;
     for (int i = 0; i < n->num_outputs(); ++i) r.push_back(n->out(i));

@@ -92,7 +92,9 @@ struct RunState {
       kernel(ctx);
     } catch (const Error& e) {
       // An allocation refused deep inside a kernel (Note [checked sizes]) learns which node asked.
-      if (e.code() == ErrorCode::ResourceExhausted && !std::strstr(e.what(), "[[node "))
+      // So does a kernel refused a dtype it was not written for (Note [op type rules]).
+      if ((e.code() == ErrorCode::ResourceExhausted || e.code() == ErrorCode::Internal) &&
+          !std::strstr(e.what(), "[[node "))
         throw Error(e.code(), std::string(e.what()) + "\n\t [[node " + n.describe() + "]]");
       throw;
     } catch (const std::bad_alloc&) {

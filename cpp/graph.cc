@@ -75,6 +75,7 @@ Node* Graph::add_node(const std::string& type, const std::string& name, std::vec
     throw value_error("op " + node->describe() + " takes " + std::to_string(def.num_inputs) + " inputs, got " +
                       std::to_string(node->inputs.size()));
   InferCtx ctx{*node};
+  check_op_rules(ctx);  // Note [op type rules]
   if (def.shape) def.shape(ctx);
   std::lock_guard<std::mutex> lock(mu_);
   if (by_name_.count(node->name)) throw value_error("duplicate node name '" + node->name + "' in graph");

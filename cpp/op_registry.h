@@ -1,6 +1,7 @@
 #pragma once
 #include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,31 @@ struct Fusion {
   KernelFn kernel;
 };
 
+// The dtypes and attribute values an op accepts (Note [op type rules] in op_rules.cc): TensorFlow's rules
+// for ops that carry its names, plus any a row adds. Masks have bit d set for each allowed DType d.
+struct TF_API OpRules {
+  struct Input {
+    std::string name;
+    uint64_t dtypes;
+    bool list;  // a variadic argument: covers the inputs the fixed ones leave
+  };
+  struct Attr {
+    std::string name;
+    char kind;  // 't': allowed dtypes, 'm': integer minimum, 's': allowed strings
+    uint64_t dtypes;
+    std::vector<std::string> strings;
+    int64_t minimum;
+  };
+  std::vector<Input> inputs;
+  std::vector<Attr> attrs;
+  static const OpRules* generated(const std::string& op);  // from op_types.inc, or nullptr
+};
+TF_API uint64_t dtype_mask(const std::string& names);  // "float32|float64" -> a mask
+// Checks a node's input dtypes and attributes against its op's rules before its shape function runs:
+// TypeError / ValueError naming the node. Graph::add_node calls it; so must any other caller of shape
+// functions (eager dispatch).
+TF_API void check_op_rules(InferCtx& c);
+
 struct TF_API OpDef {
   std::string name;
   int num_inputs = 0;          // -1: variadic
@@ -123,6 +149,7 @@ struct TF_API OpDef {
   AsyncKernelFn cpu_async = nullptr;  // instead of `cpu`: Note [async kernels]
   GradFn grad;
   std::vector<Fusion> fusions;
+  std::shared_ptr<OpRules> rules;  // a row's own type rules (OpDefBuilder::input_types / attr_types)
   // Python API (Note [ops carry their Python API]): input argument names, where the generated wrapper
   // goes (tf.* names, "math.erf"), its docstring. Empty api: the op has a hand-written wrapper or none.
   std::vector<std::string> arg_names;
@@ -170,6 +197,9 @@ class TF_API OpDefBuilder {
     def_->fusions.push_back({input, producer, k});
     return *this;
   }
+  // Type rules of the row's own (Note [op type rules]): the dtypes input i accepts, "float32|float64".
+  OpDefBuilder& input_types(int i, const std::string& types);
+  OpDefBuilder& attr_types(const std::string& attr, const std::string& types);
   OpDefBuilder& not_differentiable() { def_->not_differentiable = true; return *this; }
   OpDefBuilder& keeps_shape() { def_->keeps_shape = true; return *this; }
   OpDefBuilder& shape(ShapeFn f) { def_->shape = std::move(f); return *this; }

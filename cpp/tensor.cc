@@ -141,6 +141,10 @@ Tensor::Tensor(DType dtype, Dims dims) : dtype_(dtype), dims_(std::move(dims)) {
 Tensor Tensor::string_scalar(std::string s) { return strings({}, {std::move(s)}); }
 
 Tensor Tensor::strings(Dims dims, std::vector<std::string> values) {
+  // A string tensor owns exactly one string per element: readers index string_values() by element.
+  if (checked_num_elements(dims) != (int64_t)values.size())
+    throw value_error("a string tensor of shape " + dims_str(dims) + " needs " +
+                      std::to_string(checked_num_elements(dims)) + " values, got " + std::to_string(values.size()));
   Tensor t(DType::String, std::move(dims));
   *t.buf_->strings = std::move(values);
   t.buf_->data = t.buf_->strings->data();
@@ -188,5 +192,10 @@ std::vector<int64_t> Tensor::to_int_vector() const {
 }
 
 std::string Tensor::summary() const { return std::string(dtype_name(dtype_)) + dims_str(dims_); }
+
+void Tensor::bad_view(DType as) const {
+  throw Error(ErrorCode::Internal, std::string("a kernel read a ") + dtype_name(dtype_) + " tensor as " + dtype_name(as) +
+                                       ": the op's type rules should have refused this dtype (Note [op type rules])");
+}
 
 }  // namespace tideflow

@@ -2,6 +2,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "dtype.h"
@@ -60,8 +61,11 @@ class TF_API Tensor {
   int64_t size() const { return num_elements(dims_); }
   size_t nbytes() const { return (size_t)size() * dtype_size(dtype_); }
 
-  template <class T> T* data() { return static_cast<T*>(buf_->data); }
-  template <class T> const T* data() const { return static_cast<const T*>(buf_->data); }
+  // The elements as T. Viewing a tensor as another type than its dtype's is refused (InternalError): a
+  // kernel given a dtype it was not written for fails instead of reading bits as the wrong type (Note [op
+  // type rules] in op_rules.cc). Element types without a DType (raw bytes) are not checked.
+  template <class T> T* data() { check_view<T>(); return static_cast<T*>(buf_->data); }
+  template <class T> const T* data() const { check_view<T>(); return static_cast<const T*>(buf_->data); }
   void* raw() const { return buf_ ? buf_->data : nullptr; }
   std::vector<std::string>& string_values() const { return *buf_->strings; }
   const std::shared_ptr<Buffer>& buffer() const { return buf_; }
@@ -76,6 +80,15 @@ class TF_API Tensor {
   std::string summary() const;  // "float32[2,3]"
 
  private:
+  template <class T, class = void> struct has_dtype : std::false_type {};
+  template <class T> struct has_dtype<T, std::void_t<decltype(dtype_of<T>::value)>> : std::true_type {};
+  template <class T> void check_view() const {
+    using U = std::remove_cv_t<T>;
+    if constexpr (has_dtype<U>::value)
+      if (__builtin_expect(dtype_ != dtype_of<U>::value, 0)) bad_view(dtype_of<U>::value);
+  }
+  [[noreturn]] void bad_view(DType as) const;
+
   DType dtype_ = DType::Float32;
   Dims dims_;
   std::shared_ptr<Buffer> buf_;

@@ -119,7 +119,9 @@ def test_inf_and_nan_reach_the_same_outputs_as_the_direct_kernels(runs, run):
 
 
 def _np_max_pool_and_grad(x, k, s, pad):
-    """Forward and gradient by the rule of Note [max pooling and NaN]: first NaN, else first maximum."""
+    """Forward and gradient by the rule of Note [max pooling and NaN] (TensorFlow's kernels): the value
+    skips NaN (lowest() for a window of NaNs); the gradient goes to the first maximum counted from the
+    window's first pixel, which wins when it is NaN."""
     N, H, W, C = x.shape
     if pad == "VALID":
         oh, ow, ph, pw = (H - k) // s + 1, (W - k) // s + 1, 0, 0
@@ -130,15 +132,17 @@ def _np_max_pool_and_grad(x, k, s, pad):
     dy = np.arange(y.size, dtype=np.float32).reshape(y.shape) + 1
     dx = np.zeros_like(x)
     for n, i, j, c in np.ndindex(*y.shape):
-        best, at = None, None
+        value, best, at = np.finfo(np.float32).min, None, None
         for a in range(k):
             for b in range(k):
                 h, w = i * s - ph + a, j * s - pw + b
                 if 0 <= h < H and 0 <= w < W:
                     v = x[n, h, w, c]
-                    if best is None or v > best or (np.isnan(v) and not np.isnan(best)):
+                    if v > value:
+                        value = v
+                    if best is None or v > best:
                         best, at = v, (h, w)
-        y[n, i, j, c] = best
+        y[n, i, j, c] = value
         dx[n, at[0], at[1], c] += dy[n, i, j, c]
     return y, dx
 

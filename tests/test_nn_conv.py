@@ -294,10 +294,11 @@ def test_shapes_given_at_run_time_are_checked():
 
 # ---- NaN in max pooling ----
 
-def test_max_pool_propagates_nan_and_routes_its_gradient():
-    """Note [max pooling and NaN] in cpp/ops/pooling.cc: a window holding a NaN pools to NaN, and its
-    gradient goes to the (first) NaN, wherever it sits in the window."""
-    x = np.array([1, np.nan, 2, 3, np.nan, 0, 5, 4, 2, 2], np.float32).reshape(1, 1, 10, 1)
+def test_max_pool_treats_nan_as_tensorflow():
+    """Note [max pooling and NaN] in cpp/ops/pooling.cc: MaxPool skips NaN (a window of NaNs alone pools
+    to the dtype's lowest value); the argmax and the gradient start from the window's first pixel, so a
+    window starting with NaN has its argmax and gradient there (TensorFlow's CPU kernels, both ways)."""
+    x = np.array([1, np.nan, 2, 3, np.nan, 0, 5, 4, np.nan, np.nan], np.float32).reshape(1, 1, 10, 1)
     with tf.Graph().as_default():
         p = tf.constant(x)
         y = tf.nn.max_pool(p, [1, 1, 2, 1], [1, 1, 2, 1], "VALID")
@@ -306,12 +307,12 @@ def test_max_pool_propagates_nan_and_routes_its_gradient():
         a = tf.nn.avg_pool(p, [1, 1, 2, 1], [1, 1, 2, 1], "VALID")
         with tf.Session() as sess:
             yv, gv, ov, iv, av = sess.run([y, g, out, idx, a])
-    np.testing.assert_array_equal(np.isnan(yv.ravel()), [True, False, True, False, False])
-    np.testing.assert_array_equal(yv.ravel()[[1, 3, 4]], [3, 5, 2])
-    np.testing.assert_array_equal(gv.ravel(), [0, 1, 0, 1, 1, 0, 1, 0, 1, 0])  # ties: the first maximum
-    np.testing.assert_array_equal(iv.ravel(), [1, 3, 4, 6, 8])
-    np.testing.assert_array_equal(np.isnan(ov.ravel()), np.isnan(yv.ravel()))
-    assert np.isnan(av.ravel()[[0, 2]]).all()
+    lowest = np.finfo(np.float32).min
+    np.testing.assert_array_equal(yv.ravel(), [1, 3, 0, 5, lowest])
+    np.testing.assert_array_equal(gv.ravel(), [1, 0, 0, 1, 1, 0, 1, 0, 1, 0])
+    np.testing.assert_array_equal(iv.ravel(), [0, 3, 4, 6, 8])
+    np.testing.assert_array_equal(ov.ravel(), [1, 3, np.nan, 5, np.nan])
+    assert np.isnan(av.ravel()[[0, 2, 4]]).all()  # average pooling propagates NaN, as TensorFlow's
 
 
 # ---- dropout ----

@@ -172,7 +172,7 @@ def test_graph_construction_errors():
             tf.scatter_add(v, [0, 1], np.ones((3, 3), np.float32))
         with pytest.raises(ValueError, match="Shapes must be compatible"):
             tf.scatter_nd_add(v, [[0, 1], [2, 2]], np.ones(3, np.float32))
-        with pytest.raises(TypeError, match="int32 or int64"):
+        with pytest.raises(TypeError, match="allowed values: int32, int64"):
             tf.scatter_add(v, tf.constant([0.5]), np.ones((1, 3), np.float32))
         with pytest.raises(TypeError):
             tf.scatter_add(v, [0], tf.constant(np.ones((1, 3), np.float64)))

@@ -17,8 +17,10 @@ namespace {
 // A max-pooling window of a CNN is small (2x2) and its channels are the long axis, so the kernels run
 // one window at a time with the channels in vector lanes, the window's pixels given as pointers. The
 // rule of Note [max pooling and NaN] (ops/pooling.cc) is a per-lane select: x replaces the best so far
-// when x > best, or when x is NaN and best is not; in lanes that compares give a mask and the select a
-// blend, so the result, the index and the routed gradient are bit for bit what the scalar loop gives.
+// when x > best (so NaN never does), starting from lowest() for the values alone and from the first
+// pixel for the argmax and the routed gradient (TensorFlow's kernels); in lanes that compare gives a mask
+// and the select a blend, so the result, the index and the routed gradient are bit for bit what the
+// scalar loop gives.
 // Written once over GCC vector types, compiled for AVX-512 (16 lanes), AVX2 (8) and a portable build
 // (4: SSE2 on x86-64); the library itself is built for the baseline x86-64, where the ops' own loops
 // ran at 4 lanes and spent most of a CNN's pooling time in compare-and-blend instructions.
@@ -43,9 +45,10 @@ PK_INLINE void store(void* p, V v) {
 
 template <class F>
 PK_INLINE auto beats(F x, F best) {
-  return (x > best) | ((x != x) & (best == best));
+  return x > best;
 }
-PK_INLINE bool beats1(float x, float best) { return x > best || (x != x && best == best); }
+PK_INLINE bool beats1(float x, float best) { return x > best; }
+constexpr float kLowest = -3.40282347e+38f;  // std::numeric_limits<float>::lowest()
 
 // Channels [off, off + n) of the window, written to best[0, n) and at[0, n).
 template <int W, bool kAt>
@@ -55,9 +58,9 @@ PK_INLINE void max_impl(const float* const* pix, const int32_t* idx, int npix, i
   using I = typename Lanes<W>::i;
   int64_t c = 0;
   for (; c + W <= n; c += W) {
-    F b = load<F>(pix[0] + off + c);
+    F b = kAt ? load<F>(pix[0] + off + c) : F{} + kLowest;
     I a = I{} + idx[0];
-    for (int i = 1; i < npix; ++i) {
+    for (int i = kAt ? 1 : 0; i < npix; ++i) {
       const F x = load<F>(pix[i] + off + c);
       const I take = beats(x, b);
       b = take ? x : b;
@@ -67,9 +70,9 @@ PK_INLINE void max_impl(const float* const* pix, const int32_t* idx, int npix, i
     if (kAt) store(at + c, a);
   }
   for (; c < n; ++c) {
-    float b = pix[0][off + c];
+    float b = kAt ? pix[0][off + c] : kLowest;
     int32_t a = idx[0];
-    for (int i = 1; i < npix; ++i)
+    for (int i = kAt ? 1 : 0; i < npix; ++i)
       if (beats1(pix[i][off + c], b)) b = pix[i][off + c], a = idx[i];
     best[c] = b;
     if (kAt) at[c] = a;
@@ -131,12 +134,11 @@ __attribute__((target("avx512f"))) inline void max512(const float* const* pix, c
                                                       int64_t n, float* best, int32_t* at) {
   int64_t c = 0;
   for (; c + 16 <= n; c += 16) {
-    __m512 b = _mm512_loadu_ps(pix[0] + c);
+    __m512 b = kAt ? _mm512_loadu_ps(pix[0] + c) : _mm512_set1_ps(kLowest);
     __m512i a = _mm512_set1_epi32(idx[0]);
-    for (int i = 1; i < npix; ++i) {
+    for (int i = kAt ? 1 : 0; i < npix; ++i) {
       const __m512 x = _mm512_loadu_ps(pix[i] + c);
-      const __mmask16 take = _mm512_cmp_ps_mask(x, b, _CMP_GT_OQ) |
-                             (_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(b, b, _CMP_ORD_Q));
+      const __mmask16 take = _mm512_cmp_ps_mask(x, b, _CMP_GT_OQ);
       b = _mm512_mask_mov_ps(b, take, x);
       if (kAt) a = _mm512_mask_mov_epi32(a, take, _mm512_set1_epi32(idx[i]));
     }
@@ -158,8 +160,7 @@ __attribute__((target("avx512f"))) void route_avx512(const float* const* pix, fl
     __m512i a = _mm512_setzero_si512();
     for (int i = 1; i < npix; ++i) {
       const __m512 x = _mm512_loadu_ps(pix[i] + c);
-      const __mmask16 take = _mm512_cmp_ps_mask(x, b, _CMP_GT_OQ) |
-                             (_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(b, b, _CMP_ORD_Q));
+      const __mmask16 take = _mm512_cmp_ps_mask(x, b, _CMP_GT_OQ);
       b = _mm512_mask_mov_ps(b, take, x);
       a = _mm512_mask_mov_epi32(a, take, _mm512_set1_epi32(i));
     }

@@ -8,8 +8,8 @@ namespace tideflow {
 namespace poolk {
 
 // best[c] = the maximum of pix[i][c] over the window's npix >= 1 pixels (c < n), by Note [max pooling
-// and NaN]'s rule (the first NaN wins; among equal values the first); with `at`, at[c] = idx[i] of the
-// pixel that won.
+// and NaN]'s rule (NaN never wins: lowest() for a window of NaNs; among equal values the first); with
+// `at`, at[c] = idx[i] of the pixel that won, starting from the first pixel (which wins over NaNs).
 void window_max(const float* const* pix, const int32_t* idx, int npix, int64_t n, float* best, int32_t* at);
 
 // The gradient of one max-pooling window that shares no pixel with another: out[i][c] = d[c] where

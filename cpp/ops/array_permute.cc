@@ -183,6 +183,16 @@ void check_block(InferCtx& c) {
   if (c.node.attrs.get_or<std::string>("data_format", "NHWC") != "NHWC") c.fail("only data_format NHWC is supported");
   if (block_size(c.node.attrs) < 2) c.fail("Value for attr 'block_size' of " + std::to_string(block_size(c.node.attrs)) +
                                            " must be at least 2");
+  // bs * bs and a dimension times bs * bs must fit int64 (2**62 squared wrapped to 0: a division by zero).
+  const int64_t bs = block_size(c.node.attrs);
+  int64_t sq;
+  if (__builtin_mul_overflow(bs, bs, &sq)) c.fail("Value for attr 'block_size' of " + std::to_string(bs) + " is too large");
+  if (c.shape(0).known_rank)
+    for (int64_t d : c.shape(0).dims) {
+      int64_t p;
+      if (d > 0 && __builtin_mul_overflow(d, sq, &p))
+        c.fail("block_size " + std::to_string(bs) + " makes a dimension of " + c.shape(0).str() + " overflow");
+    }
   if (c.shape(0).known_rank && c.shape(0).rank() != 4) c.fail("input rank should be: 4 instead of: " + std::to_string(c.shape(0).rank()));
 }
 
@@ -215,6 +225,11 @@ void space_depth_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
   const int64_t bs = block_size(c.node.attrs);
   if (x.rank() != 4) c.fail("input rank should be: 4 instead of: " + std::to_string(x.rank()));
+  for (int64_t d : x.dims()) {  // the shape function checked only the static dims (Note [checked sizes])
+    int64_t p;
+    if (bs < 2 || __builtin_mul_overflow(bs, bs, &p) || __builtin_mul_overflow(d, p, &p))
+      c.fail("block_size " + std::to_string(bs) + " makes a dimension of " + dims_str(x.dims()) + " overflow");
+  }
   // The "space" side's dims [B, H, W, C] (H, W full size, C the narrow channel count).
   int64_t B = x.dim(0), H, W, C;
   if (ToDepth) {

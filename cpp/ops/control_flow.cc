@@ -47,6 +47,9 @@ PartialShape common_shape(const PartialShape& a, const PartialShape& b) {
 
 Frame& frame_of(const Node& n, const char* attr) {
   int64_t id = n.attrs.get<int64_t>(attr);
+  if (!n.graph)  // an eager node: frames are subgraphs of a graph, eager mode has none
+    throw value_error("op " + n.describe() + " runs a control-flow frame of a graph; eagerly, tf.cond and "
+                      "tf.while_loop run Python instead");
   if (id < 0 || id >= n.graph->num_frames())
     throw value_error("op " + n.describe() + " names control-flow frame " + std::to_string(id) +
                       ", which this graph does not have (graphs with control flow cannot be re-imported yet)");

@@ -27,6 +27,16 @@ struct NoCheck {
   template <class T> static void check(KernelCtx&) {}
 };
 
+// The fused gradients are elementwise on equal shapes, never broadcast: their shape function promised
+// input 0's shape, so inputs of unknown shape that differ at run time are TensorFlow's InvalidArgument.
+struct SameShapeCheck {
+  template <class T> static void check(KernelCtx& c) {
+    if (c.in(0).dims() != c.in(1).dims())
+      c.fail("Inputs to operation " + c.node.type() + " must have the same shape: " + dims_str(c.in(0).dims()) +
+             " vs. " + dims_str(c.in(1).dims()));
+  }
+};
+
 struct IntDivisorCheck {
   template <class T> static void check(KernelCtx& c) {
     if constexpr (std::is_integral_v<T>) {
@@ -324,14 +334,14 @@ void same_shape_float(InferCtx& c) {
 }
 
 // Fused gradients, TF's argument order: ReluGrad(gradients, features), {Sigmoid,Tanh}Grad(y, dy).
-struct ReluGradF : NoCheck { template <class T> T operator()(T g, T x) const { return x > 0 ? g : T(0); } };
+struct ReluGradF : SameShapeCheck { template <class T> T operator()(T g, T x) const { return x > 0 ? g : T(0); } };
 // ReluGrad(g, x) is linear in g and flat in x.
 std::vector<Output> relu_grad_grad(GradCtx& g) {
   return {emit(g, "ReluGrad", {g.g(), g.x(1)}), emit(g, "ZerosLike", {g.x(1)})};
 }
 REGISTER_OP("ReluGrad").inputs(2).shape(same_shape_float).cpu(arith_kernel<ReluGradF, kFloat>).grad(relu_grad_grad);
 
-struct SigmoidGradF : NoCheck { template <class T> T operator()(T y, T dy) const { return dy * y * (1 - y); } };
+struct SigmoidGradF : SameShapeCheck { template <class T> T operator()(T y, T dy) const { return dy * y * (1 - y); } };
 // SigmoidGrad(y, dy) = dy y (1 - y): d/dy = dy (1 - 2y), d/d(dy) = SigmoidGrad(y, g).
 std::vector<Output> sigmoid_grad_grad(GradCtx& g) {
   Output y = g.x(0), dy = g.x(1);
@@ -341,7 +351,7 @@ std::vector<Output> sigmoid_grad_grad(GradCtx& g) {
 REGISTER_OP("SigmoidGrad").inputs(2).shape(same_shape_float).cpu(arith_kernel<SigmoidGradF, kFloat>)
     .grad(sigmoid_grad_grad);
 
-struct TanhGradF : NoCheck { template <class T> T operator()(T y, T dy) const { return dy * (1 - y * y); } };
+struct TanhGradF : SameShapeCheck { template <class T> T operator()(T y, T dy) const { return dy * (1 - y * y); } };
 // TanhGrad(y, dy) = dy (1 - y^2): d/dy = -2 y dy, d/d(dy) = TanhGrad(y, g).
 std::vector<Output> tanh_grad_grad(GradCtx& g) {
   Output y = g.x(0), dy = g.x(1);

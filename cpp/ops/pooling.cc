@@ -20,14 +20,17 @@ using window::Geometry;
 using window::scratch;
 
 // Note [max pooling and NaN]
-// A NaN in a window makes that window's maximum NaN, and the gradient goes to the first NaN (in scan
-// order d, h, w), like NumPy's max and PyTorch's max_pool. TensorFlow's CPU kernels (Eigen and oneDNN,
-// checked with TF 2.21) skip NaNs instead, so a diverged activation vanishes behind its neighbours;
-// tideflow keeps it visible, since a pooled NaN that turns into a number is a wrong result nobody sees.
-// Among equal maxima the first in scan order wins, as in TensorFlow (its gradient and argmax agree).
+// NaN as TensorFlow's CPU kernels treat it (checked with TF 2.21; tests/test_reliability.py compares):
+// - MaxPool skips NaN: the maximum starts at the dtype's lowest value and only a greater value replaces
+//   it, so [nan, 1] pools to 1 and a window of NaNs alone to lowest() (-3.4e38 for float32);
+// - MaxPoolWithArgmax and the gradients start from the window's first pixel instead, then take greater
+//   values: [1, nan] gives 1 at 0, [nan, 0] gives NaN at the NaN, and the gradient goes there too.
+// TensorFlow's forward value and gradient thus disagree on windows that start with a NaN; tideflow gives
+// the same numbers as TensorFlow rather than a third answer. (reduce_max propagates NaN in both.) Among
+// equal maxima the first in scan order wins, as in TensorFlow.
 template <class T>
 inline bool beats(T x, T best) {
-  return x > best || (x != x && best == best);
+  return x > best;
 }
 
 // The window of output pixel r: input pixel ranges [lo, hi) per spatial dim (padding excluded). Loops
@@ -95,9 +98,14 @@ void window_max(const Geometry& g, const Window& w, const T* img, int64_t c0, in
       for (int64_t col = w.lo[2]; col < w.hi[2]; ++col) {
         const int64_t pix = (d * H + h) * W + col;
         const T* __restrict x = img + pix * C + c0;
-        if (first) {
-          for (int64_t c = 0; c < n; ++c) best[c] = x[c];
-          if (at) std::fill(at, at + n, (I)pix);
+        if (first) {  // argmax: the first pixel seeds; values alone: lowest() does (Note [max pooling and NaN])
+          if (at) {
+            for (int64_t c = 0; c < n; ++c) best[c] = x[c];
+            std::fill(at, at + n, (I)pix);
+          } else {
+            for (int64_t c = 0; c < n; ++c) best[c] = beats(x[c], std::numeric_limits<T>::lowest()) ? x[c]
+                                                       : std::numeric_limits<T>::lowest();
+          }
           first = false;
         } else if (at) {
           const I ip = (I)pix;

@@ -36,7 +36,9 @@ template <class T> struct MaxR {
     using L = std::numeric_limits<T>;
     return L::has_infinity ? -L::infinity() : L::lowest();
   }
-  template <class A> static A step(A a, A x) { return x > a ? x : a; }
+  // NaN wins (as TensorFlow's and NumPy's max): once the accumulator holds NaN no comparison replaces it,
+  // and a NaN x replaces any accumulator. Integers: x != x is false and compiles away.
+  template <class A> static A step(A a, A x) { return (x > a || x != x) ? x : a; }
 };
 template <class T> struct MinR {
   using Acc = T;
@@ -44,7 +46,7 @@ template <class T> struct MinR {
     using L = std::numeric_limits<T>;
     return L::has_infinity ? L::infinity() : L::max();
   }
-  template <class A> static A step(A a, A x) { return x < a ? x : a; }
+  template <class A> static A step(A a, A x) { return (x < a || x != x) ? x : a; }  // NaN wins, as MaxR
 };
 struct AnyR {
   using Acc = bool;

@@ -117,7 +117,8 @@ void unsorted_segment_shape(InferCtx& c) {
   if (!s.known_rank || !ids.known_rank) return c.set_output(0, c.dtype(0), PartialShape::unknown());
   if (ids.rank() > s.rank()) c.fail("segment_ids.shape = " + ids.str() + " is longer than data.shape = " + s.str());
   int64_t n = -1;
-  const_scalar(c, 2, &n);
+  if (const_scalar(c, 2, &n) && n < 0)  // TF's MakeDimForScalarInput: refused while building
+    c.fail("Dimension size, given by scalar input 2, must be non-negative but is " + std::to_string(n));
   Dims d{n};
   d.insert(d.end(), s.dims.begin() + ids.rank(), s.dims.end());
   c.set_output(0, c.dtype(0), PartialShape(d));

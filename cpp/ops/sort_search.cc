@@ -99,6 +99,9 @@ REGISTER_OP("TopKV2").inputs(2).shape(top_k_shape).cpu(top_k_kernel)
 void top_k_grad_kernel(KernelCtx& c) {
   const Tensor &dy = c.in(0), &ix = c.in(1), &x = c.in(2);
   if (dy.dims() != ix.dims() || x.rank() < 1) c.fail("gradient " + dy.summary() + " does not match indices " + ix.summary());
+  // The rows of dy and x are the same rows: their leading dims agree (else writes land past the output).
+  if (ix.rank() != x.rank() || !std::equal(x.dims().begin(), x.dims().end() - 1, ix.dims().begin()))
+    c.fail("indices " + ix.summary() + " do not match the rows of " + x.summary());
   Tensor& out = c.alloc(0, dy.dtype(), x.dims());
   zero_fill(out);
   const int64_t n = x.dims().back(), k = ix.rank() ? ix.dims().back() : 0, rows = k ? ix.size() / k : 0;
@@ -115,7 +118,12 @@ void top_k_grad_kernel(KernelCtx& c) {
   });
 }
 
-REGISTER_OP("TopKGrad").inputs(3).shape([](InferCtx& c) { c.set_output(0, c.dtype(0), c.shape(2)); })
+REGISTER_OP("TopKGrad").inputs(3)
+    .shape([](InferCtx& c) {
+      c.expect_same_dtype(0, 2);
+      expect_int(c, 1, "indices");
+      c.set_output(0, c.dtype(0), c.shape(2));
+    })
     .cpu(top_k_grad_kernel)
     .grad([](GradCtx& g) {
       // The adjoint of scattering row entries into place is gathering them back from the same positions.
@@ -125,7 +133,8 @@ REGISTER_OP("TopKGrad").inputs(3).shape([](InferCtx& c) { c.set_output(0, c.dtyp
 // GatherLastAxis(x, indices): out[..., j] = x[..., indices[..., j]], rows matching; TopKGrad's adjoint.
 void gather_last_axis_kernel(KernelCtx& c) {
   const Tensor &x = c.in(0), &ix = c.in(1);
-  if (x.rank() < 1 || ix.rank() != x.rank()) c.fail("indices " + ix.summary() + " do not match " + x.summary());
+  if (x.rank() < 1 || ix.rank() != x.rank() || !std::equal(x.dims().begin(), x.dims().end() - 1, ix.dims().begin()))
+    c.fail("indices " + ix.summary() + " do not match " + x.summary());
   Tensor& out = c.alloc(0, x.dtype(), ix.dims());
   const int64_t n = x.dims().back(), k = ix.dims().back(), rows = k ? ix.size() / k : 0;
   dispatch_numeric(x.dtype(), "GatherLastAxis", [&](auto z) {
@@ -209,12 +218,14 @@ void bound_kernel(KernelCtx& c) {
   c.set(0, int_vector(ot, out).reshaped(v.dims()));
 }
 
-REGISTER_OP("LowerBound").inputs(2).not_differentiable()
-    .shape([](InferCtx& c) { c.set_output(0, c.node.attrs.get_or<DType>("out_type", DType::Int32), c.shape(1)); })
-    .cpu(bound_kernel<false>);
-REGISTER_OP("UpperBound").inputs(2).not_differentiable()
-    .shape([](InferCtx& c) { c.set_output(0, c.node.attrs.get_or<DType>("out_type", DType::Int32), c.shape(1)); })
-    .cpu(bound_kernel<true>);
+// TensorFlow's op takes any T; its kernels (and these) are numeric only.
+void bound_shape(InferCtx& c) {
+  c.expect_same_dtype(0, 1);
+  check_dtype_numeric(c);
+  c.set_output(0, c.node.attrs.get_or<DType>("out_type", DType::Int32), c.shape(1));
+}
+REGISTER_OP("LowerBound").inputs(2).not_differentiable().shape(bound_shape).cpu(bound_kernel<false>);
+REGISTER_OP("UpperBound").inputs(2).not_differentiable().shape(bound_shape).cpu(bound_kernel<true>);
 
 // ---------------------------------------------------------------------------------------------------
 // Unique / UniqueWithCounts (first-occurrence order) and ListDiff (setdiff1d).
@@ -356,9 +367,10 @@ void unravel_kernel(KernelCtx& c) {
   if (dt.rank() != 1) c.fail("The dims argument must be a 1-D vector, got " + dt.summary());
   Dims d = dt.to_int_vector();
   int64_t total = 1;
+  if (ix.rank() > 1) c.fail("The indices argument must be a scalar or a vector, got " + ix.summary());
   for (int64_t v : d) {
     if (v <= 0) c.fail("Input dims must be > 0, got " + dims_str(d));
-    total *= v;
+    if (__builtin_mul_overflow(total, v, &total)) c.fail("Input dims " + dims_str(d) + " overflow int64");
   }
   std::vector<int64_t> flat = ix.to_int_vector();
   for (int64_t f : flat)
@@ -379,8 +391,10 @@ REGISTER_OP("UnravelIndex").inputs(2).not_differentiable()
       expect_int(c, 0, "indices");
       int64_t r = static_length(c, 1);
       const PartialShape& s = c.shape(0);
-      if (s.known_rank && s.rank() == 0) return c.set_output(0, c.dtype(0), PartialShape(Dims{r}));
-      c.set_output(0, c.dtype(0), PartialShape(Dims{r, s.known_rank && s.rank() == 1 ? s.dims[0] : -1}));
+      if (s.known_rank && s.rank() > 1) c.fail("Shape must be at most rank 1 but is rank " + std::to_string(s.rank()));
+      if (!s.known_rank) return c.set_output(0, c.dtype(0), PartialShape::unknown());  // a scalar gives [r]
+      if (s.rank() == 0) return c.set_output(0, c.dtype(0), PartialShape(Dims{r}));
+      c.set_output(0, c.dtype(0), PartialShape(Dims{r, s.dims[0]}));
     })
     .cpu(unravel_kernel);
 

@@ -30,7 +30,13 @@ REGISTER_OP("PlaceholderWithDefault").inputs(1)
       if (!s.compatible_with(c.shape(0))) c.fail("default value shape " + c.shape(0).str() + " contradicts " + s.str());
       c.set_output(0, c.dtype(0), s);
     })
-    .cpu([](KernelCtx& c) { c.set(0, c.in(0)); })
+    .cpu([](KernelCtx& c) {
+      // A default of unknown static shape is checked when it arrives: the output keeps the declared shape.
+      PartialShape s = c.node.attrs.get_or<PartialShape>("shape", PartialShape::unknown());
+      if (!s.compatible_with(PartialShape(c.in(0).dims())))
+        c.fail("default value shape " + dims_str(c.in(0).dims()) + " contradicts the declared shape " + s.str());
+      c.set(0, c.in(0));
+    })
     .grad([](GradCtx& g) { return std::vector<Output>{g.g()}; });
 
 REGISTER_OP("VariableV2").inputs(0).stateful().not_differentiable()
@@ -130,10 +136,20 @@ REGISTER_OP("InitializedValue").inputs(2).ref_input(0).stateful()
 
 // report_uninitialized_variables: input 0 holds the names, inputs 1.. whether each is initialized.
 REGISTER_OP("ReportUninitialized").inputs(-1).not_differentiable()
-    .shape([](InferCtx& c) { c.set_output(0, DType::String, PartialShape::unknown_of_rank(1)); })
+    .shape([](InferCtx& c) {
+      if (c.num_inputs() < 1 || c.dtype(0) != DType::String) c.type_fail("input 0 must hold the names (string)");
+      for (int i = 1; i < c.num_inputs(); ++i)
+        if (c.dtype(i) != DType::Bool || (c.shape(i).known_rank && c.shape(i).rank() != 0))
+          c.type_fail("inputs 1.. must be bool scalars (is each variable initialized)");
+      c.set_output(0, DType::String, PartialShape::unknown_of_rank(1));
+    })
     .cpu([](KernelCtx& c) {
       std::vector<std::string> out;
       const auto& names = c.in(0).string_values();
+      if ((int64_t)names.size() != (int64_t)c.inputs.size() - 1)
+        c.fail("got " + std::to_string(names.size()) + " names for " + std::to_string(c.inputs.size() - 1) + " flags");
+      for (size_t i = 1; i < c.inputs.size(); ++i)
+        if (c.in((int)i).size() != 1) c.fail("flag " + std::to_string(i) + " must be a scalar");
       for (size_t i = 1; i < c.inputs.size(); ++i)
         if (!*c.in((int)i).data<bool>()) out.push_back(names[i - 1]);
       int64_t n = (int64_t)out.size();

@@ -101,7 +101,9 @@ struct Histogram {
   Histogram() : buckets(default_bucket_limits().size(), 0.0) {}
   void add(double x) {
     const auto& lim = default_bucket_limits();
-    buckets[std::upper_bound(lim.begin(), lim.end(), x) - lim.begin()] += 1;
+    // DBL_MAX is the last limit: upper_bound points past it (TF clamps to the last bucket too).
+    const size_t i = std::upper_bound(lim.begin(), lim.end(), x) - lim.begin();
+    buckets[std::min(i, buckets.size() - 1)] += 1;
     min = std::min(min, x);
     max = std::max(max, x);
     num += 1;

@@ -413,6 +413,9 @@ class FileWriter:
         if summary is None:
             return
         data = _as_bytes(summary, "summary")
+        if not hasattr(summary, "SerializeToString"):
+            # Bytes that are no Summary would corrupt the event file for every reader (TF: DecodeError).
+            Summary.FromString(data)
         self._writer.add_summary(data, 0 if global_step is None else int(global_step))
 
     def add_graph(self, graph, global_step=None, graph_def=None):

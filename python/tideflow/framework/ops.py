@@ -251,7 +251,11 @@ def _np_value(value, dtype):
             return np.asarray(value, dtype=object)
         if dtype.is_integer and not isinstance(value, (np.ndarray, np.generic)) and np.asarray(value).dtype.kind == "f":
             raise TypeError("Expected %s, got %r of type '%s' instead." % (dtype.name, value, type(value).__name__))
-        return np.asarray(value, dtype=dtype.as_numpy_dtype)
+        try:
+            return np.asarray(value, dtype=dtype.as_numpy_dtype)
+        except OverflowError:  # NumPy's untyped error for a Python int the dtype cannot hold
+            raise ValueError("Can't convert Python int %s to a %s tensor: value out of range"
+                             % (str(value)[:100], dtype.name)) from None
     arr = np.asarray(value)
     if arr.dtype.kind in "SUO":
         return np.asarray(value, dtype=object)
@@ -265,9 +269,18 @@ def _np_value(value, dtype):
     return arr
 
 
+def _string_bytes(x):
+    """One element of a string tensor: str and bytes only, as TensorFlow (bytes(3) would be 3 NUL bytes)."""
+    if isinstance(x, str):
+        return x.encode()
+    if isinstance(x, (bytes, bytearray, np.bytes_)):
+        return bytes(x)
+    raise TypeError("Expected string, but got %r of type '%s'." % (x, type(x).__name__))
+
+
 def _string_value(arr):
     arr = np.asarray(arr, dtype=object)
-    flat = [x.encode() if isinstance(x, str) else bytes(x) for x in arr.reshape(-1)]
+    flat = [_string_bytes(x) for x in arr.reshape(-1)]
     return ("strings", list(arr.shape), flat)
 
 
@@ -382,6 +395,8 @@ class Graph:
         the mode-aware entry point, rather than this."""
         if self._finalized:
             raise RuntimeError("Graph is finalized and cannot be modified.")
+        if name is not None and not isinstance(name, str):  # tf.shape(x, tf.int64): a dtype where name goes
+            raise TypeError("expected string or bytes-like object, got '%s'" % type(name).__name__)
         name = self._unique_op_name(name or op_type)
         ctrl = []
         for deps in self._control_deps:

@@ -92,8 +92,8 @@ def _feed_value(tensor, value):
                         % (value, tensor))
     dt = tensor.dtype
     if dt is _dtypes.string:
-        return _ops._string_value(value) if np.ndim(value) else (
-            value.encode() if isinstance(value, str) else bytes(value))
+        return _ops._string_value(value) if np.ndim(value) else _ops._string_bytes(
+            value.item() if isinstance(value, np.ndarray) else value)
     arr = np.asarray(value, dtype=dt._np)
     if not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr)

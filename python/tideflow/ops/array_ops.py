@@ -1,6 +1,7 @@
 """Shape and indexing ops: tf.reshape, tf.concat, slicing, gather... (cpp/ops/array.cc, array_index.cc).
 Also installs Tensor.__getitem__ / Variable.__getitem__ (TensorFlow's _slice_helper)."""
 import builtins as _builtins
+import math
 import numbers
 
 import numpy as np
@@ -426,7 +427,7 @@ def _filled(shape_, dtype, value, name, default_name):
         if not _contains_tensor(shape_):
             dims = [int(d) for d in as_shape(shape_).as_list()] if not isinstance(shape_, np.ndarray) \
                 else [int(d) for d in shape_.reshape(-1)]
-            if int(np.prod(dims)) < 1000:  # TF: small results are constants
+            if math.prod(dims) < 1000:  # TF: small results are constants (exact: np.prod wraps at 2**64)
                 return _ops.constant_op(np.full(dims, value, dtype=dtype.as_numpy_dtype), name=scope)
         shape_t = _int_tensor(shape_, name="shape_as_tensor")
         return _ops.apply1("Fill", [shape_t, _ops.constant_op(np.array(value, dtype=dtype.as_numpy_dtype))],

@@ -199,16 +199,19 @@ def add_n(inputs, name=None):
 # Unary (the plain ones, tf.exp, tf.erf..., are made from the registry by gen_ops.py)
 
 def log_sigmoid(x, name=None):
-    """log(1 / (1 + exp(-x))) = -softplus(-x), finite for any x. softplus(-x) is computed as
-    (0.5 |x| - 0.5 x) + log1p(exp(-|x|)): the first term is max(-x, 0) exactly, written so that the
-    gradient at x == 0 is TensorFlow's 0.5 (sigmoid(-x)) rather than a one-sided subgradient."""
+    """log(1 / (1 + exp(-x))) = -softplus(-x), finite for any finite x and TensorFlow's -0 and -inf at
+    +inf and -inf. Each sign has its exact form, evaluated on an input clamped to its side so that the
+    branch not taken stays finite and its zero gradient never becomes inf * 0 = NaN:
+        x > 0:  -log1p(exp(-x))          x <= 0:  x - log1p(exp(x))
+    At x == 0 the second form's gradient is TensorFlow's 0.5 (sigmoid(-x))."""
     with _ops.name_scope(name, "LogSigmoid", [x]) as scope:
         x = _ops.convert_to_tensor(x, name="x")
-        half = _ops.convert_to_tensor(0.5, dtype=x.dtype)
-        abs_x = _unary("Abs", x)
-        relu_neg_x = subtract(multiply(half, abs_x), multiply(half, x))
-        softplus = add(relu_neg_x, _unary("Log1p", _unary("Exp", _unary("Neg", abs_x))))
-        return _unary("Neg", softplus, name=scope)
+        zero = _ops.convert_to_tensor(0, dtype=x.dtype)
+        pos = maximum(x, zero)
+        neg = minimum(x, zero)
+        pos_branch = _unary("Neg", _unary("Log1p", _unary("Exp", _unary("Neg", pos))))
+        neg_branch = subtract(neg, _unary("Log1p", _unary("Exp", neg)))
+        return _ops.apply1("Select", [greater(x, zero), pos_branch, neg_branch], name=scope)
 
 
 def round(x, name=None):  # noqa: A001 (TF's name)

@@ -303,8 +303,9 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_
 
 def top_k(input, k=1, sorted=True, name=None):  # noqa: A002
     """The k largest entries of each last-axis row and their int32 indices; ties keep index order."""
-    op = _ops.apply_op("TopKV2", [input, _ops.convert_to_tensor(k, dtype=_dtypes.int32, name="k")
-                                  if not _ops.is_tensor(k) else k], {"sorted": bool(sorted)}, name=name or "TopKV2")
+    # k converts as TF converts it: int32, or int64 when it does not fit (then the shape check refuses it).
+    op = _ops.apply_op("TopKV2", [input, _ops.convert_to_tensor(k, name="k") if not _ops.is_tensor(k) else k],
+                       {"sorted": bool(sorted)}, name=name or "TopKV2")
     return TopKResult(*op.outputs)
 
 

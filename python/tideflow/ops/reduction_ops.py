@@ -82,17 +82,20 @@ def reduce_all(input_tensor, axis=None, keepdims=None, name=None, reduction_indi
 
 def reduce_logsumexp(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
     """log(sum(exp(x))) computed as max + log(sum(exp(x - max))), so large inputs do not overflow. The
-    shift carries no gradient (it cancels out). A reduced slice that is all -inf gives NaN."""
+    shift carries no gradient (it cancels out). As TensorFlow, an infinite max shifts by 0 instead: a slice
+    holding +inf gives +inf, one of only -inf gives -inf (shifting by the max would give inf - inf = NaN)."""
     axis = _axis(axis, reduction_indices)
     keep = _keep(keepdims, keep_dims)
     with _ops.name_scope(name, "ReduceLogSumExp", [input_tensor]) as scope:
         x = _ops.convert_to_tensor(input_tensor, name="input_tensor")
         axes = _axes_tensor(x, axis)
-        shift = _ops.apply1("StopGradient", [_ops.apply1("Max", [x, axes], {"keep_dims": True})])
+        raw_max = _ops.apply1("Max", [x, axes], {"keep_dims": True})
+        shift = _ops.apply1("StopGradient", [_ops.apply1(
+            "Select", [gen_ops.is_finite(raw_max), raw_max, array_ops.zeros_like(raw_max)])])
         lse = gen_ops.log(_ops.apply1("Sum", [gen_ops.exp(math_ops.subtract(x, shift)), axes],
                                        {"keep_dims": keep}))
         if not keep:
-            shift = _ops.apply1("StopGradient", [_ops.apply1("Max", [x, axes], {"keep_dims": False})])
+            shift = array_ops.reshape(shift, _ops.apply1("Shape", [lse], {"out_type": _dtypes.int32._enum}))
         return math_ops.add(lse, shift, name=scope)
 
 

@@ -1,6 +1,7 @@
 """tf.train.Optimizer: gradients, slot variables and the train op; subclasses emit one fused Apply* op
 per variable (cpp/train/optimizers.cc). Eagerly (TensorFlow 1.x's eager optimizers) apply_gradients runs
 the same kernels at once, and minimize/compute_gradients take the loss as a callable."""
+import collections.abc
 import contextlib
 
 from .. import _core
@@ -259,6 +260,12 @@ class Optimizer:
 
 
 def _flatten(x):
+    """var_list as TensorFlow takes it: any iterable of variables (list, tuple, set, dict.values(), a
+    generator), nested; a dict gives its values."""
+    if isinstance(x, dict):
+        return _flatten(list(x.values()))
+    if isinstance(x, (collections.abc.Set, collections.abc.MappingView, collections.abc.Iterator)):
+        x = list(x)
     if isinstance(x, (list, tuple)):
         out = []
         for y in x:

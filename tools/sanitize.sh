@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds tideflow's core under sanitizers and runs tests on it (issue 15).
+#
+#   tools/sanitize.sh asan [PYTEST ARGS...]   AddressSanitizer + UndefinedBehaviorSanitizer: build-asan/,
+#                                             then pytest on it (default: the whole suite, tests/)
+#   tools/sanitize.sh tsan [ROUNDS]           ThreadSanitizer: build-tsan/ (the library), then
+#                                             tests/cpp/threads.cpp: 8 threads sharing one Session
+#                                             (training, fetching, making callables, closing)
+#
+# The dev build (python/tideflow/_core*.so) is untouched: the ASan build is staged in build-asan/py, a copy
+# of python/ with the sanitized libraries, and Python runs it with the sanitizer runtimes preloaded (the
+# interpreter itself is not instrumented). Leak detection is off (CPython keeps interned objects until
+# exit); every UBSan finding is fatal. JOBS=n sets the build's parallelism (default: nproc).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+MODE="${1:-asan}"
+shift || true
+JOBS="${JOBS:-$(nproc)}"
+CXX_BIN="${CXX:-g++}"
+OPENBLAS_DIR="$(python -c 'import scipy_openblas32 as s; print(s.get_lib_dir())')"
+export LD_LIBRARY_PATH="$OPENBLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+case "$MODE" in
+asan)
+  FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g1"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
+    -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
+    -DCMAKE_MODULE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+  ninja -C build-asan -j"$JOBS" tideflow _core
+  rm -rf build-asan/py
+  mkdir -p build-asan/py
+  cp -r python/tideflow build-asan/py/
+  find build-asan/py/tideflow -maxdepth 1 \( -name '_core*.so' -o -name 'libtideflow*.so*' \) -delete
+  cp build-asan/_core*.so build-asan/libtideflow*.so* build-asan/py/tideflow/
+  PRELOAD="$($CXX_BIN -print-file-name=libasan.so) $($CXX_BIN -print-file-name=libubsan.so)"
+  [ $# -gt 0 ] || set -- tests
+  LD_PRELOAD="$PRELOAD" \
+  ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allocator_may_return_null=1:handle_segv=1:detect_stack_use_after_return=0" \
+  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+  PYTHONPATH="$ROOT/build-asan/py" TIDEFLOW_SANITIZED=asan \
+    python -m pytest -q -p no:cacheprovider "$@"
+  ;;
+tsan)
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
+    -DCMAKE_CXX_FLAGS="-fsanitize=thread -g1" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=thread" >/dev/null
+  ninja -C build-tsan -j"$JOBS" tideflow
+  "$CXX_BIN" -std=c++17 -O1 -g -fsanitize=thread -I cpp/include tests/cpp/threads.cpp -o build-tsan/threads \
+    -L build-tsan -ltideflow -Wl,-rpath,"$ROOT/build-tsan" -pthread
+  # OpenBLAS is not instrumented; its own threads are off (tideflow runs it single-threaded per call).
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" OPENBLAS_NUM_THREADS=1 build-tsan/threads "${1:-3}"
+  ;;
+*)
+  echo "usage: $0 asan [pytest args...] | tsan [rounds]" >&2
+  exit 2
+  ;;
+esac
