@@ -140,32 +140,41 @@ class Tensor(metaclass=abc.ABCMeta):
         self._dtype = dtype
         self._shape = None
 
-    op = property(lambda self: self._op)
-    graph = property(lambda self: self._op._graph)
-    dtype = property(lambda self: self._dtype)
-    value_index = property(lambda self: self._value_index)
-    device = property(lambda self: self._op.device)
+    op = property(lambda self: self._op, doc="The Operation that produces this tensor.")
+    graph = property(lambda self: self._op._graph, doc="The Graph holding this tensor.")
+    dtype = property(lambda self: self._dtype, doc="The tf.DType of the tensor's elements.")
+    value_index = property(lambda self: self._value_index, doc="Which output of its operation it is.")
+    device = property(lambda self: self._op.device, doc="The device its operation was placed on (recorded).")
 
     @property
     def name(self):
+        """"op_name:output_index", e.g. "MatMul:0"."""
         return "%s:%d" % (self._op._name, self._value_index)
 
     @property
     def shape(self):
+        """The static TensorShape the graph inferred (dimensions or the rank may be unknown: None)."""
         if self._shape is None:
             self._shape = TensorShape(self.graph._c.output_shape(self._op._id, self._value_index))
         return self._shape
 
     def get_shape(self):
+        """The static TensorShape (the same as .shape)."""
         return self.shape
 
     def set_shape(self, shape):
+        """Refines the static shape with `shape` (unknown dimensions become known).
+
+        Raises:
+          ValueError: `shape` is not compatible with the current static shape.
+        """
         shape = as_shape(shape)
         self.graph._c.set_output_shape(self._op._id, self._value_index,
                                        None if shape.ndims is None else shape.as_list())
         self._shape = None
 
     def consumers(self):
+        """The Operations that take this tensor as an input."""
         g = self.graph
         out = []
         for i in range(g._c.num_nodes()):
@@ -174,6 +183,12 @@ class Tensor(metaclass=abc.ABCMeta):
         return out
 
     def eval(self, feed_dict=None, session=None):
+        """The tensor's value: `session.run(self, feed_dict)`, in `session` or the default session.
+
+        Raises:
+          ValueError: no session was given and there is no default one (or it runs another graph).
+          tf.errors.OpError: as Session.run.
+        """
         return _session_for(self.graph, session).run(self, feed_dict)
 
     def _key(self):
