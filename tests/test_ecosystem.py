@@ -368,3 +368,55 @@ def test_flags_behave_as_tensorflows(tmp_path):
     theirs = _run_py(FLAGS_SCRIPT.replace("import tideflow as tf", "import tensorflow.compat.v1 as tf"), "--help")
     assert ours.returncode == theirs.returncode == 1
     assert ours.stdout.replace("tideflow", "X").split("\n")[2:] == theirs.stdout.replace("tensorflow", "X").split("\n")[2:]
+
+
+# --- Summary messages -----------------------------------------------------------------------------------
+
+def test_summary_messages_have_protobufs_interface():
+    s = tf.Summary(value=[tf.Summary.Value(tag="a", simple_value=1.5)])
+    t = tf.Summary()
+    t.CopyFrom(s)
+    assert t == s and t is not s and t.ByteSize() == len(s.SerializeToString()) > 0
+    t.value.add(tag="b", simple_value=2.0)
+    t.MergeFrom(s)
+    assert [v.tag for v in t.value] == ["a", "b", "a"] and [v.tag for v in s.value] == ["a"]
+    e = tf.Event(step=3, summary=s)
+    e2 = tf.Event.FromString(e.SerializeToString())
+    assert e2.step == 3 and e2.summary.value[0].simple_value == 1.5
+    e2.MergeFromString(tf.Event(wall_time=2.0, summary=tf.Summary(value=[tf.Summary.Value(tag="c")])).SerializeToString())
+    assert e2.wall_time == 2.0 and [v.tag for v in e2.summary.value] == ["a", "c"] and e2.step == 3
+    assert e2.ParseFromString(e.SerializeToString()) > 0 and e2 == e  # Parse replaces, Merge merges
+    e2.ClearField("summary")
+    assert not e2.HasField("summary") and e2.step == 3
+    e2.Clear()
+    assert e2.ListFields() == [] and e2.ByteSize() == 0 and e2.IsInitialized()
+    assert tf.Summary.DESCRIPTOR.name == "Summary" and tf.Event.DESCRIPTOR.full_name == "tensorflow.Event"
+    assert tf.Summary.Value.DESCRIPTOR.fields_by_name["simple_value"].number == 2
+    assert s.DESCRIPTOR.fields_by_name["value"].message_type is tf.Summary.Value.DESCRIPTOR
+    with pytest.raises(TypeError):
+        tf.Summary().MergeFrom(tf.Event())
+
+
+def test_summary_messages_match_protobufs_bytes():
+    summary_pb2 = pytest.importorskip("tensorboard.compat.proto.summary_pb2")
+    event_pb2 = pytest.importorskip("tensorboard.compat.proto.event_pb2")
+    ours = tf.Event(step=7, wall_time=1.25, summary=tf.Summary(value=[
+        tf.Summary.Value(tag="x", simple_value=0.5),
+        tf.Summary.Value(tag="h", histo=tf.HistogramProto(min=0.25, max=2.0, num=3, bucket_limit=[1.0, 2.0],
+                                                        bucket=[1.0, 2.0]))]))
+    theirs = event_pb2.Event(step=7, wall_time=1.25, summary=summary_pb2.Summary(value=[
+        summary_pb2.Summary.Value(tag="x", simple_value=0.5),
+        summary_pb2.Summary.Value(tag="h", histo=summary_pb2.HistogramProto(min=0.25, max=2.0, num=3,
+                                                                           bucket_limit=[1.0, 2.0],
+                                                                           bucket=[1.0, 2.0]))]))
+    assert ours.SerializeToString() == theirs.SerializeToString()
+    assert ours.ByteSize() == theirs.ByteSize()
+    merged = event_pb2.Event()
+    merged.MergeFromString(ours.SerializeToString())
+    merged.MergeFromString(tf.Event(step=9).SerializeToString())
+    mine = tf.Event()
+    mine.MergeFromString(ours.SerializeToString())
+    mine.MergeFromString(tf.Event(step=9).SerializeToString())
+    assert mine.SerializeToString() == merged.SerializeToString()
+    assert [f.name for f in tf.Event.DESCRIPTOR.fields] == [f.name for f in event_pb2.Event.DESCRIPTOR.fields
+                                                         if f.name in tf.Event.FIELDS]

@@ -46,9 +46,53 @@ class _Repeated(list):
         return m
 
 
+class _FieldDescriptor:
+    """What a protobuf FieldDescriptor tells about one field: name, number, label, message_type."""
+    LABEL_OPTIONAL, LABEL_REPEATED = 1, 3
+
+    def __init__(self, name, number, kind, repeated):
+        self.name, self.number = name, number
+        self.label = self.LABEL_REPEATED if repeated else self.LABEL_OPTIONAL
+        self.message_type = kind.DESCRIPTOR if isinstance(kind, type) else None
+        self.kind = kind if isinstance(kind, str) else "message"
+
+
+class _Descriptor:
+    """What a protobuf Descriptor tells about a message type: name, full_name, fields, fields_by_name."""
+
+    def __init__(self, cls):
+        self.name = cls.__name__
+        self.full_name = "tensorflow." + cls.__qualname__
+        self._cls = cls
+
+    @property
+    def fields(self):
+        return [_FieldDescriptor(n, num, kind, rep) for n, (num, kind, rep) in self._cls.FIELDS.items()]
+
+    @property
+    def fields_by_name(self):
+        return {f.name: f for f in self.fields}
+
+    @property
+    def fields_by_number(self):
+        return {f.number: f for f in self.fields}
+
+
+class _DescriptorAttr:
+    def __get__(self, obj, cls):
+        d = cls.__dict__.get("_descriptor")
+        if d is None:
+            d = _Descriptor(cls)
+            type.__setattr__(cls, "_descriptor", d)
+        return d
+
+
 class _Message:
-    """A protobuf message described by FIELDS = {name: (number, kind or message class, repeated)}."""
+    """A protobuf message described by FIELDS = {name: (number, kind or message class, repeated)}, with
+    protobuf's message interface (DESCRIPTOR, CopyFrom, MergeFrom, ByteSize, SerializeToString,
+    ParseFromString, FromString, HasField, ListFields, Clear, ClearField)."""
     FIELDS = {}
+    DESCRIPTOR = _DescriptorAttr()
 
     def __init__(self, **kwargs):
         for k, v in kwargs.items():
@@ -116,6 +160,76 @@ class _Message:
         return _core.pb_encode(fields)
 
     def ParseFromString(self, data):
+        """Replaces the message's contents with the message serialized in `data`; returns len(data)."""
+        self.Clear()
+        return self.MergeFromString(data)
+
+    def MergeFromString(self, data):
+        """Merges the message serialized in `data` into this one (protobuf's rules, as MergeFrom);
+        returns len(data)."""
+        other = type(self)()
+        other._decode(data)
+        self.MergeFrom(other)
+        return len(bytes(data))
+
+    def MergeFrom(self, other):
+        """Merges `other` (a message of the same type) into this one: set scalars overwrite, repeated
+        fields append copies, sub-messages merge recursively.
+
+        Raises:
+          TypeError: `other` is a different message type.
+        """
+        if type(other) is not type(self):
+            raise TypeError("Parameter to MergeFrom() must be instance of same class: expected %s got %s."
+                            % (type(self).__name__, type(other).__name__))
+        for name, value in other.ListFields():
+            _, kind, repeated = self.FIELDS[name]
+            if repeated:
+                getattr(self, name).extend(type(v).FromString(v.SerializeToString()) if isinstance(kind, type)
+                                           else v for v in value)
+            elif isinstance(kind, type):
+                mine = getattr(self, name)
+                mine.MergeFrom(value)
+                self.__dict__.get("_implicit", set()).discard(name)
+            else:
+                setattr(self, name, value)
+
+    def CopyFrom(self, other):
+        """Makes this message a copy of `other` (a message of the same type)."""
+        if other is self:
+            return
+        self.Clear()
+        self.MergeFrom(other)
+
+    def Clear(self):
+        """Resets every field to its default."""
+        for name in list(self.__dict__):
+            if name in self.FIELDS or name == "_implicit":
+                del self.__dict__[name]
+
+    def ClearField(self, field_name):
+        """Resets field `field_name` to its default.
+
+        Raises:
+          ValueError: the message has no such field.
+        """
+        if field_name not in self.FIELDS:
+            raise ValueError('Protocol message %s has no "%s" field.' % (type(self).__name__, field_name))
+        self.__dict__.pop(field_name, None)
+
+    def ByteSize(self):
+        """The length of the serialized message in bytes."""
+        return len(self.SerializeToString())
+
+    def IsInitialized(self):
+        """True: proto3 messages have no required fields."""
+        return True
+
+    def SerializePartialToString(self):
+        """The serialized message (as SerializeToString: nothing is required in proto3)."""
+        return self.SerializeToString()
+
+    def _decode(self, data):
         data = bytes(data)
         cls = type(self)
         kinds = _WIRE_KINDS.get(cls)
@@ -133,6 +247,8 @@ class _Message:
                 value = [value]
             if repeated:
                 getattr(self, name).extend(value)
+            elif value and isinstance(kind, type) and self._present(name):
+                getattr(self, name).MergeFrom(value[-1])  # a sub-message seen twice merges (protobuf)
             elif value:
                 setattr(self, name, value[-1])
         return len(data)
