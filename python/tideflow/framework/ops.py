@@ -253,6 +253,7 @@ _conversion_functions = []  # (type, fn)
 
 
 def register_tensor_conversion_function(base_type, conversion_func, priority=100):
+    """Registers `conversion_func(value, dtype, name, as_ref)` to turn instances of `base_type` into tensors in convert_to_tensor (lower `priority` first)."""
     _conversion_functions.append((base_type, conversion_func))
 
 
@@ -315,6 +316,13 @@ convert_to_tensor_v2 = convert_to_tensor
 
 
 def constant_op(value, dtype=None, shape=None, name="Const", verify_shape=False):
+    """A constant tensor holding `value` (a Python or NumPy value), cast to `dtype` and, if `shape` is given,
+    broadcast from a scalar or reshaped to it.
+
+    Raises:
+      TypeError: value cannot be converted to dtype. ValueError: value does not fit `shape` (or differs with
+      verify_shape).
+    """
     if _core.executing_eagerly():
         return _eager.constant(value, dtype, shape, name, verify_shape)
     arr = _constant_array(value, dtype, shape, verify_shape)
@@ -341,6 +349,7 @@ def _constant_array(value, dtype, shape, verify_shape):
 
 
 def is_tensor(x):
+    """True for a tf.Tensor, EagerTensor, Variable, IndexedSlices or anything registered as tensor-like."""
     return isinstance(x, Tensor) or any(isinstance(x, b) for b, _ in _conversion_functions)
 
 
@@ -646,14 +655,21 @@ _default_session_stack = _DefaultStack()
 
 
 def get_default_graph():
+    """The graph new ops go into: the innermost `with g.as_default()` graph, else the global default graph."""
     return _default_graph_stack.get_default()
 
 
 def reset_default_graph():
+    """Replaces the global default graph with a new empty one.
+
+    Raises:
+      AssertionError: called inside a `with g.as_default()` block or with a default session open (TensorFlow's rule).
+    """
     _default_graph_stack.reset()
 
 
 def get_default_session():
+    """The innermost session entered with `with sess:` / `sess.as_default()`, or None."""
     s = _default_session_stack.stack
     return s[-1] if s else None
 
@@ -748,28 +764,34 @@ def get_name_scope():
 
 
 def control_dependencies(control_inputs):
+    """A context manager: ops built inside run only after `control_inputs` (ops or tensors) have run; None clears the enclosing dependencies."""
     if _core.executing_eagerly():  # ops run in program order anyway
         return contextlib.nullcontext()
     return get_default_graph().control_dependencies(control_inputs)
 
 
 def device(device_name):
+    """A context manager recording `device_name_or_function` on the ops built inside (tideflow runs on the CPU)."""
     if _core.executing_eagerly():
         return contextlib.nullcontext()
     return get_default_graph().device(device_name)
 
 
 def add_to_collection(name, value):
+    """Adds `value` to the default graph's collection `name`."""
     get_default_graph().add_to_collection(name, value)
 
 
 def add_to_collections(names, value):
+    """Adds `value` to each of the default graph's collections `names`."""
     get_default_graph().add_to_collections(names, value)
 
 
 def get_collection(key, scope=None):
+    """A copy of the default graph's collection `key`, optionally only items whose name matches the regular expression `scope`."""
     return get_default_graph().get_collection(key, scope)
 
 
 def get_collection_ref(key):
+    """The default graph's collection `key` itself (a list to modify in place)."""
     return get_default_graph().get_collection_ref(key)

@@ -313,10 +313,12 @@ def in_top_k(predictions, targets, k, name=None):
 
 
 def space_to_depth(input, block_size, name=None, data_format="NHWC"):  # noqa: A002
+    """Moves block_size x block_size spatial blocks of an NHWC `input` into the depth dimension: [N, H/b, W/b, C*b*b]."""
     return array_ops.space_to_depth(input, block_size, name=name, data_format=data_format)
 
 
 def depth_to_space(input, block_size, name=None, data_format="NHWC"):  # noqa: A002
+    """The inverse of space_to_depth: [N, H, W, C] becomes [N, H*b, W*b, C/(b*b)]."""
     return array_ops.depth_to_space(input, block_size, name=name, data_format=data_format)
 
 

@@ -263,14 +263,21 @@ def _update(op_type, ref, value, name, attrs=None):
 
 
 def assign(ref, value, validate_shape=None, use_locking=None, name=None):
+    """Sets the variable `ref` to `value` (shape checked unless validate_shape=False); returns the new value.
+
+    Raises:
+      ValueError: the shapes are incompatible.
+    """
     return _update("Assign", ref, value, name, {"validate_shape": validate_shape is not False})
 
 
 def assign_add(ref, value, use_locking=None, name=None):
+    """ref += value on the variable `ref`; returns the new value."""
     return _update("AssignAdd", ref, value, name)
 
 
 def assign_sub(ref, value, use_locking=None, name=None):
+    """ref -= value on the variable `ref`; returns the new value."""
     return _update("AssignSub", ref, value, name)
 
 
@@ -292,26 +299,62 @@ def scatter_update(ref, indices, updates, use_locking=True, name=None):
 
 
 def scatter_add(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] += updates, in place on the variable `ref`; returns ref's new value (`use_locking` is
+    accepted). Repeated indices apply in order.
+
+    Raises:
+      InvalidArgumentError: an index is outside [0, ref.shape[0]) (checked before any write).
+    """
     return _scatter("ScatterAdd", ref, indices, updates, use_locking, name)
 
 
 def scatter_sub(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] -= updates, in place on the variable `ref`; returns ref's new value (`use_locking` is
+    accepted). Repeated indices apply in order.
+
+    Raises:
+      InvalidArgumentError: an index is outside [0, ref.shape[0]) (checked before any write).
+    """
     return _scatter("ScatterSub", ref, indices, updates, use_locking, name)
 
 
 def scatter_mul(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] *= updates, in place on the variable `ref`; returns ref's new value (`use_locking` is
+    accepted). Repeated indices apply in order.
+
+    Raises:
+      InvalidArgumentError: an index is outside [0, ref.shape[0]) (checked before any write).
+    """
     return _scatter("ScatterMul", ref, indices, updates, use_locking, name)
 
 
 def scatter_div(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] /= updates, in place on the variable `ref`; returns ref's new value (`use_locking` is
+    accepted). Repeated indices apply in order.
+
+    Raises:
+      InvalidArgumentError: an index is outside [0, ref.shape[0]) (checked before any write).
+    """
     return _scatter("ScatterDiv", ref, indices, updates, use_locking, name)
 
 
 def scatter_min(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] = min(ref, updates) at updates, in place on the variable `ref`; returns ref's new value (`use_locking` is
+    accepted). Repeated indices apply in order.
+
+    Raises:
+      InvalidArgumentError: an index is outside [0, ref.shape[0]) (checked before any write).
+    """
     return _scatter("ScatterMin", ref, indices, updates, use_locking, name)
 
 
 def scatter_max(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] = max(ref, updates) at updates, in place on the variable `ref`; returns ref's new value (`use_locking` is
+    accepted). Repeated indices apply in order.
+
+    Raises:
+      InvalidArgumentError: an index is outside [0, ref.shape[0]) (checked before any write).
+    """
     return _scatter("ScatterMax", ref, indices, updates, use_locking, name)
 
 
@@ -321,10 +364,22 @@ def scatter_nd_update(ref, indices, updates, use_locking=True, name=None):
 
 
 def scatter_nd_add(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices] += updates for the index tuples in the last dimension of `indices`, in place on the variable
+    `ref`; returns ref's new value.
+
+    Raises:
+      InvalidArgumentError: an index is out of range (checked before any write).
+    """
     return _scatter("ScatterNdAdd", ref, indices, updates, use_locking, name)
 
 
 def scatter_nd_sub(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices] -= updates for the index tuples in the last dimension of `indices`, in place on the variable
+    `ref`; returns ref's new value.
+
+    Raises:
+      InvalidArgumentError: an index is out of range (checked before any write).
+    """
     return _scatter("ScatterNdSub", ref, indices, updates, use_locking, name)
 
 
@@ -336,37 +391,45 @@ def count_up_to(ref, limit, name=None):
 
 
 def is_variable_initialized(variable):
+    """A bool scalar: whether `variable` holds a value yet."""
     return _ops.apply1("IsVariableInitialized", [_ref_of(variable, "is_variable_initialized")],
                        name="IsVariableInitialized")
 
 
 def global_variables(scope=None):
+    """The variables in the GLOBAL_VARIABLES collection (all tf.Variable / get_variable ones but local ones), optionally those whose name matches the regular expression `scope`."""
     return _ops.get_collection(GraphKeys.GLOBAL_VARIABLES, scope)
 
 
 def local_variables(scope=None):
+    """The variables in the LOCAL_VARIABLES collection, optionally filtered by the regular expression `scope`."""
     return _ops.get_collection(GraphKeys.LOCAL_VARIABLES, scope)
 
 
 def trainable_variables(scope=None):
+    """The variables in the TRAINABLE_VARIABLES collection (what optimizers update by default), optionally filtered by the regular expression `scope`."""
     return _ops.get_collection(GraphKeys.TRAINABLE_VARIABLES, scope)
 
 
 def model_variables(scope=None):
+    """The variables in the MODEL_VARIABLES collection, optionally filtered by the regular expression `scope`."""
     return _ops.get_collection(GraphKeys.MODEL_VARIABLES, scope)
 
 
 def variables_initializer(var_list, name="init"):
+    """One op that runs the initializers of `var_list` (a no-op for an empty list)."""
     if not var_list:
         return no_op(name=name)
     return group(*[v.initializer for v in var_list], name=name)
 
 
 def global_variables_initializer():
+    """One op that initializes every global variable: run it before using them."""
     return variables_initializer(global_variables(), name="init")
 
 
 def local_variables_initializer():
+    """One op that initializes every local variable."""
     return variables_initializer(local_variables(), name="init")
 
 
@@ -388,5 +451,6 @@ def report_uninitialized_variables(var_list=None, name="report_uninitialized_var
 
 
 def assert_variables_initialized(var_list=None):
+    """An op failing with FailedPreconditionError when one of `var_list` (all global variables when None) is uninitialized."""
     return report_uninitialized_variables(var_list)
 
