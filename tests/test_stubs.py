@@ -76,7 +76,11 @@ def _undocumented():
         for a, f in vars(cls).items():
             if a.startswith("_"):
                 continue
-            f = f.fget if isinstance(f, property) else getattr(f, "__func__", f)
+            if isinstance(f, property):  # property(fget, doc=...) or a documented fget
+                if not (f.__doc__ or "").strip():
+                    missing.add("tf.%s.%s" % (cls.__name__, a))
+                continue
+            f = getattr(f, "__func__", f)
             if callable(f) and not (inspect.getdoc(f) or "").strip():
                 missing.add("tf.%s.%s" % (cls.__name__, a))
     return missing

@@ -71,18 +71,20 @@ class Operation:
         self._outputs = tuple(Tensor(self, i, _dtypes.as_dtype(c.output_dtype(node_id, i)))
                               for i in range(c.node_num_outputs(node_id)))
 
-    name = property(lambda self: self._name)
-    type = property(lambda self: self._type)
-    graph = property(lambda self: self._graph)
-    outputs = property(lambda self: list(self._outputs))
-    device = property(lambda self: self._graph._c.node_device(self._id))
+    name = property(lambda self: self._name, doc="The operation's unique name in its graph.")
+    type = property(lambda self: self._type, doc="The op type, e.g. \"MatMul\".")
+    graph = property(lambda self: self._graph, doc="The Graph holding the operation.")
+    outputs = property(lambda self: list(self._outputs), doc="The tensors the operation produces.")
+    device = property(lambda self: self._graph._c.node_device(self._id), doc="The device recorded for it.")
 
     @property
     def inputs(self):
+        """The tensors this operation consumes, in order."""
         return [self._graph._tensor(i, k) for i, k in self._graph._c.node_inputs(self._id)]
 
     @property
     def control_inputs(self):
+        """The operations that must run before this one (control dependencies)."""
         return [self._graph._op(i) for i in self._graph._c.node_control_inputs(self._id)]
 
     @property
@@ -91,9 +93,15 @@ class Operation:
         return self._graph._c.node_location(self._id)
 
     def values(self):
+        """The operation's outputs as a tuple."""
         return tuple(self._outputs)
 
     def get_attr(self, name):
+        """The value of attribute `name` (a DType for type attributes, lists, shapes, ints, floats, strings).
+
+        Raises:
+          ValueError: the operation has no such attribute.
+        """
         attrs = self._graph._c.node_attrs(self._id)
         if name not in attrs:
             raise ValueError("Operation '%s' has no attr named '%s'." % (self._name, name))
@@ -106,6 +114,7 @@ class Operation:
 
     @property
     def node_def(self):
+        """The operation as a NodeDef message (name, op, inputs, device, attrs)."""
         return {"name": self._name, "op": self._type,
                 "input": [t.name for t in self.inputs] + ["^" + c.name for c in self.control_inputs],
                 "attr": self._graph._c.node_attrs(self._id)}
@@ -122,6 +131,11 @@ class Operation:
             self._add_control_input(op)
 
     def run(self, feed_dict=None, session=None):
+        """Runs the operation in `session` (or the default session) with `feed_dict`.
+
+        Raises:
+          ValueError: no session. tf.errors.OpError: as Session.run.
+        """
         _session_for(self._graph, session).run(self, feed_dict)
 
     def __repr__(self):
@@ -440,17 +454,25 @@ class Graph:
             self._gradient_override_map = saved
 
     def unique_name(self, name, mark_as_used=True):
+        """`name` made unique in this graph (name, name_1, ...) under the current name scope; recorded as used when mark_as_used."""
         if self._name_stack:
             name = self._name_stack + "/" + name
         return self._c.unique_name(name, mark_as_used)
 
     def get_name_scope(self):
+        """The current name scope ("" at the top), e.g. "layer1/dense"."""
         return self._name_stack
 
     def get_operations(self):
+        """The graph's operations in creation order."""
         return [self._op(i) for i in range(self._c.num_nodes())]
 
     def get_operation_by_name(self, name):
+        """The operation named `name`.
+
+        Raises:
+          KeyError: no such operation. TypeError / ValueError: `name` is not an operation name.
+        """
         if not isinstance(name, str):
             raise TypeError("Operation names are strings (or similar), not %s." % type(name).__name__)
         node_id = self._c.find(name)
@@ -459,6 +481,11 @@ class Graph:
         return self._op(node_id)
 
     def get_tensor_by_name(self, name):
+        """The tensor named `name` ("op_name:index").
+
+        Raises:
+          KeyError: no such operation or output. ValueError: the name has no ":index".
+        """
         if not isinstance(name, str):
             raise TypeError("Tensor names are strings (or similar), not %s." % type(name).__name__)
         m = re.match(r"^(.*):(\d+)$", name)
@@ -473,6 +500,12 @@ class Graph:
         return op._outputs[i]
 
     def as_graph_element(self, obj, allow_tensor=True, allow_operation=True):
+        """The Tensor or Operation that `obj` (a tensor, an operation, a variable, or their names) stands for.
+
+        Raises:
+          TypeError: obj cannot be one (or the kind is not allowed). ValueError: it belongs to another graph.
+          KeyError: no element has that name.
+        """
         if isinstance(obj, str):
             if ":" in obj and allow_tensor:
                 return self.get_tensor_by_name(obj)
@@ -495,29 +528,35 @@ class Graph:
         return _graph_def_writer[0](self, add_shapes=add_shapes)
 
     def finalize(self):
+        """Makes the graph read-only: adding an operation afterwards raises RuntimeError (MonitoredSession does this)."""
         self._finalized = True
         self._c.finalize()
 
     @property
     def finalized(self):
+        """Whether finalize() was called."""
         return self._finalized
 
     @property
     def version(self):
+        """The number of operations created so far (grows as ops are added)."""
         return self._c.num_nodes()
 
     # ---- seeds ----
     @property
     def seed(self):
+        """The graph-level random seed (tf.set_random_seed), or None."""
         return self._seed
 
     @seed.setter
     def seed(self, s):
+        """The graph-level random seed (tf.set_random_seed), or None."""
         self._seed = s
         self._seed_offset = 0
 
     # ---- contexts ----
     def as_default(self):
+        """A context manager making this the default graph: ops built inside go into it."""
         return _default_graph_stack.get_controller(self)
 
     @contextlib.contextmanager
@@ -548,6 +587,7 @@ class Graph:
 
     @contextlib.contextmanager
     def control_dependencies(self, control_inputs):
+        """A context manager: ops built inside run only after `control_inputs`; None clears the enclosing dependencies."""
         if control_inputs is None:
             saved, self._control_deps = self._control_deps, []
             try:
@@ -572,6 +612,7 @@ class Graph:
 
     @contextlib.contextmanager
     def device(self, device_name):
+        """A context manager recording a device on the ops built inside (tideflow runs on the CPU)."""
         self._device_stack.append(device_name or "")
         try:
             yield
@@ -580,16 +621,20 @@ class Graph:
 
     # ---- collections ----
     def add_to_collection(self, name, value):
+        """Adds `value` to collection `name`."""
         self._collections.setdefault(name, []).append(value)
 
     def add_to_collections(self, names, value):
+        """Adds `value` to each collection in `names`."""
         for n in ([names] if isinstance(names, str) else set(names)):
             self.add_to_collection(n, value)
 
     def get_collection_ref(self, name):
+        """The list of collection `name` itself, created empty if missing (modify it in place)."""
         return self._collections.setdefault(name, [])
 
     def get_collection(self, name, scope=None):
+        """A copy of collection `name`, optionally only the items whose `name` matches the regular expression `scope`."""
         items = self._collections.get(name, [])
         if scope is None:
             return list(items)
@@ -597,9 +642,11 @@ class Graph:
         return [x for x in items if hasattr(x, "name") and c.match(x.name)]
 
     def get_all_collection_keys(self):
+        """The names of the graph's non-empty collections."""
         return [k for k in self._collections if isinstance(k, str)]
 
     def clear_collection(self, name):
+        """Empties collection `name`."""
         self._collections.pop(name, None)
 
 
