@@ -147,6 +147,11 @@ def _publish(ns):
     ns["__dir__"] = lambda: sorted(set(public) | {n for n in ns if n.startswith("__")})
 
 
+def _list_physical_devices(device_type=None):
+    """The accelerators visible to tideflow: none (it runs on the CPU; TensorFlow lists GPUs here)."""
+    return []
+
+
 def _install_eager(ns, sub):
     """Eager execution, tf.function and their helpers (tideflow.eager), TF 1.x spellings."""
     for n in ("function", "TensorSpec", "init_scope"):
@@ -161,5 +166,5 @@ def _install_eager(ns, sub):
     cfg.run_functions_eagerly = context.run_functions_eagerly
     cfg.functions_run_eagerly = context.functions_run_eagerly
     cfg.experimental_run_functions_eagerly = context.run_functions_eagerly
-    cfg.list_physical_devices = lambda device_type=None: []
+    cfg.list_physical_devices = _list_physical_devices
     ns["random"].set_seed = ns["set_random_seed"]

@@ -281,6 +281,7 @@ class TensorProto(_Message):
 
 
 class SummaryMetadata(_Message):
+    """TensorFlow's SummaryMetadata protobuf: the plugin that reads a summary value."""
     class PluginData(_Message):
         FIELDS = {"plugin_name": (1, "string", False), "content": (2, "bytes", False)}
 
@@ -289,12 +290,14 @@ class SummaryMetadata(_Message):
 
 
 class HistogramProto(_Message):
+    """TensorFlow's HistogramProto: min, max, num, sum, sum_squares and the bucket limits and counts."""
     FIELDS = {"min": (1, "double", False), "max": (2, "double", False), "num": (3, "double", False),
               "sum": (4, "double", False), "sum_squares": (5, "double", False),
               "bucket_limit": (6, "double", True), "bucket": (7, "double", True)}
 
 
 class Summary(_Message):
+    """TensorFlow's Summary protobuf: a list of `value`s (tag and simple_value, image, histo, tensor)."""
     class Image(_Message):
         FIELDS = {"height": (1, "int", False), "width": (2, "int", False), "colorspace": (3, "int", False),
                   "encoded_image_string": (4, "bytes", False)}
@@ -313,6 +316,7 @@ Summary.FIELDS = {"value": (1, Summary.Value, True)}
 
 
 class SessionLog(_Message):
+    """TensorFlow's SessionLog protobuf: START / STOP / CHECKPOINT events in event files."""
     STATUS_UNSPECIFIED, START, STOP, CHECKPOINT = 0, 1, 2, 3
     FIELDS = {"status": (1, "int", False), "checkpoint_path": (2, "string", False), "msg": (3, "string", False)}
 
@@ -322,6 +326,7 @@ class TaggedRunMetadata(_Message):
 
 
 class Event(_Message):
+    """TensorFlow's Event protobuf, the records of event files: wall_time, step and one of summary, graph_def, session_log..."""
     FIELDS = {"wall_time": (1, "double", False), "step": (2, "int", False), "file_version": (3, "string", False),
               "graph_def": (4, "bytes", False), "summary": (5, Summary, False),
               "session_log": (7, SessionLog, False), "tagged_run_metadata": (8, TaggedRunMetadata, False),

@@ -38,6 +38,7 @@ _graph_def_writer = [None]
 
 
 class GraphKeys:
+    """Standard collection names (GLOBAL_VARIABLES, TRAINABLE_VARIABLES, SUMMARIES, UPDATE_OPS, LOSSES...)."""
     GLOBAL_VARIABLES = "variables"
     LOCAL_VARIABLES = "local_variables"
     MODEL_VARIABLES = "model_variables"

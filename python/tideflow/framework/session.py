@@ -10,6 +10,7 @@ from . import ops as _ops
 
 
 class GPUOptions:
+    """tf.GPUOptions: accepted for TensorFlow's ConfigProto (tideflow runs on the CPU; the values are kept, unused)."""
     def __init__(self, allow_growth=False, per_process_gpu_memory_fraction=1.0, **kwargs):
         self.allow_growth = allow_growth
         self.per_process_gpu_memory_fraction = per_process_gpu_memory_fraction
@@ -30,6 +31,7 @@ class ConfigProto:
 
 
 class RunOptions:
+    """tf.RunOptions for Session.run: accepted, tracing levels are not recorded."""
     FULL_TRACE = 3
     NO_TRACE = 0
 
@@ -38,6 +40,7 @@ class RunOptions:
 
 
 class RunMetadata:
+    """tf.RunMetadata for Session.run: accepted, left empty."""
     pass
 
 

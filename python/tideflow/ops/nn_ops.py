@@ -307,6 +307,7 @@ def top_k(input, k=1, sorted=True, name=None):  # noqa: A002
 
 
 def in_top_k(predictions, targets, k, name=None):
+    """A bool per row: whether targets[i] is among the k largest of predictions[i] ([batch, classes] float, targets [batch] int; ties count as in)."""
     targets = _ops.convert_to_tensor(targets, name="targets")
     k = _ops.convert_to_tensor(k, dtype=targets.dtype, name="k") if not _ops.is_tensor(k) else k
     return _ops.apply1("InTopKV2", [predictions, targets, k], name=name or "InTopKV2")
