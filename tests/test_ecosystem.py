@@ -126,8 +126,9 @@ def test_gfile_local_files(tmp_path):
         g.GFile(d + "/w.txt").read()
     with pytest.raises(tf.errors.NotFoundError):
         g.listdir(d + "/nope")
-    with pytest.raises(tf.errors.AlreadyExistsError):
-        g.mkdir(d)
+    g.mkdir(d)  # existing: fine (TensorFlow ignores AlreadyExists here)
+    with pytest.raises(tf.errors.NotFoundError):
+        g.mkdir(d + "/no/such/parent")
     g.rmtree(str(tmp_path / "a"))
     assert not tf.gfile.Exists(str(tmp_path / "a"))
     with pytest.raises(tf.errors.NotFoundError):
@@ -338,13 +339,19 @@ def _script(tmp_path, source, *args):
 def test_flags_through_absl(tmp_path):
     def _run_py(source, *args):
         return _script(tmp_path, source, *args)
-    r = _run_py(FLAGS_SCRIPT, "--steps=7", "--fast", "--unknown=1", "pos")
+    r = _run_py(FLAGS_SCRIPT, "--steps=7", "--fast", "pos")
     assert r.returncode == 3, r.stderr
-    assert r.stdout.split("\n")[:2] == ["before 7", "main 7 train True ['--unknown=1', 'pos']"]
-    r = _run_py(FLAGS_SCRIPT, "--help")  # absl exits 1 after --help's short usage, as TensorFlow does
+    assert r.stdout.split("\n")[:2] == ["before 7", "main 7 train True ['pos']"]
+    # tf.app.run lets flags nobody defined through to main (reading one before run would raise, as in TF)
+    r = _run_py(FLAGS_SCRIPT.replace('print("before", FLAGS.steps)', ''), "--steps=7", "--unknown=1", "pos")
+    assert r.returncode == 3 and "main 7 train False ['--unknown=1', 'pos']" in r.stdout, r.stderr
+    r = _run_py(FLAGS_SCRIPT, "--steps=7", "--unknown=1")
+    assert r.returncode == 1 and "UnrecognizedFlagError: Unknown command line flag 'unknown'" in r.stderr
+    late = FLAGS_SCRIPT.replace('print("before", FLAGS.steps)', '')  # --help is a flag of tf.app.run's
+    r = _run_py(late, "--help")  # absl exits 1 after --help's short usage, as TensorFlow does
     assert r.returncode == 1 and "--steps: How many steps." in r.stdout and "(default: '5')" in r.stdout
     assert "--mode: What to do." in r.stdout
-    r = _run_py(FLAGS_SCRIPT, "--helpfull")
+    r = _run_py(late, "--helpfull")
     assert r.returncode == 1 and "--steps" in r.stdout and "absl.logging" in r.stdout
     ff = tmp_path / "flags.txt"
     ff.write_text("--steps=11\n--mode=eval\n")
@@ -360,12 +367,15 @@ def test_flags_behave_as_tensorflows(tmp_path):
 
     def _run_py(source, *args):
         return _script(tmp_path, source, *args)
-    args = ["--steps=7", "--unknown=1", "pos"]
-    ours = _run_py(FLAGS_SCRIPT, *args)
-    theirs = _run_py(FLAGS_SCRIPT.replace("import tideflow as tf", "import tensorflow.compat.v1 as tf"), *args)
-    assert (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout)
-    ours = _run_py(FLAGS_SCRIPT, "--help")
-    theirs = _run_py(FLAGS_SCRIPT.replace("import tideflow as tf", "import tensorflow.compat.v1 as tf"), "--help")
+    late = FLAGS_SCRIPT.replace('print("before", FLAGS.steps)', '')
+    for source, args in ((late, ["--steps=7", "--unknown=1", "pos"]), (FLAGS_SCRIPT, ["--steps=7", "--fast"]),
+                         (FLAGS_SCRIPT, ["--steps=7", "--unknown=1"]), (late, ["--fast=maybe"])):
+        ours = _run_py(source, *args)
+        theirs = _run_py(source.replace("import tideflow as tf", "import tensorflow.compat.v1 as tf"), *args)
+        assert (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout), args
+        assert ours.stderr.strip().split("\n")[-1] == theirs.stderr.strip().split("\n")[-1], args
+    ours = _run_py(late, "--help")
+    theirs = _run_py(late.replace("import tideflow as tf", "import tensorflow.compat.v1 as tf"), "--help")
     assert ours.returncode == theirs.returncode == 1
     assert ours.stdout.replace("tideflow", "X").split("\n")[2:] == theirs.stdout.replace("tensorflow", "X").split("\n")[2:]
 

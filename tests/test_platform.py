@@ -76,14 +76,18 @@ def test_flag_errors():
 
 
 def test_reading_a_flag_before_run_parses_argv(monkeypatch):
-    # TF 1.x (not plain absl): FLAGS.x before tf.app.run parses sys.argv's known flags
+    # TF 1.x (not plain absl): FLAGS.x before tf.app.run parses sys.argv; an unknown flag raises then
     tf.flags.DEFINE_integer("tideflow_test_early_read", 1, "")
-    monkeypatch.setattr(sys, "argv", ["prog", "--tideflow_test_early_read=5", "--other"])
     was_parsed = tf.flags.FLAGS.is_parsed()
     if was_parsed:
         tf.flags.FLAGS.unparse_flags()
     try:
+        monkeypatch.setattr(sys, "argv", ["prog", "--tideflow_test_early_read=5"])
         assert tf.flags.FLAGS.tideflow_test_early_read == 5
+        tf.flags.FLAGS.unparse_flags()
+        monkeypatch.setattr(sys, "argv", ["prog", "--tideflow_test_early_read=6", "--other=1"])
+        with pytest.raises(tf_flags.UnrecognizedFlagError, match="other"):
+            tf.flags.FLAGS.tideflow_test_early_read
     finally:
         tf.flags.FLAGS.unparse_flags()
 

@@ -8,7 +8,8 @@ TensorFlow 1.x uses), so definitions, parsing, `--help`, `--helpfull` and `--fla
     tf.app.run()
 
 As in TF 1.x (tensorflow/python/platform/flags.py), reading a flag before `tf.app.run` parses `sys.argv`
-for the known flags instead of raising absl's UnparsedFlagAccessError, and the DEFINE_* functions also
+instead of raising absl's UnparsedFlagAccessError (an unknown flag on the command line then raises
+UnrecognizedFlagError, as in TensorFlow; tf.app.run alone lets unknown flags through), and the DEFINE_* functions also
 take TF's old keyword names (`flag_name`, `default_value`, `docstring`). The flags live in absl's global
 FlagValues, shared with any absl-based library in the process, as in TensorFlow.
 
@@ -33,7 +34,7 @@ _RENAMED = {"flag_name": "name", "default_value": "default", "docstring": "help"
 
 
 class _FlagValuesWrapper:
-    """absl's FLAGS, except that reading a flag before parsing parses sys.argv's known flags (TF 1.x)."""
+    """absl's FLAGS, except that reading a flag before parsing parses sys.argv (TF 1.x)."""
 
     def __init__(self, flags_object):
         self.__dict__["__wrapped"] = flags_object
@@ -46,7 +47,7 @@ class _FlagValuesWrapper:
     def __getattr__(self, name):
         wrapped = self.__dict__["__wrapped"]
         if not wrapped.is_parsed():
-            wrapped(_sys.argv, known_only=True)
+            wrapped(_sys.argv)  # all of argv, as TensorFlow's wrapper: an unknown flag raises here
         return wrapped.__getattr__(name)
 
     def __setattr__(self, name, value):

@@ -201,13 +201,18 @@ def MakeDirs(dirname):  # noqa: N802
 
 
 def MkDir(dirname):  # noqa: N802
-    """Creates directory `dirname` (its parent must exist).
+    """Creates directory `dirname` (its parent must exist); an existing one is fine, as in TensorFlow
+    (whose CreateDir binding ignores AlreadyExists).
 
     Raises:
-      tf.errors.AlreadyExistsError: it exists. tf.errors.NotFoundError: the parent does not.
+      tf.errors.NotFoundError: the parent does not exist.
     """
-    with _Translating(_path(dirname)):
+    try:
         os.mkdir(_path(dirname))
+    except FileExistsError:
+        return
+    except OSError as e:
+        raise _tf_error(e, _path(dirname)) from e
 
 
 def Glob(filename):  # noqa: N802
