@@ -6,6 +6,7 @@ from tideflow import config as config
 from tideflow import contrib as contrib
 from tideflow import debugging as debugging
 from tideflow import errors as errors
+from tideflow import estimator as estimator
 from tideflow import flags as flags
 from tideflow import gfile as gfile
 from tideflow import graph_util as graph_util

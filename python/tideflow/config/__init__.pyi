@@ -3,7 +3,7 @@ from typing import Any
 
 from tideflow.eager.context import run_functions_eagerly as experimental_run_functions_eagerly
 from tideflow.eager.context import functions_run_eagerly as functions_run_eagerly
-def list_physical_devices(device_type: Any = ...) -> Any: ...
+from tideflow._namespaces import _list_physical_devices as list_physical_devices
 from tideflow.eager.context import run_functions_eagerly as run_functions_eagerly
 from tideflow.config import threading as threading
 __all__ = ['experimental_run_functions_eagerly', 'functions_run_eagerly', 'list_physical_devices', 'run_functions_eagerly', 'threading']
