@@ -9,7 +9,8 @@ import pytest
 
 import tideflow as tf
 
-PYTHON_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python")
+# the folder of the tideflow under test (the source tree in a dev build, site-packages when installed)
+PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__)))
 
 
 def _run_py(code, *args, cwd=None):

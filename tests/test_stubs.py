@@ -11,7 +11,7 @@ import pytest
 import tideflow as tf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PYDIR = os.path.join(ROOT, "python")
+PYDIR = os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__)))  # the tideflow under test, with its stubs
 
 
 def test_stubs_are_current():
@@ -19,6 +19,7 @@ def test_stubs_are_current():
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, ("stubs out of date; run `python tools/gen_stubs.py`:\n" + r.stdout + r.stderr)
     assert os.path.exists(os.path.join(PYDIR, "tideflow", "py.typed"))
+    assert os.path.exists(os.path.join(PYDIR, "tideflow", "math.pyi"))  # the wheel carries the stubs
 
 
 def _mypy(tmp_path, *files):

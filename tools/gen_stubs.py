@@ -67,7 +67,10 @@ def _defined_names(modname):
 def _home(value, avoid):
     """(module, attribute) where `value` is defined statically, or None."""
     candidates = []
-    mod, qual = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
+    if not (inspect.isfunction(value) or inspect.isclass(value) or inspect.isbuiltin(value)):
+        mod = qual = None  # an instance: asking it for attributes may run code (tf.flags.FLAGS parses argv)
+    else:
+        mod, qual = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
     if isinstance(mod, str) and isinstance(qual, str) and "." not in qual and "<" not in qual:
         candidates.append((mod, qual))
     for modname, m in sorted(sys.modules.items()):
@@ -147,7 +150,9 @@ def _stub_path(modpath, namespaces):
 
 def generate():
     """{path: text} of every stub."""
-    sys.path.insert(0, os.path.join(ROOT, "python"))
+    import glob
+    if glob.glob(os.path.join(PKG, "_core*")):  # a dev build in the source tree; else the installed package
+        sys.path.insert(0, os.path.join(ROOT, "python"))
     import tideflow
     from tideflow import _namespaces
     # The namespaces _namespaces built (a module object without a file), each published in sys.modules.
@@ -192,7 +197,8 @@ def generate():
 
 def _core_stub():
     import tempfile
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    import tideflow
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(tideflow.__file__))))
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "_core.pyi")
         r = subprocess.run([sys.executable, "-m", "nanobind.stubgen", "-m", "tideflow._core", "-o", path, "-q"],
