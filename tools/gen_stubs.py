@@ -151,7 +151,8 @@ def _stub_path(modpath, namespaces):
 def generate():
     """{path: text} of every stub."""
     import glob
-    if glob.glob(os.path.join(PKG, "_core*")):  # a dev build in the source tree; else the installed package
+    built = [p for p in glob.glob(os.path.join(PKG, "_core.*")) if not p.endswith(".pyi")]
+    if built:  # a dev build in the source tree; else the installed package
         sys.path.insert(0, os.path.join(ROOT, "python"))
     import tideflow
     from tideflow import _namespaces
@@ -190,7 +191,11 @@ def generate():
     out[os.path.join(PKG, "compat", "v1.pyi")] = HEADER + "from tideflow import *\n" + "".join(
         "from tideflow import %s as %s\n" % (n, n) for n in sorted(tideflow.__all__)
         if isinstance(getattr(tideflow, n), types.ModuleType))
-    out[os.path.join(PKG, "_core.pyi")] = _core_stub()
+    import importlib.util
+    if importlib.util.find_spec("nanobind") is not None:
+        out[os.path.join(PKG, "_core.pyi")] = _core_stub()
+    else:  # nanobind is a build requirement, absent from an installed package's environment
+        print("note: nanobind is not installed; _core.pyi is left as it is", file=sys.stderr)
     _ = _namespaces
     return out
 
