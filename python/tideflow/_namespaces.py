@@ -6,9 +6,9 @@ import types
 
 from . import contrib, gfile, legacy_names, tfrecord
 from .framework import graph_util, importer, tf_messages
-from .ops import (candidate_sampling_ops, control_flow_util, gen_ops, linalg_ops, math_ops, nn_ops, random_ops,
-                  rnn, rnn_cell_impl, sampled_losses, special_math_ops)
-from . import compat
+from .ops import (candidate_sampling_ops, control_flow_util, gen_ops, image_ops, linalg_ops, math_ops, nn_ops,
+                  random_ops, rnn, rnn_cell_impl, sampled_losses, special_math_ops)
+from . import compat, summary_v2
 from .eager import context, function
 
 
@@ -95,6 +95,10 @@ def install(ns):
     ns["compat"], ns["contrib"] = compat, contrib  # compat.v1 is tideflow; compat.v2 loads when imported;
     # contrib's parts load on first use (contrib/__init__.py)
     _install_eager(ns, sub)
+    ns.setdefault("image", sub("image", []))  # tf.image basics (ops/image_ops.py)
+    for n in image_ops.__all__:
+        setattr(ns["image"], n, getattr(image_ops, n))
+    ns["summary"].all_v2_summary_ops = summary_v2.all_v2_summary_ops
     gen_ops.install(ns)  # tf.math and tf.debugging exist by now
     _publish(ns)  # last: every namespace is complete
 
@@ -106,7 +110,7 @@ def install(ns):
 # tideflow.compat.v1.*, which is tideflow itself), so every import form finds it, and gives it and tideflow
 # an `__all__` and `__dir__` of the API alone: `dir(tf)` lists no np, math_ops or framework. Tools that
 # read code without running it see the same API in the checked-in stubs (*.pyi, tools/gen_stubs.py), which
-# tests/test_api_surface.py keeps equal to what this builds.
+# tests/test_stubs.py keeps equal to what this builds.
 _PUBLIC_MODULES = ("app", "compat", "config", "contrib", "debugging", "errors", "flags", "gfile", "graph_util",
                    "image", "initializers", "io", "keras", "layers", "linalg", "logging", "losses", "math", "nest",
                    "nn", "python_io", "random", "sets", "strings", "summary", "sysconfig", "test", "train",

@@ -4,12 +4,14 @@ from tideflow import app as app
 from tideflow import compat as compat
 from tideflow import config as config
 from tideflow import contrib as contrib
+from tideflow import data as data
 from tideflow import debugging as debugging
 from tideflow import errors as errors
 from tideflow import estimator as estimator
 from tideflow import flags as flags
 from tideflow import gfile as gfile
 from tideflow import graph_util as graph_util
+from tideflow import image as image
 from tideflow import initializers as initializers
 from tideflow import io as io
 from tideflow import keras as keras
