@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "bindings_util.h"
+#include "checksum.h"
 #include "summary/event_writer.h"
 #include "summary/graph_def.h"
 #include "summary/protobuf_lite.h"
@@ -145,6 +146,14 @@ void bind_summary(nb::module_& m) {
       .def_prop_ro("closed", &EventWriter::closed)
       .def_prop_ro("logdir", &EventWriter::logdir)
       .def_prop_ro("filename", &EventWriter::filename);
+
+  // TFRecord files (tf.python_io, python/tideflow/tfrecord.py): the framing event files use.
+  m.def("tfrecord_frame", [](nb::bytes data) {
+    std::string s = tfrecord_frame(bytes_of(data));
+    return nb::bytes(s.data(), s.size());
+  }, "data"_a, "A TFRecord: length (uint64 LE), its masked CRC-32C, the data, the data's masked CRC-32C.");
+  m.def("masked_crc32c", [](nb::bytes data) { return crc32c_mask(crc32c(data.c_str(), data.size())); },
+        "data"_a, "TFRecord's masked CRC-32C (Castagnoli) of `data`.");
 
   m.def("pb_encode", &pb_encode, "fields"_a);
   m.def("pb_decode", &pb_decode, "data"_a, "kinds"_a);

@@ -1,6 +1,7 @@
 """Runs one program text under tideflow and under TensorFlow 2 in fresh interpreters (eager execution and
 TF2 behavior are process-wide, and other tests put TensorFlow in graph mode), and returns what each
 printed. A script reports values with `report(name, value)`, which prints one JSON line."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -8,7 +9,9 @@ import sys
 import textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PYTHON_DIR = os.path.join(os.path.dirname(HERE), "python")
+# the folder of the tideflow the tests import: the source tree in a dev build, site-packages when installed
+# (a clean clone's python/ has no compiled core)
+PYTHON_DIR = os.path.dirname(os.path.dirname(importlib.util.find_spec("tideflow").origin))
 
 PRELUDE = '''
 import json as _json

@@ -42,11 +42,12 @@ def test_logging_prints_like_tensorflow_when_nothing_is_configured(tmp_path):
 
 
 def _fresh_flags():
-    fv = tf_flags._FlagValues()
-    for name, default, parse, kind in [("epochs", 10, int, "int"), ("lr", 0.1, float, "float"),
-                                       ("fast", False, tf_flags._parse_bool, "bool"),
-                                       ("name", "m", str, "str")]:
-        fv._define(tf_flags._Flag(name, default, "", parse, kind))
+    # absl's FlagValues underneath tf.flags (flags.py): a private set, so tests do not touch FLAGS
+    fv = tf_flags.FlagValues()
+    tf_flags.DEFINE_integer("epochs", 10, "", flag_values=fv)
+    tf_flags.DEFINE_float("lr", 0.1, "", flag_values=fv)
+    tf_flags.DEFINE_boolean("fast", False, "", flag_values=fv)
+    tf_flags.DEFINE_string(flag_name="name", default_value="m", docstring="", flag_values=fv)  # TF's old names
     return fv
 
 
@@ -68,11 +69,27 @@ def test_flag_errors():
     assert _fresh_flags()(["prog", "--bogus=1"], known_only=True) == ["prog", "--bogus=1"]
     with pytest.raises(tf_flags.IllegalFlagValueError, match="epochs"):
         _fresh_flags()(["prog", "--epochs=abc"])
-    with pytest.raises(ValueError, match="--lr needs a value"):
+    with pytest.raises(tf_flags.Error, match="lr"):
         _fresh_flags()(["prog", "--lr"])
-    with pytest.raises(tf_flags.Error, match="defined twice"):
-        fv = _fresh_flags()
-        fv._define(tf_flags._Flag("epochs", 1, "", int, "int"))
+    with pytest.raises(tf_flags.DuplicateFlagError, match="defined twice"):
+        tf_flags.DEFINE_integer("epochs", 1, "", flag_values=_fresh_flags())
+
+
+def test_reading_a_flag_before_run_parses_argv(monkeypatch):
+    # TF 1.x (not plain absl): FLAGS.x before tf.app.run parses sys.argv; an unknown flag raises then
+    tf.flags.DEFINE_integer("tideflow_test_early_read", 1, "")
+    was_parsed = tf.flags.FLAGS.is_parsed()
+    if was_parsed:
+        tf.flags.FLAGS.unparse_flags()
+    try:
+        monkeypatch.setattr(sys, "argv", ["prog", "--tideflow_test_early_read=5"])
+        assert tf.flags.FLAGS.tideflow_test_early_read == 5
+        tf.flags.FLAGS.unparse_flags()
+        monkeypatch.setattr(sys, "argv", ["prog", "--tideflow_test_early_read=6", "--other=1"])
+        with pytest.raises(tf_flags.UnrecognizedFlagError, match="other"):
+            tf.flags.FLAGS.tideflow_test_early_read
+    finally:
+        tf.flags.FLAGS.unparse_flags()
 
 
 def test_app_run_parses_flags_and_exits_with_mains_value(tmp_path):

@@ -1,10 +1,13 @@
-"""Sub-namespaces users reach as attributes: tf.compat.v1, tf.math, tf.linalg, tf.random, tf.debugging."""
+"""Sub-namespaces: tf.math, tf.linalg, tf.random, tf.debugging, tf.nn, tf.io... are built here and
+published as importable modules (`import tideflow.math`, `from tideflow.compat.v1 import nn`): Note
+[public namespaces]. Adding a name to a namespace is one line in install()."""
+import sys
 import types
 
-from . import contrib, gfile, legacy_names
+from . import contrib, gfile, legacy_names, tfrecord
 from .framework import graph_util, importer, tf_messages
-from .ops import (candidate_sampling_ops, control_flow_util, gen_ops, image_ops, linalg_ops, math_ops, random_ops, rnn,
-                  rnn_cell_impl, sampled_losses)
+from .ops import (candidate_sampling_ops, control_flow_util, gen_ops, image_ops, linalg_ops, math_ops, nn_ops,
+                  random_ops, rnn, rnn_cell_impl, sampled_losses, special_math_ops)
 from . import compat, summary_v2
 from .eager import context, function
 
@@ -17,6 +20,9 @@ def install(ns):
                 setattr(m, n, ns[n])
         return m
 
+    ns["nn"] = sub("nn", [])  # the API of ops/nn_ops.py, without its imports
+    for n in nn_ops.__all__:
+        setattr(ns["nn"], n, getattr(nn_ops, n))
     # Ops made from the registry (gen_ops) go where their API names say; these are the hand-written ones.
     math_names = [n for n in ("add", "subtract", "multiply", "divide", "truediv", "floordiv", "mod", "pow",
                               "maximum", "minimum", "round", "add_n", "equal", "not_equal", "less",
@@ -74,6 +80,11 @@ def install(ns):
     ns.setdefault("io", sub("io", []))
     ns["io"].write_graph, ns["io"].gfile = graph_util.write_graph, gfile
     ns["gfile"] = gfile
+    ns["python_io"] = sub("python_io", [])  # TFRecord files (tfrecord.py), also in tf.io
+    for n in tfrecord.__all__:
+        setattr(ns["python_io"], n, getattr(tfrecord, n))
+        setattr(ns["io"], n, getattr(tfrecord, n))
+    ns["einsum"] = ns["linalg"].einsum = special_math_ops.einsum
     # tf.nn.rnn_cell, tf.nn.dynamic_rnn... and tf.contrib.rnn (ops/rnn.py, ops/rnn_cell_impl.py)
     ns["nn"].rnn_cell = sub("nn.rnn_cell", [])
     for n in rnn_cell_impl.__all__:
@@ -88,7 +99,61 @@ def install(ns):
     for n in image_ops.__all__:
         setattr(ns["image"], n, getattr(image_ops, n))
     ns["summary"].all_v2_summary_ops = summary_v2.all_v2_summary_ops
-    gen_ops.install(ns)  # last: tf.math and tf.debugging exist by now
+    gen_ops.install(ns)  # tf.math and tf.debugging exist by now
+    _publish(ns)  # last: every namespace is complete
+
+
+# Note [public namespaces]
+# TensorFlow's namespaces are modules: `import tensorflow.compat.v1 as tf`, `from tensorflow.compat.v1 import
+# nn`, `import tensorflow.math`. tideflow's are filled here at import (hand-written names above, registry
+# ops by gen_ops.install), then _publish registers each in sys.modules under its dotted name (also under
+# tideflow.compat.v1.*, which is tideflow itself), so every import form finds it, and gives it and tideflow
+# an `__all__` and `__dir__` of the API alone: `dir(tf)` lists no np, math_ops or framework. Tools that
+# read code without running it see the same API in the checked-in stubs (*.pyi, tools/gen_stubs.py), which
+# tests/test_stubs.py keeps equal to what this builds.
+_PUBLIC_MODULES = ("app", "compat", "config", "contrib", "debugging", "errors", "flags", "gfile", "graph_util",
+                   "image", "initializers", "io", "keras", "layers", "linalg", "logging", "losses", "math", "nest",
+                   "nn", "python_io", "random", "sets", "strings", "summary", "sysconfig", "test", "train",
+                   "version", "data", "saved_model", "estimator", "feature_column", "distributions", "metrics",
+                   "profiler", "quantization", "lite", "signal", "spectral", "sparse", "bitwise", "dtypes",
+                   "experimental", "autograph", "distribute", "lookup", "queue", "resource_loader", "user_ops",
+                   "audio", "manip", "tpu", "xla", "saved_model", "v2", "compiler")
+
+
+def _public(m):
+    return sorted(n for n in vars(m) if not n.startswith("_"))
+
+
+def _set_dir(m, names):
+    m.__all__ = names
+    m.__dir__ = lambda: sorted(set(names) | {n for n in vars(m) if n.startswith("__")})
+
+
+def _publish(ns):
+    public = sorted(n for n in ns if not n.startswith("_") and (
+        n in _PUBLIC_MODULES or not isinstance(ns[n], types.ModuleType)))
+
+    def register(path, m):
+        sys.modules.setdefault("tideflow." + path, m)
+        sys.modules.setdefault("tideflow.compat.v1." + path, m)
+        built = type(m) is types.ModuleType and m.__name__ == "tideflow." + path and not hasattr(m, "__file__")
+        if not built:  # a package of its own (tf.train, tf.keras): its submodules import as they are
+            return
+        _set_dir(m, _public(m))  # made in install(): everything on it is API
+        for n, v in list(vars(m).items()):
+            if isinstance(v, types.ModuleType) and not n.startswith("_") and v.__name__.startswith("tideflow."):
+                register(path + "." + n, v)
+
+    for n in public:
+        if isinstance(ns[n], types.ModuleType) and n != "compat":
+            register(n, ns[n])
+    ns["__all__"] = public
+    ns["__dir__"] = lambda: sorted(set(public) | {n for n in ns if n.startswith("__")})
+
+
+def _list_physical_devices(device_type=None):
+    """The accelerators visible to tideflow: none (it runs on the CPU; TensorFlow lists GPUs here)."""
+    return []
 
 
 def _install_eager(ns, sub):
@@ -105,5 +170,5 @@ def _install_eager(ns, sub):
     cfg.run_functions_eagerly = context.run_functions_eagerly
     cfg.functions_run_eagerly = context.functions_run_eagerly
     cfg.experimental_run_functions_eagerly = context.run_functions_eagerly
-    cfg.list_physical_devices = lambda device_type=None: []
+    cfg.list_physical_devices = _list_physical_devices
     ns["random"].set_seed = ns["set_random_seed"]

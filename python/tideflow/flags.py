@@ -1,4 +1,5 @@
-"""tf.flags / tf.app.flags: command-line flags as TF 1.x programs declare them.
+"""tf.flags / tf.app.flags: command-line flags as TF 1.x programs declare them, through absl-py (what
+TensorFlow 1.x uses), so definitions, parsing, `--help`, `--helpfull` and `--flagfile` behave as TF's.
 
     flags = tf.app.flags
     flags.DEFINE_integer("epochs", 10, "How many epochs.")
@@ -6,173 +7,114 @@
     def main(argv): print(FLAGS.epochs)
     tf.app.run()
 
-Like TF 1.x (absl underneath), reading a flag before `tf.app.run` parses `sys.argv` for the known flags.
-Accepted forms: `--name=value`, `--name value`, and for booleans `--name`, `--noname`, `--name=false`.
-`--` ends flag parsing. An unknown `--flag` is an error when `tf.app.run` parses (absl's rule); a bad
-value raises ValueError naming the flag."""
+As in TF 1.x (tensorflow/python/platform/flags.py), reading a flag before `tf.app.run` parses `sys.argv`
+instead of raising absl's UnparsedFlagAccessError (an unknown flag on the command line then raises
+UnrecognizedFlagError, as in TensorFlow; tf.app.run alone lets unknown flags through), and the DEFINE_* functions also
+take TF's old keyword names (`flag_name`, `default_value`, `docstring`). The flags live in absl's global
+FlagValues, shared with any absl-based library in the process, as in TensorFlow.
+
+Note [lazy absl]
+absl.flags costs ~50 ms of import time, more than half of `import tideflow`; most programs never touch
+flags. This module is therefore a shell: the first attribute read (tf.flags.FLAGS, tf.app.flags.DEFINE_*)
+imports absl and fills the module in (PEP 562 `__getattr__`). flags.pyi gives tools the static view.
+"""
 import sys as _sys
 
-__all__ = ["FLAGS", "DEFINE_string", "DEFINE_integer", "DEFINE_float", "DEFINE_boolean", "DEFINE_bool",
-           "DEFINE_list", "DEFINE_enum", "mark_flag_as_required", "Error", "UnrecognizedFlagError",
-           "IllegalFlagValueError"]
+__all__ = ["FLAGS", "DEFINE", "DEFINE_string", "DEFINE_integer", "DEFINE_float", "DEFINE_boolean",
+           "DEFINE_bool", "DEFINE_list", "DEFINE_spaceseplist", "DEFINE_multi_string", "DEFINE_multi_integer",
+           "DEFINE_multi_float", "DEFINE_multi_enum", "DEFINE_enum", "DEFINE_enum_class", "DEFINE_alias",
+           "DEFINE_flag", "declare_key_flag", "adopt_module_key_flags", "mark_flag_as_required",
+           "mark_flags_as_required", "mark_flags_as_mutual_exclusive", "register_validator", "validator",
+           "multi_flags_validator", "register_multi_flags_validator", "Flag", "FlagValues", "ArgumentParser",
+           "Error", "UnrecognizedFlagError", "IllegalFlagValueError", "UnparsedFlagAccessError",
+           "DuplicateFlagError", "ValidationError", "FlagNameConflictsWithMethodError"]
+
+# TF 1.x's keyword names for DEFINE_* arguments (tensorflow/python/platform/flags.py _RENAMED_ARGUMENTS).
+_RENAMED = {"flag_name": "name", "default_value": "default", "docstring": "help"}
 
 
-class Error(Exception):
-    pass
+class _FlagValuesWrapper:
+    """absl's FLAGS, except that reading a flag before parsing parses sys.argv (TF 1.x)."""
 
+    def __init__(self, flags_object):
+        self.__dict__["__wrapped"] = flags_object
 
-class UnrecognizedFlagError(Error):
-    pass
-
-
-class IllegalFlagValueError(Error, ValueError):
-    pass
-
-
-def _parse_bool(s):
-    v = str(s).strip().lower()
-    if v in ("true", "t", "1", "yes", "y"):
-        return True
-    if v in ("false", "f", "0", "no", "n"):
-        return False
-    raise ValueError("not a boolean: %r" % (s,))
-
-
-class _Flag:
-    def __init__(self, name, default, help, parse, kind):
-        self.name, self.default, self.help, self.parse, self.kind = name, default, help, parse, kind
-        self.value = default
-        self.present = False
-
-    def set(self, text):
-        try:
-            self.value = self.parse(text)
-        except ValueError as e:
-            raise IllegalFlagValueError("flag --%s=%s: %s" % (self.name, text, e)) from None
-        self.present = True
-
-
-class _FlagValues:
-    def __init__(self):
-        object.__setattr__(self, "_flags", {})
-        object.__setattr__(self, "_parsed", False)
-        object.__setattr__(self, "_required", set())
-
-    def _define(self, flag):
-        if flag.name in self._flags:
-            raise Error("The flag %r is defined twice." % flag.name)
-        self._flags[flag.name] = flag
-
-    def __call__(self, argv, known_only=False):
-        """Parses argv[1:]; returns argv[0] plus the arguments that are not flags."""
-        rest = [argv[0]] if argv else []
-        args = list(argv[1:])
-        i = 0
-        while i < len(args):
-            a = args[i]
-            i += 1
-            if a == "--":
-                rest.extend(args[i:])
-                break
-            if not a.startswith("-") or a == "-":
-                rest.append(a)
-                continue
-            name, eq, text = a.lstrip("-").partition("=")
-            flag = self._flags.get(name)
-            if flag is None and name.startswith("no") and not eq:
-                neg = self._flags.get(name[2:])
-                if neg is not None and neg.kind == "bool":
-                    neg.set("false")
-                    continue
-            if flag is None:
-                if known_only:
-                    rest.append(a)
-                    continue
-                raise UnrecognizedFlagError("Unknown command line flag '%s'" % name)
-            if not eq:
-                if flag.kind == "bool":
-                    text = "true"
-                elif i < len(args):
-                    text = args[i]
-                    i += 1
-                else:
-                    raise IllegalFlagValueError("flag --%s needs a value" % name)
-            flag.set(text)
-        missing = [n for n in self._required if self._flags[n].value is None]
-        if missing and not known_only:
-            raise IllegalFlagValueError("flag --%s must have a value other than None." % missing[0])
-        object.__setattr__(self, "_parsed", True)
-        return rest
-
-    def is_parsed(self):
-        return self._parsed
+    def __getattribute__(self, name):
+        if name == "__dict__":
+            return super().__getattribute__(name)
+        return self.__dict__["__wrapped"].__getattribute__(name)
 
     def __getattr__(self, name):
-        flags = object.__getattribute__(self, "_flags")
-        if name not in flags:
-            raise AttributeError(name)
-        if not self._parsed:
-            self(_sys.argv, known_only=True)
-        return flags[name].value
+        wrapped = self.__dict__["__wrapped"]
+        if not wrapped.is_parsed():
+            wrapped(_sys.argv)  # all of argv, as TensorFlow's wrapper: an unknown flag raises here
+        return wrapped.__getattr__(name)
 
     def __setattr__(self, name, value):
-        if name not in self._flags:
-            raise AttributeError("no flag named %r" % name)
-        self._flags[name].value = value
+        return self.__dict__["__wrapped"].__setattr__(name, value)
+
+    def __delattr__(self, name):
+        return self.__dict__["__wrapped"].__delattr__(name)
+
+    def __dir__(self):
+        return self.__dict__["__wrapped"].__dir__()
+
+    def __getitem__(self, name):
+        return self.__dict__["__wrapped"].__getitem__(name)
+
+    def __setitem__(self, name, flag):
+        return self.__dict__["__wrapped"].__setitem__(name, flag)
+
+    def __len__(self):
+        return self.__dict__["__wrapped"].__len__()
+
+    def __iter__(self):
+        return self.__dict__["__wrapped"].__iter__()
+
+    def __str__(self):
+        return self.__dict__["__wrapped"].__str__()
 
     def __contains__(self, name):
-        return name in self._flags
+        return self.__dict__["__wrapped"].__contains__(name)
 
-    def flag_values_dict(self):
-        return {n: f.value for n, f in self._flags.items()}
-
-
-FLAGS = _FlagValues()
+    def __call__(self, *args, **kwargs):
+        return self.__dict__["__wrapped"].__call__(*args, **kwargs)
 
 
-def _define(name, default, help, parse, kind):
-    if isinstance(default, str) and kind not in ("str", "list"):
-        default = parse(default)  # absl accepts a default written as the command line would
-    FLAGS._define(_Flag(name, default, help, parse, kind))
+def _renaming(define):
+    def wrapper(*args, **kwargs):
+        for old, new in _RENAMED.items():
+            if old in kwargs:
+                kwargs[new] = kwargs.pop(old)
+        return define(*args, **kwargs)
+    wrapper.__name__ = wrapper.__qualname__ = define.__name__
+    wrapper.__doc__ = define.__doc__
+    wrapper.__wrapped__ = define
+    return wrapper
 
 
-def DEFINE_string(name, default, help=None, flag_values=None, **kwargs):
-    _define(name, default, help, str, "str")
+def _load():
+    """Fills this module from absl.flags (Note [lazy absl])."""
+    from absl import flags as absl_flags  # lazy: Note [lazy absl]
+    # absl credits a flag to the module that called DEFINE_* (for --help's "key flags" of the program):
+    # the wrapper's frames must not count.
+    absl_flags.disclaim_key_flags()
+    ns = globals()
+    for name in __all__:
+        if name == "FLAGS":
+            continue
+        value = getattr(absl_flags, name)
+        ns[name] = _renaming(value) if name.startswith("DEFINE_") else value
+    ns["FLAGS"] = _FlagValuesWrapper(absl_flags.FLAGS)
+    return absl_flags
 
 
-def DEFINE_integer(name, default, help=None, lower_bound=None, upper_bound=None, flag_values=None, **kwargs):
-    def parse(s):
-        v = int(s)
-        if (lower_bound is not None and v < lower_bound) or (upper_bound is not None and v > upper_bound):
-            raise ValueError("%d is outside [%s, %s]" % (v, lower_bound, upper_bound))
-        return v
-    _define(name, default, help, parse, "int")
+def __getattr__(name):
+    if name in __all__:
+        _load()
+        return globals()[name]
+    raise AttributeError("module 'tideflow.flags' has no attribute %r" % name)
 
 
-def DEFINE_float(name, default, help=None, lower_bound=None, upper_bound=None, flag_values=None, **kwargs):
-    _define(name, default, help, float, "float")
-
-
-def DEFINE_boolean(name, default, help=None, flag_values=None, **kwargs):
-    _define(name, default, help, _parse_bool, "bool")
-
-
-DEFINE_bool = DEFINE_boolean
-
-
-def DEFINE_list(name, default, help=None, flag_values=None, **kwargs):
-    def parse(s):
-        return [x for x in str(s).split(",") if x] if not isinstance(s, list) else s
-    _define(name, parse(default) if isinstance(default, str) else default, help, parse, "list")
-
-
-def DEFINE_enum(name, default, enum_values, help=None, flag_values=None, **kwargs):
-    def parse(s):
-        if s not in enum_values:
-            raise ValueError("value should be one of <%s>" % "|".join(enum_values))
-        return s
-    _define(name, default, help, parse, "str")
-
-
-def mark_flag_as_required(name, flag_values=None):
-    FLAGS._required.add(name)
+def __dir__():
+    return sorted(__all__)

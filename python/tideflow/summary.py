@@ -46,9 +46,53 @@ class _Repeated(list):
         return m
 
 
+class _FieldDescriptor:
+    """What a protobuf FieldDescriptor tells about one field: name, number, label, message_type."""
+    LABEL_OPTIONAL, LABEL_REPEATED = 1, 3
+
+    def __init__(self, name, number, kind, repeated):
+        self.name, self.number = name, number
+        self.label = self.LABEL_REPEATED if repeated else self.LABEL_OPTIONAL
+        self.message_type = kind.DESCRIPTOR if isinstance(kind, type) else None
+        self.kind = kind if isinstance(kind, str) else "message"
+
+
+class _Descriptor:
+    """What a protobuf Descriptor tells about a message type: name, full_name, fields, fields_by_name."""
+
+    def __init__(self, cls):
+        self.name = cls.__name__
+        self.full_name = "tensorflow." + cls.__qualname__
+        self._cls = cls
+
+    @property
+    def fields(self):
+        return [_FieldDescriptor(n, num, kind, rep) for n, (num, kind, rep) in self._cls.FIELDS.items()]
+
+    @property
+    def fields_by_name(self):
+        return {f.name: f for f in self.fields}
+
+    @property
+    def fields_by_number(self):
+        return {f.number: f for f in self.fields}
+
+
+class _DescriptorAttr:
+    def __get__(self, obj, cls):
+        d = cls.__dict__.get("_descriptor")
+        if d is None:
+            d = _Descriptor(cls)
+            type.__setattr__(cls, "_descriptor", d)
+        return d
+
+
 class _Message:
-    """A protobuf message described by FIELDS = {name: (number, kind or message class, repeated)}."""
+    """A protobuf message described by FIELDS = {name: (number, kind or message class, repeated)}, with
+    protobuf's message interface (DESCRIPTOR, CopyFrom, MergeFrom, ByteSize, SerializeToString,
+    ParseFromString, FromString, HasField, ListFields, Clear, ClearField)."""
     FIELDS = {}
+    DESCRIPTOR = _DescriptorAttr()
 
     def __init__(self, **kwargs):
         for k, v in kwargs.items():
@@ -116,6 +160,76 @@ class _Message:
         return _core.pb_encode(fields)
 
     def ParseFromString(self, data):
+        """Replaces the message's contents with the message serialized in `data`; returns len(data)."""
+        self.Clear()
+        return self.MergeFromString(data)
+
+    def MergeFromString(self, data):
+        """Merges the message serialized in `data` into this one (protobuf's rules, as MergeFrom);
+        returns len(data)."""
+        other = type(self)()
+        other._decode(data)
+        self.MergeFrom(other)
+        return len(bytes(data))
+
+    def MergeFrom(self, other):
+        """Merges `other` (a message of the same type) into this one: set scalars overwrite, repeated
+        fields append copies, sub-messages merge recursively.
+
+        Raises:
+          TypeError: `other` is a different message type.
+        """
+        if type(other) is not type(self):
+            raise TypeError("Parameter to MergeFrom() must be instance of same class: expected %s got %s."
+                            % (type(self).__name__, type(other).__name__))
+        for name, value in other.ListFields():
+            _, kind, repeated = self.FIELDS[name]
+            if repeated:
+                getattr(self, name).extend(type(v).FromString(v.SerializeToString()) if isinstance(kind, type)
+                                           else v for v in value)
+            elif isinstance(kind, type):
+                mine = getattr(self, name)
+                mine.MergeFrom(value)
+                self.__dict__.get("_implicit", set()).discard(name)
+            else:
+                setattr(self, name, value)
+
+    def CopyFrom(self, other):
+        """Makes this message a copy of `other` (a message of the same type)."""
+        if other is self:
+            return
+        self.Clear()
+        self.MergeFrom(other)
+
+    def Clear(self):
+        """Resets every field to its default."""
+        for name in list(self.__dict__):
+            if name in self.FIELDS or name == "_implicit":
+                del self.__dict__[name]
+
+    def ClearField(self, field_name):
+        """Resets field `field_name` to its default.
+
+        Raises:
+          ValueError: the message has no such field.
+        """
+        if field_name not in self.FIELDS:
+            raise ValueError('Protocol message %s has no "%s" field.' % (type(self).__name__, field_name))
+        self.__dict__.pop(field_name, None)
+
+    def ByteSize(self):
+        """The length of the serialized message in bytes."""
+        return len(self.SerializeToString())
+
+    def IsInitialized(self):
+        """True: proto3 messages have no required fields."""
+        return True
+
+    def SerializePartialToString(self):
+        """The serialized message (as SerializeToString: nothing is required in proto3)."""
+        return self.SerializeToString()
+
+    def _decode(self, data):
         data = bytes(data)
         cls = type(self)
         kinds = _WIRE_KINDS.get(cls)
@@ -133,6 +247,8 @@ class _Message:
                 value = [value]
             if repeated:
                 getattr(self, name).extend(value)
+            elif value and isinstance(kind, type) and self._present(name):
+                getattr(self, name).MergeFrom(value[-1])  # a sub-message seen twice merges (protobuf)
             elif value:
                 setattr(self, name, value[-1])
         return len(data)
@@ -165,6 +281,7 @@ class TensorProto(_Message):
 
 
 class SummaryMetadata(_Message):
+    """TensorFlow's SummaryMetadata protobuf: the plugin that reads a summary value."""
     class PluginData(_Message):
         FIELDS = {"plugin_name": (1, "string", False), "content": (2, "bytes", False)}
 
@@ -173,12 +290,14 @@ class SummaryMetadata(_Message):
 
 
 class HistogramProto(_Message):
+    """TensorFlow's HistogramProto: min, max, num, sum, sum_squares and the bucket limits and counts."""
     FIELDS = {"min": (1, "double", False), "max": (2, "double", False), "num": (3, "double", False),
               "sum": (4, "double", False), "sum_squares": (5, "double", False),
               "bucket_limit": (6, "double", True), "bucket": (7, "double", True)}
 
 
 class Summary(_Message):
+    """TensorFlow's Summary protobuf: a list of `value`s (tag and simple_value, image, histo, tensor)."""
     class Image(_Message):
         FIELDS = {"height": (1, "int", False), "width": (2, "int", False), "colorspace": (3, "int", False),
                   "encoded_image_string": (4, "bytes", False)}
@@ -197,6 +316,7 @@ Summary.FIELDS = {"value": (1, Summary.Value, True)}
 
 
 class SessionLog(_Message):
+    """TensorFlow's SessionLog protobuf: START / STOP / CHECKPOINT events in event files."""
     STATUS_UNSPECIFIED, START, STOP, CHECKPOINT = 0, 1, 2, 3
     FIELDS = {"status": (1, "int", False), "checkpoint_path": (2, "string", False), "msg": (3, "string", False)}
 
@@ -206,6 +326,7 @@ class TaggedRunMetadata(_Message):
 
 
 class Event(_Message):
+    """TensorFlow's Event protobuf, the records of event files: wall_time, step and one of summary, graph_def, session_log..."""
     FIELDS = {"wall_time": (1, "double", False), "step": (2, "int", False), "file_version": (3, "string", False),
               "graph_def": (4, "bytes", False), "summary": (5, Summary, False),
               "session_log": (7, SessionLog, False), "tagged_run_metadata": (8, TaggedRunMetadata, False),

@@ -1,4 +1,5 @@
-"""tf.test: gradient checking through the Session, as tf.test.compute_gradient_error does."""
+"""tf.test: TestCase and main (loaded on first use: python/tideflow/_test_case.py), and gradient checking
+through the Session, as tf.test.compute_gradient_error does."""
 import numpy as np
 
 from .framework import ops as _ops
@@ -6,7 +7,18 @@ from .ops import gradients_impl as _gradients_impl
 from . import _core
 
 __all__ = ["compute_gradient", "compute_gradient_error", "is_gpu_available", "gpu_device_name",
-           "is_built_with_cuda"]
+           "is_built_with_cuda", "TestCase", "main"]
+
+_LAZY = {"TestCase", "main"}  # _test_case.py (unittest is ~20 ms of import time)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from . import _test_case  # lazy: see _LAZY
+        value = getattr(_test_case, name)
+        globals()[name] = value
+        return value
+    raise AttributeError("module 'tideflow.test' has no attribute %r" % name)
 
 
 def _run(sess, t, feed):
@@ -69,12 +81,15 @@ def compute_gradient_error(x, x_shape, y, y_shape, x_init_value=None, delta=1e-3
 
 
 def is_gpu_available(cuda_only=False, min_cuda_compute_capability=None):
+    """False: tideflow runs on the CPU."""
     return False
 
 
 def gpu_device_name():
+    """The empty string: there is no GPU device."""
     return ""
 
 
 def is_built_with_cuda():
+    """False: tideflow is built without CUDA."""
     return False

@@ -126,6 +126,7 @@ def enable_v2_behavior():
 
 
 def disable_v2_behavior():
+    """Turns TensorFlow 2's behavior off again (graph mode, TF1 semantics): the inverse of enable_v2_behavior."""
     disable_eager_execution()
     _tensor.disable_tensor_equality()
     _tensor_shape.disable_v2_tensorshape()
@@ -142,6 +143,7 @@ set_inter_op_parallelism_threads = set_intra_op_parallelism_threads
 
 
 def get_intra_op_parallelism_threads():
+    """The cap on threads one step uses (0: as many as there are cores); inter-op shares it."""
     return _core.thread_cap()
 
 
@@ -156,4 +158,5 @@ def run_functions_eagerly(run_eagerly):
 
 
 def functions_run_eagerly():
+    """Whether tf.function bodies run eagerly instead of as traced graphs (tf.config.run_functions_eagerly)."""
     return _run_functions_eagerly[0]

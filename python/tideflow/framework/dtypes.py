@@ -5,6 +5,7 @@ from .. import _core
 
 
 class DType:
+    """A tensor element type (tf.float32, tf.int64...): its name, NumPy dtype, TF enum, limits and reference form."""
     __slots__ = ("_name", "_np", "_enum")
 
     def __init__(self, name, np_dtype, enum):

@@ -120,12 +120,14 @@ def remove_training_nodes(input_graph, protected_nodes=None):
 
 
 def tensor_shape_from_node_def_name(graph, input_name):
+    """The static shape of the tensor `input_name` ("op" or "op:index") of `graph`."""
     if ":" not in input_name:
         input_name += ":0"
     return graph.get_tensor_by_name(input_name).get_shape()
 
 
 def must_run_on_cpu(node, pin_variables_on_cpu=False):
+    """True when `node` must run on the CPU (TF 1.x's placement helper; tideflow runs everything there)."""
     return False
 
 

@@ -6,7 +6,7 @@ __all__ = ["IndexedSlices"]
 
 
 class IndexedSlices:
-
+    """A sparse slice of a dense tensor: `values` for rows `indices` of a tensor of `dense_shape` (gather's gradient)."""
     def __init__(self, values, indices, dense_shape=None):
         self._values = _ops.convert_to_tensor(values)
         self._indices = _ops.convert_to_tensor(indices)

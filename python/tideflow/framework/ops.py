@@ -38,6 +38,7 @@ _graph_def_writer = [None]
 
 
 class GraphKeys:
+    """Standard collection names (GLOBAL_VARIABLES, TRAINABLE_VARIABLES, SUMMARIES, UPDATE_OPS, LOSSES...)."""
     GLOBAL_VARIABLES = "variables"
     LOCAL_VARIABLES = "local_variables"
     MODEL_VARIABLES = "model_variables"
@@ -71,18 +72,20 @@ class Operation:
         self._outputs = tuple(Tensor(self, i, _dtypes.as_dtype(c.output_dtype(node_id, i)))
                               for i in range(c.node_num_outputs(node_id)))
 
-    name = property(lambda self: self._name)
-    type = property(lambda self: self._type)
-    graph = property(lambda self: self._graph)
-    outputs = property(lambda self: list(self._outputs))
-    device = property(lambda self: self._graph._c.node_device(self._id))
+    name = property(lambda self: self._name, doc="The operation's unique name in its graph.")
+    type = property(lambda self: self._type, doc="The op type, e.g. \"MatMul\".")
+    graph = property(lambda self: self._graph, doc="The Graph holding the operation.")
+    outputs = property(lambda self: list(self._outputs), doc="The tensors the operation produces.")
+    device = property(lambda self: self._graph._c.node_device(self._id), doc="The device recorded for it.")
 
     @property
     def inputs(self):
+        """The tensors this operation consumes, in order."""
         return [self._graph._tensor(i, k) for i, k in self._graph._c.node_inputs(self._id)]
 
     @property
     def control_inputs(self):
+        """The operations that must run before this one (control dependencies)."""
         return [self._graph._op(i) for i in self._graph._c.node_control_inputs(self._id)]
 
     @property
@@ -91,9 +94,15 @@ class Operation:
         return self._graph._c.node_location(self._id)
 
     def values(self):
+        """The operation's outputs as a tuple."""
         return tuple(self._outputs)
 
     def get_attr(self, name):
+        """The value of attribute `name` (a DType for type attributes, lists, shapes, ints, floats, strings).
+
+        Raises:
+          ValueError: the operation has no such attribute.
+        """
         attrs = self._graph._c.node_attrs(self._id)
         if name not in attrs:
             raise ValueError("Operation '%s' has no attr named '%s'." % (self._name, name))
@@ -106,6 +115,7 @@ class Operation:
 
     @property
     def node_def(self):
+        """The operation as a NodeDef message (name, op, inputs, device, attrs)."""
         return {"name": self._name, "op": self._type,
                 "input": [t.name for t in self.inputs] + ["^" + c.name for c in self.control_inputs],
                 "attr": self._graph._c.node_attrs(self._id)}
@@ -122,6 +132,11 @@ class Operation:
             self._add_control_input(op)
 
     def run(self, feed_dict=None, session=None):
+        """Runs the operation in `session` (or the default session) with `feed_dict`.
+
+        Raises:
+          ValueError: no session. tf.errors.OpError: as Session.run.
+        """
         _session_for(self._graph, session).run(self, feed_dict)
 
     def __repr__(self):
@@ -140,26 +155,34 @@ class Tensor(metaclass=abc.ABCMeta):
         self._dtype = dtype
         self._shape = None
 
-    op = property(lambda self: self._op)
-    graph = property(lambda self: self._op._graph)
-    dtype = property(lambda self: self._dtype)
-    value_index = property(lambda self: self._value_index)
-    device = property(lambda self: self._op.device)
+    op = property(lambda self: self._op, doc="The Operation that produces this tensor.")
+    graph = property(lambda self: self._op._graph, doc="The Graph holding this tensor.")
+    dtype = property(lambda self: self._dtype, doc="The tf.DType of the tensor's elements.")
+    value_index = property(lambda self: self._value_index, doc="Which output of its operation it is.")
+    device = property(lambda self: self._op.device, doc="The device its operation was placed on (recorded).")
 
     @property
     def name(self):
+        """"op_name:output_index", e.g. "MatMul:0"."""
         return "%s:%d" % (self._op._name, self._value_index)
 
     @property
     def shape(self):
+        """The static TensorShape the graph inferred (dimensions or the rank may be unknown: None)."""
         if self._shape is None:
             self._shape = TensorShape(self.graph._c.output_shape(self._op._id, self._value_index))
         return self._shape
 
     def get_shape(self):
+        """The static TensorShape (the same as .shape)."""
         return self.shape
 
     def set_shape(self, shape):
+        """Refines the static shape with `shape` (unknown dimensions become known).
+
+        Raises:
+          ValueError: `shape` is not compatible with the current static shape.
+        """
         shape = as_shape(shape)
         if shape.ndims is None:  # an unknown shape adds nothing to what is known
             return
@@ -168,6 +191,7 @@ class Tensor(metaclass=abc.ABCMeta):
         self._shape = None
 
     def consumers(self):
+        """The Operations that take this tensor as an input."""
         g = self.graph
         out = []
         for i in range(g._c.num_nodes()):
@@ -176,6 +200,12 @@ class Tensor(metaclass=abc.ABCMeta):
         return out
 
     def eval(self, feed_dict=None, session=None):
+        """The tensor's value: `session.run(self, feed_dict)`, in `session` or the default session.
+
+        Raises:
+          ValueError: no session was given and there is no default one (or it runs another graph).
+          tf.errors.OpError: as Session.run.
+        """
         return _session_for(self.graph, session).run(self, feed_dict)
 
     def _key(self):
@@ -240,6 +270,7 @@ _conversion_functions = []  # (type, fn)
 
 
 def register_tensor_conversion_function(base_type, conversion_func, priority=100):
+    """Registers `conversion_func(value, dtype, name, as_ref)` to turn instances of `base_type` into tensors in convert_to_tensor (lower `priority` first)."""
     _conversion_functions.append((base_type, conversion_func))
 
 
@@ -315,6 +346,13 @@ convert_to_tensor_v2 = convert_to_tensor
 
 
 def constant_op(value, dtype=None, shape=None, name="Const", verify_shape=False):
+    """A constant tensor holding `value` (a Python or NumPy value), cast to `dtype` and, if `shape` is given,
+    broadcast from a scalar or reshaped to it.
+
+    Raises:
+      TypeError: value cannot be converted to dtype. ValueError: value does not fit `shape` (or differs with
+      verify_shape).
+    """
     if _core.executing_eagerly():
         return _eager.constant(value, dtype, shape, name, verify_shape)
     arr = _constant_array(value, dtype, shape, verify_shape)
@@ -341,6 +379,7 @@ def _constant_array(value, dtype, shape, verify_shape):
 
 
 def is_tensor(x):
+    """True for a tf.Tensor, EagerTensor, Variable, IndexedSlices or anything registered as tensor-like."""
     return isinstance(x, Tensor) or any(isinstance(x, b) for b, _ in _conversion_functions)
 
 
@@ -435,17 +474,25 @@ class Graph:
             self._gradient_override_map = saved
 
     def unique_name(self, name, mark_as_used=True):
+        """`name` made unique in this graph (name, name_1, ...) under the current name scope; recorded as used when mark_as_used."""
         if self._name_stack:
             name = self._name_stack + "/" + name
         return self._c.unique_name(name, mark_as_used)
 
     def get_name_scope(self):
+        """The current name scope ("" at the top), e.g. "layer1/dense"."""
         return self._name_stack
 
     def get_operations(self):
+        """The graph's operations in creation order."""
         return [self._op(i) for i in range(self._c.num_nodes())]
 
     def get_operation_by_name(self, name):
+        """The operation named `name`.
+
+        Raises:
+          KeyError: no such operation. TypeError / ValueError: `name` is not an operation name.
+        """
         if not isinstance(name, str):
             raise TypeError("Operation names are strings (or similar), not %s." % type(name).__name__)
         node_id = self._c.find(name)
@@ -454,6 +501,11 @@ class Graph:
         return self._op(node_id)
 
     def get_tensor_by_name(self, name):
+        """The tensor named `name` ("op_name:index").
+
+        Raises:
+          KeyError: no such operation or output. ValueError: the name has no ":index".
+        """
         if not isinstance(name, str):
             raise TypeError("Tensor names are strings (or similar), not %s." % type(name).__name__)
         m = re.match(r"^(.*):(\d+)$", name)
@@ -468,6 +520,12 @@ class Graph:
         return op._outputs[i]
 
     def as_graph_element(self, obj, allow_tensor=True, allow_operation=True):
+        """The Tensor or Operation that `obj` (a tensor, an operation, a variable, or their names) stands for.
+
+        Raises:
+          TypeError: obj cannot be one (or the kind is not allowed). ValueError: it belongs to another graph.
+          KeyError: no element has that name.
+        """
         if isinstance(obj, str):
             if ":" in obj and allow_tensor:
                 return self.get_tensor_by_name(obj)
@@ -490,29 +548,35 @@ class Graph:
         return _graph_def_writer[0](self, add_shapes=add_shapes)
 
     def finalize(self):
+        """Makes the graph read-only: adding an operation afterwards raises RuntimeError (MonitoredSession does this)."""
         self._finalized = True
         self._c.finalize()
 
     @property
     def finalized(self):
+        """Whether finalize() was called."""
         return self._finalized
 
     @property
     def version(self):
+        """The number of operations created so far (grows as ops are added)."""
         return self._c.num_nodes()
 
     # ---- seeds ----
     @property
     def seed(self):
+        """The graph-level random seed (tf.set_random_seed), or None."""
         return self._seed
 
     @seed.setter
     def seed(self, s):
+        """The graph-level random seed (tf.set_random_seed), or None."""
         self._seed = s
         self._seed_offset = 0
 
     # ---- contexts ----
     def as_default(self):
+        """A context manager making this the default graph: ops built inside go into it."""
         return _default_graph_stack.get_controller(self)
 
     @contextlib.contextmanager
@@ -543,6 +607,7 @@ class Graph:
 
     @contextlib.contextmanager
     def control_dependencies(self, control_inputs):
+        """A context manager: ops built inside run only after `control_inputs`; None clears the enclosing dependencies."""
         if control_inputs is None:
             saved, self._control_deps = self._control_deps, []
             try:
@@ -567,6 +632,7 @@ class Graph:
 
     @contextlib.contextmanager
     def device(self, device_name):
+        """A context manager recording a device on the ops built inside (tideflow runs on the CPU)."""
         self._device_stack.append(device_name or "")
         try:
             yield
@@ -575,16 +641,20 @@ class Graph:
 
     # ---- collections ----
     def add_to_collection(self, name, value):
+        """Adds `value` to collection `name`."""
         self._collections.setdefault(name, []).append(value)
 
     def add_to_collections(self, names, value):
+        """Adds `value` to each collection in `names`."""
         for n in ([names] if isinstance(names, str) else set(names)):
             self.add_to_collection(n, value)
 
     def get_collection_ref(self, name):
+        """The list of collection `name` itself, created empty if missing (modify it in place)."""
         return self._collections.setdefault(name, [])
 
     def get_collection(self, name, scope=None):
+        """A copy of collection `name`, optionally only the items whose `name` matches the regular expression `scope`."""
         items = self._collections.get(name, [])
         if scope is None:
             return list(items)
@@ -592,9 +662,11 @@ class Graph:
         return [x for x in items if hasattr(x, "name") and c.match(x.name)]
 
     def get_all_collection_keys(self):
+        """The names of the graph's non-empty collections."""
         return [k for k in self._collections if isinstance(k, str)]
 
     def clear_collection(self, name):
+        """Empties collection `name`."""
         self._collections.pop(name, None)
 
 
@@ -650,14 +722,21 @@ _default_session_stack = _DefaultStack()
 
 
 def get_default_graph():
+    """The graph new ops go into: the innermost `with g.as_default()` graph, else the global default graph."""
     return _default_graph_stack.get_default()
 
 
 def reset_default_graph():
+    """Replaces the global default graph with a new empty one.
+
+    Raises:
+      AssertionError: called inside a `with g.as_default()` block or with a default session open (TensorFlow's rule).
+    """
     _default_graph_stack.reset()
 
 
 def get_default_session():
+    """The innermost session entered with `with sess:` / `sess.as_default()`, or None."""
     s = _default_session_stack.stack
     return s[-1] if s else None
 
@@ -754,6 +833,7 @@ def get_name_scope():
 
 
 def control_dependencies(control_inputs):
+    """A context manager: ops built inside run only after `control_inputs` (ops or tensors) have run; None clears the enclosing dependencies."""
     if _core.executing_eagerly():  # ops run in program order anyway
         return contextlib.nullcontext()
     return get_default_graph().control_dependencies(control_inputs)
@@ -777,22 +857,27 @@ class _DeviceFunctionArg:
 
 
 def device(device_name):
+    """A context manager recording `device_name_or_function` on the ops built inside (tideflow runs on the CPU)."""
     if _core.executing_eagerly():
         return contextlib.nullcontext()
     return get_default_graph().device(device_name)
 
 
 def add_to_collection(name, value):
+    """Adds `value` to the default graph's collection `name`."""
     get_default_graph().add_to_collection(name, value)
 
 
 def add_to_collections(names, value):
+    """Adds `value` to each of the default graph's collections `names`."""
     get_default_graph().add_to_collections(names, value)
 
 
 def get_collection(key, scope=None):
+    """A copy of the default graph's collection `key`, optionally only items whose name matches the regular expression `scope`."""
     return get_default_graph().get_collection(key, scope)
 
 
 def get_collection_ref(key):
+    """The default graph's collection `key` itself (a list to modify in place)."""
     return get_default_graph().get_collection_ref(key)

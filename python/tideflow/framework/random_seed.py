@@ -35,6 +35,7 @@ def eager_seed():
 
 
 def set_random_seed(seed):
+    """Sets the default graph's graph-level seed: random ops without their own seed become reproducible (op seeds derive from it and the op count)."""
     if _core.executing_eagerly():
         set_eager_seed(seed)
     else:

@@ -10,6 +10,7 @@ from . import ops as _ops
 
 
 class GPUOptions:
+    """tf.GPUOptions: accepted for TensorFlow's ConfigProto (tideflow runs on the CPU; the values are kept, unused)."""
     def __init__(self, allow_growth=False, per_process_gpu_memory_fraction=1.0, **kwargs):
         self.allow_growth = allow_growth
         self.per_process_gpu_memory_fraction = per_process_gpu_memory_fraction
@@ -30,6 +31,7 @@ class ConfigProto:
 
 
 class RunOptions:
+    """tf.RunOptions for Session.run: accepted, tracing levels are not recorded."""
     FULL_TRACE = 3
     NO_TRACE = 0
 
@@ -38,6 +40,7 @@ class RunOptions:
 
 
 class RunMetadata:
+    """tf.RunMetadata for Session.run: accepted, left empty."""
     pass
 
 
@@ -107,6 +110,8 @@ def _result(a):
 
 
 class BaseSession:
+    """What Session and InteractiveSession share: running a graph's nodes on tideflow's executor."""
+
     def __init__(self, target="", graph=None, config=None):
         self._graph = graph if graph is not None else _ops.get_default_graph()
         self._config = config
@@ -117,9 +122,10 @@ class BaseSession:
         self._fetch_cache = {}
         self._default_ctx = None
 
-    graph = property(lambda self: self._graph)
-    graph_def = property(lambda self: self._graph.as_graph_def() if hasattr(self._graph, "as_graph_def") else None)
-    sess_str = property(lambda self: "")
+    graph = property(lambda self: self._graph, doc="The graph this session runs.")
+    graph_def = property(lambda self: self._graph.as_graph_def() if hasattr(self._graph, "as_graph_def") else None,
+                         doc="The session's graph as a GraphDef.")
+    sess_str = property(lambda self: "", doc='The target: "" (in-process).')
 
     def _fetcher(self, fetches):
         try:
@@ -145,6 +151,31 @@ class BaseSession:
         return keys, vals
 
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        """Runs the graph to compute `fetches`, with the values of `feed_dict` in place of their tensors.
+
+        Only the nodes the fetches depend on run, each once per call; variables keep their values across
+        calls.
+
+        Args:
+          fetches: a graph element (Tensor, Operation, SparseTensor-free names such as "loss:0" or
+            "train_op") or any nesting of lists, tuples, dicts and namedtuples of them.
+          feed_dict: {tensor or its name: value}; a value is anything NumPy converts (its shape must be
+            compatible with the tensor's static shape), placeholders included.
+          options, run_metadata: accepted for TensorFlow's signature (tracing is not recorded).
+
+        Returns:
+          The fetches' structure with each tensor replaced by its value: a NumPy array (a NumPy scalar for
+          a 0-d tensor, bytes for a string scalar), None for an Operation.
+
+        Raises:
+          RuntimeError: the session is closed.
+          TypeError: a fetch or feed key is not a graph element of this session's graph.
+          ValueError: a fed value's shape or dtype does not fit its tensor.
+          tf.errors.InvalidArgumentError: an unfed placeholder the fetches need, or a kernel's run-time
+            check failed (the message names the node).
+          tf.errors.FailedPreconditionError: an uninitialized variable was read.
+          tf.errors.OpError (its subclasses): any other failure of a node.
+        """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         f = self._fetcher(fetches)
@@ -156,6 +187,12 @@ class BaseSession:
         return f.build([_result(a) for a in res])
 
     def make_callable(self, fetches, feed_list=None, accept_options=False):
+        """A function `f(*feed_values)` that runs `fetches` with `feed_list`'s tensors fed positionally:
+        Session.run with the fetch and feed analysis done once.
+
+        Raises:
+          RuntimeError: the session is closed. TypeError: (when called) the wrong number of values.
+        """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         f = _Fetcher(self._graph, fetches)
@@ -172,11 +209,14 @@ class BaseSession:
         return run_callable
 
     def close(self):
+        """Frees the session's resources (variable values); later run calls raise RuntimeError."""
         if not self._closed:
             self._closed = True
             self._c.close()
 
     def as_default(self):
+        """A context manager making this session the default one (Tensor.eval, Operation.run) inside it;
+        unlike `with sess:`, leaving it does not close the session."""
         return _ops._default_session_stack.get_controller(self)
 
     def __enter__(self):
@@ -198,6 +238,7 @@ class BaseSession:
             pass
 
     def list_devices(self):
+        """The devices the session runs on: the one CPU device."""
         return [_Device("/job:localhost/replica:0/task:0/device:CPU:0", "CPU")]
 
 
@@ -206,7 +247,17 @@ class _Device(collections.namedtuple("_Device", ["name", "device_type"])):
 
 
 class Session(BaseSession):
-    pass
+    """A TensorFlow 1.x session: runs the nodes of one graph (tf.Session(target="", graph=None,
+    config=None)).
+
+    Args:
+      target: accepted for TensorFlow's signature (in-process execution only).
+      graph: the graph to run; the default graph when None.
+      config: a tf.ConfigProto; its inter_op_parallelism_threads / intra_op_parallelism_threads cap the
+        executor's threads.
+
+    `with tf.Session() as sess:` makes it the default session and closes it at the end.
+    """
 
 
 class InteractiveSession(BaseSession):

@@ -14,6 +14,7 @@ def disable_v2_tensorshape():
 
 
 class Dimension:
+    """One dimension of a TensorShape: an int, or None when unknown (TF 1.x's Dimension, with .value)."""
     __slots__ = ("_value",)
 
     def __init__(self, value):

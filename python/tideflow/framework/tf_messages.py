@@ -517,7 +517,9 @@ def _message_class(full_name):
             oneofs.setdefault(oneof, []).append(name)
     short = full_name.rsplit(".", 1)[-1]
     cls = type(short, (Message,), {"_TYPE": full_name, "_FIELDS": fields, "_ONEOFS": oneofs, "__slots__": (),
-                                   "__module__": __name__})
+                                   "__module__": __name__,
+                                   "__doc__": "TensorFlow's %s protobuf message (fields: %s)." % (
+                                       full_name, ", ".join(fields) or "none")})
     # Values of the message's own enums as class attributes (SaverDef.V2, BundleHeaderProto.LITTLE).
     for enum_name, values in _ENUMS.items():
         if enum_name.rsplit(".", 1)[0] == full_name:

@@ -42,6 +42,14 @@ def placeholder(dtype, shape=None, name=None):
 
 
 def placeholder_with_default(input, shape, name=None):  # noqa: A002
+    """A tensor that is `input` unless fed: feeding it replaces the value (a PlaceholderWithDefault node).
+
+    Args:
+      input: the default value. shape: the static shape (may be less specific than input's, e.g. [None, 3]).
+
+    Raises:
+      ValueError: `shape` is not compatible with input's shape.
+    """
     return _ops.apply1("PlaceholderWithDefault", [input], {"shape": _shape_attr(shape)},
                        name=name or "PlaceholderWithDefault")
 
@@ -52,6 +60,7 @@ def identity_n(input, name=None):  # noqa: A002
 
 
 def identity(input, name=None):  # noqa: A002
+    """A tensor with the same value and shape as `input` (an Identity node)."""
     return _ops.apply1("Identity", [input], name=name or "Identity")
 
 
@@ -130,10 +139,20 @@ def _static_ints(t):
 
 
 def reshape(tensor, shape, name=None):
+    """`tensor`'s elements in a new shape (row-major order kept); one dimension of `shape` may be -1 (inferred).
+
+    Raises:
+      ValueError (build time) / InvalidArgumentError (run time): the element counts differ.
+    """
     return _ops.apply1("Reshape", [tensor, _int_tensor(shape)], name=name or "Reshape")
 
 
 def expand_dims(input, axis=None, name=None, dim=None):  # noqa: A002
+    """`input` with a dimension of size 1 inserted at `axis` (negative counts from the end; `dim` is the old name).
+
+    Raises:
+      ValueError: axis is outside [-rank-1, rank].
+    """
     if dim is not None:
         if axis is not None:
             raise ValueError("Cannot specify both 'axis' and 'dim'")
@@ -144,6 +163,11 @@ def expand_dims(input, axis=None, name=None, dim=None):  # noqa: A002
 
 
 def squeeze(input, axis=None, name=None, squeeze_dims=None):  # noqa: A002
+    """`input` without its size-1 dimensions: all of them, or those listed in `axis` (`squeeze_dims` is the old name).
+
+    Raises:
+      ValueError / InvalidArgumentError: a listed dimension is not 1.
+    """
     if squeeze_dims is not None:
         if axis is not None:
             raise ValueError("Cannot specify both 'squeeze_dims' and 'axis'")
@@ -156,6 +180,11 @@ def squeeze(input, axis=None, name=None, squeeze_dims=None):  # noqa: A002
 
 
 def concat(values, axis, name="concat"):
+    """`values` (a list of tensors of one dtype and rank) joined along `axis`; other dimensions must agree.
+
+    Raises:
+      ValueError: ranks or other dimensions differ, or axis is out of range.
+    """
     if not isinstance(values, (list, tuple)):
         values = [values]
     if len(values) == 1:  # TF: a single value is passed through, after checking the axis
@@ -166,6 +195,11 @@ def concat(values, axis, name="concat"):
 
 
 def stack(values, axis=0, name="stack"):
+    """The rank-R tensors `values` (same shape and dtype) stacked into one rank-(R+1) tensor along a new `axis`.
+
+    Raises:
+      ValueError: shapes differ or axis is out of range.
+    """
     if axis == 0 and not _contains_tensor(values):
         return _ops.convert_to_tensor(values, name=name)
     tensors = [_to_tensor(v) for v in values]
@@ -173,6 +207,12 @@ def stack(values, axis=0, name="stack"):
 
 
 def unstack(value, num=None, axis=0, name="unstack"):
+    """The rank-R tensor `value` split along `axis` into a list of rank-(R-1) tensors (`num` of them: needed when the
+    dimension is unknown).
+
+    Raises:
+      ValueError: num is unknown and cannot be inferred.
+    """
     value = _ops.convert_to_tensor(value)
     if num is None:
         s = value.shape
@@ -190,6 +230,12 @@ unpack = unstack
 
 
 def split(value, num_or_size_splits, axis=0, num=None, name="split"):
+    """Splits `value` along `axis`: into `num_or_size_splits` equal parts (an int dividing the dimension) or parts
+    of the listed sizes (one may be -1). Returns a list of tensors.
+
+    Raises:
+      ValueError / InvalidArgumentError: the sizes do not add up to the dimension.
+    """
     if isinstance(num_or_size_splits, (numbers.Integral, np.integer)):
         return _ops.apply_op("Split", [_int_tensor(axis, name="split_dim"), value],
                              {"num_split": int(num_or_size_splits)}, name=name).outputs
@@ -204,10 +250,17 @@ def split(value, num_or_size_splits, axis=0, num=None, name="split"):
 
 
 def tile(input, multiples, name=None):  # noqa: A002
+    """`input` repeated `multiples[i]` times along each dimension i (a shape input[i] * multiples[i])."""
     return _ops.apply1("Tile", [input, _int_tensor(multiples)], name=name or "Tile")
 
 
 def pad(tensor, paddings, mode="CONSTANT", name=None, constant_values=0):
+    """`tensor` padded by `paddings` ([rank, 2]: before and after each dimension) in mode "CONSTANT" (with
+    constant_values), "REFLECT" or "SYMMETRIC".
+
+    Raises:
+      ValueError: paddings is not [rank, 2] or the mode is unknown.
+    """
     if mode.upper() != "CONSTANT":
         raise ValueError("Unsupported padding mode %r: tideflow implements mode='CONSTANT'." % mode)
     tensor = _ops.convert_to_tensor(tensor)
@@ -218,10 +271,20 @@ def pad(tensor, paddings, mode="CONSTANT", name=None, constant_values=0):
 
 
 def broadcast_to(input, shape, name=None):  # noqa: A002
+    """`input` broadcast (NumPy's rules) to `shape`.
+
+    Raises:
+      ValueError / InvalidArgumentError: the shapes are not broadcast-compatible.
+    """
     return _ops.apply1("BroadcastTo", [input, _int_tensor(shape)], name=name or "BroadcastTo")
 
 
 def transpose(a, perm=None, name="transpose", conjugate=False):
+    """`a` with its dimensions permuted: output dimension i is input dimension perm[i] (reversed when perm is None).
+
+    Raises:
+      ValueError: perm is not a permutation of range(rank).
+    """
     with _ops.name_scope(name, "transpose", [a]) as scope:
         a = _ops.convert_to_tensor(a, name="a")
         if perm is None:
@@ -235,6 +298,7 @@ def transpose(a, perm=None, name="transpose", conjugate=False):
 
 
 def matrix_transpose(a, name="matrix_transpose", conjugate=False):
+    """`a` with its last two dimensions swapped (a batch of matrices transposed)."""
     with _ops.name_scope(name, "matrix_transpose", [a]):
         a = _ops.convert_to_tensor(a, name="a")
         nd = a.shape.ndims
@@ -247,6 +311,7 @@ def matrix_transpose(a, name="matrix_transpose", conjugate=False):
 
 
 def invert_permutation(x, name=None):
+    """The inverse permutation y of the 1-D int tensor x: y[x[i]] = i."""
     return _ops.apply1("InvertPermutation", [_int_tensor(x)], name=name or "InvertPermutation")
 
 
@@ -274,11 +339,17 @@ def reverse(tensor, axis, name=None):
 
 
 def slice(input_, begin, size, name=None):  # noqa: A001
+    """The part of `input_` starting at `begin` (one index per dimension) of `size` elements each (-1: to the end).
+
+    Raises:
+      InvalidArgumentError: the slice leaves the tensor.
+    """
     return _ops.apply1("Slice", [input_, _int_tensor(begin), _int_tensor(size)], name=name or "Slice")
 
 
 def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0, ellipsis_mask=0, new_axis_mask=0,
                   shrink_axis_mask=0, var=None, name=None):
+    """`input_[begin:end:strides]` per dimension, with TensorFlow's masks (begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask) as Tensor.__getitem__ builds them."""
     begin, end = _int_tensor(begin), _int_tensor(end)
     if strides is None:
         b = _static_ints(begin)
@@ -291,6 +362,13 @@ def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0, el
 
 
 def gather(params, indices, validate_indices=None, name=None, axis=None, batch_dims=0):
+    """Slices of `params` along `axis` (0 by default) at `indices`: the output shape is
+    params.shape[:axis] + indices.shape + params.shape[axis+1:]. Differentiable with respect to params
+    (an IndexedSlices gradient).
+
+    Raises:
+      InvalidArgumentError: an index is outside [0, params.shape[axis]).
+    """
     if batch_dims != 0:
         raise ValueError("tideflow's gather supports batch_dims=0 only, got %r" % (batch_dims,))
     return _ops.apply1("GatherV2", [params, _int_tensor(indices), _int_tensor(0 if axis is None else axis)],
@@ -402,6 +480,7 @@ def shape(input, name=None, out_type=_dtypes.int32):  # noqa: A002
 
 
 def size(input, name=None, out_type=_dtypes.int32):  # noqa: A002
+    """The number of elements of `input`, as a scalar of `out_type`."""
     out_type = _dtypes.as_dtype(out_type)
     input = _ops.convert_to_tensor(input)  # noqa: A001
     if input.shape.is_fully_defined():
@@ -411,6 +490,7 @@ def size(input, name=None, out_type=_dtypes.int32):  # noqa: A002
 
 
 def rank(input, name=None):  # noqa: A002
+    """The number of dimensions of `input`, as an int32 scalar."""
     input = _ops.convert_to_tensor(input)  # noqa: A001
     if input.shape.ndims is not None:
         return _ops.constant_op(np.array(input.shape.ndims, dtype=np.int32), name=name or "Rank")
@@ -418,6 +498,7 @@ def rank(input, name=None):  # noqa: A002
 
 
 def fill(dims, value, name=None):
+    """A tensor of shape `dims` (a 1-D int tensor) filled with the scalar `value`."""
     return _ops.apply1("Fill", [_int_tensor(dims), value], name=name or "Fill")
 
 
@@ -435,10 +516,12 @@ def _filled(shape_, dtype, value, name, default_name):
 
 
 def zeros(shape, dtype=_dtypes.float32, name=None):  # noqa: A002
+    """A tensor of `shape` and `dtype` (float32) filled with zeros."""
     return _filled(shape, dtype, 0 if _dtypes.as_dtype(dtype) is not _dtypes.string else "", name, "zeros")
 
 
 def ones(shape, dtype=_dtypes.float32, name=None):  # noqa: A002
+    """A tensor of `shape` and `dtype` (float32) filled with ones."""
     return _filled(shape, dtype, 1, name, "ones")
 
 
@@ -453,10 +536,12 @@ def _filled_like(tensor, dtype, value, name, default_name):
 
 
 def zeros_like(tensor, dtype=None, name=None, optimize=True):
+    """Zeros with the shape (and dtype, unless given) of `tensor`."""
     return _filled_like(tensor, dtype, 0, name, "zeros_like")
 
 
 def ones_like(tensor, dtype=None, name=None, optimize=True):
+    """Ones with the shape (and dtype, unless given) of `tensor`."""
     return _filled_like(tensor, dtype, 1, name, "ones_like")
 
 
@@ -492,6 +577,9 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
 
 
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
+    """One-hot vectors: `depth` values per index, on_value (1) at the index and off_value (0) elsewhere, on a
+    new dimension at `axis` (last by default); indices outside [0, depth) give all off_value.
+    """
     with _ops.name_scope(name, "one_hot", [indices, depth, on_value, off_value]) as scope:
         on_t = _ops.convert_to_tensor(on_value, dtype=dtype) if on_value is not None else None
         off_t = _ops.convert_to_tensor(off_value, dtype=dtype) if off_value is not None else None
@@ -565,6 +653,12 @@ lin_space = linspace
 
 
 def gather_nd(params, indices, name=None, batch_dims=0):
+    """Slices of `params` at the index tuples in the last dimension of `indices`: the output shape is
+    indices.shape[:-1] + params.shape[indices.shape[-1]:].
+
+    Raises:
+      InvalidArgumentError: an index is out of range.
+    """
     if batch_dims != 0:
         raise ValueError("tideflow's gather_nd supports batch_dims=0 only, got %r" % (batch_dims,))
     return _ops.apply1("GatherNd", [params, _int_tensor(indices)], name=name or "GatherNd")
@@ -597,12 +691,14 @@ tensor_scatter_nd_sub = tensor_scatter_sub = _tensor_scatter("TensorScatterSub")
 
 
 def dynamic_partition(data, partitions, num_partitions, name=None):
+    """Splits `data` into `num_partitions` tensors by the int32 `partitions` (shape a prefix of data's): element i goes to output partitions[i]."""
     op = _ops.apply_op("DynamicPartition", [data, _int_tensor(partitions)],
                        {"num_partitions": int(num_partitions)}, name=name or "DynamicPartition")
     return list(op.outputs)
 
 
 def dynamic_stitch(indices, data, name=None):
+    """Interleaves `data` tensors into one: merged[indices[m][i]] = data[m][i] (later values win on repeated indices)."""
     indices = [_int_tensor(i) for i in indices]
     data = [_ops.convert_to_tensor(d) for d in data]
     if len(indices) != len(data):
@@ -619,11 +715,13 @@ def _out_idx(out_idx):
 
 
 def unique(x, out_idx=_dtypes.int32, name=None):
+    """(y, idx): the distinct elements of 1-D `x` in order of first appearance, and for each x[i] its position in y."""
     op = _ops.apply_op("Unique", [x], _out_idx(out_idx), name=name or "Unique")
     return UniqueResult(*op.outputs)
 
 
 def unique_with_counts(x, out_idx=_dtypes.int32, name=None):
+    """(y, idx, count): as unique, plus how many times each element of y occurs in x."""
     op = _ops.apply_op("UniqueWithCounts", [x], _out_idx(out_idx), name=name or "UniqueWithCounts")
     return UniqueWithCountsResult(*op.outputs)
 
@@ -637,6 +735,7 @@ def setdiff1d(x, y, index_dtype=_dtypes.int32, name=None):
 
 
 def unravel_index(indices, dims, name=None):
+    """The coordinates, in an array of shape `dims`, of the flat indices `indices` (NumPy's unravel_index); shape [len(dims)] + indices.shape."""
     indices = _int_tensor(indices)
     dims = _ops.convert_to_tensor(dims, dtype=indices.dtype, name="dims") if not _ops.is_tensor(dims) else dims
     return _ops.apply1("UnravelIndex", [indices, dims], name=name or "UnravelIndex")
@@ -645,6 +744,7 @@ def unravel_index(indices, dims, name=None):
 
 
 def searchsorted(sorted_sequence, values, side="left", out_type=_dtypes.int32, name=None):
+    """For each row of `values`, the positions in the sorted innermost dimension of `sorted_sequence` where they would be inserted (side "left" or "right")."""
     if side not in ("left", "right"):
         raise ValueError("side must be either 'right' or 'left'.  Saw: %s." % side)
     sorted_sequence = _ops.convert_to_tensor(sorted_sequence, name="sorted_sequence")
@@ -708,6 +808,7 @@ def sequence_mask(lengths, maxlen=None, dtype=_dtypes.bool, name=None):
 
 def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=None, seq_dim=None,  # noqa: A002
                      batch_dim=None):
+    """`input` with the first seq_lengths[b] elements along `seq_axis` reversed, for each b along `batch_axis`."""
     seq_axis = seq_axis if seq_axis is not None else seq_dim
     batch_axis = batch_axis if batch_axis is not None else (batch_dim if batch_dim is not None else 0)
     if seq_axis is None:
@@ -717,6 +818,7 @@ def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=No
 
 
 def roll(input, shift, axis, name=None):  # noqa: A002
+    """`input` shifted cyclically by `shift` along `axis` (NumPy's roll; lists of shifts and axes allowed)."""
     return _ops.apply1("Roll", [input, _int_tensor(shift), _int_tensor(axis)], name=name or "Roll")
 
 
@@ -750,6 +852,7 @@ def broadcast_static_shape(shape_x, shape_y):
 
 
 def broadcast_dynamic_shape(shape_x, shape_y):
+    """The broadcast shape (a 1-D int tensor) of two shape tensors, by NumPy's rules."""
     shape_x = _int_tensor(shape_x)
     shape_y = _ops.convert_to_tensor(shape_y, dtype=shape_x.dtype) if not _ops.is_tensor(shape_y) else shape_y
     return _ops.apply1("BroadcastArgs", [shape_x, shape_y], name="BroadcastArgs")
@@ -759,11 +862,13 @@ reverse_v2 = reverse
 
 
 def space_to_depth(input, block_size, name=None, data_format="NHWC"):  # noqa: A002
+    """Moves block_size x block_size spatial blocks of an NHWC `input` into the depth dimension: [N, H/b, W/b, C*b*b]."""
     return _ops.apply1("SpaceToDepth", [input], {"block_size": int(block_size), "data_format": data_format},
                        name=name or "SpaceToDepth")
 
 
 def depth_to_space(input, block_size, name=None, data_format="NHWC"):  # noqa: A002
+    """The inverse of space_to_depth: [N, H, W, C] becomes [N, H*b, W*b, C/(b*b)]."""
     return _ops.apply1("DepthToSpace", [input], {"block_size": int(block_size), "data_format": data_format},
                        name=name or "DepthToSpace")
 

@@ -11,6 +11,7 @@ __all__ = ["no_op", "group"]  # tf.tuple is installed by _namespaces (a `tuple` 
 
 
 def no_op(name=None):
+    """An op that does nothing: a target for control dependencies."""
     return _ops.apply_op("NoOp", [], name=name or "NoOp")
 
 

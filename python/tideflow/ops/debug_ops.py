@@ -104,20 +104,36 @@ def assert_none_equal(x, y, data=None, summarize=None, message=None, name=None):
 
 
 def assert_less(x, y, data=None, summarize=None, message=None, name=None):
+    """An op that fails at run time (tf.errors.InvalidArgumentError, with `message` and `data`) unless x < y
+    holds for every element; when it is decided at graph-build time, it raises then (InvalidArgumentError) or
+    returns a no-op. Run it, or put it in tf.control_dependencies.
+    """
     return _binary_assert("<", "assert_less", math_ops.less, np.less, x, y, data, summarize, message, name)
 
 
 def assert_less_equal(x, y, data=None, summarize=None, message=None, name=None):
+    """An op that fails at run time (tf.errors.InvalidArgumentError, with `message` and `data`) unless x <= y
+    holds for every element; when it is decided at graph-build time, it raises then (InvalidArgumentError) or
+    returns a no-op. Run it, or put it in tf.control_dependencies.
+    """
     return _binary_assert("<=", "assert_less_equal", math_ops.less_equal, np.less_equal, x, y, data, summarize,
                           message, name)
 
 
 def assert_greater(x, y, data=None, summarize=None, message=None, name=None):
+    """An op that fails at run time (tf.errors.InvalidArgumentError, with `message` and `data`) unless x > y
+    holds for every element; when it is decided at graph-build time, it raises then (InvalidArgumentError) or
+    returns a no-op. Run it, or put it in tf.control_dependencies.
+    """
     return _binary_assert(">", "assert_greater", math_ops.greater, np.greater, x, y, data, summarize, message,
                           name)
 
 
 def assert_greater_equal(x, y, data=None, summarize=None, message=None, name=None):
+    """An op that fails at run time (tf.errors.InvalidArgumentError, with `message` and `data`) unless x >= y
+    holds for every element; when it is decided at graph-build time, it raises then (InvalidArgumentError) or
+    returns a no-op. Run it, or put it in tf.control_dependencies.
+    """
     return _binary_assert(">=", "assert_greater_equal", math_ops.greater_equal, np.greater_equal, x, y, data,
                           summarize, message, name)
 
@@ -134,18 +150,34 @@ def _sign_assert(opname, sym, zero_first, inner, x, data, summarize, message, na
 
 
 def assert_positive(x, data=None, summarize=None, message=None, name=None):
+    """An op that fails at run time (tf.errors.InvalidArgumentError, with `message` and `data`) unless x > 0
+    holds for every element; when it is decided at graph-build time, it raises then (InvalidArgumentError) or
+    returns a no-op. Run it, or put it in tf.control_dependencies.
+    """
     return _sign_assert("assert_positive", ">", True, assert_less, x, data, summarize, message, name)
 
 
 def assert_negative(x, data=None, summarize=None, message=None, name=None):
+    """An op that fails at run time (tf.errors.InvalidArgumentError, with `message` and `data`) unless x < 0
+    holds for every element; when it is decided at graph-build time, it raises then (InvalidArgumentError) or
+    returns a no-op. Run it, or put it in tf.control_dependencies.
+    """
     return _sign_assert("assert_negative", "<", False, assert_less, x, data, summarize, message, name)
 
 
 def assert_non_negative(x, data=None, summarize=None, message=None, name=None):
+    """An op that fails at run time (tf.errors.InvalidArgumentError, with `message` and `data`) unless x >= 0
+    holds for every element; when it is decided at graph-build time, it raises then (InvalidArgumentError) or
+    returns a no-op. Run it, or put it in tf.control_dependencies.
+    """
     return _sign_assert("assert_non_negative", ">=", True, assert_less_equal, x, data, summarize, message, name)
 
 
 def assert_non_positive(x, data=None, summarize=None, message=None, name=None):
+    """An op that fails at run time (tf.errors.InvalidArgumentError, with `message` and `data`) unless x <= 0
+    holds for every element; when it is decided at graph-build time, it raises then (InvalidArgumentError) or
+    returns a no-op. Run it, or put it in tf.control_dependencies.
+    """
     return _sign_assert("assert_non_positive", "<=", False, assert_less_equal, x, data, summarize, message, name)
 
 
@@ -184,6 +216,10 @@ def assert_rank(x, rank, data=None, summarize=None, message=None, name=None):
 
 
 def assert_rank_at_least(x, rank, data=None, summarize=None, message=None, name=None):
+    """An op that fails at run time (tf.errors.InvalidArgumentError, with `message` and `data`) unless rank(x) >= rank
+    holds for every element; when it is decided at graph-build time, it raises then (InvalidArgumentError) or
+    returns a no-op. Run it, or put it in tf.control_dependencies.
+    """
     return _rank_assert("assert_rank_at_least", "rank at least", lambda a, r: a >= r, math_ops.greater_equal,
                         x, rank, data, summarize, message, name)
 
@@ -220,6 +256,7 @@ def assert_integer(x, message=None, name=None):
 
 
 def is_numeric_tensor(tensor):
+    """True when `tensor` is a Tensor of a numeric dtype (not bool or string)."""
     return isinstance(tensor, _ops.Tensor) and (tensor.dtype.is_floating or tensor.dtype.is_integer)
 
 

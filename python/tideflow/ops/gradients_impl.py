@@ -102,6 +102,7 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
 
 
 def stop_gradient(input, name=None):  # noqa: A002 (TF's argument name)
+    """`input` unchanged, but tf.gradients treats it as a constant (no gradient flows through)."""
     return _ops.apply1("StopGradient", [input], name=name or "StopGradient")
 
 

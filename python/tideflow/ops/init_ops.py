@@ -67,6 +67,7 @@ class Initializer:
 
 
 class Zeros(Initializer):
+    """Initializer of tensors filled with zeros (tf.zeros_initializer)."""
     def __init__(self, dtype=_dtypes.float32):
         self.dtype = _dtypes.as_dtype(dtype)
 
@@ -80,6 +81,7 @@ class Zeros(Initializer):
 
 
 class Ones(Initializer):
+    """Initializer of tensors filled with ones (tf.ones_initializer)."""
     def __init__(self, dtype=_dtypes.float32):
         self.dtype = _dtypes.as_dtype(dtype)
 
@@ -122,6 +124,7 @@ class Constant(Initializer):
 
 
 class RandomUniform(Initializer):
+    """Initializer drawing from the uniform distribution on [minval, maxval) (tf.random_uniform_initializer)."""
     def __init__(self, minval=0, maxval=None, seed=None, dtype=_dtypes.float32):
         self.minval, self.maxval, self.seed = minval, maxval, seed
         self.dtype = _dtypes.as_dtype(dtype)
@@ -134,6 +137,7 @@ class RandomUniform(Initializer):
 
 
 class RandomNormal(Initializer):
+    """Initializer drawing from the normal distribution with `mean` and `stddev` (tf.random_normal_initializer)."""
     def __init__(self, mean=0.0, stddev=1.0, seed=None, dtype=_dtypes.float32):
         self.mean, self.stddev, self.seed = mean, stddev, seed
         self.dtype = _assert_float_dtype(dtype)
@@ -257,18 +261,22 @@ class Identity(Initializer):
 
 
 def lecun_normal(seed=None):
+    """A VarianceScaling initializer: truncated normal with stddev sqrt(1 / fan_in) (LeCun et al.)."""
     return VarianceScaling(scale=1., mode="fan_in", distribution="truncated_normal", seed=seed)
 
 
 def lecun_uniform(seed=None):
+    """A VarianceScaling initializer: uniform in [-limit, limit], limit = sqrt(3 / fan_in)."""
     return VarianceScaling(scale=1., mode="fan_in", distribution="uniform", seed=seed)
 
 
 def he_normal(seed=None):
+    """A VarianceScaling initializer: truncated normal with stddev sqrt(2 / fan_in) (He et al., for ReLU layers)."""
     return VarianceScaling(scale=2., mode="fan_in", distribution="truncated_normal", seed=seed)
 
 
 def he_uniform(seed=None):
+    """A VarianceScaling initializer: uniform in [-limit, limit], limit = sqrt(6 / fan_in)."""
     return VarianceScaling(scale=2., mode="fan_in", distribution="uniform", seed=seed)
 
 

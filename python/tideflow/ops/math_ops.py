@@ -49,18 +49,38 @@ def _unary(op_type, x, name=None):
 # Arithmetic
 
 def add(x, y, name=None):
+    """x + y elementwise, with NumPy broadcasting (a Add node); y is converted to x's dtype.
+
+    Raises:
+      ValueError: the shapes do not broadcast. TypeError: the dtypes differ.
+    """
     return _binary("Add", x, y, name)
 
 
 def subtract(x, y, name=None):
+    """x - y elementwise, with NumPy broadcasting (a Sub node); y is converted to x's dtype.
+
+    Raises:
+      ValueError: the shapes do not broadcast. TypeError: the dtypes differ.
+    """
     return _binary("Sub", x, y, name)
 
 
 def multiply(x, y, name=None):
+    """x * y elementwise, with NumPy broadcasting (a Mul node); y is converted to x's dtype.
+
+    Raises:
+      ValueError: the shapes do not broadcast. TypeError: the dtypes differ.
+    """
     return _binary("Mul", x, y, name)
 
 
 def realdiv(x, y, name=None):
+    """x / (real division) y elementwise, with NumPy broadcasting (a RealDiv node); y is converted to x's dtype.
+
+    Raises:
+      ValueError: the shapes do not broadcast. TypeError: the dtypes differ.
+    """
     return _binary("RealDiv", x, y, name)
 
 
@@ -92,6 +112,7 @@ def truediv(x, y, name=None):
 
 
 def divide(x, y, name=None):
+    """x / y elementwise (Python 3 division: integers give floats, as tf.divide)."""
     return _truediv(x, y, name, "truediv")
 
 
@@ -113,6 +134,11 @@ def floordiv(x, y, name=None):
 
 
 def floor_div(x, y, name=None):
+    """x // (floor division) y elementwise, with NumPy broadcasting (a FloorDiv node); y is converted to x's dtype.
+
+    Raises:
+      ValueError: the shapes do not broadcast. TypeError: the dtypes differ.
+    """
     return _binary("FloorDiv", x, y, name)
 
 
@@ -161,22 +187,43 @@ def zeta(x, q, name=None):
 
 
 def pow(x, y, name=None):  # noqa: A001 (TF's name)
+    """x ** (power) y elementwise, with NumPy broadcasting (a Pow node); y is converted to x's dtype.
+
+    Raises:
+      ValueError: the shapes do not broadcast. TypeError: the dtypes differ.
+    """
     return _binary("Pow", x, y, name)
 
 
 def maximum(x, y, name=None):
+    """x max y elementwise, with NumPy broadcasting (a Maximum node); y is converted to x's dtype.
+
+    Raises:
+      ValueError: the shapes do not broadcast. TypeError: the dtypes differ.
+    """
     return _binary("Maximum", x, y, name)
 
 
 def minimum(x, y, name=None):
+    """x min y elementwise, with NumPy broadcasting (a Minimum node); y is converted to x's dtype.
+
+    Raises:
+      ValueError: the shapes do not broadcast. TypeError: the dtypes differ.
+    """
     return _binary("Minimum", x, y, name)
 
 
 def squared_difference(x, y, name=None):
+    """x (x - y)^2 y elementwise, with NumPy broadcasting (a SquaredDifference node); y is converted to x's dtype.
+
+    Raises:
+      ValueError: the shapes do not broadcast. TypeError: the dtypes differ.
+    """
     return _binary("SquaredDifference", x, y, name)
 
 
 def scalar_mul(scalar, x, name=None):
+    """The scalar `scalar` times tensor `x` (also an IndexedSlices' values)."""
     x = _ops.convert_to_tensor(x)
     scalar = _ops.convert_to_tensor(scalar, dtype=x.dtype, name="scalar")
     if scalar.shape.ndims != 0:
@@ -226,38 +273,71 @@ def round(x, name=None):  # noqa: A001 (TF's name)
 # Comparisons and logic
 
 def equal(x, y, name=None):
+    """A bool tensor: x == y elementwise, with NumPy broadcasting (a Equal node).
+
+    Raises:
+      ValueError: the shapes do not broadcast.
+    """
     return _binary("Equal", x, y, name)
 
 
 def not_equal(x, y, name=None):
+    """A bool tensor: x != y elementwise, with NumPy broadcasting (a NotEqual node).
+
+    Raises:
+      ValueError: the shapes do not broadcast.
+    """
     return _binary("NotEqual", x, y, name)
 
 
 def less(x, y, name=None):
+    """A bool tensor: x < y elementwise, with NumPy broadcasting (a Less node).
+
+    Raises:
+      ValueError: the shapes do not broadcast.
+    """
     return _binary("Less", x, y, name)
 
 
 def less_equal(x, y, name=None):
+    """A bool tensor: x <= y elementwise, with NumPy broadcasting (a LessEqual node).
+
+    Raises:
+      ValueError: the shapes do not broadcast.
+    """
     return _binary("LessEqual", x, y, name)
 
 
 def greater(x, y, name=None):
+    """A bool tensor: x > y elementwise, with NumPy broadcasting (a Greater node).
+
+    Raises:
+      ValueError: the shapes do not broadcast.
+    """
     return _binary("Greater", x, y, name)
 
 
 def greater_equal(x, y, name=None):
+    """A bool tensor: x >= y elementwise, with NumPy broadcasting (a GreaterEqual node).
+
+    Raises:
+      ValueError: the shapes do not broadcast.
+    """
     return _binary("GreaterEqual", x, y, name)
 
 
 def logical_and(x, y, name=None):
+    """x AND y for bool tensors, elementwise with broadcasting."""
     return _binary("LogicalAnd", x, y, name)
 
 
 def logical_or(x, y, name=None):
+    """x OR y for bool tensors, elementwise with broadcasting."""
     return _binary("LogicalOr", x, y, name)
 
 
 def logical_xor(x, y, name="LogicalXor"):
+    """x XOR y for bool tensors, elementwise with broadcasting."""
     with _ops.name_scope(name, "LogicalXor", [x, y]) as scope:
         x, y = _pair(x, y)
         return logical_and(logical_or(x, y), _unary("LogicalNot", logical_and(x, y)), name=scope)
@@ -307,18 +387,22 @@ def cast(x, dtype, name=None):
 
 
 def to_float(x, name="ToFloat"):
+    """`x` cast to float32 (TF 1.x's shorthand for tf.cast)."""
     return cast(x, _dtypes.float32, name=name)
 
 
 def to_double(x, name="ToDouble"):
+    """`x` cast to float64 (TF 1.x's shorthand for tf.cast)."""
     return cast(x, _dtypes.float64, name=name)
 
 
 def to_int32(x, name="ToInt32"):
+    """`x` cast to int32 (TF 1.x's shorthand for tf.cast; floats truncate toward zero)."""
     return cast(x, _dtypes.int32, name=name)
 
 
 def to_int64(x, name="ToInt64"):
+    """`x` cast to int64 (TF 1.x's shorthand for tf.cast; floats truncate toward zero)."""
     return cast(x, _dtypes.int64, name=name)
 
 

@@ -310,16 +310,19 @@ def top_k(input, k=1, sorted=True, name=None):  # noqa: A002
 
 
 def in_top_k(predictions, targets, k, name=None):
+    """A bool per row: whether targets[i] is among the k largest of predictions[i] ([batch, classes] float, targets [batch] int; ties count as in)."""
     targets = _ops.convert_to_tensor(targets, name="targets")
     k = _ops.convert_to_tensor(k, dtype=targets.dtype, name="k") if not _ops.is_tensor(k) else k
     return _ops.apply1("InTopKV2", [predictions, targets, k], name=name or "InTopKV2")
 
 
 def space_to_depth(input, block_size, name=None, data_format="NHWC"):  # noqa: A002
+    """Moves block_size x block_size spatial blocks of an NHWC `input` into the depth dimension: [N, H/b, W/b, C*b*b]."""
     return array_ops.space_to_depth(input, block_size, name=name, data_format=data_format)
 
 
 def depth_to_space(input, block_size, name=None, data_format="NHWC"):  # noqa: A002
+    """The inverse of space_to_depth: [N, H, W, C] becomes [N, H*b, W*b, C/(b*b)]."""
     return array_ops.depth_to_space(input, block_size, name=name, data_format=data_format)
 
 

@@ -61,22 +61,52 @@ def reduce_mean(input_tensor, axis=None, keepdims=None, name=None, reduction_ind
 
 
 def reduce_max(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    """The maximum of `input_tensor`'s elements along `axis` (an int or list; all axes when None), dropping the
+    reduced dimensions unless `keepdims` (`keep_dims` and `reduction_indices` are the old names).
+
+    Raises:
+      ValueError: an axis is out of range.
+    """
     return _reduce("Max", input_tensor, _axis(axis, reduction_indices), _keep(keepdims, keep_dims), name)
 
 
 def reduce_min(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    """The minimum of `input_tensor`'s elements along `axis` (an int or list; all axes when None), dropping the
+    reduced dimensions unless `keepdims` (`keep_dims` and `reduction_indices` are the old names).
+
+    Raises:
+      ValueError: an axis is out of range.
+    """
     return _reduce("Min", input_tensor, _axis(axis, reduction_indices), _keep(keepdims, keep_dims), name)
 
 
 def reduce_prod(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    """The product of `input_tensor`'s elements along `axis` (an int or list; all axes when None), dropping the
+    reduced dimensions unless `keepdims` (`keep_dims` and `reduction_indices` are the old names).
+
+    Raises:
+      ValueError: an axis is out of range.
+    """
     return _reduce("Prod", input_tensor, _axis(axis, reduction_indices), _keep(keepdims, keep_dims), name)
 
 
 def reduce_any(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    """The logical OR of `input_tensor`'s elements along `axis` (an int or list; all axes when None), dropping the
+    reduced dimensions unless `keepdims` (`keep_dims` and `reduction_indices` are the old names).
+
+    Raises:
+      ValueError: an axis is out of range.
+    """
     return _reduce("Any", input_tensor, _axis(axis, reduction_indices), _keep(keepdims, keep_dims), name)
 
 
 def reduce_all(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    """The logical AND of `input_tensor`'s elements along `axis` (an int or list; all axes when None), dropping the
+    reduced dimensions unless `keepdims` (`keep_dims` and `reduction_indices` are the old names).
+
+    Raises:
+      ValueError: an axis is out of range.
+    """
     return _reduce("All", input_tensor, _axis(axis, reduction_indices), _keep(keepdims, keep_dims), name)
 
 
@@ -137,10 +167,12 @@ def argmin(input, axis=None, name=None, dimension=None, output_type=_dtypes.int6
 
 
 def arg_max(input, dimension, name=None, output_type=_dtypes.int64):  # noqa: A002
+    """The index of the largest value along `dimension` (TF 0.x's name for tf.argmax), as output_type."""
     return _arg("ArgMax", input, None, name, dimension, output_type)
 
 
 def arg_min(input, dimension, name=None, output_type=_dtypes.int64):  # noqa: A002
+    """The index of the smallest value along `dimension` (TF 0.x's name for tf.argmin), as output_type."""
     return _arg("ArgMin", input, None, name, dimension, output_type)
 
 
@@ -211,6 +243,7 @@ def _unsorted_segment_n(data, segment_ids, num_segments):
 
 
 def unsorted_segment_mean(data, segment_ids, num_segments, name=None):
+    """For each segment id k in [0, num_segments), the mean of data's rows with segment_ids == k (0 for empty segments)."""
     with _ops.name_scope(name, "UnsortedSegmentMean"):
         data = _ops.convert_to_tensor(data, name="data")
         n = _unsorted_segment_n(data, segment_ids, num_segments)
@@ -221,6 +254,7 @@ def unsorted_segment_mean(data, segment_ids, num_segments, name=None):
 
 
 def unsorted_segment_sqrt_n(data, segment_ids, num_segments, name=None):
+    """For each segment id k in [0, num_segments), the sum of data's rows with segment_ids == k divided by sqrt(their count)."""
     with _ops.name_scope(name, "UnsortedSegmentSqrtN"):
         data = _ops.convert_to_tensor(data, name="data")
         n = _unsorted_segment_n(data, segment_ids, num_segments)
@@ -251,6 +285,7 @@ def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=_dtypes.in
 
 
 def histogram_fixed_width(values, value_range, nbins=100, dtype=_dtypes.int32, name=None):
+    """Counts of `values` in `nbins` equal-width bins over value_range [min, max] (values outside go to the end bins), as `dtype`."""
     with _ops.name_scope(name, "histogram_fixed_width", [values, value_range, nbins]):
         values = _ops.convert_to_tensor(values, name="values")
         value_range = _ops.convert_to_tensor(value_range, dtype=values.dtype, name="value_range")

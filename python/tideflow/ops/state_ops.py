@@ -86,30 +86,35 @@ class Variable:
         return self
 
     # ---- identity ----
-    name = property(lambda self: self._variable.name)
-    op = property(lambda self: self._variable.op)
-    graph = property(lambda self: self._variable.graph)
-    dtype = property(lambda self: self._variable.dtype)
-    device = property(lambda self: self._variable.device)
-    initializer = property(lambda self: self._initializer_op)
-    initial_value = property(lambda self: self._initial_value)
-    trainable = property(lambda self: self._trainable)
-    constraint = property(lambda self: self._constraint)
+    name = property(lambda self: self._variable.name, doc='The variable\'s name, e.g. "w:0".')
+    op = property(lambda self: self._variable.op, doc="The variable's VariableV2 operation.")
+    graph = property(lambda self: self._variable.graph, doc='The Graph holding the variable.')
+    dtype = property(lambda self: self._variable.dtype, doc="The variable's dtype (a reference dtype, e.g. float32_ref).")
+    device = property(lambda self: self._variable.device, doc='The device recorded for the variable.')
+    initializer = property(lambda self: self._initializer_op, doc='The op that assigns the initial value.')
+    initial_value = property(lambda self: self._initial_value, doc='The tensor the variable is initialized from.')
+    trainable = property(lambda self: self._trainable, doc='Whether optimizers update it by default (it is in TRAINABLE_VARIABLES).')
+    constraint = property(lambda self: self._constraint, doc='The projection applied after optimizer updates, or None.')
 
     @property
     def shape(self):
+        """The variable's static TensorShape."""
         return self._variable.shape
 
     def get_shape(self):
+        """The variable's static TensorShape (as .shape)."""
         return self._variable.shape
 
     def set_shape(self, shape):
+        """Refines the variable's static shape. Raises ValueError when incompatible."""
         self._variable.set_shape(shape)
 
     def value(self):
+        """A tensor holding the variable's current value (a snapshot read)."""
         return self._snapshot
 
     def read_value(self):
+        """A new read of the variable's value (a separate Identity node), e.g. inside control dependencies."""
         return _ops.apply1("Identity", [self._variable], name="read")
 
     def initialized_value(self):
@@ -124,23 +129,37 @@ class Variable:
         return self._variable
 
     def eval(self, session=None):
+        """The variable's value in `session` (or the default session) as a NumPy array.
+
+        Raises:
+          tf.errors.FailedPreconditionError: the variable is uninitialized.
+        """
         return self._variable.eval(session=session)
 
     def load(self, value, session=None):
+        """Writes `value` (a NumPy-convertible value of the variable's shape) into the variable, without adding ops.
+
+        Raises:
+          ValueError: no session, or value does not fit the variable's shape and dtype.
+        """
         sess = _ops._session_for(self.graph, session)
         sess.run(self._initializer_op, {self._initial_value: value})
 
     # ---- updates ----
     def assign(self, value, use_locking=None, name=None, read_value=True):
+        """Sets the variable to `value`; returns the new value (or the assign op when read_value=False)."""
         return assign(self, value, name=name)
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
+        """Adds `delta` to the variable; returns the new value."""
         return assign_add(self, delta, name=name)
 
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
+        """Subtracts `delta` from the variable; returns the new value."""
         return assign_sub(self, delta, name=name)
 
     def count_up_to(self, limit):
+        """Increments the (integer) variable, returning its value before; fails with OutOfRangeError once it reaches `limit`."""
         return count_up_to(self._variable, limit)
 
     # TF1's RefVariable takes the sparse rows as an IndexedSlices (indices along dimension 0).
@@ -150,39 +169,79 @@ class Variable:
         return fn(self._variable, sparse_delta.indices, sparse_delta.values, use_locking=use_locking, name=name)
 
     def scatter_update(self, sparse_delta, use_locking=False, name=None):
+        """ref[sparse_delta.indices] = sparse_delta.values (a tf.IndexedSlices), in place; returns the new value.
+
+        Raises:
+          InvalidArgumentError: an index is out of range (checked before any write).
+        """
         return self._scatter(scatter_update, sparse_delta, use_locking, name)
 
     def scatter_add(self, sparse_delta, use_locking=False, name=None):
+        """ref[sparse_delta.indices] += sparse_delta.values (a tf.IndexedSlices), in place; returns the new value.
+
+        Raises:
+          InvalidArgumentError: an index is out of range (checked before any write).
+        """
         return self._scatter(scatter_add, sparse_delta, use_locking, name)
 
     def scatter_sub(self, sparse_delta, use_locking=False, name=None):
+        """ref[sparse_delta.indices] -= sparse_delta.values (a tf.IndexedSlices), in place; returns the new value.
+
+        Raises:
+          InvalidArgumentError: an index is out of range (checked before any write).
+        """
         return self._scatter(scatter_sub, sparse_delta, use_locking, name)
 
     def scatter_mul(self, sparse_delta, use_locking=False, name=None):
+        """ref[sparse_delta.indices] *= sparse_delta.values (a tf.IndexedSlices), in place; returns the new value.
+
+        Raises:
+          InvalidArgumentError: an index is out of range (checked before any write).
+        """
         return self._scatter(scatter_mul, sparse_delta, use_locking, name)
 
     def scatter_div(self, sparse_delta, use_locking=False, name=None):
+        """ref[sparse_delta.indices] /= sparse_delta.values (a tf.IndexedSlices), in place; returns the new value.
+
+        Raises:
+          InvalidArgumentError: an index is out of range (checked before any write).
+        """
         return self._scatter(scatter_div, sparse_delta, use_locking, name)
 
     def scatter_min(self, sparse_delta, use_locking=False, name=None):
+        """ref[sparse_delta.indices] = min(self, values) at sparse_delta.values (a tf.IndexedSlices), in place; returns the new value.
+
+        Raises:
+          InvalidArgumentError: an index is out of range (checked before any write).
+        """
         return self._scatter(scatter_min, sparse_delta, use_locking, name)
 
     def scatter_max(self, sparse_delta, use_locking=False, name=None):
+        """ref[sparse_delta.indices] = max(self, values) at sparse_delta.values (a tf.IndexedSlices), in place; returns the new value.
+
+        Raises:
+          InvalidArgumentError: an index is out of range (checked before any write).
+        """
         return self._scatter(scatter_max, sparse_delta, use_locking, name)
 
     def scatter_nd_update(self, indices, updates, name=None):
+        """self[indices] = updates for the index tuples in the last dimension of `indices`, in place; returns the new value."""
         return scatter_nd_update(self._variable, indices, updates, use_locking=True, name=name)
 
     def scatter_nd_add(self, indices, updates, name=None):
+        """self[indices] += updates for the index tuples in the last dimension of `indices`, in place; returns the new value."""
         return scatter_nd_add(self._variable, indices, updates, name=name)
 
     def scatter_nd_sub(self, indices, updates, name=None):
+        """self[indices] -= updates for the index tuples in the last dimension of `indices`, in place; returns the new value."""
         return scatter_nd_sub(self._variable, indices, updates, name=name)
 
     def scatter_nd_min(self, indices, updates, name=None):
+        """self[indices] = min(self, updates) at updates for the index tuples in the last dimension of `indices`, in place; returns the new value."""
         return _scatter("ScatterNdMin", self._variable, indices, updates, True, name)
 
     def scatter_nd_max(self, indices, updates, name=None):
+        """self[indices] = max(self, updates) at updates for the index tuples in the last dimension of `indices`, in place; returns the new value."""
         return _scatter("ScatterNdMax", self._variable, indices, updates, True, name)
 
     def __repr__(self):
@@ -263,14 +322,21 @@ def _update(op_type, ref, value, name, attrs=None):
 
 
 def assign(ref, value, validate_shape=None, use_locking=None, name=None):
+    """Sets the variable `ref` to `value` (shape checked unless validate_shape=False); returns the new value.
+
+    Raises:
+      ValueError: the shapes are incompatible.
+    """
     return _update("Assign", ref, value, name, {"validate_shape": validate_shape is not False})
 
 
 def assign_add(ref, value, use_locking=None, name=None):
+    """ref += value on the variable `ref`; returns the new value."""
     return _update("AssignAdd", ref, value, name)
 
 
 def assign_sub(ref, value, use_locking=None, name=None):
+    """ref -= value on the variable `ref`; returns the new value."""
     return _update("AssignSub", ref, value, name)
 
 
@@ -292,26 +358,62 @@ def scatter_update(ref, indices, updates, use_locking=True, name=None):
 
 
 def scatter_add(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] += updates, in place on the variable `ref`; returns ref's new value (`use_locking` is
+    accepted). Repeated indices apply in order.
+
+    Raises:
+      InvalidArgumentError: an index is outside [0, ref.shape[0]) (checked before any write).
+    """
     return _scatter("ScatterAdd", ref, indices, updates, use_locking, name)
 
 
 def scatter_sub(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] -= updates, in place on the variable `ref`; returns ref's new value (`use_locking` is
+    accepted). Repeated indices apply in order.
+
+    Raises:
+      InvalidArgumentError: an index is outside [0, ref.shape[0]) (checked before any write).
+    """
     return _scatter("ScatterSub", ref, indices, updates, use_locking, name)
 
 
 def scatter_mul(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] *= updates, in place on the variable `ref`; returns ref's new value (`use_locking` is
+    accepted). Repeated indices apply in order.
+
+    Raises:
+      InvalidArgumentError: an index is outside [0, ref.shape[0]) (checked before any write).
+    """
     return _scatter("ScatterMul", ref, indices, updates, use_locking, name)
 
 
 def scatter_div(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] /= updates, in place on the variable `ref`; returns ref's new value (`use_locking` is
+    accepted). Repeated indices apply in order.
+
+    Raises:
+      InvalidArgumentError: an index is outside [0, ref.shape[0]) (checked before any write).
+    """
     return _scatter("ScatterDiv", ref, indices, updates, use_locking, name)
 
 
 def scatter_min(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] = min(ref, updates) at updates, in place on the variable `ref`; returns ref's new value (`use_locking` is
+    accepted). Repeated indices apply in order.
+
+    Raises:
+      InvalidArgumentError: an index is outside [0, ref.shape[0]) (checked before any write).
+    """
     return _scatter("ScatterMin", ref, indices, updates, use_locking, name)
 
 
 def scatter_max(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] = max(ref, updates) at updates, in place on the variable `ref`; returns ref's new value (`use_locking` is
+    accepted). Repeated indices apply in order.
+
+    Raises:
+      InvalidArgumentError: an index is outside [0, ref.shape[0]) (checked before any write).
+    """
     return _scatter("ScatterMax", ref, indices, updates, use_locking, name)
 
 
@@ -321,10 +423,22 @@ def scatter_nd_update(ref, indices, updates, use_locking=True, name=None):
 
 
 def scatter_nd_add(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices] += updates for the index tuples in the last dimension of `indices`, in place on the variable
+    `ref`; returns ref's new value.
+
+    Raises:
+      InvalidArgumentError: an index is out of range (checked before any write).
+    """
     return _scatter("ScatterNdAdd", ref, indices, updates, use_locking, name)
 
 
 def scatter_nd_sub(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices] -= updates for the index tuples in the last dimension of `indices`, in place on the variable
+    `ref`; returns ref's new value.
+
+    Raises:
+      InvalidArgumentError: an index is out of range (checked before any write).
+    """
     return _scatter("ScatterNdSub", ref, indices, updates, use_locking, name)
 
 
@@ -336,37 +450,45 @@ def count_up_to(ref, limit, name=None):
 
 
 def is_variable_initialized(variable):
+    """A bool scalar: whether `variable` holds a value yet."""
     return _ops.apply1("IsVariableInitialized", [_ref_of(variable, "is_variable_initialized")],
                        name="IsVariableInitialized")
 
 
 def global_variables(scope=None):
+    """The variables in the GLOBAL_VARIABLES collection (all tf.Variable / get_variable ones but local ones), optionally those whose name matches the regular expression `scope`."""
     return _ops.get_collection(GraphKeys.GLOBAL_VARIABLES, scope)
 
 
 def local_variables(scope=None):
+    """The variables in the LOCAL_VARIABLES collection, optionally filtered by the regular expression `scope`."""
     return _ops.get_collection(GraphKeys.LOCAL_VARIABLES, scope)
 
 
 def trainable_variables(scope=None):
+    """The variables in the TRAINABLE_VARIABLES collection (what optimizers update by default), optionally filtered by the regular expression `scope`."""
     return _ops.get_collection(GraphKeys.TRAINABLE_VARIABLES, scope)
 
 
 def model_variables(scope=None):
+    """The variables in the MODEL_VARIABLES collection, optionally filtered by the regular expression `scope`."""
     return _ops.get_collection(GraphKeys.MODEL_VARIABLES, scope)
 
 
 def variables_initializer(var_list, name="init"):
+    """One op that runs the initializers of `var_list` (a no-op for an empty list)."""
     if not var_list:
         return no_op(name=name)
     return group(*[v.initializer for v in var_list], name=name)
 
 
 def global_variables_initializer():
+    """One op that initializes every global variable: run it before using them."""
     return variables_initializer(global_variables(), name="init")
 
 
 def local_variables_initializer():
+    """One op that initializes every local variable."""
     return variables_initializer(local_variables(), name="init")
 
 
@@ -388,5 +510,6 @@ def report_uninitialized_variables(var_list=None, name="report_uninitialized_var
 
 
 def assert_variables_initialized(var_list=None):
+    """An op failing with FailedPreconditionError when one of `var_list` (all global variables when None) is uninitialized."""
     return report_uninitialized_variables(var_list)
 

@@ -1,0 +1,43 @@
+"""Issue 16's first run: pyproject's extras and dependency groups agree, the README's commands build once,
+and .ci/run is valid shell that runs the TensorFlow comparisons when its budget allows."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _pyproject():
+    tomllib = pytest.importorskip("tomllib") if sys.version_info >= (3, 11) else pytest.importorskip("tomli")
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        return tomllib.load(f)
+
+
+def test_extras_and_dependency_groups_agree():
+    p = _pyproject()
+    extras, groups = p["project"]["optional-dependencies"], p["dependency-groups"]
+    assert extras["test"] == groups["test"] and extras["tf"] == groups["tf"]
+    assert "tensorboard" in extras["demo"]  # the demo ends by pointing TensorBoard at its logs
+    assert any(d.startswith("tensorflow-cpu") for d in extras["tf"])
+    assert any(d.startswith("absl-py") for d in p["project"]["dependencies"])  # tf.flags
+    assert any(d.startswith("mypy") for d in extras["test"])  # tests/test_stubs.py
+    assert p["tool"]["scikit-build"]["build-dir"]  # a persistent build folder
+    assert p["tool"]["scikit-build"]["build"]["verbose"] is True  # compile progress with pip -v
+
+
+def test_readme_first_run_builds_once():
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    setup = readme[readme.index("Set-up on a fresh machine"):readme.index("## Quickstart")]
+    assert setup.count("pip install -v \".[demo]\"") == 1
+    assert "pip install --group test && python -m pytest -q tests" in setup  # no reinstall: no second build
+    assert "pip install --group tf" in setup
+
+
+def test_ci_script_is_valid_and_budgets_the_tensorflow_run():
+    path = os.path.join(ROOT, ".ci", "run")
+    assert os.access(path, os.X_OK)
+    assert subprocess.run(["bash", "-n", path]).returncode == 0
+    text = open(path).read()
+    assert "--group tf" in text and "could not import 'tensorflow" in text and "budget" in text
