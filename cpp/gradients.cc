@@ -78,7 +78,7 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
     const OpDef* rule_op = name ? OpRegistry::global().find(*name) : node->op;
     if (!any || (!name && node->op->not_differentiable)) continue;
     bool wants = false;  // does any input lead back to an x along a float path?
-    for (auto& in : node->inputs) wants |= from_x[in.node->id] && is_floating(in.dtype());
+    for (auto& in : node->inputs) wants |= from_x[in.node->id] && is_any_float(in.dtype());
     if (!wants) continue;
     auto no_gradient = [&] {
       return Error(ErrorCode::LookupError, "No gradient defined for operation '" + node->name + "' (op type: " +
@@ -87,7 +87,7 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
     };
     b.set_scope(scope + node->name + "_grad/");
     for (int i = 0; i < node->num_outputs(); ++i)
-      if (!out_grads[i].valid() && is_floating(node->out_dtypes[i])) out_grads[i] = b.op1("ZerosLike", {node->out(i)});
+      if (!out_grads[i].valid() && is_any_float(node->out_dtypes[i])) out_grads[i] = b.op1("ZerosLike", {node->out(i)});
     std::vector<Output> in_grads;
     const bool external = name && overrides->external && overrides->external(*node, *name, out_grads, &in_grads);
     if (!external) {
@@ -107,7 +107,7 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
     for (size_t i = 0; i < in_grads.size(); ++i) {
       Output x = node->inputs[i];
       Output gx = in_grads[i];
-      if (!gx.valid() || !from_x[x.node->id] || !is_floating(x.dtype())) continue;
+      if (!gx.valid() || !from_x[x.node->id] || !is_any_float(x.dtype())) continue;
       if (!(gx.shape() == x.shape() && x.shape().fully_defined())) gx = b.op1("SumToShape", {gx, x});
       pending[key(x)].push_back(gx);
     }
@@ -115,7 +115,7 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
 
   std::vector<Output> result;
   b.set_scope(scope);
-  for (auto& x : xs) result.push_back(is_floating(x.dtype()) ? sum_of(x) : Output{});
+  for (auto& x : xs) result.push_back(is_any_float(x.dtype()) ? sum_of(x) : Output{});
   return result;
 }
 

@@ -243,7 +243,7 @@ def _np_value(value, dtype):
             return np.asarray(value, dtype=object)
         if dtype.is_integer and not isinstance(value, (np.ndarray, np.generic)) and np.asarray(value).dtype.kind == "f":
             raise TypeError("Expected %s, got %r of type '%s' instead." % (dtype.name, value, type(value).__name__))
-        return np.asarray(value, dtype=dtype.as_numpy_dtype)
+        return np.asarray(value, dtype=_dtypes._np_for(dtype))
     arr = np.asarray(value)
     if arr.dtype.kind in "SUO":
         return np.asarray(value, dtype=object)
@@ -300,9 +300,9 @@ def constant_op(value, dtype=None, shape=None, name="Const", verify_shape=False)
                             if verify_shape else
                             "Eager execution of tf.constant with unsupported shape (value has %d elements, "
                             "shape is %s with %d elements)." % (arr.size, tuple(shape), int(np.prod(shape))))
-    dt = _dtypes.as_dtype(arr.dtype)
-    value_attr = _string_value(arr) if dt is _dtypes.string else (
-        arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
+    dt = _dtypes.as_dtype(dtype if dtype is not None else arr.dtype)
+    value_attr = _string_value(arr) if dt is _dtypes.string else _dtypes._core_value(
+        arr if arr.flags.c_contiguous else np.ascontiguousarray(arr), dt)
     return apply_op("Const", [], {"value": value_attr, "dtype": dt._enum}, name=name or "Const").outputs[0]
 
 
