@@ -372,7 +372,7 @@ def test_shape_errors_at_graph_construction():
             tf.random_uniform(np.zeros((2, 2), np.int32))
         with pytest.raises(TypeError, match="int32 or int64"):
             tf.random_uniform(tf.placeholder(tf.float32, [2]))
-        with pytest.raises(TypeError, match="float32 or float64"):
+        with pytest.raises(TypeError, match="float32, float64, got int32"):
             _raw("RandomStandardNormal", [2], tf.int32)
         with pytest.raises(ValueError, match="partially known"):
             tf.random_uniform(tf.TensorShape([None, 2]))
