@@ -227,6 +227,37 @@ def graph_cnn(tf, threads):
     return lambda: sess.run(train, feed)
 
 
+def lstm_batch(n=64):
+    rng = np.random.RandomState(0)
+    return rng.rand(n, 28, 28).astype(np.float32), rng.randint(0, 10, n).astype(np.int64)
+
+
+def graph_lstm(tf, threads):
+    """The LSTM training step of issue 12 (article 003's MNIST classifier): dynamic_rnn over 28 steps of 28
+    inputs with BasicLSTMCell(128), the last output through a dense layer to 10 classes, sparse softmax
+    cross-entropy, Adam, batch 64 fed from NumPy."""
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # TensorFlow 2.x keeps the TF1 cells in tf_keras
+    xb, yb = lstm_batch()
+    g = tf.Graph()
+    with g.as_default():
+        tf.set_random_seed(0)
+        x = tf.placeholder(tf.float32, [None, 28, 28])
+        y = tf.placeholder(tf.int64, [None])
+        cell = tf.nn.rnn_cell.BasicLSTMCell(128)
+        _, state = tf.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+        w = tf.Variable(tf.truncated_normal([128, 10], stddev=0.1))
+        b = tf.Variable(tf.zeros([10]))
+        logits = tf.matmul(state.h, w) + b
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        train = tf.train.AdamOptimizer(1e-3).minimize(loss)
+        init = tf.global_variables_initializer()
+    sess = _session(tf, threads, g)
+    sess.run(init)
+    feed = {x: xb, y: yb}
+    sess.run(train, feed)
+    return lambda: sess.run(train, feed)
+
+
 # ---- PyTorch eager ------------------------------------------------------------------------------
 def torch_setup(name, threads):
     import torch
@@ -304,6 +335,20 @@ def torch_setup(name, threads):
         def f():
             opt.zero_grad()
             loss = torch.nn.functional.cross_entropy(model(xt), yt)
+            loss.backward()
+            opt.step()
+        return f
+    if name == "lstm":
+        xb, yb = lstm_batch()
+        torch.manual_seed(0)
+        lstm, dense = torch.nn.LSTM(28, 128, batch_first=True), torch.nn.Linear(128, 10)
+        opt = torch.optim.Adam(list(lstm.parameters()) + list(dense.parameters()), lr=1e-3)
+        xt, yt = torch.from_numpy(xb), torch.from_numpy(yb)
+
+        def f():
+            opt.zero_grad()
+            _, (h, _) = lstm(xt)
+            loss = torch.nn.functional.cross_entropy(dense(h[-1]), yt)
             loss.backward()
             opt.step()
         return f
@@ -390,4 +435,5 @@ WORKLOADS = {
     "mlp_summary": (lambda tf, threads: graph_mlp(tf, threads, summaries=True), "ms/step", None),
     "conv2d": (graph_conv2d, "GFLOP/s", 2 * 8 * 56 * 56 * 64 * 64 * 9),
     "cnn": (graph_cnn, "ms/step", None),
+    "lstm": (graph_lstm, "ms/step", None),
 }

@@ -251,4 +251,5 @@ NB_MODULE(_core, m) {
   bind_pyfunc(m);
   bind_control_flow(m);
   bind_mpi(m);
+  bind_eager(m);
 }

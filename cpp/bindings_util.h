@@ -144,8 +144,9 @@ inline Tensor tensor_from_py(nb::handle h) {
 // A fetched tensor becomes an ndarray over its buffer, which the array keeps alive, only when nothing else
 // holds that buffer (a fresh result); a buffer the engine also keeps (a variable's value, a constant, a
 // feed, a cached value) is copied, so writing into the array never changes the graph or the session.
-inline nb::object tensor_to_py(const Tensor& fetched) {
-  const Tensor t = fetched.dtype() == DType::String || fetched.unique() ? fetched : fetched.deep_copy();
+// An ndarray over t's buffer, which the array keeps alive. Whoever calls it decides that aliasing is safe:
+// tensor_to_py below, or an eager tensor's read-only view (the tensor is immutable).
+inline nb::object array_over(const Tensor& t) {
   if (t.dtype() == DType::String) {
     auto bytes = [&](const std::string& s) { return nb::bytes(s.data(), s.size()); };
     if (t.rank() == 0) return bytes(t.string_values()[0]);
@@ -157,14 +158,24 @@ inline nb::object tensor_to_py(const Tensor& fetched) {
   if (t.dtype() == DType::BFloat16 && !bfloat16_numpy_type().is_valid()) {  // Note [bfloat16 arrays]
     Tensor f(DType::Float32, t.dims());
     for (int64_t i = 0; i < t.size(); ++i) f.data<float>()[i] = t.data<bfloat16>()[i];
-    return tensor_to_py(f);
+    return array_over(f);
   }
   auto* holder = new std::shared_ptr<Buffer>(t.buffer());
   nb::capsule owner(holder, [](void* p) noexcept { delete static_cast<std::shared_ptr<Buffer>*>(p); });
   std::vector<size_t> shape(t.dims().begin(), t.dims().end());
-  nb::object arr = nb::cast(nb::ndarray<nb::numpy>(t.raw(), shape.size(), shape.data(), owner, nullptr,
-                                                   dlpack_from_dtype(t.dtype())));
-  return t.dtype() == DType::BFloat16 ? arr.attr("view")(bfloat16_numpy_type()) : arr;
+  nb::object a = nb::cast(nb::ndarray<nb::numpy>(t.raw(), shape.size(), shape.data(), owner, nullptr,
+                                                 dlpack_from_dtype(t.dtype())));
+  if (t.dtype() == DType::Int64) {
+    // NumPy builds 64-bit DLPack ints as `long long`; its own int64 is `long`, which repr leaves unnamed
+    // (array([1, 2]) as TensorFlow prints it, not array([1, 2], dtype=int64)).
+    static PyObject* np_int64 = nb::object(nb::module_::import_("numpy").attr("int64")).release().ptr();  // leaked
+    if (!a.attr("dtype").attr("type").is(nb::handle(np_int64))) a = a.attr("view")(nb::handle(np_int64));
+  }
+  return t.dtype() == DType::BFloat16 ? a.attr("view")(bfloat16_numpy_type()) : a;
+}
+
+inline nb::object tensor_to_py(const Tensor& fetched) {
+  return array_over(fetched.dtype() == DType::String || fetched.unique() ? fetched : fetched.deep_copy());
 }
 
 inline nb::list tensors_to_py(const std::vector<Tensor>& ts) {
@@ -242,5 +253,6 @@ void bind_summary(nb::module_& m);  // event files and summaries (bindings_summa
 void bind_pyfunc(nb::module_& m);   // the callback PyFunc nodes run (bindings_pyfunc.cc)
 void bind_control_flow(nb::module_& m);  // control-flow frames (bindings_control_flow.cc)
 void bind_mpi(nb::module_& m);      // tideflow.horovod's collective controller (bindings_mpi.cc)
+void bind_eager(nb::module_& m);    // eager tensors, variables, tapes, tf.function (bindings_eager.cc)
 
 }  // namespace tideflow_py

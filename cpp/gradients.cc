@@ -65,6 +65,7 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
     Node* node = g.node(id);
     bool any = false;
     std::vector<Output> out_grads(node->num_outputs());
+    b.set_scope(scope);  // fan-in sums are named as TF names them: gradients/AddN, not after the last rule's op
     for (int i = 0; i < node->num_outputs(); ++i) {
       out_grads[i] = sum_of(node->out(i));
       any |= out_grads[i].valid();
@@ -77,8 +78,13 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
     }
     const OpDef* rule_op = name ? OpRegistry::global().find(*name) : node->op;
     if (!any || (!name && node->op->not_differentiable)) continue;
-    bool wants = false;  // does any input lead back to an x along a float path?
-    for (auto& in : node->inputs) wants |= from_x[in.node->id] && is_any_float(in.dtype());
+    std::vector<char> wanted(node->inputs.size());  // which inputs lead back to an x along a float path
+    bool wants = false;
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      const Output& in = node->inputs[i];
+      wanted[i] = from_x[in.node->id] && is_any_float(in.dtype());
+      wants |= wanted[i];
+    }
     if (!wants) continue;
     auto no_gradient = [&] {
       return Error(ErrorCode::LookupError, "No gradient defined for operation '" + node->name + "' (op type: " +
@@ -92,7 +98,7 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
     const bool external = name && overrides->external && overrides->external(*node, *name, out_grads, &in_grads);
     if (!external) {
       if (rule_op && rule_op->grad) {
-        GradCtx ctx{b, *node, out_grads, overrides};
+        GradCtx ctx{b, *node, out_grads, overrides, &wanted};
         in_grads = rule_op->grad(ctx);
       } else if (rule_op && rule_op->not_differentiable) {
         in_grads.assign(node->inputs.size(), Output{});

@@ -84,6 +84,10 @@ struct TF_API GradCtx {
   Node& node;
   std::vector<Output> grads;  // one per output of node; zeros where an output received no gradient
   const GradOverrides* overrides = nullptr;  // the gradients() call's, for rules that call gradients()
+  // Per input, whether the caller uses its gradient (some x of the gradients() call lies behind it along
+  // float edges); null: all are. A rule may skip work for the others and return None for them.
+  const std::vector<char>* wanted = nullptr;
+  bool wants(int i) const { return !wanted || (*wanted)[i]; }
   Output x(int i) const { return node.inputs[i]; }
   Output y(int i = 0) const { return Output{&node, i}; }
   Output g(int i = 0) const { return grads[i]; }

@@ -39,10 +39,16 @@ class TF_API Resources {
   // An object a kernel keeps for one node for the resources' life, made by `make` on first use: control
   // flow keeps its frames' plans here (Note [frame plan cache] in ops/control_flow.cc).
   std::shared_ptr<void> node_cache(const Node* n, const std::function<std::shared_ptr<void>()>& make);
+  // Makes `n` resolve to a slot owned elsewhere: an eager variable's handle, or the node standing for it in
+  // a graph traced by tf.function (Note [eager execution] in eager.h).
+  void bind(const Node* n, std::shared_ptr<VarSlot> slot);
+  // Forgets `n`'s variable and counter and its node cache (a freed eager handle or cached kernel, whose
+  // address may be reused).
+  void erase(const Node* n);
 
  private:
   std::mutex mu_;
-  std::unordered_map<const Node*, std::unique_ptr<VarSlot>> vars_;
+  std::unordered_map<const Node*, std::shared_ptr<VarSlot>> vars_;
   std::unordered_map<const Node*, uint64_t> rng_;
   std::unordered_map<const Node*, std::shared_ptr<void>> node_cache_;
 };

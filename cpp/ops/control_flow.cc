@@ -685,14 +685,14 @@ std::vector<Output> while_grad(GradCtx& gc) {
       gys.push_back(bg.slice_args.back()->out(0));
     }
     for (int j : vars) xs.push_back(fw.args[j]->out(0));
-    std::vector<int> wrt;  // the loop inputs behind xs beyond the variables
+    std::vector<int> wrt;  // the loop inputs behind xs beyond the variables, those whose gradients are used
     for (int r = 0; r < k.sliced; ++r)
-      if (is_any_float(W.inputs[k.vars + r].dtype())) {
+      if (is_any_float(W.inputs[k.vars + r].dtype()) && gc.wants(k.vars + r)) {
         xs.push_back(fw.slice_args[r]->out(0));
         wrt.push_back(k.vars + r);
       }
     for (int i = k.vars + k.sliced; i < nin; ++i)
-      if (is_any_float(W.inputs[i].dtype())) {
+      if (is_any_float(W.inputs[i].dtype()) && gc.wants(i)) {
         xs.push_back(W.inputs[i]);
         wrt.push_back(i);
       }

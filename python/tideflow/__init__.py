@@ -80,8 +80,13 @@ from .ops.init_ops import *  # noqa: E402,F401,F403
 from .ops.debug_ops import *  # noqa: E402,F401,F403,A004
 from .ops import nn_ops as nn  # noqa: E402
 from . import losses, train, summary, test  # noqa: E402
+from . import layers  # noqa: E402
+from .legacy_names import *  # noqa: E402,F401,F403 (tf.mul, tf.scalar_summary...: TF 0.12 names)
 from . import tf_logging as logging, flags, app  # noqa: E402
 from .summary import Summary, SummaryMetadata, HistogramProto, SessionLog, Event  # noqa: E402
+from .eager import context as _eager_context  # noqa: E402  (wires eager mode into the entry points)
+from .eager.context import enable_eager_execution, disable_eager_execution, executing_eagerly  # noqa: E402
+from .eager.backprop import GradientTape, UnconnectedGradients  # noqa: E402
 from . import _namespaces  # noqa: E402
 
 _namespaces.install(globals())

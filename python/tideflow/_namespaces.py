@@ -1,10 +1,12 @@
 """Sub-namespaces users reach as attributes: tf.compat.v1, tf.math, tf.linalg, tf.random, tf.debugging."""
-import sys
 import types
 
-from . import gfile
+from . import contrib, gfile, legacy_names
 from .framework import graph_util, importer, tf_messages
-from .ops import control_flow_util, gen_ops, linalg_ops, math_ops, random_ops
+from .ops import (candidate_sampling_ops, control_flow_util, gen_ops, linalg_ops, math_ops, random_ops, rnn,
+                  rnn_cell_impl, sampled_losses)
+from . import compat
+from .eager import context, function
 
 
 def install(ns):
@@ -52,6 +54,10 @@ def install(ns):
             setattr(ns["random"], n.replace("random_", "") if n != "random_shuffle" else "shuffle", ns[n])
     ns["random"].set_seed = ns["set_random_seed"]
     ns["random"].categorical = random_ops.categorical
+    for n in candidate_sampling_ops.__all__ + sampled_losses.__all__:  # tf.nn.nce_loss, tf.nn.*_candidate_sampler
+        setattr(ns["nn"], n, getattr(candidate_sampling_ops, n, None) or getattr(sampled_losses, n))
+        if n.endswith("_sampler"):
+            setattr(ns["random"], n, getattr(ns["nn"], n))
     ns["version"] = sub("version", [])
     for n in ("VERSION", "GIT_VERSION", "COMPILER_VERSION"):
         setattr(ns["version"], n, ns[n])
@@ -64,10 +70,36 @@ def install(ns):
     for n in graph_util.__all__ + ["import_graph_def"]:
         setattr(ns["graph_util"], n, getattr(graph_util, n, None) or getattr(importer, n))
     ns["train"].write_graph = graph_util.write_graph
+    ns["train"].SummaryWriter = legacy_names.SummaryWriter  # TF 0.12's name
     ns.setdefault("io", sub("io", []))
     ns["io"].write_graph, ns["io"].gfile = graph_util.write_graph, gfile
     ns["gfile"] = gfile
-    compat = types.ModuleType("tideflow.compat")
-    compat.v1 = sys.modules["tideflow"]
-    ns["compat"] = compat
+    # tf.nn.rnn_cell, tf.nn.dynamic_rnn... and tf.contrib.rnn (ops/rnn.py, ops/rnn_cell_impl.py)
+    ns["nn"].rnn_cell = sub("nn.rnn_cell", [])
+    for n in rnn_cell_impl.__all__:
+        if n != "LSTMBlockCell":
+            setattr(ns["nn"].rnn_cell, n, getattr(rnn_cell_impl, n))
+    for n in rnn.__all__:
+        setattr(ns["nn"], n, getattr(rnn, n))
+    ns["compat"], ns["contrib"] = compat, contrib  # compat.v1 is tideflow; compat.v2 loads when imported;
+    # contrib's parts load on first use (contrib/__init__.py)
+    _install_eager(ns, sub)
     gen_ops.install(ns)  # last: tf.math and tf.debugging exist by now
+
+
+def _install_eager(ns, sub):
+    """Eager execution, tf.function and their helpers (tideflow.eager), TF 1.x spellings."""
+    for n in ("function", "TensorSpec", "init_scope"):
+        ns[n] = getattr(function, n)
+    for n in ("enable_v2_behavior", "disable_v2_behavior"):
+        ns[n] = getattr(context, n)
+    cfg = ns["config"] = sub("config", [])
+    cfg.threading = sub("config.threading", [])
+    for n in ("set_intra_op_parallelism_threads", "set_inter_op_parallelism_threads",
+              "get_intra_op_parallelism_threads", "get_inter_op_parallelism_threads"):
+        setattr(cfg.threading, n, getattr(context, n))
+    cfg.run_functions_eagerly = context.run_functions_eagerly
+    cfg.functions_run_eagerly = context.functions_run_eagerly
+    cfg.experimental_run_functions_eagerly = context.run_functions_eagerly
+    cfg.list_physical_devices = lambda device_type=None: []
+    ns["random"].set_seed = ns["set_random_seed"]

@@ -10,6 +10,7 @@ from .framework import dtypes as _dtypes
 from .framework import ops as _ops
 from .framework.ops import GraphKeys
 from .ops import array_ops, gen_ops, math_ops, nn_ops, reduction_ops
+from .framework.tensor_shape import dimension_value as _dimension_value
 
 __all__ = ["Reduction", "compute_weighted_loss", "absolute_difference", "log_loss", "mean_squared_error",
            "huber_loss", "hinge_loss", "softmax_cross_entropy", "sparse_softmax_cross_entropy",
@@ -43,8 +44,8 @@ def _check_weights(weights, losses):
     ws, ls = weights.shape, losses.shape
     if ws.ndims in (None, 0) or ls.ndims is None:
         return
-    bad = ws.ndims != ls.ndims or any(w.value is not None and l.value is not None and w.value not in (1, l.value)
-                                      for w, l in zip(ws, ls))
+    bad = ws.ndims != ls.ndims or any(w is not None and l is not None and w not in (1, l)
+                                      for w, l in zip(ws.as_list(), ls.as_list()))
     if bad:
         raise ValueError("weights can not be broadcast to values. values.rank=%d. weights.rank=%d. "
                          "values.shape=%s. weights.shape=%s." % (ls.ndims, ws.ndims, ls, ws))
@@ -220,11 +221,11 @@ def sparse_softmax_cross_entropy(labels, logits, weights=1.0, scope=None, loss_c
         logits = _ops.convert_to_tensor(logits)
         labels = _ops.convert_to_tensor(labels)
         lr, gr = labels.shape.ndims, logits.shape.ndims
-        if lr is not None and gr is not None and lr == gr and labels.shape[-1].value == 1:
+        if lr is not None and gr is not None and lr == gr and _dimension_value(labels.shape[-1]) == 1:
             labels = array_ops.squeeze(labels, [-1])
         weights = _ops.convert_to_tensor(weights)
         wr, lr = weights.shape.ndims, labels.shape.ndims
-        if wr is not None and lr is not None and wr == lr + 1 and weights.shape[-1].value == 1:
+        if wr is not None and lr is not None and wr == lr + 1 and _dimension_value(weights.shape[-1]) == 1:
             weights = array_ops.squeeze(weights, [-1])
         losses = nn_ops.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits, name="xentropy")
         return compute_weighted_loss(losses, weights, scope, loss_collection, reduction=reduction)

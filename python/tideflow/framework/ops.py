@@ -1,5 +1,7 @@
 """Graph, Operation and Tensor: thin Python handles over the C++ graph, plus the default-graph stack,
-name scopes, control dependencies and tensor conversion."""
+name scopes, control dependencies and tensor conversion. In eager mode the entry points (apply_op,
+convert_to_tensor, constant_op) hand over to tideflow.eager.execute."""
+import abc
 import contextlib
 import os
 import re
@@ -10,7 +12,7 @@ import numpy as np
 
 from .. import _core
 from . import dtypes as _dtypes
-from .tensor_shape import TensorShape, as_shape
+from .tensor_shape import TensorShape, as_shape, dimension_value as _dimension_value
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -126,8 +128,9 @@ class Operation:
         return "<tf.Operation '%s' type=%s>" % (self._name, self._type)
 
 
-class Tensor:
-    """A symbolic handle to one output of an Operation."""
+class Tensor(metaclass=abc.ABCMeta):
+    """A symbolic handle to one output of an Operation. EagerTensor registers as a virtual subclass, so
+    isinstance(x, tf.Tensor) holds for eager tensors too, as in TensorFlow."""
     __slots__ = ("_op", "_value_index", "_dtype", "_shape", "__weakref__")
     __array_priority__ = 100  # NumPy defers `ndarray + tensor` to Tensor.__radd__
 
@@ -179,7 +182,10 @@ class Tensor:
     def __repr__(self):
         return "<tf.Tensor '%s' shape=%s dtype=%s>" % (self.name, self.shape, self._dtype.name)
 
-    __str__ = __repr__
+    def __str__(self):  # TensorFlow's: Tensor("MatMul:0", shape=(1, 1), dtype=float32)
+        shape = self.shape
+        return "Tensor(\"%s\"%s, dtype=%s%s)" % (self.name, "" if shape.ndims is None else ", shape=%s" % (shape,),
+                                               self._dtype.name, ", device=%s" % self.device if self.device else "")
 
     def __hash__(self):
         return id(self)
@@ -198,9 +204,9 @@ class Tensor:
         # TF1 graph mode refuses to iterate; tideflow unstacks along a known first dimension (what
         # tf.unstack(t) builds), so `a, b = t` works. Built here with apply_op: framework sits below ops/.
         shape = self.shape
-        if shape.ndims is None or shape[0].value is None:
+        if shape.ndims is None or _dimension_value(shape[0]) is None:
             raise TypeError("Cannot iterate over a tensor whose first dimension is unknown: %s" % self.name)
-        return iter(apply_op("Unpack", [self], {"num": shape[0].value, "axis": 0}, name="unstack").outputs)
+        return iter(apply_op("Unpack", [self], {"num": _dimension_value(shape[0]), "axis": 0}, name="unstack").outputs)
 
     def __len__(self):
         raise TypeError("len is not well defined for symbolic Tensors (%s). Use tf.shape(x)[0]." % self.name)
@@ -263,8 +269,14 @@ def _string_value(arr):
     return ("strings", list(arr.shape), flat)
 
 
+_eager = None  # tideflow.eager.execute, set when it loads
+executing_eagerly = _core.executing_eagerly  # control_flow_ops asks here (Note [eager control flow])
+
+
 def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None, as_ref=False):
     """Tensors pass through (dtype checked); Variables give their value; anything else becomes a Const."""
+    if _core.executing_eagerly() or getattr(value, "_is_eager", False):
+        return _eager.convert_to_tensor(value, dtype, name, preferred_dtype, as_ref)
     if isinstance(value, Tensor):
         if dtype is not None and _dtypes.as_dtype(dtype) is not value.dtype:
             raise ValueError("Tensor conversion requested dtype %s for Tensor with dtype %s: %r"
@@ -288,6 +300,16 @@ convert_to_tensor_v2 = convert_to_tensor
 
 
 def constant_op(value, dtype=None, shape=None, name="Const", verify_shape=False):
+    if _core.executing_eagerly():
+        return _eager.constant(value, dtype, shape, name, verify_shape)
+    arr = _constant_array(value, dtype, shape, verify_shape)
+    dt = _dtypes.as_dtype(dtype if dtype is not None else arr.dtype)  # bfloat16 values may be float32 arrays
+    value_attr = _string_value(arr) if dt is _dtypes.string else _dtypes._core_value(
+        arr if arr.flags.c_contiguous else np.ascontiguousarray(arr), dt)
+    return apply_op("Const", [], {"value": value_attr, "dtype": dt._enum}, name=name or "Const").outputs[0]
+
+
+def _constant_array(value, dtype, shape, verify_shape):
     arr = _np_value(value, dtype)
     if shape is not None:
         shape = [int(d) for d in as_shape(shape).as_list()]
@@ -300,10 +322,7 @@ def constant_op(value, dtype=None, shape=None, name="Const", verify_shape=False)
                             if verify_shape else
                             "Eager execution of tf.constant with unsupported shape (value has %d elements, "
                             "shape is %s with %d elements)." % (arr.size, tuple(shape), int(np.prod(shape))))
-    dt = _dtypes.as_dtype(dtype if dtype is not None else arr.dtype)
-    value_attr = _string_value(arr) if dt is _dtypes.string else _dtypes._core_value(
-        arr if arr.flags.c_contiguous else np.ascontiguousarray(arr), dt)
-    return apply_op("Const", [], {"value": value_attr, "dtype": dt._enum}, name=name or "Const").outputs[0]
+    return arr
 
 
 def is_tensor(x):
@@ -584,6 +603,15 @@ class _DefaultStack(threading.local):
 class _DefaultGraphStack(_DefaultStack):
     _global_default = None
 
+    @contextlib.contextmanager
+    def get_controller(self, default):
+        _core._enter_graph()  # graph mode inside, also in an eager program (Note [eager mode])
+        try:
+            with super().get_controller(default) as g:
+                yield g
+        finally:
+            _core._exit_graph()
+
     def get_default(self):
         if self.stack:
             return self.stack[-1]
@@ -633,9 +661,9 @@ def _session_for(graph, session):
 
 def _graph_of(inputs):
     for t in inputs:
-        if isinstance(t, Tensor):
+        if type(t) is Tensor:
             return t.graph
-        if hasattr(t, "graph") and isinstance(getattr(t, "graph"), Graph):
+        if isinstance(getattr(t, "graph", None), Graph):
             return t.graph
     return get_default_graph()
 
@@ -645,19 +673,21 @@ def apply_op(op_type, inputs, attrs=None, name=None, control_inputs=()):
 
     Every op wrapper in tideflow (ops/, train/, summary.py, losses.py, ...) comes here; nothing else calls
     Graph.create_op or the C++ graph's add_node (tests/test_layers.py checks it). This is therefore the
-    only place that knows the execution mode. Today that is always graph mode: the node is added to the
-    default graph, where its shape function runs at once (shape and dtype errors raise here, naming the
-    user's file:line) and the current name scope, control dependencies, device and gradient overrides
-    apply; the Operation is returned. Eager execution will branch here instead: run the op's shape
-    function and kernel on the input values and return eager tensors, with no graph node.
+    only place that knows the execution mode. In graph mode the node is added to the default graph, where
+    its shape function runs at once (shape and dtype errors raise here, naming the user's file:line) and
+    the current name scope, control dependencies, device and gradient overrides apply; the Operation is
+    returned. In eager mode the op's shape function and kernel run at once on the input values and eager
+    tensors come back, with no graph node (Note [eager execution] in cpp/eager.h).
 
     `inputs` are Tensors of the default graph; any other value (a Python number, list, ndarray, a
     Variable) is converted with convert_to_tensor. `attrs` maps attribute names to values as the op's
     registry row declares them. `name` defaults to the op type and is made unique in the current scope."""
+    if _core.executing_eagerly():
+        return _eager.apply_op(op_type, inputs, attrs, name)
     g = get_default_graph()
     tensors = []
     for x in inputs:
-        t = x if isinstance(x, Tensor) else convert_to_tensor(x)
+        t = x if type(x) is Tensor else convert_to_tensor(x)
         if t.graph is not g:
             raise ValueError("Tensor %s must be from the same graph as the op being created (%s)."
                              % (t.name, name or op_type))
@@ -667,13 +697,15 @@ def apply_op(op_type, inputs, attrs=None, name=None, control_inputs=()):
 
 def apply1(op_type, inputs, attrs=None, name=None):
     """apply_op for the common single-output op: returns its output Tensor."""
+    if _core.executing_eagerly():
+        return _eager.apply1(op_type, inputs, attrs, name)
     return apply_op(op_type, inputs, attrs, name)._outputs[0]
 
 
-@contextlib.contextmanager
 def name_scope(name, default_name=None, values=None):
     """tf.name_scope (TF1): `name`, else `default_name`, opened with Graph.name_scope in the graph of
-    `values` (else the default graph), which becomes the default graph inside."""
+    `values` (else the default graph), which becomes the default graph inside. Eagerly it only names the
+    eager variables made inside (a cheap object, not a generator: every eager op opens one)."""
     n = default_name if name is None else name
     if n is None and values is not None:
         # tf.name_scope(None) with no values is the idiom that resets to the root scope; with values it is
@@ -682,20 +714,33 @@ def name_scope(name, default_name=None, values=None):
                          % (name, default_name))
     if n is not None and not isinstance(n, (str, bytes)):
         raise TypeError("name_scope name must be a string, got %r" % (n,))
+    if _core.executing_eagerly():
+        return _eager.NameScope(n)
+    return _graph_name_scope(n, values)
+
+
+@contextlib.contextmanager
+def _graph_name_scope(n, values):
     g = _graph_of(values) if values else get_default_graph()
     with g.as_default(), g.name_scope(n) as scope:
         yield scope
 
 
 def get_name_scope():
+    if _core.executing_eagerly():
+        return _eager.scope_name()[:-1]
     return get_default_graph().get_name_scope()
 
 
 def control_dependencies(control_inputs):
+    if _core.executing_eagerly():  # ops run in program order anyway
+        return contextlib.nullcontext()
     return get_default_graph().control_dependencies(control_inputs)
 
 
 def device(device_name):
+    if _core.executing_eagerly():
+        return contextlib.nullcontext()
     return get_default_graph().device(device_name)
 
 

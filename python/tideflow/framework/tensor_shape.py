@@ -1,4 +1,16 @@
-"""TensorShape and Dimension, as TensorFlow 1.x exposes them."""
+"""TensorShape and Dimension, as TensorFlow 1.x exposes them; with TensorFlow 2's behavior
+(enable_v2_tensorshape, tf.enable_v2_behavior, `import tideflow.v2`) indexing and iterating give ints or
+None, as TF2's TensorShape does."""
+
+_V2 = [False]
+
+
+def enable_v2_tensorshape():
+    _V2[0] = True
+
+
+def disable_v2_tensorshape():
+    _V2[0] = False
 
 
 class Dimension:
@@ -34,6 +46,11 @@ class Dimension:
 
     def __str__(self):
         return "?" if self._value is None else str(self._value)
+
+
+def dimension_value(d):
+    """The int (or None) of a dimension, whether shapes give Dimensions (TF1) or ints (TF2)."""
+    return d.value if isinstance(d, Dimension) else d
 
 
 def _dim(d):
@@ -124,16 +141,18 @@ class TensorShape:
     def __iter__(self):
         if self._dims is None:
             raise ValueError("Cannot iterate over a shape with unknown rank.")
+        if _V2[0]:
+            return iter(list(self._dims))
         return iter([Dimension(d) for d in self._dims])
 
     def __getitem__(self, key):
         if self._dims is None:
             if isinstance(key, slice):
                 return TensorShape(None)
-            return Dimension(None)
+            return None if _V2[0] else Dimension(None)
         if isinstance(key, slice):
             return TensorShape(self._dims[key])
-        return Dimension(self._dims[key])
+        return self._dims[key] if _V2[0] else Dimension(self._dims[key])
 
     def __eq__(self, other):
         try:
@@ -158,7 +177,7 @@ class TensorShape:
     def __str__(self):
         if self._dims is None:
             return "<unknown>"
-        inner = ", ".join("?" if d is None else str(d) for d in self._dims)
+        inner = ", ".join(("None" if _V2[0] else "?") if d is None else str(d) for d in self._dims)
         return "(%s,)" % inner if len(self._dims) == 1 else "(%s)" % inner
 
 

@@ -33,6 +33,8 @@ def _shape_attr(shape):
 
 def placeholder(dtype, shape=None, name=None):
     """A value that must be fed to Session.run. `None` dims accept any size."""
+    if _ops._core.executing_eagerly():
+        raise RuntimeError("tf.placeholder() is not compatible with eager execution.")
     dtype = _dtypes.as_dtype(dtype)
     return _ops.apply1("Placeholder", [], {"dtype": dtype._enum, "shape": _shape_attr(shape)},
                        name=name or "Placeholder")
@@ -115,6 +117,8 @@ def _int_tensor(value, name=None):
 
 def _static_ints(t):
     """The value of a Const tensor (for Python-side decisions), else None."""
+    if getattr(t, "_is_eager", False) and not getattr(t, "_is_eager_variable", False):
+        return np.asarray(t)  # an eager tensor is its value
     if isinstance(t, _ops.Tensor) and t.op.type == "Const":
         return np.asarray(t.op.get_attr("value"))
     return None

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
+from ..framework.tensor_shape import dimension_value as _dimension_value
 from . import array_ops
 
 __all__ = ["conv1d", "conv2d", "conv2d_backprop_input", "conv2d_backprop_filter", "conv2d_transpose",
@@ -153,14 +154,14 @@ def conv2d_transpose(value=None, filter=None, output_shape=None, strides=None, p
         if data_format not in ("NCHW", "NHWC"):
             raise ValueError("data_format has to be either NCHW or NHWC.")
         if filter.shape.ndims == 4 and value.shape.ndims == 4:
-            if not _compatible(value.shape[ci].value, filter.shape[3].value):
+            if not _compatible(_dimension_value(value.shape[ci]), _dimension_value(filter.shape[3])):
                 raise ValueError("input channels does not match filter's input channels, {} != {}"
                                  .format(value.shape[ci], filter.shape[3]))
         output_shape_ = _sizes(output_shape, "output_shape")
         if not _ops.is_tensor(output_shape):
             if len(output_shape) != 4:
                 raise ValueError("output_shape must have shape (4,), got (%d,)" % len(output_shape))
-            if filter.shape.ndims == 4 and not _compatible(filter.shape[2].value, int(output_shape[ci])):
+            if filter.shape.ndims == 4 and not _compatible(_dimension_value(filter.shape[2]), int(output_shape[ci])):
                 raise ValueError("output_shape does not match filter's output channels, {} != {}"
                                  .format(output_shape[ci], filter.shape[2]))
         padding, explicit = convert_padding(padding)
@@ -308,9 +309,9 @@ def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding
             if ps.ndims != 4:
                 raise ValueError("Shape must be rank 4 but is rank %d for pointwise_filter" % ps.ndims)
             for i in (0, 1):
-                if ps[i].value not in (None, 1):
+                if _dimension_value(ps[i]) not in (None, 1):
                     raise ValueError("Dimension %d in both shapes must be equal, but are %d and 1 for "
-                                     "pointwise_filter %s" % (i, ps[i].value, ps))
+                                     "pointwise_filter %s" % (i, _dimension_value(ps[i]), ps))
         depthwise = depthwise_conv2d_native(input, depthwise_filter, strides, padding,
                                             data_format=data_format or "NHWC",
                                             dilations=_rate_dilations(rate, data_format), name="depthwise")

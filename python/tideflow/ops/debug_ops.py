@@ -24,6 +24,8 @@ __all__ = ["Assert", "assert_equal", "assert_none_equal", "assert_less", "assert
 
 def _constant_value(t):
     """The value of `t` when it is a Const, else None (what TF's constant_value sees in these cases)."""
+    if getattr(t, "_is_eager", False):
+        return np.asarray(t)  # an eager tensor is its value
     if t.op.type == "Const":
         return np.asarray(t.op.get_attr("value"))
     return None
@@ -236,6 +238,8 @@ def verify_tensor_all_finite(t=None, msg=None, name=None, x=None, message=None):
     with _ops.name_scope(name, "VerifyFinite", [t]):
         t = _ops.convert_to_tensor(t, name="t")
         verify = check_numerics(t, message=msg)
+        if _ops._core.executing_eagerly():  # the check has run
+            return verify
         with _ops.control_dependencies([verify.op]):
             return _ops.apply1("Identity", [t], name="control_dependency")
 

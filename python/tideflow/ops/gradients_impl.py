@@ -74,6 +74,9 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
               gate_gradients=False, aggregation_method=None, stop_gradients=None,
               unconnected_gradients="none"):
     """Symbolic derivatives of sum(ys) w.r.t. each x in xs; None where ys do not depend on x."""
+    if _core.executing_eagerly():
+        raise RuntimeError("tf.gradients is not supported when eager execution is enabled. Use tf.GradientTape "
+                           "instead.")
     ys = [_ops.convert_to_tensor(y) for y in _as_list(ys)]
     xs_in = _as_list(xs)
     xs = [_ops.convert_to_tensor(x, as_ref=True) for x in xs_in]
@@ -116,6 +119,7 @@ def hessians(ys, xs, name="hessians", **kwargs):
 
 
 _custom_ids = itertools.count()
+_eager_custom_gradient = None  # tideflow.eager.backprop's, installed when it loads (eager sits above ops/)
 
 
 def custom_gradient(f):
@@ -126,6 +130,8 @@ def custom_gradient(f):
 
     @functools.wraps(f)
     def decorated(*args, **kwargs):
+        if _core.executing_eagerly():
+            return _eager_custom_gradient(f, args, kwargs)
         if kwargs:
             raise ValueError("The custom_gradient decorator currently supports keywords arguments only when "
                              "eager execution is enabled.")

@@ -3,6 +3,7 @@
 ("Add"), operators after the Python operator ("add", "truediv"), so graphs read as TF's do."""
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
+from ..framework.tensor_shape import dimension_value as _dimension_value
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "truediv", "realdiv", "div", "floordiv", "floor_div", "mod",
@@ -268,7 +269,7 @@ def _selects_rows(condition, x):
     fall back to where_v2 broadcasting."""
     if condition.shape.ndims != 1 or x.shape.ndims is None or x.shape.ndims < 2:
         return False
-    n, rows = condition.shape[0].value, x.shape[0].value
+    n, rows = _dimension_value(condition.shape[0]), _dimension_value(x.shape[0])
     return n is None or rows is None or n == rows
 
 

@@ -8,6 +8,7 @@ from ..framework import importer as _importer
 from ..framework import ops as _ops
 from . import array_ops, clip_ops, gen_ops, linalg_ops, math_ops, reduction_ops
 from .gen_ops import relu, sigmoid, tanh  # noqa: F401 (tf.nn.relu...; made from the registry)
+from ..framework.tensor_shape import dimension_value as _dimension_value
 
 __all__ = ["relu", "sigmoid", "tanh", "relu6", "leaky_relu", "elu", "softplus", "softmax", "log_softmax",
            "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
@@ -110,7 +111,7 @@ def log_softmax(logits, axis=None, name=None, dim=None):
 
 def _rows(t):
     """t reshaped to [-1, last dim]."""
-    classes = t.shape[-1].value
+    classes = _dimension_value(t.shape[-1])
     if classes is None:
         return array_ops.reshape(t, array_ops.concat([[-1], array_ops.shape(t)[-1:]], 0))
     return array_ops.reshape(t, [-1, classes])
@@ -273,7 +274,7 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_
         if len(params) == 1:
             table, rows = params[0], ids
         else:
-            sizes = [p.shape[0].value if p.shape.ndims else None for p in params]
+            sizes = [_dimension_value(p.shape[0]) if p.shape.ndims else None for p in params]
             if any(s is None for s in sizes):
                 raise ValueError("embedding_lookup over several shards needs each shard's first dimension "
                                  "to be known, got %s" % [str(p.shape) for p in params])

@@ -14,8 +14,16 @@ from .control_flow_util import group, in_frame, no_op, outside_frames  # noqa: F
 class Variable:
     """A value that lives in the Session across runs. `name:0` reads it; `initializer` assigns the initial
     value; `value()` is a snapshot (`name/read`), as in TensorFlow 1.x. Operators are Tensor's (installed
-    below)."""
+    below). Created while executing eagerly (or by a tf.function's first trace) it is an eager variable
+    instead (tideflow.eager.variables)."""
     __array_priority__ = 100  # ndarray <op> Variable defers to the Variable, as for Tensor
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Variable and _eager_creator is not None:
+            eager_cls = _eager_creator()
+            if eager_cls is not None:
+                return object.__new__(eager_cls)
+        return object.__new__(cls)
 
     def __init__(self, initial_value=None, trainable=True, collections=None, validate_shape=True,
                  caching_device=None, name=None, variable_def=None, dtype=None, expected_shape=None,
@@ -216,6 +224,7 @@ def _var_to_tensor(v, dtype=None, name=None, as_ref=False):
 
 
 _ops.register_tensor_conversion_function(Variable, _var_to_tensor)
+_eager_creator = None  # set by tideflow.eager: returns the eager variable class when one should be made
 
 
 def _forward_operator(operator):

@@ -85,8 +85,13 @@ class _VariableStore:
             raise ValueError("If initializer is a constant, do not specify shape.")
         dtype = _dtypes.as_dtype(dtype)
         shape = as_shape(shape)
+        eager = _ops._core.executing_eagerly()
+        if eager and reuse is True:  # TF 1.x: eager variables are not stored, so there is nothing to reuse
+            raise RuntimeError("When eager execution is enabled variable reuse is only supported when an "
+                               "EagerVariableStore is active. See the documentation on EagerVariableStore for "
+                               "example usage.")
 
-        if name in self._vars:
+        if name in self._vars and not eager:
             found = self._vars[name]
             if reuse is False:
                 raise ValueError("Variable %s already exists, disallowed. Did you mean to set reuse=True or "
@@ -133,6 +138,8 @@ class _VariableStore:
 
         v = state_ops.Variable(initial_value=init_val, name=name, trainable=trainable, collections=collections,
                                dtype=variable_dtype, validate_shape=validate_shape, constraint=constraint)
+        if eager:
+            return v
         self._vars[name] = v
 
         if regularizer:
@@ -484,12 +491,13 @@ class variable_scope:  # noqa: N801 (TF's name)
 
     def __enter__(self):
         self._exits = []  # context managers to leave, innermost last
-        self._enter(self._graph.as_default())
+        if not _ops._core.executing_eagerly():  # eagerly, scopes only name the variables
+            self._enter(self._graph.as_default())
         try:
             if self._cached_pure_variable_scope is not None:
                 # Re-entering this same object: the same variable scope under a fresh name scope.
                 if self._name_scope_arg is not None:
-                    self._enter(self._graph.name_scope(self._name_scope_arg))
+                    self._enter(self._name_scope(self._name_scope_arg))
                 return self._enter(self._cached_pure_variable_scope)
             return self._enter_uncached()
         except BaseException:
@@ -514,13 +522,16 @@ class variable_scope:  # noqa: N801 (TF's name)
 
     def _open_name_scope(self, name):
         self._name_scope_arg = name
-        return self._enter(self._graph.name_scope(name))
+        return self._enter(self._name_scope(name))
+
+    def _name_scope(self, name):
+        return _ops.name_scope(name) if _ops._core.executing_eagerly() else self._graph.name_scope(name)
 
     def _enter_uncached(self):
         # With auxiliary_name_scope=False the current name scope is re-entered instead of a new one opened.
         reenter = None
         if not self._auxiliary_name_scope:
-            current = self._graph.get_name_scope()
+            current = _ops.get_name_scope()
             reenter = current + "/" if current else ""
         if self._name_or_scope is not None:
             if not isinstance(self._name_or_scope, (VariableScope, str)):

@@ -1,8 +1,13 @@
 """tf.train.Optimizer: gradients, slot variables and the train op; subclasses emit one fused Apply* op
-per variable (cpp/train/optimizers.cc)."""
+per variable (cpp/train/optimizers.cc). Eagerly (TensorFlow 1.x's eager optimizers) apply_gradients runs
+the same kernels at once, and minimize/compute_gradients take the loss as a callable."""
+import contextlib
+
+from .. import _core
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 from ..framework.ops import GraphKeys
+from ..eager import backprop as _backprop
 from ..ops import array_ops, gradients_impl, math_ops, state_ops
 from . import slot_creator
 
@@ -11,8 +16,18 @@ __all__ = ["Optimizer"]
 _TRAINABLE_RESOURCE_VARIABLES = "trainable_resource_variables"
 
 
+def _eager(var):
+    return getattr(var, "_is_eager_variable", False)
+
+
 def _var_key(var):
+    if _eager(var):
+        return var._unique_id
     return (var.op.graph, var.op.name)
+
+
+def _var_name(var):
+    return var._shared_name if _eager(var) else var.op.name
 
 
 def _cast(t, dtype):
@@ -56,7 +71,10 @@ class Optimizer:
         """[(gradient, variable)] for the variables in var_list (default: the trainable variables); the
         gradient is None where the loss does not depend on the variable."""
         if callable(loss):
-            raise NotImplementedError("A callable loss needs eager execution; pass a loss tensor in graph mode.")
+            return self._compute_gradients_of_callable(loss, var_list, grad_loss)
+        if _core.executing_eagerly():
+            raise RuntimeError("`loss` passed to Optimizer.compute_gradients should be a function when eager "
+                               "execution is enabled.")
         if gate_gradients not in (Optimizer.GATE_NONE, Optimizer.GATE_OP, Optimizer.GATE_GRAPH):
             raise ValueError("gate_gradients must be one of: Optimizer.GATE_NONE, Optimizer.GATE_OP, "
                              "Optimizer.GATE_GRAPH. Not %s" % gate_gradients)
@@ -88,6 +106,22 @@ class Optimizer:
         self._assert_valid_dtypes([v for g, v in grads_and_vars if g is not None])
         return grads_and_vars
 
+    def _compute_gradients_of_callable(self, loss, var_list, grad_loss):
+        """TensorFlow's: the loss is computed under a GradientTape, which also finds the trainable variables
+        it reads when var_list is not given."""
+        with _backprop.GradientTape() as tape:
+            if var_list is not None:
+                var_list = _flatten(var_list)
+                tape.watch(var_list)
+            loss_value = loss()
+        if var_list is None:
+            var_list = list(tape.watched_variables()) if _core.executing_eagerly() else \
+                _ops.get_collection(GraphKeys.TRAINABLE_VARIABLES)
+        if not var_list:
+            raise ValueError("No variables to optimize: the loss function read no trainable variable.")
+        grads = tape.gradient(loss_value, var_list, None if grad_loss is None else grad_loss)
+        return list(zip(grads, var_list))
+
     def apply_gradients(self, grads_and_vars, global_step=None, name=None):
         """One update op per variable with a gradient, grouped into the returned train op; `global_step`
         is incremented after all updates."""
@@ -106,13 +140,16 @@ class Optimizer:
                     raise TypeError("Gradient must be convertible to a Tensor, or None: %r" % (g,))
                 if g.dtype is not v.dtype:
                     raise TypeError("Gradient %s has dtype %s but variable %s has dtype %s."
-                                    % (g.name, g.dtype.name, v.name, v.dtype.name))
+                                    % (g if _core.executing_eagerly() else g.name, g.dtype.name, v.name,
+                                       v.dtype.name))
             converted.append((g, v))
         var_list = [v for g, v in converted if g is not None]
         if not var_list:
             raise ValueError("No gradients provided for any variable: %s." % ([str(v) for _, v in converted],))
-        graph = var_list[0].graph
-        with graph.as_default():
+        eager = _core.executing_eagerly()
+        # A tf.function being traced updates its eager variables through the graph being built.
+        graph = None if eager else _ops.get_default_graph() if _eager(var_list[0]) else var_list[0].graph
+        with contextlib.nullcontext() if eager else graph.as_default():
             with _ops.control_dependencies(None):
                 self._create_slots(var_list)
             update_ops = []
@@ -121,13 +158,20 @@ class Optimizer:
                 for grad, var in converted:
                     if grad is None:
                         continue
-                    with _ops.name_scope("update_" + var.op.name):
-                        update_ops.append(self._apply_dense(grad, var))
+                    with _ops.name_scope("update_" + _var_name(var)):
+                        update = self._apply_dense(grad, var)
+                        if var.constraint is not None:  # TF1: the constraint projects the updated value
+                            with _ops.control_dependencies([update]):
+                                update = state_ops.assign(var, var.constraint(var))
+                        update_ops.append(update)
                 if global_step is None:
                     apply_updates = self._finish(update_ops, scope)
                 else:
                     with _ops.control_dependencies([self._finish(update_ops, "update")]):
-                        apply_updates = state_ops.assign_add(global_step, 1, name=scope).op
+                        apply_updates = state_ops.assign_add(global_step, 1, name=scope)
+                        apply_updates = None if eager else apply_updates.op
+            if eager:  # the updates have run; nothing to collect
+                return None
             if isinstance(apply_updates, _ops.Tensor):
                 apply_updates = apply_updates.op
             train_ops = graph.get_collection_ref(GraphKeys.TRAIN_OP)
@@ -146,10 +190,10 @@ class Optimizer:
 
     def variables(self):
         """The optimizer's variables in the default graph (slots and non-slot variables), sorted by name."""
-        g = _ops.get_default_graph()
+        g = None if _core.executing_eagerly() else _ops.get_default_graph()
         out = [v for (_, vg), v in self._non_slot_dict.items() if vg is g]
         for slots in self._slots.values():
-            out.extend(v for v in slots.values() if v.graph is g)
+            out.extend(v for v in slots.values() if (None if _eager(v) else v.graph) is g)
         return sorted(out, key=lambda v: v.name)
 
     # ---- for subclasses ----
@@ -186,6 +230,12 @@ class Optimizer:
         return self._get_or_make_slot(var, 0, slot_name, op_name)
 
     def _create_non_slot_variable(self, initial_value, name, colocate_with):
+        if _eager(colocate_with):  # eager variables belong to no graph
+            key = (name, None)
+            if key not in self._non_slot_dict:
+                with _ops.name_scope(None):
+                    self._non_slot_dict[key] = state_ops.Variable(initial_value, name=name, trainable=False)
+            return self._non_slot_dict[key]
         graph = colocate_with.graph
         key = (name, graph)
         v = self._non_slot_dict.get(key)
@@ -196,6 +246,8 @@ class Optimizer:
         return v
 
     def _get_non_slot_variable(self, name, graph=None):
+        if (name, None) in self._non_slot_dict:  # eager variables, also read by a tf.function's trace
+            return self._non_slot_dict[(name, None)]
         return self._non_slot_dict.get((name, graph or _ops.get_default_graph()))
 
     def _assert_valid_dtypes(self, tensors):

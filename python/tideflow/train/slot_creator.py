@@ -20,10 +20,22 @@ def _filled(dims, value, dtype, name):
     return _ops.apply1("Fill", [dims, _ops.convert_to_tensor(value, dtype=dtype, name="value")], name=name)
 
 
+_eager_slot_names = {}
+
+
 def create_slot(primary, initial_value, name):
     """A non-trainable variable named `<primary op name>/<name>` (uniquified), created outside any name
     scope and control dependency. `initial_value` is a callable returning the initial tensor; it runs inside
     the slot's name scope."""
+    if getattr(primary, "_is_eager_variable", False):
+        # An eager slot. TF 1.x names it through a default-named variable scope, which uniquifies across the
+        # program: `v/Adam`, `v/Adam_1`.
+        base = primary._shared_name + "/" + name
+        n = _eager_slot_names.get(base, 0)
+        _eager_slot_names[base] = n + 1
+        with _ops.name_scope(None):
+            return state_ops.Variable(initial_value, trainable=False, name=base if n == 0 else "%s_%d" % (base, n),
+                                      dtype=primary.dtype)
     g = primary.graph
     with g.as_default(), g.control_dependencies(None), g.name_scope(None):
         return state_ops.Variable(initial_value, trainable=False, name=primary.op.name + "/" + name,

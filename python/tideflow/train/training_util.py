@@ -51,6 +51,11 @@ def create_global_step(graph=None):
     graph = graph or _ops.get_default_graph()
     if get_global_step(graph) is not None:
         raise ValueError('"global_step" already exists.')
+    if _ops._core.executing_eagerly():  # an eager variable, found through the collection as TF 1.x does
+        with _ops.name_scope(None):
+            v = state_ops.Variable(np.int64(0), trainable=False, name="global_step", dtype=_dtypes.int64)
+        graph.add_to_collections([GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP], v)
+        return v
     with graph.as_default(), graph.control_dependencies(None), graph.name_scope(None):
         return state_ops.Variable(np.int64(0), trainable=False, name="global_step", dtype=_dtypes.int64,
                                   collections=[GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP])

@@ -1,0 +1,1 @@
+"""Keras layers (the implementations tf.layers wraps): core, convolutional, pooling, normalization."""

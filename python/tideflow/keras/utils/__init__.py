@@ -1,0 +1,1 @@
+"""Keras utilities the layers share."""
