@@ -271,7 +271,7 @@ def _install():
     global _slice_helper
     _slice_helper = array_ops._slice_helper
     EagerTensor.__getitem__ = _getitem
-    table = sorted(_dtypes._ALL, key=lambda d: int(d._enum))  # indexed by the core's DType number
+    table = sorted(_dtypes._ALL, key=lambda d: d._enum.value)  # indexed by the core's DType number
     _core._set_eager_tensor_type(EagerTensor, table, impls)
     _ops.Tensor.register(EagerTensor)
 
