@@ -1,6 +1,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -164,9 +165,9 @@ template <class F> void dispatch_pod(DType d, const char* what, F&& f) {
 }
 
 // TensorFlow's Cast of one value (Note [cast semantics] in ops/elementwise_unary.cc): integers narrow
-// modulo 2^bits; a float becomes an integer as x86's truncating conversion does (toward zero, through
-// int32 for types of up to 32 bits, and INT_MIN of that width when out of range or NaN); anything becomes
-// bool as x != 0; 16-bit floats convert through float32 (round to nearest even).
+// modulo 2^bits; a float becomes an integer by truncation toward zero, through int32 (int64 for int64) as
+// x86's truncating conversion does (INT_MIN of that width when out of range or NaN), saturated to 8- and
+// 16-bit types; anything becomes bool as x != 0; 16-bit floats convert through float32 (round to nearest even).
 template <class D, class S> D cast_value(S v) {
   if constexpr (std::is_same_v<D, S>) {
     return v;
@@ -179,7 +180,12 @@ template <class D, class S> D cast_value(S v) {
     constexpr double hi = sizeof(W) == 8 ? 9223372036854775808.0 : 2147483648.0;
     const bool in_range = sizeof(W) == 8 ? (x >= lo && x < hi) : (x > lo && x < hi);  // false for NaN
     const W w = in_range ? static_cast<W>(x) : W(sizeof(W) == 8 ? INT64_MIN : INT32_MIN);
-    return static_cast<D>(w);
+    if constexpr (sizeof(D) < 4) {
+      constexpr W lo_d = std::numeric_limits<D>::min(), hi_d = std::numeric_limits<D>::max();
+      return static_cast<D>(w < lo_d ? lo_d : w > hi_d ? hi_d : w);
+    } else {
+      return static_cast<D>(w);
+    }
   } else if constexpr (std::is_same_v<D, half> || std::is_same_v<D, bfloat16>) {
     return D(static_cast<float>(static_cast<compute_t<S>>(v)));
   } else {

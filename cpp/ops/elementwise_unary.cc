@@ -202,7 +202,7 @@ struct RoundF { template <class T> T operator()(T x) const {
   if constexpr (is_float_v<T>) return std::nearbyint(x);
   else return x;
 } };
-REGISTER_OP("Round").inputs(1).shape(unary_shape<kFloat | kI32I64>).cpu(unary_kernel<RoundF, kFloat | kI32I64>)
+REGISTER_OP("Round").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<RoundF, kNumeric>)
     .not_differentiable();
 // tf.rint is Round under another name, for floats only (as TF).
 REGISTER_OP("Rint").inputs(1).args({"x"}).api({"math.rint", "rint"})
@@ -391,11 +391,15 @@ void cast_shape(InferCtx& c) {
 
 // Note [cast semantics]
 // Cast is TensorFlow's CPU Cast, value by value (cast_value in dtype.h): integers narrow modulo 2^bits
-// (uint8 200 -> int8 -56); a float becomes an integer by truncation toward zero, and out of range or NaN
-// gives what x86's truncating conversion gives TF (INT_MIN of int32 for types of up to 32 bits, then
-// narrowed: 300.7 -> uint8 44, 1e10 -> uint8 0, NaN -> int32 -2147483648); x -> bool is x != 0 (NaN is
-// true) and bool -> x is 0/1; float16 and bfloat16 round to nearest even, every conversion into them
-// through float32 (float64 -> float16 may round twice, as TF). Tests compare all pairs with TensorFlow.
+// (uint8 200 -> int8 -56); a float becomes an integer by truncation toward zero. Out of range, C++ leaves
+// the conversion undefined and TensorFlow's result depends on the source type and on where the element
+// falls (its vectorized loop saturates, the scalar tail wraps: tf.cast of [300.7] and of 4096 copies of it
+// to uint8 differ). We follow the vectorized loop, which converts most of any real tensor: truncate to
+// int32 as x86 does (INT_MIN when out of range or NaN; int64 likewise for int64), then saturate to an
+// 8- or 16-bit type: 300.7 -> uint8 255, -3 -> uint8 0, 1e10 and NaN -> int8 -128. x -> bool is x != 0
+// (NaN is true) and bool -> x is 0/1; float16 and bfloat16 round to nearest even, every conversion into
+// them through float32 (float64 -> float16 may round twice, as TF). tests/test_dtypes.py compares every pair
+// with TensorFlow.
 void cast_kernel(KernelCtx& c) {
   const DType src = c.in(0).dtype(), dst = c.attr<DType>("DstT");
   if (src == dst) {

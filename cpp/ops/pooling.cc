@@ -254,9 +254,11 @@ PartialShape pooled(InferCtx& c, const Attrs& a, const PartialShape& s, Geometry
   return PartialShape(window::out_dims(a, geo, geo.c));
 }
 
+// MaxPool (2-D) also takes the integer dtypes, as TensorFlow's CPU kernel (TF_CALL_REAL_NUMBER_TYPES): a
+// maximum needs no arithmetic. Its gradient exists for floats only, as every gradient.
 void pool_shape(InferCtx& c) {
-  float_input(c, 0);
   const Attrs a = read(c);
+  if (!(c.node.type() == "MaxPool" && in_set(c.dtype(0), kInt))) float_input(c, 0);
   c.set_output(0, c.dtype(0), pooled(c, a, c.shape(0)));
 }
 
@@ -322,13 +324,13 @@ void pool_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
   const Geometry g = run_geometry(c, a, x.dims());
   const Dims out = window::out_dims(a, g, g.c);
-  dispatch_float(x.dtype(), c.node.type().c_str(), [&](auto z) {
+  dispatch<kMax ? kF32F64 | kInt : kF32F64>(x.dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
     Tensor keep, tmp;
     const T* xl = window::channels_last<T>(c, a, x, &keep);
     T* y = window::alloc_checked(c, 0, x.dtype(), out).template data<T>();
     T* yl = a.channels_first ? (tmp = Tensor(x.dtype(), out)).template data<T>() : y;
-    if (kMax) max_pool(c, xl, yl, g);
+    if constexpr (kMax) max_pool(c, xl, yl, g);
     else avg_pool(c, xl, yl, g);
     if (a.channels_first) window::to_channels_first(c, yl, y, g.n, g.c, g.out_pixels());
   });

@@ -94,3 +94,18 @@ def reference(row, arrays, dt):
     wide = [a.astype(np.float32) if a.dtype == half else a for a in arrays]
     out = np.asarray(row.ref(*wide))
     return out.astype(half) if out.dtype.kind == "f" else out
+
+
+def add_dtypes_to_families(rows, families, dtypes, only_with=None):
+    """Adds `dtypes` to every row whose name is one of `families` or starts with one and a '[' (rows
+    generated per attribute: 'reduce_sum[axis=0,keep=1]'); with `only_with`, only to rows that already list
+    that dtype (integer variants go only where the row runs int32)."""
+    fams = tuple(families)
+    hit = set()
+    for r in rows:
+        base = r.name.split("[", 1)[0]
+        if base in fams and (only_with is None or only_with in r.dtypes):
+            r.dtypes = tuple(r.dtypes) + tuple(d for d in dtypes if d not in r.dtypes)
+            hit.add(base)
+    missing = sorted(set(fams) - hit)
+    assert not missing, "add_dtypes_to_families matched no rows for: %s" % missing

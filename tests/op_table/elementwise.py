@@ -283,7 +283,7 @@ add_dtypes(ROWS, {
     "cos": HALF, "tanh": HALF, "sigmoid": HALF, "sigmoid_extreme": HALF, "expm1": HALF, "erf": HALF, "erfc": HALF,
     "lgamma": ("float16",), "digamma": ("float16",), "tan": HALF, "asin": HALF, "acos": HALF, "atan": HALF,
     "sinh": HALF, "cosh": HALF, "asinh": HALF, "acosh": HALF, "atanh": HALF, "swish": HALF, "reciprocal": HALF,
-    "relu": _ARITH, "floor": HALF, "ceil": HALF, "round": HALF, "is_nan": HALF, "is_inf": HALF,
+    "relu": _ARITH, "floor": HALF, "ceil": HALF, "round": _ARITH, "is_nan": HALF, "is_inf": HALF,
     "is_finite": HALF, "where": _ARITH, "add_n": _ARITH, "add_n_two": _ARITH, "ZerosLike": _ARITH,
     "OnesLike": _ARITH, "ReluGrad": HALF, "SigmoidGrad": HALF, "TanhGrad": HALF,
 })
