@@ -1,7 +1,7 @@
 """Op-table rows of tf.nn (cpp/ops/nn.cc, python/tideflow/ops/nn_ops.py)."""
 import numpy as np
 
-from .common import HALF, SMALL_INT, OpRow, add_dtypes_to_families
+from .common import HALF, SMALL_INT, OpRow, add_dtypes, add_dtypes_to_families
 
 FLOATS = ("float32", "float64")
 
@@ -115,4 +115,6 @@ add_dtypes_to_families(ROWS, ["softmax", "log_softmax", "softmax_cross_entropy_w
                               "sigmoid_cross_entropy_with_logits", "l2_normalize", "softsign", "embedding_lookup",
                               "l2_loss", "bias_add", "relu6", "leaky_relu", "elu", "softplus", "moments",
                               "xw_plus_b"], HALF, only_with="float32")
-add_dtypes_to_families(ROWS, ["bias_add", "embedding_lookup"], SMALL_INT, only_with="float32")
+# embedding_lookup's max_norm clips by a float norm: the integers only gather.
+add_dtypes(ROWS, {"bias_add": SMALL_INT, "bias_add[NCHW]": SMALL_INT, "embedding_lookup": SMALL_INT,
+                  "embedding_lookup[shards,mod]": SMALL_INT})
