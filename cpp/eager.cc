@@ -305,11 +305,13 @@ void execute_into(const OpDef& op, AttrMap attrs, const Input* inputs, size_t n,
     if (e.code() != ErrorCode::ValueError && e.code() != ErrorCode::TypeError) throw;
     throw invalid_argument(std::string(e.what()) + " [Op:" + op.name + "]");
   }
-  if (!op.cpu) throw Error(ErrorCode::Unimplemented, "no CPU kernel registered for op type '" + op.name + "'");
+  if (!op.cpu && !op.cpu_async)
+    throw Error(ErrorCode::Unimplemented, "no CPU kernel registered for op type '" + op.name + "'");
   en.outs.assign(node->num_outputs(), Tensor());
   KernelCtx kctx{*node, en.ins, en.outs, resources(), thread_cap()};
   try {
-    op.cpu(kctx);
+    if (op.cpu) op.cpu(kctx);
+    else run_async_kernel(op.cpu_async, kctx);  // a collective: waits here for the other ranks
   } catch (const Error&) {
     throw;
   } catch (const std::bad_alloc&) {

@@ -348,6 +348,35 @@ struct ParallelRun {
 }  // namespace
 
 int runs_waiting_on_async() { return g_waiting_on_async.load(); }
+
+void run_async_kernel(AsyncKernelFn kernel, KernelCtx& ctx) {
+  struct Wait {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    std::exception_ptr error;
+  };
+  auto w = std::make_shared<Wait>();  // `done` may be called after a failed launch returned: it owns w too
+  kernel(ctx, [w](std::exception_ptr e) {
+    std::lock_guard<std::mutex> l(w->mu);
+    w->error = e;
+    w->done = true;
+    w->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> l(w->mu);
+  while (!w->done) {
+    if (auto helper = g_async_helper.load()) {
+      l.unlock();
+      const bool worked = helper();
+      l.lock();
+      if (worked) continue;
+    }
+    waiting_on_async(+1);
+    w->cv.wait(l, [&] { return w->done; });
+    waiting_on_async(-1);
+  }
+  if (w->error) std::rethrow_exception(w->error);
+}
 void set_async_wait_listener(void (*fn)()) { g_async_wait_listener = fn; }
 void set_async_helper(bool (*helper)()) { g_async_helper = helper; }
 

@@ -77,6 +77,8 @@ using AsyncKernelFn = void (*)(KernelCtx&, AsyncDone);
 TF_API void set_async_helper(bool (*helper)());
 TF_API int runs_waiting_on_async();
 TF_API void set_async_wait_listener(void (*fn)());
+// Runs an async kernel to its end on the calling thread, waiting as a blocked run does (eager mode).
+TF_API void run_async_kernel(AsyncKernelFn kernel, KernelCtx& ctx);
 
 // ---- gradients: graph-building rules, see Note [gradient rules] in gradients.h ----
 struct TF_API GradCtx {

@@ -329,6 +329,38 @@ def stall():
             print("rank %d got: %s" % (r, str(e).splitlines()[0]), flush=True)
 
 
+def eager():
+    """Eager mode: the collectives run at once; a DistributedGradientTape loop on batch b per rank ends
+    with the weights of one process stepping on batch 2b (computed here with NumPy)."""
+    tf.enable_eager_execution()
+    import tideflow.horovod as hvd
+    hvd.init()
+    r = hvd.rank()
+    x = np.arange(6, dtype=np.float32).reshape(3, 2) * (r + 1)
+    np.testing.assert_array_equal(hvd.allreduce(tf.constant(x)).numpy(), x / (r + 1) * 1.5)
+    np.testing.assert_array_equal(hvd.allreduce(x, op=hvd.Sum).numpy(), x / (r + 1) * 3)
+    np.testing.assert_array_equal(hvd.allgather(tf.constant(x[: r + 1])).numpy(),
+                                  np.concatenate([x[:1] / (r + 1), x[:2] / (r + 1) * 2]))
+    np.testing.assert_array_equal(hvd.broadcast(tf.constant(x), 1).numpy(), x / (r + 1) * 2)
+    rng = np.random.RandomState(0)
+    X, Y = rng.randn(2 * BATCH, 3).astype(np.float32), rng.randn(2 * BATCH, 1).astype(np.float32)
+    w0 = rng.randn(3, 1).astype(np.float32)
+    w = tf.Variable(w0 * (r + 1))  # rank 1 starts elsewhere: the broadcast must fix it
+    hvd.broadcast_variables([w], 0)
+    opt = tf.train.GradientDescentOptimizer(0.1)
+    xb, yb = X[r * BATCH:(r + 1) * BATCH], Y[r * BATCH:(r + 1) * BATCH]
+    ref = w0.astype(np.float64)
+    for _ in range(STEPS):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(tf.matmul(xb, w) - yb))
+        tape = hvd.DistributedGradientTape(tape)
+        (g,) = tape.gradient(loss, [w])
+        opt.apply_gradients([(g, w)])
+        ref -= 0.1 * 2 * X.T @ (X @ ref - Y) / len(X)
+    np.testing.assert_allclose(w.numpy(), ref, rtol=1e-5, atol=1e-6)
+    print("rank %d: eager ok" % r)
+
+
 if __name__ == "__main__":
     {"reference": reference, "train": train, "collectives": collectives, "single": single, "fail": fail,
-     "stall": stall}[MODE]()
+     "stall": stall, "eager": eager}[MODE]()

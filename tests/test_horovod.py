@@ -145,6 +145,13 @@ def test_collectives_against_numpy_on_two_ranks(tmp_path):
 
 
 @needs_mpi
+def test_eager_collectives_and_distributed_gradient_tape(tmp_path):
+    rc, out = _run([WORKER, "eager", str(tmp_path)])
+    assert rc == 0, out
+    assert "rank 0: eager ok" in out and "rank 1: eager ok" in out, out
+
+
+@needs_mpi
 def test_two_ranks_train_like_one_process_with_twice_the_batch(tmp_path):
     rc, out = _run([WORKER, "reference", str(tmp_path)], ranks=0)
     assert rc == 0, out
@@ -195,9 +202,9 @@ def test_stalled_tensors_warn_then_end_every_rank(tmp_path, monkeypatch):
 
 @needs_mpi
 def test_horovod_mnist_example(tmp_path):
-    rc, out = _run([EXAMPLE, "--num-steps", "300", "--batch-size", "50"], cwd=str(tmp_path))
+    rc, out = _run([EXAMPLE, "--num-steps", "120", "--batch-size", "50"], cwd=str(tmp_path))
     assert rc == 0, out
     losses = [float(m) for m in re.findall(r"loss = ([0-9.e+-]+), step = ", out)]
-    assert len(losses) >= 20 and np.mean(losses[-4:]) < 0.5 * np.mean(losses[:4]), out
+    assert len(losses) >= 12 and np.mean(losses[-4:]) < 0.5 * np.mean(losses[:4]), out
     # Only rank 0 writes checkpoints.
     assert os.path.exists(tmp_path / "checkpoints" / "checkpoint")

@@ -108,7 +108,7 @@ def test_configs_round_trip():
 
 
 def test_argument_checks():
-    with pytest.raises(ValueError, match="Argument `dtype` is expected to be floating point. Received: tf.int32"):
+    with pytest.raises(ValueError, match="Argument `dtype` is expected to be floating point. Received: <dtype: 'int32'>"):
         tf.random_normal_initializer(dtype=tf.int32)
     with pytest.raises(ValueError, match="Argument `dtype` is expected to be floating point"):
         tf.truncated_normal_initializer(dtype=tf.int64)

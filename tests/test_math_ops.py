@@ -441,3 +441,12 @@ def test_broadcast_gradient_wrt_full_shaped_operand(fn):
         with tf.Session():
             err = tf.test.compute_gradient_error(a, [2, 3], y, [2, 3], x_init_value=av, delta=1e-6)
         assert err < 1e-4
+
+
+def test_add_n_of_one_input_is_the_input_or_a_named_identity():
+    x = tf.constant([1., 2.])
+    assert tf.add_n([x]) is x  # TF 1.x returns the input itself
+    named = tf.add_n([x], name="total")
+    assert (named.name, named.op.type) == ("total:0", "Identity")
+    with tf.Session() as sess:
+        np.testing.assert_array_equal(sess.run(named), [1., 2.])

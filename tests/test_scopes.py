@@ -428,7 +428,7 @@ def test_shape_and_dtype_must_match_when_sharing():
 def test_constant_initializer_with_shape_and_dtype_clash():
     with pytest.raises(ValueError, match="If initializer is a constant, do not specify shape."):
         tf.get_variable("k", shape=[2], initializer=[1., 2.])
-    with pytest.raises(ValueError, match="Initializer type 'tf.int32' and explicit dtype 'tf.float32' don't"):
+    with pytest.raises(ValueError, match="Initializer type '<dtype: 'int32'>' and explicit dtype '<dtype: 'float32'>' don't"):
         tf.get_variable("kd", initializer=[1, 2], dtype=tf.float32)
     with pytest.raises(ValueError, match="Variable kn did not get an initializer, so its `shape` argument must"):
         tf.get_variable("kn")

@@ -1,9 +1,8 @@
 # Horovod's examples/tensorflow/tensorflow_mnist.py (Copyright 2019 Uber Technologies, Inc., Apache License
 # 2.0), run on tideflow. Changed from the original, and nothing else:
 #   - the imports (tideflow for tensorflow, tideflow.horovod for horovod.tensorflow);
-#   - the data: scikit-learn's bundled 8x8 digits stand in for MNIST, which cannot be downloaded here;
-#   - the model: conv_model's tf.layers.conv2d / max_pool / dropout layers are not in tideflow yet, so the
-#     model is a two-layer perceptron written with tf.get_variable (same inputs, same loss);
+#   - the data: scikit-learn's bundled 8x8 digits, scaled up to 28x28, stand in for MNIST, which cannot be
+#     downloaded here (the original's `from tensorflow import keras` served only that download);
 #   - --num-steps (default 20000, the original's fixed count) and --batch-size flags, so a test can run it
 #     briefly.
 # Run it with: mpirun -np 2 python examples/horovod/tensorflow_mnist.py
@@ -14,6 +13,8 @@ import tideflow as tf
 import tideflow.horovod as hvd
 import numpy as np
 import argparse
+
+layers = tf.layers
 
 tf.logging.set_verbosity(tf.logging.INFO)
 
@@ -29,22 +30,39 @@ parser.add_argument('--batch-size', type=int, default=100, help='batch size per 
 args = parser.parse_args()
 
 
-def mlp_model(feature, target):
-    """2-layer perceptron (conv_model in the original)."""
+def conv_model(feature, target, mode):
+    """2-layer convolution model."""
     # Convert the target to a one-hot tensor of shape (batch_size, 10) and
     # with a on-value of 1 for each one-hot vector of length 10.
     target = tf.one_hot(tf.cast(target, tf.int32), 10, 1, 0)
 
-    with tf.variable_scope('fc_layer1'):
-        w = tf.get_variable('kernel', [64, 128])
-        b = tf.get_variable('bias', [128], initializer=tf.zeros_initializer())
-        h_fc1 = tf.nn.relu(tf.matmul(feature, w) + b)
+    # Reshape feature to 4d tensor with 2nd and 3rd dimensions being
+    # image width and height final dimension being the number of color channels.
+    feature = tf.reshape(feature, [-1, 28, 28, 1])
+
+    # First conv layer will compute 32 features for each 5x5 patch
+    with tf.variable_scope('conv_layer1'):
+        h_conv1 = layers.conv2d(feature, 32, kernel_size=[5, 5],
+                                activation=tf.nn.relu, padding="SAME")
+        h_pool1 = tf.nn.max_pool(
+            h_conv1, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding='SAME')
+
+    # Second conv layer will compute 64 features for each 5x5 patch.
+    with tf.variable_scope('conv_layer2'):
+        h_conv2 = layers.conv2d(h_pool1, 64, kernel_size=[5, 5],
+                                activation=tf.nn.relu, padding="SAME")
+        h_pool2 = tf.nn.max_pool(
+            h_conv2, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding='SAME')
+        # reshape tensor into a batch of vectors
+        h_pool2_flat = tf.reshape(h_pool2, [-1, 7 * 7 * 64])
+
+    # Densely connected layer with 1024 neurons.
+    h_fc1 = layers.dropout(
+        layers.dense(h_pool2_flat, 1024, activation=tf.nn.relu),
+        rate=0.5, training=mode == tf.estimator.ModeKeys.TRAIN)
 
     # Compute logits (1 per class) and compute loss.
-    with tf.variable_scope('fc_layer2'):
-        w = tf.get_variable('kernel', [128, 10])
-        b = tf.get_variable('bias', [10], initializer=tf.zeros_initializer())
-        logits = tf.matmul(h_fc1, w) + b
+    logits = layers.dense(h_fc1, 10, activation=None)
     loss = tf.losses.softmax_cross_entropy(target, logits)
 
     return tf.argmax(logits, 1), loss
@@ -63,11 +81,13 @@ def train_input_generator(x_train, y_train, batch_size=64):
 
 
 def load_data():
-    """scikit-learn's digits, split 80/20 (keras.datasets.mnist.load_data in the original)."""
+    """scikit-learn's digits as 28x28 images (each pixel 3x3, a 2-pixel border), split 80/20, in 0..255 as
+    keras.datasets.mnist.load_data gives MNIST in the original."""
     from sklearn.datasets import load_digits
     digits = load_digits()
     n = len(digits.images) * 4 // 5
-    x, y = digits.images, digits.target
+    x = np.pad(np.kron(digits.images, np.ones((3, 3))), ((0, 0), (2, 2), (2, 2))) * (255.0 / 16.0)
+    y = digits.target
     return (x[:n], y[:n]), (x[n:], y[n:])
 
 
@@ -78,16 +98,17 @@ def main(_):
     # Load the data set.
     (x_train, y_train), (x_test, y_test) = load_data()
 
-    # The images come as (-1, 8, 8), hence we need to reshape them into (-1, 64) to feed into our network.
-    # Also, need to normalize the features between 0 and 1 (the digits' pixels are 0..16).
-    x_train = np.reshape(x_train, (-1, 64)) / 16.0
-    x_test = np.reshape(x_test, (-1, 64)) / 16.0
+    # The shape of downloaded data is (-1, 28, 28), hence we need to reshape it
+    # into (-1, 784) to feed into our network. Also, need to normalize the
+    # features between 0 and 1.
+    x_train = np.reshape(x_train, (-1, 784)) / 255.0
+    x_test = np.reshape(x_test, (-1, 784)) / 255.0
 
     # Build model...
     with tf.name_scope('input'):
-        image = tf.placeholder(tf.float32, [None, 64], name='image')
+        image = tf.placeholder(tf.float32, [None, 784], name='image')
         label = tf.placeholder(tf.float32, [None], name='label')
-    predict, loss = mlp_model(image, label)
+    predict, loss = conv_model(image, label, tf.estimator.ModeKeys.TRAIN)
 
     lr_scaler = hvd.size()
     # By default, Adasum doesn't need scaling when increasing batch size. If used with NCCL,

@@ -87,6 +87,9 @@ class DType:
     def __repr__(self):
         return "tf." + self._name
 
+    def __str__(self):  # print(x.dtype) shows TensorFlow's form; repr stays tf.float32
+        return "<dtype: '%s'>" % self._name
+
     def __eq__(self, other):
         try:
             return self is as_dtype(other)

@@ -18,6 +18,7 @@ import warnings
 from .. import _core
 from ..framework import ops as _ops
 from ..framework.indexed_slices import IndexedSlices
+from ..util import nest as _nest
 from ..ops import reduction_ops as _reduction_ops
 from ..ops import state_ops as _state_ops
 from ..train import basic_session_run_hooks as _hooks
@@ -113,7 +114,11 @@ def allreduce(tensor, average=None, device_dense="", device_sparse="", compressi
 
 
 def broadcast_variables(variables, root_rank):
-    """An op that assigns every variable its value on rank `root_rank`."""
+    """An op that assigns every variable its value on rank `root_rank` (eagerly: assigns it at once)."""
+    if _ops.executing_eagerly():
+        for var in variables:
+            var.assign(broadcast(var, root_rank))
+        return None
     return _state_ops.group(*[_state_ops.assign(var, broadcast(var, root_rank)) for var in variables])
 
 
@@ -215,12 +220,51 @@ def DistributedOptimizer(optimizer, name=None, use_locking=False, device_dense="
     if op not in (Average, Sum):
         raise ValueError("DistributedOptimizer supports op=hvd.Average or hvd.Sum, got %r" % (op,))
     if backward_passes_per_step != 1:
-        raise NotImplementedError("backward_passes_per_step > 1 needs tf.cond, which tideflow does not have yet")
+        raise NotImplementedError("backward_passes_per_step > 1 (local gradient accumulation) is not supported "
+                                  "by tideflow.horovod")
     if not isinstance(optimizer, _optimizer.Optimizer):
         raise ValueError("Provided optimizer doesn't inherit from either legacy TensorFlow or Keras optimizer: %s"
                          % optimizer)
     return _DistributedOptimizer(optimizer, name, use_locking, device_dense, device_sparse, compression,
                                  sparse_as_dense, op, gradient_predivide_factor)
+
+
+class _DistributedGradientTape:
+    """A GradientTape whose gradient() averages (op=Average) or sums (op=Sum) the gradients over all ranks;
+    everything else is the wrapped tape's."""
+
+    def __init__(self, tape, allreduce_grads):
+        self._tape = tape
+        self._allreduce_grads = allreduce_grads
+
+    def __getattr__(self, name):
+        return getattr(self._tape, name)
+
+    def __enter__(self):
+        self._tape.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._tape.__exit__(*exc)
+
+    def gradient(self, target, sources, output_gradients=None, **kwargs):
+        grads = self._tape.gradient(target, sources, output_gradients, **kwargs)
+        flat = _nest.flatten(grads)
+        return _nest.pack_sequence_as(grads, self._allreduce_grads(flat))
+
+
+def DistributedGradientTape(gradtape, device_dense="", device_sparse="", compression=Compression.none,  # noqa: N802
+                            sparse_as_dense=False, op=Average, gradient_predivide_factor=1.0, num_groups=0,
+                            groups=None):
+    """Horovod's DistributedGradientTape: wraps a tf.GradientTape so that `gradient` returns the gradients
+    averaged (op=Average, the default) or summed (op=Sum) over all ranks, for eager training loops."""
+    if op == Adasum:
+        raise NotImplementedError("The Adasum reduction is not supported by tideflow.horovod.")
+    if op not in (Average, Sum):
+        raise ValueError("DistributedGradientTape supports op=hvd.Average or hvd.Sum, got %r" % (op,))
+    fn = _make_allreduce_grads_fn("DistributedGradientTape", device_dense, device_sparse, compression,
+                                  sparse_as_dense, op, gradient_predivide_factor)
+    return _DistributedGradientTape(gradtape, fn)
 
 
 def _stats():

@@ -16,11 +16,19 @@ def _normalize_name(name):
     return re.sub("[^a-zA-Z0-9_]", "_", name)
 
 
+def _default_name(op_type, tensor):
+    """Horovod's: graph collectives are named after their input; eager ones run one at a time in program
+    order, so the op type names them, as TensorFlow names an eager kernel."""
+    if _ops.executing_eagerly():
+        return op_type
+    return "%s_%s" % (op_type, _normalize_name(tensor.name))
+
+
 def _allreduce(tensor, name=None, op=Sum, prescale_factor=1.0, postscale_factor=1.0, ignore_name_scope=False):
     """A sum (or Min, Max, Product, Average) of `tensor` over all ranks; same shape and dtype everywhere."""
     tensor = _ops.convert_to_tensor(tensor)
     if name is None:
-        name = "HorovodAllreduce_%s" % _normalize_name(tensor.name)
+        name = _default_name("HorovodAllreduce", tensor)
     return _ops.apply1("HorovodAllreduce", [tensor],
                        {"reduce_op": int(op), "prescale_factor": float(prescale_factor),
                         "postscale_factor": float(postscale_factor), "ignore_name_scope": bool(ignore_name_scope)},
@@ -32,7 +40,7 @@ def allgather(tensor, name=None, ignore_name_scope=False):
     other dimension; the first may differ between ranks."""
     tensor = _ops.convert_to_tensor(tensor)
     if name is None:
-        name = "HorovodAllgather_%s" % _normalize_name(tensor.name)
+        name = _default_name("HorovodAllgather", tensor)
     return _ops.apply1("HorovodAllgather", [tensor], {"ignore_name_scope": bool(ignore_name_scope)}, name=name)
 
 
@@ -40,7 +48,7 @@ def broadcast(tensor, root_rank, name=None, ignore_name_scope=False):
     """Rank `root_rank`'s value of `tensor` on every rank; same shape and dtype everywhere."""
     tensor = _ops.convert_to_tensor(tensor)
     if name is None:
-        name = "HorovodBroadcast_%s" % _normalize_name(tensor.name)
+        name = _default_name("HorovodBroadcast", tensor)
     return _ops.apply1("HorovodBroadcast", [tensor],
                        {"root_rank": int(root_rank), "ignore_name_scope": bool(ignore_name_scope)}, name=name)
 

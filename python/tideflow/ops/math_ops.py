@@ -193,8 +193,8 @@ def add_n(inputs, name=None):
         raise ValueError("inputs must be a non-empty list of tensors of the same shape and dtype, got %r"
                          % (inputs,))
     inputs = [_ops.convert_to_tensor(t) for t in inputs]
-    if len(inputs) == 1:
-        return inputs[0]
+    if len(inputs) == 1:  # TF 1.x: the input itself, or an Identity when the caller names the result
+        return _ops.apply1("Identity", inputs, name=name) if name else inputs[0]
     return _ops.apply1("AddN", inputs, name=name or "AddN")
 
 
