@@ -147,3 +147,20 @@ def test_version_reports_the_tensorflow_api_followed():
     assert not (int(v[1]) < 12 and int(v[0]) < 1) and v[0] == "1"
     assert tf.VERSION == tf.version.VERSION == tf.__version__
     assert tf.__tideflow_version__ in tf.version.GIT_VERSION
+
+
+def test_device_functions_pick_each_ops_device():
+    seen = []
+
+    def assign(op):  # as multi-GPU programs write them: variables on the CPU, the rest elsewhere
+        seen.append((op.type, op.node_def.op, op.name))
+        return "/cpu:0" if op.node_def.op in ("Variable", "VariableV2") else "/gpu:0"
+
+    g = tf.Graph()
+    with g.as_default(), tf.device(assign):
+        v = tf.Variable(1.0, name="v")
+        y = tf.multiply(v, 2.0, name="y")
+    assert v.op.device.lower().endswith("cpu:0") and y.op.device.lower().endswith("gpu:0")
+    assert ("Mul", "Mul", "y") in seen
+    with g.as_default(), tf.device(lambda op: None):
+        assert tf.constant(1.0).op.device == ""

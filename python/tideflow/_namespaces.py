@@ -3,9 +3,9 @@ import types
 
 from . import contrib, gfile, legacy_names
 from .framework import graph_util, importer, tf_messages
-from .ops import (candidate_sampling_ops, control_flow_util, gen_ops, linalg_ops, math_ops, random_ops, rnn,
+from .ops import (candidate_sampling_ops, control_flow_util, gen_ops, image_ops, linalg_ops, math_ops, random_ops, rnn,
                   rnn_cell_impl, sampled_losses)
-from . import compat
+from . import compat, summary_v2
 from .eager import context, function
 
 
@@ -84,6 +84,10 @@ def install(ns):
     ns["compat"], ns["contrib"] = compat, contrib  # compat.v1 is tideflow; compat.v2 loads when imported;
     # contrib's parts load on first use (contrib/__init__.py)
     _install_eager(ns, sub)
+    ns.setdefault("image", sub("image", []))  # tf.image basics (ops/image_ops.py)
+    for n in image_ops.__all__:
+        setattr(ns["image"], n, getattr(image_ops, n))
+    ns["summary"].all_v2_summary_ops = summary_v2.all_v2_summary_ops
     gen_ops.install(ns)  # last: tf.math and tf.debugging exist by now
 
 

@@ -262,8 +262,22 @@ def _summary_op(op_type, scope, tag, inputs, attrs=None, extra_strings=()):
     return _ops.apply_op(op_type, [tag_t] + tensors + extra, attrs or {}, name=scope).outputs[0]
 
 
+# TensorFlow 2's bridge: eagerly, with a TF2 default writer and a step (summary_v2.py), a TF 1.x summary
+# writes through TF2's and returns b"" (summary_v2 installs it; None or NotImplemented: the TF 1.x path).
+_invoke_v2 = None
+
+
+def _via_v2(kind, name, data, family, **kwargs):
+    if _invoke_v2 is None or not _core.executing_eagerly():
+        return NotImplemented
+    return _invoke_v2(kind, name, data, family, **kwargs)
+
+
 def scalar(name, tensor, collections=None, family=None):
     """A summary holding one scalar value (TensorBoard's scalars tab). Returns a string scalar Tensor."""
+    r = _via_v2("scalar", name, tensor, family)
+    if r is not NotImplemented:
+        return r
     with _SummaryScope(name, family, values=[tensor]) as (tag, scope):
         val = _summary_op("ScalarSummary", scope, tag, [tensor])
         _collect(val, collections, [GraphKeys.SUMMARIES])
@@ -272,6 +286,9 @@ def scalar(name, tensor, collections=None, family=None):
 
 def histogram(name, values, collections=None, family=None):
     """A histogram of `values` over TensorFlow's default exponential buckets; NaN or Inf fails at run time."""
+    r = _via_v2("histogram", name, values, family)
+    if r is not NotImplemented:
+        return r
     with _SummaryScope(name, family, values=[values], default_name="HistogramSummary") as (tag, scope):
         val = _summary_op("HistogramSummary", scope, tag, [values])
         _collect(val, collections, [GraphKeys.SUMMARIES])
@@ -283,6 +300,9 @@ def image(name, tensor, max_outputs=3, collections=None, family=None):
     uint8 images are written as they are; floats (float16, float32, float64) are rescaled to 0..255 as
     TensorFlow does; int32 tensors hold uint8 values. Tags are
     'name/image/0', 'name/image/1'... ('name/image' when max_outputs is 1)."""
+    r = _via_v2("image", name, tensor, family, max_outputs=max_outputs)
+    if r is not NotImplemented:
+        return r
     with _SummaryScope(name, family, values=[tensor]) as (tag, scope):
         val = _summary_op("ImageSummary", scope, tag, [tensor], {"max_images": int(max_outputs)})
         _collect(val, collections, [GraphKeys.SUMMARIES])
@@ -309,6 +329,9 @@ def tensor_summary(name, tensor, summary_description=None, collections=None, sum
 
 def text(name, tensor, collections=None):
     """A string tensor for TensorBoard's text tab (markdown)."""
+    r = _via_v2("text", name, tensor, None)
+    if r is not NotImplemented:
+        return r
     if not isinstance(tensor, _ops.Tensor):
         tensor = _ops.convert_to_tensor(tensor, _dtypes.string)
     if tensor.dtype is not _dtypes.string:

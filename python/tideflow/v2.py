@@ -80,8 +80,7 @@ train = _module("train", ["latest_checkpoint", "list_variables", "load_variable"
                           "get_checkpoint_state", "checkpoint_exists", "ExponentialMovingAverage",
                           "CheckpointManager", "Checkpoint"], _tf.train)
 
-if hasattr(getattr(_tf, "summary", None), "create_file_writer"):
-    summary = _tf.summary
+from . import summary_v2 as summary  # noqa: E402  (TF2's tf.summary; tf.compat.v1.summary is TF 1.x's)
 if hasattr(_tf, "keras"):
     keras = _tf.keras
     if hasattr(_tf.keras, "optimizers"):

@@ -6,7 +6,7 @@ import importlib
 from .common import OpRow  # noqa: F401
 
 ROWS = []
-for _m in ("elementwise", "array", "reduce", "matmul", "linalg", "nn", "random", "debug", "segment", "conv"):
+for _m in ("elementwise", "array", "reduce", "matmul", "linalg", "nn", "random", "debug", "segment", "conv", "rnn"):
     try:
         ROWS.extend(importlib.import_module("." + _m, __name__).ROWS)
     except ModuleNotFoundError as e:

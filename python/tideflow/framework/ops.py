@@ -161,6 +161,8 @@ class Tensor(metaclass=abc.ABCMeta):
 
     def set_shape(self, shape):
         shape = as_shape(shape)
+        if shape.ndims is None:  # an unknown shape adds nothing to what is known
+            return
         self.graph._c.set_output_shape(self._op._id, self._value_index,
                                        None if shape.ndims is None else shape.as_list())
         self._shape = None
@@ -392,6 +394,8 @@ class Graph:
                                  % (c.name, name))
         ctrl_ids = [c._id for c in ctrl if not (c._id in seen or seen.add(c._id))]
         device = self._device_stack[-1] if self._device_stack else ""
+        if callable(device):  # a device function (tf.device(fn)) picks the device from the op it is given
+            device = _DeviceFunctionArg(op_type, name).device_from(device)
         node_id = self._c.add_node(op_type, name, [t._key() for t in inputs], attrs or {}, ctrl_ids,
                                    _user_location(), device)
         override = self._gradient_override_map.get(op_type)
@@ -688,6 +692,8 @@ def apply_op(op_type, inputs, attrs=None, name=None, control_inputs=()):
     tensors = []
     for x in inputs:
         t = x if type(x) is Tensor else convert_to_tensor(x)
+        if t.graph is not g and getattr(g, "_capture_outer", None) is not None:
+            t = g._capture_outer(t)  # a tf.data function's graph reads the outer graph's tensor (data/)
         if t.graph is not g:
             raise ValueError("Tensor %s must be from the same graph as the op being created (%s)."
                              % (t.name, name or op_type))
@@ -736,6 +742,23 @@ def control_dependencies(control_inputs):
     if _core.executing_eagerly():  # ops run in program order anyway
         return contextlib.nullcontext()
     return get_default_graph().control_dependencies(control_inputs)
+
+
+class _DeviceFunctionArg:
+    """What a device function sees of the op being created: its type and name as an Operation has them
+    (`op.type`, `op.name`) and as a NodeDef does (`op.node_def.op`, `op.node_def.name`), and no device yet."""
+
+    def __init__(self, op_type, name):
+        self.type = self.op = op_type
+        self.name = name
+        self.device = ""
+        self.node_def = self
+
+    def device_from(self, fn):
+        device = fn(self)
+        if device is not None and not isinstance(device, str):
+            device = getattr(device, "to_string", lambda: str(device))()
+        return device or ""
 
 
 def device(device_name):

@@ -135,9 +135,7 @@ class BaseSession:
     def _feeds(self, feed_dict):
         keys, vals = [], []
         g = self._graph
-        for k, v in feed_dict.items():
-            if isinstance(k, tuple) and not hasattr(k, "_as_graph_element"):
-                raise TypeError("Feeding tuples of tensors (sparse feeds) is not supported: %r" % (k,))
+        for k, v in _flatten_feeds(feed_dict):
             try:
                 t = g.as_graph_element(k, allow_operation=False)
             except Exception as e:
@@ -226,3 +224,19 @@ class InteractiveSession(BaseSession):
                 self._ctx.__exit__(None, None, None)
             finally:
                 self._ctx = None
+
+
+def _flatten_feeds(feed_dict):
+    """(key, value) pairs with nested tuple keys (an LSTMStateTuple of placeholders or zero states) paired
+    element by element with their equally nested values, as TF's nest.flatten_dict_items does."""
+    from ..util import nest  # lazy: only tuple feeds need it
+    for k, v in feed_dict.items():
+        if isinstance(k, tuple) and not hasattr(k, "_as_graph_element"):
+            flat_k = nest.flatten(k)
+            if not nest.is_nested(v) or len(nest.flatten(v)) != len(flat_k):
+                raise ValueError("Could not flatten dictionary. Key had %d elements, but value had %d elements. "
+                                 "Key: %s, value: %s." % (len(flat_k), len(nest.flatten(v)) if nest.is_nested(v)
+                                                          else 1, k, v))
+            yield from zip(flat_k, nest.flatten(v))
+        else:
+            yield k, v

@@ -47,6 +47,8 @@ def _get_noise_shape(x, noise_shape):
 
 def _constant_value(t):
     """The value of a Const tensor, else None (TF's tensor_util.constant_value, for the cases used here)."""
+    if _ops.is_tensor(t) and _ops._core.executing_eagerly():  # an eager tensor is its value
+        return t.numpy()
     if _ops.is_tensor(t) and t.op.type == "Const":
         return t.op.get_attr("value")
     return None

@@ -153,7 +153,7 @@ def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=No
             sequence_length = _check_sequence_length(sequence_length)
         batch_size = _best_effort_input_batch_size(flat_input)
         state = _initial_state(cell, initial_state, batch_size, dtype)
-        if sequence_length is not None:
+        if sequence_length is not None and not _ops._core.executing_eagerly():  # TF checks in graphs only
             x_shape = array_ops.shape(sequence_length)
             packed = array_ops.stack([batch_size])
             check = debug_ops.Assert(reduction_ops.reduce_all(math_ops.equal(x_shape, packed)),

@@ -60,6 +60,8 @@ def _static_value(t):
     the cases used here), else None."""
     if not _ops.is_tensor(t):
         return None
+    if _ops._core.executing_eagerly():  # an eager tensor is its value
+        return t.numpy()
     if t.op.type == "Const":
         return np.asarray(t.op.get_attr("value"))
     if t.op.type in ("Identity", "Cast") and t.op.inputs:
@@ -294,7 +296,10 @@ class RNNCell:
     add_variable = add_weight
 
     def _track(self, v):
-        trainable = any(v is t for t in _ops.get_collection(GraphKeys.TRAINABLE_VARIABLES))
+        if _ops._core.executing_eagerly():  # no collections: the variable says (as TF's _rnn_get_variable asks it)
+            trainable = v.trainable
+        else:
+            trainable = any(v is t for t in _ops.get_collection(GraphKeys.TRAINABLE_VARIABLES))
         lst = self._trainable_weights if trainable else self._non_trainable_weights
         if all(v is not w for w in lst):
             lst.append(v)

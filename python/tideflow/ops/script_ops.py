@@ -114,6 +114,8 @@ def _dispatch(token, eager, args, tout):
     try:
         ret = entry.func(*args)
     except Exception as e:  # noqa: BLE001 (every error becomes the step's error)
+        if isinstance(e, _errors.OpError):  # a tf.errors error keeps its code and message (tf.data's iterators)
+            return e.error_code, str(e)
         code = next((c for cls, c in _ERROR_CODES if isinstance(e, cls)), _errors.UNKNOWN)
         return code, _error_message(e)
     if ret is None:  # "returns 0 values", as in TensorFlow
