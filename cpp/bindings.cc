@@ -65,7 +65,13 @@ NB_MODULE(_core, m) {
       .value("int64", DType::Int64)
       .value("bool", DType::Bool)
       .value("string", DType::String)
-      .value("variant", DType::Variant);
+      .value("variant", DType::Variant)
+      .value("uint8", DType::UInt8)
+      .value("int8", DType::Int8)
+      .value("int16", DType::Int16)
+      .value("uint16", DType::UInt16)
+      .value("float16", DType::Float16)
+      .value("bfloat16", DType::BFloat16);
 
   nb::class_<ShapeAttr>(m, "Shape")
       .def("__init__", [](ShapeAttr* s, nb::handle h) { new (s) ShapeAttr{shape_from_py(h)}; }, nb::arg("dims").none())

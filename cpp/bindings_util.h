@@ -14,30 +14,70 @@ using namespace nb::literals;
 using namespace tideflow;
 
 // ---- tensors <-> NumPy ----
+
+// Note [bfloat16 arrays]
+// NumPy has no bfloat16; TensorFlow uses ml_dtypes.bfloat16, imported here the first time a bfloat16 tensor
+// crosses (its import costs most of a second, so `import tideflow` does not pay it). With ml_dtypes a
+// bfloat16 array crosses as its uint16 bit pattern: a feed is wrapped without a copy, a fetch is a uint16
+// array viewed as bfloat16 (still zero-copy). Without ml_dtypes a bfloat16 fetch is a float32 array of the
+// same values, and Python passes float values for bfloat16 feeds and constants as ("bfloat16", float32
+// array), rounded here to nearest even (dtypes.py: _core_value).
+inline nb::handle bfloat16_numpy_type() {
+  static nb::handle t;  // np.dtype(ml_dtypes.bfloat16), kept alive for the process
+  static bool looked = false;
+  if (!looked) {
+    looked = true;
+    try {
+      nb::object ml = nb::module_::import_("ml_dtypes");
+      t = nb::module_::import_("numpy").attr("dtype")(ml.attr("bfloat16")).release();
+    } catch (nb::python_error&) {  // not installed: float32 stands in
+    }
+  }
+  return t;
+}
+
 inline DType dtype_from_dlpack(nb::dlpack::dtype d) {
   using C = nb::dlpack::dtype_code;
-  if (d.code == (uint8_t)C::Float && d.bits == 32) return DType::Float32;
-  if (d.code == (uint8_t)C::Float && d.bits == 64) return DType::Float64;
-  if (d.code == (uint8_t)C::Int && d.bits == 32) return DType::Int32;
-  if (d.code == (uint8_t)C::Int && d.bits == 64) return DType::Int64;
-  if (d.code == (uint8_t)C::Bool && d.bits == 8) return DType::Bool;
+  const auto code = (C)d.code;
+  if (d.lanes == 1) {
+    if (code == C::Float && d.bits == 32) return DType::Float32;
+    if (code == C::Float && d.bits == 64) return DType::Float64;
+    if (code == C::Float && d.bits == 16) return DType::Float16;
+    if (code == C::Bfloat && d.bits == 16) return DType::BFloat16;
+    if (code == C::Int && d.bits == 32) return DType::Int32;
+    if (code == C::Int && d.bits == 64) return DType::Int64;
+    if (code == C::Int && d.bits == 8) return DType::Int8;
+    if (code == C::Int && d.bits == 16) return DType::Int16;
+    if (code == C::UInt && d.bits == 8) return DType::UInt8;
+    if (code == C::UInt && d.bits == 16) return DType::UInt16;
+    if (code == C::Bool && d.bits == 8) return DType::Bool;
+  }
   throw type_error("unsupported array dtype for a tideflow tensor");
 }
 
 inline nb::dlpack::dtype dlpack_from_dtype(DType d) {
+  using C = nb::dlpack::dtype_code;
   switch (d) {
     case DType::Float32: return nb::dtype<float>();
     case DType::Float64: return nb::dtype<double>();
     case DType::Int32: return nb::dtype<int32_t>();
     case DType::Int64: return nb::dtype<int64_t>();
     case DType::Bool: return nb::dtype<bool>();
+    case DType::UInt8: return nb::dtype<uint8_t>();
+    case DType::Int8: return nb::dtype<int8_t>();
+    case DType::Int16: return nb::dtype<int16_t>();
+    case DType::UInt16: return nb::dtype<uint16_t>();
+    case DType::Float16: return nb::dlpack::dtype{(uint8_t)C::Float, 16, 1};
+    case DType::BFloat16: return nb::dtype<uint16_t>();  // Note [bfloat16 arrays]: viewed afterwards
     default: throw type_error(std::string("no NumPy dtype for ") + dtype_name(d) + " tensors");
   }
 }
 
 // A C-contiguous array is wrapped, not copied: the tensor borrows its memory and keeps it alive.
-inline Tensor tensor_from_array(nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu> a) {
-  DType dt = dtype_from_dlpack(a.dtype());
+// `as` overrides the dtype the array's own dtype gives (a bfloat16 array passed as its uint16 bits).
+inline Tensor tensor_from_array(nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu> a, DType* as = nullptr) {
+  DType dt = as ? *as : dtype_from_dlpack(a.dtype());
+  if (dtype_size(dt) != a.itemsize()) throw type_error("array item size does not match the tensor's dtype");
   Dims dims(a.ndim());
   for (size_t i = 0; i < a.ndim(); ++i) dims[i] = (int64_t)a.shape(i);
   auto buf = std::make_shared<Buffer>();
@@ -53,12 +93,37 @@ inline Tensor tensor_from_array(nb::ndarray<nb::ro, nb::c_contig, nb::device::cp
   return Tensor(dt, std::move(dims), std::move(buf));
 }
 
+// A bfloat16 tensor from an ml_dtypes array (its bits, no copy) or from float values (rounded).
+inline bool bfloat16_from_py(nb::handle h, Tensor* out) {
+  using Array = nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>;
+  DType bf = DType::BFloat16;
+  nb::object name = nb::hasattr(h, "dtype") ? nb::getattr(h.attr("dtype"), "name", nb::none()) : nb::none();
+  if (nb::isinstance<nb::str>(name) && nb::cast<std::string>(name) == "bfloat16" &&
+      bfloat16_numpy_type().is_valid() && h.attr("dtype").equal(bfloat16_numpy_type())) {
+    nb::object bits = h.attr("view")("uint16");  // same item size: any layout views; the cast makes it C-contiguous
+    *out = tensor_from_array(nb::cast<Array>(bits), &bf);
+    return true;
+  }
+  if (nb::isinstance<nb::tuple>(h) && nb::len(h) == 2 && nb::isinstance<nb::str>(h[0]) &&
+      nb::cast<std::string>(h[0]) == "bfloat16") {
+    nb::object f = nb::module_::import_("numpy").attr("asarray")(h[1], "dtype"_a = "float32");
+    Tensor src = tensor_from_array(nb::cast<Array>(f));
+    Tensor t(DType::BFloat16, src.dims());
+    const float* s = src.data<float>();
+    bfloat16* d = t.data<bfloat16>();
+    for (int64_t i = 0; i < src.size(); ++i) d[i] = bfloat16(s[i]);
+    *out = std::move(t);
+    return true;
+  }
+  return false;
+}
+
 inline Tensor tensor_from_py(nb::handle h) {
   if (nb::isinstance<nb::bytes>(h)) {
     nb::bytes b = nb::borrow<nb::bytes>(h);
     return Tensor::string_scalar(std::string(b.c_str(), b.size()));
   }
-  if (nb::isinstance<nb::tuple>(h)) {  // ("strings", shape, [bytes...]) from the Python layer
+  if (nb::isinstance<nb::tuple>(h) && nb::len(h) == 3) {  // ("strings", shape, [bytes...]) from the Python layer
     nb::tuple t = nb::borrow<nb::tuple>(h);
     std::vector<int64_t> dims = nb::cast<std::vector<int64_t>>(t[1]);
     std::vector<std::string> vals;
@@ -68,6 +133,10 @@ inline Tensor tensor_from_py(nb::handle h) {
     }
     return Tensor::strings(dims, std::move(vals));
   }
+  nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu> a;
+  if (nb::try_cast(h, a)) return tensor_from_array(a);
+  Tensor bf;  // arrays NumPy cannot export (bfloat16) and tagged bfloat16 values
+  if (bfloat16_from_py(h, &bf)) return bf;
   return tensor_from_array(nb::cast<nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>>(h));
 }
 
@@ -86,6 +155,11 @@ inline nb::object array_over(const Tensor& t) {
     nb::object np = nb::module_::import_("numpy");
     return np.attr("array")(l, "dtype"_a = "object").attr("reshape")(nb::cast(t.dims()));
   }
+  if (t.dtype() == DType::BFloat16 && !bfloat16_numpy_type().is_valid()) {  // Note [bfloat16 arrays]
+    Tensor f(DType::Float32, t.dims());
+    for (int64_t i = 0; i < t.size(); ++i) f.data<float>()[i] = t.data<bfloat16>()[i];
+    return array_over(f);
+  }
   auto* holder = new std::shared_ptr<Buffer>(t.buffer());
   nb::capsule owner(holder, [](void* p) noexcept { delete static_cast<std::shared_ptr<Buffer>*>(p); });
   std::vector<size_t> shape(t.dims().begin(), t.dims().end());
@@ -97,7 +171,7 @@ inline nb::object array_over(const Tensor& t) {
     static PyObject* np_int64 = nb::object(nb::module_::import_("numpy").attr("int64")).release().ptr();  // leaked
     if (!a.attr("dtype").attr("type").is(nb::handle(np_int64))) a = a.attr("view")(nb::handle(np_int64));
   }
-  return a;
+  return t.dtype() == DType::BFloat16 ? a.attr("view")(bfloat16_numpy_type()) : a;
 }
 
 inline nb::object tensor_to_py(const Tensor& fetched) {
@@ -164,7 +238,8 @@ inline AttrValue attr_from_py(nb::handle h) {
   }
   if (nb::isinstance<DType>(h)) return nb::cast<DType>(h);
   if (nb::isinstance<ShapeAttr>(h)) return nb::cast<ShapeAttr>(h).s;
-  bool tagged = nb::isinstance<nb::tuple>(h) && nb::len(h) == 3 && nb::isinstance<nb::str>(h[0]);
+  bool tagged = nb::isinstance<nb::tuple>(h) && (nb::len(h) == 3 || nb::len(h) == 2) && nb::isinstance<nb::str>(h[0]) &&
+                !nb::isinstance<nb::str>(h[1]);  // ("strings", ...) and ("bfloat16", values) values, not name lists
   if (!tagged && (nb::isinstance<nb::list>(h) || nb::isinstance<nb::tuple>(h))) {
     nb::sequence seq = nb::borrow<nb::sequence>(h);
     size_t n = nb::len(seq);

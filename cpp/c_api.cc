@@ -51,9 +51,16 @@ DType dtype_from_c(int dt, const char* fn) {
     case TFL_INT64: return DType::Int64;
     case TFL_BOOL: return DType::Bool;
     case TFL_STRING: return DType::String;
+    case TFL_UINT8: return DType::UInt8;
+    case TFL_INT8: return DType::Int8;
+    case TFL_INT16: return DType::Int16;
+    case TFL_UINT16: return DType::UInt16;
+    case TFL_HALF: return DType::Float16;
+    case TFL_BFLOAT16: return DType::BFloat16;
   }
   throw invalid_argument(std::string(fn) + ": unsupported data type " + std::to_string(dt) +
-                         " (tideflow has TFL_FLOAT, TFL_DOUBLE, TFL_INT32, TFL_INT64, TFL_BOOL, TFL_STRING)");
+                         " (tideflow has TFL_FLOAT, TFL_DOUBLE, TFL_INT32, TFL_INT64, TFL_BOOL, TFL_STRING, TFL_UINT8, "
+                         "TFL_INT8, TFL_INT16, TFL_UINT16, TFL_HALF, TFL_BFLOAT16)");
 }
 
 TFL_DataType dtype_to_c(DType dt) {
@@ -64,6 +71,13 @@ TFL_DataType dtype_to_c(DType dt) {
     case DType::Int64: return TFL_INT64;
     case DType::Bool: return TFL_BOOL;
     case DType::String: return TFL_STRING;
+    case DType::UInt8: return TFL_UINT8;
+    case DType::Int8: return TFL_INT8;
+    case DType::Int16: return TFL_INT16;
+    case DType::UInt16: return TFL_UINT16;
+    case DType::Float16: return TFL_HALF;
+    case DType::BFloat16: return TFL_BFLOAT16;
+    case DType::Variant: break;
   }
   return TFL_FLOAT;
 }
@@ -135,7 +149,8 @@ size_t TFL_DataTypeSize(TFL_DataType dtype) {
   switch (dtype) {
     case TFL_FLOAT: case TFL_INT32: return 4;
     case TFL_DOUBLE: case TFL_INT64: return 8;
-    case TFL_BOOL: return 1;
+    case TFL_BOOL: case TFL_UINT8: case TFL_INT8: return 1;
+    case TFL_INT16: case TFL_UINT16: case TFL_HALF: case TFL_BFLOAT16: return 2;
     default: return 0;
   }
 }
@@ -143,6 +158,7 @@ size_t TFL_DataTypeSize(TFL_DataType dtype) {
 const char* TFL_DataTypeName(TFL_DataType dtype) {
   switch (dtype) {
     case TFL_FLOAT: case TFL_DOUBLE: case TFL_INT32: case TFL_INT64: case TFL_BOOL: case TFL_STRING:
+    case TFL_UINT8: case TFL_INT8: case TFL_INT16: case TFL_UINT16: case TFL_HALF: case TFL_BFLOAT16:
       return dtype_name(dtype_from_c(dtype, ""));
   }
   return "invalid";

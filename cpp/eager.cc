@@ -346,7 +346,7 @@ bool Tape::should_record(const std::vector<int64_t>& ids) const {
 void Tape::maybe_record(TapeEntry&& e) {
   if (!should_record(e.input_ids)) return;
   for (size_t i = 0; i < e.output_ids.size(); ++i)
-    if (is_floating(e.outputs[i].dtype())) watched_.insert(e.output_ids[i]);
+    if (is_any_float(e.outputs[i].dtype())) watched_.insert(e.output_ids[i]);
   entries_.push_back(std::move(e));
 }
 
@@ -506,7 +506,7 @@ class EagerBuilder : public Builder {
 
 Tensor filled(DType dt, const Dims& dims, double v) {
   Tensor t(dt, dims);
-  dispatch_numeric(dt, "gradient seed", [&](auto z) {
+  dispatch<kNumeric>(dt, "gradient seed", [&](auto z) {
     using T = decltype(z);
     T* p = t.data<T>();
     for (int64_t i = 0, n = t.size(); i < n; ++i) p[i] = static_cast<T>(v);
@@ -540,7 +540,7 @@ std::vector<EagerTensor> Tape::gradient(const std::vector<EagerTensor>& targets,
   std::unordered_map<int64_t, std::vector<Output>> pending;
   for (size_t i = 0; i < targets.size(); ++i) {
     const EagerTensor& t = targets[i];
-    if (!from_src.count(t.id) || !is_floating(t.value.dtype())) continue;
+    if (!from_src.count(t.id) || !is_any_float(t.value.dtype())) continue;
     Output seed = i < output_gradients.size() && output_gradients[i].value.valid()
                       ? b.leaf(output_gradients[i].value, output_gradients[i].id)
                       : b.leaf(filled(t.value.dtype(), t.value.dims(), 1.0), new_tensor_id());
@@ -570,14 +570,14 @@ std::vector<EagerTensor> Tape::gradient(const std::vector<EagerTensor>& targets,
       std::vector<EagerTensor> og(e.outputs.size());
       for (size_t j = 0; j < e.outputs.size(); ++j) {
         if (out_grads[j].valid()) og[j] = EagerTensor(b.value(out_grads[j]), b.id(out_grads[j]));
-        else if (is_floating(e.outputs[j].dtype())) og[j] = EagerTensor(filled(e.outputs[j].dtype(), e.outputs[j].dims(), 0));
+        else if (is_any_float(e.outputs[j].dtype())) og[j] = EagerTensor(filled(e.outputs[j].dtype(), e.outputs[j].dims(), 0));
       }
       std::vector<EagerTensor> ig = e.backward(og);
       for (auto& g : ig) in_grads.push_back(g.value.valid() ? b.leaf(g.value, g.id) : Output{});
     } else {
       Node* fwd = b.forward(e);
       for (size_t j = 0; j < e.outputs.size(); ++j)
-        if (!out_grads[j].valid() && is_floating(e.outputs[j].dtype()))
+        if (!out_grads[j].valid() && is_any_float(e.outputs[j].dtype()))
           out_grads[j] = b.op1("ZerosLike", {fwd->out((int)j)});
       if (!e.op->grad)
         throw Error(ErrorCode::LookupError, "No gradient defined for operation '" + e.op->name + "' (op type: " +
@@ -593,7 +593,7 @@ std::vector<EagerTensor> Tape::gradient(const std::vector<EagerTensor>& targets,
     for (size_t i = 0; i < in_grads.size(); ++i) {
       Output gx = in_grads[i];
       const int64_t id = e.input_ids[i];
-      if (!gx.valid() || !from_src.count(id) || !is_floating(e.inputs[i].dtype())) continue;
+      if (!gx.valid() || !from_src.count(id) || !is_any_float(e.inputs[i].dtype())) continue;
       if (!(gx.shape() == PartialShape(e.inputs[i].dims())))
         gx = b.op1("SumToShape", {gx, b.leaf(e.inputs[i], id)});
       b.value(gx);
@@ -605,7 +605,7 @@ std::vector<EagerTensor> Tape::gradient(const std::vector<EagerTensor>& targets,
   for (size_t i = 0; i < sources.size(); ++i) {
     Output g = sum_of(sources[i]);
     if (g.valid()) result.emplace_back(b.value(g), b.id(g));
-    else if (unconnected_zero && is_numeric(source_types[i].first))
+    else if (unconnected_zero && in_set(source_types[i].first, kNumeric))
       result.emplace_back(filled(source_types[i].first, source_types[i].second, 0));
     else result.emplace_back();
   }

@@ -82,7 +82,7 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
     bool wants = false;
     for (size_t i = 0; i < wanted.size(); ++i) {
       const Output& in = node->inputs[i];
-      wanted[i] = from_x[in.node->id] && is_floating(in.dtype());
+      wanted[i] = from_x[in.node->id] && is_any_float(in.dtype());
       wants |= wanted[i];
     }
     if (!wants) continue;
@@ -93,7 +93,7 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
     };
     b.set_scope(scope + node->name + "_grad/");
     for (int i = 0; i < node->num_outputs(); ++i)
-      if (!out_grads[i].valid() && is_floating(node->out_dtypes[i])) out_grads[i] = b.op1("ZerosLike", {node->out(i)});
+      if (!out_grads[i].valid() && is_any_float(node->out_dtypes[i])) out_grads[i] = b.op1("ZerosLike", {node->out(i)});
     std::vector<Output> in_grads;
     const bool external = name && overrides->external && overrides->external(*node, *name, out_grads, &in_grads);
     if (!external) {
@@ -113,7 +113,7 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
     for (size_t i = 0; i < in_grads.size(); ++i) {
       Output x = node->inputs[i];
       Output gx = in_grads[i];
-      if (!gx.valid() || !from_x[x.node->id] || !is_floating(x.dtype())) continue;
+      if (!gx.valid() || !from_x[x.node->id] || !is_any_float(x.dtype())) continue;
       // Note [exact gradient shapes]
       // A rule's result may be broadcast wider than its input at run time, so the driver sums it back
       // to the input's shape unless the static shapes prove them equal. An elementwise op of one input
@@ -130,7 +130,7 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
 
   std::vector<Output> result;
   b.set_scope(scope);
-  for (auto& x : xs) result.push_back(is_floating(x.dtype()) ? sum_of(x) : Output{});
+  for (auto& x : xs) result.push_back(is_any_float(x.dtype()) ? sum_of(x) : Output{});
   return result;
 }
 

@@ -155,7 +155,7 @@ void Graph::check_frame_read(const Node* src, const std::string& reader) const {
 
 Output Builder::scalar(double v, DType dt) {
   Tensor t(dt, {});
-  dispatch_numeric(dt, "scalar constant", [&](auto z) { *t.data<decltype(z)>() = static_cast<decltype(z)>(v); });
+  dispatch<kNumeric>(dt, "scalar constant", [&](auto z) { *t.data<decltype(z)>() = static_cast<decltype(z)>(v); });
   return constant(t);
 }
 

@@ -167,22 +167,17 @@ Tensor Tensor::deep_copy() const {
 }
 
 int64_t Tensor::int_at(int64_t i) const {
-  switch (dtype_) {
-    case DType::Int32: return data<int32_t>()[i];
-    case DType::Int64: return data<int64_t>()[i];
-    case DType::Float32: return (int64_t)data<float>()[i];
-    case DType::Float64: return (int64_t)data<double>()[i];
-    case DType::Bool: return data<bool>()[i];
-    default: throw invalid_argument("expected a numeric tensor, got " + summary());
-  }
+  if (!in_set(dtype_, kPod)) throw invalid_argument("expected a numeric tensor, got " + summary());
+  int64_t r = 0;
+  dispatch<kPod>(dtype_, "int_at", [&](auto z) { r = cast_value<int64_t>(data<decltype(z)>()[i]); });
+  return r;
 }
 
 double Tensor::double_at(int64_t i) const {
-  switch (dtype_) {
-    case DType::Float32: return data<float>()[i];
-    case DType::Float64: return data<double>()[i];
-    default: return (double)int_at(i);
-  }
+  if (!in_set(dtype_, kPod)) throw invalid_argument("expected a numeric tensor, got " + summary());
+  double r = 0;
+  dispatch<kPod>(dtype_, "double_at", [&](auto z) { r = cast_value<double>(data<decltype(z)>()[i]); });
+  return r;
 }
 
 std::vector<int64_t> Tensor::to_int_vector() const {

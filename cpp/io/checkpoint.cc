@@ -141,9 +141,18 @@ const char* st_dtype(DType d) {
     case DType::Int32: return "I32";
     case DType::Int64: return "I64";
     case DType::Bool: return "BOOL";
+    case DType::UInt8: return "U8";
+    case DType::Int8: return "I8";
+    case DType::Int16: return "I16";
+    case DType::UInt16: return "U16";
+    case DType::Float16: return "F16";
+    case DType::BFloat16: return "BF16";
     default: return nullptr;
   }
 }
+
+const DType kStDTypes[] = {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool, DType::UInt8,
+                           DType::Int8, DType::Int16, DType::UInt16, DType::Float16, DType::BFloat16};
 
 // Element size of every safetensors dtype, so files from other writers validate fully; 0 if unknown.
 size_t st_dtype_size(const std::string& s) {
@@ -157,7 +166,7 @@ size_t st_dtype_size(const std::string& s) {
 
 // "F32" -> "float32" for messages that compare with a graph's dtypes; other writers' dtypes stay as named.
 std::string st_dtype_label(const std::string& s) {
-  for (DType t : {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool})
+  for (DType t : kStDTypes)
     if (s == st_dtype(t)) return dtype_name(t);
   return s;
 }
@@ -384,7 +393,7 @@ const CheckpointReader::Entry& CheckpointReader::entry(const std::string& name) 
 
 DType CheckpointReader::dtype(const std::string& name) const {
   const std::string& d = entry(name).dtype;
-  for (DType t : {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool})
+  for (DType t : kStDTypes)
     if (d == st_dtype(t)) return t;
   throw Error(ErrorCode::Unimplemented, "tensor '" + name + "' in checkpoint " + path_ + " has dtype " + d +
                                             ", which tideflow does not support");

@@ -43,7 +43,9 @@ constexpr char kMagic[8] = {'\x89', 'T', 'F', 'M', 'E', 'T', 'A', '\n'};
 constexpr size_t kFixedHeader = 8 + 4 + 4 + 3 * 8;
 
 const DType kAllDTypes[] = {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool, DType::String,
-                            DType::Variant};
+                            DType::Variant, DType::UInt8, DType::Int8, DType::Int16, DType::UInt16, DType::Float16,
+                            DType::BFloat16};
+static_assert(sizeof(kAllDTypes) / sizeof(kAllDTypes[0]) == kNumDTypes, "every dtype has a name in saved graphs");
 
 DType dtype_from_name(const std::string& s, bool* ok) {
   for (DType d : kAllDTypes)

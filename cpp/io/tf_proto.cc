@@ -914,7 +914,8 @@ std::string to_text(const Message& m) {
 namespace {
 
 // DataType values (tensorflow/core/framework/types.proto).
-constexpr int kDtFloat = 1, kDtDouble = 2, kDtInt32 = 3, kDtString = 7, kDtInt64 = 9, kDtBool = 10;
+constexpr int kDtFloat = 1, kDtDouble = 2, kDtInt32 = 3, kDtUInt8 = 4, kDtInt16 = 5, kDtInt8 = 6, kDtString = 7,
+              kDtInt64 = 9, kDtBool = 10, kDtBFloat16 = 14, kDtUInt16 = 17, kDtHalf = 19;
 
 // A TensorProto whose few values are repeated to fill a large shape (tf.zeros([1 << 20, 1 << 20])) must
 // not make us allocate without bound.
@@ -930,6 +931,13 @@ int datatype_of(DType d) {
     case DType::Int64: return kDtInt64;
     case DType::Bool: return kDtBool;
     case DType::String: return kDtString;
+    case DType::UInt8: return kDtUInt8;
+    case DType::Int8: return kDtInt8;
+    case DType::Int16: return kDtInt16;
+    case DType::UInt16: return kDtUInt16;
+    case DType::Float16: return kDtHalf;
+    case DType::BFloat16: return kDtBFloat16;
+    case DType::Variant: break;
   }
   return 0;
 }
@@ -942,6 +950,12 @@ bool dtype_of_datatype(int64_t t, DType* out) {
     case kDtInt64: *out = DType::Int64; return true;
     case kDtBool: *out = DType::Bool; return true;
     case kDtString: *out = DType::String; return true;
+    case kDtUInt8: *out = DType::UInt8; return true;
+    case kDtInt8: *out = DType::Int8; return true;
+    case kDtInt16: *out = DType::Int16; return true;
+    case kDtUInt16: *out = DType::UInt16; return true;
+    case kDtHalf: *out = DType::Float16; return true;
+    case kDtBFloat16: *out = DType::BFloat16; return true;
     default: return false;
   }
 }
@@ -1022,8 +1036,11 @@ Tensor tensor_from_proto(const Message& m, const std::string& what) {
         if ((uint8_t)content[k] > 1) throw loss("a bool element is neither 0 nor 1");
     return t;
   }
+  // TensorProto's typed fields: int_val also holds the 8- and 16-bit integers, half_val the bits of
+  // float16 and bfloat16 values.
   const char* field = dt == DType::Float32 ? "float_val" : dt == DType::Float64 ? "double_val"
-                      : dt == DType::Int32 ? "int_val" : dt == DType::Int64 ? "int64_val" : "bool_val";
+                      : dt == DType::Int64 ? "int64_val" : dt == DType::Bool ? "bool_val"
+                      : is_half_float(dt) ? "half_val" : "int_val";
   const std::vector<Value>* vals = m.values(field);
   size_t have = vals ? vals->size() : 0;
   if (have > n) throw loss("holds " + std::to_string(have) + " values in " + field + " for shape " + ps.str());
@@ -1046,6 +1063,11 @@ Tensor tensor_from_proto(const Message& m, const std::string& what) {
     case DType::Int32: fill(int32_t(0), [](const Value& v) { return (int32_t)v.i; }); break;
     case DType::Int64: fill(int64_t(0), [](const Value& v) { return v.i; }); break;
     case DType::Bool: fill(false, [](const Value& v) { return v.i != 0; }); break;
+    case DType::UInt8: fill(uint8_t(0), [](const Value& v) { return (uint8_t)v.i; }); break;
+    case DType::Int8: fill(int8_t(0), [](const Value& v) { return (int8_t)v.i; }); break;
+    case DType::Int16: fill(int16_t(0), [](const Value& v) { return (int16_t)v.i; }); break;
+    case DType::UInt16: fill(uint16_t(0), [](const Value& v) { return (uint16_t)v.i; }); break;
+    case DType::Float16: case DType::BFloat16: fill(uint16_t(0), [](const Value& v) { return (uint16_t)v.i; }); break;
     default: break;
   }
   return t;
@@ -1071,7 +1093,14 @@ Message tensor_to_proto(const Tensor& t) {
     case DType::Int32: v.i = t.data<int32_t>()[0]; m.field("int_val").values.push_back(std::move(v)); break;
     case DType::Int64: v.i = t.data<int64_t>()[0]; m.field("int64_val").values.push_back(std::move(v)); break;
     case DType::Bool: v.i = t.data<bool>()[0]; m.field("bool_val").values.push_back(std::move(v)); break;
-    default: break;
+    case DType::Float16: case DType::BFloat16:
+      v.i = t.data<uint16_t>()[0];
+      m.field("half_val").values.push_back(std::move(v));
+      break;
+    default:  // the 8- and 16-bit integers
+      v.i = t.int_at(0);
+      m.field("int_val").values.push_back(std::move(v));
+      break;
   }
   return m;
 }

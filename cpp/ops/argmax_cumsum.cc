@@ -32,7 +32,7 @@ void arg_kernel(KernelCtx& c) {
   for (int i = (int)axis + 1; i < x.rank(); ++i) inner *= x.dim(i);
   DType ot = c.node.attrs.get_or<DType>("output_type", DType::Int64);
   Tensor& out = c.alloc(0, ot, out_dims);
-  dispatch_numeric(x.dtype(), c.node.type().c_str(), [&](auto z) {
+  dispatch<kNumeric>(x.dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
     auto better = [](T a, T b) { return kMax ? a > b : a < b; };
     auto run = [&](auto* o) {
@@ -61,7 +61,7 @@ void arg_kernel(KernelCtx& c) {
 }
 
 void arg_shape(InferCtx& c) {
-  if (!is_numeric(c.dtype(0))) c.type_fail(std::string("Input must be numeric, got ") + dtype_name(c.dtype(0)));
+  if (!in_set(c.dtype(0), kNumeric)) c.type_fail(std::string("Input must be numeric, got ") + dtype_name(c.dtype(0)));
   check_axes_dtype(c, 1);
   DType ot = c.node.attrs.get_or<DType>("output_type", DType::Int64);
   if (ot != DType::Int32 && ot != DType::Int64)
@@ -101,18 +101,19 @@ void cumulative_kernel(KernelCtx& c) {
   const int64_t n = x.dim((int)axis);
   for (int64_t i = 0; i < axis; ++i) outer *= x.dim((int)i);
   for (int i = (int)axis + 1; i < x.rank(); ++i) inner *= x.dim(i);
-  dispatch_numeric(x.dtype(), kProd ? "Cumprod" : "Cumsum", [&](auto z) {
+  dispatch<kNumeric>(x.dtype(), kProd ? "Cumprod" : "Cumsum", [&](auto z) {
     using T = decltype(z);
+    using A = compute_t<T>;  // 16-bit floats run in float32
     const T* in = x.data<T>();
     T* out = c.alloc(0, x.dtype(), x.dims()).template data<T>();
     if (x.size() == 0) return;
-    auto step = [](T a, T v) { return kProd ? a * v : a + v; };
+    auto step = [](A a, A v) { return kProd ? wrapping_mul(a, v) : A(a + v); };
     const int64_t tiles = (inner + kColTile - 1) / kColTile;
     c.parallel_for(outer * tiles, n * std::min(inner, kColTile), [&](int64_t b, int64_t e) {
-      T acc[kColTile];
+      A acc[kColTile];
       for (int64_t t = b; t < e; ++t) {
         int64_t o = t / tiles, i0 = (t % tiles) * kColTile, w = std::min(inner, i0 + kColTile) - i0;
-        std::fill(acc, acc + w, T(kProd ? 1 : 0));
+        std::fill(acc, acc + w, A(kProd ? 1 : 0));
         for (int64_t k = 0; k < n; ++k) {
           const int64_t r = reverse ? n - 1 - k : k;
           const T* src = in + (o * n + r) * inner + i0;
@@ -120,7 +121,7 @@ void cumulative_kernel(KernelCtx& c) {
           if (exclusive) {
             for (int64_t i = 0; i < w; ++i) { dst[i] = acc[i]; acc[i] = step(acc[i], src[i]); }
           } else {
-            for (int64_t i = 0; i < w; ++i) dst[i] = acc[i] = step(acc[i], src[i]);
+            for (int64_t i = 0; i < w; ++i) dst[i] = (acc[i] = step(acc[i], src[i]));
           }
         }
       }
@@ -129,7 +130,7 @@ void cumulative_kernel(KernelCtx& c) {
 }
 
 void cumulative_shape(InferCtx& c) {
-  if (!is_numeric(c.dtype(0))) c.type_fail(std::string("Input must be numeric, got ") + dtype_name(c.dtype(0)));
+  if (!in_set(c.dtype(0), kNumeric)) c.type_fail(std::string("Input must be numeric, got ") + dtype_name(c.dtype(0)));
   check_axes_dtype(c, 1);
   shape_unchanged(c);
 }

@@ -264,7 +264,7 @@ std::vector<Output> split_grad(GradCtx& g, Output axis) {
   ins.push_back(axis);
   std::vector<Output> r(g.node.inputs.size());
   Output cat = g.b.op1("ConcatV2", ins);
-  for (size_t i = 0; i < r.size(); ++i) if (is_floating(g.x((int)i).dtype())) r[i] = cat;
+  for (size_t i = 0; i < r.size(); ++i) if (is_any_float(g.x((int)i).dtype())) r[i] = cat;
   return r;
 }
 
@@ -448,14 +448,14 @@ void tile_grad_kernel(KernelCtx& c) {
   }
   Tensor tmp(dy.dtype(), {nx, tiles});
   Tensor& out = c.alloc(0, dy.dtype(), xd);
-  dispatch_numeric(dy.dtype(), "TileGrad", [&](auto z) {
+  dispatch<kNumeric>(dy.dtype(), "TileGrad", [&](auto z) {
     using T = decltype(z);
     copy_view<T>(c, dy.data<T>(), tmp.data<T>(), v);
     const T* t = tmp.data<T>();
     T* o = out.data<T>();
     c.parallel_for(nx, tiles, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
-        T acc = 0;
+        compute_t<T> acc = 0;
         for (int64_t j = 0; j < tiles; ++j) acc += t[i * tiles + j];
         o[i] = acc;
       }

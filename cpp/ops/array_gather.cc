@@ -107,7 +107,7 @@ void gather_grad_kernel(KernelCtx& c) {
   if (dy.size() != g.outer * g.m * g.inner) c.fail("gradient " + dy.summary() + " does not match params shape " + dims_str(pd));
   Tensor& out = c.alloc(0, dy.dtype(), pd);
   zero_fill(out);
-  dispatch_numeric(dy.dtype(), "GatherGrad", [&](auto z) {
+  dispatch<kNumeric>(dy.dtype(), "GatherGrad", [&](auto z) {
     using T = decltype(z);
     const T* src = dy.data<T>();
     T* dst = out.data<T>();
@@ -256,8 +256,8 @@ void scatter_into(KernelCtx& c, Tensor& out, const Tensor& indices, const Tensor
     }
   };
   if (mode != 0) {
-    if (out.dtype() == DType::String || out.dtype() == DType::Bool) c.fail("adding or subtracting needs a numeric dtype");
-    dispatch_numeric(out.dtype(), "scatter", run);
+    if (!in_set(out.dtype(), kNumeric)) c.fail("adding or subtracting needs a numeric dtype");
+    dispatch<kNumeric>(out.dtype(), "scatter", run);
   } else {
     dispatch_any(out.dtype(), run);
   }
@@ -324,7 +324,7 @@ REGISTER_OP("TensorScatterSub").inputs(3).shape(tensor_scatter_shape).cpu(tensor
 void where_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
   const int r = x.rank();
-  dispatch_pod(x.dtype(), "Where", [&](auto z) {
+  dispatch<kPod>(x.dtype(), "Where", [&](auto z) {
     using T = decltype(z);
     const T* p = x.data<T>();
     int64_t n = 0;

@@ -13,10 +13,7 @@ namespace tideflow {
 namespace array_util {
 
 // Data-movement kernels work on every dtype, strings included: `f` receives a value of the element type.
-template <class F> void dispatch_any(DType d, F&& f) {
-  if (d == DType::String) { f(std::string{}); return; }
-  dispatch_pod(d, "array op", std::forward<F>(f));
-}
+template <class F> void dispatch_any(DType d, F&& f) { dispatch<kAllTypes>(d, "array op", f); }
 
 inline Dims strides_of(const Dims& d) {
   Dims s(d.size());
@@ -170,7 +167,7 @@ inline void expect_int(const InferCtx& c, int i, const char* what) {
 
 // Input 0 (data) must be a number type (segment reductions, TopKV2).
 inline void check_dtype_numeric(InferCtx& c) {
-  if (c.dtype(0) == DType::String || c.dtype(0) == DType::Bool)
+  if (!in_set(c.dtype(0), kNumeric))
     c.type_fail(std::string("data must be numeric, got ") + dtype_name(c.dtype(0)));
 }
 

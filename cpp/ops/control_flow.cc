@@ -389,13 +389,13 @@ std::vector<Output> if_grad(GradCtx& gc) {
     for (auto& [o, j] : f.aliases) xs[b][j] = o;
     std::vector<Output> ys, gys;
     for (size_t i = 0; i < f.outputs.size(); ++i)
-      if (is_floating(F.out_dtypes[i]) && !is_zero_grad(gc.grads[i], F.out((int)i))) {
+      if (is_any_float(F.out_dtypes[i]) && !is_zero_grad(gc.grads[i], F.out((int)i))) {
         ys.push_back(f.outputs[i]);
         gys.push_back(gc.grads[i]);
       }
     for (size_t k = 0; k < f.saved.size(); ++k) {
       int o = f.saved_outputs[k];
-      if (o < (int)gc.grads.size() && is_floating(F.out_dtypes[o]) && !is_zero_grad(gc.grads[o], F.out(o))) {
+      if (o < (int)gc.grads.size() && is_any_float(F.out_dtypes[o]) && !is_zero_grad(gc.grads[o], F.out(o))) {
         ys.push_back(f.saved[k]);
         gys.push_back(gc.grads[o]);
       }
@@ -416,7 +416,7 @@ std::vector<Output> if_grad(GradCtx& gc) {
   std::vector<int> out_of(nin, -1);
   int nout = 0;
   for (int j = 1; j < nin; ++j) {
-    if (!is_floating(F.inputs[j].dtype()) || (!dx[0][j].valid() && !dx[1][j].valid())) continue;
+    if (!is_any_float(F.inputs[j].dtype()) || (!dx[0][j].valid() && !dx[1][j].valid())) continue;
     out_of[j] = nout++;
     for (int b = 0; b < 2; ++b) {
       Output d = dx[b][j];
@@ -661,9 +661,9 @@ std::vector<Output> while_grad(GradCtx& gc) {
   const std::string scope = grad_scope(gc.b), loc = grad_location(gc.b);
   std::vector<int> vars, stacked;  // float loop variables; stacked outputs that received a gradient
   for (int j = 0; j < k.vars; ++j)
-    if (is_floating(W.inputs[j].dtype())) vars.push_back(j);
+    if (is_any_float(W.inputs[j].dtype())) vars.push_back(j);
   for (int q = 0; q < k.stacked; ++q)
-    if (is_floating(fw.stacked[q].dtype()) && !is_zero_grad(gc.grads[k.vars + q], W.out(k.vars + q)))
+    if (is_any_float(fw.stacked[q].dtype()) && !is_zero_grad(gc.grads[k.vars + q], W.out(k.vars + q)))
       stacked.push_back(q);
   if (vars.empty() && stacked.empty()) return result;
   const int nf = g.new_frame("while_grad");
@@ -690,12 +690,12 @@ std::vector<Output> while_grad(GradCtx& gc) {
     for (int j : vars) xs.push_back(fw.args[j]->out(0));
     std::vector<int> wrt;  // the loop inputs behind xs beyond the variables, those whose gradients are used
     for (int r = 0; r < k.sliced; ++r)
-      if (is_floating(W.inputs[k.vars + r].dtype()) && gc.wants(k.vars + r)) {
+      if (is_any_float(W.inputs[k.vars + r].dtype()) && gc.wants(k.vars + r)) {
         xs.push_back(fw.slice_args[r]->out(0));
         wrt.push_back(k.vars + r);
       }
     for (int i = k.vars + k.sliced; i < nin; ++i)
-      if (is_floating(W.inputs[i].dtype()) && gc.wants(i)) {
+      if (is_any_float(W.inputs[i].dtype()) && gc.wants(i)) {
         xs.push_back(W.inputs[i]);
         wrt.push_back(i);
       }
@@ -856,7 +856,7 @@ void while_grad_kernel(KernelCtx& c) {
         c.fail("The gradient of a loop capture has shape " + d.summary() + " in one iteration and " + acc.summary() +
                " in another");
       if (!acc.unique()) acc = acc.deep_copy();
-      dispatch_float(acc.dtype(), "WhileGrad", [&](auto z) { add_into<decltype(z)>(acc, d); });
+      dispatch<kFloat>(acc.dtype(), "WhileGrad", [&](auto z) { add_into<decltype(z)>(acc, d); });
     }
   }
   int o = 0;

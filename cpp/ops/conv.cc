@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "ops/reduced_float.h"
 #include "conv_gemm.h"
 #include "conv_util.h"
 #include "kernels/gemm.h"
@@ -325,9 +326,9 @@ Attrs read(const KernelCtx& c) {
 }
 
 void float_dtypes(InferCtx& c, int a, int b) {
-  if (!is_floating(c.dtype(a)))
+  if (!in_set(c.dtype(a), kFloat))  // float16 and bfloat16 via_float32 (Note [computing in float32])
     c.type_fail(std::string("Value passed to parameter 'input' has DataType ") + dtype_name(c.dtype(a)) +
-                " not in list of allowed values: float32, float64");
+                " not in list of allowed values: " + dtypes_str(kFloat));
   c.expect_same_dtype(a, b);
 }
 
@@ -536,16 +537,16 @@ std::vector<Output> backprop_filter_grad(GradCtx& g) {
 
 }  // namespace
 
-REGISTER_OP("Conv2D").inputs(2).expensive().shape(conv_shape).cpu(conv_kernel).grad(conv_grad);
-REGISTER_OP("Conv2DBackpropInput").inputs(3).expensive().shape(backprop_input_shape).cpu(backprop_input_kernel)
+REGISTER_OP("Conv2D").inputs(2).expensive().shape(conv_shape).cpu(via_float32<conv_kernel>).grad(conv_grad);
+REGISTER_OP("Conv2DBackpropInput").inputs(3).expensive().shape(backprop_input_shape).cpu(via_float32<backprop_input_kernel>)
     .grad(backprop_input_grad);
-REGISTER_OP("Conv2DBackpropFilter").inputs(3).expensive().shape(backprop_filter_shape).cpu(backprop_filter_kernel)
+REGISTER_OP("Conv2DBackpropFilter").inputs(3).expensive().shape(backprop_filter_shape).cpu(via_float32<backprop_filter_kernel>)
     .grad(backprop_filter_grad);
 
-REGISTER_OP("Conv3D").inputs(2).expensive().shape(conv_shape).cpu(conv_kernel).grad(conv_grad);
-REGISTER_OP("Conv3DBackpropInputV2").inputs(3).expensive().shape(backprop_input_shape).cpu(backprop_input_kernel)
+REGISTER_OP("Conv3D").inputs(2).expensive().shape(conv_shape).cpu(via_float32<conv_kernel>).grad(conv_grad);
+REGISTER_OP("Conv3DBackpropInputV2").inputs(3).expensive().shape(backprop_input_shape).cpu(via_float32<backprop_input_kernel>)
     .grad(backprop_input_grad);
 REGISTER_OP("Conv3DBackpropFilterV2").inputs(3).expensive().shape(backprop_filter_shape)
-    .cpu(backprop_filter_kernel).grad(backprop_filter_grad);
+    .cpu(via_float32<backprop_filter_kernel>).grad(backprop_filter_grad);
 
 }  // namespace tideflow

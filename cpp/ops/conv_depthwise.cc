@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ops/reduced_float.h"
 #include "conv_util.h"
 
 namespace tideflow {
@@ -125,9 +126,9 @@ Attrs read(const Ctx& c) {
 }
 
 void float_dtypes(InferCtx& c, int a, int b) {
-  if (!is_floating(c.dtype(a)))
+  if (!in_set(c.dtype(a), kFloat))  // float16 and bfloat16 via_float32 (Note [computing in float32])
     c.type_fail(std::string("Value passed to parameter 'input' has DataType ") + dtype_name(c.dtype(a)) +
-                " not in list of allowed values: float32, float64");
+                " not in list of allowed values: " + dtypes_str(kFloat));
   c.expect_same_dtype(a, b);
 }
 
@@ -299,11 +300,11 @@ std::vector<Output> backprop_filter_grad(GradCtx& g) {
 
 }  // namespace
 
-REGISTER_OP("DepthwiseConv2dNative").inputs(2).expensive().shape(forward_shape).cpu(forward_kernel)
+REGISTER_OP("DepthwiseConv2dNative").inputs(2).expensive().shape(forward_shape).cpu(via_float32<forward_kernel>)
     .grad(forward_grad);
 REGISTER_OP("DepthwiseConv2dNativeBackpropInput").inputs(3).expensive().shape(backprop_input_shape)
-    .cpu(backprop_input_kernel).grad(backprop_input_grad);
+    .cpu(via_float32<backprop_input_kernel>).grad(backprop_input_grad);
 REGISTER_OP("DepthwiseConv2dNativeBackpropFilter").inputs(3).expensive().shape(backprop_filter_shape)
-    .cpu(backprop_filter_kernel).grad(backprop_filter_grad);
+    .cpu(via_float32<backprop_filter_kernel>).grad(backprop_filter_grad);
 
 }  // namespace tideflow

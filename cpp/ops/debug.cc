@@ -56,6 +56,12 @@ std::string element(const Tensor& t, int64_t i, bool v2) {
     case DType::Int32: return std::to_string(t.data<int32_t>()[i]);
     case DType::Int64: return std::to_string(t.data<int64_t>()[i]);
     case DType::Bool: return t.data<bool>()[i] ? "1" : "0";
+    case DType::UInt8: return std::to_string(t.data<uint8_t>()[i]);
+    case DType::Int8: return std::to_string(t.data<int8_t>()[i]);
+    case DType::Int16: return std::to_string(t.data<int16_t>()[i]);
+    case DType::UInt16: return std::to_string(t.data<uint16_t>()[i]);
+    case DType::Float16: return format_real((float)t.data<half>()[i]);
+    case DType::BFloat16: return format_real((float)t.data<bfloat16>()[i]);
     case DType::String: {
       std::string e = c_escape(t.string_values()[i]);
       return v2 ? "\"" + e + "\"" : e;
@@ -163,14 +169,14 @@ template <class T> int non_finite_bits(const T* p, int64_t n) {
 // CheckNumerics(tensor): the tensor itself (the same buffer), or an error naming what was found.
 REGISTER_OP("CheckNumerics").inputs(1)
     .shape([](InferCtx& c) {
-      if (!is_floating(c.dtype(0)))
+      if (!in_set(c.dtype(0), kFloat))
         c.type_fail("CheckNumerics needs a floating-point tensor, got " + std::string(dtype_name(c.dtype(0))));
       shape_unchanged(c);
     })
     .cpu([](KernelCtx& c) {
       const Tensor& t = c.in(0);
       std::atomic<int> bits{0};
-      dispatch_float(t.dtype(), "CheckNumerics", [&](auto z) {
+      dispatch<kFloat>(t.dtype(), "CheckNumerics", [&](auto z) {
         using T = decltype(z);
         const T* p = t.data<T>();
         c.parallel_for(t.size(), 1, [&](int64_t b, int64_t e) { bits |= non_finite_bits(p + b, e - b); });

@@ -15,28 +15,15 @@ namespace elementwise {
 constexpr int64_t kCheap = 1;
 constexpr int64_t kTranscendental = 16;
 
-// Dtype classes an op accepts, checked in its shape function so a wrong dtype is a TypeError at the line
-// that built the node (as TensorFlow's "not in list of allowed values").
-enum Kinds : unsigned { kFloat = 1, kInt = 2, kBool = 4, kNumeric = kFloat | kInt, kPod = kNumeric | kBool };
+// The dtypes an op accepts (a DTypeSet, Note [dtype sets] in dtype.h), checked in its shape function so a
+// wrong dtype is a TypeError at the line that built the node (as TensorFlow's "not in list of allowed
+// values"); its kernel dispatches over the same set.
+inline bool dtype_in(DType d, DTypeSet kinds) { return in_set(d, kinds); }
 
-inline bool dtype_in(DType d, unsigned kinds) {
-  return ((kinds & kFloat) && is_floating(d)) || ((kinds & kInt) && is_integer(d)) ||
-         ((kinds & kBool) && d == DType::Bool);
-}
-
-inline std::string kinds_str(unsigned kinds) {
-  std::string s;
-  auto add = [&](const char* n) { s += (s.empty() ? "" : ", ") + std::string(n); };
-  if (kinds & kFloat) { add("float32"); add("float64"); }
-  if (kinds & kInt) { add("int32"); add("int64"); }
-  if (kinds & kBool) add("bool");
-  return s;
-}
-
-inline void check_dtype(InferCtx& c, int i, unsigned kinds) {
+inline void check_dtype(InferCtx& c, int i, DTypeSet kinds) {
   if (!dtype_in(c.dtype(i), kinds))
     c.type_fail("Input " + std::to_string(i) + " has dtype " + dtype_name(c.dtype(i)) +
-                ", not in the list of allowed values: " + kinds_str(kinds));
+                ", not in the list of allowed values: " + dtypes_str(kinds));
 }
 
 // -a without signed-overflow UB: INT_MIN stays INT_MIN, as in TensorFlow.

@@ -12,7 +12,7 @@ using namespace elementwise;  // NOLINT: the family's private helpers
 
 // ---- shared by the family ----
 
-template <unsigned Kinds, bool BoolOut = false>
+template <DTypeSet Kinds, bool BoolOut = false>
 void binary_shape(InferCtx& c) {
   c.expect_same_dtype(0, 1);
   check_dtype(c, 0, Kinds);
@@ -47,17 +47,10 @@ struct IntDivisorCheck {
   }
 };
 
-template <unsigned Kinds, class F>
-void dispatch_kinds(DType d, const char* what, F&& f) {
-  if constexpr (Kinds == kFloat) dispatch_float(d, what, f);
-  else if constexpr (Kinds == kNumeric) dispatch_numeric(d, what, f);
-  else dispatch_pod(d, what, f);
-}
-
 // Output has the inputs' dtype.
-template <class F, unsigned Kinds, int64_t Cost = kCheap>
+template <class F, DTypeSet Kinds, int64_t Cost = kCheap>
 void arith_kernel(KernelCtx& c) {
-  dispatch_kinds<Kinds>(c.in(0).dtype(), c.node.type().c_str(), [&](auto z) {
+  dispatch<Kinds>(c.in(0).dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
     F::template check<T>(c);
     binary_map<T, T>(c, F{}, Cost);
@@ -65,9 +58,9 @@ void arith_kernel(KernelCtx& c) {
 }
 
 // Output is bool.
-template <class F, unsigned Kinds>
+template <class F, DTypeSet Kinds>
 void compare_kernel(KernelCtx& c) {
-  dispatch_kinds<Kinds>(c.in(0).dtype(), c.node.type().c_str(), [&](auto z) {
+  dispatch<Kinds>(c.in(0).dtype(), c.node.type().c_str(), [&](auto z) {
     binary_map<decltype(z), bool>(c, F{}, kCheap);
   });
 }
@@ -82,7 +75,7 @@ struct SubF : NoCheck { template <class T> T operator()(T a, T b) const { return
 std::vector<Output> sub_grad(GradCtx& g) { return {g.g(), emit(g, "Neg", {g.g()})}; }
 REGISTER_OP("Sub").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<SubF, kNumeric>).grad(sub_grad);
 
-struct MulF : NoCheck { template <class T> T operator()(T a, T b) const { return a * b; } };
+struct MulF : NoCheck { template <class T> T operator()(T a, T b) const { return wrapping_mul(a, b); } };
 std::vector<Output> mul_grad(GradCtx& g) {
   return {emit(g, "Mul", {g.g(), g.x(1)}), emit(g, "Mul", {g.x(0), g.g()})};
 }
@@ -98,7 +91,7 @@ REGISTER_OP("RealDiv").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<Re
     .grad(real_div_grad);
 
 // x / y, and 0 where y == 0 (even for x of inf or NaN), as TF's DivNoNan.
-struct DivNoNanF : NoCheck { template <class T> T operator()(T a, T b) const { return b == T(0) ? T(0) : a / b; } };
+struct DivNoNanF : NoCheck { template <class T> T operator()(T a, T b) const { return b == T(0) ? T(0) : T(a / b); } };
 // TF's rule: the same as RealDiv's with every division a DivNoNan.
 std::vector<Output> div_no_nan_grad(GradCtx& g) {
   Output x = g.x(0), y = g.x(1);
@@ -115,7 +108,7 @@ REGISTER_OP("DivNoNan").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<D
 // special-cased because INT_MIN / -1 traps too.
 struct FloorDivF : IntDivisorCheck {
   template <class T> T operator()(T a, T b) const {
-    if constexpr (std::is_floating_point_v<T>) {
+    if constexpr (is_float_v<T>) {
       return std::floor(a / b);
     } else {
       if (b == -1) return wrap_neg(a);
@@ -130,9 +123,9 @@ REGISTER_OP("FloorDiv").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel
 
 struct FloorModF : IntDivisorCheck {
   template <class T> T operator()(T a, T b) const {
-    if constexpr (std::is_floating_point_v<T>) {
+    if constexpr (is_float_v<T>) {
       T r = std::fmod(a, b);
-      return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+      return (r != 0 && ((r < 0) != (b < 0))) ? T(r + b) : r;
     } else {
       if (b == -1) return 0;
       T r = a % b;
@@ -152,7 +145,7 @@ REGISTER_OP("FloorMod").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel
 // INT_MIN / -1 wraps to INT_MIN and INT_MIN % -1 is 0, as TF, instead of trapping.
 struct TruncateDivF : IntDivisorCheck {
   template <class T> T operator()(T a, T b) const {
-    if constexpr (std::is_floating_point_v<T>) return std::trunc(a / b);
+    if constexpr (is_float_v<T>) return std::trunc(a / b);
     else return b == -1 ? wrap_neg(a) : a / b;
   }
 };
@@ -162,12 +155,13 @@ REGISTER_OP("TruncateDiv").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_ker
 
 struct TruncateModF : IntDivisorCheck {
   template <class T> T operator()(T a, T b) const {
-    if constexpr (std::is_floating_point_v<T>) return std::fmod(a, b);
+    if constexpr (is_float_v<T>) return std::fmod(a, b);
     else return b == -1 ? T(0) : a % b;
   }
 };
 // No gradient rule, as in TF (unlike FloorMod): differentiating through it is the driver's LookupError.
-REGISTER_OP("TruncateMod").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<TruncateModF, kNumeric>);
+REGISTER_OP("TruncateMod").inputs(2).shape(binary_shape<kF32F64 | kI32I64>)
+    .cpu(arith_kernel<TruncateModF, kF32F64 | kI32I64>);
 
 // tf.atan2(y, x): the angle of the point (x, y), quadrant from both signs (signed zeros included).
 struct Atan2F : NoCheck { template <class T> T operator()(T y, T x) const { return std::atan2(y, x); } };
@@ -182,7 +176,7 @@ REGISTER_OP("Atan2").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<Atan
 
 // x log(y) and x / y, but 0 wherever x == 0, whatever y is (0, inf or NaN), as TF's Xlogy and Xdivy.
 struct XlogyF : NoCheck {
-  template <class T> T operator()(T x, T y) const { return x == T(0) ? T(0) : x * std::log(y); }
+  template <class T> T operator()(T x, T y) const { return x == T(0) ? T(0) : T(x * std::log(y)); }
 };
 // 1 where x != 0, else 0: Xlogy's and Xdivy's x-derivatives keep their x == 0 zeros through it.
 Output nonzero_indicator(GradCtx& g, const Output& x) {
@@ -199,7 +193,7 @@ std::vector<Output> xlogy_grad(GradCtx& g) {
 REGISTER_OP("Xlogy").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<XlogyF, kFloat, kTranscendental>)
     .grad(xlogy_grad);
 
-struct XdivyF : NoCheck { template <class T> T operator()(T x, T y) const { return x == T(0) ? T(0) : x / y; } };
+struct XdivyF : NoCheck { template <class T> T operator()(T x, T y) const { return x == T(0) ? T(0) : T(x / y); } };
 std::vector<Output> xdivy_grad(GradCtx& g) {
   Output x = g.x(0), y = g.x(1);
   Output partial_y = emit(g, "Xdivy", {emit(g, "Neg", {x}), emit(g, "Square", {y})});
@@ -217,7 +211,7 @@ std::vector<Output> zeta_grad(GradCtx& g) {
   Output x1 = emit(g, "Add", {x, scalar_like(g, 1.0, x)});
   return {Output{}, emit(g, "Mul", {emit(g, "Mul", {emit(g, "Neg", {x}), emit(g, "Zeta", {x1, q})}), g.g()})};
 }
-REGISTER_OP("Zeta").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<ZetaF, kFloat, kTranscendental>)
+REGISTER_OP("Zeta").inputs(2).shape(binary_shape<kF32F64>).cpu(arith_kernel<ZetaF, kF32F64, kTranscendental>)
     .grad(zeta_grad);
 
 struct PolygammaF : NoCheck {
@@ -228,8 +222,8 @@ std::vector<Output> polygamma_grad(GradCtx& g) {
   Output n1 = emit(g, "Add", {n, scalar_like(g, 1.0, n)});
   return {Output{}, emit(g, "Mul", {emit(g, "Polygamma", {n1, x}), g.g()})};
 }
-REGISTER_OP("Polygamma").inputs(2).shape(binary_shape<kFloat>)
-    .cpu(arith_kernel<PolygammaF, kFloat, kTranscendental>).grad(polygamma_grad);
+REGISTER_OP("Polygamma").inputs(2).shape(binary_shape<kF32F64>)
+    .cpu(arith_kernel<PolygammaF, kF32F64, kTranscendental>).grad(polygamma_grad);
 
 struct PowF {
   template <class T> static void check(KernelCtx& c) {
@@ -241,13 +235,13 @@ struct PowF {
     }
   }
   template <class T> T operator()(T a, T b) const {
-    if constexpr (std::is_floating_point_v<T>) {
+    if constexpr (is_float_v<T>) {
       return std::pow(a, b);
     } else {  // square-and-multiply in unsigned arithmetic: overflow wraps, as TF's int pow does
       using U = std::make_unsigned_t<T>;
       U r = 1, base = static_cast<U>(a);
-      for (U e = static_cast<U>(b); e; e >>= 1, base *= base)
-        if (e & 1) r *= base;
+      for (U e = static_cast<U>(b); e; e >>= 1, base = wrapping_mul(base, base))
+        if (e & 1) r = wrapping_mul(r, base);
       return static_cast<T>(r);
     }
   }
@@ -263,7 +257,8 @@ std::vector<Output> pow_grad(GradCtx& g) {
   Output gy = emit(g, "Mul", {emit(g, "Mul", {g.g(), z}), log_x});
   return {gx, gy};
 }
-REGISTER_OP("Pow").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<PowF, kNumeric, kTranscendental>)
+REGISTER_OP("Pow").inputs(2).shape(binary_shape<kFloat | kSignedInt>)
+    .cpu(arith_kernel<PowF, kFloat | kSignedInt, kTranscendental>)
     .grad(pow_grad);
 
 // NaN in either operand gives NaN, as TF (a != a only for NaN; still a compare-and-blend when vectorized).
@@ -284,15 +279,15 @@ REGISTER_OP("Minimum").inputs(2).shape(binary_shape<kNumeric>).cpu(arith_kernel<
     .grad(max_min_grad<kLessEqual>);
 
 struct SquaredDifferenceF : NoCheck {
-  template <class T> T operator()(T a, T b) const { return (a - b) * (a - b); }
+  template <class T> T operator()(T a, T b) const { return wrapping_mul<T>(a - b, a - b); }
 };
 std::vector<Output> squared_difference_grad(GradCtx& g) {
   Output two_g = emit(g, "Mul", {scalar_like(g, 2.0, g.g()), g.g()});
   Output gx = emit(g, "Mul", {two_g, emit(g, "Sub", {g.x(0), g.x(1)})});
   return {gx, emit(g, "Neg", {gx})};
 }
-REGISTER_OP("SquaredDifference").inputs(2).shape(binary_shape<kNumeric>)
-    .cpu(arith_kernel<SquaredDifferenceF, kNumeric>).grad(squared_difference_grad);
+REGISTER_OP("SquaredDifference").inputs(2).shape(binary_shape<kFloat | kI32I64>)
+    .cpu(arith_kernel<SquaredDifferenceF, kFloat | kI32I64>).grad(squared_difference_grad);
 
 // ---- comparisons and logical ops: bool results, no gradient ----
 
@@ -380,7 +375,7 @@ void select_kernel(KernelCtx& c) {
   if (!bc.init({&c.in(0).dims(), &c.in(1).dims(), &c.in(2).dims()}))
     c.fail("condition, x and y must be broadcastable: " + dims_str(c.in(0).dims()) + ", " +
            dims_str(c.in(1).dims()) + ", " + dims_str(c.in(2).dims()));
-  dispatch_pod(c.in(1).dtype(), "Select", [&](auto z) {
+  dispatch<kPod>(c.in(1).dtype(), "Select", [&](auto z) {
     using T = decltype(z);
     const bool* pc = c.in(0).data<bool>();
     const T* px = c.in(1).data<T>();
@@ -436,7 +431,7 @@ void add_n_kernel(KernelCtx& c) {
     c.set(0, c.in(0));
     return;
   }
-  dispatch_numeric(c.in(0).dtype(), "AddN", [&](auto z) {
+  dispatch<kNumeric>(c.in(0).dtype(), "AddN", [&](auto z) {
     using T = decltype(z);
     std::vector<const T*> p(m);
     for (int i = 0; i < m; ++i) p[i] = c.in(i).data<T>();

@@ -13,7 +13,7 @@ using namespace elementwise;  // NOLINT: the family's private helpers
 
 // ---- shared by the family ----
 
-template <unsigned Kinds>
+template <DTypeSet Kinds>
 void unary_shape(InferCtx& c) {
   check_dtype(c, 0, Kinds);
   c.set_output(0, c.dtype(0), c.shape(0));
@@ -42,14 +42,14 @@ void unary_map_f32(KernelCtx& c) {
   c.parallel_for(n, kVectorMath, [&](int64_t lo, int64_t hi) { F::f32(x + lo, o + lo, hi - lo); });
 }
 
-template <class F, unsigned Kinds, int64_t Cost = kCheap>
+template <class F, DTypeSet Kinds, int64_t Cost = kCheap>
 void unary_kernel(KernelCtx& c) {
   if constexpr (has_f32<F>::value)
     if (c.in(0).dtype() == DType::Float32) return unary_map_f32<F>(c);
-  auto run = [&](auto z) { unary_map<decltype(z), decltype(z)>(c, F{}, Cost); };
-  if constexpr (Kinds == kFloat) dispatch_float(c.in(0).dtype(), c.node.type().c_str(), run);
-  else if constexpr (Kinds == kNumeric) dispatch_numeric(c.in(0).dtype(), c.node.type().c_str(), run);
-  else unary_map<bool, bool>(c, F{}, Cost);
+  if constexpr (Kinds == kBool) unary_map<bool, bool>(c, F{}, Cost);
+  else dispatch<Kinds>(c.in(0).dtype(), c.node.type().c_str(), [&](auto z) {
+    unary_map<decltype(z), decltype(z)>(c, F{}, Cost);
+  });
 }
 
 // Functions libm has, for float and double alike (lgamma is log|Gamma(x)|, +inf at the poles, as TF).
@@ -62,9 +62,9 @@ struct NegF { template <class T> T operator()(T x) const { return wrap_neg(x); }
 std::vector<Output> neg_grad(GradCtx& g) { return {emit(g, "Neg", {g.g()})}; }
 REGISTER_OP("Neg").inputs(1).args({"x"}).api({"math.negative", "negative"})
     .doc("-x, elementwise.")
-    .shape(unary_shape<kNumeric>).cpu(unary_kernel<NegF, kNumeric>).grad(neg_grad);
+    .shape(unary_shape<kFloat | kSignedInt>).cpu(unary_kernel<NegF, kFloat | kSignedInt>).grad(neg_grad);
 
-struct SquareF { template <class T> T operator()(T x) const { return x * x; } };
+struct SquareF { template <class T> T operator()(T x) const { return wrapping_mul(x, x); } };
 std::vector<Output> square_grad(GradCtx& g) {
   return {emit(g, "Mul", {g.g(), emit(g, "Mul", {scalar_like(g, 2.0, g.x(0)), g.x(0)})})};
 }
@@ -125,16 +125,16 @@ struct AbsF { template <class T> T operator()(T x) const { return x < 0 ? wrap_n
 std::vector<Output> abs_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Sign", {g.x(0)})})}; }
 REGISTER_OP("Abs").inputs(1).args({"x"}).api({"math.abs", "abs"})
     .doc("|x|, elementwise.")
-    .shape(unary_shape<kNumeric>).cpu(unary_kernel<AbsF, kNumeric>).grad(abs_grad);
+    .shape(unary_shape<kFloat | kSignedInt>).cpu(unary_kernel<AbsF, kFloat | kSignedInt>).grad(abs_grad);
 
 struct SignF { template <class T> T operator()(T x) const {
-  if constexpr (std::is_floating_point_v<T>) if (std::isnan(x)) return x;
+  if constexpr (is_float_v<T>) if (std::isnan(x)) return x;
   return static_cast<T>((x > 0) - (x < 0));
 } };
 std::vector<Output> sign_grad(GradCtx& g) { return {emit(g, "ZerosLike", {g.x(0)})}; }
 REGISTER_OP("Sign").inputs(1).args({"x"}).api({"math.sign", "sign"})
     .doc("-1, 0 or 1: the sign of x, elementwise.")
-    .shape(unary_shape<kNumeric>).cpu(unary_kernel<SignF, kNumeric>).grad(sign_grad);
+    .shape(unary_shape<kFloat | kSignedInt>).cpu(unary_kernel<SignF, kFloat | kSignedInt>).grad(sign_grad);
 
 struct SinF { template <class T> T operator()(T x) const { return std::sin(x); } };
 std::vector<Output> sin_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Cos", {g.x(0)})})}; }
@@ -168,7 +168,7 @@ struct SigmoidF {
   template <class T> T operator()(T x) const {
     T e = std::exp(-std::abs(x));
     T s = T(1) / (T(1) + e);
-    return x >= 0 ? s : e * s;
+    return x >= 0 ? s : T(e * s);
   }
 };
 std::vector<Output> sigmoid_grad(GradCtx& g) { return {emit(g, "SigmoidGrad", {g.y(), g.g()})}; }
@@ -199,14 +199,15 @@ REGISTER_OP("Ceil").inputs(1).args({"x"}).api({"math.ceil", "ceil"})
 // Note [round half to even]: TF and NumPy round halves to the even neighbour (0.5 -> 0, 1.5 -> 2,
 // -2.5 -> -2). nearbyint does exactly that in the default rounding mode; integers are already rounded.
 struct RoundF { template <class T> T operator()(T x) const {
-  if constexpr (std::is_floating_point_v<T>) return std::nearbyint(x);
+  if constexpr (is_float_v<T>) return std::nearbyint(x);
   else return x;
 } };
-REGISTER_OP("Round").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<RoundF, kNumeric>).not_differentiable();
+REGISTER_OP("Round").inputs(1).shape(unary_shape<kNumeric>).cpu(unary_kernel<RoundF, kNumeric>)
+    .not_differentiable();
 // tf.rint is Round under another name, for floats only (as TF).
 REGISTER_OP("Rint").inputs(1).args({"x"}).api({"math.rint", "rint"})
     .doc("Rounds half to even, like round, for float tensors.")
-    .shape(unary_shape<kFloat>).cpu(unary_kernel<RoundF, kFloat>).not_differentiable();
+    .shape(unary_shape<kF32F64>).cpu(unary_kernel<RoundF, kF32F64>).not_differentiable();
 
 TIDEFLOW_LIBM_UNARY(Expm1F, expm1)
 std::vector<Output> expm1_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Exp", {g.x(0)})})}; }
@@ -237,7 +238,8 @@ TIDEFLOW_LIBM_UNARY(LgammaF, lgamma)
 std::vector<Output> lgamma_grad(GradCtx& g) { return {emit(g, "Mul", {g.g(), emit(g, "Digamma", {g.x(0)})})}; }
 REGISTER_OP("Lgamma").inputs(1).args({"x"}).api({"math.lgamma", "lgamma"})
     .doc("log|Gamma(x)|; +inf at the poles (non-positive integers).")
-    .shape(unary_shape<kFloat>).cpu(unary_kernel<LgammaF, kFloat, kTranscendental>)
+    .shape(unary_shape<kF32F64 | dset(DType::Float16)>)
+    .cpu(unary_kernel<LgammaF, kF32F64 | dset(DType::Float16), kTranscendental>)
     .grad(lgamma_grad);
 
 struct DigammaF { template <class T> T operator()(T x) const { return static_cast<T>(special::digamma(x)); } };
@@ -246,7 +248,8 @@ std::vector<Output> digamma_grad(GradCtx& g) {
 }
 REGISTER_OP("Digamma").inputs(1).args({"x"}).api({"math.digamma", "digamma"})
     .doc("d/dx lgamma(x); NaN at the poles (non-positive integers).")
-    .shape(unary_shape<kFloat>).cpu(unary_kernel<DigammaF, kFloat, kTranscendental>)
+    .shape(unary_shape<kF32F64 | dset(DType::Float16)>)
+    .cpu(unary_kernel<DigammaF, kF32F64 | dset(DType::Float16), kTranscendental>)
     .grad(digamma_grad);
 
 TIDEFLOW_LIBM_UNARY(TanF, tan)
@@ -370,7 +373,7 @@ void float_test_shape(InferCtx& c) {
 
 template <class F>
 void float_test_kernel(KernelCtx& c) {
-  dispatch_float(c.in(0).dtype(), c.node.type().c_str(), [&](auto z) { unary_map<decltype(z), bool>(c, F{}, kCheap); });
+  dispatch<kFloat>(c.in(0).dtype(), c.node.type().c_str(), [&](auto z) { unary_map<decltype(z), bool>(c, F{}, kCheap); });
 }
 
 struct IsNanF { template <class T> bool operator()(T x) const { return x != x; } };
@@ -399,18 +402,28 @@ void cast_shape(InferCtx& c) {
   c.set_output(0, dst, c.shape(0));
 }
 
-// C++ conversions are TF's: float -> int truncates toward zero, x -> bool is x != 0, bool -> x is 0/1.
+// Note [cast semantics]
+// Cast is TensorFlow's CPU Cast, value by value (cast_value in dtype.h): integers narrow modulo 2^bits
+// (uint8 200 -> int8 -56); a float becomes an integer by truncation toward zero. Out of range, C++ leaves
+// the conversion undefined and TensorFlow's result depends on the source type and on where the element
+// falls (its vectorized loop saturates, the scalar tail wraps: tf.cast of [300.7] and of 4096 copies of it
+// to uint8 differ). We follow the vectorized loop, which converts most of any real tensor: truncate to
+// int32 as x86 does (INT_MIN when out of range or NaN; int64 likewise for int64), then saturate to an
+// 8- or 16-bit type: 300.7 -> uint8 255, -3 -> uint8 0, 1e10 and NaN -> int8 -128. x -> bool is x != 0
+// (NaN is true) and bool -> x is 0/1; float16 and bfloat16 round to nearest even, every conversion into
+// them through float32 (float64 -> float16 may round twice, as TF). tests/test_dtypes.py compares every pair
+// with TensorFlow.
 void cast_kernel(KernelCtx& c) {
   const DType src = c.in(0).dtype(), dst = c.attr<DType>("DstT");
   if (src == dst) {
     c.set(0, c.in(0));
     return;
   }
-  dispatch_pod(src, "Cast", [&](auto zs) {
+  dispatch<kPod>(src, "Cast", [&](auto zs) {
     using S = decltype(zs);
-    dispatch_pod(dst, "Cast", [&](auto zd) {
+    dispatch<kPod>(dst, "Cast", [&](auto zd) {
       using D = decltype(zd);
-      unary_map<S, D>(c, [](S v) { return static_cast<D>(v); }, kCheap);
+      unary_map<S, D>(c, [](S v) { return cast_value<D>(v); }, kCheap);
     });
   });
 }
@@ -418,7 +431,7 @@ void cast_kernel(KernelCtx& c) {
 // Float-to-float casts pass the gradient back in the source dtype; through an int or bool there is none.
 std::vector<Output> cast_grad(GradCtx& g) {
   DType src = g.x(0).dtype();
-  if (!is_floating(src) || !is_floating(g.y().dtype())) return {Output{}};
+  if (!is_any_float(src) || !is_any_float(g.y().dtype())) return {Output{}};
   AttrMap a;
   a["DstT"] = src;
   return {emit(g, "Cast", {g.g()}, a)};
@@ -431,7 +444,7 @@ template <int V>
 void fill_like_kernel(KernelCtx& c) {
   const Dims dims = c.in(0).dims();
   const DType dt = c.in(0).dtype();
-  dispatch_pod(dt, c.node.type().c_str(), [&](auto z) {
+  dispatch<kPod>(dt, c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
     T* o = c.alloc_or_forward(0, 0, dt, dims).template data<T>();
     const T v = static_cast<T>(V);

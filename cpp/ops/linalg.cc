@@ -140,7 +140,7 @@ void matrix_diag_kernel(KernelCtx& c) {
   const int64_t n = x.dim(x.rank() - 1), nb = batch_count(x.dims(), 1);
   Dims od = x.dims();
   od.push_back(n);
-  dispatch_pod(x.dtype(), "MatrixDiag", [&](auto z) {
+  dispatch<kPod>(x.dtype(), "MatrixDiag", [&](auto z) {
     using T = decltype(z);
     T* out = c.alloc(0, x.dtype(), od).template data<T>();
     const T* in = x.data<T>();
@@ -167,7 +167,7 @@ void matrix_diag_part_kernel(KernelCtx& c) {
   const int64_t nb = batch_count(x.dims(), 2);
   Dims od(x.dims().begin(), x.dims().end() - 2);
   od.push_back(k);
-  dispatch_pod(x.dtype(), "MatrixDiagPart", [&](auto z) {
+  dispatch<kPod>(x.dtype(), "MatrixDiagPart", [&](auto z) {
     using T = decltype(z);
     T* out = c.alloc(0, x.dtype(), od).template data<T>();
     const T* in = x.data<T>();
@@ -205,7 +205,7 @@ void matrix_set_diag_kernel(KernelCtx& c) {
            dims_str(x.dims()) + " and diagonal shape: " + dims_str(d.dims()));
   if (d.dtype() != x.dtype()) c.fail("input and diagonal must have the same dtype");
   const int64_t nb = batch_count(x.dims(), 2);
-  dispatch_pod(x.dtype(), "MatrixSetDiag", [&](auto z) {
+  dispatch<kPod>(x.dtype(), "MatrixSetDiag", [&](auto z) {
     using T = decltype(z);
     T* out = c.alloc(0, x.dtype(), x.dims()).template data<T>();
     if (x.size() > 0) std::memcpy(out, x.data<T>(), x.size() * sizeof(T));
@@ -251,7 +251,7 @@ void matrix_band_part_kernel(KernelCtx& c) {
   if (up > n) c.fail("num_upper must be negative or less or equal to number of columns (" + std::to_string(n) +
                      ") got: " + std::to_string(up));
   const int64_t nb = batch_count(x.dims(), 2);
-  dispatch_pod(x.dtype(), "MatrixBandPart", [&](auto z) {
+  dispatch<kPod>(x.dtype(), "MatrixBandPart", [&](auto z) {
     using T = decltype(z);
     T* out = c.alloc(0, x.dtype(), x.dims()).template data<T>();
     const T* in = x.data<T>();
@@ -288,7 +288,7 @@ void diag_kernel(KernelCtx& c) {
   Dims od = x.dims();
   od.insert(od.end(), x.dims().begin(), x.dims().end());
   const int64_t n = x.size();
-  dispatch_pod(x.dtype(), "Diag", [&](auto z) {
+  dispatch<kPod>(x.dtype(), "Diag", [&](auto z) {
     using T = decltype(z);
     T* out = c.alloc(0, x.dtype(), od).template data<T>();
     const T* in = x.data<T>();
@@ -321,7 +321,7 @@ void diag_part_kernel(KernelCtx& c) {
              std::to_string(i + h) + " do not match.");
   Dims od(x.dims().begin(), x.dims().begin() + h);
   const int64_t n = num_elements(od);
-  dispatch_pod(x.dtype(), "DiagPart", [&](auto z) {
+  dispatch<kPod>(x.dtype(), "DiagPart", [&](auto z) {
     using T = decltype(z);
     T* out = c.alloc(0, x.dtype(), od).template data<T>();
     const T* in = x.data<T>();

@@ -8,6 +8,7 @@
 
 #include "kernels/gemm.h"
 #include "op_registry.h"
+#include "ops/reduced_float.h"
 
 extern "C" {
 void scipy_sgetrf_(const int* m, const int* n, float* a, const int* lda, int* ipiv, int* info);
@@ -44,9 +45,15 @@ void product(const KernelCtx& c, const T* a, const T* b, T* out, int64_t m, int6
   else int_gemm(a, b, out, m, n, k, ta, tb);
 }
 
+// TensorFlow's CPU kernels: float16 and bfloat16 (computed in float32, Note [computing in float32]), float32,
+// float64, int16, int32, int64.
+constexpr DTypeSet kMatMulTypes = kFloat | kI32I64 | dset(DType::Int16);
+
 void check_matmul_dtype(InferCtx& c) {
   c.expect_same_dtype(0, 1);
-  if (!is_numeric(c.dtype(0))) c.type_fail(std::string("MatMul does not support dtype ") + dtype_name(c.dtype(0)));
+  if (!in_set(c.dtype(0), kMatMulTypes))
+    c.type_fail(std::string("MatMul does not support dtype ") + dtype_name(c.dtype(0)) + " (it has " +
+                dtypes_str(kMatMulTypes) + ")");
 }
 
 // Rows and columns of a matrix whose last two dims are (r, c), transposed when `t`.
@@ -89,7 +96,7 @@ void matmul_kernel(KernelCtx& c) {
   const int64_t kb = tb ? b.dim(1) : b.dim(0), n = tb ? b.dim(0) : b.dim(1);
   if (k != kb)
     c.fail("Matrix size-incompatible: In[0]: " + dims_str(a.dims()) + ", In[1]: " + dims_str(b.dims()));
-  dispatch_numeric(a.dtype(), "MatMul", [&](auto z) {
+  dispatch<kF32F64 | kI32I64 | dset(DType::Int16)>(a.dtype(), "MatMul", [&](auto z) {
     using T = decltype(z);
     T* out = c.alloc(0, a.dtype(), {m, n}).template data<T>();
     if (k == 0) std::fill(out, out + m * n, T(0));  // BLAS leaves C alone when k == 0
@@ -116,7 +123,7 @@ std::vector<Output> product_grad(GradCtx& g, const char* op, const char* ta_name
   return {f(b, d, true, true), f(d, a, true, true)};
 }
 
-REGISTER_OP("MatMul").inputs(2).expensive().shape(matmul_shape).cpu(matmul_kernel)
+REGISTER_OP("MatMul").inputs(2).expensive().shape(matmul_shape).cpu(via_float32<matmul_kernel>)
     .grad([](GradCtx& g) { return product_grad(g, "MatMul", "transpose_a", "transpose_b"); });
 
 // ---- BatchMatMulV2 ----
@@ -184,7 +191,7 @@ void batch_matmul_kernel(KernelCtx& c) {
   Dims out_dims = batch;
   out_dims.push_back(m);
   out_dims.push_back(n);
-  dispatch_numeric(x.dtype(), "BatchMatMulV2", [&](auto z) {
+  dispatch<kF32F64 | kI32I64 | dset(DType::Int16)>(x.dtype(), "BatchMatMulV2", [&](auto z) {
     using T = decltype(z);
     T* out = c.alloc(0, x.dtype(), out_dims).template data<T>();
     if (nb == 0 || m == 0 || n == 0) return;
@@ -213,7 +220,7 @@ void batch_matmul_kernel(KernelCtx& c) {
   });
 }
 
-REGISTER_OP("BatchMatMulV2").inputs(2).expensive().shape(batch_matmul_shape).cpu(batch_matmul_kernel)
+REGISTER_OP("BatchMatMulV2").inputs(2).expensive().shape(batch_matmul_shape).cpu(via_float32<batch_matmul_kernel>)
     .grad([](GradCtx& g) { return product_grad(g, "BatchMatMulV2", "adj_x", "adj_y"); });
 
 // ---- MatrixInverse ----
@@ -277,7 +284,7 @@ void matrix_inverse_kernel(KernelCtx& c) {
 // d(A^-1) = -A^-1 dA A^-1, so dA = -A^-T g A^-T (TF's rule, with the adjoint folded in).
 REGISTER_OP("MatrixInverse").inputs(1).expensive()
     .shape([](InferCtx& c) {
-      if (!is_floating(c.dtype(0)))
+      if (!in_set(c.dtype(0), kF32F64 | dset(DType::Float16)))  // as TF's CPU kernels
         c.type_fail(std::string("MatrixInverse does not support dtype ") + dtype_name(c.dtype(0)));
       const PartialShape& s = c.shape(0);
       if (s.known_rank) {
@@ -287,7 +294,7 @@ REGISTER_OP("MatrixInverse").inputs(1).expensive()
       }
       c.set_output(0, c.dtype(0), s);
     })
-    .cpu(matrix_inverse_kernel)
+    .cpu(via_float32<matrix_inverse_kernel>)
     .grad([](GradCtx& g) {
       const bool adj = g.node.attrs.get_or<bool>("adjoint", false);
       Output inv = g.y();

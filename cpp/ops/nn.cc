@@ -5,6 +5,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "ops/reduced_float.h"
 #include "op_registry.h"
 #include "kernels/vector_math.h"
 
@@ -48,7 +49,7 @@ void for_rows(const KernelCtx& c, int64_t rows, int64_t n, F&& fn) {
 // ---- Softmax, LogSoftmax ----
 
 void softmax_shape(InferCtx& c) {
-  if (!is_floating(c.dtype(0))) c.type_fail(std::string("Softmax needs floats, got ") + dtype_name(c.dtype(0)));
+  if (!in_set(c.dtype(0), kFloat)) c.type_fail(std::string("Softmax needs floats, got ") + dtype_name(c.dtype(0)));
   if (c.shape(0).known_rank && c.shape(0).rank() < 1) c.fail("logits must have rank at least 1");
   shape_unchanged(c);
 }
@@ -89,11 +90,11 @@ Output softmax_backward(GradCtx& g, Output gy, Output s) {
   return g.b.op1("Mul", {g.b.op1("Sub", {gy, dot}), s});
 }
 
-REGISTER_OP("Softmax").inputs(1).shape(softmax_shape).cpu(softmax_kernel<false>)
+REGISTER_OP("Softmax").inputs(1).shape(softmax_shape).cpu(via_float32<softmax_kernel<false>>)
     .grad([](GradCtx& g) { return std::vector<Output>{softmax_backward(g, g.g(), g.y())}; });
 
 // d/dx of x - logsumexp(x): g - softmax * sum(g, -1).
-REGISTER_OP("LogSoftmax").inputs(1).shape(softmax_shape).cpu(softmax_kernel<true>)
+REGISTER_OP("LogSoftmax").inputs(1).shape(softmax_shape).cpu(via_float32<softmax_kernel<true>>)
     .grad([](GradCtx& g) {
       Output sum = g.b.op1("Sum", {g.g(), last_axis(g)}, AttrMap{{"keep_dims", true}});
       return std::vector<Output>{g.b.op1("Sub", {g.g(), g.b.op1("Mul", {g.b.op1("Exp", {g.y()}), sum})})};
@@ -105,7 +106,7 @@ REGISTER_OP("LogSoftmax").inputs(1).shape(softmax_shape).cpu(softmax_kernel<true
 // (dense: [batch, classes], where a batch of 1 on either side broadcasts, as in TF; sparse: [batch] of
 // class indices).
 void xent_shape(InferCtx& c, bool sparse) {
-  if (!is_floating(c.dtype(0))) c.type_fail(std::string("logits must be float, got ") + dtype_name(c.dtype(0)));
+  if (!in_set(c.dtype(0), kFloat)) c.type_fail(std::string("logits must be float, got ") + dtype_name(c.dtype(0)));
   if (sparse) {
     if (c.dtype(1) != DType::Int32 && c.dtype(1) != DType::Int64)
       c.type_fail(std::string("labels must be int32 or int64, got ") + dtype_name(c.dtype(1)));
@@ -225,10 +226,10 @@ std::vector<Output> xent_grad(GradCtx& g, bool sparse) {
 }
 
 REGISTER_OP("SoftmaxCrossEntropyWithLogits").inputs(2).shape([](InferCtx& c) { xent_shape(c, false); })
-    .cpu(xent_kernel).grad([](GradCtx& g) { return xent_grad(g, false); });
+    .cpu(via_float32<xent_kernel>).grad([](GradCtx& g) { return xent_grad(g, false); });
 
 REGISTER_OP("SparseSoftmaxCrossEntropyWithLogits").inputs(2).shape([](InferCtx& c) { xent_shape(c, true); })
-    .cpu(sparse_xent_kernel).grad([](GradCtx& g) { return xent_grad(g, true); });
+    .cpu(via_float32<sparse_xent_kernel>).grad([](GradCtx& g) { return xent_grad(g, true); });
 
 }  // namespace
 }  // namespace tideflow

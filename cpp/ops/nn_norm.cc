@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/reduced_float.h"
 #include "conv_util.h"
 
 namespace tideflow {
@@ -48,7 +49,7 @@ std::vector<double> channel_sums(const KernelCtx& c, int64_t rows, int64_t C, in
 void bias_add_shape(InferCtx& c) {
   check_format(c, false);
   c.expect_same_dtype(0, 1);
-  if (!is_numeric(c.dtype(0))) c.type_fail(std::string("BiasAdd does not support dtype ") + dtype_name(c.dtype(0)));
+  if (!in_set(c.dtype(0), kNumeric)) c.type_fail(std::string("BiasAdd does not support dtype ") + dtype_name(c.dtype(0)));
   const PartialShape &x = c.shape(0), &b = c.shape(1);
   if (x.known_rank && x.rank() < 2) c.fail("Shape must be at least rank 2 but is rank " + std::to_string(x.rank()));
   if (b.known_rank && b.rank() != 1) c.fail("Shape must be rank 1 but is rank " + std::to_string(b.rank()));
@@ -78,7 +79,7 @@ void bias_add_kernel(KernelCtx& c) {
   if (b.rank() != 1 || b.dim(0) != C)
     c.fail("Must provide as many biases as the channel dimension of the input tensor: " + dims_str(b.dims()) +
            " vs. " + dims_str(x.dims()));
-  dispatch_numeric(x.dtype(), "BiasAdd", [&](auto z) {
+  dispatch<kNumeric>(x.dtype(), "BiasAdd", [&](auto z) {
     using T = decltype(z);
     const T* in = x.data<T>();
     const T* bias = b.data<T>();
@@ -100,6 +101,8 @@ void bias_add_kernel(KernelCtx& c) {
 
 void bias_add_grad_shape(InferCtx& c) {
   check_format(c, false);
+  if (!in_set(c.dtype(0), kNumeric))
+    c.type_fail(std::string("BiasAddGrad does not support dtype ") + dtype_name(c.dtype(0)));
   const PartialShape& x = c.shape(0);
   if (x.known_rank && x.rank() < 2) c.fail("Shape must be at least rank 2 but is rank " + std::to_string(x.rank()));
   const int64_t ch = x.known_rank ? x.dims[channels_first(c.node) ? 1 : x.rank() - 1] : -1;
@@ -110,7 +113,7 @@ void bias_add_grad_kernel(KernelCtx& c) {
   const Tensor& g = c.in(0);
   int64_t outer, C, inner;
   bias_layout(c, g, &outer, &C, &inner);
-  dispatch_numeric(g.dtype(), "BiasAddGrad", [&](auto z) {
+  dispatch<kNumeric>(g.dtype(), "BiasAddGrad", [&](auto z) {
     using T = decltype(z);
     const T* d = g.data<T>();
     std::vector<double> s = channel_sums<T>(c, outer, C, 1, [&](int64_t o, double* acc) {
@@ -136,16 +139,29 @@ void bias_add_grad_kernel(KernelCtx& c) {
 // Training normalizes with the batch's mean and biased variance over every axis but the channels, and
 // returns the unbiased variance (n / (n - 1)) as batch_variance, as TensorFlow's CPU kernel; the
 // reserve spaces carry the mean and the biased variance to the gradient. Inference uses the given mean
-// and variance and passes them through. Scale, offset, mean and variance share x's dtype here
-// (TensorFlow keeps them float32 for half inputs, which tideflow does not have).
+// and variance and passes them through. Scale, offset, mean and variance share x's dtype, except that
+// float16 and bfloat16 x keep them in float32, as TensorFlow's U (the kernels run in float32, Note
+// [computing in float32]).
 int spatial_rank(const std::string& fmt) { return fmt.size() == 5 ? 3 : 2; }
+
+// The dtype of scale, offset and the statistics for x of dtype `t` (TensorFlow's U).
+DType stats_dtype(DType t) { return is_half_float(t) ? DType::Float32 : t; }
+
+void expect_stats_dtype(InferCtx& c, int from, int to) {
+  const DType u = stats_dtype(c.dtype(0));
+  for (int i = from; i < to; ++i)
+    if (c.dtype(i) != u)
+      c.type_fail("Input " + std::to_string(i) + " (a per-channel input) must be " + dtype_name(u) + " for x of dtype " +
+                  dtype_name(c.dtype(0)) + ", got " + dtype_name(c.dtype(i)));
+}
 
 void fused_bn_shape(InferCtx& c) {
   check_format(c, true);
-  if (!is_floating(c.dtype(0)))
+  if (!in_set(c.dtype(0), kFloat))
     c.type_fail(std::string("Value passed to parameter 'x' has DataType ") + dtype_name(c.dtype(0)) +
-                " not in list of allowed values: float32, float64");
-  for (int i = 1; i < 5; ++i) c.expect_same_dtype(0, i);
+                " not in list of allowed values: " + dtypes_str(kFloat));
+  expect_stats_dtype(c, 1, 5);
+  const DType u = stats_dtype(c.dtype(0));
   const std::string fmt = c.node.attrs.get_or<std::string>("data_format", "NHWC");
   const int rank = spatial_rank(fmt) + 2;
   PartialShape x = c.shape(0);
@@ -167,8 +183,8 @@ void fused_bn_shape(InferCtx& c) {
     if (ch < 0) ch = d;
   }
   c.set_output(0, c.dtype(0), x);
-  for (int i = 1; i < 5; ++i) c.set_output(i, c.dtype(0), PartialShape(Dims{ch}));
-  if (c.node.type() == "FusedBatchNormV3") c.set_output(5, c.dtype(0), PartialShape(Dims{0}));
+  for (int i = 1; i < 5; ++i) c.set_output(i, u, PartialShape(Dims{ch}));
+  if (c.node.type() == "FusedBatchNormV3") c.set_output(5, u, PartialShape(Dims{0}));
 }
 
 template <class T>
@@ -271,18 +287,19 @@ void fused_bn_kernel(KernelCtx& c) {
 void fused_bn_grad_shape(InferCtx& c) {
   check_format(c, true);
   c.expect_same_dtype(0, 1);
-  for (int i = 2; i < 5; ++i) c.expect_same_dtype(0, i);
-  if (!is_floating(c.dtype(0))) c.type_fail("FusedBatchNormGrad needs float inputs");
+  if (!in_set(c.dtype(0), kFloat)) c.type_fail("FusedBatchNormGrad needs float inputs");
+  expect_stats_dtype(c, 2, c.num_inputs());
+  const DType u = stats_dtype(c.dtype(0));
   if (!c.shape(0).compatible_with(c.shape(1)))
     c.fail("y_backprop and x must have the same shape, got " + c.shape(0).str() + " and " + c.shape(1).str());
   const PartialShape x = c.shape(1).merge(c.shape(0));
   int64_t ch = x.known_rank && x.rank() >= 2 ? x.dims[channels_first(c.node) ? 1 : x.rank() - 1] : -1;
   if (ch < 0 && c.shape(2).known_rank && c.shape(2).rank() == 1) ch = c.shape(2).dims[0];
   c.set_output(0, c.dtype(0), x);
-  c.set_output(1, c.dtype(0), PartialShape(Dims{ch}));
-  c.set_output(2, c.dtype(0), PartialShape(Dims{ch}));
-  c.set_output(3, c.dtype(0), PartialShape(Dims{0}));
-  c.set_output(4, c.dtype(0), PartialShape(Dims{0}));
+  c.set_output(1, u, PartialShape(Dims{ch}));
+  c.set_output(2, u, PartialShape(Dims{ch}));
+  c.set_output(3, u, PartialShape(Dims{0}));
+  c.set_output(4, u, PartialShape(Dims{0}));
 }
 
 void fused_bn_grad_kernel(KernelCtx& c) {
@@ -443,7 +460,8 @@ inline double neg_pow(double n, double beta) {
 
 void lrn_shape(InferCtx& c) {
   lrn_check(c);
-  if (!is_floating(c.dtype(0))) c.type_fail(std::string("LRN does not support dtype ") + dtype_name(c.dtype(0)));
+  if (!in_set(c.dtype(0), kF32F64 | dset(DType::Float16)))  // float16 via_float32, as TF's CPU kernels
+    c.type_fail(std::string("LRN does not support dtype ") + dtype_name(c.dtype(0)));
   if (c.shape(0).known_rank && c.shape(0).rank() != 4)
     c.fail("input must be 4-dimensional: Shape must be rank 4 but is rank " + std::to_string(c.shape(0).rank()));
   c.set_output(0, c.dtype(0), c.shape(0).known_rank ? c.shape(0) : PartialShape::unknown_of_rank(4));
@@ -471,6 +489,8 @@ void lrn_kernel(KernelCtx& c) {
 
 void lrn_grad_shape(InferCtx& c) {
   lrn_check(c);
+  if (!in_set(c.dtype(0), kF32F64 | dset(DType::Float16)))
+    c.type_fail(std::string("LRNGrad does not support dtype ") + dtype_name(c.dtype(0)));
   c.expect_same_dtype(0, 1);
   c.expect_same_dtype(0, 2);
   PartialShape s = c.shape(0);
@@ -528,20 +548,20 @@ REGISTER_OP("BiasAddGrad").inputs(1).shape(bias_add_grad_shape).cpu(bias_add_gra
       return std::vector<Output>{g.b.op1("BiasAdd", {g.b.op1("ZerosLike", {g.x(0)}), g.g()}, g.node.attrs)};
     });
 
-REGISTER_OP("FusedBatchNorm").inputs(5).shape(fused_bn_shape).cpu(fused_bn_kernel).grad(fused_bn_grad);
-REGISTER_OP("FusedBatchNormV2").inputs(5).shape(fused_bn_shape).cpu(fused_bn_kernel).grad(fused_bn_grad);
-REGISTER_OP("FusedBatchNormV3").inputs(5).shape(fused_bn_shape).cpu(fused_bn_kernel).grad(fused_bn_grad);
-REGISTER_OP("FusedBatchNormGrad").inputs(5).shape(fused_bn_grad_shape).cpu(fused_bn_grad_kernel)
+REGISTER_OP("FusedBatchNorm").inputs(5).shape(fused_bn_shape).cpu(via_float32<fused_bn_kernel>).grad(fused_bn_grad);
+REGISTER_OP("FusedBatchNormV2").inputs(5).shape(fused_bn_shape).cpu(via_float32<fused_bn_kernel>).grad(fused_bn_grad);
+REGISTER_OP("FusedBatchNormV3").inputs(5).shape(fused_bn_shape).cpu(via_float32<fused_bn_kernel>).grad(fused_bn_grad);
+REGISTER_OP("FusedBatchNormGrad").inputs(5).shape(fused_bn_grad_shape).cpu(via_float32<fused_bn_grad_kernel>)
     .grad(fused_bn_grad_grad);
-REGISTER_OP("FusedBatchNormGradV2").inputs(5).shape(fused_bn_grad_shape).cpu(fused_bn_grad_kernel)
+REGISTER_OP("FusedBatchNormGradV2").inputs(5).shape(fused_bn_grad_shape).cpu(via_float32<fused_bn_grad_kernel>)
     .grad(fused_bn_grad_grad);
-REGISTER_OP("FusedBatchNormGradV3").inputs(6).shape(fused_bn_grad_shape).cpu(fused_bn_grad_kernel)
+REGISTER_OP("FusedBatchNormGradV3").inputs(6).shape(fused_bn_grad_shape).cpu(via_float32<fused_bn_grad_kernel>)
     .grad(fused_bn_grad_grad);
 
-REGISTER_OP("LRN").inputs(1).shape(lrn_shape).cpu(lrn_kernel)
+REGISTER_OP("LRN").inputs(1).shape(lrn_shape).cpu(via_float32<lrn_kernel>)
     .grad([](GradCtx& g) {
       return std::vector<Output>{g.b.op1("LRNGrad", {g.g(), g.x(0), g.y()}, g.node.attrs)};
     });
-REGISTER_OP("LRNGrad").inputs(3).shape(lrn_grad_shape).cpu(lrn_grad_kernel);
+REGISTER_OP("LRNGrad").inputs(3).shape(lrn_grad_shape).cpu(via_float32<lrn_grad_kernel>);
 
 }  // namespace tideflow

@@ -8,6 +8,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "ops/reduced_float.h"
 #include "conv_util.h"
 #include "kernels/pool.h"
 
@@ -281,9 +282,9 @@ Attrs read(const Ctx& c) {
 }
 
 void float_input(InferCtx& c, int i) {
-  if (!is_floating(c.dtype(i)))
+  if (!in_set(c.dtype(i), kFloat))  // float16 and bfloat16 via_float32 (Note [computing in float32])
     c.type_fail(std::string("Value passed to parameter 'input' has DataType ") + dtype_name(c.dtype(i)) +
-                " not in list of allowed values: float32, float64");
+                " not in list of allowed values: " + dtypes_str(kFloat));
 }
 
 // Pooled shape of an input of partial shape `s`.
@@ -300,9 +301,11 @@ PartialShape pooled(InferCtx& c, const Attrs& a, const PartialShape& s, Geometry
   return PartialShape(window::out_dims(a, geo, geo.c));
 }
 
+// MaxPool (2-D) also takes the integer dtypes, as TensorFlow's CPU kernel (TF_CALL_REAL_NUMBER_TYPES): a
+// maximum needs no arithmetic. Its gradient exists for floats only, as every gradient.
 void pool_shape(InferCtx& c) {
-  float_input(c, 0);
   const Attrs a = read(c);
+  if (!(c.node.type() == "MaxPool" && in_set(c.dtype(0), kInt))) float_input(c, 0);
   c.set_output(0, c.dtype(0), pooled(c, a, c.shape(0)));
 }
 
@@ -368,13 +371,13 @@ void pool_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
   const Geometry g = run_geometry(c, a, x.dims());
   const Dims out = window::out_dims(a, g, g.c);
-  dispatch_float(x.dtype(), c.node.type().c_str(), [&](auto z) {
+  dispatch<kMax ? kF32F64 | kInt : kF32F64>(x.dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
     Tensor keep, tmp;
     const T* xl = window::channels_last<T>(c, a, x, &keep);
     T* y = window::alloc_checked(c, 0, x.dtype(), out).template data<T>();
     T* yl = a.channels_first ? (tmp = Tensor(x.dtype(), out)).template data<T>() : y;
-    if (kMax) max_pool(c, xl, yl, g);
+    if constexpr (kMax) max_pool(c, xl, yl, g);
     else avg_pool(c, xl, yl, g);
     if (a.channels_first) window::to_channels_first(c, yl, y, g.n, g.c, g.out_pixels());
   });
@@ -572,36 +575,36 @@ AttrMap argmax_attrs(const Node& n) {
 
 }  // namespace
 
-REGISTER_OP("MaxPool").inputs(1).shape(pool_shape).cpu(pool_kernel<true>).grad(max_pool_grad_rule);
-REGISTER_OP("AvgPool").inputs(1).shape(pool_shape).cpu(pool_kernel<false>).grad(avg_pool_grad_rule);
+REGISTER_OP("MaxPool").inputs(1).shape(pool_shape).cpu(via_float32<pool_kernel<true>>).grad(max_pool_grad_rule);
+REGISTER_OP("AvgPool").inputs(1).shape(pool_shape).cpu(via_float32<pool_kernel<false>>).grad(avg_pool_grad_rule);
 REGISTER_OP("MaxPoolGrad").inputs(3).shape([](InferCtx& c) { max_grad_shape(c, false); })
-    .cpu(max_grad_kernel<false>).grad(max_grad_grad_rule<false>);
+    .cpu(via_float32<max_grad_kernel<false>>).grad(max_grad_grad_rule<false>);
 REGISTER_OP("MaxPoolGradGrad").inputs(3).shape([](InferCtx& c) { max_grad_shape(c, true); })
-    .cpu(max_grad_kernel<true>).grad(max_grad_grad_rule<true>);
-REGISTER_OP("AvgPoolGrad").inputs(2).shape(avg_grad_shape).cpu(avg_grad_kernel).grad(avg_grad_grad_rule);
+    .cpu(via_float32<max_grad_kernel<true>>).grad(max_grad_grad_rule<true>);
+REGISTER_OP("AvgPoolGrad").inputs(2).shape(avg_grad_shape).cpu(via_float32<avg_grad_kernel>).grad(avg_grad_grad_rule);
 
-REGISTER_OP("MaxPool3D").inputs(1).shape(pool_shape).cpu(pool_kernel<true>).grad(max_pool_grad_rule);
-REGISTER_OP("AvgPool3D").inputs(1).shape(pool_shape).cpu(pool_kernel<false>).grad(avg_pool_grad_rule);
+REGISTER_OP("MaxPool3D").inputs(1).shape(pool_shape).cpu(via_float32<pool_kernel<true>>).grad(max_pool_grad_rule);
+REGISTER_OP("AvgPool3D").inputs(1).shape(pool_shape).cpu(via_float32<pool_kernel<false>>).grad(avg_pool_grad_rule);
 REGISTER_OP("MaxPool3DGrad").inputs(3).shape([](InferCtx& c) { max_grad_shape(c, false); })
-    .cpu(max_grad_kernel<false>).grad(max_grad_grad_rule<false>);
+    .cpu(via_float32<max_grad_kernel<false>>).grad(max_grad_grad_rule<false>);
 REGISTER_OP("MaxPool3DGradGrad").inputs(3).shape([](InferCtx& c) { max_grad_shape(c, true); })
-    .cpu(max_grad_kernel<true>).grad(max_grad_grad_rule<true>);
-REGISTER_OP("AvgPool3DGrad").inputs(2).shape(avg_grad_shape).cpu(avg_grad_kernel).grad(avg_grad_grad_rule);
+    .cpu(via_float32<max_grad_kernel<true>>).grad(max_grad_grad_rule<true>);
+REGISTER_OP("AvgPool3DGrad").inputs(2).shape(avg_grad_shape).cpu(via_float32<avg_grad_kernel>).grad(avg_grad_grad_rule);
 
-REGISTER_OP("MaxPoolWithArgmax").inputs(1).shape(argmax_shape).cpu(argmax_kernel)
+REGISTER_OP("MaxPoolWithArgmax").inputs(1).shape(argmax_shape).cpu(via_float32<argmax_kernel>)
     .grad([](GradCtx& g) {
       return std::vector<Output>{
           g.b.op1("MaxPoolGradWithArgmax", {g.x(0), g.g(0), g.y(1)}, argmax_attrs(g.node))};
     });
 REGISTER_OP("MaxPoolGradWithArgmax").inputs(3).shape([](InferCtx& c) { argmax_grad_shape(c, false); })
-    .cpu(argmax_grad_kernel<false>)
+    .cpu(via_float32<argmax_grad_kernel<false>>)
     .grad([](GradCtx& g) {
       return std::vector<Output>{zeros_like(g, g.x(0)),
                                  g.b.op1("MaxPoolGradGradWithArgmax", {g.x(0), g.g(), g.x(2)}, g.node.attrs),
                                  Output{}};
     });
 REGISTER_OP("MaxPoolGradGradWithArgmax").inputs(3).shape([](InferCtx& c) { argmax_grad_shape(c, true); })
-    .cpu(argmax_grad_kernel<true>)
+    .cpu(via_float32<argmax_grad_kernel<true>>)
     .grad([](GradCtx& g) {
       return std::vector<Output>{zeros_like(g, g.x(0)),
                                  g.b.op1("MaxPoolGradWithArgmax", {g.x(0), g.g(), g.x(2)}, g.node.attrs),

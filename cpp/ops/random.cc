@@ -103,7 +103,8 @@ Dims shape_arg(const KernelCtx& c, int i) {
 
 void random_float_shape(InferCtx& c) {
   DType dt = c.attr<DType>("dtype");
-  if (!is_floating(dt)) c.type_fail(std::string("dtype must be float32 or float64, got ") + dtype_name(dt));
+  if (!in_set(dt, kFloat))
+    c.type_fail(std::string("dtype must be one of ") + dtypes_str(kFloat) + ", got " + dtype_name(dt));
   c.set_output(0, dt, infer_shape_arg(c, 0));
 }
 
@@ -114,7 +115,7 @@ void random_float_kernel(KernelCtx& c) {
   const int64_t n = out.size();
   if (n == 0) return;
   Philox4x32 gen = reserve_stream(c, (uint64_t)n * kBlocksPerOutput);
-  dispatch_float(dt, c.node.type().c_str(), [&](auto z) {
+  dispatch<kFloat>(dt, c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
     fill(c, gen, out.data<T>(), n, Dist<T>{});
   });
@@ -138,6 +139,30 @@ template <> struct Uniform<double> {
   }
 };
 
+// float16 and bfloat16 as TensorFlow's UniformDistribution: one 32-bit sample per value, its low 10 (7)
+// bits as the mantissa of a number in [1, 2), minus 1.
+template <class T, uint16_t kOne, uint16_t kMantissa>
+struct Uniform16 {
+  static constexpr int kGroup = 4, kCost = 3;
+  void operator()(const Philox4x32& gen, int64_t g, T* o) const {
+    Block b = gen.at(g);
+    for (int i = 0; i < 4; ++i) o[i] = T(float(T::from_raw(uint16_t(kOne | (b[i] & kMantissa)))) - 1.0f);
+  }
+};
+template <> struct Uniform<half> : Uniform16<half, 0x3c00, 0x3ff> {};
+template <> struct Uniform<bfloat16> : Uniform16<bfloat16, 0x3f80, 0x7f> {};
+
+// float16 and bfloat16 normals are the float32 draws rounded to nearest even, as TensorFlow's.
+template <class D, class T>
+struct Rounded {
+  static constexpr int kGroup = D::kGroup, kCost = D::kCost + 1;
+  void operator()(const Philox4x32& gen, int64_t g, T* o) const {
+    float f[kGroup];
+    D{}(gen, g, f);
+    for (int i = 0; i < kGroup; ++i) o[i] = T(f[i]);
+  }
+};
+
 REGISTER_OP("RandomUniform").inputs(1).stateful().not_differentiable()
     .shape(random_float_shape).cpu(random_float_kernel<Uniform>);
 
@@ -157,6 +182,9 @@ template <> struct Normal<double> {
     philox::box_muller(philox::uint64_to_double(b[0], b[1]), philox::uint64_to_double(b[2], b[3]), &o[0], &o[1]);
   }
 };
+
+template <> struct Normal<half> : Rounded<Normal<float>, half> {};
+template <> struct Normal<bfloat16> : Rounded<Normal<float>, bfloat16> {};
 
 REGISTER_OP("RandomStandardNormal").inputs(1).stateful().not_differentiable()
     .shape(random_float_shape).cpu(random_float_kernel<Normal>);
@@ -188,6 +216,9 @@ struct TruncatedNormal {
     }
   }
 };
+
+template <> struct TruncatedNormal<half> : Rounded<TruncatedNormal<float>, half> {};
+template <> struct TruncatedNormal<bfloat16> : Rounded<TruncatedNormal<float>, bfloat16> {};
 
 REGISTER_OP("TruncatedNormal").inputs(1).stateful().not_differentiable()
     .shape(random_float_shape).cpu(random_float_kernel<TruncatedNormal>);
@@ -267,7 +298,7 @@ void shuffle_kernel(KernelCtx& c) {
   const int64_t n = x.dim(0);
   if (x.rank() == 1 && x.dtype() != DType::String) {
     Tensor out = x.unique() ? std::move(c.inputs[0]) : x.deep_copy();
-    dispatch_pod(out.dtype(), "RandomShuffle", [&](auto z) {
+    dispatch<kPod>(out.dtype(), "RandomShuffle", [&](auto z) {
       using T = decltype(z);
       T* v = out.data<T>();
       fisher_yates(c, n, [v](int64_t i, int64_t j) { std::swap(v[i], v[j]); });

@@ -19,6 +19,8 @@ using namespace reduce_util;  // NOLINT: the family's private helpers
 
 template <class T> struct wide { using type = T; };
 template <> struct wide<float> { using type = double; };  // float sums and products accumulate in double
+template <> struct wide<half> { using type = float; };     // 16-bit floats in float32 (Note [reduced-precision
+template <> struct wide<bfloat16> { using type = float; };  // floats] in half.h)
 
 template <class T> struct SumR {
   using Acc = typename wide<T>::type;
@@ -28,13 +30,13 @@ template <class T> struct SumR {
 template <class T> struct ProdR {
   using Acc = typename wide<T>::type;
   static Acc init() { return Acc(1); }
-  template <class A> static A step(A a, A x) { return a * x; }
+  template <class A> static A step(A a, A x) { return wrapping_mul(a, x); }
 };
 template <class T> struct MaxR {
   using Acc = T;
   static Acc init() {
     using L = std::numeric_limits<T>;
-    return L::has_infinity ? -L::infinity() : L::lowest();
+    return L::has_infinity ? Acc(-L::infinity()) : L::lowest();
   }
   // NaN wins (as TensorFlow's and NumPy's max): once the accumulator holds NaN no comparison replaces it,
   // and a NaN x replaces any accumulator. Integers: x != x is false and compiles away.
@@ -135,7 +137,7 @@ void reduce_block(const KernelCtx& c, const In* in, typename R::Acc* out, int64_
   }
   const int64_t tiles = (inner + kColTile - 1) / kColTile;
   c.parallel_for(outer * tiles, n * std::min(inner, kColTile), [&](int64_t b, int64_t e) {
-    In part[kColTile];  // a few rows in the input type (vectorizes), then one step into the wide tile
+    compute_t<In> part[kColTile];  // a few rows in the input type (vectorizes), then one step into the wide tile
     for (int64_t t = b; t < e; ++t) {
       int64_t o = t / tiles, i0 = (t % tiles) * kColTile, w = std::min(inner, i0 + kColTile) - i0;
       Acc* dst = out + o * inner + i0;
@@ -149,7 +151,7 @@ void reduce_block(const KernelCtx& c, const In* in, typename R::Acc* out, int64_
         } else {
           std::copy(src + r0 * inner, src + r0 * inner + w, part);
           for (int64_t r = r0 + 1; r < r1; ++r)
-            for (int64_t i = 0; i < w; ++i) part[i] = R::step(part[i], src[r * inner + i]);
+            for (int64_t i = 0; i < w; ++i) part[i] = R::step(part[i], compute_t<In>(src[r * inner + i]));
           for (int64_t i = 0; i < w; ++i) dst[i] = R::step(dst[i], Acc(part[i]));
         }
       }
@@ -206,7 +208,7 @@ std::vector<int64_t> runtime_axes(const KernelCtx& c, int i) {
 }
 
 void reduction_shape(InferCtx& c, bool logical) {
-  if (logical ? c.dtype(0) != DType::Bool : !is_numeric(c.dtype(0)))
+  if (logical ? c.dtype(0) != DType::Bool : !in_set(c.dtype(0), kNumeric))
     c.type_fail(std::string(logical ? "Input must be bool" : "Input must be numeric") + ", got " +
                 dtype_name(c.dtype(0)));
   check_axes_dtype(c, 1);
@@ -243,7 +245,7 @@ void reduce_kernel(KernelCtx& c) {
   Dims out_dims;
   int64_t count;
   if (!prepare_reduction(c, &flags, &out_dims, &count)) return;
-  dispatch_numeric(x.dtype(), c.node.type().c_str(), [&](auto z) {
+  dispatch<kNumeric>(x.dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
     using Acc = typename R<T>::Acc;
     T* out = c.alloc(0, x.dtype(), out_dims).template data<T>();
@@ -350,7 +352,7 @@ bool align_for_broadcast(const Dims& from, const Dims& to, Dims* padded) {
 }
 
 void broadcast_kernel(KernelCtx& c, const Tensor& src, const Dims& src_dims, const Dims& dst_dims, double scale) {
-  dispatch_pod(src.dtype(), c.node.type().c_str(), [&](auto z) {
+  dispatch<kPod>(src.dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
     T* dst = c.alloc(0, src.dtype(), dst_dims).template data<T>();
     broadcast_into<T>(c, src.data<T>(), src_dims, dst_dims, dst, T(scale));
@@ -391,7 +393,7 @@ REGISTER_OP("ReduceGradBroadcast").inputs(3)
       int64_t count = 1;
       for (int i = 0; i < x_rank; ++i) if (flags[i]) count *= x_dims[i];
       const bool mean = c.node.attrs.get_or<bool>("mean", false);
-      if (mean && !is_floating(g.dtype())) c.fail("The mean's gradient needs a floating-point gradient");
+      if (mean && !is_any_float(g.dtype())) c.fail("The mean's gradient needs a floating-point gradient");
       if (kd == x_dims && !mean) return c.set(0, g.reshaped(kd));
       broadcast_kernel(c, g, kd, x_dims, mean ? 1.0 / (double)count : 1.0);
     })
@@ -451,7 +453,7 @@ void prod_of_others_kernel(KernelCtx& c) {
       for (int i = x.rank() - 1; i >= 0 && ++idx[i] == x.dim(i); --i) idx[i] = 0;
     }
   }
-  dispatch_float(x.dtype(), "ProdOfOthers", [&](auto z) {
+  dispatch<kFloat>(x.dtype(), "ProdOfOthers", [&](auto z) {
     using T = decltype(z);
     const T* in = x.data<T>();
     T* out = c.alloc(0, x.dtype(), x.dims()).template data<T>();
@@ -476,7 +478,7 @@ void prod_of_others_kernel(KernelCtx& c) {
 // own term, divided by the element: like TF's Cumprod gradient, it needs x != 0.
 REGISTER_OP("ProdOfOthers").inputs(2)
     .shape([](InferCtx& c) {
-      if (!is_floating(c.dtype(0))) c.type_fail(std::string("ProdOfOthers needs floats, got ") + dtype_name(c.dtype(0)));
+      if (!in_set(c.dtype(0), kFloat)) c.type_fail(std::string("ProdOfOthers needs floats, got ") + dtype_name(c.dtype(0)));
       check_axes_dtype(c, 1);
       shape_unchanged(c);
     })
@@ -503,7 +505,7 @@ REGISTER_OP("All").inputs(2).not_differentiable().shape([](InferCtx& c) { reduct
 // whose result may be broadcast, so matching shapes forward the buffer untouched.
 REGISTER_OP("SumToShape").inputs(2)
     .shape([](InferCtx& c) {
-      if (!is_numeric(c.dtype(0))) c.type_fail(std::string("Input must be numeric, got ") + dtype_name(c.dtype(0)));
+      if (!in_set(c.dtype(0), kNumeric)) c.type_fail(std::string("Input must be numeric, got ") + dtype_name(c.dtype(0)));
       // A grad that cannot come from broadcasting `like` is a bug in a gradient rule: say so early.
       if (c.shape(0).known_rank && c.shape(1).known_rank && c.shape(0).rank() < c.shape(1).rank())
         c.fail("Cannot sum a tensor of shape " + c.shape(0).str() + " down to the larger rank of " + c.shape(1).str());
@@ -518,7 +520,7 @@ REGISTER_OP("SumToShape").inputs(2)
         c.fail("Cannot sum a tensor of shape " + dims_str(g.dims()) + " down to shape " + dims_str(like));
       std::vector<char> flags(g.rank());
       for (int i = 0; i < g.rank(); ++i) flags[i] = padded[i] != g.dim(i);
-      dispatch_numeric(g.dtype(), "SumToShape", [&](auto z) {
+      dispatch<kNumeric>(g.dtype(), "SumToShape", [&](auto z) {
         using T = decltype(z);
         using Acc = typename SumR<T>::Acc;
         reduce_into<SumR<T>>(c, g.data<T>(), g.dims(), flags, c.alloc(0, g.dtype(), like).template data<T>(),

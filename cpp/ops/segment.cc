@@ -30,7 +30,7 @@ template <class T> inline void red_step(Red r, T& acc, T v) {
   switch (r) {
     case Red::Max: if (v > acc) acc = v; break;
     case Red::Min: if (v < acc) acc = v; break;
-    case Red::Prod: acc *= v; break;
+    case Red::Prod: acc = wrapping_mul(acc, v); break;
     default: acc += v;
   }
 }
@@ -43,7 +43,7 @@ void reduce_segments(KernelCtx& c, Red r, const std::vector<int64_t>& ids, int64
   od.insert(od.end(), data.dims().begin() + id_rank, data.dims().end());
   Tensor& out = c.alloc(0, data.dtype(), od);
   const int64_t width = num_elements(Dims(data.dims().begin() + id_rank, data.dims().end()));
-  dispatch_numeric(data.dtype(), c.node.type().c_str(), [&](auto z) {
+  dispatch<kNumeric>(data.dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
     const T* x = data.data<T>();
     T* o = out.data<T>();

@@ -62,7 +62,7 @@ void top_k_kernel(KernelCtx& c) {
   const int64_t rows = n ? x.size() / n : num_elements(Dims(x.dims().begin(), x.dims().end() - 1));
   Tensor& vals = c.alloc(0, x.dtype(), od);
   int32_t* ix = c.alloc(1, DType::Int32, od).data<int32_t>();
-  dispatch_numeric(x.dtype(), "TopKV2", [&](auto z) {
+  dispatch<kNumeric>(x.dtype(), "TopKV2", [&](auto z) {
     using T = decltype(z);
     const T* p = x.data<T>();
     T* v = vals.data<T>();
@@ -105,7 +105,7 @@ void top_k_grad_kernel(KernelCtx& c) {
   Tensor& out = c.alloc(0, dy.dtype(), x.dims());
   zero_fill(out);
   const int64_t n = x.dims().back(), k = ix.rank() ? ix.dims().back() : 0, rows = k ? ix.size() / k : 0;
-  dispatch_numeric(dy.dtype(), "TopKGrad", [&](auto z) {
+  dispatch<kNumeric>(dy.dtype(), "TopKGrad", [&](auto z) {
     using T = decltype(z);
     const T* g = dy.data<T>();
     T* o = out.data<T>();
@@ -137,7 +137,7 @@ void gather_last_axis_kernel(KernelCtx& c) {
     c.fail("indices " + ix.summary() + " do not match " + x.summary());
   Tensor& out = c.alloc(0, x.dtype(), ix.dims());
   const int64_t n = x.dims().back(), k = ix.dims().back(), rows = k ? ix.size() / k : 0;
-  dispatch_numeric(x.dtype(), "GatherLastAxis", [&](auto z) {
+  dispatch<kNumeric>(x.dtype(), "GatherLastAxis", [&](auto z) {
     using T = decltype(z);
     const T* s = x.data<T>();
     T* o = out.data<T>();
@@ -242,7 +242,7 @@ void unique_shape(InferCtx& c) {
 // Hash of element values for grouping; floats by value, so -0.0 and 0.0 meet (both compare equal).
 template <class T> struct ValueHash {
   size_t operator()(const T& v) const {
-    if constexpr (std::is_floating_point_v<T>) return std::hash<T>()(v == T(0) ? T(0) : v);
+    if constexpr (is_float_v<T>) return std::hash<compute_t<T>>()(v == T(0) ? compute_t<T>(0) : compute_t<T>(v));
     else return std::hash<T>()(v);
   }
 };

@@ -97,7 +97,7 @@ void update_var(KernelCtx& c, Op op) {
   if (v.value.dims() != rhs.dims())
     c.fail("Shapes must be equal: variable " + v.value.summary() + " vs update " + rhs.summary());
   Tensor dst = v.value.unique() ? v.value : Tensor(v.value.dtype(), v.value.dims());
-  dispatch_numeric(rhs.dtype(), c.node.type().c_str(), [&](auto z) {
+  dispatch<kNumeric>(rhs.dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
     const T* a = v.value.data<T>();
     const T* b = rhs.data<T>();

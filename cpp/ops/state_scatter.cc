@@ -52,10 +52,10 @@ inline void combine(T& a, T b) {
   if constexpr (K == Combine::Update) a = b;
   else if constexpr (K == Combine::Add) a += b;
   else if constexpr (K == Combine::Sub) a -= b;
-  else if constexpr (K == Combine::Mul) a *= b;
+  else if constexpr (K == Combine::Mul) a = wrapping_mul(a, b);
   else if constexpr (K == Combine::Div && std::is_integral_v<T>) {
     using U = std::make_unsigned_t<T>;
-    a = b == T(-1) ? T(U(0) - U(a)) : a / b;  // the lowest value over -1 would trap, not wrap
+    a = std::is_signed_v<T> && b == T(-1) ? T(U(0) - U(a)) : T(a / b);  // the lowest value over -1 would trap
   } else if constexpr (K == Combine::Div) a /= b;
   else if constexpr (K == Combine::Min) a = std::min(a, b);
   else a = std::max(a, b);
@@ -87,9 +87,9 @@ void scatter_rows(KernelCtx& c, VarSlot& v, const Tensor& updates, const std::ve
     c.set(0, std::move(dst));
   };
   if constexpr (K == Combine::Update)
-    dispatch_pod(updates.dtype(), c.node.type().c_str(), body);
+    dispatch<kPod>(updates.dtype(), c.node.type().c_str(), body);
   else
-    dispatch_numeric(updates.dtype(), c.node.type().c_str(), body);
+    dispatch<kNumeric>(updates.dtype(), c.node.type().c_str(), body);
 }
 
 // Scatter*(ref, indices, updates): ref[indices[i], ...] op= updates[i, ...].

@@ -48,7 +48,7 @@ void string_scalar_output(InferCtx& c) { c.set_output(0, DType::String, PartialS
 // tf.summary.scalar passes a scalar of each. simple_value is a float, as in TensorFlow.
 void scalar_summary_shape(InferCtx& c) {
   if (c.dtype(0) != DType::String) c.type_fail("tags must be a string tensor, got " + std::string(dtype_name(c.dtype(0))));
-  if (!is_numeric(c.dtype(1)) && c.dtype(1) != DType::Bool)
+  if (!in_set(c.dtype(1), kPod))
     c.type_fail("values must be numeric, got " + std::string(dtype_name(c.dtype(1))));
   if (!c.shape(0).compatible_with(c.shape(1)))
     c.fail("tags and values must have the same shape: " + c.shape(0).str() + " vs " + c.shape(1).str());
@@ -145,7 +145,7 @@ struct Histogram {
 
 void histogram_summary_shape(InferCtx& c) {
   expect_string_scalar(c, 0, "tag");
-  if (!is_numeric(c.dtype(1)) && c.dtype(1) != DType::Bool)
+  if (!in_set(c.dtype(1), kPod))
     c.type_fail("values must be numeric, got " + std::string(dtype_name(c.dtype(1))));
   string_scalar_output(c);
 }
@@ -159,7 +159,7 @@ void histogram_summary_kernel(KernelCtx& c) {
   const int64_t nblocks = std::max<int64_t>(1, (n + block - 1) / block);
   std::vector<Histogram> parts(nblocks);
   std::vector<char> nonfinite(nblocks, 0);
-  dispatch_pod(values.dtype(), "HistogramSummary", [&](auto z) {
+  dispatch<kPod>(values.dtype(), "HistogramSummary", [&](auto z) {
     using T = decltype(z);
     const T* p = values.data<T>();
     c.parallel_for(nblocks, block, [&](int64_t b0, int64_t b1) {
@@ -246,8 +246,8 @@ std::string encode_png(const uint8_t* pixels, int64_t height, int64_t width, int
 
 // Float images become uint8 the way TensorFlow's ImageSummary does it (summary_image_op.cc), per image:
 // all values >= 0 are scaled by 255 / max; with negative values, scaled by 127 / max|v| and centred on
-// 128. Pixels with a non-finite channel take the bad colour (red). Integer images (our stand-in for uint8)
-// must already lie in [0, 255].
+// 128. Pixels with a non-finite channel take the bad colour (red). uint8 images are written as they are;
+// int32 images (tideflow's stand-in for uint8 before it had the dtype) must already lie in [0, 255].
 template <class T>
 void to_uint8(const T* v, int64_t hw, int depth, uint8_t* out) {
   static const uint8_t kBad[4] = {255, 0, 0, 255};
@@ -284,8 +284,9 @@ void to_uint8(const T* v, int64_t hw, int depth, uint8_t* out) {
 void image_summary_shape(InferCtx& c) {
   expect_string_scalar(c, 0, "tag");
   DType d = c.dtype(1);
-  if (d != DType::Float32 && d != DType::Float64 && d != DType::Int32)
-    c.type_fail("images must be float32, float64 or int32 (uint8 values 0..255), got " + std::string(dtype_name(d)));
+  if (!in_set(d, dset(DType::UInt8) | dset(DType::Float16) | kF32F64 | dset(DType::Int32)))  // TF's, and int32
+    c.type_fail("images must be uint8, float16, float32 or float64 (or int32 holding values 0..255), got " +
+                std::string(dtype_name(d)));
   const PartialShape& s = c.shape(1);
   if (s.known_rank && s.rank() != 4) c.fail("images must be 4-D [batch, height, width, channels], got " + s.str());
   if (s.known_rank && s.dims[3] >= 0 && s.dims[3] != 1 && s.dims[3] != 3 && s.dims[3] != 4)
@@ -314,9 +315,14 @@ void image_summary_kernel(KernelCtx& c) {
   c.parallel_for(n, per * 4, [&](int64_t b0, int64_t b1) {
     std::vector<uint8_t> pixels(per);
     for (int64_t b = b0; b < b1; ++b) {
-      if (t.dtype() == DType::Int32) {
+      if (t.dtype() == DType::UInt8) {
+        std::copy(t.data<uint8_t>() + b * per, t.data<uint8_t>() + (b + 1) * per, pixels.begin());
+      } else if (t.dtype() == DType::Int32) {
         const int32_t* p = t.data<int32_t>() + b * per;
         for (int64_t i = 0; i < per; ++i) pixels[i] = (uint8_t)p[i];
+      } else if (t.dtype() == DType::Float16) {  // scaled in float32, as TF's Eigen::half images
+        std::vector<float> f(t.data<half>() + b * per, t.data<half>() + (b + 1) * per);
+        to_uint8(f.data(), hw, depth, pixels.data());
       } else if (t.dtype() == DType::Float32) {
         to_uint8(t.data<float>() + b * per, hw, depth, pixels.data());
       } else {

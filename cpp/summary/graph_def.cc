@@ -16,6 +16,12 @@ int tf_datatype(DType d) {
     case DType::Int64: return 9;
     case DType::Bool: return 10;
     case DType::Variant: return 21;
+    case DType::UInt8: return 4;
+    case DType::Int16: return 5;
+    case DType::Int8: return 6;
+    case DType::BFloat16: return 14;
+    case DType::UInt16: return 17;
+    case DType::Float16: return 19;
   }
   return 0;  // DT_INVALID
 }

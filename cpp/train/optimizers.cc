@@ -16,6 +16,7 @@
 #include <mutex>
 #include <utility>
 
+#include "ops/reduced_float.h"
 #include "op_registry.h"
 #include "kernels/gemm.h"
 #include "resources.h"
@@ -57,7 +58,7 @@ void apply_shape(InferCtx& c, L layout) {
         c.fail("Inputs " + std::to_string(q) + " and " + std::to_string(r) + " are the same variable '" +
                c.node.inputs[r].node->name + "'; the variable and its slots must be distinct variables");
   DType dt = c.dtype(0);
-  if (!is_floating(dt)) c.type_fail(std::string("Optimizer updates need a float variable, got ") + dtype_name(dt));
+  if (!in_set(dt, kFloat)) c.type_fail(std::string("Optimizer updates need a float variable, got ") + dtype_name(dt));
   for (int i = 1; i < L::kInputs; ++i) {
     if (i != layout.int64_index)
       c.expect_same_dtype(0, i);
@@ -97,20 +98,22 @@ using ConstPtr = const T* __restrict;
 template <class T, class F, size_t... r>
 void update_in_place(std::index_sequence<r...>, F f, const T* __restrict g, int64_t begin, int64_t end,
                      Ptr<T, r>... p) {
+  using A = compute_t<T>;  // float16 and bfloat16 update in float32, stored rounded (Note [computing in float32])
   for (int64_t i = begin; i < end; ++i) {
-    T x[sizeof...(r)] = {p[i]...};
-    f(x, g[i]);
-    ((p[i] = x[r]), ...);
+    A x[sizeof...(r)] = {A(p[i])...};
+    f(x, A(g[i]));
+    ((p[i] = T(x[r])), ...);
   }
 }
 
 template <class T, class F, size_t... r>
 void update_into(std::index_sequence<r...>, F f, const T* __restrict g, int64_t begin, int64_t end,
                  ConstPtr<T, r>... src, Ptr<T, r>... dst) {
+  using A = compute_t<T>;
   for (int64_t i = begin; i < end; ++i) {
-    T x[sizeof...(r)] = {src[i]...};
-    f(x, g[i]);
-    ((dst[i] = x[r]), ...);
+    A x[sizeof...(r)] = {A(src[i])...};
+    f(x, A(g[i]));
+    ((dst[i] = T(x[r])), ...);
   }
 }
 
@@ -167,12 +170,13 @@ void apply_update(KernelCtx& c, L layout, Make make) {
   std::array<Tensor, R> dst;
   for (int r = 0; r < R; ++r) dst[r] = in_place ? slots[r]->value : Tensor(grad.dtype(), grad.dims());
 
-  dispatch_float(grad.dtype(), c.node.type().c_str(), [&](auto z) {
+  dispatch<kFloat>(grad.dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
-    std::array<T, NS> s;
+    using A = compute_t<T>;  // hyperparameters and the update's arithmetic
+    std::array<A, NS> s;
     for (size_t k = 0; k < NS; ++k)
-      s[k] = scalar_idx[k] == layout.int64_index ? static_cast<T>(*c.in(scalar_idx[k]).template data<int64_t>())
-                                                  : *c.in(scalar_idx[k]).template data<T>();
+      s[k] = scalar_idx[k] == layout.int64_index ? static_cast<A>(*c.in(scalar_idx[k]).template data<int64_t>())
+                                                  : A(*c.in(scalar_idx[k]).template data<T>());
     auto f = make(s);
     std::array<const T*, R> src;
     std::array<T*, R> out;

@@ -44,7 +44,7 @@ COMPILER_VERSION = "tideflow"
 
 from .framework import errors  # noqa: E402
 from .framework.dtypes import (DType, as_dtype, float32, float64, double, int32, int64, bool,  # noqa: E402,A004
-                               string)
+                               string, uint8, int8, int16, uint16, float16, half, bfloat16)
 from .framework.tensor_shape import TensorShape, Dimension  # noqa: E402
 from .framework.ops import (Graph, Operation, Tensor, GraphKeys, get_default_graph,  # noqa: E402
                             reset_default_graph, get_default_session, name_scope, control_dependencies, device,

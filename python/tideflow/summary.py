@@ -418,7 +418,8 @@ def histogram(name, values, collections=None, family=None):
 
 def image(name, tensor, max_outputs=3, collections=None, family=None):
     """Up to `max_outputs` images from a [batch, height, width, channels] tensor (1, 3 or 4 channels).
-    Floats are rescaled to 0..255 as TensorFlow does; int32 tensors hold uint8 values. Tags are
+    uint8 images are written as they are; floats (float16, float32, float64) are rescaled to 0..255 as
+    TensorFlow does; int32 tensors hold uint8 values. Tags are
     'name/image/0', 'name/image/1'... ('name/image' when max_outputs is 1)."""
     r = _via_v2("image", name, tensor, family, max_outputs=max_outputs)
     if r is not NotImplemented:

@@ -1,7 +1,7 @@
 """Op-table rows of the array family (cpp/ops/array.cc, array_index.cc)."""
 import numpy as np
 
-from .common import OpRow
+from .common import HALF, SMALL_INT, OpRow, add_dtypes
 
 ALL = ("float32", "float64", "int32", "int64")
 WITH_BOOL = ALL + ("bool",)
@@ -189,3 +189,9 @@ ROWS = [
           lambda i: np.where(np.arange(3)[:, None] == i[None, :], 5.0, -1.0), [((4,),)], ("int32", "int64"),
           grad=False, low=-1, high=3),
 ]
+
+# Data movement, shapes and fills run on every dtype, as TensorFlow's CPU kernels (cpp/dtype.h: Note [dtype
+# sets]); Range and OneHot's indices keep TensorFlow's narrower lists.
+add_dtypes(ROWS, {r.name: HALF + SMALL_INT for r in ROWS
+                  if r.name not in ("range", "range_down", "one_hot", "one_hot_axis0", "pad_constant")})
+add_dtypes(ROWS, {"pad_constant": HALF})  # its constant is 1.5

@@ -5,7 +5,7 @@ padded input times that tap's weights); the gradient rows also check the second-
 differentiating a Conv2DBackpropInput row runs its own gradient (Conv2DBackpropFilter and Conv2D)."""
 import numpy as np
 
-from .common import OpRow
+from .common import HALF, SMALL_INT, OpRow, add_dtypes, add_dtypes_to_families
 
 
 # ---- NumPy references (channels-last; spatial dims between batch and channels) ----
@@ -79,6 +79,8 @@ def np_depthwise(x, w, strides, padding, dilations=None):
 
 def np_pool(x, ksize, strides, padding, kind):
     outs, pads, _ = _geometry(x.shape, ksize, strides, padding, None)
+    if x.dtype.kind in "iu":  # integer max pooling: exact in float64, returned in the input's dtype
+        return np_pool(x.astype(np.float64), ksize, strides, padding, kind).astype(x.dtype)
     fill = -np.inf if kind == "max" else 0.0
     xp = np.pad(x, [(0, 0)] + pads + [(0, 0)], constant_values=fill)
     ones = np.pad(np.ones(x.shape), [(0, 0)] + pads + [(0, 0)])
@@ -488,3 +490,15 @@ _set_ref("MaxPoolGradGradWithArgmax[third order]",
          lambda x, g, h: _max_pool_grad_gather_ref(x, h, (2, 2), (2, 2), "SAME"))
 _set_ref("depthwise_conv2d_native_backprop_input", _depthwise_backprop_input_ref)
 _set_ref("depthwise_conv2d_native_backprop_filter", _depthwise_backprop_filter_ref)
+
+# Convolutions and pooling on float16 and bfloat16, computed in float32 and rounded once (Note [computing in
+# float32]), as TensorFlow's CPU kernels register them; MaxPool also on the 8- and 16-bit integers.
+add_dtypes_to_families(ROWS, ["conv2d", "conv2d_backprop_input", "conv2d_backprop_filter", "conv2d_transpose",
+                              "conv1d", "conv3d", "conv3d_transpose", "depthwise_conv2d", "depthwise_conv2d_native",
+                              "atrous_conv2d", "convolution", "max_pool", "avg_pool",
+                              "max_pool1d", "avg_pool1d", "max_pool3d", "avg_pool3d", "pool",
+                              "max_pool_with_argmax"], HALF, only_with="float32")
+add_dtypes(ROWS, {"max_pool[SAME,stride2]": SMALL_INT, "max_pool[VALID,2x2]": SMALL_INT})
+# Two convolutions, each rounding its result: bfloat16's 8 bits lose the second one's cancellations beyond the
+# table's tolerance (TensorFlow rounds the same way), so bfloat16 is left to the single convolutions.
+add_dtypes(ROWS, {"separable_conv2d": ("float16",)})

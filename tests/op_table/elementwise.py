@@ -4,11 +4,12 @@ import scipy.special as sp
 
 from tideflow.framework import ops as _ops
 
-from .common import OpRow
+from .common import HALF, SIGNED_SMALL_INT, SMALL_INT, OpRow, add_dtypes, np_dtype
 
 FLOATS = ("float32", "float64")
 NUMERIC = ("float32", "float64", "int32", "int64")
 POD = NUMERIC + ("bool",)
+ALL_POD = POD + HALF + SMALL_INT
 
 # Same shape, (2,3) vs (3,), (2,1) vs (1,3), scalar on either side, scalar-scalar, empty, rank 3 vs 2.
 BINARY = [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((), (2, 3)), ((2, 3), ()), ((), ()),
@@ -20,7 +21,9 @@ SAME3 = [((2, 3),) * 3, ((),) * 3, ((0, 3),) * 3]
 def _away_from_zero(a, eps=0.3):
     """Moves values at least eps away from 0 (poles of division, kinks of abs/relu/sign)."""
     a = np.asarray(a)
-    if a.dtype.kind in "iu":
+    if a.dtype.kind == "u":
+        return np.where(a == 0, 1, a).astype(a.dtype)
+    if a.dtype.kind == "i":
         return np.where(a >= 0, a + 1, a - 1).astype(a.dtype)
     if a.dtype.kind == "b":
         return a
@@ -113,8 +116,9 @@ def _sigmoid(x):
 
 
 def _cast_row(dst):
-    return OpRow("cast_to_" + dst, lambda tf, x: tf.cast(x, dst), lambda x: x.astype(dst), UNARY, dtypes=POD,
-                 grad=False)
+    # Values in [0, 100], which every dtype holds: out-of-range casts are tests/test_dtypes.py's.
+    return OpRow("cast_to_" + dst, lambda tf, x: tf.cast(x, dst), lambda x: x.astype(np_dtype(dst)), UNARY,
+                 dtypes=ALL_POD, grad=False, low=0, high=100, extra={"native_ref": True})
 
 
 ROWS = [
@@ -252,7 +256,7 @@ ROWS = [
           dtypes=POD, input_dtypes=lambda dt: ["bool", dt, dt]),
     OpRow("add_n", lambda tf, a, b, c: tf.add_n([a, b, c]), lambda a, b, c: a + b + c, SAME3, dtypes=NUMERIC),
     OpRow("add_n_two", lambda tf, a, b: tf.add_n([a, b]), np.add, [((4, 5), (4, 5))], dtypes=NUMERIC),
-] + [_cast_row(d) for d in POD] + [
+] + [_cast_row(d) for d in ALL_POD] + [
     OpRow("ZerosLike", _op("ZerosLike"), np.zeros_like, UNARY, dtypes=POD, grad=False),
     OpRow("OnesLike", _op("OnesLike"), np.ones_like, UNARY, dtypes=POD, grad=False),
 
@@ -262,3 +266,24 @@ ROWS = [
     OpRow("SigmoidGrad", _op("SigmoidGrad"), lambda y, dy: dy * y * (1 - y), [((2, 3), (2, 3)), ((), ())]),
     OpRow("TanhGrad", _op("TanhGrad"), lambda y, dy: dy * (1 - y * y), [((2, 3), (2, 3)), ((), ())]),
 ]
+
+# float16 and bfloat16 (HALF) and the 8- and 16-bit integers where TensorFlow's CPU kernels have them
+# (cpp/dtype.h: Note [dtype sets]).
+_ARITH = HALF + SMALL_INT
+add_dtypes(ROWS, {
+    "add": _ARITH, "add_operator": _ARITH, "subtract": _ARITH, "multiply": _ARITH, "realdiv": HALF,
+    "div_no_nan": HALF, "div_no_nan[zeros]": HALF, "truediv": _ARITH, "floordiv": _ARITH, "floormod": _ARITH,
+    "pow": HALF + SIGNED_SMALL_INT, "maximum": _ARITH, "minimum": _ARITH, "squared_difference": HALF,
+    "scalar_mul": HALF, "truncatediv": _ARITH, "atan2": HALF, "xlogy": HALF, "xlogy[x=0]": HALF, "xdivy": HALF,
+    "xdivy[x=0]": HALF,
+    "equal": _ARITH, "equal_ties": _ARITH, "not_equal": _ARITH, "less": _ARITH, "less_equal": _ARITH,
+    "greater": _ARITH, "greater_equal": _ARITH,
+    "negative": HALF + SIGNED_SMALL_INT, "square": _ARITH, "sqrt": HALF, "rsqrt": HALF, "exp": HALF, "log": HALF,
+    "log1p": HALF, "abs": HALF + SIGNED_SMALL_INT, "sign": HALF + SIGNED_SMALL_INT, "sign_grad": HALF, "sin": HALF,
+    "cos": HALF, "tanh": HALF, "sigmoid": HALF, "sigmoid_extreme": HALF, "expm1": HALF, "erf": HALF, "erfc": HALF,
+    "lgamma": ("float16",), "digamma": ("float16",), "tan": HALF, "asin": HALF, "acos": HALF, "atan": HALF,
+    "sinh": HALF, "cosh": HALF, "asinh": HALF, "acosh": HALF, "atanh": HALF, "swish": HALF, "reciprocal": HALF,
+    "relu": _ARITH, "floor": HALF, "ceil": HALF, "round": _ARITH, "is_nan": HALF, "is_inf": HALF,
+    "is_finite": HALF, "where": _ARITH, "add_n": _ARITH, "add_n_two": _ARITH, "ZerosLike": _ARITH,
+    "OnesLike": _ARITH, "ReluGrad": HALF, "SigmoidGrad": HALF, "TanhGrad": HALF,
+})

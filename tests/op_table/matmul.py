@@ -1,7 +1,7 @@
 """Op-table rows of the linear-algebra family (cpp/ops/matmul.cc, python/tideflow/ops/linalg_ops.py)."""
 import numpy as np
 
-from .common import OpRow
+from .common import HALF, OpRow, add_dtypes_to_families
 
 FLOATS = ("float32", "float64")
 NUMERIC = ("float32", "float64", "int32", "int64")
@@ -84,3 +84,8 @@ ROWS = _matmul_rows() + _batch_rows() + [
     OpRow("norm[ord=1,axis=1]", lambda tf, x: tf.norm(x, ord=1, axis=1), lambda x: np.abs(x).sum(axis=1),
           [((2, 3),)], avoid=lambda a: [a[0] + np.where(a[0] >= 0, 0.2, -0.2).astype(a[0].dtype)]),
 ]
+
+# MatMul and BatchMatMulV2 run float16 and bfloat16 through float32 (Note [computing in float32]) and int16,
+# as TensorFlow's CPU kernels.
+add_dtypes_to_families(ROWS, ["matmul", "matmul_batched", "tensordot", "trace"], HALF, only_with="float32")
+add_dtypes_to_families(ROWS, ["matrix_inverse"], ("float16",), only_with="float32")

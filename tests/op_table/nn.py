@@ -1,7 +1,7 @@
 """Op-table rows of tf.nn (cpp/ops/nn.cc, python/tideflow/ops/nn_ops.py)."""
 import numpy as np
 
-from .common import OpRow
+from .common import HALF, SMALL_INT, OpRow, add_dtypes, add_dtypes_to_families
 
 FLOATS = ("float32", "float64")
 
@@ -107,3 +107,14 @@ ROWS = [
     OpRow("xw_plus_b", lambda tf, x, w, b: tf.nn.xw_plus_b(x, w, b), lambda x, w, b: x @ w + b,
           [((2, 3), (3, 4), (4,))], rtol=1e-4),
 ]
+
+# float16 and bfloat16 where TensorFlow's CPU kernels have them (cpp/dtype.h: Note [dtype sets]); softmax and
+# the losses compute in float32 and round once (Note [computing in float32]).
+add_dtypes_to_families(ROWS, ["softmax", "log_softmax", "softmax_cross_entropy_with_logits_v2",
+                              "softmax_cross_entropy_with_logits", "sparse_softmax_cross_entropy_with_logits",
+                              "sigmoid_cross_entropy_with_logits", "l2_normalize", "softsign", "embedding_lookup",
+                              "l2_loss", "bias_add", "relu6", "leaky_relu", "elu", "softplus", "moments",
+                              "xw_plus_b"], HALF, only_with="float32")
+# embedding_lookup's max_norm clips by a float norm: the integers only gather.
+add_dtypes(ROWS, {"bias_add": SMALL_INT, "bias_add[NCHW]": SMALL_INT, "embedding_lookup": SMALL_INT,
+                  "embedding_lookup[shards,mod]": SMALL_INT})

@@ -3,7 +3,7 @@ import numpy as np
 
 from tideflow.framework import ops as _ops
 
-from .common import OpRow
+from .common import HALF, SMALL_INT, OpRow, add_dtypes_to_families
 
 FLOATS = ("float32", "float64")
 NUMERIC = ("float32", "float64", "int32", "int64")
@@ -185,3 +185,10 @@ ROWS = (
               grad_inputs=[0]),
     ]
 )
+
+# float16 and bfloat16 (computed in float32, rounded once) and the 8- and 16-bit integers where TensorFlow's
+# CPU kernels have them (cpp/dtype.h: Note [dtype sets]). Sums and products of small integers are left out:
+# NumPy accumulates them in int64, TensorFlow and tideflow wrap in the element type.
+add_dtypes_to_families(ROWS, ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "argmax",
+                              "argmin", "arg_max", "cumsum", "cumprod"], HALF, only_with="float32")
+add_dtypes_to_families(ROWS, ["reduce_max", "reduce_min", "argmax", "argmin"], SMALL_INT, only_with="int32")

@@ -82,14 +82,22 @@ typedef enum TFL_DataType {
   TFL_FLOAT = 1,
   TFL_DOUBLE = 2,
   TFL_INT32 = 3,
+  TFL_UINT8 = 4,
+  TFL_INT16 = 5,
+  TFL_INT8 = 6,
   TFL_STRING = 7,
   TFL_INT64 = 9,
-  TFL_BOOL = 10
+  TFL_BOOL = 10,
+  TFL_BFLOAT16 = 14,
+  TFL_UINT16 = 17,
+  TFL_HALF = 19 /* float16 */
 } TFL_DataType;
 
-/* Bytes per element (bool: 1), 0 for TFL_STRING and unknown types. */
+/* Bytes per element (bool: 1, TFL_HALF and TFL_BFLOAT16: 2, their bits as uint16_t), 0 for TFL_STRING and
+ * unknown types. */
 TFL_CAPI_EXPORT extern size_t TFL_DataTypeSize(TFL_DataType dtype);
-/* "float32", "float64", "int32", "int64", "bool", "string"; "invalid" otherwise. */
+/* "float32", "float64", "int32", "int64", "bool", "string", "uint8", "int8", "int16", "uint16",
+ * "float16", "bfloat16"; "invalid" otherwise. */
 TFL_CAPI_EXPORT extern const char* TFL_DataTypeName(TFL_DataType dtype);
 
 /* A dense, row-major tensor. Handles to one value may share its buffer: writing goes through

@@ -150,7 +150,8 @@ std::string read_string(F&& f) {
 
 enum class DType : int {
   Float32 = TFL_FLOAT, Float64 = TFL_DOUBLE, Int32 = TFL_INT32, Int64 = TFL_INT64, Bool = TFL_BOOL,
-  String = TFL_STRING,
+  String = TFL_STRING, UInt8 = TFL_UINT8, Int8 = TFL_INT8, Int16 = TFL_INT16, UInt16 = TFL_UINT16,
+  Float16 = TFL_HALF, BFloat16 = TFL_BFLOAT16,  // element data: the 16 bits of each value (uint16_t)
 };
 constexpr DType float32 = DType::Float32;
 constexpr DType float64 = DType::Float64;
@@ -167,6 +168,10 @@ template <> struct dtype_of<double> { static constexpr DType value = DType::Floa
 template <> struct dtype_of<int32_t> { static constexpr DType value = DType::Int32; };
 template <> struct dtype_of<int64_t> { static constexpr DType value = DType::Int64; };
 template <> struct dtype_of<bool> { static constexpr DType value = DType::Bool; };
+template <> struct dtype_of<uint8_t> { static constexpr DType value = DType::UInt8; };
+template <> struct dtype_of<int8_t> { static constexpr DType value = DType::Int8; };
+template <> struct dtype_of<int16_t> { static constexpr DType value = DType::Int16; };
+template <> struct dtype_of<uint16_t> { static constexpr DType value = DType::UInt16; };
 
 // A tensor's shape; -1 marks an unknown dimension in graph-construction (static) shapes.
 using Shape = std::vector<int64_t>;

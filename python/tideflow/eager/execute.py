@@ -57,6 +57,8 @@ def constant(value, dtype=None, shape=None, name=None, verify_shape=False):
     arr = _ops._constant_array(value, dtype, shape, verify_shape)
     if arr.dtype.kind == "O":
         return _tensor.from_array(_ops._string_value(arr))
+    if dtype is not None:  # bfloat16 values may be float32 arrays (Note [bfloat16 arrays])
+        return _tensor.from_array(_dtypes._core_value(arr, _dtypes.as_dtype(dtype)))
     return _tensor.from_array(arr)
 
 

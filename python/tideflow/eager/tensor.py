@@ -271,10 +271,7 @@ def _install():
     global _slice_helper
     _slice_helper = array_ops._slice_helper
     EagerTensor.__getitem__ = _getitem
-    by_enum = {d._enum: d for d in (_dtypes.float32, _dtypes.float64, _dtypes.int32, _dtypes.int64,
-                                    _dtypes.bool, _dtypes.string)}
-    table = [by_enum[e] for e in (_core.DType.float32, _core.DType.float64, _core.DType.int32,
-                                  _core.DType.int64, _core.DType.bool, _core.DType.string)]
+    table = sorted(_dtypes._ALL, key=lambda d: d._enum.value)  # indexed by the core's DType number
     _core._set_eager_tensor_type(EagerTensor, table, impls)
     _ops.Tensor.register(EagerTensor)
 

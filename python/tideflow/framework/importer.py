@@ -30,7 +30,8 @@ __all__ = ["import_graph_def"]
 
 # TensorFlow's DataType values of tideflow's dtypes (reference types, +100, read as their base type).
 _TF_DTYPES = {1: _dtypes.float32, 2: _dtypes.float64, 3: _dtypes.int32, 9: _dtypes.int64, 10: _dtypes.bool,
-              7: _dtypes.string}
+              7: _dtypes.string, 4: _dtypes.uint8, 5: _dtypes.int16, 6: _dtypes.int8, 14: _dtypes.bfloat16,
+              17: _dtypes.uint16, 19: _dtypes.float16}
 TF_DATATYPE = {d: t for t, d in _TF_DTYPES.items()}
 
 # Ops that read or write checkpoints in TensorFlow's Saver subgraph.

@@ -283,7 +283,7 @@ def _np_value(value, dtype):
         if dtype.is_integer and not isinstance(value, (np.ndarray, np.generic)) and np.asarray(value).dtype.kind == "f":
             raise TypeError("Expected %s, got %r of type '%s' instead." % (dtype.name, value, type(value).__name__))
         try:
-            return np.asarray(value, dtype=dtype.as_numpy_dtype)
+            return np.asarray(value, dtype=_dtypes._np_for(dtype))
         except OverflowError:  # NumPy's untyped error for a Python int the dtype cannot hold
             raise ValueError("Can't convert Python int %s to a %s tensor: value out of range"
                              % (str(value)[:100], dtype.name)) from None
@@ -356,9 +356,9 @@ def constant_op(value, dtype=None, shape=None, name="Const", verify_shape=False)
     if _core.executing_eagerly():
         return _eager.constant(value, dtype, shape, name, verify_shape)
     arr = _constant_array(value, dtype, shape, verify_shape)
-    dt = _dtypes.as_dtype(arr.dtype)
-    value_attr = _string_value(arr) if dt is _dtypes.string else (
-        arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
+    dt = _dtypes.as_dtype(dtype if dtype is not None else arr.dtype)  # bfloat16 values may be float32 arrays
+    value_attr = _string_value(arr) if dt is _dtypes.string else _dtypes._core_value(
+        arr if arr.flags.c_contiguous else np.ascontiguousarray(arr), dt)
     return apply_op("Const", [], {"value": value_attr, "dtype": dt._enum}, name=name or "Const").outputs[0]
 
 

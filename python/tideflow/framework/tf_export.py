@@ -27,8 +27,7 @@ __all__ = ["graph_to_graph_def", "GRAPH_DEF_VERSION"]
 # TensorFlow 1.15's GraphDef version (the API tideflow follows); TensorFlow 2 reads it as well.
 GRAPH_DEF_VERSION = 134
 
-_CORE_TO_DTYPE = {d._enum: d for d in (_dtypes.float32, _dtypes.float64, _dtypes.int32, _dtypes.int64, _dtypes.bool,
-                                       _dtypes.string)}
+_CORE_TO_DTYPE = {d._enum: d for d in _dtypes._ALL if d is not _dtypes.variant}
 
 
 def _datatype(core_dtype):

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _core
 from . import ops as _ops
+from . import dtypes as _dtypes
 
 _SCHEMA, _ENUMS = _core.tf_proto_schema()
 
@@ -608,6 +609,8 @@ def make_tensor_proto(values, dtype=None, shape=None, verify_shape=False, allow_
         value = _ops._string_value(arr)
     else:
         value = arr if arr.flags.c_contiguous else arr.copy()
+        if dtype is not None:
+            value = _dtypes._core_value(value, _dtypes.as_dtype(dtype))  # bfloat16 without ml_dtypes
     t = TensorProto()
     t._load(_core.tf_tensor_to_proto(value))
     return t

@@ -94,7 +94,8 @@ def div_no_nan(x, y, name=None):
 
 
 def _truediv(x, y, name, default_name, reflected=False):
-    # Python 3 division: integers divide as float64 (TensorFlow's choice for int32/int64), floats as is.
+    # Python 3 division: integers divide as floats (TensorFlow's table: float32 for the 8- and 16-bit
+    # integers, float64 for int32/int64), floats as they are.
     with _ops.name_scope(name, default_name, [x, y]) as scope:
         x, y = _pair(x, y, reflected)
         if x.dtype is not y.dtype:
@@ -102,12 +103,14 @@ def _truediv(x, y, name, default_name, reflected=False):
         if x.dtype.is_bool:
             raise TypeError("Invalid dtype %r in __truediv__" % x.dtype)
         if x.dtype.is_integer:
-            x, y = cast(x, _dtypes.float64), cast(y, _dtypes.float64)
+            to = _dtypes.float64 if x.dtype in (_dtypes.int32, _dtypes.int64) else _dtypes.float32
+            x, y = cast(x, to), cast(y, to)
         return _ops.apply1("RealDiv", [x, y], name=scope)
 
 
 def truediv(x, y, name=None):
-    """x / y with Python 3 semantics: int32/int64 operands are cast to float64 first."""
+    """x / y with Python 3 semantics: int32/int64 operands are cast to float64 first, smaller integers to
+    float32."""
     return _truediv(x, y, name, "truediv")
 
 

@@ -120,10 +120,12 @@ def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001, 
             raise ValueError("Both 'mean' and 'variance' must be None if is_training is True.")
     elif mean is None or variance is None:
         raise ValueError("Both 'mean' and 'variance' must be a 1D tensor when is_training is False.")
+    # float16 and bfloat16 inputs keep their statistics in float32 (TensorFlow's U)
+    stats_dtype = "float32" if x.dtype.name in ("float16", "bfloat16") else x.dtype
     if mean is None:
-        mean = _ops.convert_to_tensor(np.zeros([0], x.dtype.as_numpy_dtype))
+        mean = _ops.constant_op(np.zeros([0]), stats_dtype)
     if variance is None:
-        variance = _ops.convert_to_tensor(np.zeros([0], x.dtype.as_numpy_dtype))
+        variance = _ops.constant_op(np.zeros([0]), stats_dtype)
     epsilon = max(float(epsilon), 1.001e-5)
     attrs = {"epsilon": epsilon, "data_format": data_format, "is_training": bool(is_training)}
     op = _ops.apply_op("FusedBatchNormV3", [x, scale, offset, mean, variance], attrs,

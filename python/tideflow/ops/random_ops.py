@@ -45,9 +45,10 @@ def _seed_attrs(seed):
 def random_uniform(shape, minval=0, maxval=None, dtype=_dtypes.float32, seed=None, name=None):
     """Values uniform in [minval, maxval): floats default to [0, 1); integers need maxval."""
     dtype = _dtypes.as_dtype(dtype)
-    if dtype not in (_dtypes.float32, _dtypes.float64, _dtypes.int32, _dtypes.int64):
-        raise ValueError("Argument `dtype` got invalid value %s. Accepted dtypes are float32, float64, int32 "
-                         "and int64." % dtype.name)
+    if dtype not in (_dtypes.float16, _dtypes.bfloat16, _dtypes.float32, _dtypes.float64, _dtypes.int32,
+                     _dtypes.int64):
+        raise ValueError("Argument `dtype` got invalid value %s. Accepted dtypes are float16, bfloat16, float32, "
+                         "float64, int32 and int64." % dtype.name)
     if maxval is None:
         if dtype.is_integer:
             raise ValueError("Must specify maxval for integer dtype %r" % dtype)

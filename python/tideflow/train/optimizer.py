@@ -252,7 +252,7 @@ class Optimizer:
         return self._non_slot_dict.get((name, graph or _ops.get_default_graph()))
 
     def _assert_valid_dtypes(self, tensors):
-        valid = (_dtypes.float32, _dtypes.float64)
+        valid = (_dtypes.float16, _dtypes.bfloat16, _dtypes.float32, _dtypes.float64)
         for t in tensors:
             if t.dtype not in valid:
                 raise ValueError("Invalid type %s for %s, expected: %s."
