@@ -273,26 +273,33 @@ class QueueBase:
 
     # ---- operations ----
     def enqueue(self, vals, name=None):
-        tensors = self._flatten(vals)
-        self._element_shape_check(tensors, False)
-        state = self
-
-        def fn(*arrs):
-            elem = []
-            for i, (a, dt) in enumerate(zip(arrs, state._dtypes)):
-                a = _np_value(a, dt)
-                state._run_check(a, i)
-                elem.append(a)
-            state._state.enqueue([tuple(elem)])
-        return script_ops.py_func(fn, tensors, [], name=name or "%s_enqueue" % self._name)
+        return self._enqueue_node(vals, False, None, name or "%s_enqueue" % self._name)
 
     def enqueue_many(self, vals, name=None):
+        return self._enqueue_node(vals, True, None, name or "%s_EnqueueMany" % self._name)
+
+    def _enqueue_where(self, vals, keep, many, name=None):
+        """tf.train.maybe_batch's enqueue: only the elements whose `keep` (a bool scalar, or one per row
+        with `many`) is true."""
+        return self._enqueue_node(vals, many, keep, name or "%s_%s" % (self._name,
+                                                                       "EnqueueMany" if many else "enqueue"))
+
+    def _enqueue_node(self, vals, many, keep, name):
         tensors = self._flatten(vals)
-        self._element_shape_check(tensors, True)
-        state = self
+        self._element_shape_check(tensors, many)
+        q = self
 
         def fn(*arrs):
-            arrs = [_np_value(a, dt) for a, dt in zip(arrs, state._dtypes)]
+            if keep is not None:
+                mask, arrs = np.asarray(arrs[-1], dtype=bool), arrs[:-1]
+                if mask.ndim == 0 and not mask:
+                    return
+            arrs = [_np_value(a, dt) for a, dt in zip(arrs, q._dtypes)]
+            if not many:
+                for i, a in enumerate(arrs):
+                    q._run_check(a, i)
+                q._state.enqueue([tuple(arrs)])
+                return
             n = None
             for i, a in enumerate(arrs):
                 if a.ndim == 0:
@@ -304,14 +311,21 @@ class QueueBase:
                     raise _errors.InvalidArgumentError(
                         None, None, "Shape mismatch in tuple component %d. Expected batch size %d, got %d"
                         % (i, n, a.shape[0]))
+            rows = range(n)
+            if keep is not None and mask.ndim == 1:
+                if mask.shape[0] != n:
+                    raise _errors.InvalidArgumentError(None, None, "keep_input has %d entries for a batch of %d"
+                                                       % (mask.shape[0], n))
+                rows = np.nonzero(mask)[0]
             elements = []
-            for j in range(n):
+            for j in rows:
                 elem = tuple(a[j] for a in arrs)
                 for i, e in enumerate(elem):
-                    state._run_check(e, i)
+                    q._run_check(e, i)
                 elements.append(elem)
-            state._state.enqueue(elements)
-        return script_ops.py_func(fn, tensors, [], name=name or "%s_EnqueueMany" % self._name)
+            q._state.enqueue(elements)
+        inputs = tensors + ([keep] if keep is not None else [])
+        return script_ops.py_func(fn, inputs, [], name=name)
 
     def _dequeue_op(self, n, allow_smaller, name):
         state = self
