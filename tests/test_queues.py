@@ -396,6 +396,7 @@ def test_batch_enqueue_many_and_dynamic_pad():
         threads = tf.train.start_queue_runners(sess, coord)
         np.testing.assert_array_equal(sess.run(bp), [[0, 0, 0], [0, 1, 2]])
         np.testing.assert_array_equal(sess.run(bp), [[0, 1], [0, 1]])
+        sess.run(q.close())  # ends the runner's upstream dequeue (a coordinator stop alone would not)
         coord.request_stop()
         coord.join(threads, stop_grace_period_secs=5)
 
@@ -556,7 +557,7 @@ def test_decode_csv_values_defaults_and_errors():
         np.testing.assert_array_equal(vb, np.array([2.5, 1.5, -1000.0], np.float32))
         assert vc.tolist() == [b"x", b"d", b'q,"t"']
         with pytest.raises(tf.errors.InvalidArgumentError, match="required but missing"):
-            sess.run(tf.decode_csv(tf.constant(["1,"]), [[0], tf.constant([], tf.int32)]))
+            sess.run(tf.decode_csv(tf.constant(["1,"]), [[0], tf.zeros([0], tf.int32)]))
         with pytest.raises(tf.errors.InvalidArgumentError, match="Expect 2 fields but have 3"):
             sess.run(tf.decode_csv(tf.constant(["1,2,3"]), [[0], [0]]))
         with pytest.raises(tf.errors.InvalidArgumentError, match="not a valid int32"):

@@ -185,10 +185,8 @@ def _as_shape_list(shapes, n, unknown_rank_ok):
 
 
 def _np_value(x, dtype):
-    if dtype is _dtypes.string:
-        arr = np.asarray(x, dtype=object)
-        return arr
-    return np.asarray(x, dtype=dtype.as_numpy_dtype)
+    # A copy: the kernel's input arrays may share memory with tensors the run frees or reuses afterwards.
+    return np.array(x, dtype=object if dtype is _dtypes.string else dtype.as_numpy_dtype, copy=True)
 
 
 class QueueBase:
@@ -319,7 +317,7 @@ class QueueBase:
                 rows = np.nonzero(mask)[0]
             elements = []
             for j in rows:
-                elem = tuple(a[j] for a in arrs)
+                elem = tuple(a[j, ...] for a in arrs)  # 0-d arrays, strings included
                 for i, e in enumerate(elem):
                     q._run_check(e, i)
                 elements.append(elem)
@@ -415,7 +413,7 @@ class PaddingFIFOQueue(QueueBase):
         if dt is _dtypes.string:
             out[...] = b""
         for j, p in enumerate(parts):
-            out[(j,) + tuple(slice(0, k) for k in p.shape)] = p
+            out[(j,) + tuple(slice(0, k) for k in p.shape)] = p if p.ndim else p.item()
         return out
 
 

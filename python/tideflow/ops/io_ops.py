@@ -290,6 +290,15 @@ def _split_csv(record, delim, use_quote, rec_index):
     return fields
 
 
+def _default_tensor(d, i):
+    if isinstance(d, (list, tuple)):
+        if not d:
+            return _ops.convert_to_tensor(np.zeros(0, np.float32), name="record_defaults_%d" % i)  # required
+        if len(d) == 1 and isinstance(d[0], _ops.Tensor):
+            return d[0]  # [tensor]: a one-element default
+    return _ops.convert_to_tensor(d, name="record_defaults_%d" % i)
+
+
 def decode_csv(records, record_defaults, field_delim=",", use_quote_delim=True, name=None, na_value="",
                select_cols=None):
     """Columns of CSV `records` (a string tensor): one tensor per entry of record_defaults, of its dtype and of
@@ -297,7 +306,7 @@ def decode_csv(records, record_defaults, field_delim=",", use_quote_delim=True, 
     missing; select_cols picks (increasing) columns."""
     if not isinstance(record_defaults, (list, tuple)) or not record_defaults:
         raise ValueError("record_defaults must be a non-empty list")
-    defaults = [_ops.convert_to_tensor(d) for d in record_defaults]
+    defaults = [_default_tensor(d, i) for i, d in enumerate(record_defaults)]
     types = []
     for i, d in enumerate(defaults):
         if d.dtype not in _CSV_TYPES:
