@@ -627,3 +627,34 @@ def test_batch_shapes_match_tensorflow():
     with g.as_default():
         want = build(tfr)
     assert build(tf) == want
+
+
+def test_match_filenames_once_feeds_a_reader(tmp_path):
+    for i in range(3):
+        _write(tmp_path, "part-%d.txt" % i, b"line %d\n" % i)
+    _write(tmp_path, "other.dat", b"no\n")
+    files = tf.train.match_filenames_once(str(tmp_path / "part-*.txt"))
+    assert [v.op.name for v in tf.local_variables()] == ["matching_filenames"]
+    q = tf.train.string_input_producer(files, num_epochs=1, shuffle=False)
+    _, line = tf.TextLineReader().read(q)
+    with tf.Session() as sess:
+        sess.run(tf.local_variables_initializer())
+        coord = tf.train.Coordinator()
+        threads = tf.train.start_queue_runners(sess, coord)
+        got = []
+        with pytest.raises(tf.errors.OutOfRangeError):
+            while True:
+                got.append(sess.run(line))
+        coord.request_stop()
+        coord.join(threads)
+    assert got == [b"line 0", b"line 1", b"line 2"]
+
+
+def test_queue_runner_properties_match_tensorflow_defaults():
+    q = tf.FIFOQueue(2, tf.int32, shapes=[[]])
+    qr = tf.train.QueueRunner(q, [q.enqueue(1)])
+    assert qr.queue is q and qr.name == q.name
+    assert qr.queue_closed_exception_types == (tf.errors.OutOfRangeError,)
+    assert qr.close_op.name.endswith("_Close") and qr.cancel_op.name.endswith("_Close_1")
+    with pytest.raises(ValueError):
+        tf.train.QueueRunner(q, [])

@@ -51,7 +51,7 @@ def match_filenames_once(pattern, name=None):
             return np.array([f.encode() for f in files], dtype=object).reshape(-1)
         files = script_ops.py_func(match, [pat], _dtypes.string, name="MatchingFiles")
         files.set_shape([None])
-        return state_ops.Variable(files, name=scope.rstrip("/"), trainable=False, validate_shape=False,
+        return state_ops.Variable(files, name=scope, trainable=False, validate_shape=False,
                                   collections=[_ops.GraphKeys.LOCAL_VARIABLES])
 
 
@@ -85,7 +85,7 @@ def string_input_producer(string_tensor, num_epochs=None, shuffle=True, seed=Non
                           name=None, cancel_op=None):
     """A queue of the strings of `string_tensor` (file names, usually) for a reader."""
     not_null_err = "string_input_producer requires a non-null input tensor"
-    if not isinstance(string_tensor, _ops.Tensor) and not string_tensor:
+    if isinstance(string_tensor, (list, tuple, np.ndarray)) and len(string_tensor) == 0:
         raise ValueError(not_null_err)
     with _ops.name_scope(name, "input_producer", [string_tensor]) as scope:
         string_tensor = _ops.convert_to_tensor(string_tensor, dtype=_dtypes.string)

@@ -32,7 +32,10 @@ class QueueRunner:
         self._cancel_op = cancel_op if cancel_op is not None else queue.close(cancel_pending_enqueues=True)
         if queue_closed_exception_types is None:
             queue_closed_exception_types = (_errors.OutOfRangeError,)
-        self._queue_closed_exception_types = tuple(queue_closed_exception_types) + (_errors.CancelledError,)
+        self._queue_closed_exception_types = tuple(queue_closed_exception_types)
+        # A cancelled enqueue (the cancel op at a coordinator stop, Session.close) also ends a thread quietly:
+        # TensorFlow reports it to a coordinator that has already stopped, which ignores it.
+        self._quiet_exception_types = self._queue_closed_exception_types + (_errors.CancelledError,)
         self._lock = threading.Lock()
         self._runs_per_session = weakref.WeakKeyDictionary()
         self._exceptions_raised = []
@@ -56,7 +59,7 @@ class QueueRunner:
                     break
                 try:
                     sess.run(enqueue_op)
-                except self._queue_closed_exception_types:
+                except self._quiet_exception_types:
                     # The input ended (or the queue was closed): the last thread out closes the queue.
                     with self._lock:
                         self._runs_per_session[sess] -= 1
