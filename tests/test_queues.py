@@ -658,3 +658,40 @@ def test_queue_runner_properties_match_tensorflow_defaults():
     assert qr.close_op.name.endswith("_Close") and qr.cancel_op.name.endswith("_Close_1")
     with pytest.raises(ValueError):
         tf.train.QueueRunner(q, [])
+
+
+def test_reader_programs_match_tensorflow(tmp_path):
+    """TensorFlow's "Reading data" how-to (string_input_producer + TextLineReader + decode_csv) and the
+    fixed-length and whole-file readers: the same keys, values and columns under TensorFlow and tideflow."""
+    tfr = _tf1()
+    f0 = _write(tmp_path, "f0.csv", b"h,h,h\n1,2,3\n4,,6\r\n")
+    f1 = _write(tmp_path, "f1.csv", b"h\n7,8,9")
+    f2 = _write(tmp_path, "f2.bin", b"HHabcdefgT")
+
+    def program(m):
+        q = m.train.string_input_producer([f0, f1], num_epochs=2, shuffle=False)
+        key, value = m.TextLineReader(skip_header_lines=1).read(q)
+        cols = m.decode_csv(value, record_defaults=[[0], [-1], [0.5]])
+        q2 = m.train.string_input_producer([f2, f0], num_epochs=1, shuffle=False)
+        k2, v2 = m.FixedLengthRecordReader(3, header_bytes=2, footer_bytes=1).read(q2)
+        q3 = m.train.string_input_producer([f1, f2], num_epochs=1, shuffle=False)
+        k3, v3 = m.WholeFileReader().read(q3)
+        out = []
+        with m.Session() as sess:
+            sess.run(m.local_variables_initializer())
+            coord = m.train.Coordinator()
+            threads = m.train.start_queue_runners(sess=sess, coord=coord)
+            for fetch in ([key, value] + cols, [k2, v2], [k3, v3]):
+                for _ in range(20):
+                    try:
+                        out.append([x.tolist() if hasattr(x, "tolist") else x for x in sess.run(fetch)])
+                    except m.errors.OutOfRangeError:
+                        out.append("end")
+                        break
+            coord.request_stop()
+            coord.join(threads)
+        return out
+    g = tfr.Graph()
+    with g.as_default():
+        want = program(tfr)
+    assert program(tf) == want
