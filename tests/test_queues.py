@@ -695,3 +695,12 @@ def test_reader_programs_match_tensorflow(tmp_path):
     with g.as_default():
         want = program(tfr)
     assert program(tf) == want
+
+
+def test_queues_and_readers_refuse_eager_mode():
+    from tideflow.eager import context
+    with context.eager_mode():
+        with pytest.raises(RuntimeError, match="eager execution"):
+            tf.FIFOQueue(2, tf.int32)
+        with pytest.raises(RuntimeError, match="eager execution"):
+            tf.TextLineReader()

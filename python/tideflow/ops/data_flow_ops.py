@@ -193,6 +193,9 @@ class QueueBase:
     """The operations every queue has; the graph nodes are PyFunc nodes over one _QueueState."""
 
     def __init__(self, kind, dtypes, shapes, names, capacity, default_name, name, min_after_dequeue=0, seed=None):
+        if _ops._core.executing_eagerly():
+            raise RuntimeError("Queues are not supported by tideflow when eager execution is enabled. "
+                               "Instead, please use tf.data to get data into your model.")
         if not isinstance(dtypes, (list, tuple)):
             dtypes = [dtypes]
         self._dtypes = [_dtypes.as_dtype(d) for d in dtypes]

@@ -41,6 +41,9 @@ class ReaderBase:
     the (key, value) pairs of one file."""
 
     def __init__(self, default_name, name=None):
+        if _ops._core.executing_eagerly():
+            raise RuntimeError("Readers are not supported when eager execution is enabled. Instead, please use "
+                               "tf.data to get data into your model.")
         # The reader's own node, as TensorFlow has one (its `reader_ref`).
         self._reader_ref = _ops.constant_op(np.array(b"reader", dtype=object), name=name or default_name)
         self._lock = threading.Lock()
