@@ -1,6 +1,5 @@
 """TF 1.x queues, queue runners, Coordinator, input producers, batching, readers and record decoding
 (ops/data_flow_ops.py, ops/io_ops.py, train/coordinator.py, train/queue_runner_impl.py, train/input.py)."""
-import os
 import threading
 import time
 
@@ -597,14 +596,12 @@ def _tf1():
 def test_decode_csv_matches_tensorflow():
     tfr = _tf1()
     records = ["1,2.5,abc,7", ",-0.5,,", '3,1e-3,"x,""y""",-2', "  4, 5 ,z,1"]
-    defaults = [[0], [1.0], ["dflt"], [np.int64(9)]]
     g = tfr.Graph()
     with g.as_default(), tfr.Session(graph=g) as s:
         want = s.run(tfr.decode_csv(records, [[0], [1.0], ["dflt"], [tfr.constant(9, tfr.int64)]]))
     got_t = tf.decode_csv(records, [[0], [1.0], ["dflt"], [tf.constant(9, tf.int64)]])
     with tf.Session() as sess:
         got = sess.run(got_t)
-    del defaults
     for w, g_ in zip(want, got):
         assert w.dtype == g_.dtype
         np.testing.assert_array_equal(w, g_)
