@@ -82,6 +82,8 @@ from .ops import nn_ops as nn  # noqa: E402
 from . import losses, train, summary, test  # noqa: E402
 from . import estimator, layers  # noqa: E402
 from . import data  # noqa: E402  (tf.data: data/dataset_ops.py)
+from .ops.data_flow_ops import QueueBase, FIFOQueue, RandomShuffleQueue, PaddingFIFOQueue, PriorityQueue  # noqa
+from .ops.io_ops import *  # noqa: E402,F401,F403 (readers, read_file, decode_csv, decode_raw)
 from .legacy_names import *  # noqa: E402,F401,F403 (tf.mul, tf.scalar_summary...: TF 0.12 names)
 from . import tf_logging as logging, flags, app  # noqa: E402
 from .summary import Summary, SummaryMetadata, HistogramProto, SessionLog, Event  # noqa: E402

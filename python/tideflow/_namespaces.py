@@ -9,6 +9,8 @@ from .framework import graph_util, importer, tf_messages
 from .ops import (candidate_sampling_ops, control_flow_util, gen_ops, image_ops, linalg_ops, math_ops, nn_ops,
                   random_ops, rnn, rnn_cell_impl, sampled_losses, special_math_ops)
 from . import compat, summary_v2
+from .ops import data_flow_ops, io_ops
+from .train import queue_runner_impl
 from .eager import context, function
 
 
@@ -99,6 +101,7 @@ def install(ns):
     for n in image_ops.__all__:
         setattr(ns["image"], n, getattr(image_ops, n))
     ns["summary"].all_v2_summary_ops = summary_v2.all_v2_summary_ops
+    _install_queues(ns, sub)
     gen_ops.install(ns)  # tf.math and tf.debugging exist by now
     _publish(ns)  # last: every namespace is complete
 
@@ -154,6 +157,16 @@ def _publish(ns):
 def _list_physical_devices(device_type=None):
     """The accelerators visible to tideflow: none (it runs on the CPU; TensorFlow lists GPUs here)."""
     return []
+
+
+def _install_queues(ns, sub):
+    """TF 1.x queue-based input pipelines: tf.queue.*, tf.train.queue_runner, tf.io's readers and decoders."""
+    ns["queue"] = sub("queue", data_flow_ops.__all__)
+    ns["train"].queue_runner = sub("train.queue_runner", [])
+    for n in queue_runner_impl.__all__:
+        setattr(ns["train"].queue_runner, n, getattr(queue_runner_impl, n))
+    for n in io_ops.__all__:
+        setattr(ns["io"], n, getattr(io_ops, n))
 
 
 def _install_eager(ns, sub):

@@ -56,6 +56,7 @@ class GraphKeys:
     ACTIVATIONS = "activations"
     WEIGHTS = "weights"
     BIASES = "biases"
+    QUEUE_RUNNERS = "queue_runners"
     VARIABLES = GLOBAL_VARIABLES
 
 

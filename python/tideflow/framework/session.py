@@ -212,6 +212,9 @@ class BaseSession:
         """Frees the session's resources (variable values); later run calls raise RuntimeError."""
         if not self._closed:
             self._closed = True
+            # Graph-held state such as queues (ops/data_flow_ops.py) cancels the runs waiting on it first.
+            for hook in list(getattr(self._graph, "_on_session_close", ())):
+                hook()
             self._c.close()
 
     def as_default(self):

@@ -5,7 +5,8 @@ import importlib as _importlib
 # Each module lists its public names in __all__.
 for _m in ("optimizer", "gradient_descent", "momentum", "adam", "adagrad", "rmsprop", "adadelta", "ftrl",
            "proximal_gradient_descent", "proximal_adagrad", "adagrad_da", "learning_rate_decay", "training_util",
-           "moving_averages", "saver", "checkpoint_management", "checkpoint_utils"):
+           "moving_averages", "saver", "checkpoint_management", "checkpoint_utils", "coordinator",
+           "queue_runner_impl", "input"):
     _mod = _importlib.import_module("." + _m, __name__)
     for _n in _mod.__all__:
         globals()[_n] = getattr(_mod, _n)

@@ -16,6 +16,8 @@ from ..framework import session as _session
 from ..ops import state_ops as _state_ops
 from . import basic_session_run_hooks as _hooks
 from . import checkpoint_management as _cm
+from . import coordinator as _coordinator
+from . import queue_runner_impl as _queue_runner
 from . import saver as _saver_mod
 
 __all__ = ["Scaffold", "SessionCreator", "ChiefSessionCreator", "MonitoredSession", "SingularMonitoredSession",
@@ -553,7 +555,12 @@ class _MonitoredSession:
 
         def create_session(self):
             self.tf_sess = self._session_creator.create_session()
-            self.coord = _Coordinator()
+            if _ops.get_collection(_ops.GraphKeys.QUEUE_RUNNERS):
+                # TF 1.x queue pipelines: their threads run under a real Coordinator, joined at close.
+                self.coord = _coordinator.Coordinator()
+                _queue_runner.start_queue_runners(sess=self.tf_sess, coord=self.coord)
+            else:
+                self.coord = _Coordinator()
             for hook in self._hooks:
                 hook.after_create_session(self.tf_sess, self.coord)
             return _CoordinatedSession(_HookedSession(self.tf_sess, self._hooks), self.coord,
