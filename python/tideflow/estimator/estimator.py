@@ -210,7 +210,7 @@ class Estimator:
                 _summary.scalar("loss", spec.loss)
             worker_hooks = list(hooks) + list(spec.training_hooks) + [_hooks.NanTensorHook(spec.loss)]
             if self._config.log_step_count_steps:
-                worker_hooks.append(_hooks.LoggingTensorHook({"loss": spec.loss, "step": global_step},
+                worker_hooks.append(_hooks.LoggingTensorHook({"loss": spec.loss, "step": step_read},
                                                              every_n_iter=self._config.log_step_count_steps))
             scaffold = self._scaffold(spec)
             chief_hooks = list(spec.training_chief_hooks)
