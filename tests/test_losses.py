@@ -257,3 +257,14 @@ def test_nn_cross_entropies_match_tensorflow():
         total = mod.reduce_sum(a) + mod.reduce_sum(b) + mod.reduce_sum(c) + mod.reduce_sum(d * d)
         return [a, b, c, d] + mod.gradients(total, [p["x"], p["y"]])
     _compare(build, {"x": _LOGITS.astype(np.float64), "y": _ONEHOT.astype(np.float64) * 0.7 + 0.1}, rtol=1e-9)
+def test_softmax_cross_entropy_casts_labels_to_the_logits_dtype():
+    # One-hot labels often come as float64 NumPy arrays (the MNIST tutorial reader's); TF casts them.
+    labels = np.eye(3)[[0, 2]]
+    logits = tf.constant([[1., 2., 3.], [0., 0., 5.]], tf.float32)
+    for fn in (tf.nn.softmax_cross_entropy_with_logits, tf.nn.softmax_cross_entropy_with_logits_v2):
+        loss = fn(labels=tf.constant(labels), logits=logits)
+        assert loss.dtype == tf.float32
+        with tf.Session() as sess:
+            x = np.array([[1., 2., 3.], [0., 0., 5.]])
+            want = -(labels * (x - np.log(np.exp(x).sum(1, keepdims=True)))).sum(1)
+            np.testing.assert_allclose(sess.run(loss), want, rtol=1e-6)

@@ -130,7 +130,9 @@ def softmax_cross_entropy_with_logits_v2(_sentinel=None, labels=None, logits=Non
     axis = axis if axis is not None else (dim if dim is not None else -1)
     with _ops.name_scope(name, "softmax_cross_entropy_with_logits", [logits, labels]) as scope:
         logits = _ops.convert_to_tensor(logits, name="logits")
-        labels = _ops.convert_to_tensor(labels, dtype=logits.dtype, name="labels")
+        labels = _ops.convert_to_tensor(labels, name="labels")
+        if labels.dtype.base_dtype != logits.dtype.base_dtype:  # TF casts labels to the logits' dtype
+            labels = math_ops.cast(labels, logits.dtype)
         rank = logits.shape.ndims
         if rank == 2 and axis in (-1, 1):
             return _ops.apply_op("SoftmaxCrossEntropyWithLogits", [logits, labels], name=scope).outputs[0]
