@@ -232,3 +232,43 @@ def test_aymericdamien_estimator_examples_run(example, mnist_dir, tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     acc = float(r.stdout.split("Testing Accuracy:")[1].split()[0])
     assert acc > 0.5, r.stdout  # 40 steps of a real model on digits: well above chance (0.1)
+
+
+# ---- feature columns and premade estimators -------------------------------------------------------------
+
+def test_numeric_column_input_layer():
+    cols = [tf.feature_column.numeric_column("b", shape=2), tf.feature_column.numeric_column("a", dtype=tf.int64,
+                                                                                              normalizer_fn=lambda t: t * 2)]
+    with tf.Graph().as_default(), tf.Session() as s:
+        out = s.run(tf.feature_column.input_layer({"a": np.array([1, 2]), "b": np.array([[3., 4.], [5., 6.]])}, cols))
+    np.testing.assert_array_equal(out, [[2, 3, 4], [4, 5, 6]])  # columns in name order, as TF
+    with pytest.raises(ValueError):
+        tf.feature_column.numeric_column("x", shape=(0,))
+    with pytest.raises(ValueError):
+        tf.feature_column.numeric_column(3)
+
+
+def test_dnn_classifier_and_linear_regressor(digits, tmp_path):
+    xtr, ytr, xte, yte = digits
+    fc = [tf.feature_column.numeric_column("x", shape=64)]
+    est = tf.estimator.DNNClassifier([32], fc, n_classes=10, model_dir=str(tmp_path / "dnn"),
+                                     config=tf.estimator.RunConfig(tf_random_seed=1))
+    est.train(tf.estimator.inputs.numpy_input_fn({"x": xtr}, ytr, batch_size=64, num_epochs=None, shuffle=True),
+              steps=400)
+    r = est.evaluate(tf.estimator.inputs.numpy_input_fn({"x": xte}, yte, shuffle=False))
+    assert r["accuracy"] >= 0.88 and set(r) == {"accuracy", "average_loss", "loss", "global_step"}
+    assert "dnn/hiddenlayer_0/kernel" in est.get_variable_names() and "dnn/logits/bias" in est.get_variable_names()
+    p = next(est.predict(tf.estimator.inputs.numpy_input_fn({"x": xte[:3]}, shuffle=False)))
+    assert set(p) == {"logits", "probabilities", "class_ids"} and p["class_ids"].shape == (1,)
+
+    rng = np.random.RandomState(0)
+    a, b = rng.rand(200).astype(np.float32), rng.rand(200).astype(np.float32)
+    y = 2 * a - 3 * b + 1
+    reg = tf.estimator.LinearRegressor([tf.feature_column.numeric_column("a"), tf.feature_column.numeric_column("b")],
+                                       model_dir=str(tmp_path / "lin"))
+    reg.train(tf.estimator.inputs.numpy_input_fn({"a": a, "b": b}, y, batch_size=20, num_epochs=None, shuffle=True),
+              steps=400)
+    np.testing.assert_allclose(reg.get_variable_value("linear/linear_model/a/weights"), [[2.0]], atol=0.05)
+    np.testing.assert_allclose(reg.get_variable_value("linear/linear_model/bias_weights"), [1.0], atol=0.05)
+    r = reg.evaluate(tf.estimator.inputs.numpy_input_fn({"a": a, "b": b}, y, shuffle=False))
+    assert r["average_loss"] < 1e-3 and r["label/mean"] == pytest.approx(y.mean(), rel=1e-5)

@@ -5,9 +5,12 @@ import importlib as _importlib
 
 from .model_fn import ModeKeys
 
-_LAZY = {"Estimator": "estimator", "EstimatorSpec": "model_fn", "RunConfig": "run_config"}
+_LAZY = {"Estimator": "estimator", "EstimatorSpec": "model_fn", "RunConfig": "run_config",
+         "LinearRegressor": "canned", "LinearClassifier": "canned", "DNNRegressor": "canned",
+         "DNNClassifier": "canned"}
 
-__all__ = ["ModeKeys", "Estimator", "EstimatorSpec", "RunConfig", "inputs"]
+__all__ = ["ModeKeys", "Estimator", "EstimatorSpec", "RunConfig", "inputs", "LinearRegressor", "LinearClassifier",
+           "DNNRegressor", "DNNClassifier"]
 
 
 def __getattr__(name):
