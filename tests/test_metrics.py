@@ -175,3 +175,10 @@ def test_metric_shapes_squeeze_and_errors():
             tf.metrics.accuracy(tf.constant([1, 2]), tf.constant([1, 2, 3]))
         with pytest.raises(ValueError):
             tf.metrics.auc(tf.constant([1]), tf.constant([0.5]), curve="XY")
+
+
+def test_metrics_refuse_eager_mode():
+    from tideflow.eager.context import eager_mode
+    with eager_mode():
+        with pytest.raises(RuntimeError, match="tf.metrics.auc is not supported when eager execution is enabled"):
+            tf.metrics.auc([1, 0], [0.3, 0.2])

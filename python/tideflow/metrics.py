@@ -456,3 +456,20 @@ def mean_iou(labels, predictions, num_classes, weights=None, metrics_collections
                                      math_ops.divide(reduction_ops.reduce_sum(iou, name="mean_iou"), num_valid),
                                      0 * num_valid)
         return _collect(metrics_collections, updates_collections, mean_iou_v, update_op)
+
+
+def _graph_only(fn):
+    """TF 1.x's tf.metrics need a graph (their state is local variables run by update ops)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if _ops.executing_eagerly():
+            raise RuntimeError("tf.metrics.%s is not supported when eager execution is enabled." % fn.__name__)
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+for _name in __all__:
+    globals()[_name] = _graph_only(globals()[_name])
+del _name

@@ -358,12 +358,13 @@ class Estimator:
         return length or 0
 
 
+# Note [global step read before its increment]
+# The hooks (StopAtStepHook, StepCounterHook, the loss log) fetch `global_step + 0` in the same run as the
+# train op and take it as the step *before* that run. TF's executor happens to run the dependency-free read
+# first; tideflow's may run it after the optimizer's AssignAdd, so each op that changes the global step
+# (other than its initializer) gets the read as a control input, making the order certain.
 def _read_step_before_increment(graph, global_step, step_read):
-    """Note [global step read before its increment]: the hooks (StopAtStepHook, StepCounterHook, the loss
-    log) fetch `global_step + 0` in the same run as the train op and take it as the step *before* that run.
-    TF's executor happens to run the dependency-free read first; tideflow's may run it after the
-    optimizer's AssignAdd, so each op that changes the global step (other than its initializer) gets the
-    read as a control input, making the order certain."""
+    """Orders the global step's read before its updates (Note [global step read before its increment])."""
     if step_read is None:
         return
     var_name = getattr(global_step, "_variable", global_step).name
