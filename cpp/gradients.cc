@@ -114,7 +114,16 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
       Output x = node->inputs[i];
       Output gx = in_grads[i];
       if (!gx.valid() || !from_x[x.node->id] || !is_floating(x.dtype())) continue;
-      if (!(gx.shape() == x.shape() && x.shape().fully_defined())) gx = b.op1("SumToShape", {gx, x});
+      // Note [exact gradient shapes]
+      // A rule's result may be broadcast wider than its input at run time, so the driver sums it back
+      // to the input's shape unless the static shapes prove them equal. An elementwise op of one input
+      // (Relu) has a gradient of its input's exact shape whatever the static shapes say, since the
+      // gradient reaching its output already has the output's shape. Skipping the SumToShape there
+      // matters beyond the op it saves: SumToShape reads its `like` input, which would keep the layer's
+      // pre-activation alive through the backward pass and stop Relu from absorbing the bias Add
+      // (Note [bias and ReLU in one pass]).
+      const bool exact = !external && rule_op == node->op && node->op->keeps_shape && node->inputs.size() == 1;
+      if (!(gx.shape() == x.shape() && (exact || x.shape().fully_defined()))) gx = b.op1("SumToShape", {gx, x});
       pending[key(x)].push_back(gx);
     }
   }

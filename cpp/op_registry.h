@@ -117,6 +117,7 @@ struct TF_API OpDef {
   bool stateful = false;       // never folded, never deduplicated, runs every time
   bool expensive = false;      // worth handing to another thread when several nodes are ready
   bool not_differentiable = false;  // gradient is None on purpose (comparisons, shape ops, argmax)
+  bool keeps_shape = false;  // one input, and output and gradient have its exact shape (Note [exact gradient shapes])
   ShapeFn shape;
   KernelFn cpu = nullptr;
   AsyncKernelFn cpu_async = nullptr;  // instead of `cpu`: Note [async kernels]
@@ -170,6 +171,7 @@ class TF_API OpDefBuilder {
     return *this;
   }
   OpDefBuilder& not_differentiable() { def_->not_differentiable = true; return *this; }
+  OpDefBuilder& keeps_shape() { def_->keeps_shape = true; return *this; }
   OpDefBuilder& shape(ShapeFn f) { def_->shape = std::move(f); return *this; }
   OpDefBuilder& cpu(KernelFn f) { def_->cpu = f; return *this; }
   OpDefBuilder& cpu_async(AsyncKernelFn f) { def_->cpu_async = f; return *this; }

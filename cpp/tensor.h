@@ -17,6 +17,7 @@ struct TF_API Buffer {
   std::function<void()> release;  // set for borrowed memory
   std::vector<std::string>* strings = nullptr;  // string tensors own their elements here
   std::shared_ptr<void> object;                 // a variant tensor's value
+  size_t reuse_bytes = 0;  // > 0: freed into the cache of Note [big buffer reuse] (tensor.cc)
 
   Buffer() = default;
   Buffer(const Buffer&) = delete;

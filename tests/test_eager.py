@@ -738,3 +738,28 @@ def test_control_flow_inside_function():
         tape.watch(x)
         y = f(x)
     assert float(tape.gradient(y, x)) == 8.0
+
+
+def test_tfe_network_tracks_its_layers():
+    import tideflow.contrib.eager as tfe
+
+    class Net(tfe.Network):  # TF 1.4-1.7 eager programs build models so
+        def __init__(self):
+            super().__init__()
+            self.hidden = self.track_layer(tf.layers.Dense(4, activation=tf.nn.relu))
+            self.out = self.track_layer(tf.layers.Dense(2))
+
+        def call(self, x):
+            return self.out(self.hidden(x))
+
+    net = Net()
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    y = net(x)
+    assert y.shape == (2, 2) and len(net.layers) == 2
+    assert [tuple(v.shape) for v in net.trainable_variables] == [(3, 4), (4,), (4, 2), (2,)]
+    w1, b1, w2, b2 = [v.numpy() for v in net.trainable_variables]
+    np.testing.assert_allclose(y.numpy(), np.maximum(x @ w1 + b1, 0) @ w2 + b2, rtol=1e-5)
+    grads = tfe.implicit_gradients(lambda: tf.reduce_sum(net(x)))()
+    assert len(grads) == 4
+    with pytest.raises(TypeError, match="not a tf.layers.Layer"):
+        net.track_layer(object())

@@ -1,7 +1,7 @@
 // Dense convolutions: Conv2D and Conv3D, their input and filter gradients (Conv2DBackpropInput,
 // Conv2DBackpropFilter, Conv3DBackpropInputV2, Conv3DBackpropFilterV2) and the gradients of those, as in
 // TensorFlow's nn_grad.py. All six run the same three kernels (2-D is 3-D with depth 1): im2col tiles
-// multiplied by the tile product of conv_gemm.h (float32) or gemm.h (float64), with faster routes where
+// multiplied by the tile product of kernels/tile_gemm.h (float32) or gemm.h (float64), with faster routes where
 // the geometry allows (Note [im2col tiles]). Channels-first data is transposed to channels-last and back
 // around the kernels.
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include "conv_gemm.h"
 #include "conv_util.h"
 #include "kernels/gemm.h"
+#include "kernels/tile_gemm.h"
 
 namespace tideflow {
 namespace {
@@ -33,7 +34,9 @@ using window::scratch;
 // patches^T x dY over tiles into a fixed number of partial sums (set by the thread count, never by the
 // scheduling) added in order, so a run repeats bit for bit.
 // Faster routes: a 1x1, stride-1, unpadded convolution is one gemm on the data itself; float32 2-D
-// convolutions and filter gradients skip im2col (Note [implicit patches] in conv_implicit.cc); with unit
+// convolutions and filter gradients skip im2col (Note [Winograd convolutions] in conv_winograd.cc for
+// 3x3 and 5x5 filters with unit strides, else Note [implicit patches] in conv_implicit.cc, or Note
+// [stacked rows] in conv_stacked.cc for few channels); with unit
 // strides the input gradient is a forward convolution (backprop_input_as_conv) and needs no col2im.
 constexpr int64_t kTileBytes = 192 << 10;
 
@@ -43,12 +46,13 @@ int64_t tile_rows(int64_t k, size_t elem) {
 }
 
 // One tile's product on this thread, all operands dense: C[m, n] (+)= op(A) B with op(A) = A [m, k], or
-// with ta the transpose of A stored [k, m]. Float32 goes to Note [conv products].
+// with ta the transpose of A stored [k, m]. Float32 goes to Note [tile products] in kernels/tile_gemm.cc.
 template <class T>
 void tile_product(bool ta, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c, bool accumulate) {
   if constexpr (std::is_same_v<T, float>)
-    if (convgemm::sgemm(ta, m, n, k, a, ta ? m : k, b, n, c, n, accumulate)) return;
-  gemm(a, b, c, m, n, k, ta, false, 1, T(1), accumulate ? T(1) : T(0));
+    tilegemm::sgemm(ta, m, n, k, a, ta ? m : k, b, n, c, n, accumulate);
+  else
+    gemm(a, b, c, m, n, k, ta, false, 1, T(1), accumulate ? T(1) : T(0));
 }
 
 // Position of output row r (a pixel of the flattened [n, od, oh, ow] grid) and its window's corner.
@@ -195,7 +199,9 @@ void conv_forward(const KernelCtx& c, const T* x, const T* f, T* y, const Geomet
   if (rows == 0 || OC == 0) return;
   if (g.pointwise()) return gemm(x, f, y, rows, OC, K, false, false, c.threads);
   if constexpr (std::is_same_v<T, float>)
-    if (K > 0 && convgemm::forward(c, x, f, y, g)) return;
+    if (K > 0 && (convgemm::winograd_forward(c, x, f, y, g) || convgemm::forward(c, x, f, y, g) ||
+                  convgemm::stacked_forward(c, x, f, y, g)))
+      return;
   const int64_t tile = tile_rows(K, sizeof(T)), tiles = (rows + tile - 1) / tile;
   c.parallel_for(tiles, tile * K * OC, [&](int64_t b, int64_t e) {
     T* col = scratch<T>(tile * K, 0);
@@ -275,7 +281,9 @@ void conv_backprop_filter(const KernelCtx& c, const T* x, const T* dy, T* df, co
   if (rows == 0) return std::fill(df, df + K * OC, T(0));
   if (g.pointwise()) return gemm(x, dy, df, g.c, OC, rows, true, false, c.threads);
   if constexpr (std::is_same_v<T, float>)
-    if (convgemm::backprop_filter(c, x, dy, df, g)) return;
+    if (convgemm::winograd_backprop_filter(c, x, dy, df, g) || convgemm::backprop_filter(c, x, dy, df, g) ||
+        convgemm::stacked_backprop_filter(c, x, dy, df, g))
+      return;
   const int64_t tile = tile_rows(K, sizeof(T)), tiles = (rows + tile - 1) / tile;
   const int64_t parts = std::min<int64_t>(c.threads, tiles);
   std::vector<T> partial((size_t)((parts - 1) * K * OC));

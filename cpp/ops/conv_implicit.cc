@@ -1,8 +1,8 @@
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "conv_gemm.h"
+#include "kernels/tile_gemm.h"
 
 namespace tideflow {
 namespace convgemm {
@@ -17,9 +17,9 @@ using window::scratch;
 // is KW * C consecutive values of input row ih = oh * sh + kh * dh - ph, starting at column
 // ow * sw - pw: in a copy of the input with its padding written out as zeros, the patch rows of one
 // output row form a matrix [OW, KW * C] whose rows are sw * C apart. So the output row is a sum over kh
-// of such views times the filter's row kh ([KW * C, OC]), products the kernel of Note [conv products]
-// reads in place: nothing is packed, and the only copy is the padded input (a ninth of what im2col
-// writes for a 3x3 filter). Several output rows go into one product through a table of row offsets.
+// of such views times the filter's row kh ([KW * C, OC]), products the kernel of Note [tile products]
+// (kernels/tile_gemm.cc) reads in place: nothing is packed, and the only copy is the padded input (a
+// ninth of what im2col writes for a 3x3 filter). Several output rows go into one product through a table of row offsets.
 // The filter gradient is the transposed product, one per image and kh over all the image's pixels.
 constexpr int64_t kMinRow = 32;  // KW * C below this: im2col's longer rows use the kernel better
 
@@ -30,25 +30,6 @@ bool suits(const Geometry& g) {
 
 // The padded width that covers every window of an output row.
 int64_t padded_width(const Geometry& g) { return (g.s[2].out - 1) * g.s[2].stride + g.s[2].k; }
-
-// dst [rows, Wp, C] = input rows ih0 .. ih0 + rows of image `img` [H, W, C], columns starting at -pw,
-// zero outside the image.
-void pad_rows(const float* img, const Geometry& g, int64_t ih0, int64_t rows, int64_t Wp, float* dst) {
-  const Dim &H = g.s[1], &W = g.s[2];
-  const int64_t C = g.c, pw = W.pad_lo;
-  const int64_t c0 = std::max<int64_t>(0, pw), c1 = std::max(c0, std::min(Wp, pw + W.in));  // image columns
-  for (int64_t r = 0; r < rows; ++r) {
-    float* d = dst + r * Wp * C;
-    const int64_t ih = ih0 + r;
-    if (ih < 0 || ih >= H.in) {
-      std::memset(d, 0, (size_t)(Wp * C) * sizeof(float));
-      continue;
-    }
-    std::memset(d, 0, (size_t)(c0 * C) * sizeof(float));
-    std::memcpy(d + c0 * C, img + (ih * W.in + c0 - pw) * C, (size_t)((c1 - c0) * C) * sizeof(float));
-    std::memset(d + c1 * C, 0, (size_t)((Wp - c1) * C) * sizeof(float));
-  }
-}
 
 // off[(oh - oh0) * OW + ow] = where the window of output pixel (oh, ow) starts in a band whose first row
 // is that of output row oh0.
@@ -63,7 +44,7 @@ int64_t* window_offsets(const Geometry& g, int64_t rows, int64_t Wp) {
 }  // namespace
 
 bool forward(const KernelCtx& c, const float* x, const float* f, float* y, const Geometry& g) {
-  if (!suits(g) || !available()) return false;
+  if (!suits(g)) return false;
   const Dim &H = g.s[1], &W = g.s[2];
   const int64_t C = g.c, OC = g.oc, OH = H.out, OW = W.out, Wp = padded_width(g), row = W.k * C;
   // Work units: bands of output rows of one image, enough of them to share among the threads.
@@ -77,12 +58,12 @@ bool forward(const KernelCtx& c, const float* x, const float* f, float* y, const
       if (oh0 >= oh1) continue;
       const int64_t rows = (oh1 - oh0 - 1) * H.stride + H.eff_k();
       float* band = scratch<float>(rows * Wp * C, 1);
-      pad_rows(x + n * H.in * W.in * C, g, oh0 * H.stride - H.pad_lo, rows, Wp, band);
+      window::pad_rows(x + n * H.in * W.in * C, g, oh0 * H.stride - H.pad_lo, rows, Wp, band);
       const int64_t* off = window_offsets(g, group, Wp);
       for (int64_t oh = oh0; oh < oh1; oh += group) {
         const int64_t m = std::min(group, oh1 - oh) * OW;
         for (int64_t kh = 0; kh < H.k; ++kh)
-          sgemm_rows(false, m, OC, row, band + ((oh - oh0) * H.stride + kh * H.dil) * Wp * C, off,
+          tilegemm::sgemm_rows(false, m, OC, row, band + ((oh - oh0) * H.stride + kh * H.dil) * Wp * C, off,
                      f + kh * row * OC, OC, y + ((n * OH + oh) * OW) * OC, OC, kh > 0);
       }
     }
@@ -91,7 +72,7 @@ bool forward(const KernelCtx& c, const float* x, const float* f, float* y, const
 }
 
 bool backprop_filter(const KernelCtx& c, const float* x, const float* dy, float* df, const Geometry& g) {
-  if (!suits(g) || !available()) return false;
+  if (!suits(g)) return false;
   const Dim &H = g.s[1], &W = g.s[2];
   const int64_t C = g.c, OC = g.oc, OH = H.out, OW = W.out, Wp = padded_width(g), row = W.k * C;
   const int64_t fsize = H.k * row * OC, rows = (OH - 1) * H.stride + H.eff_k();
@@ -105,9 +86,9 @@ bool backprop_filter(const KernelCtx& c, const float* x, const float* dy, float*
       float* band = scratch<float>(rows * Wp * C, 1);
       const int64_t* off = window_offsets(g, OH, Wp);
       for (int64_t n = g.n * p / parts; n < g.n * (p + 1) / parts; ++n) {
-        pad_rows(x + n * H.in * W.in * C, g, -H.pad_lo, rows, Wp, band);
+        window::pad_rows(x + n * H.in * W.in * C, g, -H.pad_lo, rows, Wp, band);
         for (int64_t kh = 0; kh < H.k; ++kh)
-          sgemm_rows(true, row, OC, OH * OW, band + kh * H.dil * Wp * C, off, dy + n * OH * OW * OC, OC,
+          tilegemm::sgemm_rows(true, row, OC, OH * OW, band + kh * H.dil * Wp * C, off, dy + n * OH * OW * OC, OC,
                      sum + kh * row * OC, OC, true);
       }
     }

@@ -170,6 +170,23 @@ Dims layout(const Attrs& a, int64_t n, const int64_t* spatial, int64_t c) {
   return d;
 }
 
+void pad_rows(const float* img, const Geometry& g, int64_t ih0, int64_t rows, int64_t Wp, float* dst) {
+  const Dim &H = g.s[1], &W = g.s[2];
+  const int64_t C = g.c, pw = W.pad_lo;
+  const int64_t c0 = std::min(Wp, std::max<int64_t>(0, pw)), c1 = std::max(c0, std::min(Wp, pw + W.in));
+  for (int64_t r = 0; r < rows; ++r) {
+    float* d = dst + r * Wp * C;
+    const int64_t ih = ih0 + r;
+    if (ih < 0 || ih >= H.in) {
+      std::memset(d, 0, (size_t)(Wp * C) * sizeof(float));
+      continue;
+    }
+    std::memset(d, 0, (size_t)(c0 * C) * sizeof(float));
+    std::memcpy(d + c0 * C, img + (ih * W.in + c0 - pw) * C, (size_t)((c1 - c0) * C) * sizeof(float));
+    std::memset(d + c1 * C, 0, (size_t)((Wp - c1) * C) * sizeof(float));
+  }
+}
+
 Tensor& alloc_checked(KernelCtx& c, int out, DType dt, const Dims& dims) {
   constexpr int64_t kMaxBytes = int64_t(1) << 40;
   int64_t n = 1;

@@ -82,6 +82,10 @@ inline Dims in_dims(const Attrs& a, const Geometry& g) {
   return layout(a, g.n, sp, g.c);
 }
 
+// dst [rows, Wp, C] = input rows ih0 .. ih0 + rows of image `img` [H, W, C] (2-D: depth 1), columns
+// starting at -pad_lo, zero outside the image: the padding written out.
+void pad_rows(const float* img, const Geometry& g, int64_t ih0, int64_t rows, int64_t Wp, float* dst);
+
 // Allocates output `out` after checking that its size neither overflows nor passes a sane cap (shapes
 // that arrive as tensors, like conv2d_transpose's output_shape, are the user's).
 Tensor& alloc_checked(KernelCtx& c, int out, DType dt, const Dims& dims);

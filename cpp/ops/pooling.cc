@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "conv_util.h"
+#include "kernels/pool.h"
 
 namespace tideflow {
 namespace {
@@ -28,23 +30,32 @@ inline bool beats(T x, T best) {
   return x > best || (x != x && best == best);
 }
 
-// The window of output pixel r: input pixel ranges [lo, hi) per spatial dim (padding excluded).
+// The window of output pixel r: input pixel ranges [lo, hi) per spatial dim (padding excluded). Loops
+// over consecutive output pixels step it with next(), which costs a few adds where the constructor
+// divides (a 2x2 window of 32 channels is over in about the time of those divisions).
 struct Window {
-  int64_t n, lo[3], hi[3];
+  int64_t n, o[3], lo[3], hi[3];
   Window(const Geometry& g, int64_t r) {
-    int64_t o[3];
     o[2] = r % g.s[2].out;
     r /= g.s[2].out;
     o[1] = r % g.s[1].out;
     r /= g.s[1].out;
     o[0] = r % g.s[0].out;
     n = r / g.s[0].out;
-    for (int i = 0; i < 3; ++i) {
-      const Dim& d = g.s[i];
-      const int64_t start = o[i] * d.stride - d.pad_lo;
-      lo[i] = std::max<int64_t>(0, start);
-      hi[i] = std::min(d.in, start + d.k);
-    }
+    for (int i = 0; i < 3; ++i) bounds(g, i);
+  }
+  void bounds(const Geometry& g, int i) {
+    const Dim& d = g.s[i];
+    const int64_t start = o[i] * d.stride - d.pad_lo;
+    lo[i] = std::max<int64_t>(0, start);
+    hi[i] = std::min(d.in, start + d.k);
+  }
+  // The window of output pixel r + 1.
+  void next(const Geometry& g) {
+    int i = 2;
+    while (i >= 0 && ++o[i] == g.s[i].out) o[i--] = 0;
+    if (i < 0) ++n;
+    for (int j = std::max(i, 0); j < 3; ++j) bounds(g, j);
   }
   int64_t count() const { return (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]); }
   // fn(pixel index within the image) over the window, in scan order.
@@ -56,6 +67,9 @@ struct Window {
   }
 };
 
+// Float32 windows of up to this many pixels run on kernels/pool.h (Note [pooling kernels]).
+constexpr int64_t kKernelPixels = 64;
+
 // Per-channel maximum of a window of image `img` (channels [c0, c1)) into best[c - c0], and where it is
 // (pixel index) into at[c - c0] when `at` is given. I is int32 for images under 2^31 pixels, so float
 // values and their indices share vector lanes.
@@ -63,6 +77,18 @@ template <class T, class I>
 void window_max(const Geometry& g, const Window& w, const T* img, int64_t c0, int64_t c1, T* __restrict best,
                 I* __restrict at) {
   const int64_t C = g.c, n = c1 - c0, H = g.s[1].in, W = g.s[2].in;
+  if constexpr (std::is_same_v<T, float> && std::is_same_v<I, int32_t>) {
+    const float* pix[kKernelPixels];
+    int32_t idx[kKernelPixels];
+    int np = 0;
+    if (w.count() > 0 && w.count() <= kKernelPixels) {
+      w.each(g, [&](int64_t p) {
+        pix[np] = img + p * C + c0;
+        idx[np++] = (int32_t)p;
+      });
+      return poolk::window_max(pix, idx, np, n, best, at);
+    }
+  }
   bool first = true;
   for (int64_t d = w.lo[0]; d < w.hi[0]; ++d)
     for (int64_t h = w.lo[1]; h < w.hi[1]; ++h)
@@ -112,8 +138,8 @@ template <class T>
 void max_pool(const KernelCtx& c, const T* x, T* y, const Geometry& g) {
   const int64_t C = g.c, rows = g.n * g.out_pixels(), img = g.in_pixels() * C;
   c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      Window w(g, r);
+    Window w(g, b);
+    for (int64_t r = b; r < e; ++r, w.next(g)) {
       window_max<T, int32_t>(g, w, x + w.n * img, 0, C, y + r * C, nullptr);
     }
   });
@@ -123,8 +149,8 @@ template <class T>
 void avg_pool(const KernelCtx& c, const T* x, T* y, const Geometry& g) {
   const int64_t C = g.c, rows = g.n * g.out_pixels(), img = g.in_pixels() * C;
   c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      Window w(g, r);
+    Window w(g, b);
+    for (int64_t r = b; r < e; ++r, w.next(g)) {
       T* out = y + r * C;
       std::fill(out, out + C, T(0));
       const T* im = x + w.n * img;
@@ -158,10 +184,23 @@ void max_pool_grad(const KernelCtx& c, const T* x, const T* dy, T* dx, const Geo
       I* at = scratch<I>(c1 - c0, 0);
       const T* im = x + n * img;
       T* dim = dx + n * img;
-      for (int64_t r = n * per; r < (n + 1) * per; ++r) {
-        Window w(g, r);
-        window_max<T, I>(g, w, im, c0, c1, best, at);
+      Window w(g, n * per);
+      for (int64_t r = n * per; r < (n + 1) * per; ++r, w.next(g)) {
         const T* d = dy + r * C + c0;
+        if constexpr (std::is_same_v<T, float>) {
+          if (disjoint && w.count() > 0 && w.count() <= kKernelPixels) {
+            const float* pix[kKernelPixels];
+            float* out[kKernelPixels];
+            int np = 0;
+            w.each(g, [&](int64_t p) {
+              pix[np] = im + p * C + c0;
+              out[np++] = dim + p * C + c0;
+            });
+            poolk::route_max(pix, out, np, c1 - c0, d);
+            continue;
+          }
+        }
+        window_max<T, I>(g, w, im, c0, c1, best, at);
         if (disjoint) {
           w.each(g, [&](int64_t pix) {
             T* __restrict out = dim + pix * C + c0;
@@ -188,8 +227,8 @@ void max_pool_grad_grad(const KernelCtx& c, const T* x, const T* ggx, T* y, cons
     c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
       T* best = scratch<T>(C, 0);
       I* at = scratch<I>(C, 0);
-      for (int64_t r = b; r < e; ++r) {
-        Window w(g, r);
+      Window w(g, b);
+      for (int64_t r = b; r < e; ++r, w.next(g)) {
         window_max<T, I>(g, w, x + w.n * img, 0, C, best, at);
         const T* src = ggx + w.n * img;
         for (int64_t ch = 0; ch < C; ++ch) y[r * C + ch] = src[(int64_t)at[ch] * C + ch];
@@ -205,8 +244,8 @@ void avg_pool_grad(const KernelCtx& c, const T* dy, T* dx, const Geometry& g) {
   by_image_and_channels(c, g, per * g.taps() * C + 1, [&](int64_t n, int64_t c0, int64_t c1) {
     T* dim = dx + n * img;
     T* share = scratch<T>(c1 - c0, 0);
-    for (int64_t r = n * per; r < (n + 1) * per; ++r) {
-      Window w(g, r);
+    Window w(g, n * per);
+    for (int64_t r = n * per; r < (n + 1) * per; ++r, w.next(g)) {
       const T inv = T(1) / T(std::max<int64_t>(1, w.count()));
       for (int64_t ch = c0; ch < c1; ++ch) share[ch - c0] = dy[r * C + ch] * inv;
       w.each(g, [&](int64_t pix) {

@@ -35,3 +35,27 @@ def get(identifier):
     if fn is None:
         raise ValueError("Unknown activation function: %s" % (identifier,))
     return fn
+
+
+relu = nn_ops.relu
+relu6 = nn_ops.relu6
+elu = nn_ops.elu
+selu = nn_ops.selu
+softplus = nn_ops.softplus
+softsign = nn_ops.softsign
+sigmoid = nn_ops.sigmoid
+tanh = nn_ops.tanh
+swish = nn_ops.swish
+__all__ += ["relu", "relu6", "elu", "selu", "softplus", "softsign", "sigmoid", "tanh", "swish", "serialize",
+            "deserialize"]
+
+
+def serialize(activation):
+    for k, v in _BY_NAME.items():
+        if v is activation:
+            return k
+    return getattr(activation, "__name__", activation)
+
+
+def deserialize(name):
+    return get(name)

@@ -3,7 +3,10 @@ initializer into an initializer callable. The objects are TF1's init_ops classes
 where they differ (random ones draw from +-0.05 / stddev 0.05, as Keras's did)."""
 import functools
 
-from ..ops import init_ops
+import numpy as np
+
+from .. import _core
+from ..ops import init_ops, random_ops
 
 __all__ = ["get", "serialize", "deserialize"]
 
@@ -61,3 +64,36 @@ def get(identifier):
             raise ValueError("Unknown initializer: %s" % identifier)
         return make()
     raise ValueError("Could not interpret initializer identifier: " + str(identifier))
+
+
+class Orthogonal:
+    """Keras's orthogonal initializer: Q of the QR decomposition of a standard normal [rows, cols] draw (signs
+    fixed by R's diagonal), times `gain`. The decomposition runs in NumPy on the eager draw, so it is for eager
+    programs (weights are made eagerly, also inside a traced step)."""
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain, self.seed = gain, seed
+
+    def __call__(self, shape, dtype=None, partition_info=None):
+        if not _core.executing_eagerly():
+            raise NotImplementedError("The orthogonal initializer runs eagerly only")
+        shape = list(shape)
+        if len(shape) < 2:
+            raise ValueError("The tensor to initialize must be at least two-dimensional")
+        rows = int(np.prod(shape[:-1]))
+        cols = shape[-1]
+        flat = (max(rows, cols), min(rows, cols))
+        a = random_ops.random_normal(flat, seed=self.seed).numpy().astype(np.float64)
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        dt = "float32" if dtype is None else getattr(dtype, "as_numpy_dtype", dtype)
+        return (self.gain * q.reshape(shape)).astype(dt)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+_BY_NAME["orthogonal"] = Orthogonal
+_BY_NAME["Orthogonal"] = Orthogonal

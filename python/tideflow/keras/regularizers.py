@@ -56,3 +56,16 @@ def get(identifier):
     if identifier in ("l1", "l2", "l1_l2"):
         return {"l1": l1, "l2": l2, "l1_l2": l1_l2}[identifier]()
     raise ValueError("Could not interpret regularizer identifier: " + str(identifier))
+
+
+class L1(L1L2):
+    def __init__(self, l1=0.01, **kwargs):
+        super().__init__(l1=kwargs.pop("l", l1))
+
+
+class L2(L1L2):
+    def __init__(self, l2=0.01, **kwargs):
+        super().__init__(l2=kwargs.pop("l", l2))
+
+
+__all__ += ["L1", "L2"]

@@ -124,7 +124,7 @@ class Layer(base_layer.Layer):
                                               constraint=constraint, partitioner=partitioner, getter=getter)
                 if regularizer and id(variable) not in existing:
                     self._handle_weight_regularization(name, variable, regularizer)
-                if trainable and self.trainable and not any(
+                if trainable and self.trainable and not _ops.executing_eagerly() and not any(
                         variable is v for v in graph.get_collection(GraphKeys.TRAINABLE_VARIABLES)):
                     # An enclosing scope made it non-trainable (get_variable(trainable=False) in a custom getter).
                     self._trainable_weights = [w for w in self._trainable_weights if w is not variable]

@@ -27,11 +27,13 @@ over `get_updates_for` and `losses`; the learning phase feeds `training=` where 
 In graph mode a callable loss or update is evaluated once, when it is added (so `losses` does not build
 new ops each time it is read); eager mode (issue 11) will keep the callables and evaluate them per step.
 """
+import contextlib
 import re
 import weakref
 
 import numpy as np
 
+from ... import _core
 from ...framework import dtypes as _dtypes
 from ...framework import ops as _ops
 from ...framework.tensor_shape import TensorShape
@@ -40,7 +42,7 @@ from ...util import nest
 from .. import initializers as _initializers
 from .input_spec import InputSpec, assert_input_compatibility
 
-__all__ = ["Layer", "InputSpec", "to_snake_case", "unique_layer_name"]
+__all__ = ["Layer", "InputSpec", "Node", "to_snake_case", "unique_layer_name", "keras_history"]
 
 _layer_name_uids = weakref.WeakKeyDictionary()  # graph -> {base name: count}, as Keras's backend keeps them
 
@@ -74,7 +76,10 @@ def _ancestors(targets):
 
 
 def _depends_on(x, inputs):
-    """Whether tensor/op `x` is computed from any of `inputs` (Keras's reachability test)."""
+    """Whether tensor/op `x` is computed from any of `inputs` (Keras's reachability test). Eager values
+    have no history: they depend on nothing."""
+    if not isinstance(x, (_ops.Tensor, _ops.Operation)):
+        return False
     ops = {t.op for t in inputs if isinstance(t, _ops.Tensor)}
     return bool(ops) and not ops.isdisjoint(_ancestors([x]))
 
@@ -85,6 +90,55 @@ def _as_op(x):
     if hasattr(x, "op"):
         return x.op
     return _ops.convert_to_tensor(x).op
+
+
+_call_stack = []  # the names of the layers whose __call__ is in progress, outermost first
+
+
+@contextlib.contextmanager
+def _calling(name):
+    _call_stack.append(name)
+    try:
+        yield
+    finally:
+        _call_stack.pop()
+
+
+def keras_history(t):
+    """(layer, node index, tensor index) of a symbolic Keras tensor, else None."""
+    if type(t) is not _ops.Tensor:
+        return None
+    return t.graph.__dict__.get("_keras_history", {}).get(t._key())
+
+
+def set_keras_history(t, history):
+    if type(t) is _ops.Tensor:
+        t.graph.__dict__.setdefault("_keras_history", {})[t._key()] = history
+
+
+def _shape_tuple(x):
+    if isinstance(x, (list, tuple)):
+        return [_shape_tuple(y) for y in x]
+    return tuple(TensorShape(x.shape).as_list()) if TensorShape(x.shape).ndims is not None else None
+
+
+class Node:
+    """One call of a layer on symbolic tensors (the functional API's graph): its inputs (their structure and,
+    flat, the (layer, node index, tensor index) that made each), outputs and the call's other arguments."""
+
+    def __init__(self, layer, inputs, outputs, args, kwargs):
+        self.layer = layer
+        self.inputs = inputs
+        self.outputs = outputs
+        self.args = args
+        self.kwargs = kwargs
+        self.input_tensors = nest.flatten(inputs)
+        self.output_tensors = nest.flatten(outputs)
+        self.inbound = [keras_history(t) for t in self.input_tensors]
+
+    def iterate_inbound(self):
+        for (layer, node_index, tensor_index), t in zip(self.inbound, self.input_tensors):
+            yield layer, node_index, tensor_index, t
 
 
 class Layer:
@@ -112,6 +166,7 @@ class Layer:
         self._updates = []
         self._unconditional = set()  # ids of updates and losses that do not depend on the call's inputs
         self._losses = []
+        self._eager_losses = []  # losses added by the last eager call (cleared when the next one starts)
         self._layers = getattr(self, "_layers", [])
         self._call_inputs = None  # the inputs of the call in progress (for add_update / add_loss)
         self._inbound_nodes = []  # the functional API's connectivity (issue 13)
@@ -251,16 +306,28 @@ class Layer:
                 return initializer(shape.as_list(), dtype=dtype)
         else:
             init_val = initializer
+        if not _core.executing_eagerly() and getattr(_ops.get_default_graph(), "_building_function", False):
+            # Made while a function graph is built (keras.Input's scratch graph, a tf.function's first trace):
+            # an eager variable, named by the graph's name scope as TensorFlow 2 names it ("dense/kernel").
+            name = "/" + "".join(n.rstrip("/") + "/" for n in _call_stack) + (name or "Variable")
         return state_ops.Variable(init_val, name=name, trainable=trainable, collections=collections,
                                   dtype=dtype, constraint=constraint)
 
     def _handle_weight_regularization(self, name, variable, regularizer):
+        if getattr(variable, "_is_eager_variable", False):
+            # An eager weight's penalty is recomputed wherever `losses` is read (eagerly, or inside the
+            # traced training step), as Keras keeps it: a callable.
+            self.__dict__.setdefault("_callable_losses", []).append(lambda: regularizer(variable))
+            return
         with _ops.name_scope(name + "/Regularizer"):
             loss = regularizer(variable)
         self.add_loss(loss, inputs=None)
 
     def get_weights(self, session=None):
-        """The weights' values (as NumPy arrays), read with `session` or the default session."""
+        """The weights' values (as NumPy arrays), read with `session` or the default session (eager
+        variables read themselves)."""
+        if all(getattr(w, "_is_eager_variable", False) for w in self.weights):
+            return [w.numpy() for w in self.weights]
         session = session or _ops.get_default_session()
         if session is None:
             raise ValueError("get_weights needs a session: pass one or call it inside `with sess.as_default()`")
@@ -276,7 +343,10 @@ class Layer:
             if not p.shape.is_compatible_with(w.shape):
                 raise ValueError("Layer weight shape %s not compatible with provided weight shape %s"
                                  % (p.shape, w.shape))
-            p.load(w, session=session)
+            if getattr(p, "_is_eager_variable", False):
+                p.assign(w.astype(p.dtype.as_numpy_dtype, copy=False))
+            else:
+                p.load(w, session=session)
 
     def count_params(self):
         if not self.built:
@@ -303,6 +373,12 @@ class Layer:
             if loss is None:
                 continue
             loss = _ops.convert_to_tensor(loss, dtype=None if _ops.is_tensor(loss) else _dtypes.float32)
+            if type(loss) is not _ops.Tensor or getattr(loss.graph, "_building_function", False):
+                # An eager value (or one of a tf.function's trace) is this call's loss only: Keras keeps such
+                # losses until the next call.
+                self._eager_losses.append(loss)
+                new.append(loss)
+                continue
             if inputs is None or not self._conditional_on(loss, inputs):
                 self._unconditional.add(id(loss))
             self._losses.append(loss)
@@ -313,7 +389,8 @@ class Layer:
     def losses(self):
         out = []
         for layer in self._gather_layers():
-            out += layer._losses
+            out += layer._losses + layer.__dict__.get("_eager_losses", [])
+            out += [f() for f in layer.__dict__.get("_callable_losses", [])]
         return out
 
     def get_losses_for(self, inputs):
@@ -332,6 +409,8 @@ class Layer:
                 u = u()
             if u is None:
                 continue
+            if _core.executing_eagerly() or getattr(_ops.get_default_graph(), "_building_function", False):
+                continue  # eagerly an update has run when it is made; a tf.function runs its updates itself
             op = _as_op(u)
             if inputs is False or not self._conditional_on(op, inputs):
                 self._unconditional.add(id(op))
@@ -388,10 +467,17 @@ class Layer:
             lambda x: x if _ops.is_tensor(x) or isinstance(x, state_ops.Variable) else _ops.convert_to_tensor(x),
             inputs)
         assert_input_compatibility(self.input_spec, inputs, self.name)
-        graph = _ops._graph_of(nest.flatten(inputs))
-        with graph.as_default(), _ops.name_scope(self._name_scope()):
+        # Eagerly there is no graph to enter (entering one would switch to graph mode); the name scope only
+        # names the weights made in build. Symbolic inputs (keras.Input) are graph tensors even then.
+        flat_inputs = nest.flatten(inputs)
+        eager = _core.executing_eagerly() and not any(type(t) is _ops.Tensor for t in flat_inputs)
+        graph = contextlib.nullcontext() if eager else _ops._graph_of(flat_inputs).as_default()
+        with graph, _ops.name_scope(self._name_scope()), _calling(self._name_scope()):
             self._maybe_build(inputs)
             outer, self._call_inputs = self._call_inputs, inputs
+            if outer is None:
+                for layer in self._gather_layers():
+                    layer.__dict__["_eager_losses"] = []
             try:
                 outputs = self.call(inputs, *args, **kwargs)
                 if outputs is None:
@@ -428,7 +514,38 @@ class Layer:
                 self.add_loss(math_ops.truediv(activity_loss, batch_size), inputs=inputs)
 
     def _set_connectivity_metadata(self, inputs, outputs, args, kwargs):
-        """Hook for the functional API (issue 13): records which layer call produced `outputs`."""
+        """The functional API: a call on symbolic Keras tensors (keras.Input and what layers made from them)
+        is recorded as a Node, and each output remembers the layer, node and position that made it."""
+        flat = nest.flatten(inputs)
+        if not flat or not all(keras_history(t) is not None for t in flat):
+            return
+        node = Node(self, inputs, outputs, args, kwargs)
+        self._inbound_nodes.append(node)
+        for i, t in enumerate(nest.flatten(outputs)):
+            set_keras_history(t, (self, len(self._inbound_nodes) - 1, i))
+
+    # ---- the functional API's view of a layer: its symbolic inputs and outputs -------------------------
+    def _node_attr(self, attr, what):
+        if not self._inbound_nodes:
+            raise AttributeError("Layer " + self.name + " is not connected, no " + what + " to return.")
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError("Layer " + self.name + " has multiple inbound nodes, hence the notion of "
+                                 "\"layer " + what + "\" is ill-defined.")
+        return getattr(self._inbound_nodes[0], attr)
+
+    input = property(lambda self: self._node_attr("inputs", "input"))
+    output = property(lambda self: self._node_attr("outputs", "output"))
+
+    @property
+    def output_shape(self):
+        """As Keras: a shape tuple with None for unknown dimensions (a list of them for several outputs)."""
+        if not self._inbound_nodes:
+            raise AttributeError("The layer has never been called and thus has no defined output shape.")
+        shapes = {str(_shape_tuple(n.outputs)) for n in self._inbound_nodes}
+        if len(shapes) > 1:
+            raise AttributeError("The layer \"" + self.name + " has multiple inbound nodes, with different "
+                                 "output shapes. Hence the notion of \"output shape\" is ill-defined for the layer.")
+        return _shape_tuple(self._inbound_nodes[0].outputs)
 
     # ---- configuration ------------------------------------------------------------------------------
     def get_config(self):

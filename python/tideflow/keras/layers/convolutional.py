@@ -1,7 +1,7 @@
 """Keras's convolution layers: Conv1D, Conv2D, Conv3D, Conv2DTranspose, SeparableConv2D. Kernels are
 [*kernel_size, in_channels, filters] ([*kernel_size, filters, in_channels] for the transpose), built as
 TensorFlow 1.15's Keras builds them (conv2d/Conv2D, conv2d/BiasAdd...)."""
-from ...framework.tensor_shape import TensorShape
+from ...framework.tensor_shape import TensorShape, dimension_value as _dim
 from ...ops import array_ops, conv_ops, nn_ops
 from .. import activations, constraints, initializers, regularizers
 from ..engine.base_layer import Layer
@@ -44,7 +44,7 @@ class Conv(Layer):
         return 1 if self.data_format == "channels_first" else -1
 
     def _input_channels(self, input_shape):
-        dim = TensorShape(input_shape)[self._channel_axis()].value
+        dim = _dim(TensorShape(input_shape)[self._channel_axis()])
         if dim is None:
             raise ValueError("The channel dimension of the inputs should be defined. Found `None`.")
         return int(dim)

@@ -4,7 +4,7 @@ import numpy as np
 
 from ...framework import dtypes as _dtypes
 from ...framework import ops as _ops
-from ...framework.tensor_shape import TensorShape
+from ...framework.tensor_shape import TensorShape, dimension_value as _dim
 from ...ops import array_ops, linalg_ops, nn_ops
 from ...ops.smart_cond import smart_cond
 from .. import activations, constraints, initializers, regularizers
@@ -46,7 +46,7 @@ class Dense(Layer):
         if not dtype.is_floating:
             raise TypeError("Unable to build `Dense` layer with non-floating point dtype %s" % (dtype,))
         input_shape = TensorShape(input_shape)
-        last_dim = input_shape[-1].value
+        last_dim = _dim(input_shape[-1])
         if last_dim is None:
             raise ValueError("The last dimension of the inputs to `Dense` should be defined. Found `None`.")
         self.input_spec = InputSpec(min_ndim=2, axes={-1: last_dim})
@@ -63,7 +63,13 @@ class Dense(Layer):
 
     def call(self, inputs):
         rank = inputs.shape.ndims
-        if rank is not None and rank > 2:
+        if rank is not None and rank > 2 and not inputs.shape.is_fully_defined():
+            # tensordot needs known shapes: flatten the leading dimensions into rows and restore them.
+            last = _dim(inputs.shape[-1])
+            outputs = linalg_ops.matmul(array_ops.reshape(inputs, [-1, last]), self.kernel)
+            outputs = array_ops.reshape(outputs, array_ops.concat([array_ops.shape(inputs)[:-1], [self.units]], 0))
+            outputs.set_shape(inputs.shape.as_list()[:-1] + [self.units])
+        elif rank is not None and rank > 2:
             outputs = linalg_ops.tensordot(inputs, self.kernel, [[rank - 1], [0]])
             outputs.set_shape(inputs.shape.as_list()[:-1] + [self.units])
         else:
@@ -78,7 +84,7 @@ class Dense(Layer):
         input_shape = TensorShape(input_shape)
         if input_shape.ndims is not None and input_shape.ndims < 2:
             raise ValueError("Shape %s must have rank at least 2" % input_shape)
-        if input_shape[-1].value is None:
+        if _dim(input_shape[-1]) is None:
             raise ValueError("The innermost dimension of input_shape must be defined, but saw: %s" % input_shape)
         return input_shape[:-1].concatenate([self.units])
 
@@ -149,7 +155,7 @@ class Flatten(Layer):
             shape_dtype = _dtypes.int64 if flat > np.iinfo(np.int32).max else _dtypes.int32
             outputs = array_ops.reshape(inputs, _ops.convert_to_tensor((-1, flat), dtype=shape_dtype))
         else:
-            batch = inputs.shape[0].value
+            batch = _dim(inputs.shape[0])
             outputs = array_ops.reshape(inputs, (batch, -1) if batch else
                                         array_ops.stack([array_ops.shape(inputs)[0], -1]))
         outputs.set_shape(self.compute_output_shape(inputs.shape))

@@ -2,7 +2,7 @@
 axis 1 or 3, moving statistics updated through the layer's updates)."""
 from ...framework import dtypes as _dtypes
 from ...framework import ops as _ops
-from ...framework.tensor_shape import TensorShape
+from ...framework.tensor_shape import TensorShape, dimension_value as _dim
 from ...ops import array_ops, math_ops, nn_ops, state_ops
 from ...ops.smart_cond import smart_cond, smart_constant_value
 from .. import constraints, initializers, regularizers
@@ -82,15 +82,15 @@ class BatchNormalization(Layer):
         if self.fused:
             self.fused = ndims == 4 and axes in ([1], [3])
             self._data_format = "NCHW" if axes == [1] else "NHWC"
-        param_shape = [input_shape[a].value for a in axes]
+        param_shape = [_dim(input_shape[a]) for a in axes]
         for a, d in zip(axes, param_shape):
             if d is None:
                 raise ValueError("Input has undefined `axis` dimension. Input shape: ", input_shape)
-        self.input_spec = InputSpec(ndim=ndims, axes={a: input_shape[a].value for a in axes})
+        self.input_spec = InputSpec(ndim=ndims, axes={a: _dim(input_shape[a]) for a in axes})
         if len(axes) == 1:
             param_shape = param_shape  # [channels]
         else:
-            param_shape = [input_shape[i].value if i in axes else 1 for i in range(ndims)]
+            param_shape = [_dim(input_shape[i]) if i in axes else 1 for i in range(ndims)]
         # float16 inputs keep float32 statistics, as TensorFlow does.
         dtype = _dtypes.as_dtype(self.dtype or _dtypes.float32)
         self._param_dtype = _dtypes.float32 if dtype.name in ("float16", "bfloat16") else dtype
@@ -108,9 +108,9 @@ class BatchNormalization(Layer):
 
     def _fused_batch_norm(self, inputs, training):
         beta = self.beta if self.center else _ops.constant_op(0.0, dtype=self._param_dtype,
-                                                             shape=[inputs.shape[self.axis[0]].value])
+                                                             shape=[_dim(inputs.shape[self.axis[0]])])
         gamma = self.gamma if self.scale else _ops.constant_op(1.0, dtype=self._param_dtype,
-                                                              shape=[inputs.shape[self.axis[0]].value])
+                                                              shape=[_dim(inputs.shape[self.axis[0]])])
 
         def training_fn():
             return nn_ops.fused_batch_norm(inputs, gamma, beta, epsilon=self.epsilon, data_format=self._data_format)
@@ -140,7 +140,7 @@ class BatchNormalization(Layer):
         ndims = input_shape.ndims
         reduction_axes = [i for i in range(ndims) if i not in self.axis]
         broadcast_shape = [1] * ndims
-        broadcast_shape[self.axis[0]] = input_shape[self.axis[0]].value
+        broadcast_shape[self.axis[0]] = _dim(input_shape[self.axis[0]])
 
         def _broadcast(v):
             if v is not None and v.shape.ndims != ndims and reduction_axes != list(range(ndims - 1)):
