@@ -80,7 +80,7 @@ from .ops.init_ops import *  # noqa: E402,F401,F403
 from .ops.debug_ops import *  # noqa: E402,F401,F403,A004
 from .ops import nn_ops as nn  # noqa: E402
 from . import losses, train, summary, test  # noqa: E402
-from . import estimator, layers  # noqa: E402
+from . import estimator, feature_column, layers, metrics  # noqa: E402
 from . import data  # noqa: E402  (tf.data: data/dataset_ops.py)
 from .ops.data_flow_ops import QueueBase, FIFOQueue, RandomShuffleQueue, PaddingFIFOQueue, PriorityQueue  # noqa
 from .ops.io_ops import *  # noqa: E402,F401,F403 (readers, read_file, decode_csv, decode_raw)

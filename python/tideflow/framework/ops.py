@@ -41,6 +41,7 @@ class GraphKeys:
     """Standard collection names (GLOBAL_VARIABLES, TRAINABLE_VARIABLES, SUMMARIES, UPDATE_OPS, LOSSES...)."""
     GLOBAL_VARIABLES = "variables"
     LOCAL_VARIABLES = "local_variables"
+    METRIC_VARIABLES = "metric_variables"
     MODEL_VARIABLES = "model_variables"
     TRAINABLE_VARIABLES = "trainable_variables"
     SUMMARIES = "summaries"
