@@ -10,6 +10,8 @@ from tideflow.ops.init_ops import Constant as Constant
 from tideflow.framework.dtypes import DType as DType
 from tideflow.framework.tensor_shape import Dimension as Dimension
 from tideflow.summary import Event as Event
+from tideflow.ops.data_flow_ops import FIFOQueue as FIFOQueue
+from tideflow.ops.io_ops import FixedLengthRecordReader as FixedLengthRecordReader
 GIT_VERSION: str
 from tideflow.framework.session import GPUOptions as GPUOptions
 from tideflow.ops.init_ops import GlorotNormal as GlorotNormal
@@ -28,9 +30,14 @@ from tideflow.framework.tf_messages import NodeDef as NodeDef
 from tideflow.ops.gradients_impl import NotDifferentiable as NotDifferentiable
 from tideflow.ops.init_ops import Ones as Ones
 from tideflow.framework.ops import Operation as Operation
+from tideflow.ops.data_flow_ops import PaddingFIFOQueue as PaddingFIFOQueue
 from tideflow.ops.debug_ops import Print as Print
+from tideflow.ops.data_flow_ops import PriorityQueue as PriorityQueue
+from tideflow.ops.data_flow_ops import QueueBase as QueueBase
 from tideflow.ops.init_ops import RandomNormal as RandomNormal
+from tideflow.ops.data_flow_ops import RandomShuffleQueue as RandomShuffleQueue
 from tideflow.ops.init_ops import RandomUniform as RandomUniform
+from tideflow.ops.io_ops import ReaderBase as ReaderBase
 from tideflow.ops.state_ops import Variable as RefVariable
 from tideflow.ops.gradients_impl import RegisterGradient as RegisterGradient
 from tideflow.framework.session import RunMetadata as RunMetadata
@@ -44,6 +51,7 @@ from tideflow.framework.ops import Tensor as Tensor
 from tideflow.framework.tf_messages import TensorInfo as TensorInfo
 from tideflow.framework.tensor_shape import TensorShape as TensorShape
 from tideflow.eager.function import TensorSpec as TensorSpec
+from tideflow.ops.io_ops import TextLineReader as TextLineReader
 from tideflow.ops.init_ops import TruncatedNormal as TruncatedNormal
 from tideflow.eager.backprop import UnconnectedGradients as UnconnectedGradients
 from tideflow.ops.init_ops import UniformUnitScaling as UniformUnitScaling
@@ -52,6 +60,7 @@ from tideflow.ops.state_ops import Variable as Variable
 from tideflow.ops.variable_scope import VariableScope as VariableScope
 from tideflow.ops.state_ops import Variable as VariableV1
 from tideflow.ops.init_ops import VarianceScaling as VarianceScaling
+from tideflow.ops.io_ops import WholeFileReader as WholeFileReader
 from tideflow.ops.init_ops import Zeros as Zeros
 from tideflow.ops.gen_ops import abs as abs
 from tideflow.ops.gen_ops import acos as acos
@@ -95,6 +104,7 @@ from tideflow.ops.gen_ops import atan as atan
 from tideflow.ops.math_ops import atan2 as atan2
 from tideflow.ops.gen_ops import atanh as atanh
 from tideflow.legacy_names import batch_matmul as batch_matmul
+from tideflow.framework.dtypes import bfloat16 as bfloat16
 from tideflow.ops.reduction_ops import bincount as bincount
 from tideflow.framework.dtypes import bool as bool
 from tideflow.ops.array_ops import boolean_mask as boolean_mask
@@ -129,6 +139,8 @@ from tideflow.ops.reduction_ops import cumsum as cumsum
 from tideflow.ops.gradients_impl import custom_gradient as custom_gradient
 import tideflow.data as data
 from tideflow import debugging as debugging
+from tideflow.ops.io_ops import decode_csv as decode_csv
+from tideflow.ops.io_ops import decode_raw as decode_raw
 from tideflow.ops.array_ops import depth_to_space as depth_to_space
 from tideflow.framework.ops import device as device
 from tideflow.ops.linalg_ops import diag as diag
@@ -155,8 +167,10 @@ from tideflow.ops.gen_ops import exp as exp
 from tideflow.ops.array_ops import expand_dims as expand_dims
 from tideflow.ops.gen_ops import expm1 as expm1
 from tideflow.ops.linalg_ops import eye as eye
+import tideflow.feature_column as feature_column
 from tideflow.ops.array_ops import fill as fill
 import tideflow.flags as flags
+from tideflow.framework.dtypes import float16 as float16
 from tideflow.framework.dtypes import float32 as float32
 from tideflow.framework.dtypes import float64 as float64
 from tideflow.ops.gen_ops import floor as floor
@@ -186,6 +200,7 @@ from tideflow import graph_util as graph_util
 from tideflow.ops.math_ops import greater as greater
 from tideflow.ops.math_ops import greater_equal as greater_equal
 from tideflow.ops.control_flow_util import group as group
+from tideflow.framework.dtypes import float16 as half
 from tideflow.ops.gradients_impl import hessians as hessians
 from tideflow.ops.reduction_ops import histogram_fixed_width as histogram_fixed_width
 from tideflow.legacy_names import histogram_summary as histogram_summary
@@ -199,8 +214,10 @@ from tideflow.ops.state_ops import global_variables_initializer as initialize_al
 from tideflow.legacy_names import initialize_local_variables as initialize_local_variables
 from tideflow.ops.state_ops import variables_initializer as initialize_variables
 from tideflow import initializers as initializers
+from tideflow.framework.dtypes import int16 as int16
 from tideflow.framework.dtypes import int32 as int32
 from tideflow.framework.dtypes import int64 as int64
+from tideflow.framework.dtypes import int8 as int8
 from tideflow.legacy_names import inv as inv
 from tideflow.ops.array_ops import invert_permutation as invert_permutation
 from tideflow import io as io
@@ -249,6 +266,7 @@ from tideflow.ops.math_ops import maximum as maximum
 from tideflow.legacy_names import merge_all_summaries as merge_all_summaries
 from tideflow.legacy_names import merge_summary as merge_summary
 from tideflow.ops.array_ops import meshgrid as meshgrid
+import tideflow.metrics as metrics
 from tideflow.ops.math_ops import minimum as minimum
 from tideflow.ops.math_ops import floormod as mod
 from tideflow.ops.state_ops import model_variables as model_variables
@@ -282,6 +300,7 @@ from tideflow.ops.debug_ops import print_v2 as print
 from tideflow.ops.script_ops import py_func as py_func
 from tideflow.ops.script_ops import py_function as py_function
 from tideflow import python_io as python_io
+from tideflow import queue as queue
 from tideflow import random as random
 from tideflow.ops.random_ops import random_normal as random_normal
 from tideflow.ops.init_ops import RandomNormal as random_normal_initializer
@@ -290,6 +309,7 @@ from tideflow.ops.random_ops import random_uniform as random_uniform
 from tideflow.ops.init_ops import RandomUniform as random_uniform_initializer
 from tideflow.ops.array_ops import range as range
 from tideflow.ops.array_ops import rank as rank
+from tideflow.ops.io_ops import read_file as read_file
 from tideflow.ops.math_ops import realdiv as realdiv
 from tideflow.ops.gen_ops import reciprocal as reciprocal
 from tideflow.ops.reduction_ops import reduce_all as reduce_all
@@ -387,6 +407,8 @@ from tideflow.ops.init_ops import TruncatedNormal as truncated_normal_initialize
 from tideflow.ops.math_ops import truncatediv as truncatediv
 from tideflow.ops.math_ops import truncatemod as truncatemod
 from tideflow.ops.control_flow_util import tuple_ as tuple
+from tideflow.framework.dtypes import uint16 as uint16
+from tideflow.framework.dtypes import uint8 as uint8
 from tideflow.ops.init_ops import UniformUnitScaling as uniform_unit_scaling_initializer
 from tideflow.ops.array_ops import unique as unique
 from tideflow.ops.array_ops import unique_with_counts as unique_with_counts
@@ -407,8 +429,9 @@ from tideflow.ops.debug_ops import verify_tensor_all_finite as verify_tensor_all
 from tideflow import version as version
 from tideflow.ops.math_ops import where as where
 from tideflow.ops.control_flow_ops import while_loop as while_loop
+from tideflow.ops.io_ops import write_file as write_file
 from tideflow.ops.array_ops import zeros as zeros
 from tideflow.ops.init_ops import Zeros as zeros_initializer
 from tideflow.ops.array_ops import zeros_like as zeros_like
 from tideflow.ops.math_ops import zeta as zeta
-__all__ = ['AUTO_REUSE', 'Assert', 'AttrValue', 'COMPILER_VERSION', 'ConfigProto', 'Constant', 'DType', 'Dimension', 'Event', 'GIT_VERSION', 'GPUOptions', 'GlorotNormal', 'GlorotUniform', 'GradientTape', 'Graph', 'GraphDef', 'GraphKeys', 'HistogramProto', 'IndexedSlices', 'Initializer', 'InteractiveSession', 'MetaGraphDef', 'NameAttrList', 'NodeDef', 'NotDifferentiable', 'Ones', 'Operation', 'Print', 'RandomNormal', 'RandomUniform', 'RefVariable', 'RegisterGradient', 'RunMetadata', 'RunOptions', 'Session', 'SessionLog', 'SignatureDef', 'Summary', 'SummaryMetadata', 'Tensor', 'TensorInfo', 'TensorShape', 'TensorSpec', 'TruncatedNormal', 'UnconnectedGradients', 'UniformUnitScaling', 'VERSION', 'Variable', 'VariableScope', 'VariableV1', 'VarianceScaling', 'Zeros', 'abs', 'acos', 'acosh', 'add', 'add_check_numerics_ops', 'add_n', 'add_to_collection', 'add_to_collections', 'all_variables', 'allocation_cap', 'app', 'arg_max', 'arg_min', 'argmax', 'argmin', 'argsort', 'as_dtype', 'asin', 'asinh', 'assert_equal', 'assert_greater', 'assert_greater_equal', 'assert_integer', 'assert_less', 'assert_less_equal', 'assert_negative', 'assert_non_negative', 'assert_non_positive', 'assert_none_equal', 'assert_positive', 'assert_rank', 'assert_rank_at_least', 'assert_scalar', 'assert_type', 'assert_variables_initialized', 'assign', 'assign_add', 'assign_sub', 'atan', 'atan2', 'atanh', 'batch_matmul', 'bincount', 'bool', 'boolean_mask', 'broadcast_dynamic_shape', 'broadcast_static_shape', 'broadcast_to', 'case', 'cast', 'ceil', 'check_numerics', 'cholesky', 'cholesky_solve', 'clip_by_average_norm', 'clip_by_global_norm', 'clip_by_norm', 'clip_by_value', 'compat', 'concat', 'cond', 'config', 'constant', 'constant_initializer', 'contrib', 'control_dependencies', 'convert_to_tensor', 'cos', 'cosh', 'count_nonzero', 'count_up_to', 'cumprod', 'cumsum', 'custom_gradient', 'data', 'debugging', 'depth_to_space', 'device', 'diag', 'diag_part', 'digamma', 'disable_eager_execution', 'disable_v2_behavior', 'div', 'div_no_nan', 'divide', 'double', 'dynamic_partition', 'dynamic_stitch', 'einsum', 'enable_eager_execution', 'enable_v2_behavior', 'equal', 'erf', 'erfc', 'errors', 'estimator', 'executing_eagerly', 'exp', 'expand_dims', 'expm1', 'eye', 'fill', 'flags', 'float32', 'float64', 'floor', 'floor_div', 'floordiv', 'floormod', 'foldl', 'foldr', 'function', 'gather', 'gather_nd', 'get_collection', 'get_collection_ref', 'get_default_graph', 'get_default_session', 'get_local_variable', 'get_variable', 'get_variable_scope', 'gfile', 'global_norm', 'global_variables', 'global_variables_initializer', 'glorot_normal_initializer', 'glorot_uniform_initializer', 'gradients', 'graph_util', 'greater', 'greater_equal', 'group', 'hessians', 'histogram_fixed_width', 'histogram_summary', 'identity', 'identity_n', 'image', 'image_summary', 'import_graph_def', 'init_scope', 'initialize_all_variables', 'initialize_local_variables', 'initialize_variables', 'initializers', 'int32', 'int64', 'inv', 'invert_permutation', 'io', 'is_finite', 'is_inf', 'is_nan', 'is_numeric_tensor', 'is_tensor', 'is_variable_initialized', 'keras', 'layers', 'less', 'less_equal', 'lgamma', 'lin_space', 'linalg', 'linspace', 'listdiff', 'local_variables', 'local_variables_initializer', 'log', 'log1p', 'log_sigmoid', 'logging', 'logical_and', 'logical_not', 'logical_or', 'logical_xor', 'losses', 'make_ndarray', 'make_template', 'make_tensor_proto', 'map_fn', 'math', 'matmul', 'matrix_band_part', 'matrix_determinant', 'matrix_diag', 'matrix_diag_part', 'matrix_inverse', 'matrix_set_diag', 'matrix_solve', 'matrix_transpose', 'matrix_triangular_solve', 'maximum', 'merge_all_summaries', 'merge_summary', 'meshgrid', 'minimum', 'mod', 'model_variables', 'mul', 'multinomial', 'multiply', 'name_scope', 'neg', 'negative', 'nest', 'newaxis', 'nn', 'no_gradient', 'no_op', 'no_regularizer', 'norm', 'not_equal', 'numpy_function', 'one_hot', 'ones', 'ones_initializer', 'ones_like', 'op_scope', 'pack', 'pad', 'placeholder', 'placeholder_with_default', 'polygamma', 'pow', 'print', 'py_func', 'py_function', 'python_io', 'random', 'random_normal', 'random_normal_initializer', 'random_shuffle', 'random_uniform', 'random_uniform_initializer', 'range', 'rank', 'realdiv', 'reciprocal', 'reduce_all', 'reduce_any', 'reduce_logsumexp', 'reduce_max', 'reduce_mean', 'reduce_min', 'reduce_prod', 'reduce_sum', 'register_tensor_conversion_function', 'relu', 'report_uninitialized_variables', 'reset_default_graph', 'reshape', 'reverse', 'reverse_sequence', 'reverse_v2', 'rint', 'roll', 'round', 'rsqrt', 'scalar_mul', 'scalar_summary', 'scan', 'scatter_add', 'scatter_div', 'scatter_max', 'scatter_min', 'scatter_mul', 'scatter_nd', 'scatter_nd_add', 'scatter_nd_sub', 'scatter_nd_update', 'scatter_sub', 'scatter_update', 'searchsorted', 'segment_max', 'segment_mean', 'segment_min', 'segment_prod', 'segment_sum', 'select', 'sequence_mask', 'set_allocation_cap', 'set_random_seed', 'setdiff1d', 'shape', 'shape_n', 'sigmoid', 'sign', 'sin', 'sinh', 'size', 'slice', 'sort', 'space_to_depth', 'split', 'sqrt', 'square', 'squared_difference', 'squeeze', 'stack', 'stop_gradient', 'strided_slice', 'string', 'string_format', 'strings', 'sub', 'subtract', 'summary', 'switch_case', 'tan', 'tanh', 'tensor_scatter_add', 'tensor_scatter_nd_add', 'tensor_scatter_nd_sub', 'tensor_scatter_nd_update', 'tensor_scatter_sub', 'tensor_scatter_update', 'tensordot', 'test', 'tile', 'to_double', 'to_float', 'to_int32', 'to_int64', 'trace', 'train', 'trainable_variables', 'transpose', 'truediv', 'truncated_normal', 'truncated_normal_initializer', 'truncatediv', 'truncatemod', 'tuple', 'uniform_unit_scaling_initializer', 'unique', 'unique_with_counts', 'unpack', 'unravel_index', 'unsorted_segment_max', 'unsorted_segment_mean', 'unsorted_segment_min', 'unsorted_segment_prod', 'unsorted_segment_sqrt_n', 'unsorted_segment_sum', 'unstack', 'variable_op_scope', 'variable_scope', 'variables_initializer', 'variance_scaling_initializer', 'verify_tensor_all_finite', 'version', 'where', 'while_loop', 'zeros', 'zeros_initializer', 'zeros_like', 'zeta']
+__all__ = ['AUTO_REUSE', 'Assert', 'AttrValue', 'COMPILER_VERSION', 'ConfigProto', 'Constant', 'DType', 'Dimension', 'Event', 'FIFOQueue', 'FixedLengthRecordReader', 'GIT_VERSION', 'GPUOptions', 'GlorotNormal', 'GlorotUniform', 'GradientTape', 'Graph', 'GraphDef', 'GraphKeys', 'HistogramProto', 'IndexedSlices', 'Initializer', 'InteractiveSession', 'MetaGraphDef', 'NameAttrList', 'NodeDef', 'NotDifferentiable', 'Ones', 'Operation', 'PaddingFIFOQueue', 'Print', 'PriorityQueue', 'QueueBase', 'RandomNormal', 'RandomShuffleQueue', 'RandomUniform', 'ReaderBase', 'RefVariable', 'RegisterGradient', 'RunMetadata', 'RunOptions', 'Session', 'SessionLog', 'SignatureDef', 'Summary', 'SummaryMetadata', 'Tensor', 'TensorInfo', 'TensorShape', 'TensorSpec', 'TextLineReader', 'TruncatedNormal', 'UnconnectedGradients', 'UniformUnitScaling', 'VERSION', 'Variable', 'VariableScope', 'VariableV1', 'VarianceScaling', 'WholeFileReader', 'Zeros', 'abs', 'acos', 'acosh', 'add', 'add_check_numerics_ops', 'add_n', 'add_to_collection', 'add_to_collections', 'all_variables', 'allocation_cap', 'app', 'arg_max', 'arg_min', 'argmax', 'argmin', 'argsort', 'as_dtype', 'asin', 'asinh', 'assert_equal', 'assert_greater', 'assert_greater_equal', 'assert_integer', 'assert_less', 'assert_less_equal', 'assert_negative', 'assert_non_negative', 'assert_non_positive', 'assert_none_equal', 'assert_positive', 'assert_rank', 'assert_rank_at_least', 'assert_scalar', 'assert_type', 'assert_variables_initialized', 'assign', 'assign_add', 'assign_sub', 'atan', 'atan2', 'atanh', 'batch_matmul', 'bfloat16', 'bincount', 'bool', 'boolean_mask', 'broadcast_dynamic_shape', 'broadcast_static_shape', 'broadcast_to', 'case', 'cast', 'ceil', 'check_numerics', 'cholesky', 'cholesky_solve', 'clip_by_average_norm', 'clip_by_global_norm', 'clip_by_norm', 'clip_by_value', 'compat', 'concat', 'cond', 'config', 'constant', 'constant_initializer', 'contrib', 'control_dependencies', 'convert_to_tensor', 'cos', 'cosh', 'count_nonzero', 'count_up_to', 'cumprod', 'cumsum', 'custom_gradient', 'data', 'debugging', 'decode_csv', 'decode_raw', 'depth_to_space', 'device', 'diag', 'diag_part', 'digamma', 'disable_eager_execution', 'disable_v2_behavior', 'div', 'div_no_nan', 'divide', 'double', 'dynamic_partition', 'dynamic_stitch', 'einsum', 'enable_eager_execution', 'enable_v2_behavior', 'equal', 'erf', 'erfc', 'errors', 'estimator', 'executing_eagerly', 'exp', 'expand_dims', 'expm1', 'eye', 'feature_column', 'fill', 'flags', 'float16', 'float32', 'float64', 'floor', 'floor_div', 'floordiv', 'floormod', 'foldl', 'foldr', 'function', 'gather', 'gather_nd', 'get_collection', 'get_collection_ref', 'get_default_graph', 'get_default_session', 'get_local_variable', 'get_variable', 'get_variable_scope', 'gfile', 'global_norm', 'global_variables', 'global_variables_initializer', 'glorot_normal_initializer', 'glorot_uniform_initializer', 'gradients', 'graph_util', 'greater', 'greater_equal', 'group', 'half', 'hessians', 'histogram_fixed_width', 'histogram_summary', 'identity', 'identity_n', 'image', 'image_summary', 'import_graph_def', 'init_scope', 'initialize_all_variables', 'initialize_local_variables', 'initialize_variables', 'initializers', 'int16', 'int32', 'int64', 'int8', 'inv', 'invert_permutation', 'io', 'is_finite', 'is_inf', 'is_nan', 'is_numeric_tensor', 'is_tensor', 'is_variable_initialized', 'keras', 'layers', 'less', 'less_equal', 'lgamma', 'lin_space', 'linalg', 'linspace', 'listdiff', 'local_variables', 'local_variables_initializer', 'log', 'log1p', 'log_sigmoid', 'logging', 'logical_and', 'logical_not', 'logical_or', 'logical_xor', 'losses', 'make_ndarray', 'make_template', 'make_tensor_proto', 'map_fn', 'math', 'matmul', 'matrix_band_part', 'matrix_determinant', 'matrix_diag', 'matrix_diag_part', 'matrix_inverse', 'matrix_set_diag', 'matrix_solve', 'matrix_transpose', 'matrix_triangular_solve', 'maximum', 'merge_all_summaries', 'merge_summary', 'meshgrid', 'metrics', 'minimum', 'mod', 'model_variables', 'mul', 'multinomial', 'multiply', 'name_scope', 'neg', 'negative', 'nest', 'newaxis', 'nn', 'no_gradient', 'no_op', 'no_regularizer', 'norm', 'not_equal', 'numpy_function', 'one_hot', 'ones', 'ones_initializer', 'ones_like', 'op_scope', 'pack', 'pad', 'placeholder', 'placeholder_with_default', 'polygamma', 'pow', 'print', 'py_func', 'py_function', 'python_io', 'queue', 'random', 'random_normal', 'random_normal_initializer', 'random_shuffle', 'random_uniform', 'random_uniform_initializer', 'range', 'rank', 'read_file', 'realdiv', 'reciprocal', 'reduce_all', 'reduce_any', 'reduce_logsumexp', 'reduce_max', 'reduce_mean', 'reduce_min', 'reduce_prod', 'reduce_sum', 'register_tensor_conversion_function', 'relu', 'report_uninitialized_variables', 'reset_default_graph', 'reshape', 'reverse', 'reverse_sequence', 'reverse_v2', 'rint', 'roll', 'round', 'rsqrt', 'scalar_mul', 'scalar_summary', 'scan', 'scatter_add', 'scatter_div', 'scatter_max', 'scatter_min', 'scatter_mul', 'scatter_nd', 'scatter_nd_add', 'scatter_nd_sub', 'scatter_nd_update', 'scatter_sub', 'scatter_update', 'searchsorted', 'segment_max', 'segment_mean', 'segment_min', 'segment_prod', 'segment_sum', 'select', 'sequence_mask', 'set_allocation_cap', 'set_random_seed', 'setdiff1d', 'shape', 'shape_n', 'sigmoid', 'sign', 'sin', 'sinh', 'size', 'slice', 'sort', 'space_to_depth', 'split', 'sqrt', 'square', 'squared_difference', 'squeeze', 'stack', 'stop_gradient', 'strided_slice', 'string', 'string_format', 'strings', 'sub', 'subtract', 'summary', 'switch_case', 'tan', 'tanh', 'tensor_scatter_add', 'tensor_scatter_nd_add', 'tensor_scatter_nd_sub', 'tensor_scatter_nd_update', 'tensor_scatter_sub', 'tensor_scatter_update', 'tensordot', 'test', 'tile', 'to_double', 'to_float', 'to_int32', 'to_int64', 'trace', 'train', 'trainable_variables', 'transpose', 'truediv', 'truncated_normal', 'truncated_normal_initializer', 'truncatediv', 'truncatemod', 'tuple', 'uint16', 'uint8', 'uniform_unit_scaling_initializer', 'unique', 'unique_with_counts', 'unpack', 'unravel_index', 'unsorted_segment_max', 'unsorted_segment_mean', 'unsorted_segment_min', 'unsorted_segment_prod', 'unsorted_segment_sqrt_n', 'unsorted_segment_sum', 'unstack', 'variable_op_scope', 'variable_scope', 'variables_initializer', 'variance_scaling_initializer', 'verify_tensor_all_finite', 'version', 'where', 'while_loop', 'write_file', 'zeros', 'zeros_initializer', 'zeros_like', 'zeta']

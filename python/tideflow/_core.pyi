@@ -18,6 +18,18 @@ class DType(enum.Enum):
 
     variant = 6
 
+    uint8 = 7
+
+    int8 = 8
+
+    int16 = 9
+
+    uint16 = 10
+
+    float16 = 11
+
+    bfloat16 = 12
+
 class Shape:
     def __init__(self, dims: object | None) -> None: ...
 
@@ -93,6 +105,8 @@ def make_callable(arg0: Session, arg1: Sequence[tuple[int, int]], arg2: Sequence
 def gradients(arg0: Graph, arg1: Sequence[tuple[int, int]], arg2: Sequence[tuple[int, int]], arg3: list, arg4: Sequence[tuple[int, int]], arg5: str, arg6: str, arg7: dict, arg8: object, /) -> list: ...
 
 def registered_ops() -> list[str]: ...
+
+def op_signature(arg: str, /) -> tuple: ...
 
 def allocation_cap() -> int: ...
 

@@ -8,6 +8,7 @@ from tideflow import data as data
 from tideflow import debugging as debugging
 from tideflow import errors as errors
 from tideflow import estimator as estimator
+from tideflow import feature_column as feature_column
 from tideflow import flags as flags
 from tideflow import gfile as gfile
 from tideflow import graph_util as graph_util
@@ -20,9 +21,11 @@ from tideflow import linalg as linalg
 from tideflow import logging as logging
 from tideflow import losses as losses
 from tideflow import math as math
+from tideflow import metrics as metrics
 from tideflow import nest as nest
 from tideflow import nn as nn
 from tideflow import python_io as python_io
+from tideflow import queue as queue
 from tideflow import random as random
 from tideflow import strings as strings
 from tideflow import summary as summary

@@ -9,6 +9,7 @@ from tideflow.train.basic_session_run_hooks import CheckpointSaverHook as Checkp
 from tideflow.train.basic_session_run_hooks import CheckpointSaverListener as CheckpointSaverListener
 from tideflow.train.checkpoint_management import CheckpointState as CheckpointState
 from tideflow.train.monitored_session import ChiefSessionCreator as ChiefSessionCreator
+from tideflow.train.coordinator import Coordinator as Coordinator
 from tideflow.train.moving_averages import ExponentialMovingAverage as ExponentialMovingAverage
 from tideflow.train.basic_session_run_hooks import FeedFnHook as FeedFnHook
 from tideflow.train.basic_session_run_hooks import FinalOpsHook as FinalOpsHook
@@ -16,6 +17,7 @@ from tideflow.train.ftrl import FtrlOptimizer as FtrlOptimizer
 from tideflow.train.basic_session_run_hooks import GlobalStepWaiterHook as GlobalStepWaiterHook
 from tideflow.train.gradient_descent import GradientDescentOptimizer as GradientDescentOptimizer
 from tideflow.train.basic_session_run_hooks import LoggingTensorHook as LoggingTensorHook
+from tideflow.train.coordinator import LooperThread as LooperThread
 from tideflow.train.momentum import MomentumOptimizer as MomentumOptimizer
 from tideflow.train.monitored_session import MonitoredSession as MonitoredSession
 from tideflow.train.monitored_session import MonitoredTrainingSession as MonitoredTrainingSession
@@ -25,6 +27,7 @@ from tideflow.train.checkpoint_management import NewCheckpointReader as NewCheck
 from tideflow.train.optimizer import Optimizer as Optimizer
 from tideflow.train.proximal_adagrad import ProximalAdagradOptimizer as ProximalAdagradOptimizer
 from tideflow.train.proximal_gradient_descent import ProximalGradientDescentOptimizer as ProximalGradientDescentOptimizer
+from tideflow.train.queue_runner_impl import QueueRunner as QueueRunner
 from tideflow.train.rmsprop import RMSPropOptimizer as RMSPropOptimizer
 from tideflow.train.saver import Saver as Saver
 from tideflow.framework.tf_messages import SaverDef as SaverDef
@@ -44,10 +47,14 @@ import tideflow.train.adadelta as adadelta
 import tideflow.train.adagrad as adagrad
 import tideflow.train.adagrad_da as adagrad_da
 import tideflow.train.adam as adam
+from tideflow.train.queue_runner_impl import add_queue_runner as add_queue_runner
 from tideflow.train.training_util import assert_global_step as assert_global_step
+from tideflow.train.input import batch as batch
+from tideflow.train.input import batch_join as batch_join
 from tideflow.train.checkpoint_management import checkpoint_exists as checkpoint_exists
 import tideflow.train.checkpoint_management as checkpoint_management
 import tideflow.train.checkpoint_utils as checkpoint_utils
+import tideflow.train.coordinator as coordinator
 from tideflow.train.learning_rate_decay import cosine_decay as cosine_decay
 from tideflow.train.learning_rate_decay import cosine_decay_restarts as cosine_decay_restarts
 from tideflow.train.training_util import create_global_step as create_global_step
@@ -63,13 +70,21 @@ from tideflow.train.training_util import global_step as global_step
 import tideflow.train.gradient_descent as gradient_descent
 from tideflow.train.saver import import_meta_graph as import_meta_graph
 from tideflow.train.checkpoint_utils import init_from_checkpoint as init_from_checkpoint
+import tideflow.train.input as input
+from tideflow.train.input import input_producer as input_producer
 from tideflow.train.learning_rate_decay import inverse_time_decay as inverse_time_decay
 from tideflow.train.checkpoint_management import latest_checkpoint as latest_checkpoint
 import tideflow.train.learning_rate_decay as learning_rate_decay
+from tideflow.train.input import limit_epochs as limit_epochs
 from tideflow.train.learning_rate_decay import linear_cosine_decay as linear_cosine_decay
 from tideflow.train.checkpoint_management import list_variables as list_variables
 from tideflow.train.checkpoint_management import load_checkpoint as load_checkpoint
 from tideflow.train.checkpoint_management import load_variable as load_variable
+from tideflow.train.input import match_filenames_once as match_filenames_once
+from tideflow.train.input import maybe_batch as maybe_batch
+from tideflow.train.input import maybe_batch_join as maybe_batch_join
+from tideflow.train.input import maybe_shuffle_batch as maybe_shuffle_batch
+from tideflow.train.input import maybe_shuffle_batch_join as maybe_shuffle_batch_join
 from tideflow.train.checkpoint_management import meta_graph_filename as meta_graph_filename
 import tideflow.train.momentum as momentum
 import tideflow.train.moving_averages as moving_averages
@@ -80,12 +95,20 @@ from tideflow.train.learning_rate_decay import piecewise_constant as piecewise_c
 from tideflow.train.learning_rate_decay import polynomial_decay as polynomial_decay
 import tideflow.train.proximal_adagrad as proximal_adagrad
 import tideflow.train.proximal_gradient_descent as proximal_gradient_descent
+import tideflow.train.queue_runner as queue_runner
+import tideflow.train.queue_runner_impl as queue_runner_impl
+from tideflow.train.input import range_input_producer as range_input_producer
 from tideflow.train.checkpoint_management import remove_checkpoint as remove_checkpoint
 import tideflow.train.rmsprop as rmsprop
 import tideflow.train.saver as saver
+from tideflow.train.input import shuffle_batch as shuffle_batch
+from tideflow.train.input import shuffle_batch_join as shuffle_batch_join
+from tideflow.train.input import slice_input_producer as slice_input_producer
 import tideflow.train.slot_creator as slot_creator
+from tideflow.train.queue_runner_impl import start_queue_runners as start_queue_runners
+from tideflow.train.input import string_input_producer as string_input_producer
 import tideflow.train.tf_checkpoint as tf_checkpoint
 import tideflow.train.training_util as training_util
 from tideflow.train.checkpoint_management import update_checkpoint_state as update_checkpoint_state
 from tideflow.framework.graph_util import write_graph as write_graph
-__all__ = ['AdadeltaOptimizer', 'AdagradDAOptimizer', 'AdagradOptimizer', 'AdamOptimizer', 'CheckpointSaverHook', 'CheckpointSaverListener', 'CheckpointState', 'ChiefSessionCreator', 'ExponentialMovingAverage', 'FeedFnHook', 'FinalOpsHook', 'FtrlOptimizer', 'GlobalStepWaiterHook', 'GradientDescentOptimizer', 'LoggingTensorHook', 'MomentumOptimizer', 'MonitoredSession', 'MonitoredTrainingSession', 'NanLossDuringTrainingError', 'NanTensorHook', 'NewCheckpointReader', 'Optimizer', 'ProximalAdagradOptimizer', 'ProximalGradientDescentOptimizer', 'RMSPropOptimizer', 'Saver', 'SaverDef', 'Scaffold', 'SecondOrStepTimer', 'SessionCreator', 'SessionRunArgs', 'SessionRunContext', 'SessionRunHook', 'SessionRunValues', 'SingularMonitoredSession', 'StepCounterHook', 'StopAtStepHook', 'SummarySaverHook', 'SummaryWriter', 'adadelta', 'adagrad', 'adagrad_da', 'adam', 'assert_global_step', 'checkpoint_exists', 'checkpoint_management', 'checkpoint_utils', 'cosine_decay', 'cosine_decay_restarts', 'create_global_step', 'exponential_decay', 'export_meta_graph', 'ftrl', 'generate_checkpoint_state_proto', 'get_checkpoint_mtimes', 'get_checkpoint_state', 'get_global_step', 'get_or_create_global_step', 'global_step', 'gradient_descent', 'import_meta_graph', 'init_from_checkpoint', 'inverse_time_decay', 'latest_checkpoint', 'learning_rate_decay', 'linear_cosine_decay', 'list_variables', 'load_checkpoint', 'load_variable', 'meta_graph_filename', 'momentum', 'moving_averages', 'natural_exp_decay', 'noisy_linear_cosine_decay', 'optimizer', 'piecewise_constant', 'polynomial_decay', 'proximal_adagrad', 'proximal_gradient_descent', 'remove_checkpoint', 'rmsprop', 'saver', 'slot_creator', 'tf_checkpoint', 'training_util', 'update_checkpoint_state', 'write_graph']
+__all__ = ['AdadeltaOptimizer', 'AdagradDAOptimizer', 'AdagradOptimizer', 'AdamOptimizer', 'CheckpointSaverHook', 'CheckpointSaverListener', 'CheckpointState', 'ChiefSessionCreator', 'Coordinator', 'ExponentialMovingAverage', 'FeedFnHook', 'FinalOpsHook', 'FtrlOptimizer', 'GlobalStepWaiterHook', 'GradientDescentOptimizer', 'LoggingTensorHook', 'LooperThread', 'MomentumOptimizer', 'MonitoredSession', 'MonitoredTrainingSession', 'NanLossDuringTrainingError', 'NanTensorHook', 'NewCheckpointReader', 'Optimizer', 'ProximalAdagradOptimizer', 'ProximalGradientDescentOptimizer', 'QueueRunner', 'RMSPropOptimizer', 'Saver', 'SaverDef', 'Scaffold', 'SecondOrStepTimer', 'SessionCreator', 'SessionRunArgs', 'SessionRunContext', 'SessionRunHook', 'SessionRunValues', 'SingularMonitoredSession', 'StepCounterHook', 'StopAtStepHook', 'SummarySaverHook', 'SummaryWriter', 'adadelta', 'adagrad', 'adagrad_da', 'adam', 'add_queue_runner', 'assert_global_step', 'batch', 'batch_join', 'checkpoint_exists', 'checkpoint_management', 'checkpoint_utils', 'coordinator', 'cosine_decay', 'cosine_decay_restarts', 'create_global_step', 'exponential_decay', 'export_meta_graph', 'ftrl', 'generate_checkpoint_state_proto', 'get_checkpoint_mtimes', 'get_checkpoint_state', 'get_global_step', 'get_or_create_global_step', 'global_step', 'gradient_descent', 'import_meta_graph', 'init_from_checkpoint', 'input', 'input_producer', 'inverse_time_decay', 'latest_checkpoint', 'learning_rate_decay', 'limit_epochs', 'linear_cosine_decay', 'list_variables', 'load_checkpoint', 'load_variable', 'match_filenames_once', 'maybe_batch', 'maybe_batch_join', 'maybe_shuffle_batch', 'maybe_shuffle_batch_join', 'meta_graph_filename', 'momentum', 'moving_averages', 'natural_exp_decay', 'noisy_linear_cosine_decay', 'optimizer', 'piecewise_constant', 'polynomial_decay', 'proximal_adagrad', 'proximal_gradient_descent', 'queue_runner', 'queue_runner_impl', 'range_input_producer', 'remove_checkpoint', 'rmsprop', 'saver', 'shuffle_batch', 'shuffle_batch_join', 'slice_input_producer', 'slot_creator', 'start_queue_runners', 'string_input_producer', 'tf_checkpoint', 'training_util', 'update_checkpoint_state', 'write_graph']
