@@ -222,22 +222,15 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 tf.random.set_seed(0)
 d = load_digits()
-x_tr, x_te, y_tr, y_te = train_test_split((d.data * 16).astype(_np.uint8), d.target, test_size=0.25,
+x_tr, x_te, y_tr, y_te = train_test_split((d.data * 15).astype(_np.uint8), d.target, test_size=0.25,
                                           random_state=0)
 def pre(x, y):
     return tf.cast(x, tf.float32) / 255., tf.cast(y, tf.int32)
 db = tf.data.Dataset.from_tensor_slices((x_tr, y_tr)).map(pre).shuffle(10000, seed=1).batch(64)
 db_test = tf.data.Dataset.from_tensor_slices((x_te, y_te)).map(pre).batch(64)
-rng = _np.random.RandomState(1)
-params = []
-for a, b in ((64, 128), (128, 64), (64, 10)):
-    params += [tf.Variable((rng.randn(a, b) * _np.sqrt(2.0 / a)).astype(_np.float32)), tf.Variable(_np.zeros(b, _np.float32))]
-def model(h):
-    for i in range(3):
-        h = tf.matmul(h, params[2 * i]) + params[2 * i + 1]
-        h = tf.nn.relu(h) if i < 2 else h
-    return h
-opt = tf.compat.v1.train.AdamOptimizer(1e-2)
+model = tf.keras.Sequential([tf.keras.layers.Dense(128, activation="relu"),
+                             tf.keras.layers.Dense(64, activation="relu"), tf.keras.layers.Dense(10)])
+opt = tf.keras.optimizers.Adam(learning_rate=1e-2)
 logdir = tempfile.mkdtemp()
 writer = tf.summary.create_file_writer(logdir)
 step = 0
@@ -245,8 +238,8 @@ for epoch in range(15):
     for x, y in db:
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=model(x)))
-        grads = tape.gradient(loss, params)
-        opt.apply_gradients(zip(grads, params))
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
         with writer.as_default():
             tf.summary.scalar("train-loss", float(loss), step=step)
         step += 1
@@ -265,6 +258,7 @@ report("logged", [e.step for e in ea.Tensors("train-loss")])
 
 
 def test_article_002_loop_on_digits_learns_and_logs_every_step():
+    # tf.data + Sequential + Adam + GradientTape + one scalar summary per step, as article 002 trains.
     pytest.importorskip("sklearn")
     pytest.importorskip("tensorboard")
     from eager_scripts import run
