@@ -69,7 +69,7 @@ print(json.dumps(out))  # NaN and Infinity as Python's json writes and reads the
 
 
 def _run_child(env_extra):
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"), **env_extra)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__))), **env_extra)
     res = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(CASES)], env=env, capture_output=True, text=True,
                          timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]

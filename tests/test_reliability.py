@@ -20,6 +20,8 @@ from tideflow import _core
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+# Child processes import the tideflow this process imported (the installed one in CI, python/ in a dev build).
+_TIDEFLOW_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__)))
 
 
 def _run(fetch, feed=None):
@@ -372,7 +374,7 @@ with tf.Session() as s:
 def test_kill_during_save_leaves_the_previous_checkpoint_restorable(tmp_path):
     """kill -9 at random moments of a loop of saves (8 repetitions here, each a fresh interpreter; the
     issue's 100 are a longer run): whatever `checkpoint` names restores, with the values of a whole step."""
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    env = dict(os.environ, PYTHONPATH=_TIDEFLOW_PARENT)
     rng = np.random.RandomState(0)
     prefix = str(tmp_path / "m")
     for rep in range(int(os.environ.get("TIDEFLOW_KILL_REPEATS", "8"))):
@@ -466,7 +468,7 @@ def test_fuzzer_short_run(tmp_path, backend, cases):
     """A fixed slice of the fuzzer's cases: every case ends ok or with a typed error; a crash, hang or
     untyped error fails the test with the command that replays it. Long runs:
     python tests/fuzz/run.py --minutes N [--backend eager]."""
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    env = dict(os.environ, PYTHONPATH=_TIDEFLOW_PARENT)
     r = subprocess.run([sys.executable, os.path.join(HERE, "fuzz", "run.py"), "--cases", str(cases), "--seed", "15",
                         "--backend", backend, "--out", str(tmp_path), "--timeout", "60", "--quiet", "--no-minimize"],
                        env=env, capture_output=True, text=True, timeout=600)

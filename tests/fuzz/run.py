@@ -13,6 +13,7 @@ and listed with the command that replays it. The exit status is 1 when anything 
 totals and cases per minute is printed and written to OUT/summary.json.
 """
 import argparse
+import importlib.util
 import json
 import os
 import selectors
@@ -30,7 +31,9 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 def _env():
     env = dict(os.environ)
-    py = os.path.join(ROOT, "python")
+    # the workers import the tideflow this interpreter finds (installed, or python/ of a dev build)
+    spec = importlib.util.find_spec("tideflow")
+    py = os.path.dirname(os.path.dirname(spec.origin)) if spec and spec.origin else os.path.join(ROOT, "python")
     env["PYTHONPATH"] = py + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("PYTHONFAULTHANDLER", "1")
