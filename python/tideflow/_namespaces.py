@@ -162,9 +162,7 @@ def _list_physical_devices(device_type=None):
 def _install_queues(ns, sub):
     """TF 1.x queue-based input pipelines: tf.queue.*, tf.train.queue_runner, tf.io's readers and decoders."""
     ns["queue"] = sub("queue", data_flow_ops.__all__)
-    ns["train"].queue_runner = sub("train.queue_runner", [])
-    for n in queue_runner_impl.__all__:
-        setattr(ns["train"].queue_runner, n, getattr(queue_runner_impl, n))
+    ns["train"].queue_runner = queue_runner_impl  # a module of its own, so type checkers find it too
     for n in io_ops.__all__:
         setattr(ns["io"], n, getattr(io_ops, n))
 

@@ -47,6 +47,7 @@ def _float_values(rng, n, flavor, dt):
     if flavor == "special":
         pool = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.0, float(fi.max), float(fi.min),
                 float(fi.tiny), float(fi.tiny) / 4, 0.5, -2.5]
+        pool = [v for v in pool if ii.min <= v <= ii.max]  # unsigned and 8/16-bit dtypes hold less
         return [rng.choice(pool) for _ in range(n)]
     if flavor == "zeros":
         return [0.0] * n
@@ -63,11 +64,12 @@ def _int_values(rng, n, flavor, dt):
         pool = [0, -1, 1, 2, int(ii.max), int(ii.min), int(ii.max) // 2 + 1, 2**30, 3]
         if ii.max > 2**40:
             pool += [2**62, 2**40, 2**33 + 1]
+        pool = [v for v in pool if ii.min <= v <= ii.max]  # unsigned and 8/16-bit dtypes hold less
         return [rng.choice(pool) for _ in range(n)]
     if flavor == "zeros":
         return [0] * n
     if flavor == "big":
-        return [rng.randint(1000, 100000) for _ in range(n)]
+        return [min(int(ii.max), rng.randint(1000, 100000)) for _ in range(n)]
     return [max(int(ii.min), min(int(ii.max), rng.randint(-2, 6))) for _ in range(n)]
 
 

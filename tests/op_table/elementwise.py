@@ -270,8 +270,9 @@ ROWS = [
 # float16 and bfloat16 (HALF) and the 8- and 16-bit integers where TensorFlow's CPU kernels have them
 # (cpp/dtype.h: Note [dtype sets]).
 _ARITH = HALF + SMALL_INT
+_ADD = HALF + ("int8", "int16", "uint8")  # TensorFlow's Add has no uint16 kernel (AddV2 has)
 add_dtypes(ROWS, {
-    "add": _ARITH, "add_operator": _ARITH, "subtract": _ARITH, "multiply": _ARITH, "realdiv": HALF,
+    "add": _ADD, "add_operator": _ADD, "subtract": _ARITH, "multiply": _ARITH, "realdiv": HALF,
     "div_no_nan": HALF, "div_no_nan[zeros]": HALF, "truediv": _ARITH, "floordiv": _ARITH, "floormod": _ARITH,
     "pow": HALF + SIGNED_SMALL_INT, "maximum": _ARITH, "minimum": _ARITH, "squared_difference": HALF,
     "scalar_mul": HALF, "truncatediv": _ARITH, "atan2": HALF, "xlogy": HALF, "xlogy[x=0]": HALF, "xdivy": HALF,

@@ -97,7 +97,11 @@ def _feed_value(tensor, value):
     if dt is _dtypes.string:
         return _ops._string_value(value) if np.ndim(value) else _ops._string_bytes(
             value.item() if isinstance(value, np.ndarray) else value)
-    arr = np.asarray(value, dtype=dt._np if dt._np is not None else _dtypes._np_for(dt))
+    try:
+        arr = np.asarray(value, dtype=dt._np if dt._np is not None else _dtypes._np_for(dt))
+    except OverflowError:  # NumPy's untyped error for a Python int the dtype cannot hold
+        raise ValueError("Can't feed %s to %s (%s): a value is out of range for %s"
+                         % (str(value)[:100], tensor.name, dt.name, dt.name)) from None
     if not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr)
     return arr if dt is not _dtypes.bfloat16 else _dtypes._core_value(arr, dt)

@@ -438,5 +438,7 @@ class RandomShuffleQueue(QueueBase):
 
 
 class PriorityQueue:
+    """tf.PriorityQueue: not supported by tideflow (constructing one raises NotImplementedError)."""
+
     def __init__(self, *args, **kwargs):
         raise NotImplementedError("tf.PriorityQueue is not supported by tideflow")

@@ -95,7 +95,7 @@ from tideflow.train.learning_rate_decay import piecewise_constant as piecewise_c
 from tideflow.train.learning_rate_decay import polynomial_decay as polynomial_decay
 import tideflow.train.proximal_adagrad as proximal_adagrad
 import tideflow.train.proximal_gradient_descent as proximal_gradient_descent
-import tideflow.train.queue_runner as queue_runner
+import tideflow.train.queue_runner_impl as queue_runner
 import tideflow.train.queue_runner_impl as queue_runner_impl
 from tideflow.train.input import range_input_producer as range_input_producer
 from tideflow.train.checkpoint_management import remove_checkpoint as remove_checkpoint
