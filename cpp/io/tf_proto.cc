@@ -1094,7 +1094,7 @@ Message tensor_to_proto(const Tensor& t) {
     case DType::Int64: v.i = t.data<int64_t>()[0]; m.field("int64_val").values.push_back(std::move(v)); break;
     case DType::Bool: v.i = t.data<bool>()[0]; m.field("bool_val").values.push_back(std::move(v)); break;
     case DType::Float16: case DType::BFloat16:
-      v.i = t.data<uint16_t>()[0];
+      v.i = static_cast<const uint16_t*>(t.raw())[0];  // the half's bits, as TF's half_val holds them
       m.field("half_val").values.push_back(std::move(v));
       break;
     default:  // the 8- and 16-bit integers
