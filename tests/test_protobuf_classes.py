@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 import tideflow as tf
-from tideflow.framework import tf_messages
+from tideflow.framework import proto_classes, tf_messages
 
 message = pytest.importorskip("google.protobuf.message")
+if not proto_classes.available():
+    pytest.skip("TIDEFLOW_PROTOBUF=0: no real protobuf classes", allow_module_level=True)
 from google.protobuf import text_format  # noqa: E402
 
 TOP = ("Summary", "SummaryMetadata", "HistogramProto", "SessionLog", "Event", "LogMessage", "ConfigProto",
