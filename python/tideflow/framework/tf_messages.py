@@ -465,6 +465,12 @@ class Message:
     def IsInitialized(self):  # noqa: N802
         return True
 
+    def FindInitializationErrors(self):  # noqa: N802
+        return []  # proto3: nothing is required
+
+    def DiscardUnknownFields(self):  # noqa: N802
+        pass  # the stand-ins keep no unknown fields (the codec skips them when reading)
+
     def CopyFrom(self, other):  # noqa: N802
         if other is self:
             return
