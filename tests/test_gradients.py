@@ -137,13 +137,11 @@ def test_backward_pass_only_builds_nodes_between_xs_and_ys():
 
 def test_every_op_has_a_rule_or_is_marked_not_differentiable():
     # The driver raises LookupError naming the op and its type when it meets an op with neither. Only the
-    # ops TensorFlow itself leaves without a gradient may be in that state (LSTMBlockCellGradFused and the
-    # hoisted LSTM's LSTMBlockCellRecurrentGrad and LSTMBlockInputProjectionGrad do the work of TF's
-    # LSTMBlockCellGrad and BlockLSTMGrad, which have none).
+    # ops TensorFlow itself leaves without a gradient may be in that state (LSTMBlockCellGradFused does the
+    # work of TF's LSTMBlockCellGrad, which has none).
     from tideflow import _core
     missing = [n for n in _core.registered_ops() if _core.op_gradient_kind(n) == "missing"]
-    assert sorted(missing) == ["LRNGrad", "LSTMBlockCellGradFused", "LSTMBlockCellRecurrentGrad",
-                               "LSTMBlockInputProjectionGrad", "TruncateMod"]
+    assert sorted(missing) == ["LRNGrad", "LSTMBlockCellGradFused", "TruncateMod"]
     assert _core.op_gradient_kind("MatMul") == "rule" and _core.op_gradient_kind("Equal") == "none"
 
 

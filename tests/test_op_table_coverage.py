@@ -91,8 +91,6 @@ GRADIENT_ONLY = {
     "AvgPool3DGrad": "avg_pool3d",
     "LRNGrad": "lrn",
     "LSTMBlockCellGradFused": "lstm_block_cell_grad",
-    "LSTMBlockInputProjectionGrad": "lstm_block_input_projection",
-    "LSTMBlockCellRecurrentGrad": "lstm_block_cell_recurrent_grad",
 }
 
 

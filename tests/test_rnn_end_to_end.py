@@ -28,8 +28,7 @@ def test_lstm_reads_digit_rows():
         train = tf.train.AdamOptimizer(1e-2).minimize(loss)
         accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), labels), tf.float32))
         types = {op.type for op in g.get_operations()}
-        assert {"While", "LSTMBlockInputProjection", "LSTMBlockCellRecurrent", "LSTMBlockCellRecurrentGrad",
-                "LSTMBlockInputProjectionGrad"} <= types, types  # Note [hoisted LSTM inputs]
+        assert {"While", "LSTMBlockCell", "LSTMBlockCellGradFused"} <= types, types
         assert [v.op.name for v in tf.trainable_variables()][:2] == ["rnn/basic_lstm_cell/kernel",
                                                                      "rnn/basic_lstm_cell/bias"]
         with tf.Session() as sess:

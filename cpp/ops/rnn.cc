@@ -4,16 +4,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <string>
 
 #include "kernels/gemm.h"
+#include "kernels/vector_math.h"
 #include "op_registry.h"
-#include "ops/lstm_math.h"
 
 namespace tideflow {
 namespace {
-
-using namespace lstm_math;
 
 // Note [LSTM block cell]
 // One step of an LSTM, TF's LSTMBlockCell with its inputs, attributes and outputs:
@@ -95,6 +92,24 @@ LstmDims lstm_dims(const KernelCtx& c, bool peephole) {
   return d;
 }
 
+template <class T>
+void sigmoid_n(const T* in, T* out, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    vecmath::sigmoid_f32(in, out, n);
+  } else {
+    for (int64_t k = 0; k < n; ++k) {  // the Sigmoid op's float64 formula
+      const T e = std::exp(-std::abs(in[k])), s = T(1) / (T(1) + e);
+      out[k] = in[k] >= 0 ? s : e * s;
+    }
+  }
+}
+
+template <class T>
+void tanh_n(const T* in, T* out, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) vecmath::tanh_f32(in, out, n);
+  else for (int64_t k = 0; k < n; ++k) out[k] = std::tanh(in[k]);
+}
+
 // Copies [x, h_prev] row by row into xh ([B, I + P]).
 template <class T>
 void concat_rows(const T* x, const T* h, T* xh, const LstmDims& d) {
@@ -115,6 +130,7 @@ void lstm_block_cell_kernel(KernelCtx& c) {
     const int64_t B = d.batch, H = d.cell, K = d.input + d.prev;
     T* out[7];
     for (int i = 0; i < 7; ++i) out[i] = c.alloc(i, dt, {B, H}).template data<T>();
+    T *i_o = out[0], *cs_o = out[1], *f_o = out[2], *o_o = out[3], *ci_o = out[4], *co_o = out[5], *h_o = out[6];
     Tensor xh_t(dt, {B, K}), icfo_t(dt, {B, 4 * H});
     T *xh = xh_t.data<T>(), *icfo = icfo_t.data<T>();
     concat_rows(c.in(0).data<T>(), c.in(2).data<T>(), xh, d);
@@ -125,7 +141,30 @@ void lstm_block_cell_kernel(KernelCtx& c) {
             *wco = peep ? c.in(6).data<T>() : nullptr;
     const T fb = (T)forget_bias, lim = (T)clip;
     c.parallel_for(B, 40 * H, [&](int64_t lo, int64_t hi) {
-      lstm_gates<T>(lo, hi, H, icfo, bias, cs_prev, fb, lim, wci, wcf, wco, out);
+      for (int64_t r = lo; r < hi; ++r) {
+        T* g = icfo + r * 4 * H;  // pre-activations i, ci, f, o; overwritten in place
+        const T* cp = cs_prev + r * H;
+        T *ir = i_o + r * H, *fr = f_o + r * H, *orr = o_o + r * H, *cir = ci_o + r * H, *csr = cs_o + r * H,
+          *cor = co_o + r * H, *hr = h_o + r * H;
+        for (int64_t k = 0; k < 4 * H; ++k) g[k] += bias[k];
+        for (int64_t k = 0; k < H; ++k) g[2 * H + k] += fb;
+        if (peep)
+          for (int64_t k = 0; k < H; ++k) {
+            g[k] += wci[k] * cp[k];
+            g[2 * H + k] += wcf[k] * cp[k];
+          }
+        sigmoid_n(g, ir, H);
+        tanh_n(g + H, cir, H);
+        sigmoid_n(g + 2 * H, fr, H);
+        for (int64_t k = 0; k < H; ++k) csr[k] = cir[k] * ir[k] + cp[k] * fr[k];
+        if (lim > 0)
+          for (int64_t k = 0; k < H; ++k) csr[k] = std::min(std::max(csr[k], -lim), lim);
+        if (peep)
+          for (int64_t k = 0; k < H; ++k) g[3 * H + k] += wco[k] * csr[k];
+        sigmoid_n(g + 3 * H, orr, H);
+        tanh_n(csr, cor, H);
+        for (int64_t k = 0; k < H; ++k) hr[k] = cor[k] * orr[k];
+      }
     });
   });
 }
@@ -181,6 +220,33 @@ void lstm_block_cell_grad_shape(InferCtx& c) {
   like(7, c.attr<bool>("w_grad"));
 }
 
+// One batch row of the gate gradients; Peep and Clip are template arguments so the loop over the cell's
+// units has no branches and vectorizes.
+template <class T, bool Peep, bool Clip>
+void lstm_grad_row(int64_t H, T lim, const T* __restrict ig, const T* __restrict cs_prev, const T* __restrict fg,
+                   const T* __restrict og, const T* __restrict ci, const T* __restrict co, const T* __restrict dcs_in,
+                   const T* __restrict dh, const T* __restrict wci, const T* __restrict wcf, const T* __restrict wco,
+                   T* __restrict dcs_prev, T* __restrict gr) {
+  for (int64_t k = 0; k < H; ++k) {
+    const T i = ig[k], f = fg[k], o = og[k], c = ci[k], tc = co[k], cp = cs_prev[k];
+    const T d_o = dh[k] * tc * o * (T(1) - o);
+    T dc = dh[k] * o * (T(1) - tc * tc) + dcs_in[k];
+    if constexpr (Peep) dc += d_o * wco[k];
+    if constexpr (Clip) {
+      const T u = c * i + cp * f;  // cs before clipping
+      dc = (u < -lim || u > lim) ? T(0) : dc;
+    }
+    const T di = dc * c * i * (T(1) - i), df = dc * cp * f * (T(1) - f);
+    T dprev = dc * f;
+    if constexpr (Peep) dprev += di * wci[k] + df * wcf[k];
+    dcs_prev[k] = dprev;
+    gr[k] = di;
+    gr[H + k] = dc * i * (T(1) - c * c);
+    gr[2 * H + k] = df;
+    gr[3 * H + k] = d_o;
+  }
+}
+
 void lstm_block_cell_grad_kernel(KernelCtx& c) {
   const bool peep = c.attr<bool>("use_peephole"), want_x = c.attr<bool>("x_grad"), want_w = c.attr<bool>("w_grad");
   const double clip = c.node.attrs.get_or<double>("cell_clip", -1.0);
@@ -196,6 +262,9 @@ void lstm_block_cell_grad_kernel(KernelCtx& c) {
     const T *x = c.in(0).data<T>(), *cs_prev = c.in(1).data<T>(), *h_prev = c.in(2).data<T>(), *w = c.in(3).data<T>();
     const T *wci = peep ? c.in(4).data<T>() : nullptr, *wcf = peep ? c.in(5).data<T>() : nullptr,
             *wco = peep ? c.in(6).data<T>() : nullptr;
+    const T *ig = c.in(8).data<T>(), *cs = c.in(9).data<T>(), *fg = c.in(10).data<T>(), *og = c.in(11).data<T>(),
+            *ci = c.in(12).data<T>(), *co = c.in(13).data<T>(), *dcs_in = c.in(14).data<T>(),
+            *dh = c.in(15).data<T>();
     T* dx = want_x ? c.alloc(0, dt, {B, I}).template data<T>() : (c.alloc(0, dt, {0}), nullptr);
     T* dcs_prev = c.alloc(1, dt, {B, H}).template data<T>();
     T* dh_prev = c.alloc(2, dt, {B, P}).template data<T>();
@@ -208,7 +277,25 @@ void lstm_block_cell_grad_kernel(KernelCtx& c) {
     }
     Tensor dicfo_t(dt, {B, 4 * H});
     T* dicfo = dicfo_t.data<T>();
-    lstm_gate_grads<T>(c, B, H, cs_prev, wci, wcf, wco, clip, 8, dicfo, dcs_prev, dpeep);
+    const T lim = (T)clip;
+    auto row = peep ? (clip > 0 ? lstm_grad_row<T, true, true> : lstm_grad_row<T, true, false>)
+                    : (clip > 0 ? lstm_grad_row<T, false, true> : lstm_grad_row<T, false, false>);
+    c.parallel_for(B, 20 * H, [&](int64_t lo, int64_t hi) {
+      for (int64_t r = lo; r < hi; ++r) {
+        const int64_t o = r * H;
+        row(H, lim, ig + o, cs_prev + o, fg + o, og + o, ci + o, co + o, dcs_in + o, dh + o, wci, wcf, wco,
+            dcs_prev + o, dicfo + 4 * o);
+      }
+    });
+    if (peep)  // batch sums, in row order so results do not depend on the thread split
+      for (int64_t r = 0; r < B; ++r) {
+        const T* gr = dicfo + r * 4 * H;
+        for (int64_t k = 0; k < H; ++k) {
+          dpeep[0][k] += gr[k] * cs_prev[r * H + k];
+          dpeep[1][k] += gr[2 * H + k] * cs_prev[r * H + k];
+          dpeep[2][k] += gr[3 * H + k] * cs[r * H + k];
+        }
+      }
     if (B == 0 || H == 0) {  // empty products: BLAS leaves C alone
       if (dx) std::fill(dx, dx + B * I, T(0));
       std::fill(dh_prev, dh_prev + B * P, T(0));

@@ -3,14 +3,9 @@ without peepholes, with cell_clip, a forget bias other than 1, and an h_prev nar
 projection LSTMCell feeds back). The NumPy reference is the LSTM written out from TensorFlow's
 definition. The forward rows check all seven outputs (i, cs, f, o, ci, co, h); the gradient rows
 differentiate cs and h, the two states a cell passes on, so their float64 finite-difference checks build
-LSTMBlockCellGradFused (TF's LSTMBlockCell ignores the gradients of the other five outputs, as ours does).
-Then the two halves dynamic_rnn splits a step into (Note [LSTM sequence products] in cpp/ops/rnn.cc):
-LSTMBlockInputProjection (x w[:I] + b over [T, B, I]) and LSTMBlockCellRecurrent (the step on p + h_prev
-w[I:]), each standalone, so their gradient ops are complete by themselves and checked by finite differences
-here; tests/test_rnn_hoisted.py checks the split inside dynamic_rnn against the plain path and NumPy."""
+LSTMBlockCellGradFused (TF's LSTMBlockCell ignores the gradients of the other five outputs, as ours does)."""
 import numpy as np
 
-from tideflow.framework import ops as _ops
 from tideflow.ops.rnn_cell_impl import _lstm_block_cell
 
 from .common import OpRow
@@ -92,63 +87,3 @@ ROWS = (_rows("lstm_block_cell", 3, 4, 5, 5)
         + _rows("lstm_block_cell_clip", 3, 2, 3, 3, cell_clip=0.6)
         + _rows("lstm_block_cell_peephole_clip", 3, 3, 4, 4, peephole=True, cell_clip=0.5, forget_bias=0.0)
         + _rows("lstm_block_cell_projection", 2, 3, 2, 4))
-
-
-# ---- the split step: LSTMBlockInputProjection and LSTMBlockCellRecurrent ----
-def _projection(tf, x, w, b):
-    return _ops.apply_op("LSTMBlockInputProjection", [x, w, b], {"h_prev_stacked": -1}).outputs[0]
-
-
-def np_projection(x, w, b):
-    return (x @ w[:x.shape[2]] + b).astype(x.dtype)
-
-
-def _recurrent_rows(name, B, P, H, K, peephole=False, forget_bias=1.0, cell_clip=-1.0):
-    """Rows for LSTMBlockCellRecurrent(p [B, 4H], cs_prev, h_prev [B, P], w [K, 4H], ...): w's last P rows
-    multiply h_prev; the NumPy reference is np_lstm_block_cell with no x and p as a per-row bias."""
-    def make(rng, shapes, dtype):
-        arrays = [rng.uniform(-1.5, 1.5, s) for s in shapes]
-        arrays[3] = arrays[3] / np.sqrt(K)
-        return [a.astype(dtype) for a in arrays]
-    shapes = [(B, 4 * H), (B, H), (B, P), (K, 4 * H)] + ([(H,)] * 3 if peephole else [])
-
-    def outputs(tf, p, cs, h, w, *peep):
-        if not peephole:
-            peep = [tf.constant(np.zeros([0], p.dtype.as_numpy_dtype))] * 3
-        attrs = {"forget_bias": forget_bias, "cell_clip": cell_clip, "use_peephole": peephole}
-        return _ops.apply_op("LSTMBlockCellRecurrent", [p, cs, h, w] + list(peep), attrs).outputs
-
-    def ref(p, cs, h, w, *peep):
-        x = np.zeros((p.shape[0], 0), p.dtype)
-        return np_lstm_block_cell(x, cs, h, w[K - P:], p, *peep, forget_bias=forget_bias, cell_clip=cell_clip)
-
-    def avoid(arrays):
-        if cell_clip > 0:
-            p, cs, h, w = arrays[:4]
-            icfo = p + h @ w[K - P:]
-            zi, zc, zf = icfo[:, :H], icfo[:, H:2 * H], icfo[:, 2 * H:3 * H]
-            if peephole:
-                zi = zi + arrays[4] * cs
-                zf = zf + arrays[5] * cs
-            u = np.tanh(zc) * _sigmoid(zi) + cs * _sigmoid(zf + forget_bias)
-            arrays[1] = np.where(np.abs(np.abs(u) - cell_clip) < 1e-2, cs * 0.5, cs).astype(cs.dtype)
-        return arrays
-
-    return [
-        OpRow(name, lambda tf, *a: tf.concat(outputs(tf, *a), 1),
-              lambda *a: np.concatenate(ref(*a), 1).astype(a[0].dtype), [shapes], make=make, avoid=avoid,
-              grad=False, rtol=2e-5, atol=2e-6),
-        OpRow(name + "_grad", lambda tf, *a: tf.concat([outputs(tf, *a)[k] for k in (1, 6)], 1),
-              lambda *a: np.concatenate([ref(*a)[k] for k in (1, 6)], 1).astype(a[0].dtype), [shapes],
-              dtypes=("float64",), make=make, avoid=avoid, rtol=1e-10, atol=1e-12),
-    ]
-
-
-ROWS += [
-    OpRow("lstm_block_input_projection", _projection, np_projection,
-          [((3, 2, 4), (7, 8), (8,)), ((2, 3, 2), (2, 12), (12,)), ((0, 2, 3), (5, 4), (4,))],
-          rtol=1e-5, atol=1e-5),
-]
-ROWS += (_recurrent_rows("lstm_block_cell_recurrent", 3, 5, 4, 7)
-         + _recurrent_rows("lstm_block_cell_recurrent_peephole_clip", 2, 3, 3, 3, peephole=True, cell_clip=0.6,
-                           forget_bias=0.5))

@@ -16,7 +16,7 @@ from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
 from ..framework.tensor_shape import TensorShape, as_shape
 from ..util import nest
-from . import array_ops, control_flow_ops, debug_ops, math_ops, reduction_ops, rnn_cell_impl
+from . import array_ops, control_flow_ops, debug_ops, math_ops, reduction_ops
 from . import variable_scope as vs
 from .rnn_cell_impl import _concat, _static_value, assert_like_rnncell
 
@@ -235,16 +235,10 @@ def _dynamic_rnn_loop(cell, inputs, initial_state, parallel_iterations, swap_mem
                                  % (new.shape, old.shape))
         return [time + 1] + flat_new_state, [_ops.convert_to_tensor(o) for o in nest.flatten(output)]
 
-    parts = _hoisted_lstm_parts(cell, flat_input, flat_state, sequence_length)
     with _ops.name_scope("while") as loop_scope:
-        if parts is not None:
-            result, stacked = _hoisted_lstm_loop(cell, parts, flat_input[0], inputs_got_shape[0], time, flat_state,
-                                                 loop_bound, parallel_iterations, swap_memory, loop_scope)
-        else:
-            result, stacked = control_flow_ops._loop(
-                lambda t, *_: t < loop_bound, body, [time] + flat_state, None,
-                parallel_iterations=parallel_iterations, swap_memory=swap_memory, sliced=list(flat_input),
-                stacks=True, scope=loop_scope)
+        result, stacked = control_flow_ops._loop(
+            lambda t, *_: t < loop_bound, body, [time] + flat_state, None, parallel_iterations=parallel_iterations,
+            swap_memory=swap_memory, sliced=list(flat_input), stacks=True, scope=loop_scope)
     final_state = nest.pack_sequence_as(state, list(result[1:]))
     final_outputs = []
     for out, size in zip(stacked, flat_output_size):
@@ -257,45 +251,6 @@ def _dynamic_rnn_loop(cell, inputs, initial_state, parallel_iterations, swap_mem
         out.set_shape(_concat([const_time_steps, const_batch_size], size, static=True))
         final_outputs.append(out)
     return nest.pack_sequence_as(structure=cell.output_size, flat_sequence=final_outputs), final_state
-
-
-def _hoisted_lstm_parts(cell, flat_input, flat_state, sequence_length):
-    """The cell's (forget_bias, cell_clip, use_peephole) when dynamic_rnn takes the hoisted LSTM path
-    (Note [hoisted LSTM inputs]), else None."""
-    if sequence_length is not None or _ops._core.executing_eagerly() or len(flat_input) != 1 or len(flat_state) != 2:
-        return None
-    if flat_input[0].shape.ndims != 3:
-        return None
-    dtype = flat_input[0].dtype.base_dtype
-    if any(s.dtype.base_dtype is not dtype for s in flat_state):
-        return None
-    return rnn_cell_impl._lstm_sequence_parts(cell, dtype)
-
-
-def _hoisted_lstm_loop(cell, parts, x, x_shape, time, flat_state, loop_bound, parallel_iterations, swap_memory,
-                       loop_scope):
-    """Note [hoisted LSTM inputs]
-    For BasicLSTMCell and LSTMBlockCell (one LSTMBlockCell node per step) dynamic_rnn builds the cell
-    before its loop and computes the inputs' share of every step's product, x w[:I] + b for all steps, as
-    one LSTMBlockInputProjection node there; the loop slices that value ([T, B, 4H]) as it slices inputs,
-    and each step is one LSTMBlockCellRecurrent node (the gates on p[t] + h_prev w[I:]), named as the
-    cell's LSTMBlockCell. The loop also stacks each step's h_prev, from which the projection's gradient
-    makes the whole weight gradient after the backward loop, as TF's LSTMBlockFusedCell does (Note [LSTM
-    sequence products] in cpp/ops/rnn.cc). Same variables, same While loop, the same numbers up to
-    float rounding; without sequence_length only (with it, steps past a sequence's end select old
-    states, and the plain path keeps that simple)."""
-    cell._build_for_loop(x.dtype.base_dtype, TensorShape(x_shape[1:]))
-    p = rnn_cell_impl._lstm_input_projection(cell, x, h_prev_stacked=1)
-
-    def body(time, c, h, p_t):
-        new_c, new_h = rnn_cell_impl._lstm_recurrent_step(cell, p_t, c, h, parts)
-        new_c.set_shape(c.shape)
-        new_h.set_shape(h.shape)
-        return [time + 1, new_c, new_h], [new_h, h]
-
-    return control_flow_ops._loop(lambda t, *_: t < loop_bound, body, [time] + flat_state, None,
-                                  parallel_iterations=parallel_iterations, swap_memory=swap_memory, sliced=[p],
-                                  stacks=True, scope=loop_scope)
 
 
 def _concat_list(batch_size, size):

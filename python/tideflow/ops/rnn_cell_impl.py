@@ -355,21 +355,6 @@ class RNNCell:
         with rnncell_scope:
             return self._layer_call(inputs, state)
 
-    def _build_for_loop(self, dtype, step_shape):
-        """Builds the cell as its first call on a [batch, depth] input would, in the variable and name
-        scopes current now, without calling it (dynamic_rnn's hoisted LSTM path needs the kernel before
-        its loop). add_weight tracks the variables, as the call's custom getter would."""
-        self._set_scope(None)
-        if self.built:
-            return
-        with vs.variable_scope(self._scope, reuse=self._reuse, auxiliary_name_scope=False) as scope:
-            self._current_scope = scope
-            with _ops.name_scope(scope.original_name_scope):
-                if self._dtype is None:
-                    self._dtype = dtype
-                self.build(step_shape)
-                self.built = True
-
     def call(self, inputs, state):
         raise NotImplementedError("Abstract method")
 
@@ -549,53 +534,6 @@ def _lstm_block_cell(x, cs_prev, h_prev, w, b, wci=None, wcf=None, wco=None, for
                  "cell_clip": float(cell_clip) if cell_clip is not None else -1.0,
                  "use_peephole": bool(use_peephole)}
         return _ops.apply_op("LSTMBlockCell", [x, cs_prev, h_prev, w] + peep + [b], attrs, name=scope).outputs
-
-
-def _lstm_sequence_parts(cell, dtype):
-    """What dynamic_rnn's hoisted LSTM path needs of `cell` (Note [hoisted LSTM inputs] in rnn.py):
-    (forget_bias, cell_clip, use_peephole) when the cell is BasicLSTMCell or LSTMBlockCell themselves (not
-    a subclass that may change call()) and one step of it is one LSTMBlockCell node on its own kernel and
-    bias; else None."""
-    if dtype not in (_dtypes.float32, _dtypes.float64) or cell._dtype not in (None, dtype):
-        return None
-    if type(cell) is BasicLSTMCell:
-        if (cell._state_is_tuple and _fusable(cell._activation, dtype)
-                and isinstance(cell._forget_bias, numbers.Real)):
-            return float(cell._forget_bias), -1.0, False
-    elif type(cell) is LSTMBlockCell:
-        if isinstance(cell._forget_bias, numbers.Real) and isinstance(cell._cell_clip, numbers.Real):
-            return float(cell._forget_bias), float(cell._cell_clip), bool(cell._use_peephole)
-    return None
-
-
-def _lstm_input_projection(cell, inputs, h_prev_stacked):
-    """LSTMBlockInputProjection of time-major `inputs` ([T, B, I]) with the built cell's kernel and bias, in
-    the cell's name scope (Note [LSTM sequence products] in cpp/ops/rnn.cc)."""
-    with vs.variable_scope(cell._scope, reuse=True, auxiliary_name_scope=False) as scope:
-        with _ops.name_scope(scope.original_name_scope):
-            w = _ops.convert_to_tensor(cell._kernel, dtype=inputs.dtype)
-            b = _ops.convert_to_tensor(cell._bias, dtype=inputs.dtype)
-            return _ops.apply_op("LSTMBlockInputProjection", [inputs, w, b],
-                                 {"h_prev_stacked": int(h_prev_stacked)}, name="LSTMBlockInputProjection").outputs[0]
-
-
-def _lstm_recurrent_step(cell, p, c, h, parts):
-    """One step of the cell from p = x w[:I] + b (LSTMBlockCellRecurrent): (new_c, new_h), the node named
-    as the cell's LSTMBlockCell. The weight's gradient comes from the projection's (w_grad_outside)."""
-    forget_bias, cell_clip, use_peephole = parts
-    with vs.variable_scope(cell._scope, reuse=True, auxiliary_name_scope=False) as scope:
-        with _ops.name_scope(scope.original_name_scope):
-            with _ops.name_scope(None, "LSTMBlockCell", [p, c, h]) as name:
-                w = _ops.convert_to_tensor(cell._kernel, dtype=p.dtype)
-                if use_peephole:
-                    peep = [_ops.convert_to_tensor(v, dtype=p.dtype)
-                            for v in (cell._w_i_diag, cell._w_f_diag, cell._w_o_diag)]
-                else:
-                    peep = [_ops.constant_op(np.zeros([0], p.dtype.as_numpy_dtype), name="no_peephole")] * 3
-                attrs = {"forget_bias": forget_bias, "cell_clip": cell_clip, "use_peephole": use_peephole,
-                         "w_grad_outside": True}
-                outs = _ops.apply_op("LSTMBlockCellRecurrent", [p, c, h, w] + peep, attrs, name=name).outputs
-    return outs[1], outs[6]
 
 
 def _fusable(activation, dtype, cell_clip=None):
