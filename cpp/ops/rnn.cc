@@ -102,7 +102,10 @@ LstmDims lstm_dims(const KernelCtx& c, bool peephole) {
 // batches still split. Measured with two threads (bench/README.md, LSTM training step).
 constexpr int64_t kStepWork = int64_t(16) << 20;
 
-int step_threads(const KernelCtx& c, int64_t product_work) { return product_work < kStepWork ? 1 : c.threads; }
+// The threads for a step whose product is [rows, k] x [k, cols] (in double: no overflow for any sizes).
+int step_threads(const KernelCtx& c, int64_t rows, int64_t cols, int64_t k) {
+  return double(rows) * double(cols) * double(k) < double(kStepWork) ? 1 : c.threads;
+}
 
 // Runs fn over the batch rows [0, B): on the calling thread when the step has one, else c.parallel_for.
 template <class F>
@@ -154,7 +157,7 @@ void lstm_block_cell_kernel(KernelCtx& c) {
     T *xh = xh_t.data<T>(), *icfo = icfo_t.data<T>();
     concat_rows(c.in(0).data<T>(), c.in(2).data<T>(), xh, d);
     if (B == 0 || H == 0) return;
-    const int nt = step_threads(c, B * 4 * H * K);
+    const int nt = step_threads(c, B, 4 * H, K);
     gemm(xh, c.in(3).data<T>(), icfo, B, 4 * H, K, false, false, nt);
     const T *cs_prev = c.in(1).data<T>(), *bias = c.in(7).data<T>();
     const T *wci = peep ? c.in(4).data<T>() : nullptr, *wcf = peep ? c.in(5).data<T>() : nullptr,
@@ -300,7 +303,7 @@ void lstm_block_cell_grad_kernel(KernelCtx& c) {
     const T lim = (T)clip;
     auto row = peep ? (clip > 0 ? lstm_grad_row<T, true, true> : lstm_grad_row<T, true, false>)
                     : (clip > 0 ? lstm_grad_row<T, false, true> : lstm_grad_row<T, false, false>);
-    const int nt = step_threads(c, B * 4 * H * K);
+    const int nt = step_threads(c, B, 4 * H, K);
     for_rows(c, nt, B, 20 * H, [&](int64_t lo, int64_t hi) {
       for (int64_t r = lo; r < hi; ++r) {
         const int64_t o = r * H;
