@@ -8,7 +8,7 @@ namespace tideflow {
 
 namespace {
 
-// Note [exact gradient shapes], for the bias of a layer: the gradient of input i of an elementwise sum,
+// Note [exact gradient shapes], for the layers of a network: the gradient of input i of an elementwise sum,
 // difference or product has the output's shape, which is input i's exact shape when the other input cannot
 // widen it: each of the other's dims (aligned from the right, no more of them) is 1 or a dim that input i
 // statically has. conv + bias then needs no SumToShape on the convolution's side, which would read the
@@ -17,6 +17,12 @@ namespace {
 bool unbroadcast(const Node& n, int i) {
   const std::string& t = n.type();
   if (t == "BiasAdd") return i == 0;
+  // Products, convolutions, pooling and reshapes never broadcast: their rules give each input's exact
+  // runtime shape (the pooling gradient's reader can then absorb it, Note [ReLU gradient in the pooling
+  // gradient's pass]).
+  if (t == "MatMul" || t == "Conv2D" || t == "Conv3D" || t == "MaxPool" || t == "AvgPool" || t == "MaxPool3D" ||
+      t == "AvgPool3D" || t == "Reshape")
+    return true;
   if (n.inputs.size() != 2 || (t != "Add" && t != "AddV2" && t != "Sub" && t != "Mul")) return false;
   const PartialShape &x = n.inputs[i].shape(), &o = n.inputs[1 - i].shape();
   if (!x.known_rank || !o.known_rank || o.rank() > x.rank()) return false;

@@ -158,3 +158,52 @@ def test_add_gradient_needs_no_sum_when_the_bias_cannot_widen_the_input():
             xv = np.random.RandomState(0).randn(2, 4, 4, 3).astype(np.float32)
             g, = sess.run(grads, {x: xv, u: np.ones((4, 3), np.float32)})
         np.testing.assert_allclose(g, np.full(xv.shape, 1 + 1 + 1, np.float32))
+
+
+# ---- Note [ReLU gradient in the pooling gradient's pass] (cpp/ops/pooling.cc) ----
+
+def _relu_pool_grad(hv, dv, ksize, strides, padding, fetch_pool_grad=False, threads=1):
+    with tf.Graph().as_default():
+        h = tf.placeholder(hv.dtype, hv.shape)
+        y = tf.nn.relu(h)
+        p = tf.nn.max_pool(y, [1] + ksize + [1], [1] + strides + [1], padding)
+        dp = tf.placeholder(hv.dtype, p.shape)
+        gh, = tf.gradients(p, [h], grad_ys=[dp])
+        pool_grad = gh.op.inputs[0]
+        assert gh.op.type == "ReluGrad" and pool_grad.op.type == "MaxPoolGrad"
+        cfg = tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
+        with tf.Session(config=cfg) as sess:
+            fetches = [gh, pool_grad] if fetch_pool_grad else [gh]
+            planned = _planned(sess, [h, dp], fetches)
+            fused = planned[gh.op.name] == pool_grad.op.name
+            return sess.run(fetches, {h: hv, dp: dv})[0], fused
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape,ksize,strides,padding", [
+    ((3, 8, 9, 32), [2, 2], [2, 2], "SAME"),    # disjoint windows that tile the input
+    ((2, 7, 7, 5), [3, 3], [2, 2], "VALID"),    # overlapping windows: the scatter-add path
+    ((2, 9, 6, 20), [2, 3], [3, 3], "VALID"),   # pixels outside every window
+])
+def test_relu_gradient_masks_the_pooling_gradient_in_its_pass(shape, ksize, strides, padding, threads):
+    rng = np.random.RandomState(7)
+    hv = rng.randn(*shape).astype(np.float32)
+    hv[0, 0, 0, :3] = [0.0, -0.0, np.nan]
+    out_h = [(shape[i + 1] + strides[i] - 1) // strides[i] if padding == "SAME" else
+             (shape[i + 1] - ksize[i]) // strides[i] + 1 for i in range(2)]
+    dv = rng.randn(shape[0], out_h[0], out_h[1], shape[3]).astype(np.float32)
+    got, fused = _relu_pool_grad(hv, dv, ksize, strides, padding, threads=threads)
+    want, unfused = _relu_pool_grad(hv, dv, ksize, strides, padding, fetch_pool_grad=True, threads=threads)
+    assert fused and not unfused
+    np.testing.assert_array_equal(got, want)
+    assert (got[hv <= 0] == 0).all() and (got != 0).any()
+
+
+def test_relu_gradient_of_a_float64_pooling_gradient_runs_the_two_kernels():
+    rng = np.random.RandomState(8)
+    hv = rng.randn(2, 6, 6, 4)
+    dv = rng.randn(2, 3, 3, 4)
+    got, fused = _relu_pool_grad(hv, dv, [2, 2], [2, 2], "VALID")
+    want, _ = _relu_pool_grad(hv, dv, [2, 2], [2, 2], "VALID", fetch_pool_grad=True)
+    assert fused
+    np.testing.assert_array_equal(got, want)
