@@ -97,15 +97,11 @@ def test_the_chain_falls_back_to_the_separate_kernels():
     assert chained
     np.testing.assert_array_equal(got, want)
     xv, fv, _ = _data(*ROUTES[1][:2], seed=4)
-    wide = np.random.RandomState(5).randn(1, 1, 1, f_shape_oc(ROUTES[1])).astype(np.float32)
+    wide = np.random.RandomState(5).randn(1, 1, 1, ROUTES[1][1][-1]).astype(np.float32)  # [1, 1, 1, OC]
     got, chained = _layer(xv, fv, wide)
     want, _ = _layer(xv, fv, wide, fetch_conv=True)
     assert chained
     np.testing.assert_array_equal(got, want)
-
-
-def f_shape_oc(route):
-    return route[1][-1]
 
 
 def test_a_training_step_through_the_chain_gives_the_same_weights():
