@@ -4,9 +4,10 @@ over-long lists, unknown strings and dtypes. Only typed errors may come out (Val
 tf.errors.OpError at run); a crash, a hang or an untyped exception fails the test and names the case. The
 audit runs in a child process, restarted after a crash past the case that crashed, so one run lists all."""
 import os
+import queue
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 
@@ -24,43 +25,40 @@ def _run_audit():
     while count is None or start < count:
         p = subprocess.Popen([sys.executable, os.path.join(HERE, "attr_audit.py"), str(start)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        current, last = None, time.time()
-        os.set_blocking(p.stdout.fileno(), False)
-        buf = ""
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(x) for x in p.stdout] + [lines.put(None)], daemon=True).start()
+        err = []
+        threading.Thread(target=lambda: err.append(p.stderr.read()), daemon=True).start()
+        current = None
         while True:
-            chunk = p.stdout.read()
-            if chunk:
-                buf += chunk
-                last = time.time()
-                *lines, buf = buf.split("\n")
-                for line in lines:
-                    kind, _, rest = line.partition(" ")
-                    if kind == "COUNT":
-                        count = int(rest)
-                    elif kind == "START":
-                        current = rest
-                    elif kind == "DONE":
-                        i, outcome, detail = (rest.split(" ", 2) + [""])[:3]
-                        done += 1
-                        if outcome == "bad":
-                            bad.append("%s -> %s" % (current, detail))
-                        current, start = None, int(i) + 1
-            if p.poll() is not None and not chunk:
-                break
-            if current is not None and time.time() - last > CASE_SECONDS:
+            try:
+                line = lines.get(timeout=CASE_SECONDS)
+            except queue.Empty:  # no answer in time: a hang
                 p.kill()
                 bad.append("%s -> hang (no answer in %d s)" % (current, CASE_SECONDS))
-                start = int(current.split(" ", 1)[0]) + 1
+                start = int(current.split(" ", 1)[0]) + 1 if current else count or 0
                 current = None
                 break
-            time.sleep(0.01)
+            if line is None:
+                break
+            kind, _, rest = line.rstrip("\n").partition(" ")
+            if kind == "COUNT":
+                count = int(rest)
+            elif kind == "START":
+                current = rest
+            elif kind == "DONE":
+                i, outcome, detail = (rest.split(" ", 2) + [""])[:3]
+                done += 1
+                if outcome == "bad":
+                    bad.append("%s -> %s" % (current, detail))
+                current, start = None, int(i) + 1
         p.wait()
         if current is not None:  # died inside a case: a crash
-            bad.append("%s -> crash (exit %s) %s" % (current, p.returncode, p.stderr.read()[-300:]))
+            bad.append("%s -> crash (exit %s) %s" % (current, p.returncode, "".join(err)[-300:]))
             start = int(current.split(" ", 1)[0]) + 1
-        elif p.returncode != 0 and count is None:
-            pytest.fail("the audit did not start: %s" % p.stderr.read()[-2000:])
-        elif count is not None and start < count and p.returncode == 0:
+        elif count is None:
+            pytest.fail("the audit did not start: %s" % "".join(err)[-2000:])
+        elif start < count and p.returncode == 0:
             break
     return count, done, bad
 
