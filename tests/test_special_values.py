@@ -243,7 +243,11 @@ def test_top_k_sort_and_argsort_order_nan_as_tensorflow(dtype):
         f = t.sort if kind == "sort" else t.argsort
         return [f(t.constant(x), direction=a)]
 
-    want = [[v.numpy() for v in build(tft, c)] for c in calls]
+    # From a graph of its own: an earlier test may have switched TensorFlow out of eager mode.
+    with tft.Graph().as_default() as tg:
+        touts = [build(tft, c) for c in calls]
+        with tft.compat.v1.Session(graph=tg) as ts:
+            want = ts.run(touts)
     with tf.Graph().as_default():
         outs = [build(tf, c) for c in calls]
         with tf.Session() as s:
