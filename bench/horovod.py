@@ -29,7 +29,7 @@ def phases(spans, events):
     controller's (ns, what, arg)."""
     rows = []
     for t0, t1 in spans:
-        ev = [(ns, w, a) for ns, w, a in events if t0 <= ns <= t1]
+        ev = [(ns, w, a) for ns, w, a, _, _ in events if t0 <= ns <= t1]
         enq = [ns for ns, w, _ in ev if w == "enqueue"]
         data = [ns for ns, w, a in ev if w == "exchanged" and a > 0]
         first = lambda what, after=0: next((ns for ns, w, _ in ev if w == what and ns >= after), None)

@@ -56,8 +56,8 @@ void bind_mpi(nb::module_& m) {
   // Note [controller trace] in cpp/dist/controller.cc
   m.def("_hvd_trace", [](bool on) { Controller::global().set_tracing(on); });
   m.def("_hvd_take_trace", [] {
-    std::vector<std::tuple<int64_t, std::string, int64_t>> out;
-    for (auto& e : Controller::global().take_trace()) out.emplace_back(e.ns, e.what, e.arg);
+    std::vector<std::tuple<int64_t, std::string, int64_t, int64_t, bool>> out;
+    for (auto& e : Controller::global().take_trace()) out.emplace_back(e.ns, e.what, e.arg, e.cpu_ns, e.on_thread);
     return out;
   });
   m.def("_set_default_threads", &tideflow::set_default_thread_cap);

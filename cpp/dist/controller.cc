@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
@@ -59,6 +60,8 @@ namespace dist {
 using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kAloneBytes = int64_t(1) << 20;  // Note [tensor fusion]
+
+thread_local bool tl_controller_thread = false;  // for the trace
 
 struct Controller::Meta {
   CollKind kind = CollKind::Allreduce;
@@ -253,8 +256,12 @@ void Controller::set_tracing(bool on) {
 
 void Controller::record(const char* what, int64_t arg) {
   const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  timespec cpu{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+  const bool mine = tl_controller_thread;
   std::lock_guard<std::mutex> l(trace_mu_);
-  if (trace_.size() < (size_t(1) << 22)) trace_.push_back({ns, what, arg});
+  if (trace_.size() < (size_t(1) << 22))
+    trace_.push_back({ns, what, arg, (int64_t)cpu.tv_sec * 1000000000 + cpu.tv_nsec, mine});
 }
 
 std::vector<TraceEvent> Controller::take_trace() {
@@ -313,6 +320,7 @@ void Controller::enqueue(CollRequest r) {
 // ---- the thread ----
 
 void Controller::loop() {
+  tl_controller_thread = true;
 #ifdef __linux__
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);  // the polling sleeps below are tens of microseconds
 #endif

@@ -54,6 +54,8 @@ struct TraceEvent {
   int64_t ns;        // steady_clock (CLOCK_MONOTONIC, as Python's time.perf_counter_ns)
   const char* what;  // a static string: "enqueue", "round", "exchanged", "copy_in", "mpi", "copy_out", ...
   int64_t arg;       // bytes, counts or who drives, per event
+  int64_t cpu_ns;    // the recording thread's CPU time
+  bool on_thread;    // recorded on the controller's thread (else on a run's)
 };
 
 struct ControllerStats {

@@ -279,5 +279,6 @@ def _trace(on=True):
 
 
 def _take_trace():
-    """The controller's events since the last call, as (ns, what, arg), ns on time.perf_counter_ns's clock."""
+    """The controller's events since the last call, as (ns, what, arg, thread CPU ns, on the controller's
+    thread); ns on time.perf_counter_ns's clock."""
     return _core._hvd_take_trace()
