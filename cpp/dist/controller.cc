@@ -52,14 +52,25 @@ namespace dist {
 // reduction overlap with computation that is left to do. A rank starts one when it has requests and
 // its executor has nothing else to run (Note [async kernels]: a run is blocked on collectives alone),
 // when the requests not yet announced hold an eighth of the fusion threshold (8 MB by default), or when
-// the oldest has waited HOROVOD_CYCLE_TIME (5 ms by default). A small model thus reduces all of its
-// gradients in one round at the end of the backward pass, where no compute thread competes with MPI for
-// the cores, while a large one starts reducing its first gradients during the backward pass. The
-// round completes when every rank has started it: ranks that trigger early wait for the late ones.
+// they hold at least 1 MB and the oldest has waited HOROVOD_CYCLE_TIME (5 ms by default). A small model
+// thus reduces all of its gradients in one round at the end of the backward pass, where no compute thread
+// competes with MPI for the cores, while a large one starts reducing its first gradients during the
+// backward pass. Less than 1 MB waits for the run to block however long the step takes: on a busy
+// machine, where a step outlasts the cycle time, a round for a few small gradients split each step's
+// reduction in two (1.4 rounds and MPI calls per step for the MLP of bench/horovod.py at load 18), and
+// each round is a meeting of all ranks that the scheduler delays. Requests already announced and waiting
+// for other ranks get a round every cycle time (the other ranks' rounds need this one's). Small requests
+// still go after 100 ms (kSmallWait) if the run never offers its thread (a kernel of it waits for input
+// from a queue, say). The controller's thread looks for work every 100 ms and is woken only when 1 MB
+// or the fusion mark is crossed, a run blocks or the rank stops: a step of a small model does not wake
+// it at all. The round completes when every rank has started it: ranks that trigger early wait for the
+// late ones.
 
 using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kAloneBytes = int64_t(1) << 20;  // Note [tensor fusion]
+// Note [when rounds start]: the longest a few small requests wait for a run that never offers its thread.
+constexpr auto kSmallWait = std::chrono::milliseconds(100);
 
 thread_local bool tl_controller_thread = false;  // for the trace
 
@@ -292,15 +303,14 @@ void Controller::enqueue(CollRequest r) {
     } else if (size_ > 1) {
       // Wake the thread when its next round may have to start earlier (Note [when rounds start]).
       r.since = Clock::now();
-      const bool first = queue_.empty();
       const int64_t bytes = (int64_t)r.input.nbytes();
-      if (first) first_queued_ = Clock::now();
-      const bool crossed = queued_bytes_ < opts_.fusion_threshold / 8 &&
-                           queued_bytes_ + bytes >= opts_.fusion_threshold / 8;
+      if (queue_.empty()) first_queued_ = Clock::now();
+      auto crosses = [&](int64_t mark) { return queued_bytes_ < mark && queued_bytes_ + bytes >= mark; };
+      const bool wake = crosses(kAloneBytes) || crosses(opts_.fusion_threshold / 8);
       queued_bytes_ += bytes;
       trace("enqueue", bytes);
       queue_.push_back(std::move(r));
-      if (first || crossed) cv_.notify_one();
+      if (wake) cv_.notify_one();
       return;
     } else {
       stats_.tensors++;
@@ -333,42 +343,58 @@ void Controller::loop() {
       if (idle > 0)  // rounds that moved nothing: back off up to a millisecond, or until news
         cv_.wait_until(l, last + std::chrono::microseconds(std::min(1000, 10 << std::min(idle, 7))),
                        [&] { return stop_requested_ || !queue_.empty(); });
-      const auto cycle = std::chrono::microseconds((int64_t)(opts_.cycle_time_ms * 1000));
-      for (;;) {
-        if (stop_requested_) {
-          trace("thread_round", 0);
-          break;
-        }
-        if (queue_.empty() && npending_.load() == 0) {
-          cv_.wait(l);
-          trace("thread_wake");
-          continue;
-        }
-        if (runs_waiting_on_async() > 0) {
-          trace("thread_round", 1);
-          break;
-        }
-        if (queued_bytes_ >= opts_.fusion_threshold / 8) {
-          trace("thread_round", 2);
-          break;
-        }
-        const auto last_now = Clock::time_point(Clock::duration(last_round_.load()));
-        Clock::time_point since = queue_.empty() ? last_now : first_queued_;
-        if (npending_.load() > 0 && last_now < since) since = last_now;
-        if (Clock::now() >= since + cycle) {
-          trace("thread_round", 3);
-          break;
-        }
-        cv_.wait_until(l, since + cycle);
+      Clock::time_point wake_at;
+      while (!round_due(&wake_at)) {
+        cv_.wait_until(l, wake_at);
         trace("thread_wake");
       }
     }
     std::lock_guard<std::mutex> d(drive_mu_);
+    {
+      // A run's thread may have driven the round meanwhile (help()): look again.
+      std::lock_guard<std::mutex> l(mu_);
+      Clock::time_point ignored;
+      if (!round_due(&ignored, true)) continue;
+    }
     if (finished_ || !iterate()) {
       finished_ = true;
       return;
     }
   }
+}
+
+// Whether the controller's thread should start a round now (Note [when rounds start]); else when to look
+// again. The caller holds mu_.
+bool Controller::round_due(Clock::time_point* wake_at, bool recheck) {
+  auto trace = [&](const char* what, int64_t arg) {
+    if (!recheck) this->trace(what, arg);
+  };
+  const auto now = Clock::now();
+  *wake_at = now + kSmallWait;  // enqueues wake this thread only past 1 MB or the fusion mark
+  if (stop_requested_) {
+    trace("thread_round", 0);
+    return true;
+  }
+  const bool work = !queue_.empty() || npending_.load() > 0;
+  if (work && runs_waiting_on_async() > 0) {
+    trace("thread_round", 1);
+    return true;
+  }
+  if (!queue_.empty() && queued_bytes_ >= opts_.fusion_threshold / 8) {
+    trace("thread_round", 2);
+    return true;
+  }
+  const auto cycle = std::chrono::microseconds((int64_t)(opts_.cycle_time_ms * 1000));
+  const auto last = Clock::time_point(Clock::duration(last_round_.load()));
+  auto due = Clock::time_point::max();
+  if (!queue_.empty()) due = first_queued_ + (queued_bytes_ >= kAloneBytes ? cycle : kSmallWait);
+  if (npending_.load() > 0) due = std::min(due, last + cycle);
+  if (now >= due) {
+    trace("thread_round", 3);
+    return true;
+  }
+  *wake_at = std::min(due, *wake_at);
+  return false;
 }
 
 // Note [who calls MPI]

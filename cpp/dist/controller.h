@@ -97,6 +97,7 @@ class TF_API Controller {
  private:
   void loop();
   bool iterate();
+  bool round_due(std::chrono::steady_clock::time_point* wake_at, bool recheck = false);
   static bool help();
   bool exchange(const std::string& mine, std::vector<std::string>* all);
   bool wait(MpiRequest* req);
