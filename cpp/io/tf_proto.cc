@@ -670,7 +670,7 @@ class TextParser {
             cp = cp * 16 + hexval(t_[p_++]);
           }
           if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) fail("bad unicode code point");
-          utf8(cp, out);
+          json::append_utf8(out, cp);
           break;
         }
         default:
@@ -688,24 +688,6 @@ class TextParser {
 
   static int hexval(char h) {
     return std::isdigit((unsigned char)h) ? h - '0' : std::tolower((unsigned char)h) - 'a' + 10;
-  }
-
-  static void utf8(uint32_t cp, std::string& out) {
-    if (cp < 0x80) {
-      out += (char)cp;
-    } else if (cp < 0x800) {
-      out += (char)(0xC0 | (cp >> 6));
-      out += (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += (char)(0xE0 | (cp >> 12));
-      out += (char)(0x80 | ((cp >> 6) & 0x3F));
-      out += (char)(0x80 | (cp & 0x3F));
-    } else {
-      out += (char)(0xF0 | (cp >> 18));
-      out += (char)(0x80 | ((cp >> 12) & 0x3F));
-      out += (char)(0x80 | ((cp >> 6) & 0x3F));
-      out += (char)(0x80 | (cp & 0x3F));
-    }
   }
 
   bool sym(char c) const { return tok_.kind == Symbol && tok_.text[0] == c; }
