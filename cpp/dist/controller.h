@@ -49,10 +49,11 @@ struct ControllerOptions {
   double stall_shutdown_s = 0;                    // give up after this long; 0: never
 };
 
-// Note [controller trace]: one timestamped event of the controller's work, recorded when tracing is on.
+// One timestamped event of the controller's work, recorded when tracing is on (Note [controller trace] in
+// controller.cc).
 struct TraceEvent {
   int64_t ns;        // steady_clock (CLOCK_MONOTONIC, as Python's time.perf_counter_ns)
-  const char* what;  // a static string: "enqueue", "round", "exchanged", "copy_in", "mpi", "copy_out", ...
+  const char* what;  // a static string: "enqueue", "round", "exchanged", "copy_in", "mpi", "done", ...
   int64_t arg;       // bytes, counts or who drives, per event
   int64_t cpu_ns;    // the recording thread's CPU time
   bool on_thread;    // recorded on the controller's thread (else on a run's)
@@ -84,7 +85,7 @@ class TF_API Controller {
   const std::string& library() const { return library_; }
   void enqueue(CollRequest r);
   ControllerStats stats();
-  // Note [controller trace]
+  // Tracing: Note [controller trace] in controller.cc
   void set_tracing(bool on);
   std::vector<TraceEvent> take_trace();
   void trace(const char* what, int64_t arg = 0) {
