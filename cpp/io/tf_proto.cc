@@ -405,6 +405,8 @@ class WireDecoder {
 };
 
 void encode_into(const Message& m, pb::Writer& w) {
+  // A map entry's key and value are written even when they hold defaults, as protobuf writes them.
+  const bool entry = m.spec != nullptr && m.spec->map_entry;
   for (const Field& f : m.fields) {
     const FieldSpec& fs = *f.spec;
     Kind k = fs.kind;
@@ -416,8 +418,9 @@ void encode_into(const Message& m, pb::Writer& w) {
       }
       continue;
     }
-    if (is_bytes_kind(k)) {
-      for (const Value& v : f.values) w.bytes(fs.number, v.s);
+    if (is_bytes_kind(k)) {  // an empty string without presence is the default: left out, as protobuf does
+      for (const Value& v : f.values)
+        if (fs.repeated || fs.presence || entry || !v.s.empty()) w.bytes(fs.number, v.s);
       continue;
     }
     auto zz32 = [](int64_t x) { return (uint64_t)(((uint32_t)x << 1) ^ (uint32_t)((int32_t)x >> 31)); };
@@ -445,7 +448,7 @@ void encode_into(const Message& m, pb::Writer& w) {
     if (f.values.empty()) continue;
     const Value& v = f.values[0];
     bool is_default = is_float_kind(k) ? (v.d == 0 && !std::signbit(v.d)) : v.i == 0;
-    if (is_default && !fs.presence) continue;  // proto3 leaves defaults out
+    if (is_default && !fs.presence && !entry) continue;  // proto3 leaves defaults out
     uint32_t wire = is_varint_kind(k) ? pb::kVarint : is_fixed32_kind(k) ? pb::kFixed32 : pb::kFixed64;
     w.raw_varint(((uint64_t)fs.number << 3) | wire);
     raw(w, v);
