@@ -79,14 +79,13 @@ void bias_add_kernel(KernelCtx& c) {
   if (b.rank() != 1 || b.dim(0) != C)
     c.fail("Must provide as many biases as the channel dimension of the input tensor: " + dims_str(b.dims()) +
            " vs. " + dims_str(x.dims()));
-  Tensor& y = c.alloc_or_forward(0, 0, x.dtype(), x.dims());
-  // Note [empty outputs return early]: [10^12, 0] has 10^12 empty rows to walk.
-  if (y.size() == 0) return;
   dispatch<kNumeric>(x.dtype(), "BiasAdd", [&](auto z) {
     using T = decltype(z);
-    const T* in = x.data<T>();
+    const T* in = x.data<T>();  // before the forward, which may take x's buffer out of its slot
     const T* bias = b.data<T>();
-    T* out = y.data<T>();
+    Tensor& y = c.alloc_or_forward(0, 0, x.dtype(), x.dims());
+    if (y.size() == 0) return;  // Note [empty outputs return early]: [10^12, 0] has 10^12 empty rows
+    T* out = y.template data<T>();
     c.parallel_for(outer, C * inner, [&](int64_t lo, int64_t hi) {
       for (int64_t o = lo; o < hi; ++o) {
         const T* xi = in + o * C * inner;
