@@ -74,6 +74,11 @@ EMPTY_OVER_HUGE = {
     "clip": "tf.clip_by_value(ph([T, 0]), 0., 1.)",
     "scatter_nd": "tf.scatter_nd(tf.zeros([0, 1], tf.int64), ph([0, 0]), tf.constant([T, 0], tf.int64))",
     "matrix_band_part": "tf.matrix_band_part(ph([T, 0, 0]), 0, 0)",
+    "depthwise_backprop_filter": "tf.nn.depthwise_conv2d_native_backprop_filter(ph([1, 4, 4, 2]), "
+                                 "[2**30, 0, 2, 2], ph([1, 4, 4, 4]), [1, 1, 1, 1], 'SAME')",
+    "conv2d_backprop_filter": "tf.nn.conv2d_backprop_filter(ph([1, 4, 4, 2]), [2**30, 0, 2, 2], ph([1, 4, 4, 2]), "
+                              "[1, 1, 1, 1], 'SAME')",
+    "depthwise_conv2d": "tf.nn.depthwise_conv2d_native(ph([M, M, 1, 0]), ph([1, 1, 0, 2]), [1, 1, 1, 1], 'VALID')",
     # index vectors of depth 0 ([T, 0] indices hold no data) made a table of 10^12 offsets
     "gather_nd_k0": "tf.gather_nd(ph([0]), iph([T, 0]))",
     "scatter_nd_k0": "tf.scatter_nd(iph([T, 0]), ph([T, 0]), [0])",
@@ -143,7 +148,7 @@ def test_empty_outputs_over_huge_extents_finish_at_once():
     # The cases are meant to run: most must, and each of the found ones must.
     for name in ("depth_to_space", "depth_to_space_grad", "space_to_depth", "bias_add", "bias_add_grad",
                  "top_k", "sort", "argsort", "max_pool", "avg_pool", "max_pool_grad", "avg_pool_grad",
-                 "gather_nd_k0", "scatter_nd_k0", "scatter_nd_update_k0"):
+                 "gather_nd_k0", "scatter_nd_k0", "scatter_nd_update_k0", "depthwise_backprop_filter"):
         assert name in oks, (name, outcomes[name])
     assert oks == set(EMPTY_OVER_HUGE), {n: o for n, o in outcomes.items() if n not in oks}
 
