@@ -14,116 +14,6 @@ namespace tideflow_py {
 namespace {
 std::string bytes_of(nb::bytes b) { return std::string(b.c_str(), b.size()); }
 
-// Note [one protobuf encoder]
-// The protobuf wire format is written and read in one place, pb::Writer and pb::Reader
-// (summary/protobuf_lite.h): the event writer, the summary kernels and the GraphDef export use them
-// directly, and summary.py's message classes (Summary, Event, HistogramProto...) hand their fields here
-// as (field number, kind, value) and get the bytes back, or bytes and get (field number, value) pairs.
-// Python keeps only the schema: field names, numbers and kinds, which its message objects need anyway.
-// Kinds (summary.py's _CODES): a scalar kind, or kPacked | kind for a proto3 packed repeated field.
-enum PbKind : int { kInt = 0, kBool = 1, kDouble = 2, kFloat = 3, kBytes = 4, kPacked = 8 };
-
-// int32/int64 fields: any Python int, two's complement in 64 bits (protobuf's varint of a negative int64).
-uint64_t pb_u64(nb::handle h) {
-  unsigned long long v = PyLong_AsUnsignedLongLongMask(h.ptr());
-  if (v == (unsigned long long)-1 && PyErr_Occurred()) throw nb::python_error();
-  return v;
-}
-
-// Protobuf stores a double beyond float's range in a float field as an infinity (its Python type checker
-// does the same), rather than leaving the conversion undefined.
-float pb_f32(nb::handle h) {
-  double d = nb::cast<double>(h);
-  if (std::fabs(d) > FLT_MAX && std::isfinite(d)) return d > 0 ? INFINITY : -INFINITY;
-  return (float)d;
-}
-
-nb::bytes pb_encode(nb::list fields) {
-  pb::Writer w;
-  for (nb::handle item : fields) {
-    nb::tuple t = nb::cast<nb::tuple>(item);
-    int num = nb::cast<int>(t[0]), kind = nb::cast<int>(t[1]);
-    nb::handle v = t[2];
-    switch (kind) {
-      case kInt: w.int64(num, (int64_t)pb_u64(v)); break;
-      case kBool: w.boolean(num, PyObject_IsTrue(v.ptr()) == 1); break;
-      case kDouble: w.f64(num, nb::cast<double>(v)); break;
-      case kFloat: w.f32(num, pb_f32(v)); break;
-      case kBytes: {
-        nb::bytes b = nb::cast<nb::bytes>(v);
-        w.bytes(num, std::string_view(b.c_str(), b.size()));
-        break;
-      }
-      case kPacked | kInt:
-      case kPacked | kBool: {
-        std::vector<int64_t> xs;
-        for (nb::handle x : v) xs.push_back(kind == (kPacked | kInt) ? (int64_t)pb_u64(x) : PyObject_IsTrue(x.ptr()) == 1);
-        w.packed_varint(num, xs);
-        break;
-      }
-      case kPacked | kDouble: w.packed_f64(num, nb::cast<std::vector<double>>(v)); break;
-      case kPacked | kFloat: {
-        std::vector<float> xs;
-        for (nb::handle x : v) xs.push_back(pb_f32(x));
-        w.packed_f32(num, xs);
-        break;
-      }
-      default: throw value_error("pb_encode: unknown field kind " + std::to_string(kind));
-    }
-  }
-  return nb::bytes(w.data().data(), w.size());
-}
-
-nb::object pb_scalar(int kind, uint64_t v) {
-  switch (kind) {
-    case kInt: return nb::int_((int64_t)v);
-    case kBool: return nb::bool_(v != 0);
-    case kDouble: {
-      double d;
-      std::memcpy(&d, &v, 8);
-      return nb::float_(d);
-    }
-    default: {
-      uint32_t u = (uint32_t)v;
-      float f;
-      std::memcpy(&f, &u, 4);
-      return nb::float_((double)f);
-    }
-  }
-}
-
-// Fields whose number is not in `kinds`, or whose wire type does not fit the kind, are skipped as unknown
-// fields, as protobuf does. A packed field comes back as a list.
-nb::list pb_decode(nb::bytes data, nb::dict kinds) {
-  nb::list out;
-  try {
-    pb::Reader r(std::string_view(data.c_str(), data.size()));
-    pb::Reader::Field f;
-    while (r.next(&f)) {
-      nb::object key = nb::int_(f.number);
-      if (!kinds.contains(key)) continue;
-      int kind = nb::cast<int>(kinds[key]);
-      const pb::WireType want = kind == kDouble ? pb::kFixed64 : kind == kFloat ? pb::kFixed32 : pb::kVarint;
-      if (kind == kBytes) {
-        if (f.type != pb::kLengthDelimited) continue;
-        out.append(nb::make_tuple(f.number, nb::bytes(f.bytes.data(), f.bytes.size())));
-      } else if (f.type == want) {
-        out.append(nb::make_tuple(f.number, pb_scalar(kind, f.value)));
-      } else if (f.type == pb::kLengthDelimited) {
-        pb::Reader packed(f.bytes);
-        nb::list xs;
-        while (!packed.done())
-          xs.append(pb_scalar(kind, want == pb::kVarint ? packed.read_varint() : packed.read_fixed(want == pb::kFixed64 ? 8 : 4)));
-        out.append(nb::make_tuple(f.number, xs));
-      }
-    }
-  } catch (const Error&) {
-    throw;
-  } catch (const std::runtime_error& e) {
-    throw value_error(std::string("Error parsing message: ") + e.what());
-  }
-  return out;
-}
 }  // namespace
 
 void bind_summary(nb::module_& m) {
@@ -154,9 +44,6 @@ void bind_summary(nb::module_& m) {
   }, "data"_a, "A TFRecord: length (uint64 LE), its masked CRC-32C, the data, the data's masked CRC-32C.");
   m.def("masked_crc32c", [](nb::bytes data) { return crc32c_mask(crc32c(data.c_str(), data.size())); },
         "data"_a, "TFRecord's masked CRC-32C (Castagnoli) of `data`.");
-
-  m.def("pb_encode", &pb_encode, "fields"_a);
-  m.def("pb_decode", &pb_decode, "data"_a, "kinds"_a);
 
   m.def("graph_def", [](const Graph& g) {
     std::string s = graph_to_graph_def(g);

@@ -11,7 +11,7 @@
 namespace tideflow {
 
 // Variant: a scalar holding an object the engine passes between nodes (a while loop's trace of the
-// values its gradient needs, Note [traces] in ops/control_flow.cc); never fed, fetched or serialized.
+// values its gradient needs, Note [traces] in ops/while_loop.cc); never fed, fetched or serialized.
 // New dtypes are appended: the numbers are stable (bindings, saved graphs).
 enum class DType : int8_t {
   Float32 = 0, Float64 = 1, Int32 = 2, Int64 = 3, Bool = 4, String = 5, Variant = 6,

@@ -37,7 +37,7 @@ class TF_API Resources {
   uint64_t next_count(const Node* n, uint64_t count);
   std::vector<std::pair<const Node*, Tensor>> variables();
   // An object a kernel keeps for one node for the resources' life, made by `make` on first use: control
-  // flow keeps its frames' plans here (Note [frame plan cache] in ops/control_flow.cc).
+  // flow keeps its frames' plans here (Note [frame plan cache] in ops/control_flow_frames.h).
   std::shared_ptr<void> node_cache(const Node* n, const std::function<std::shared_ptr<void>()>& make);
   // Makes `n` resolve to a slot owned elsewhere: an eager variable's handle, or the node standing for it in
   // a graph traced by tf.function (Note [eager execution] in eager.h).

@@ -1,7 +1,9 @@
 """tf.summary's message classes (Event, Summary, HistogramProto, TensorProto...) against TensorBoard's
-protobuf classes on random messages: what we serialize (through the C++ core's encoder, Note [one protobuf
-encoder]) parses with protobuf to the same message built with protobuf's API, and protobuf's bytes parse
-back into ours without losing anything."""
+protobuf classes on random messages, both kinds of them: the real protobuf classes tideflow builds from its
+schema when the protobuf package is installed (Note [real protobuf classes]) and the stand-ins encoded by
+the C++ codec (Note [one protobuf encoder]). What we serialize parses with protobuf to the same message
+built with protobuf's API, byte for byte, and protobuf's bytes parse back into ours without losing
+anything."""
 import math
 import random
 import struct
@@ -9,9 +11,18 @@ import struct
 import pytest
 
 import tideflow as tf
+from tideflow.framework import proto_classes, tf_messages
 
 event_pb2 = pytest.importorskip("tensorboard.compat.proto.event_pb2")
 from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2  # noqa: E402
+from google.protobuf import message as _pb_message  # noqa: E402
+
+# "real": protobuf's classes (tf.Summary here, where protobuf is installed, unless TIDEFLOW_PROTOBUF=0);
+# "stand-in": tideflow's own.
+IMPLS = {"stand-in": tf_messages._message_class}
+if proto_classes.available():
+    IMPLS["real"] = tf_messages.message_class
+needs_real = pytest.mark.skipif("real" not in IMPLS, reason="TIDEFLOW_PROTOBUF=0: no real protobuf classes")
 
 # Random messages from a seeded generator (hypothesis in the same process as the py_func tests makes
 # nanobind report leaked graphs at exit). A message is (kind, fields), built with either API by _build.
@@ -87,11 +98,18 @@ class _Gen:
         return ("Event", fields)
 
 
-OURS = {"Dim": tf.summary.TensorShapeProto.Dim, "TensorShape": tf.summary.TensorShapeProto,
-        "Tensor": tf.summary.TensorProto, "Histogram": tf.summary.HistogramProto, "Image": tf.summary.Summary.Image,
-        "PluginData": tf.summary.SummaryMetadata.PluginData, "Metadata": tf.summary.SummaryMetadata,
-        "Value": tf.summary.Summary.Value, "Summary": tf.summary.Summary, "SessionLog": tf.summary.SessionLog,
-        "TaggedRunMetadata": tf.summary.TaggedRunMetadata, "Event": tf.summary.Event}
+_NAMES = {"Dim": "tensorflow.TensorShapeProto.Dim", "TensorShape": "tensorflow.TensorShapeProto",
+          "Tensor": "tensorflow.TensorProto", "Histogram": "tensorflow.HistogramProto",
+          "Image": "tensorflow.Summary.Image", "PluginData": "tensorflow.SummaryMetadata.PluginData",
+          "Metadata": "tensorflow.SummaryMetadata", "Value": "tensorflow.Summary.Value", "Summary": "tensorflow.Summary",
+          "SessionLog": "tensorflow.SessionLog", "TaggedRunMetadata": "tensorflow.TaggedRunMetadata",
+          "Event": "tensorflow.Event"}
+
+
+def _ours(impl):
+    return {k: IMPLS[impl](v) for k, v in _NAMES.items()}
+
+
 THEIRS = {"Dim": tensor_shape_pb2.TensorShapeProto.Dim, "TensorShape": tensor_shape_pb2.TensorShapeProto,
           "Tensor": tensor_pb2.TensorProto, "Histogram": summary_pb2.HistogramProto,
           "Image": summary_pb2.Summary.Image, "PluginData": summary_pb2.SummaryMetadata.PluginData,
@@ -112,35 +130,66 @@ def _build(msg, classes):
     return classes[kind](**{k: conv(v) for k, v in fields.items()})
 
 
+@pytest.mark.parametrize("impl", sorted(IMPLS))
 @pytest.mark.parametrize("seed", range(4))
-def test_our_bytes_are_protobufs_bytes(seed):
+def test_our_bytes_are_protobufs_bytes(seed, impl):
+    ours_classes = _ours(impl)
     gen = _Gen(seed)
     for _ in range(50):
         msg = gen.event()
-        ours, theirs = _build(msg, OURS), _build(msg, THEIRS)
-        assert event_pb2.Event.FromString(ours.SerializeToString()) == theirs, msg
-        back = tf.summary.Event.FromString(theirs.SerializeToString())
-        assert event_pb2.Event.FromString(back.SerializeToString()) == theirs, msg
+        ours, theirs = _build(msg, ours_classes), _build(msg, THEIRS)
+        assert ours.SerializeToString() == theirs.SerializeToString(), msg
+        assert ours.ByteSize() == theirs.ByteSize()
+        back = ours_classes["Event"].FromString(theirs.SerializeToString())
+        assert back.SerializeToString() == theirs.SerializeToString(), msg
 
 
-def test_out_of_range_values():
+@pytest.mark.parametrize("impl", sorted(IMPLS))
+def test_out_of_range_values(impl):
     # Negative int64 take ten bytes; a double beyond float32's range is an infinity in a float field, as
     # protobuf stores it.
-    v = tf.summary.Summary.Value(tag="t", simple_value=1e40)
-    e = tf.summary.Event(step=-5, summary=tf.summary.Summary(value=[v]))
+    c = _ours(impl)
+    v = c["Value"](tag="t", simple_value=1e40)
+    e = c["Event"](step=-5, summary=c["Summary"](value=[v]))
     ref = event_pb2.Event.FromString(e.SerializeToString())
     assert ref.step == -5 and ref.summary.value[0].simple_value == math.inf
-    assert tf.summary.Event.FromString(e.SerializeToString()).step == -5
+    assert c["Event"].FromString(e.SerializeToString()).step == -5
 
 
+@pytest.mark.parametrize("impl", sorted(IMPLS))
+def test_default_valued_fields_are_left_out(impl):
+    # proto3: a scalar without presence holding its default is not written (a oneof member is).
+    c = _ours(impl)
+    assert c["Event"](step=0, wall_time=0.0).SerializeToString() == b""
+    assert c["Event"](file_version="").SerializeToString() == event_pb2.Event(file_version="").SerializeToString() \
+        == b"\x1a\x00"  # a oneof member is written even when empty
+    assert c["SessionLog"](status=0, msg="").ByteSize() == 0
+    v = c["Value"](tag="", simple_value=0.0)
+    assert v.SerializeToString() == summary_pb2.Summary.Value(tag="", simple_value=0.0).SerializeToString() \
+        == b"\x15\x00\x00\x00\x00"
+
+
+@needs_real
 @pytest.mark.parametrize("data", [b"\x08", b"\x08\x80", b"\x12\x05ab", b"\x0f", b"\x08" + b"\xff" * 11])
-def test_malformed_bytes_raise_value_error(data):
-    with pytest.raises(ValueError, match="Error parsing message"):
-        tf.summary.Event.FromString(data)
+def test_malformed_bytes_raise(data):
+    with pytest.raises(_pb_message.DecodeError, match="Error parsing message"):
+        IMPLS["real"]("tensorflow.Event").FromString(data)
+    with pytest.raises(tf.errors.DataLossError):
+        IMPLS["stand-in"]("tensorflow.Event").FromString(data)
+    with pytest.raises(tf.errors.DataLossError):  # tideflow's own reading checks with the C++ codec
+        tf_messages.parse(IMPLS["real"]("tensorflow.Event"), data)
 
 
-def test_unknown_fields_and_wire_types_are_skipped():
-    # field 99 (unknown) and field 1 (wall_time, a double) sent as a varint are both skipped
-    data = b"\x9a\x06\x02hi" + b"\x08\x05" + event_pb2.Event(step=7).SerializeToString()
-    e = tf.summary.Event.FromString(data)
-    assert e.step == 7 and not e.HasField("wall_time")
+@pytest.mark.parametrize("impl", sorted(IMPLS))
+def test_unknown_fields_are_skipped(impl):
+    data = b"\x9a\x06\x02hi" + event_pb2.Event(step=7).SerializeToString()  # field 99 (unknown)
+    e = IMPLS[impl]("tensorflow.Event").FromString(data)
+    assert e.step == 7 and not e.wall_time
+
+
+@needs_real
+def test_wire_types_that_do_not_fit_are_unknown_fields():
+    # protobuf's rule: field 1 (wall_time, a double) sent as a varint is an unknown field
+    data = b"\x08\x05" + event_pb2.Event(step=7).SerializeToString()
+    e = IMPLS["real"]("tensorflow.Event").FromString(data)
+    assert e.step == 7 and e.wall_time == 0

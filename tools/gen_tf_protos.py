@@ -2,8 +2,9 @@
 descriptors and op registry of an installed TensorFlow:
 
   cpp/io/tf_schema.inc                       message and enum layouts (field names, numbers, kinds) of
-                                             MetaGraphDef, GraphDef, the tensor bundle protos and
-                                             everything they contain; tideflow's own protobuf codec
+                                             MetaGraphDef, GraphDef, the tensor bundle protos, Summary,
+                                             Event, ConfigProto, RunOptions, RunMetadata and everything
+                                             they contain; tideflow's own protobuf codec
                                              (cpp/io/tf_proto.cc) reads and writes binary and text format
                                              with them, so tideflow needs no protobuf library.
   python/tideflow/framework/tf_op_defs.py    TensorFlow's OpDef (inputs, outputs, attributes and their
@@ -19,14 +20,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from google.protobuf import descriptor as _d  # noqa: E402
 from tensorflow.core.framework import graph_pb2, variable_pb2  # noqa: E402
-from tensorflow.core.protobuf import meta_graph_pb2, saver_pb2, tensor_bundle_pb2  # noqa: E402
+from tensorflow.core.framework import summary_pb2  # noqa: E402
+from tensorflow.core.protobuf import config_pb2, meta_graph_pb2, saver_pb2, tensor_bundle_pb2  # noqa: E402
+from tensorflow.core.util import event_pb2  # noqa: E402
 from tensorflow.python.framework import op_def_registry  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ROOTS = [meta_graph_pb2.MetaGraphDef, graph_pb2.GraphDef, tensor_bundle_pb2.BundleHeaderProto,
-         tensor_bundle_pb2.BundleEntryProto, variable_pb2.VariableDef, saver_pb2.SaverDef]
+         tensor_bundle_pb2.BundleEntryProto, variable_pb2.VariableDef, saver_pb2.SaverDef,
+         # Event files and summaries (tf.Summary, tf.Event...), Session's options (tf.ConfigProto...).
+         summary_pb2.Summary, summary_pb2.SummaryDescription, event_pb2.Event, config_pb2.ConfigProto,
+         config_pb2.RunOptions, config_pb2.RunMetadata]
 
 KINDS = {
     _d.FieldDescriptor.TYPE_DOUBLE: "Double", _d.FieldDescriptor.TYPE_FLOAT: "Float",

@@ -31,7 +31,7 @@ namespace tideflow {
 // frame's argument nodes, outputs, condition, aliases and saved values by name; each member node records
 // its frame. Owners (If, While, WhileGrad) name frames by index in their int attributes kFrameAttrs, which
 // an import shifts past the frames the graph already has, and an If gets back the outputs that carry its
-// saved values (Note [cond gradients] in ops/control_flow.cc). A frame's members and the values it lists
+// saved values (Note [cond gradients] in ops/cond.cc). A frame's members and the values it lists
 // precede its owner in the file.
 namespace {
 

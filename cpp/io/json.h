@@ -31,6 +31,8 @@ Value parse(const std::string& text, const std::string& what, ErrorCode code = E
 
 // Strict UTF-8 check (no overlong forms, no surrogates), for text that must reach Python as str.
 bool is_utf8(const std::string& s);
+// Appends code point `cp` to `out` as UTF-8.
+void append_utf8(std::string& out, uint32_t cp);
 
 // Appends `s` as a JSON string literal. Bytes >= 0x80 pass through unchanged, so UTF-8 stays UTF-8 and
 // arbitrary byte strings (attributes) round-trip through our own reader.

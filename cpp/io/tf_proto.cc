@@ -405,6 +405,8 @@ class WireDecoder {
 };
 
 void encode_into(const Message& m, pb::Writer& w) {
+  // A map entry's key and value are written even when they hold defaults, as protobuf writes them.
+  const bool entry = m.spec != nullptr && m.spec->map_entry;
   for (const Field& f : m.fields) {
     const FieldSpec& fs = *f.spec;
     Kind k = fs.kind;
@@ -416,8 +418,9 @@ void encode_into(const Message& m, pb::Writer& w) {
       }
       continue;
     }
-    if (is_bytes_kind(k)) {
-      for (const Value& v : f.values) w.bytes(fs.number, v.s);
+    if (is_bytes_kind(k)) {  // an empty string without presence is the default: left out, as protobuf does
+      for (const Value& v : f.values)
+        if (fs.repeated || fs.presence || entry || !v.s.empty()) w.bytes(fs.number, v.s);
       continue;
     }
     auto zz32 = [](int64_t x) { return (uint64_t)(((uint32_t)x << 1) ^ (uint32_t)((int32_t)x >> 31)); };
@@ -445,7 +448,7 @@ void encode_into(const Message& m, pb::Writer& w) {
     if (f.values.empty()) continue;
     const Value& v = f.values[0];
     bool is_default = is_float_kind(k) ? (v.d == 0 && !std::signbit(v.d)) : v.i == 0;
-    if (is_default && !fs.presence) continue;  // proto3 leaves defaults out
+    if (is_default && !fs.presence && !entry) continue;  // proto3 leaves defaults out
     uint32_t wire = is_varint_kind(k) ? pb::kVarint : is_fixed32_kind(k) ? pb::kFixed32 : pb::kFixed64;
     w.raw_varint(((uint64_t)fs.number << 3) | wire);
     raw(w, v);
@@ -670,7 +673,7 @@ class TextParser {
             cp = cp * 16 + hexval(t_[p_++]);
           }
           if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) fail("bad unicode code point");
-          utf8(cp, out);
+          json::append_utf8(out, cp);
           break;
         }
         default:
@@ -688,24 +691,6 @@ class TextParser {
 
   static int hexval(char h) {
     return std::isdigit((unsigned char)h) ? h - '0' : std::tolower((unsigned char)h) - 'a' + 10;
-  }
-
-  static void utf8(uint32_t cp, std::string& out) {
-    if (cp < 0x80) {
-      out += (char)cp;
-    } else if (cp < 0x800) {
-      out += (char)(0xC0 | (cp >> 6));
-      out += (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += (char)(0xE0 | (cp >> 12));
-      out += (char)(0x80 | ((cp >> 6) & 0x3F));
-      out += (char)(0x80 | (cp & 0x3F));
-    } else {
-      out += (char)(0xF0 | (cp >> 18));
-      out += (char)(0x80 | ((cp >> 12) & 0x3F));
-      out += (char)(0x80 | ((cp >> 6) & 0x3F));
-      out += (char)(0x80 | (cp & 0x3F));
-    }
   }
 
   bool sym(char c) const { return tok_.kind == Symbol && tok_.text[0] == c; }

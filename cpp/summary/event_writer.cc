@@ -29,15 +29,15 @@ std::string scalar(const std::string& tag, float value) {
 
 std::string event(double wall_time, int64_t step, EventField field, const std::string& payload) {
   pb::Writer e;
-  e.f64(1, wall_time);
-  e.int64(2, step);
+  e.implicit_f64(1, wall_time);
+  e.implicit_int64(2, step);
   e.bytes((int)field, payload);
   return e.release();
 }
 
 std::string session_log(int status, const std::string& checkpoint_path, const std::string& msg) {
   pb::Writer w;
-  w.varint(1, (uint64_t)status);
+  w.implicit_int64(1, status);
   if (!checkpoint_path.empty()) w.bytes(2, checkpoint_path);
   if (!msg.empty()) w.bytes(3, msg);
   return w.release();

@@ -34,7 +34,7 @@ std::string tensor_shape_proto(const PartialShape& s) {
   }
   for (int64_t d : s.dims) {
     pb::Writer dim;
-    dim.int64(1, d < 0 ? -1 : d);  // Dim.size; -1 marks an unknown dimension
+    dim.implicit_int64(1, d < 0 ? -1 : d);  // Dim.size; -1 marks an unknown dimension
     w.message(2, dim);
   }
   return w.release();
@@ -42,7 +42,7 @@ std::string tensor_shape_proto(const PartialShape& s) {
 
 std::string tensor_proto(const Tensor& t, bool with_values) {
   pb::Writer w;
-  w.varint(1, (uint64_t)tf_datatype(t.dtype()));
+  w.implicit_int64(1, tf_datatype(t.dtype()));
   w.bytes(2, tensor_shape_proto(PartialShape(t.dims())));
   if (!with_values) return w.release();
   if (t.dtype() == DType::String) {

@@ -7,8 +7,17 @@
 // value: wire type 0 a varint, 1 eight little-endian bytes, 2 a length varint and that many bytes (strings,
 // bytes, nested messages, packed repeated scalars), 5 four little-endian bytes. Fields may come in any
 // order and a repeated field may be split; concatenating two serialized messages merges them, which is
-// how MergeSummary joins Summary protos. Proto3 omits fields holding their default value; we follow that
-// only where readers rely on it (oneofs are always written).
+// how MergeSummary joins Summary protos. Proto3 omits a field without presence (not in a oneof, not a
+// message) when it holds its default value; writers call the implicit_* methods for such fields, so the
+// bytes are protobuf's own byte for byte (oneof members and sub-messages are always written).
+//
+// Note [one protobuf encoder]
+// The wire format is written and read in one place, pb::Writer and pb::Reader here: the event writer,
+// the summary kernels and the GraphDef export use them directly, and tideflow's message classes without
+// the protobuf package (python/tideflow/framework/tf_messages.py: Summary, Event, GraphDef, ConfigProto...)
+// go through cpp/io/tf_proto.cc's schema-driven codec, which writes with pb::Writer too. Python keeps no
+// encoder of its own. With the protobuf package installed the message classes are protobuf's (Note [real
+// protobuf classes]); both ways give TensorFlow's bytes, which tests/test_protobuf_messages.py checks.
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -51,6 +60,15 @@ class Writer {
     uint32_t u;
     std::memcpy(&u, &v, 4);
     fixed32(field, u);
+  }
+  // Proto3 fields without presence: left out when zero (+0.0 for floating point, as protobuf compares bits).
+  void implicit_int64(int field, int64_t v) {
+    if (v != 0) int64(field, v);
+  }
+  void implicit_f64(int field, double v) {
+    uint64_t u;
+    std::memcpy(&u, &v, 8);
+    if (u != 0) fixed64(field, u);
   }
   void bytes(int field, std::string_view s) {
     key(field, kLengthDelimited);

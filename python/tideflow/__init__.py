@@ -53,7 +53,7 @@ from .framework.ops import (Graph, Operation, Tensor, GraphKeys, get_default_gra
 from .framework.ops import constant_op as constant  # noqa: E402
 from .framework.random_seed import set_random_seed  # noqa: E402
 from ._core import allocation_cap, set_allocation_cap  # noqa: E402,F401 (Note [checked sizes])
-from .framework.session import Session, InteractiveSession, ConfigProto, GPUOptions, RunOptions, RunMetadata  # noqa
+from .framework.session import Session, InteractiveSession  # noqa: E402 (ConfigProto...: _namespaces.py)
 from .ops.state_ops import (Variable, RefVariable, VariableV1, assign, assign_add, assign_sub,  # noqa: E402
                             is_variable_initialized, global_variables, local_variables, trainable_variables,
                             model_variables, no_op, group, variables_initializer, global_variables_initializer,
@@ -86,7 +86,6 @@ from .ops.data_flow_ops import QueueBase, FIFOQueue, RandomShuffleQueue, Padding
 from .ops.io_ops import *  # noqa: E402,F401,F403 (readers, read_file, decode_csv, decode_raw)
 from .legacy_names import *  # noqa: E402,F401,F403 (tf.mul, tf.scalar_summary...: TF 0.12 names)
 from . import tf_logging as logging, flags, app  # noqa: E402
-from .summary import Summary, SummaryMetadata, HistogramProto, SessionLog, Event  # noqa: E402
 from .eager import context as _eager_context  # noqa: E402  (wires eager mode into the entry points)
 from .eager.context import enable_eager_execution, disable_eager_execution, executing_eagerly  # noqa: E402
 from .eager.backprop import GradientTape, UnconnectedGradients  # noqa: E402

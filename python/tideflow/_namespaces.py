@@ -69,9 +69,8 @@ def install(ns):
     ns["version"] = sub("version", [])
     for n in ("VERSION", "GIT_VERSION", "COMPILER_VERSION"):
         setattr(ns["version"], n, ns[n])
-    # TensorFlow's own files (graphs, meta graphs, protos): framework/tf_messages.py, importer.py, graph_util.py
-    for n in ("GraphDef", "NodeDef", "AttrValue", "NameAttrList", "MetaGraphDef", "TensorInfo", "SignatureDef"):
-        ns.setdefault(n, getattr(tf_messages, n))
+    # TensorFlow's own files (graphs, meta graphs, protos): framework/tf_messages.py, importer.py, graph_util.py.
+    # The message classes (tf.GraphDef, tf.Summary, tf.ConfigProto...) load on first use: _lazy_messages.
     ns["make_tensor_proto"], ns["make_ndarray"] = tf_messages.make_tensor_proto, tf_messages.make_ndarray
     ns["import_graph_def"] = importer.import_graph_def
     ns["graph_util"] = sub("graph_util", [])
@@ -132,9 +131,27 @@ def _set_dir(m, names):
     m.__dir__ = lambda: sorted(set(names) | {n for n in vars(m) if n.startswith("__")})
 
 
+# TensorFlow's protobuf messages at the top level: real protobuf classes when the package is installed
+# (Note [real protobuf classes]), built on first use, since importing protobuf would take half the time of
+# `import tideflow`.
+_LAZY_MESSAGES = ("GraphDef", "NodeDef", "AttrValue", "NameAttrList", "MetaGraphDef", "TensorInfo", "SignatureDef",
+                  "Summary", "SummaryMetadata", "HistogramProto", "SessionLog", "Event", "LogMessage",
+                  "ConfigProto", "GPUOptions", "GraphOptions", "OptimizerOptions", "RunOptions", "RunMetadata")
+
+
+def _lazy_messages(ns):
+    def __getattr__(name):  # noqa: N807 -- the module's own, PEP 562
+        if name in _LAZY_MESSAGES:
+            value = ns[name] = getattr(tf_messages, name)
+            return value
+        raise AttributeError("module 'tideflow' has no attribute %r" % name)
+    ns["__getattr__"] = __getattr__
+
+
 def _publish(ns):
-    public = sorted(n for n in ns if not n.startswith("_") and (
-        n in _PUBLIC_MODULES or not isinstance(ns[n], types.ModuleType)))
+    _lazy_messages(ns)
+    public = sorted(set(n for n in ns if not n.startswith("_") and (
+        n in _PUBLIC_MODULES or not isinstance(ns[n], types.ModuleType))) | set(_LAZY_MESSAGES))
 
     def register(path, m):
         sys.modules.setdefault("tideflow." + path, m)
@@ -148,7 +165,7 @@ def _publish(ns):
                 register(path + "." + n, v)
 
     for n in public:
-        if isinstance(ns[n], types.ModuleType) and n != "compat":
+        if n not in _LAZY_MESSAGES and isinstance(ns[n], types.ModuleType) and n != "compat":
             register(n, ns[n])
     ns["__all__"] = public
     ns["__dir__"] = lambda: sorted(set(public) | {n for n in ns if n.startswith("__")})

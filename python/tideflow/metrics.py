@@ -223,30 +223,31 @@ true_negatives = _condition_metric("true_negatives", False, False)
 false_negatives = _condition_metric("false_negatives", True, False)
 
 
-def precision(labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None):
-    """tp / (tp + fp), 0 while nothing was predicted positive; state in "precision/true_positives/count"..."""
-    with _vs.variable_scope(name, "precision", _scope_values(predictions, labels, weights)):
+def _tp_ratio(labels, predictions, weights, metrics_collections, updates_collections, name, default_name,
+              other):
+    """tp / (tp + other), 0 while the denominator is 0: precision (other = false_positives) and recall
+    (false_negatives), with their counts' variables in the metric's scope as TF names them."""
+    with _vs.variable_scope(name, default_name, _scope_values(predictions, labels, weights)):
         predictions, labels, weights = _bool_pair(labels, predictions, weights)
         tp, tp_update = true_positives(labels, predictions, weights)
-        fp, fp_update = false_positives(labels, predictions, weights)
+        o, o_update = other(labels, predictions, weights)
 
         def compute(t, f, name):
             return math_ops.where(math_ops.greater(t + f, 0), math_ops.divide(t, t + f), 0 * t, name=name)
-        return _collect(metrics_collections, updates_collections, compute(tp, fp, "value"),
-                        compute(tp_update, fp_update, "update_op"))
+        return _collect(metrics_collections, updates_collections, compute(tp, o, "value"),
+                        compute(tp_update, o_update, "update_op"))
+
+
+def precision(labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None):
+    """tp / (tp + fp), 0 while nothing was predicted positive; state in "precision/true_positives/count"..."""
+    return _tp_ratio(labels, predictions, weights, metrics_collections, updates_collections, name, "precision",
+                     false_positives)
 
 
 def recall(labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None):
     """tp / (tp + fn), 0 while no label was positive."""
-    with _vs.variable_scope(name, "recall", _scope_values(predictions, labels, weights)):
-        predictions, labels, weights = _bool_pair(labels, predictions, weights)
-        tp, tp_update = true_positives(labels, predictions, weights)
-        fn, fn_update = false_negatives(labels, predictions, weights)
-
-        def compute(t, f, name):
-            return math_ops.where(math_ops.greater(t + f, 0), math_ops.divide(t, t + f), 0 * t, name=name)
-        return _collect(metrics_collections, updates_collections, compute(tp, fn, "value"),
-                        compute(tp_update, fn_update, "update_op"))
+    return _tp_ratio(labels, predictions, weights, metrics_collections, updates_collections, name, "recall",
+                     false_negatives)
 
 
 def _confusion_matrix_at_thresholds(labels, predictions, thresholds, weights=None, includes=None):

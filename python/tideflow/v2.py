@@ -35,8 +35,9 @@ _TF1_ONLY = {
 }
 
 _ns = globals()
+_LAZY = [n for n in _tf._namespaces._LAZY_MESSAGES if n not in _TF1_ONLY]  # protobuf classes: on first use
 for _name in dir(_tf):
-    if not _name.startswith("_") and _name not in _TF1_ONLY:
+    if not _name.startswith("_") and _name not in _TF1_ONLY and _name not in _LAZY:
         _ns[_name] = getattr(_tf, _name)
 _ns["__version__"] = "2.0.0"  # programs that check for TF2 take their TF2 path
 _ns["VERSION"] = "2.0.0"
@@ -90,3 +91,10 @@ compat = _tf.compat
 _sys.modules["tideflow.compat.v2"] = _sys.modules[__name__]
 
 del _name, _ns
+
+
+def __getattr__(name):
+    if name in _LAZY:  # a protobuf class (tideflow's __getattr__ builds it on first use)
+        value = globals()[name] = getattr(_tf, name)
+        return value
+    raise AttributeError("module 'tideflow.v2' has no attribute %r" % name)

@@ -147,6 +147,34 @@ def _check_n_classes(n_classes):
         raise ValueError("n_classes must be > 1: {}".format(n_classes))
 
 
+def _head_model_fn(scope, logits_fn, head, weight_column, make_optimizer):
+    """A premade estimator's model_fn: logits_fn(features, mode) under `scope`, then `head` (the regression or
+    classification spec) with the optimizer made while the model's graph is built."""
+    def model_fn(features, labels, mode):
+        features = _features_dict(features)
+        with _vs.variable_scope(scope):
+            logits = logits_fn(features, mode)
+        return head(mode, logits, labels, _weights(features, weight_column), make_optimizer())
+    return model_fn
+
+
+def _regression_head(label_dimension):
+    return lambda mode, logits, labels, w, opt: _regression_spec(mode, logits, labels, w, opt, label_dimension)
+
+
+def _classification_head(n_classes, label_vocabulary):
+    """(head, units): one logit for two classes (sigmoid), n_classes above (softmax)."""
+    _check_n_classes(n_classes)
+    if label_vocabulary is not None:
+        raise NotImplementedError("label_vocabulary (string labels) is not supported by tideflow yet")
+    head = lambda mode, logits, labels, w, opt: _classification_spec(mode, logits, labels, w, opt, n_classes)  # noqa: E731
+    return head, 1 if n_classes == 2 else n_classes
+
+
+def _ftrl_default(columns):
+    return lambda: _ftrl.FtrlOptimizer(min(0.2, 1.0 / math.sqrt(len(columns))))
+
+
 class LinearRegressor(Estimator):
     """label = sum_i x_i W_i + b over the feature columns (variables linear/linear_model/<key>/weights,
     linear/linear_model/bias_weights); summed squared error."""
@@ -154,13 +182,9 @@ class LinearRegressor(Estimator):
     def __init__(self, feature_columns, model_dir=None, label_dimension=1, weight_column=None, optimizer="Ftrl",
                  config=None, partitioner=None, warm_start_from=None, loss_reduction=None, sparse_combiner="sum"):
         columns = _check_columns(feature_columns)
-
-        def model_fn(features, labels, mode):
-            features = _features_dict(features)
-            with _vs.variable_scope("linear"):
-                logits = _linear_logits(features, columns, label_dimension)
-            opt = _optimizer(optimizer, lambda: _ftrl.FtrlOptimizer(min(0.2, 1.0 / math.sqrt(len(columns)))))
-            return _regression_spec(mode, logits, labels, _weights(features, weight_column), opt, label_dimension)
+        model_fn = _head_model_fn("linear", lambda f, mode: _linear_logits(f, columns, label_dimension),
+                                  _regression_head(label_dimension), weight_column,
+                                  lambda: _optimizer(optimizer, _ftrl_default(columns)))
         super().__init__(model_fn, model_dir=model_dir, config=config, warm_start_from=warm_start_from)
 
 
@@ -170,18 +194,10 @@ class LinearClassifier(Estimator):
     def __init__(self, feature_columns, model_dir=None, n_classes=2, weight_column=None, label_vocabulary=None,
                  optimizer="Ftrl", config=None, partitioner=None, warm_start_from=None, loss_reduction=None,
                  sparse_combiner="sum"):
-        _check_n_classes(n_classes)
-        if label_vocabulary is not None:
-            raise NotImplementedError("label_vocabulary (string labels) is not supported by tideflow yet")
+        head, units = _classification_head(n_classes, label_vocabulary)
         columns = _check_columns(feature_columns)
-        units = 1 if n_classes == 2 else n_classes
-
-        def model_fn(features, labels, mode):
-            features = _features_dict(features)
-            with _vs.variable_scope("linear"):
-                logits = _linear_logits(features, columns, units)
-            opt = _optimizer(optimizer, lambda: _ftrl.FtrlOptimizer(min(0.2, 1.0 / math.sqrt(len(columns)))))
-            return _classification_spec(mode, logits, labels, _weights(features, weight_column), opt, n_classes)
+        model_fn = _head_model_fn("linear", lambda f, mode: _linear_logits(f, columns, units), head, weight_column,
+                                  lambda: _optimizer(optimizer, _ftrl_default(columns)))
         super().__init__(model_fn, model_dir=model_dir, config=config, warm_start_from=warm_start_from)
 
 
@@ -192,13 +208,9 @@ class DNNRegressor(Estimator):
                  optimizer="Adagrad", activation_fn=nn_ops.relu, dropout=None, input_layer_partitioner=None,
                  config=None, warm_start_from=None, loss_reduction=None, batch_norm=False):
         columns = _check_columns(feature_columns)
-
-        def model_fn(features, labels, mode):
-            features = _features_dict(features)
-            with _vs.variable_scope("dnn"):
-                logits = _dnn_logits(features, columns, label_dimension, hidden_units, activation_fn, dropout, mode)
-            return _regression_spec(mode, logits, labels, _weights(features, weight_column),
-                                    _optimizer(optimizer, None), label_dimension)
+        model_fn = _head_model_fn(
+            "dnn", lambda f, mode: _dnn_logits(f, columns, label_dimension, hidden_units, activation_fn, dropout, mode),
+            _regression_head(label_dimension), weight_column, lambda: _optimizer(optimizer, None))
         super().__init__(model_fn, model_dir=model_dir, config=config, warm_start_from=warm_start_from)
 
 
@@ -209,16 +221,9 @@ class DNNClassifier(Estimator):
                  label_vocabulary=None, optimizer="Adagrad", activation_fn=nn_ops.relu, dropout=None,
                  input_layer_partitioner=None, config=None, warm_start_from=None, loss_reduction=None,
                  batch_norm=False):
-        _check_n_classes(n_classes)
-        if label_vocabulary is not None:
-            raise NotImplementedError("label_vocabulary (string labels) is not supported by tideflow yet")
+        head, units = _classification_head(n_classes, label_vocabulary)
         columns = _check_columns(feature_columns)
-        units = 1 if n_classes == 2 else n_classes
-
-        def model_fn(features, labels, mode):
-            features = _features_dict(features)
-            with _vs.variable_scope("dnn"):
-                logits = _dnn_logits(features, columns, units, hidden_units, activation_fn, dropout, mode)
-            return _classification_spec(mode, logits, labels, _weights(features, weight_column),
-                                        _optimizer(optimizer, None), n_classes)
+        model_fn = _head_model_fn(
+            "dnn", lambda f, mode: _dnn_logits(f, columns, units, hidden_units, activation_fn, dropout, mode),
+            head, weight_column, lambda: _optimizer(optimizer, None))
         super().__init__(model_fn, model_dir=model_dir, config=config, warm_start_from=warm_start_from)

@@ -578,9 +578,9 @@ def as_graph_def(graph_def):
     if isinstance(graph_def, _pb.GraphDef):
         return graph_def
     if isinstance(graph_def, (bytes, bytearray)):
-        return _pb.GraphDef.FromString(graph_def)
+        return _pb.parse(_pb.GraphDef, graph_def)
     if hasattr(graph_def, "SerializeToString"):
-        return _pb.GraphDef.FromString(graph_def.SerializeToString())
+        return _pb.parse(_pb.GraphDef, graph_def.SerializeToString())
     raise TypeError("graph_def must be a GraphDef proto, got %s" % type(graph_def).__name__)
 
 

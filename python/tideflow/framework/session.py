@@ -9,39 +9,18 @@ from . import errors
 from . import ops as _ops
 
 
-class GPUOptions:
-    """tf.GPUOptions: accepted for TensorFlow's ConfigProto (tideflow runs on the CPU; the values are kept, unused)."""
-    def __init__(self, allow_growth=False, per_process_gpu_memory_fraction=1.0, **kwargs):
-        self.allow_growth = allow_growth
-        self.per_process_gpu_memory_fraction = per_process_gpu_memory_fraction
+# tf.ConfigProto, tf.GPUOptions, tf.RunOptions, tf.RunMetadata are TensorFlow's protobuf messages
+# (tf_messages.py; real protobuf classes when the package is installed), loaded on first use. Session
+# honours the thread counts of a ConfigProto (one cap for the pool, intra-op work and BLAS); the other
+# settings are accepted and kept, RunOptions' tracing is not recorded and RunMetadata stays empty.
+_MESSAGES = ("ConfigProto", "GPUOptions", "RunOptions", "RunMetadata", "GraphOptions", "OptimizerOptions")
 
 
-class ConfigProto:
-    """The settings tideflow honours: thread counts (one cap for the pool, intra-op work and BLAS)."""
-
-    def __init__(self, inter_op_parallelism_threads=0, intra_op_parallelism_threads=0,
-                 allow_soft_placement=False, log_device_placement=False, gpu_options=None,
-                 device_count=None, **kwargs):
-        self.inter_op_parallelism_threads = inter_op_parallelism_threads
-        self.intra_op_parallelism_threads = intra_op_parallelism_threads
-        self.allow_soft_placement = allow_soft_placement
-        self.log_device_placement = log_device_placement
-        self.gpu_options = gpu_options or GPUOptions()
-        self.device_count = device_count or {}
-
-
-class RunOptions:
-    """tf.RunOptions for Session.run: accepted, tracing levels are not recorded."""
-    FULL_TRACE = 3
-    NO_TRACE = 0
-
-    def __init__(self, trace_level=0, **kwargs):
-        self.trace_level = trace_level
-
-
-class RunMetadata:
-    """tf.RunMetadata for Session.run: accepted, left empty."""
-    pass
+def __getattr__(name):
+    if name in _MESSAGES:
+        from . import tf_messages  # lazy: protobuf's classes are built on first use
+        return getattr(tf_messages, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
 class _Fetcher:

@@ -52,7 +52,7 @@ def _tensor_proto(value, msg):
         value = np.asarray(value)
     if not isinstance(value, tuple) and not value.flags.c_contiguous:
         value = value.copy()  # (np.ascontiguousarray would make a scalar a vector)
-    msg._load(_core.tf_tensor_to_proto(value))
+    _pb.merge_dict(msg, _core.tf_tensor_to_proto(value))
     msg.SetInParent()
     return msg
 

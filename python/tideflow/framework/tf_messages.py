@@ -1,20 +1,27 @@
-"""TensorFlow's protobuf messages (GraphDef, NodeDef, AttrValue, TensorProto, MetaGraphDef, SaverDef, ...)
-as Python classes, without a protobuf library.
+"""TensorFlow's protobuf messages (GraphDef, NodeDef, AttrValue, TensorProto, MetaGraphDef, SaverDef, Summary,
+Event, ConfigProto, RunOptions, ...).
 
-The layouts come from cpp/io/tf_schema.inc and the bytes and text are read and written by tideflow's C++
-codec (Note [TensorFlow protobufs] in cpp/io/tf_proto.cc): ParseFromString checks everything and raises
-tf.errors.DataLossError for truncated or corrupted input. The classes behave like protobuf's generated
-ones where TF programs touch them: fields as attributes with proto3 defaults, `repeated.add()`, map fields
-such as `node.attr["T"].type`, HasField / WhichOneof / ClearField, CopyFrom / MergeFrom,
-SerializeToString / ParseFromString / FromString, str() in text format, == by content. Assigning a
-sub-message or a list is allowed (protobuf insists on CopyFrom / extend)."""
+`message_class(full_name)` and this module's attributes (GraphDef, Summary, ...) give real
+`google.protobuf` classes when the protobuf package is installed (Note [real protobuf classes] in
+proto_classes.py), and otherwise the stand-ins defined here, without a protobuf library. Both share
+one schema (cpp/io/tf_schema.inc) and one wire format: the stand-ins' bytes and text are read and written
+by tideflow's C++ codec (Note [TensorFlow protobufs] in cpp/io/tf_proto.cc), which leaves out
+default-valued fields as protobuf does, so both give the same bytes as TensorFlow. `parse` checks
+everything and raises tf.errors.DataLossError for truncated or corrupted input. The stand-ins behave
+like protobuf's generated classes where TF programs touch them: fields as attributes with proto3
+defaults, `repeated.add()`, map fields such as `node.attr["T"].type`, HasField / WhichOneof / ClearField,
+CopyFrom / MergeFrom, SerializeToString / ParseFromString / FromString, ByteSize, DESCRIPTOR, str() in
+text format, == by content. Assigning a sub-message or a list is allowed (protobuf insists on CopyFrom /
+extend)."""
 import copy as _copy
+import math as _math
 
 import numpy as np
 
 from .. import _core
 from . import ops as _ops
 from . import dtypes as _dtypes
+from . import proto_classes as _real
 
 _SCHEMA, _ENUMS = _core.tf_proto_schema()
 
@@ -24,7 +31,10 @@ _DEFAULTS = {"double": 0.0, "float": 0.0, "bool": False, "string": "", "bytes": 
 
 
 class _Field:
+    """One field of a stand-in message; also what protobuf's FieldDescriptor tells about it (name, number,
+    type, is_repeated, label, message_type, enum_type, containing_oneof, has_presence, default_value)."""
     __slots__ = ("name", "number", "kind", "repeated", "type_name", "oneof", "presence", "map")
+    LABEL_OPTIONAL, LABEL_REPEATED = 1, 3
 
     def __init__(self, name, number, kind, repeated, type_name, oneof, presence):
         self.name, self.number, self.kind, self.repeated = name, number, kind, repeated
@@ -34,6 +44,79 @@ class _Field:
     @property
     def default(self):
         return 0 if self.kind in _INT_KINDS else _DEFAULTS.get(self.kind)
+
+    default_value = default
+
+    @property
+    def type(self):
+        return _real._TYPES[self.kind]
+
+    @property
+    def is_repeated(self):
+        return self.repeated or self.map is not None
+
+    @property
+    def label(self):  # protobuf before 7.0; `is_repeated` since
+        return self.LABEL_REPEATED if self.is_repeated else self.LABEL_OPTIONAL
+
+    @property
+    def message_type(self):
+        return _message_class(self.type_name).DESCRIPTOR if self.kind == "message" and self.map is None else None
+
+    @property
+    def enum_type(self):
+        return self.type_name if self.kind == "enum" else None
+
+    @property
+    def containing_oneof(self):
+        return self.oneof
+
+    @property
+    def has_presence(self):
+        return not self.repeated and (self.presence or self.kind == "message")
+
+    @property
+    def full_name(self):
+        return self.name
+
+    def __repr__(self):
+        return "<field %s = %d>" % (self.name, self.number)
+
+
+class _Descriptor:
+    """What protobuf's Descriptor tells about a stand-in message type: name, full_name, fields,
+    fields_by_name, fields_by_number, oneofs_by_name."""
+
+    def __init__(self, cls):
+        self.name, self.full_name, self._cls = cls._TYPE.rsplit(".", 1)[1], cls._TYPE, cls
+
+    @property
+    def fields(self):
+        return sorted(self._cls._FIELDS.values(), key=lambda f: f.number)
+
+    @property
+    def fields_by_name(self):
+        return dict(self._cls._FIELDS)
+
+    @property
+    def fields_by_number(self):
+        return {f.number: f for f in self._cls._FIELDS.values()}
+
+    @property
+    def oneofs_by_name(self):
+        return {k: list(v) for k, v in self._cls._ONEOFS.items()}
+
+    def __repr__(self):
+        return "<Descriptor %s>" % self.full_name
+
+
+class _DescriptorAttr:
+    def __get__(self, obj, cls):
+        d = cls.__dict__.get("_descriptor")
+        if d is None:
+            d = _Descriptor(cls)
+            type.__setattr__(cls, "_descriptor", d)
+        return d
 
 
 def _coerce(field, v):
@@ -233,10 +316,11 @@ class MapContainer(dict):
 
 
 class Message:
-    """A TensorFlow protobuf message; subclasses name their type in _TYPE."""
+    """A TensorFlow protobuf message without a protobuf library; subclasses name their type in _TYPE."""
     _TYPE = None
     _FIELDS = {}
     _ONEOFS = {}
+    DESCRIPTOR = _DescriptorAttr()
 
     def __init__(self, **kwargs):
         object.__setattr__(self, "_values", {})
@@ -334,7 +418,8 @@ class Message:
             return len(v) > 0
         if f.kind == "message":
             return name not in self._implicit
-        return f.presence or v != f.default
+        # proto3 leaves out a default value without presence; -0.0 is not the default (protobuf compares bits)
+        return f.presence or v != f.default or (type(v) is float and _math.copysign(1.0, v) < 0)
 
     # ---- protobuf's message API ----
     def HasField(self, name):  # noqa: N802
@@ -379,6 +464,12 @@ class Message:
 
     def IsInitialized(self):  # noqa: N802
         return True
+
+    def FindInitializationErrors(self):  # noqa: N802
+        return []  # proto3: nothing is required
+
+    def DiscardUnknownFields(self):  # noqa: N802
+        pass  # the stand-ins keep no unknown fields (the codec skips them when reading)
 
     def CopyFrom(self, other):  # noqa: N802
         if other is self:
@@ -542,36 +633,74 @@ def _build_all():
 
 _build_all()
 
-GraphDef = _CLASSES["tensorflow.GraphDef"]
-NodeDef = _CLASSES["tensorflow.NodeDef"]
-AttrValue = _CLASSES["tensorflow.AttrValue"]
-NameAttrList = _CLASSES["tensorflow.NameAttrList"]
-TensorProto = _CLASSES["tensorflow.TensorProto"]
-TensorShapeProto = _CLASSES["tensorflow.TensorShapeProto"]
-VersionDef = _CLASSES["tensorflow.VersionDef"]
-FunctionDefLibrary = _CLASSES["tensorflow.FunctionDefLibrary"]
-MetaGraphDef = _CLASSES["tensorflow.MetaGraphDef"]
-CollectionDef = _CLASSES["tensorflow.CollectionDef"]
-SaverDef = _CLASSES["tensorflow.SaverDef"]
-SignatureDef = _CLASSES["tensorflow.SignatureDef"]
-TensorInfo = _CLASSES["tensorflow.TensorInfo"]
-VariableDef = _CLASSES["tensorflow.VariableDef"]
-SaveSliceInfoDef = _CLASSES["tensorflow.SaveSliceInfoDef"]
-OpDef = _CLASSES["tensorflow.OpDef"]
-OpList = _CLASSES["tensorflow.OpList"]
-BundleHeaderProto = _CLASSES["tensorflow.BundleHeaderProto"]
-BundleEntryProto = _CLASSES["tensorflow.BundleEntryProto"]
-TensorSliceProto = _CLASSES["tensorflow.TensorSliceProto"]
+# The classes programs see (real protobuf ones when protobuf is installed), resolved on first use.
+_EXPORTED = {n: "tensorflow." + n for n in (
+    "GraphDef", "NodeDef", "AttrValue", "NameAttrList", "TensorProto", "TensorShapeProto", "VersionDef",
+    "FunctionDefLibrary", "MetaGraphDef", "CollectionDef", "SaverDef", "SignatureDef", "TensorInfo",
+    "VariableDef", "SaveSliceInfoDef", "OpDef", "OpList", "BundleHeaderProto", "BundleEntryProto",
+    "TensorSliceProto", "Summary", "SummaryMetadata", "SummaryDescription", "HistogramProto", "Event",
+    "LogMessage", "SessionLog", "TaggedRunMetadata", "ConfigProto", "GPUOptions", "GraphOptions",
+    "OptimizerOptions", "ThreadPoolOptionProto", "RunOptions", "RunMetadata", "RPCOptions")}
+
+
+def message_class(full_name):
+    """The class of a message type by its full name ("tensorflow.GraphDef"): protobuf's own when the
+    protobuf package is installed, tideflow's stand-in otherwise."""
+    real = _real.classes()
+    if real is not None:
+        return real[full_name]
+    return _message_class(full_name)
+
+
+def __getattr__(name):
+    full = _EXPORTED.get(name)
+    if full is None:
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    cls = message_class(full)
+    globals()[name] = cls
+    return cls
+
+
+def full_name(message):
+    """The full type name of a message instance or class ("tensorflow.GraphDef")."""
+    return message.DESCRIPTOR.full_name
+
+
+def to_dict(message):
+    """A message as the dict the C++ codec takes (TensorFlow's own messages included)."""
+    if isinstance(message, Message):
+        return message._to_dict()
+    return _core.tf_proto_decode(full_name(message), message.SerializeToString(), "a %s" % type(message).__name__)
+
+
+def merge_dict(message, d):
+    """Merges a dict of the C++ codec's form into `message` (protobuf's merge rules); returns it."""
+    if isinstance(message, Message):
+        message._load(d)
+        message._modified()
+    else:
+        message.MergeFromString(_core.tf_proto_encode(full_name(message), d))
+    return message
+
+
+def parse(cls, data, what=None):
+    """A `cls` message from serialized bytes, checked by the C++ codec first: DataLossError (naming `what`
+    and the field path) for truncated or corrupted input, as every file tideflow reads."""
+    data = bytes(data)
+    name = full_name(cls)
+    d = _core.tf_proto_decode(name, data, what or "a serialized %s" % cls.__name__)
+    m = cls()
+    if isinstance(m, Message):
+        m._load(d)
+    else:
+        m.ParseFromString(data)
+    return m
+
 
 # DataType values by name (types_pb2.DT_FLOAT...), and names by value.
 DATA_TYPES = dict(_ENUMS["tensorflow.DataType"])
 DATA_TYPE_NAMES = {v: k for k, v in DATA_TYPES.items()}
 globals().update(DATA_TYPES)
-
-
-def message_class(full_name):
-    """The class of a message type by its full name ("tensorflow.GraphDef")."""
-    return _message_class(full_name)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -582,14 +711,15 @@ def make_ndarray(tensor):
     """tf.make_ndarray: the value of a TensorProto as a NumPy array (strings as an object array of bytes).
     The proto is checked first: its sizes must agree with its dtype and shape (DataLossError), and dtypes
     tideflow lacks raise UnimplementedError."""
-    if not isinstance(tensor, TensorProto):
+    if getattr(getattr(tensor, "DESCRIPTOR", None), "full_name", None) != "tensorflow.TensorProto":
         raise TypeError("make_ndarray expects a TensorProto, got %s" % type(tensor).__name__)
-    return _core.tf_tensor_from_proto(tensor._to_dict(), "TensorProto")
+    return _core.tf_tensor_from_proto(to_dict(tensor), "TensorProto")
 
 
 def make_tensor_proto(values, dtype=None, shape=None, verify_shape=False, allow_broadcast=False):
     """tf.make_tensor_proto: a TensorProto holding `values` (converted as tf.constant converts them)."""
-    if isinstance(values, TensorProto):
+    cls = message_class("tensorflow.TensorProto")
+    if isinstance(values, cls):
         return values
     arr = _ops._np_value(values, dtype)
     if shape is not None:
@@ -611,6 +741,4 @@ def make_tensor_proto(values, dtype=None, shape=None, verify_shape=False, allow_
         value = arr if arr.flags.c_contiguous else arr.copy()
         if dtype is not None:
             value = _dtypes._core_value(value, _dtypes.as_dtype(dtype))  # bfloat16 without ml_dtypes
-    t = TensorProto()
-    t._load(_core.tf_tensor_to_proto(value))
-    return t
+    return merge_dict(cls(), _core.tf_tensor_to_proto(value))

@@ -61,17 +61,15 @@ def read_meta_graph_def(path):
             data = f.read()
     except FileNotFoundError:
         raise errors.NotFoundError(None, None, "Meta graph file %s does not exist" % path) from None
-    m = _pb.MetaGraphDef()
     if _looks_like_text(data):  # a binary MetaGraphDef starts with a field tag and a length: not text
         try:
-            return text_format.Parse(data.decode("utf-8", "replace"), m)
+            return text_format.Parse(data.decode("utf-8", "replace"), _pb.MetaGraphDef())
         except errors.DataLossError as e:
             raise errors.DataLossError(None, None, "Meta graph %s: %s" % (path, e)) from None
     try:
-        m.ParseFromString(data)
+        return _pb.parse(_pb.MetaGraphDef, data)
     except errors.DataLossError as e:
         raise errors.DataLossError(None, None, "Meta graph %s: %s" % (path, e)) from None
-    return m
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -148,7 +146,7 @@ def import_meta_graph(meta_graph_or_file, make_variable, clear_devices=False, im
     elif isinstance(meta_graph_or_file, (str, os.PathLike)):
         mg, source = read_meta_graph_def(meta_graph_or_file), "meta graph " + os.fspath(meta_graph_or_file)
     else:
-        mg, source = _pb.MetaGraphDef.FromString(meta_graph_or_file.SerializeToString()), "the MetaGraphDef"
+        mg, source = _pb.parse(_pb.MetaGraphDef, meta_graph_or_file.SerializeToString()), "the MetaGraphDef"
     g = _ops.get_default_graph()
     prefix = ""
     if import_scope:

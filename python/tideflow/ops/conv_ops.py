@@ -210,6 +210,24 @@ def conv3d(input, filter=None, strides=None, padding=None, data_format="NDHWC", 
 
 def conv3d_backprop_input_v2(input_sizes, filter, out_backprop, strides, padding,  # noqa: A002
                              data_format="NDHWC", dilations=(1, 1, 1, 1, 1), name=None):
+    """The gradient of conv3d with respect to its input (Conv3DBackpropInputV2).
+
+    Args:
+      input_sizes: an int32 tensor of 5 values, the shape of conv3d's input.
+      filter: [depth, height, width, in_channels, out_channels].
+      out_backprop: the gradient of conv3d's output, shaped like that output.
+      strides, dilations: lists of 5 ints (batch and channel entries 1).
+      padding: "VALID" or "SAME".
+      data_format: "NDHWC" or "NCDHW".
+      name: a name for the operation.
+
+    Returns:
+      A tensor shaped `input_sizes`, of filter's dtype.
+
+    Raises:
+      ValueError: attribute lists of the wrong length or shapes that do not fit (at graph-build time when
+        known, InvalidArgumentError at run time otherwise).
+    """
     attrs = {"strides": _ints(strides, "strides"), "padding": padding, "data_format": data_format,
              "dilations": _ints(dilations, "dilations")}
     return _ops.apply1("Conv3DBackpropInputV2", [_sizes(input_sizes, "input_sizes"), filter, out_backprop],
@@ -218,6 +236,24 @@ def conv3d_backprop_input_v2(input_sizes, filter, out_backprop, strides, padding
 
 def conv3d_backprop_filter_v2(input, filter_sizes, out_backprop, strides, padding,  # noqa: A002
                               data_format="NDHWC", dilations=(1, 1, 1, 1, 1), name=None):
+    """The gradient of conv3d with respect to its filter (Conv3DBackpropFilterV2).
+
+    Args:
+      input: conv3d's input, [batch, depth, height, width, in_channels].
+      filter_sizes: an int32 tensor of 5 values, the shape of conv3d's filter.
+      out_backprop: the gradient of conv3d's output, shaped like that output.
+      strides, dilations: lists of 5 ints (batch and channel entries 1).
+      padding: "VALID" or "SAME".
+      data_format: "NDHWC" or "NCDHW".
+      name: a name for the operation.
+
+    Returns:
+      A tensor shaped `filter_sizes`, of input's dtype.
+
+    Raises:
+      ValueError: attribute lists of the wrong length or shapes that do not fit (at graph-build time when
+        known, InvalidArgumentError at run time otherwise).
+    """
     attrs = {"strides": _ints(strides, "strides"), "padding": padding, "data_format": data_format,
              "dilations": _ints(dilations, "dilations")}
     return _ops.apply1("Conv3DBackpropFilterV2", [input, _sizes(filter_sizes, "filter_sizes"), out_backprop],
@@ -255,6 +291,25 @@ def depthwise_conv2d_native(input, filter, strides, padding, data_format="NHWC",
 
 def depthwise_conv2d_native_backprop_input(input_sizes, filter, out_backprop, strides, padding,  # noqa: A002
                                            data_format="NHWC", dilations=(1, 1, 1, 1), name=None):
+    """The gradient of depthwise_conv2d_native with respect to its input (DepthwiseConv2dNativeBackpropInput;
+    also tf.nn.depthwise_conv2d_backprop_input).
+
+    Args:
+      input_sizes: an int32 tensor of 4 values, the shape of the convolution's input.
+      filter: [height, width, in_channels, channel_multiplier].
+      out_backprop: the gradient of the output, [batch, out_height, out_width, in_channels * multiplier].
+      strides, dilations: lists of 4 ints (batch and channel entries 1).
+      padding: "VALID", "SAME" or explicit [[before, after]] pairs per dimension.
+      data_format: "NHWC" or "NCHW".
+      name: a name for the operation.
+
+    Returns:
+      A tensor shaped `input_sizes`, of filter's dtype.
+
+    Raises:
+      ValueError: attribute lists of the wrong length or shapes that do not fit (InvalidArgumentError
+        when that is known only at run time).
+    """
     padding, explicit = convert_padding(padding)
     attrs = {"strides": _ints(strides, "strides"), "padding": padding, "explicit_paddings": explicit,
              "data_format": data_format, "dilations": _ints(dilations, "dilations")}
@@ -265,6 +320,25 @@ def depthwise_conv2d_native_backprop_input(input_sizes, filter, out_backprop, st
 
 def depthwise_conv2d_native_backprop_filter(input, filter_sizes, out_backprop, strides, padding,  # noqa: A002
                                             data_format="NHWC", dilations=(1, 1, 1, 1), name=None):
+    """The gradient of depthwise_conv2d_native with respect to its filter (DepthwiseConv2dNativeBackpropFilter;
+    also tf.nn.depthwise_conv2d_backprop_filter).
+
+    Args:
+      input: the convolution's input, [batch, height, width, in_channels].
+      filter_sizes: an int32 tensor of 4 values, the filter's shape [height, width, in_channels, multiplier].
+      out_backprop: the gradient of the output, [batch, out_height, out_width, in_channels * multiplier].
+      strides, dilations: lists of 4 ints (batch and channel entries 1).
+      padding: "VALID", "SAME" or explicit [[before, after]] pairs per dimension.
+      data_format: "NHWC" or "NCHW".
+      name: a name for the operation.
+
+    Returns:
+      A tensor shaped `filter_sizes`, of input's dtype.
+
+    Raises:
+      ValueError: attribute lists of the wrong length or shapes that do not fit (InvalidArgumentError
+        when that is known only at run time).
+    """
     padding, explicit = convert_padding(padding)
     attrs = {"strides": _ints(strides, "strides"), "padding": padding, "explicit_paddings": explicit,
              "data_format": data_format, "dilations": _ints(dilations, "dilations")}
@@ -382,18 +456,82 @@ def avg_pool(value, ksize, strides, padding, data_format="NHWC", name=None, inpu
 
 
 def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+    """2-D max pooling: each output element is the maximum of a window of `input`.
+
+    Args:
+      input: a float tensor of rank 4, NHWC (or NCHW when data_format says so).
+      ksize, strides: an int or a list of 1, 2 or 4 ints: the window and its step per dimension;
+        batch and channel entries must be 1.
+      padding: "VALID" (windows inside the input) or "SAME" (output size ceil(input / stride)).
+      data_format: "NHWC" or "NCHW".
+      name: a name for the operation.
+
+    Returns:
+      A tensor of the input's dtype, NHWC with the pooled spatial sizes.
+
+    Raises:
+      ValueError: a zero ksize, a list of the wrong length or an unknown data_format or padding.
+    """
     return _pool("MaxPool", "MaxPool2d", input, ksize, strides, padding, data_format or "NHWC", name, 2)
 
 
 def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+    """2-D average pooling: each output element is the mean (padding not counted) of a window of `input`.
+
+    Args:
+      input: a float tensor of rank 4, NHWC (or NCHW when data_format says so).
+      ksize, strides: an int or a list of 1, 2 or 4 ints: the window and its step per dimension;
+        batch and channel entries must be 1.
+      padding: "VALID" (windows inside the input) or "SAME" (output size ceil(input / stride)).
+      data_format: "NHWC" or "NCHW".
+      name: a name for the operation.
+
+    Returns:
+      A tensor of the input's dtype, NHWC with the pooled spatial sizes.
+
+    Raises:
+      ValueError: a zero ksize, a list of the wrong length or an unknown data_format or padding.
+    """
     return _pool("AvgPool", "AvgPool2D", input, ksize, strides, padding, data_format or "NHWC", name, 2)
 
 
 def max_pool3d(input, ksize, strides, padding, data_format="NDHWC", name=None):  # noqa: A002
+    """3-D max pooling: each output element is the maximum of a window of `input`.
+
+    Args:
+      input: a float tensor of rank 5, NDHWC (or NCDHW when data_format says so).
+      ksize, strides: an int or a list of 1, 3 or 5 ints: the window and its step per dimension;
+        batch and channel entries must be 1.
+      padding: "VALID" (windows inside the input) or "SAME" (output size ceil(input / stride)).
+      data_format: "NDHWC" or "NCDHW".
+      name: a name for the operation.
+
+    Returns:
+      A tensor of the input's dtype, NDHWC with the pooled spatial sizes.
+
+    Raises:
+      ValueError: a zero ksize, a list of the wrong length or an unknown data_format or padding.
+    """
     return _pool("MaxPool3D", "MaxPool3D", input, ksize, strides, padding, data_format or "NDHWC", name, 3)
 
 
 def avg_pool3d(input, ksize, strides, padding, data_format="NDHWC", name=None):  # noqa: A002
+    """3-D average pooling: each output element is the mean (padding not counted) of a window of `input`.
+
+    Args:
+      input: a float tensor of rank 5, NDHWC (or NCDHW when data_format says so).
+      ksize, strides: an int or a list of 1, 3 or 5 ints: the window and its step per dimension;
+        batch and channel entries must be 1.
+      padding: "VALID" (windows inside the input) or "SAME" (output size ceil(input / stride)).
+      data_format: "NDHWC" or "NCDHW".
+      name: a name for the operation.
+
+    Returns:
+      A tensor of the input's dtype, NDHWC with the pooled spatial sizes.
+
+    Raises:
+      ValueError: a zero ksize, a list of the wrong length or an unknown data_format or padding.
+    """
     return _pool("AvgPool3D", "AvgPool3D", input, ksize, strides, padding, data_format or "NDHWC", name, 3)
 
 
@@ -413,10 +551,42 @@ def _pool1d(op_type, scope, input, ksize, strides, padding, data_format, name): 
 
 
 def max_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):  # noqa: A002
+    """1-D max pooling: each output element is the maximum of a window of `input` (a MaxPool/AvgPool over a width-only 2-D window).
+
+    Args:
+      input: a float tensor of rank 3, NWC (or NCW when data_format says so).
+      ksize, strides: an int or a list of 1, 1 or 3 ints: the window and its step per dimension;
+        batch and channel entries must be 1.
+      padding: "VALID" (windows inside the input) or "SAME" (output size ceil(input / stride)).
+      data_format: "NWC" or "NCW".
+      name: a name for the operation.
+
+    Returns:
+      A tensor of the input's dtype, NWC with the pooled spatial sizes.
+
+    Raises:
+      ValueError: a zero ksize, a list of the wrong length or an unknown data_format or padding.
+    """
     return _pool1d("MaxPool", "MaxPool1d", input, ksize, strides, padding, data_format, name)
 
 
 def avg_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):  # noqa: A002
+    """1-D average pooling: each output element is the mean (padding not counted) of a window of `input` (a MaxPool/AvgPool over a width-only 2-D window).
+
+    Args:
+      input: a float tensor of rank 3, NWC (or NCW when data_format says so).
+      ksize, strides: an int or a list of 1, 1 or 3 ints: the window and its step per dimension;
+        batch and channel entries must be 1.
+      padding: "VALID" (windows inside the input) or "SAME" (output size ceil(input / stride)).
+      data_format: "NWC" or "NCW".
+      name: a name for the operation.
+
+    Returns:
+      A tensor of the input's dtype, NWC with the pooled spatial sizes.
+
+    Raises:
+      ValueError: a zero ksize, a list of the wrong length or an unknown data_format or padding.
+    """
     return _pool1d("AvgPool", "AvgPool1D", input, ksize, strides, padding, data_format, name)
 
 
@@ -446,10 +616,42 @@ def _pool_nd(kind, input, ksize, strides, padding, data_format, name):  # noqa: 
 
 
 def max_pool_v2(input, ksize, strides, padding, data_format=None, name=None):  # noqa: A002
+    """TF2's tf.nn.max_pool: 1-D, 2-D or 3-D max pooling chosen by the rank of `input` (3, 4 or 5), or by
+    the length of `data_format` when the rank is unknown.
+
+    Args:
+      input: a tensor [batch, spatial..., channels] (channels first when data_format starts with "NC").
+      ksize, strides: an int or a list of 1, N or N + 2 ints for N spatial dimensions.
+      padding: "VALID" or "SAME".
+      data_format: None (channels last), or "NWC"/"NCW", "NHWC"/"NCHW", "NDHWC"/"NCDHW".
+      name: a name for the operation.
+
+    Returns:
+      A tensor of the input's dtype with the pooled spatial sizes.
+
+    Raises:
+      ValueError: the rank is not 3, 4 or 5, or neither the rank nor data_format is known.
+    """
     return _pool_nd("MAX", input, ksize, strides, padding, data_format, name)
 
 
 def avg_pool_v2(input, ksize, strides, padding, data_format=None, name=None):  # noqa: A002
+    """TF2's tf.nn.avg_pool: 1-D, 2-D or 3-D average pooling chosen by the rank of `input` (3, 4 or 5), or by
+    the length of `data_format` when the rank is unknown.
+
+    Args:
+      input: a tensor [batch, spatial..., channels] (channels first when data_format starts with "NC").
+      ksize, strides: an int or a list of 1, N or N + 2 ints for N spatial dimensions.
+      padding: "VALID" or "SAME".
+      data_format: None (channels last), or "NWC"/"NCW", "NHWC"/"NCHW", "NDHWC"/"NCDHW".
+      name: a name for the operation.
+
+    Returns:
+      A tensor of the input's dtype with the pooled spatial sizes.
+
+    Raises:
+      ValueError: the rank is not 3, 4 or 5, or neither the rank nor data_format is known.
+    """
     return _pool_nd("AVG", input, ksize, strides, padding, data_format, name)
 
 

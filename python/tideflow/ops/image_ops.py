@@ -280,6 +280,8 @@ def convert_image_dtype(image, dtype, saturate=False, name=None):
 # resize (Note [tf.image])
 
 class ResizeMethod:
+    """TF2's names of tf.image.resize's interpolation methods (strings); tideflow implements BILINEAR and
+    NEAREST_NEIGHBOR, the others raise NotImplementedError when used."""
     BILINEAR = "bilinear"
     NEAREST_NEIGHBOR = "nearest"
     BICUBIC = "bicubic"
@@ -291,6 +293,8 @@ class ResizeMethod:
 
 
 class ResizeMethodV1:
+    """TF 1.x's numbers of tf.image.resize_images' interpolation methods; tideflow implements BILINEAR and
+    NEAREST_NEIGHBOR, the others raise NotImplementedError when used."""
     BILINEAR = 0
     NEAREST_NEIGHBOR = 1
     BICUBIC = 2
@@ -409,9 +413,41 @@ def resize_images(images, size, method=ResizeMethodV1.BILINEAR, align_corners=Fa
 
 
 def resize_bilinear(images, size, align_corners=False, half_pixel_centers=False, name=None):
+    """Resizes `images` to `size` by bilinear interpolation (ResizeBilinear).
+
+    Args:
+      images: [batch, height, width, channels] or [height, width, channels], a real dtype.
+      size: two ints (or an int32 tensor of 2 values known when the graph is built), the new height and width.
+      align_corners: maps the corner pixels of input and output onto each other.
+      half_pixel_centers: samples at pixel centers (x + 0.5) * scale - 0.5, as TF2's resize does.
+      name: a name for the operation.
+
+    Returns:
+      [batch, new_height, new_width, channels] (or without batch, as given), of float32.
+
+    Raises:
+      ValueError: `images` is not of rank 3 or 4, its height or width or `size` is unknown when the graph is
+        built, or `size` is not two positive ints.
+    """
     return _resize(images, size, "bilinear", align_corners, half_pixel_centers, name or "ResizeBilinear", True)
 
 
 def resize_nearest_neighbor(images, size, align_corners=False, half_pixel_centers=False, name=None):
+    """Resizes `images` to `size` by the nearest pixel (ResizeNearestNeighbor).
+
+    Args:
+      images: [batch, height, width, channels] or [height, width, channels], a real dtype.
+      size: two ints (or an int32 tensor of 2 values known when the graph is built), the new height and width.
+      align_corners: maps the corner pixels of input and output onto each other.
+      half_pixel_centers: samples at pixel centers (x + 0.5) * scale - 0.5, as TF2's resize does.
+      name: a name for the operation.
+
+    Returns:
+      [batch, new_height, new_width, channels] (or without batch, as given), of the input's dtype.
+
+    Raises:
+      ValueError: `images` is not of rank 3 or 4, its height or width or `size` is unknown when the graph is
+        built, or `size` is not two positive ints.
+    """
     return _resize(images, size, "nearest", align_corners, half_pixel_centers, name or "ResizeNearestNeighbor",
                    False)

@@ -16,7 +16,14 @@ del _m, _mod
 _LAZY = ("basic_session_run_hooks", "monitored_session")
 
 
+_LAZY_MESSAGES = ("SaverDef",)  # protobuf classes (framework/tf_messages.py), built on first use
+
+
 def __getattr__(name):
+    if name in _LAZY_MESSAGES:
+        from ..framework import tf_messages  # lazy: protobuf's classes are built on first use
+        value = globals()[name] = getattr(tf_messages, name)
+        return value
     for m in _LAZY:
         mod = _importlib.import_module("." + m, __name__)
         if name in mod.__all__:
@@ -27,7 +34,7 @@ def __getattr__(name):
 
 
 def __dir__():
-    names = set(globals())
+    names = set(globals()) | set(_LAZY_MESSAGES)
     for m in _LAZY:
         names.update(_importlib.import_module("." + m, __name__).__all__)
     return sorted(names)

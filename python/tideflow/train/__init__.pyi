@@ -30,7 +30,7 @@ from tideflow.train.proximal_gradient_descent import ProximalGradientDescentOpti
 from tideflow.train.queue_runner_impl import QueueRunner as QueueRunner
 from tideflow.train.rmsprop import RMSPropOptimizer as RMSPropOptimizer
 from tideflow.train.saver import Saver as Saver
-from tideflow.framework.tf_messages import SaverDef as SaverDef
+SaverDef: Any  # class made at run time
 from tideflow.train.monitored_session import Scaffold as Scaffold
 from tideflow.train.basic_session_run_hooks import SecondOrStepTimer as SecondOrStepTimer
 from tideflow.train.monitored_session import SessionCreator as SessionCreator

@@ -12,12 +12,11 @@ from .. import _core
 from ..framework import meta_graph as _meta_graph
 from ..framework import ops as _ops
 from ..framework import tf_meta_graph as _tf_meta_graph
-from ..framework.tf_messages import SaverDef
 from ..ops import state_ops as _state_ops
 from . import checkpoint_management as _cm
 from . import tf_checkpoint as _tfc
 
-__all__ = ["Saver", "SaverDef", "export_meta_graph", "import_meta_graph"]
+__all__ = ["Saver", "export_meta_graph", "import_meta_graph"]  # and SaverDef, loaded on first use (train/__init__.py)
 
 export_meta_graph = _meta_graph.export_meta_graph
 
@@ -263,9 +262,9 @@ def _saver_format(write_version, fmt):
                          "got %r" % (fmt,))
     if write_version is None:
         return _tfc.TIDEFLOW
-    if write_version == SaverDef.V2:
+    if write_version == 2:  # SaverDef.V2
         return _tfc.TENSORFLOW
-    if write_version == SaverDef.V1:
+    if write_version == 1:  # SaverDef.V1
         raise ValueError("TensorFlow's V1 checkpoint format is not supported; use "
                          "write_version=tf.train.SaverDef.V2 (TensorFlow's bundle) or leave it out (tideflow's format)")
     raise ValueError("write_version must be tf.train.SaverDef.V1 or V2, got %r" % (write_version,))

@@ -3,11 +3,11 @@
 TensorFlow 1.15's Keras builds them (conv2d/Conv2D, conv2d/BiasAdd...)."""
 from ...framework.tensor_shape import TensorShape, dimension_value as _dim
 from ...ops import array_ops, conv_ops, nn_ops
-from .. import activations, constraints, initializers, regularizers
+from .. import constraints, initializers, regularizers
 from ..engine.base_layer import Layer
 from ..engine.input_spec import InputSpec
 from ..utils import conv_utils
-from .core import _serialize
+from .core import _serialize, _set_weight_options
 
 __all__ = ["Conv", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "SeparableConv2D"]
 
@@ -30,14 +30,7 @@ class Conv(Layer):
             raise ValueError("Causal padding is only supported for `Conv1D` and ``SeparableConv1D`.")
         self.data_format = conv_utils.normalize_data_format(data_format)
         self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, rank, "dilation_rate")
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        _set_weight_options(self, locals())
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def _channel_axis(self):

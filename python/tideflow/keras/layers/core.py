@@ -19,6 +19,19 @@ def _serialize(x):
     return x.get_config() if hasattr(x, "get_config") else getattr(x, "__name__", x)
 
 
+def _set_weight_options(layer, args):
+    """Stores a constructor's `activation`, `use_bias` and each `<weight>_initializer`, `_regularizer` and
+    `_constraint` argument (`args`: the constructor's locals()) on `layer` as the objects Keras keeps (names
+    resolved by the getters); activity_regularizer goes to Layer.__init__ instead."""
+    getters = {"initializer": initializers.get, "regularizer": regularizers.get, "constraint": constraints.get}
+    for key, value in args.items():
+        kind = key.rsplit("_", 1)[-1]
+        if kind in getters and key != "activity_regularizer":
+            setattr(layer, key, getters[kind](value))
+    layer.activation = activations.get(args["activation"])
+    layer.use_bias = args["use_bias"]
+
+
 class Dense(Layer):
     """outputs = activation(inputs @ kernel + bias). Inputs of rank > 2 are multiplied along their last axis
     (a tensordot), as in Keras."""
@@ -30,14 +43,7 @@ class Dense(Layer):
             kwargs["input_shape"] = (kwargs.pop("input_dim"),)
         super().__init__(activity_regularizer=regularizers.get(activity_regularizer), **kwargs)
         self.units = int(units)
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        _set_weight_options(self, locals())
         self.supports_masking = True
         self.input_spec = InputSpec(min_ndim=2)
 

@@ -4,10 +4,11 @@ bias [2, 3*units]). The time loop is unrolled over the (static) sequence length:
 inside a traced training step it becomes part of the one graph."""
 from ...framework import dtypes as _dtypes
 from ...framework.tensor_shape import TensorShape, dimension_value as _dim
-from ...ops import array_ops, init_ops, linalg_ops, math_ops, nn_ops
-from .. import activations, initializers, regularizers, constraints
+from ...ops import array_ops, init_ops, linalg_ops, math_ops
+from .. import activations, regularizers
 from ..engine.base_layer import Layer
 from ..engine.input_spec import InputSpec
+from .core import _set_weight_options
 
 __all__ = ["SimpleRNN", "LSTM", "GRU"]
 
@@ -36,18 +37,8 @@ class _RNN(Layer):
             raise NotImplementedError("%s: dropout, recurrent_dropout, stateful and time_major are not supported"
                                       % type(self).__name__)
         self.units = int(units)
-        self.activation = activations.get(activation)
+        _set_weight_options(self, locals())
         self.recurrent_activation = activations.get(recurrent_activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
         self.return_sequences, self.return_state, self.go_backwards = return_sequences, return_state, go_backwards
         self.input_spec = InputSpec(ndim=3)
 
