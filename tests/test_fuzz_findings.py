@@ -166,3 +166,19 @@ def test_sequence_mask_keeps_a_wide_maxlen():
                                                                    [True] * 4]
             with pytest.raises(tf.errors.ResourceExhaustedError):  # a range of 10**12, as in TensorFlow
                 s.run(tf.sequence_mask(lengths, 10**12), {lengths: [1]})
+
+
+def test_reshape_of_shapes_beyond_int64():
+    """UBSan (tools/sanitize.sh asan) found num_elements overflowing on [2^40, 2^40] static shapes, in the
+    plan and in Reshape's shape function, where the wrapped product (2^80 mod 2^64 = 0) inferred a
+    static dim of 0. Now the count saturates (cpp/shape.h) and Reshape's products are checked."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [2**40, 2**40])
+        assert tf.reshape(x, [-1, 2]).shape.as_list() == [None, 2]
+        with pytest.raises(ValueError, match="too many elements"):
+            tf.reshape(tf.placeholder(tf.float32, [None]), [2**40, 2**40, -1])
+        with pytest.raises(ValueError, match="too many elements"):
+            tf.reshape(tf.placeholder(tf.float32, [None]), [2**40, 2**40])
+        with pytest.raises((ValueError, tf.errors.OpError)):
+            with tf.Session() as s:
+                s.run(tf.reshape(x, [-1]))
