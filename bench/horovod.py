@@ -23,6 +23,62 @@ import time
 import numpy as np
 
 
+def phases(spans, events):
+    """Per-step phase times (us, medians over steps) and counts (means) from the controller's trace
+    (Note [controller trace]): `spans` are the steps' (start, end) in perf_counter_ns, `events` the
+    controller's (ns, what, arg)."""
+    rows = []
+    for t0, t1 in spans:
+        ev = [(ns, w, a) for ns, w, a, _, _ in events if t0 <= ns <= t1]
+        enq = [ns for ns, w, _ in ev if w == "enqueue"]
+        data = [ns for ns, w, a in ev if w == "exchanged" and a > 0]
+        first = lambda what, after=0: next((ns for ns, w, _ in ev if w == what and ns >= after), None)
+        r = {"rounds": sum(w == "round" for _, w, _ in ev),
+             "help_rounds": sum(w == "help_round" for _, w, _ in ev),
+             "thread_rounds": sum(w == "thread_round" for _, w, _ in ev),
+             "thread_wakes": sum(w == "thread_wake" for _, w, _ in ev),
+             "mpi_calls": sum(w == "mpi" for _, w, _ in ev),
+             "copied_MB": sum(a for _, w, a in ev if w in ("copy_in", "copy_out")) / 2**20,
+             "step": (t1 - t0) / 1e3}
+        if enq and data:
+            x = data[-1]
+            start = max(ns for ns, w, _ in ev if w == "round" and ns <= x)
+            r["until_last_request"] = (enq[-1] - t0) / 1e3
+            r["request_to_round"] = (start - enq[-1]) / 1e3
+            r["negotiation"] = (x - start) / 1e3
+            prev = x
+            for what in ("copy_in", "mpi", "copy_out"):
+                t = first(what, prev)
+                if t is not None:
+                    r[what] = (t - prev) / 1e3
+                    prev = t
+            end = first("round_end", x)
+            if end is not None:
+                r["round_end_to_step_end"] = (t1 - end) / 1e3
+        rows.append(r)
+    keys = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    out = {}
+    for k in keys:
+        v = [r[k] for r in rows if k in r]
+        out[k] = round(statistics.mean(v), 2) if k in ("rounds", "help_rounds", "thread_rounds", "thread_wakes",
+                                                        "mpi_calls", "copied_MB") else round(statistics.median(v), 1)
+    return out
+
+
+def _traced(hvd, fn, steps):
+    spans = []
+    hvd._take_trace()
+    hvd._trace(True)
+    for _ in range(steps):
+        t0 = time.perf_counter_ns()
+        fn()
+        spans.append((t0, time.perf_counter_ns()))
+    hvd._trace(False)
+    return phases(spans, hvd._take_trace())
+
+
 def _median_time(fn, reps):
     ts = []
     for _ in range(reps):
@@ -34,7 +90,15 @@ def _median_time(fn, reps):
 
 # ---- the rank side ----
 
-def worker_allreduce(rounds, sizes_mb):
+def _print_trace(comm, what, summary):
+    """Rank 0 prints every rank's phase summary (one writer: lines of two processes interleave)."""
+    got = comm.gather(summary)
+    if comm.rank == 0:
+        for rank, ph in enumerate(got):
+            print("TRACE " + json.dumps({"rank": rank, "what": what, "phases": ph}), flush=True)
+
+
+def worker_allreduce(rounds, sizes_mb, trace=False):
     import tideflow as tf
     import tideflow.horovod as hvd
     from mpi4py import MPI
@@ -64,6 +128,9 @@ def worker_allreduce(rounds, sizes_mb):
                 comm.Barrier()
                 times[k].append(_median_time(f, reps))
         res[mb] = {k: statistics.median(v) for k, v in times.items()}
+        if trace:
+            comm.Barrier()
+            _print_trace(comm, "allreduce %d MB" % mb, _traced(hvd, fns["tideflow"], 20))
         sess.close()
     if hvd.rank() == 0:
         print("RESULT " + json.dumps(res), flush=True)
@@ -84,7 +151,7 @@ def build_mlp(tf, opt_wrap, seed=0):
     return x, y, opt_wrap(tf.train.GradientDescentOptimizer(0.1)).minimize(loss)
 
 
-def mlp_step_time(distributed, batch, threads, rounds, steps, pair=False):
+def mlp_step_time(distributed, batch, threads, rounds, steps, pair=False, trace=False):
     import tideflow as tf
     comm = None
     if pair:  # two processes at once, each alone: only the barrier comes from MPI
@@ -125,6 +192,9 @@ def mlp_step_time(distributed, batch, threads, rounds, steps, pair=False):
         t0 = time.perf_counter()
         run_steps()
         ts.append((time.perf_counter() - t0) / steps)
+    if trace and distributed and not pair:
+        comm.Barrier()
+        _print_trace(comm, "MLP step", _traced(hvd, lambda: sess.run(train, feed), steps))
     return statistics.median(ts)
 
 
@@ -159,9 +229,15 @@ def mpiexec():
     sys.exit("mpiexec not found: pip install '.[mpi]'")
 
 
+TRACES = []
+
+
 def launch(ranks, args):
     cmd = ([mpiexec(), "-n", str(ranks)] if ranks else []) + [sys.executable, os.path.abspath(__file__)] + args
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    for line in out.stdout.splitlines():
+        if line.startswith("TRACE "):
+            TRACES.append(json.loads(line[6:]))
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
@@ -174,14 +250,16 @@ def main():
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--sizes", type=int, nargs="+", default=[4, 16, 64], help="allreduce sizes in MB")
     p.add_argument("--steps", type=int, default=50, help="MLP steps per round")
+    p.add_argument("--trace", action="store_true",
+                   help="also print the controller's phase times per step, per rank (Note [controller trace])")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--batch", type=int, default=128, help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker == "allreduce":
-        return worker_allreduce(a.rounds, a.sizes)
+        return worker_allreduce(a.rounds, a.sizes, a.trace)
     if a.worker in ("mlp", "mlp-single", "mlp-pair"):
-        t = mlp_step_time(a.worker == "mlp", a.batch, a.threads, a.rounds, a.steps, a.worker == "mlp-pair")
+        t = mlp_step_time(a.worker == "mlp", a.batch, a.threads, a.rounds, a.steps, a.worker == "mlp-pair", a.trace)
         if a.worker == "mlp-single":
             print("RESULT " + json.dumps(t), flush=True)
         else:
@@ -193,7 +271,8 @@ def main():
 
     print("machine: %s\ncommit: %s\nload average at start: %.1f\n" % (machine(), commit(), os.getloadavg()[0]))
     if "allreduce" in a.w:
-        res = launch(2, ["--worker", "allreduce", "--rounds", str(a.rounds), "--sizes"] + [str(s) for s in a.sizes])
+        res = launch(2, ["--worker", "allreduce", "--rounds", str(a.rounds), "--sizes"] + [str(s) for s in a.sizes]
+                     + (["--trace"] if a.trace else []))
         print("### allreduce, float32, 2 ranks (median of %d interleaved rounds)\n" % a.rounds)
         print("| size | mpi4py Allreduce | tideflow hvd.allreduce Sum | tideflow / mpi4py | tideflow Average |")
         print("|---|---|---|---|---|")
@@ -214,7 +293,8 @@ def main():
         times = {k: [] for k in runs}
         for _ in range(a.rounds):
             for k, (ranks, args) in runs.items():
-                times[k].append(launch(ranks, args + common + ["--threads", "1"] if ranks else args + common))
+                extra = ["--trace"] if a.trace and "mlp" in args else []
+                times[k].append(launch(ranks, args + common + ["--threads", "1"] + extra if ranks else args + common))
         t = {k: statistics.median(v) for k, v in times.items()}
         print("### MLP 784-256-128-10 SGD step (median of %d alternating launches of %d steps)\n" % (a.rounds, a.steps))
         print("| run | ms/step | examples/s |")
@@ -231,6 +311,10 @@ def main():
               % (t["1 process, batch 256, 2 threads"] / t2))
         print("throughput, 2 ranks x 128 against one process with batch 256 on 1 thread: %.2fx"
               % (t["1 process, batch 256, 1 thread"] / t2))
+    if TRACES:
+        print("\n### controller phases per step (us; counts per step), per rank\n")
+        for t in TRACES:
+            print("%s, rank %d: %s" % (t["what"], t["rank"], json.dumps(t["phases"])))
     print("\nload average at end: %.1f" % os.getloadavg()[0])
 
 

@@ -1,6 +1,9 @@
 // tideflow.horovod's link to the collective controller (cpp/dist/controller.h): start it on the
 // communicator mpi4py created, stop it, read its counters.
 #include <nanobind/stl/map.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
 
 #include "bindings_util.h"
 #include "dist/controller.h"
@@ -49,6 +52,13 @@ void bind_mpi(nb::module_& m) {
     return std::map<std::string, int64_t>{{"rounds", s.rounds}, {"tensors", s.tensors}, {"mpi_calls", s.mpi_calls},
                                           {"fused_tensors", s.fused_tensors}, {"bytes", s.bytes},
                                           {"negotiation_us", s.negotiation_us}, {"data_us", s.data_us}};
+  });
+  // Note [controller trace] in cpp/dist/controller.cc
+  m.def("_hvd_trace", [](bool on) { Controller::global().set_tracing(on); });
+  m.def("_hvd_take_trace", [] {
+    std::vector<std::tuple<int64_t, std::string, int64_t, int64_t, bool>> out;
+    for (auto& e : Controller::global().take_trace()) out.emplace_back(e.ns, e.what, e.arg, e.cpu_ns, e.on_thread);
+    return out;
   });
   m.def("_set_default_threads", &tideflow::set_default_thread_cap);
   m.def("_default_threads", &tideflow::default_thread_cap);

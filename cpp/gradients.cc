@@ -7,6 +7,31 @@
 namespace tideflow {
 
 namespace {
+
+// Note [exact gradient shapes], for the layers of a network: the gradient of input i of an elementwise sum,
+// difference or product has the output's shape, which is input i's exact shape when the other input cannot
+// widen it: each of the other's dims (aligned from the right, no more of them) is 1 or a dim that input i
+// statically has. conv + bias then needs no SumToShape on the convolution's side, which would read the
+// convolution's output and stop the convolution, the bias and the ReLU from running as one kernel (Note
+// [convolution output pass] in ops/conv_gemm.h). BiasAdd's value has its output's shape by definition.
+bool unbroadcast(const Node& n, int i) {
+  const std::string& t = n.type();
+  if (t == "BiasAdd") return i == 0;
+  // Products, convolutions, pooling and reshapes never broadcast: their rules give each input's exact
+  // runtime shape (the pooling gradient's reader can then absorb it, Note [ReLU gradient in the pooling
+  // gradient's pass]).
+  if (t == "MatMul" || t == "Conv2D" || t == "Conv3D" || t == "MaxPool" || t == "AvgPool" || t == "MaxPool3D" ||
+      t == "AvgPool3D" || t == "Reshape")
+    return true;
+  if (n.inputs.size() != 2 || (t != "Add" && t != "AddV2" && t != "Sub" && t != "Mul")) return false;
+  const PartialShape &x = n.inputs[i].shape(), &o = n.inputs[1 - i].shape();
+  if (!x.known_rank || !o.known_rank || o.rank() > x.rank()) return false;
+  for (int d = 0; d < o.rank(); ++d) {
+    const int64_t od = o.dims[o.rank() - 1 - d], xd = x.dims[x.rank() - 1 - d];
+    if (od != 1 && (od < 0 || xd != od)) return false;
+  }
+  return true;
+}
 int64_t key(const Output& o) { return ((int64_t)o.node->id << 16) | o.index; }
 }  // namespace
 
@@ -122,7 +147,8 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
       // matters beyond the op it saves: SumToShape reads its `like` input, which would keep the layer's
       // pre-activation alive through the backward pass and stop Relu from absorbing the bias Add
       // (Note [bias and ReLU in one pass]).
-      const bool exact = !external && rule_op == node->op && node->op->keeps_shape && node->inputs.size() == 1;
+      const bool exact = !external && rule_op == node->op &&
+                         ((node->op->keeps_shape && node->inputs.size() == 1) || unbroadcast(*node, (int)i));
       if (!(gx.shape() == x.shape() && (exact || x.shape().fully_defined()))) gx = b.op1("SumToShape", {gx, x});
       pending[key(x)].push_back(gx);
     }

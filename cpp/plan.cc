@@ -11,6 +11,22 @@ namespace tideflow {
 
 static int64_t key(const Node* n, int i) { return ((int64_t)n->id << 16) | i; }
 
+namespace {
+struct Chain : ChainFusion {
+  Fusion fusion;  // what the plan node runs: {input, producer, kernel}
+};
+std::vector<Chain>& chain_fusions() {
+  static std::vector<Chain> chains;  // filled by static initializers, read-only afterwards
+  return chains;
+}
+}  // namespace
+
+bool register_chain_fusion(const ChainFusion& f) {
+  Chain c{f, Fusion{f.input, f.producer, f.kernel}};
+  chain_fusions().push_back(c);
+  return true;
+}
+
 // Note [plan order]
 // Node ids are almost a topological order: a node's inputs exist before it does. Only a control edge added
 // to an existing node later (Graph::add_control_input) can point forward. Without such an edge the order is
@@ -112,6 +128,8 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
   // Note [fused producers] (op_registry.h): a producer can be absorbed when the fusing node is its only
   // reader, it is no fetch or target, nothing waits on it and it waits on nothing.
   std::vector<const Fusion*> fusion_of(g.num_nodes(), nullptr);
+  std::vector<const Node*> inner_of(g.num_nodes(), nullptr);  // Note [fused chains]
+  std::vector<int> inner_input_of(g.num_nodes(), -1);
   std::vector<char> absorbed(g.num_nodes(), 0);
   {
     std::map<int64_t, int> uses;
@@ -124,9 +142,27 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
     }
     for (const Output& f : fetches) uses[key(f.node, f.index)]++;
     for (Node* t : targets) pinned[t->id] = 1;
+    auto absorbable = [&](const Output& in, const std::string& type) {
+      Node* m = in.node;
+      return m->type() == type && needed[m->id] && !pinned[m->id] && !absorbed[m->id] && !fusion_of[m->id] &&
+             m->control_inputs.empty() && m->num_outputs() == 1 && uses[key(m, in.index)] == 1;
+    };
     for (int id = 0; id < g.num_nodes(); ++id) {
       if (!needed[id] || fusion_of[id]) continue;
       Node* n = g.node(id);
+      for (const auto& ch : chain_fusions()) {
+        if (ch.op != n->type() || (int)n->inputs.size() <= ch.input) continue;
+        const Output& in = n->inputs[ch.input];
+        if (!absorbable(in, ch.producer) || (int)in.node->inputs.size() <= ch.inner_input) continue;
+        const Output& inner = in.node->inputs[ch.inner_input];
+        if (!absorbable(inner, ch.inner)) continue;
+        fusion_of[id] = &ch.fusion;
+        inner_of[id] = inner.node;
+        inner_input_of[id] = ch.inner_input;
+        absorbed[in.node->id] = absorbed[inner.node->id] = 1;
+        break;
+      }
+      if (fusion_of[id]) continue;
       for (const Fusion& fu : n->op->fusions) {
         const Output& in = n->inputs[fu.input];
         Node* m = in.node;
@@ -161,7 +197,9 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
     p.has_async = p.has_async || pn.async;
     if ((pn.fusion = fusion_of[id])) {
       pn.fused = n->inputs[pn.fusion->input].node;
-      pn.expensive = pn.expensive || pn.fused->op->expensive;
+      pn.fused_inner = inner_of[id];
+      pn.fused_inner_input = inner_input_of[id];
+      pn.expensive = pn.expensive || pn.fused->op->expensive || (pn.fused_inner && pn.fused_inner->op->expensive);
     }
     if (!pn.expensive)
       for (auto& s : n->out_shapes)
@@ -186,8 +224,14 @@ Plan build_plan(Graph& g, const std::vector<Output>& feeds, const std::vector<Ou
     std::vector<std::pair<Node*, size_t>> ins;
     for (size_t i = 0; i < n->inputs.size(); ++i)
       if (!pn.fusion || (int)i != pn.fusion->input) ins.emplace_back(n, i);
-    if (pn.fused)
-      for (size_t i = 0; i < pn.fused->inputs.size(); ++i) ins.emplace_back(n->inputs[pn.fusion->input].node, i);
+    if (pn.fused) {
+      Node* f = n->inputs[pn.fusion->input].node;
+      const int skip = pn.fused_inner ? pn.fused_inner_input : -1;
+      for (size_t i = 0; i < f->inputs.size(); ++i)
+        if ((int)i != skip) ins.emplace_back(f, i);
+      if (pn.fused_inner)
+        for (size_t i = 0; i < pn.fused_inner->inputs.size(); ++i) ins.emplace_back(f->inputs[skip].node, i);
+    }
     for (auto [owner, i] : ins) {
       const Output& in = owner->inputs[i];
       if (is_var_read(owner, i)) {

@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "graph.h"
+#include "op_registry.h"
 
 namespace tideflow {
 
@@ -17,10 +18,32 @@ namespace tideflow {
 // update. So edges from a variable are not data edges here; the consumer reads the variable's slot.
 struct Fusion;
 
+// Note [fused chains]
+// A fusion through two producers (Note [fused producers] in op_registry.h): `op` reads at `input` a
+// `producer` node, which reads at `inner_input` an `inner` node, and one kernel does all three nodes' work
+// (Relu(Add(Conv2D(x, f), bias)): the convolution adds the bias and rectifies in its output pass, while
+// each block of output is in cache). Both producers are absorbed under Note [fused producers]'s conditions
+// (each read only by the next, no fetch, target or control edge); the kernel's inputs are the op's without
+// `input`, then the producer's without `inner_input`, then the inner node's; KernelCtx::fused is the
+// producer, whose input `inner_input` is the inner node. A chain is tried before the op's own fusions. It
+// is registered by the file that holds its kernel (the convolutions'), so the op's row needs none of it.
+struct ChainFusion {
+  std::string op;
+  int input;
+  std::string producer;
+  int inner_input;
+  std::string inner;
+  KernelFn kernel;
+};
+// Call from a static initializer: returns true.
+bool register_chain_fusion(const ChainFusion& f);
+
 struct PlanNode {
   Node* node;
   const Fusion* fusion = nullptr;  // run fusion->kernel, which also does `fused`'s work
   const Node* fused = nullptr;     // Note [fused producers] in op_registry.h
+  const Node* fused_inner = nullptr;  // a chain's inner node (Note [fused chains])
+  int fused_inner_input = -1;         // and the producer's input it feeds
   int out_slot;                 // slot of output 0; output i is out_slot + i
   int num_outputs;              // when planned (an If may gain outputs later: Note [cond gradients])
   std::vector<int> in_slots;    // -1 for ref inputs (the kernel reaches the variable itself) and reads

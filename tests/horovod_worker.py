@@ -213,6 +213,23 @@ def collectives():
             for k in range(3):
                 assert (sess.run(red, {big: np.full(300000, k, np.float32)}) == 2 * k).all()
 
+    # Fused results are views of a fusion buffer (Note [fusion views]): results the caller keeps, or writes
+    # into, never change another step's results.
+    with tf.Graph().as_default():
+        p = tf.placeholder(tf.float32, [5])
+        outs = [hvd.allreduce(p * float(i + 1), op=hvd.Sum) for i in range(3)] + [hvd.allreduce(p * 2.0)]
+        with tf.Session() as sess:
+            kept = [sess.run(outs, {p: np.full(5, k + r, np.float32)}) for k in range(3)]
+            kept[0][1][:] = -7.0
+            for k in range(1, 3):
+                for i in range(3):
+                    assert (kept[k][i] == (i + 1) * (2 * k + 1)).all(), (k, i, kept[k][i])
+                assert (kept[k][3] == 2 * k + 1).all(), (k, kept[k][3])
+            del kept
+            for k in range(3):
+                got = sess.run(outs, {p: np.full(5, k, np.float32)})
+                assert all((got[i] == (i + 1) * 2 * k).all() for i in range(3)) and (got[3] == 2 * k).all(), got
+
     # Tensor fusion: many small gradients ready together go to MPI in few calls
     with tf.Graph().as_default():
         before = hvd._stats()

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
@@ -34,14 +37,13 @@ namespace dist {
 // Note [tensor fusion]
 // Allreduces made ready in one round that share dtype, reduction and scaling are packed into one buffer
 // of up to HOROVOD_FUSION_THRESHOLD bytes (64 MB) and reduced by one MPI call, as Horovod does: a
-// backward pass yields many small gradients, and each MPI call has a fixed cost. A request alone in its
-// group goes to MPI without a copy: reduced in place when nobody else holds the input's buffer (a
-// freshly computed gradient), else from the input into a new output. The Average division and Horovod's
-// pre/postscale factors are folded into the copies in and out of the fusion buffer. Tensors of 1 MB or more
-// get an MPI call of their own. A fresh gradient still goes through the fusion buffer: MPI libraries are
-// fastest on memory they have seen before (with MPICH 5.0.2 on 2 ranks an 800 KB in-place allreduce took
-// 345 us in the same buffer each time, 600 us rotating over 8 buffers and about 1.4 ms in fresh memory,
-// where a gradient lives), and the copies cost less. A fed array or a variable's value, memory that stays
+// backward pass yields many small gradients, and each MPI call has a fixed cost. Tensors of 1 MB or more
+// get an MPI call of their own. A fresh gradient, even alone, goes through a fusion buffer: MPI libraries
+// are fastest on memory they have seen before (with MPICH 5.0.2 on 2 ranks an 800 KB in-place allreduce
+// took 345 us in the same buffer each time, 600 us rotating over 8 buffers and about 1.4 ms in fresh
+// memory, where a gradient lives), and the copy in costs less. The Average division and Horovod's
+// pre/postscale factors are folded into that copy; the outputs are views of the buffer, so nothing is
+// copied out (Note [fusion views]). A fed array or a variable's value, memory that stays
 // put, goes to MPI without a copy (run_allreduce_group). What a round can fuse depends on when it starts:
 // Note [when rounds start].
 
@@ -50,14 +52,27 @@ namespace dist {
 // reduction overlap with computation that is left to do. A rank starts one when it has requests and
 // its executor has nothing else to run (Note [async kernels]: a run is blocked on collectives alone),
 // when the requests not yet announced hold an eighth of the fusion threshold (8 MB by default), or when
-// the oldest has waited HOROVOD_CYCLE_TIME (5 ms by default). A small model thus reduces all of its
-// gradients in one round at the end of the backward pass, where no compute thread competes with MPI for
-// the cores, while a large one starts reducing its first gradients during the backward pass. The
-// round completes when every rank has started it: ranks that trigger early wait for the late ones.
+// they hold at least 1 MB and the oldest has waited HOROVOD_CYCLE_TIME (5 ms by default). A small model
+// thus reduces all of its gradients in one round at the end of the backward pass, where no compute thread
+// competes with MPI for the cores, while a large one starts reducing its first gradients during the
+// backward pass. Less than 1 MB waits for the run to block however long the step takes: on a busy
+// machine, where a step outlasts the cycle time, a round for a few small gradients split each step's
+// reduction in two (1.4 rounds and MPI calls per step for the MLP of bench/horovod.py at load 18), and
+// each round is a meeting of all ranks that the scheduler delays. Requests already announced and waiting
+// for other ranks get a round every cycle time (the other ranks' rounds need this one's). Small requests
+// still go after 100 ms (kSmallWait) if the run never offers its thread (a kernel of it waits for input
+// from a queue, say). The controller's thread looks for work every 100 ms and is woken only when 1 MB
+// or the fusion mark is crossed, a run blocks or the rank stops: a step of a small model does not wake
+// it at all. The round completes when every rank has started it: ranks that trigger early wait for the
+// late ones.
 
 using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kAloneBytes = int64_t(1) << 20;  // Note [tensor fusion]
+// Note [when rounds start]: the longest a few small requests wait for a run that never offers its thread.
+constexpr auto kSmallWait = std::chrono::milliseconds(100);
+
+thread_local bool tl_controller_thread = false;  // for the trace
 
 struct Controller::Meta {
   CollKind kind = CollKind::Allreduce;
@@ -202,19 +217,20 @@ void Controller::start(const MpiHandles& h, int rank, int size, const Controller
   pending_.clear();
   announce_.clear();
   table_.clear();
-  out_cache_.clear();
-  cached_bytes_ = 0;
+  fusion_pool_.clear();
   finished_ = false;
   helping_ = false;
   npending_ = 0;
   idle_rounds_ = 0;
   last_round_ = 0;
   last_warning_ = Clock::now();
+  if (const char* t = std::getenv("TIDEFLOW_HVD_TRACE")) set_tracing(*t && std::string(t) != "0");
   running_ = true;
   if (size > 1) {
     set_async_helper(&Controller::help);
     set_async_wait_listener([] {
       Controller& c = global();
+      c.trace("run_waits");
       { std::lock_guard<std::mutex> l(c.mu_); }
       c.cv_.notify_one();
     });
@@ -234,6 +250,37 @@ bool Controller::shutdown(const std::string& reason) {
   running_ = false;
   std::lock_guard<std::mutex> l(mu_);
   return !broken_;
+}
+
+// Note [controller trace]
+// TIDEFLOW_HVD_TRACE=1 (or hvd._trace(True)) records what the controller does, with timestamps: each
+// request handed to it, each round with the thread that drives it (a run's thread in help(), or the
+// controller's own and why it started), the negotiation's end, the copies into and out of the fusion
+// buffer, each MPI call and the completions. bench/horovod.py --trace turns the events into phase times
+// per training step: counts that do not depend on the machine's load (rounds, wake-ups, bytes copied)
+// and the time of each phase.
+void Controller::set_tracing(bool on) {
+  std::lock_guard<std::mutex> l(trace_mu_);
+  tracing_ = on;
+  if (on) trace_.reserve(1 << 16);
+}
+
+void Controller::record(const char* what, int64_t arg) {
+  const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  timespec cpu{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+  const bool mine = tl_controller_thread;
+  std::lock_guard<std::mutex> l(trace_mu_);
+  if (trace_.size() < (size_t(1) << 22))
+    trace_.push_back({ns, what, arg, (int64_t)cpu.tv_sec * 1000000000 + cpu.tv_nsec, mine});
+}
+
+std::vector<TraceEvent> Controller::take_trace() {
+  std::lock_guard<std::mutex> l(trace_mu_);
+  std::vector<TraceEvent> out;
+  out.swap(trace_);
+  if (tracing_) trace_.reserve(1 << 16);
+  return out;
 }
 
 ControllerStats Controller::stats() {
@@ -256,14 +303,14 @@ void Controller::enqueue(CollRequest r) {
     } else if (size_ > 1) {
       // Wake the thread when its next round may have to start earlier (Note [when rounds start]).
       r.since = Clock::now();
-      const bool first = queue_.empty();
       const int64_t bytes = (int64_t)r.input.nbytes();
-      if (first) first_queued_ = Clock::now();
-      const bool crossed = queued_bytes_ < opts_.fusion_threshold / 8 &&
-                           queued_bytes_ + bytes >= opts_.fusion_threshold / 8;
+      if (queue_.empty()) first_queued_ = Clock::now();
+      auto crosses = [&](int64_t mark) { return queued_bytes_ < mark && queued_bytes_ + bytes >= mark; };
+      const bool wake = crosses(kAloneBytes) || crosses(opts_.fusion_threshold / 8);
       queued_bytes_ += bytes;
+      trace("enqueue", bytes);
       queue_.push_back(std::move(r));
-      if (first || crossed) cv_.notify_one();
+      if (wake) cv_.notify_one();
       return;
     } else {
       stats_.tensors++;
@@ -283,6 +330,7 @@ void Controller::enqueue(CollRequest r) {
 // ---- the thread ----
 
 void Controller::loop() {
+  tl_controller_thread = true;
 #ifdef __linux__
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);  // the polling sleeps below are tens of microseconds
 #endif
@@ -295,27 +343,58 @@ void Controller::loop() {
       if (idle > 0)  // rounds that moved nothing: back off up to a millisecond, or until news
         cv_.wait_until(l, last + std::chrono::microseconds(std::min(1000, 10 << std::min(idle, 7))),
                        [&] { return stop_requested_ || !queue_.empty(); });
-      const auto cycle = std::chrono::microseconds((int64_t)(opts_.cycle_time_ms * 1000));
-      for (;;) {
-        if (stop_requested_) break;
-        if (queue_.empty() && npending_.load() == 0) {
-          cv_.wait(l);
-          continue;
-        }
-        if (runs_waiting_on_async() > 0 || queued_bytes_ >= opts_.fusion_threshold / 8) break;
-        const auto last_now = Clock::time_point(Clock::duration(last_round_.load()));
-        Clock::time_point since = queue_.empty() ? last_now : first_queued_;
-        if (npending_.load() > 0 && last_now < since) since = last_now;
-        if (Clock::now() >= since + cycle) break;
-        cv_.wait_until(l, since + cycle);
+      Clock::time_point wake_at;
+      while (!round_due(&wake_at)) {
+        cv_.wait_until(l, wake_at);
+        trace("thread_wake");
       }
     }
     std::lock_guard<std::mutex> d(drive_mu_);
+    {
+      // A run's thread may have driven the round meanwhile (help()): look again.
+      std::lock_guard<std::mutex> l(mu_);
+      Clock::time_point ignored;
+      if (!round_due(&ignored, true)) continue;
+    }
     if (finished_ || !iterate()) {
       finished_ = true;
       return;
     }
   }
+}
+
+// Whether the controller's thread should start a round now (Note [when rounds start]); else when to look
+// again. The caller holds mu_.
+bool Controller::round_due(Clock::time_point* wake_at, bool recheck) {
+  auto trace = [&](const char* what, int64_t arg) {
+    if (!recheck) this->trace(what, arg);
+  };
+  const auto now = Clock::now();
+  *wake_at = now + kSmallWait;  // enqueues wake this thread only past 1 MB or the fusion mark
+  if (stop_requested_) {
+    trace("thread_round", 0);
+    return true;
+  }
+  const bool work = !queue_.empty() || npending_.load() > 0;
+  if (work && runs_waiting_on_async() > 0) {
+    trace("thread_round", 1);
+    return true;
+  }
+  if (!queue_.empty() && queued_bytes_ >= opts_.fusion_threshold / 8) {
+    trace("thread_round", 2);
+    return true;
+  }
+  const auto cycle = std::chrono::microseconds((int64_t)(opts_.cycle_time_ms * 1000));
+  const auto last = Clock::time_point(Clock::duration(last_round_.load()));
+  auto due = Clock::time_point::max();
+  if (!queue_.empty()) due = first_queued_ + (queued_bytes_ >= kAloneBytes ? cycle : kSmallWait);
+  if (npending_.load() > 0) due = std::min(due, last + cycle);
+  if (now >= due) {
+    trace("thread_round", 3);
+    return true;
+  }
+  *wake_at = std::min(due, *wake_at);
+  return false;
 }
 
 // Note [who calls MPI]
@@ -336,6 +415,7 @@ bool Controller::help() {
     if (c.stop_requested_ || (c.queue_.empty() && c.npending_.load() == 0)) return false;
   }
   c.helping_ = true;
+  c.trace("help_round");
   const bool more = c.iterate();
   c.helping_ = false;
   if (!more) {
@@ -372,7 +452,10 @@ bool Controller::iterate() {
     pending_.emplace(std::move(name), std::move(r));
   }
   npending_ = (int)pending_.size();
-  if (pending_.empty() && !stopping) return true;
+  if (pending_.empty() && !stopping) {
+    trace("no_round");
+    return true;
+  }
 
   Writer w;
   w.put<uint8_t>(stopping ? 1 : 0);
@@ -391,6 +474,7 @@ bool Controller::iterate() {
     for (int64_t d : r.input.dims()) w.put<int64_t>(d);
   }
   const bool announced = !announce_.empty();
+  trace("round", (int64_t)announce_.size());
   announce_.clear();
   const auto round_start = Clock::now();
   last_round_ = round_start.time_since_epoch().count();
@@ -444,6 +528,7 @@ bool Controller::iterate() {
           if (++e->count == size_) ready.push_back(name);
         }
       }
+      trace("exchanged", (int64_t)ready.size());
       std::lock_guard<std::mutex> l(mu_);
       stats_.rounds++;
       if (!stopped.empty())
@@ -467,6 +552,7 @@ bool Controller::iterate() {
   try {
     const auto t0 = Clock::now();
     execute(ready);
+    trace("round_end", (int64_t)ready.size());
     std::lock_guard<std::mutex> l(mu_);
     stats_.data_us += std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
   } catch (const std::exception& e) {
@@ -721,17 +807,24 @@ void Controller::run_allreduce_group(const std::vector<CollRequest*>& group, boo
   const double pre = first.prescale;
   const double post = first.postscale * (first.op == ReduceOp::Average ? 1.0 / size_ : 1.0);
   // A tensor alone with an input someone else holds (a fed array, a variable: memory that stays put from
-  // step to step) goes to MPI as it is, into an output buffer kept for its next step; a fresh one (a
-  // gradient) takes the fusion buffer, which MPI has seen before. Either way it is one MPI call, so the
-  // choice, which may differ between ranks, does not change the sequence of calls.
+  // step to step) goes to MPI as it is, into a new output; a fresh one (a gradient) takes the fusion
+  // buffer, which MPI has seen before. Either way it is one MPI call, so the choice, which may differ
+  // between ranks, does not change the sequence of calls. The output is the run's alone, so a fetch hands
+  // it to the caller without a copy (Note [what users hold]); its memory is the block the previous step's
+  // result left when it was freed (Note [big buffer reuse]), which MPI has seen before too.
   if (!fuse && !group[0]->input.unique()) {
     CollRequest& r = *group[0];
     const int64_t n = r.input.size();
-    Tensor out = output_for(r.name, dt, r.input.dims());
+    Tensor out(dt, r.input.dims());
     if (pre != 1.0) scale(r.input.raw(), out.raw(), n, dt, pre);
     const bool in_place = pre != 1.0;
+    if (pre != 1.0) trace("scale", (int64_t)out.nbytes());
     mpi_->allreduce(in_place ? nullptr : r.input.raw(), out.raw(), n, dt, op);
-    if (post != 1.0) scale(out.raw(), out.raw(), n, dt, post);
+    trace("mpi", (int64_t)out.nbytes());
+    if (post != 1.0) {
+      scale(out.raw(), out.raw(), n, dt, post);
+      trace("scale", (int64_t)out.nbytes());
+    }
     {
       std::lock_guard<std::mutex> l(mu_);
       stats_.mpi_calls++;
@@ -739,56 +832,88 @@ void Controller::run_allreduce_group(const std::vector<CollRequest*>& group, boo
     }
     std::string name = r.name;
     finish(name, std::move(out), nullptr);
+    trace("done", 1);
     return;
   }
+  // Note [fusion views]
+  // The reduced values stay where MPI left them: each request's output is a view of its slice of the
+  // fusion buffer (slices start 64 bytes apart), which the view keeps alive. No copy out, and the consumers
+  // (the optimizer's updates) read the slices directly. A fusion buffer is reused only once no view of it
+  // is left (the step's gradients are freed when the run ends), so a result someone keeps (a fetched
+  // gradient) never changes; a round that finds every buffer held takes a new one. The Average division
+  // and a postscale that is a power of two go into the copy in, where they are exact (scaling by 2^k
+  // commutes with rounding); another postscale is a pass over the buffer after MPI.
   const size_t esize = dtype_size(dt);
-  int64_t total = 0;
-  for (const CollRequest* r : group) total += r->input.size();
-  if (!fusion_ || fusion_->nbytes < (size_t)total * esize) fusion_ = Buffer::allocate((size_t)total * esize);
-  char* buf = static_cast<char*>(fusion_->data);
-  int64_t off = 0;
+  std::vector<size_t> offs;
+  size_t total_bytes = 0;
   for (const CollRequest* r : group) {
-    copy_scaled(r->input.raw(), buf + off * esize, r->input.size(), dt, pre);
-    off += r->input.size();
+    offs.push_back(total_bytes);
+    total_bytes += (r->input.nbytes() + 63) / 64 * 64;
   }
+  const int64_t total = (int64_t)(total_bytes / esize);
+  int exp2 = 0;
+  const bool fold = is_floating(dt) && post > 0 && std::frexp(post, &exp2) == 0.5;
+  std::shared_ptr<Buffer> fb = fusion_buffer(total_bytes);
+  char* buf = static_cast<char*>(fb->data);
+  for (size_t i = 0; i < group.size(); ++i) {
+    const CollRequest* r = group[i];
+    copy_scaled(r->input.raw(), buf + offs[i], r->input.size(), dt, fold ? pre * post : pre);
+    const size_t pad = (i + 1 < group.size() ? offs[i + 1] : total_bytes) - offs[i] - r->input.nbytes();
+    if (pad) std::memset(buf + offs[i] + r->input.nbytes(), 0, pad);
+  }
+  trace("copy_in", (int64_t)total_bytes);
   mpi_->allreduce(nullptr, buf, total, dt, op);
+  trace("mpi", (int64_t)total_bytes);
+  if (!fold && post != 1.0) {
+    scale(buf, buf, total, dt, post);
+    trace("scale", (int64_t)total_bytes);
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     stats_.mpi_calls++;
     if (group.size() > 1) stats_.fused_tensors += (int64_t)group.size();
-    stats_.bytes += total * (int64_t)esize;
+    stats_.bytes += (int64_t)total_bytes;
   }
-  off = 0;
-  for (CollRequest* r : group) {
-    const int64_t n = r->input.size();
-    Tensor out = r->input.unique() ? r->input : Tensor(dt, r->input.dims());
-    copy_scaled(buf + off * esize, out.raw(), n, dt, post);
-    off += n;
+  for (size_t i = 0; i < group.size(); ++i) {
+    CollRequest* r = group[i];
+    auto view = std::make_shared<Buffer>();
+    view->data = buf + offs[i];
+    view->nbytes = r->input.nbytes();
+    view->release = [fb] {};  // holds the fusion buffer; Buffer frees nothing of a borrowed block
+    Tensor out(dt, r->input.dims(), std::move(view));
     std::string name = r->name;
     finish(name, std::move(out), nullptr);
   }
+  trace("done", (int64_t)group.size());
 }
 
-// A large output of a request whose input cannot be reduced in place (a fed array, a variable's value):
-// the buffer of its previous run when nobody holds it any more, which spares the page faults of fresh
-// memory on every step. A buffer the user (or anything else) still holds is never reused.
-Tensor Controller::output_for(const std::string& name, DType dt, const Dims& dims) {
-  constexpr size_t kMinBytes = size_t(1) << 20, kMaxCached = size_t(256) << 20;
-  const size_t nbytes = (size_t)num_elements(dims) * dtype_size(dt);
-  if (nbytes < kMinBytes) return Tensor(dt, dims);
-  auto it = out_cache_.find(name);
-  if (it != out_cache_.end()) {
-    std::shared_ptr<Buffer>& b = it->second;
-    if (b.use_count() == 1 && b->nbytes == nbytes) return Tensor(dt, dims, b);
-    cached_bytes_ -= b->nbytes;
-    out_cache_.erase(it);
+// A fusion buffer of at least `nbytes` that no output views any more (Note [fusion views]): the smallest
+// such buffer of the last rounds, which MPI has seen before, or a new one, kept for later rounds while the
+// kept ones stay within twice the fusion threshold.
+std::shared_ptr<Buffer> Controller::fusion_buffer(size_t nbytes) {
+  std::shared_ptr<Buffer>* best = nullptr;
+  size_t kept = 0;
+  for (auto& b : fusion_pool_) {
+    kept += b->nbytes;
+    if (b.use_count() == 1 && b->nbytes >= nbytes && (!best || b->nbytes < (*best)->nbytes)) best = &b;
   }
-  Tensor t(dt, dims);
-  if (cached_bytes_ + nbytes <= kMaxCached) {
-    out_cache_.emplace(name, t.buffer());
-    cached_bytes_ += nbytes;
+  if (best) return *best;
+  std::shared_ptr<Buffer> b = Buffer::allocate(std::max<size_t>(nbytes, 64));
+  const size_t cap = 2 * (size_t)std::max<int64_t>(opts_.fusion_threshold, int64_t(1) << 20);
+  if (kept + b->nbytes > cap) {
+    // Make room by dropping buffers nobody views, smallest first.
+    std::sort(fusion_pool_.begin(), fusion_pool_.end(), [](const auto& x, const auto& y) { return x->nbytes < y->nbytes; });
+    for (size_t i = 0; i < fusion_pool_.size() && kept + b->nbytes > cap;) {
+      if (fusion_pool_[i].use_count() == 1) {
+        kept -= fusion_pool_[i]->nbytes;
+        fusion_pool_.erase(fusion_pool_.begin() + (ptrdiff_t)i);
+      } else {
+        ++i;
+      }
+    }
   }
-  return t;
+  if (kept + b->nbytes <= cap) fusion_pool_.push_back(b);
+  return b;
 }
 
 void Controller::run_allgather(CollRequest& r, const Entry& e) {

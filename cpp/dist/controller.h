@@ -49,6 +49,16 @@ struct ControllerOptions {
   double stall_shutdown_s = 0;                    // give up after this long; 0: never
 };
 
+// One timestamped event of the controller's work, recorded when tracing is on (Note [controller trace] in
+// controller.cc).
+struct TraceEvent {
+  int64_t ns;        // steady_clock (CLOCK_MONOTONIC, as Python's time.perf_counter_ns)
+  const char* what;  // a static string: "enqueue", "round", "exchanged", "copy_in", "mpi", "done", ...
+  int64_t arg;       // bytes, counts or who drives, per event
+  int64_t cpu_ns;    // the recording thread's CPU time
+  bool on_thread;    // recorded on the controller's thread (else on a run's)
+};
+
 struct ControllerStats {
   int64_t rounds = 0;        // negotiations
   int64_t tensors = 0;       // requests completed
@@ -75,6 +85,12 @@ class TF_API Controller {
   const std::string& library() const { return library_; }
   void enqueue(CollRequest r);
   ControllerStats stats();
+  // Tracing: Note [controller trace] in controller.cc
+  void set_tracing(bool on);
+  std::vector<TraceEvent> take_trace();
+  void trace(const char* what, int64_t arg = 0) {
+    if (tracing_.load(std::memory_order_relaxed)) record(what, arg);
+  }
 
   struct Meta;
   struct Entry;
@@ -82,6 +98,7 @@ class TF_API Controller {
  private:
   void loop();
   bool iterate();
+  bool round_due(std::chrono::steady_clock::time_point* wake_at, bool recheck = false);
   static bool help();
   bool exchange(const std::string& mine, std::vector<std::string>* all);
   bool wait(MpiRequest* req);
@@ -90,9 +107,10 @@ class TF_API Controller {
   void run_allgather(CollRequest& r, const Entry& e);
   void run_broadcast(CollRequest& r);
   void finish(const std::string& name, Tensor out, std::exception_ptr err);
-  Tensor output_for(const std::string& name, DType dt, const Dims& dims);
   void fail_all_pending(const std::string& why);
+  std::shared_ptr<Buffer> fusion_buffer(size_t nbytes);
   void warn_stalled();
+  void record(const char* what, int64_t arg);
 
   std::unique_ptr<MpiLib> mpi_;
   std::string library_;
@@ -112,6 +130,10 @@ class TF_API Controller {
   bool broken_ = false;
   ControllerStats stats_;
 
+  std::atomic<bool> tracing_{false};
+  std::mutex trace_mu_;
+  std::vector<TraceEvent> trace_;
+
   // Whoever drives the rounds (the controller's thread, or a run's thread in help()) holds drive_mu_,
   // which guards the fields below it.
   std::mutex drive_mu_;
@@ -124,9 +146,7 @@ class TF_API Controller {
   std::unordered_map<std::string, CollRequest> pending_;  // this rank's requests not yet completed
   std::vector<std::string> announce_;                     // names to tell the others in the next round
   std::unordered_map<std::string, std::unique_ptr<Entry>> table_;  // what each rank announced
-  std::shared_ptr<Buffer> fusion_;
-  std::unordered_map<std::string, std::shared_ptr<Buffer>> out_cache_;  // output_for
-  size_t cached_bytes_ = 0;
+  std::vector<std::shared_ptr<Buffer>> fusion_pool_;  // Note [fusion views]
 };
 
 }  // namespace dist

@@ -64,6 +64,17 @@ void split(int64_t len, int parts, int64_t align, Fn&& fn) {
   });
 }
 
+// Note [cutting a product]
+// Each block of C is an OpenBLAS call that packs its rows of A and its columns of B: cut into row blocks,
+// every thread packs all of B; into column blocks, all of A. A dense layer's products have few rows
+// (the batch) and a large B (the weights: 12.8 MB in the CNN benchmark), which row blocks would pack once
+// per thread, as much memory traffic as the multiplication's own. So C is cut along its longer side, and
+// along the other only when that one is too short to give every thread 32 rows or columns.
+bool row_split(int64_t m, int64_t n, int parts) {
+  if (parts <= 1 || n < 32 * parts) return true;
+  return m >= n && m >= 32 * parts;
+}
+
 template <class T, class Gemm, class Gemv>
 void blas_product(Gemm gemm_fn, Gemv gemv_fn, const T* a, const T* b, T* c, int64_t m, int64_t n, int64_t k,
                   bool ta, bool tb, int threads, T alpha, T beta) {
@@ -96,7 +107,7 @@ void blas_product(Gemm gemm_fn, Gemv gemv_fn, const T* a, const T* b, T* c, int6
   // Cut C into row blocks (measured faster than column blocks of the same size: each thread packs its own
   // rows of A and streams all of B) unless it has too few rows; blocks stay multiples of 16 so OpenBLAS's
   // micro-kernels see no ragged edges.
-  if (m >= 32 * parts || m >= n)
+  if (row_split(m, n, parts))
     split(m, m >= 32 * parts ? parts : 1, 16, [&](int64_t lo, int64_t hi) { block(lo, hi, 0, n); });
   else
     split(n, n >= 32 * parts ? parts : 1, 16, [&](int64_t lo, int64_t hi) { block(0, m, lo, hi); });

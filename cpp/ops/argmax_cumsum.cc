@@ -1,5 +1,6 @@
 // Ops along one axis, tiled like the column reductions of reduce.cc: ArgMax/ArgMin and the running sums
 // and products Cumsum/Cumprod.
+#include <limits>
 #include <algorithm>
 #include <type_traits>
 #include <vector>
@@ -45,9 +46,12 @@ void arg_kernel(KernelCtx& c) {
           int64_t oo = t / tiles, i0 = (t % tiles) * kColTile, i1 = std::min(inner, i0 + kColTile);
           const T* base = p + oo * n * inner;
           I* dst = o + oo * inner;
-          best.assign(base + i0, base + i1);  // first occurrence wins ties, as in TF
+          // Eigen's arg reducers (TF's kernels) start from (index 0, lowest) for ArgMax, (0, max) for ArgMin
+          // and take a value only when strictly better: NaN never wins, a row of NaN gives 0, and the first
+          // occurrence wins ties.
+          best.assign(i1 - i0, kMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max());
           for (int64_t i = i0; i < i1; ++i) dst[i] = 0;
-          for (int64_t r = 1; r < n; ++r) {
+          for (int64_t r = 0; r < n; ++r) {
             const T* row = base + r * inner;
             for (int64_t i = i0; i < i1; ++i)
               if (better(row[i], best[i - i0])) { best[i - i0] = row[i]; dst[i] = (I)r; }

@@ -14,6 +14,7 @@
 #include "conv_util.h"
 #include "kernels/gemm.h"
 #include "kernels/tile_gemm.h"
+#include "plan.h"
 
 namespace tideflow {
 namespace {
@@ -194,14 +195,24 @@ void col2im_add(const T* col, const Geometry& g, int64_t r0, int64_t r1, T* dx) 
 }
 
 // y [rows, OC] = patches(x) [rows, K] x f [K, OC].
+// With `post` (float32 only), each finished block of y gets Note [convolution output pass].
 template <class T>
-void conv_forward(const KernelCtx& c, const T* x, const T* f, T* y, const Geometry& g) {
+void conv_forward(const KernelCtx& c, const T* x, const T* f, T* y, const Geometry& g,
+                  const convgemm::OutputPass* post = nullptr) {
   const int64_t K = g.taps() * g.c, rows = g.n * g.out_pixels(), OC = g.oc;
   if (rows == 0 || OC == 0) return;
-  if (g.pointwise()) return gemm(x, f, y, rows, OC, K, false, false, c.threads);
+  auto finish = [&](T* block, int64_t pixels) {
+    if constexpr (std::is_same_v<T, float>)
+      if (post) (*post)(block, pixels, OC);
+  };
+  if (g.pointwise()) {
+    gemm(x, f, y, rows, OC, K, false, false, c.threads);
+    if (post) c.parallel_for(rows, OC, [&](int64_t b, int64_t e) { finish(y + b * OC, e - b); });
+    return;
+  }
   if constexpr (std::is_same_v<T, float>)
-    if (K > 0 && (convgemm::winograd_forward(c, x, f, y, g) || convgemm::forward(c, x, f, y, g) ||
-                  convgemm::stacked_forward(c, x, f, y, g)))
+    if (K > 0 && (convgemm::winograd_forward(c, x, f, y, g, post) || convgemm::forward(c, x, f, y, g, post) ||
+                  convgemm::stacked_forward(c, x, f, y, g, post)))
       return;
   const int64_t tile = tile_rows(K, sizeof(T)), tiles = (rows + tile - 1) / tile;
   c.parallel_for(tiles, tile * K * OC, [&](int64_t b, int64_t e) {
@@ -210,6 +221,7 @@ void conv_forward(const KernelCtx& c, const T* x, const T* f, T* y, const Geomet
       const int64_t r0 = t * tile, r1 = std::min(rows, r0 + tile);
       im2col(x, g, r0, r1, col);
       tile_product(false, r1 - r0, OC, K, col, f, y + r0 * OC, false);
+      finish(y + r0 * OC, r1 - r0);
     }
   });
 }
@@ -433,7 +445,7 @@ Geometry run_geometry(const KernelCtx& c, const Attrs& a, const Dims& x, const D
   return g;
 }
 
-void conv_kernel(KernelCtx& c) {
+void conv_run(KernelCtx& c, const convgemm::OutputPass* post) {
   const Attrs a = read(c);
   const Tensor &x = c.in(0), &f = c.in(1);
   const Geometry g = run_geometry(c, a, x.dims(), f.dims());
@@ -443,11 +455,45 @@ void conv_kernel(KernelCtx& c) {
     Tensor keep_x;
     const T* xl = window::channels_last<T>(c, a, x, &keep_x);
     T* y = window::alloc_checked(c, 0, x.dtype(), out).template data<T>();
-    if (!a.channels_first) return conv_forward(c, xl, f.data<T>(), y, g);
+    if (!a.channels_first) return conv_forward(c, xl, f.data<T>(), y, g, post);
     Tensor tmp(x.dtype(), out);
     conv_forward(c, xl, f.data<T>(), tmp.data<T>(), g);
     window::to_channels_first(c, tmp.data<T>(), y, g.n, g.oc, g.out_pixels());
   });
+}
+
+void conv_kernel(KernelCtx& c) { conv_run(c, nullptr); }
+
+// Note [convolution output pass] in conv_gemm.h: Relu(Add(Conv2D(x, f), bias)) or Relu(BiasAdd(...)) as
+// one kernel (a chain, Note [fused chains] in plan.h). Inputs: the bias, then x and f. `I` is the Add's
+// input that the convolution feeds. Anything but a float32 channels-last convolution and a float32 bias
+// vector over its channels runs the three nodes' own kernels in turn.
+template <int I>
+void conv_bias_relu_kernel(KernelCtx& c) {
+  const Node& add = *c.fused;
+  Node& conv = *add.inputs[I].node;
+  const Tensor &bias = c.in(0), &x = c.in(1), &f = c.in(2);
+  std::vector<Tensor> conv_in{x, f}, conv_out(1);
+  KernelCtx cc{conv, conv_in, conv_out, c.res, c.threads, c.parallel};
+  const bool nhwc = add.attrs.get_or<std::string>("data_format", "NHWC") == "NHWC" &&
+                    conv.attrs.get_or<std::string>("data_format", "NHWC") == "NHWC";
+  if (nhwc && x.dtype() == DType::Float32 && f.dtype() == DType::Float32 && bias.dtype() == DType::Float32 &&
+      bias.rank() == 1 && f.rank() == 4 && bias.dim(0) == f.dim(3)) {
+    const convgemm::OutputPass post{bias.data<float>(), true};
+    conv_run(cc, &post);
+    c.set(0, std::move(conv_out[0]));
+    return;
+  }
+  conv.op->cpu(cc);
+  std::vector<Tensor> add_in(2), add_out(1);
+  add_in[I] = std::move(conv_out[0]);
+  add_in[1 - I] = bias;
+  Node& producer = const_cast<Node&>(add);
+  KernelCtx ac{producer, add_in, add_out, c.res, c.threads, c.parallel};
+  producer.op->cpu(ac);
+  std::vector<Tensor> relu_in{std::move(add_out[0])};
+  KernelCtx rc{c.node, relu_in, c.outputs, c.res, c.threads, c.parallel};
+  c.node.op->cpu(rc);
 }
 
 void expect_out_backprop(const KernelCtx& c, const Attrs& a, const Geometry& g, const Tensor& dy) {
@@ -538,6 +584,10 @@ std::vector<Output> backprop_filter_grad(GradCtx& g) {
 }  // namespace
 
 REGISTER_OP("Conv2D").inputs(2).expensive().shape(conv_shape).cpu(via_float32<conv_kernel>).grad(conv_grad);
+// Note [convolution output pass]: the bias on either side of an Add, or a BiasAdd.
+const bool kConvBiasRelu = register_chain_fusion({"Relu", 0, "Add", 0, "Conv2D", conv_bias_relu_kernel<0>}) &&
+                           register_chain_fusion({"Relu", 0, "Add", 1, "Conv2D", conv_bias_relu_kernel<1>}) &&
+                           register_chain_fusion({"Relu", 0, "BiasAdd", 0, "Conv2D", conv_bias_relu_kernel<0>});
 REGISTER_OP("Conv2DBackpropInput").inputs(3).expensive().shape(backprop_input_shape).cpu(via_float32<backprop_input_kernel>)
     .grad(backprop_input_grad);
 REGISTER_OP("Conv2DBackpropFilter").inputs(3).expensive().shape(backprop_filter_shape).cpu(via_float32<backprop_filter_kernel>)

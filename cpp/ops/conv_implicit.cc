@@ -43,7 +43,8 @@ int64_t* window_offsets(const Geometry& g, int64_t rows, int64_t Wp) {
 
 }  // namespace
 
-bool forward(const KernelCtx& c, const float* x, const float* f, float* y, const Geometry& g) {
+bool forward(const KernelCtx& c, const float* x, const float* f, float* y, const Geometry& g,
+             const OutputPass* post) {
   if (!suits(g)) return false;
   const Dim &H = g.s[1], &W = g.s[2];
   const int64_t C = g.c, OC = g.oc, OH = H.out, OW = W.out, Wp = padded_width(g), row = W.k * C;
@@ -65,6 +66,7 @@ bool forward(const KernelCtx& c, const float* x, const float* f, float* y, const
         for (int64_t kh = 0; kh < H.k; ++kh)
           tilegemm::sgemm_rows(false, m, OC, row, band + ((oh - oh0) * H.stride + kh * H.dil) * Wp * C, off,
                      f + kh * row * OC, OC, y + ((n * OH + oh) * OW) * OC, OC, kh > 0);
+        if (post) (*post)(y + ((n * OH + oh) * OW) * OC, m, OC);
       }
     }
   });

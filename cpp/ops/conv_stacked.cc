@@ -68,7 +68,8 @@ int64_t stacked_row(const Geometry& g, int64_t kh, int64_t kw, int64_t c) { retu
 
 }  // namespace
 
-bool stacked_forward(const KernelCtx& c, const float* x, const float* f, float* y, const Geometry& g) {
+bool stacked_forward(const KernelCtx& c, const float* x, const float* f, float* y, const Geometry& g,
+                     const OutputPass* post) {
   if (!suits(g)) return false;
   const Dim &H = g.s[1], &W = g.s[2];
   const int64_t C = g.c, OC = g.oc, OH = H.out, OW = W.out, K = g.taps() * C;
@@ -86,6 +87,7 @@ bool stacked_forward(const KernelCtx& c, const float* x, const float* f, float* 
       const int64_t n = u / bands, oh0 = (u % bands) * s.group, rows = std::min(s.group, OH - oh0);
       build(x + n * H.in * W.in * C, g, s, oh0, rows, z, off);
       tilegemm::sgemm_rows(false, rows * OW, OC, K, z, off, fp.data(), OC, y + (n * OH + oh0) * OW * OC, OC, false);
+      if (post) (*post)(y + (n * OH + oh0) * OW * OC, rows * OW, OC);
     }
   });
   return true;

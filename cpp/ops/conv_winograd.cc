@@ -109,7 +109,8 @@ bool transform_input(const float* x, const Geometry& g, const Tiling& p, const U
 
 }  // namespace
 
-bool winograd_forward(const KernelCtx& c, const float* x, const float* f, float* y, const Geometry& g) {
+bool winograd_forward(const KernelCtx& c, const float* x, const float* f, float* y, const Geometry& g,
+                      const OutputPass* post) {
   Tiling p;
   if (!plan(g, &p)) return false;
   const int64_t C = g.c, OC = g.oc, T2 = p.t * p.t, OH = g.s[1].out, OW = g.s[2].out;
@@ -135,6 +136,10 @@ bool winograd_forward(const KernelCtx& c, const float* x, const float* f, float*
         const int64_t oh = (un.tr0 + k / p.tw) * p.m, ow = (k % p.tw) * p.m;
         winograd::output(p.m, p.r, mm + k * OC, un.tiles * OC, OC, y + ((un.n * OH + oh) * OW + ow) * OC, OW * OC,
                          OC, (int)std::min<int64_t>(p.m, OH - oh), (int)std::min<int64_t>(p.m, OW - ow));
+      }
+      if (post) {
+        const int64_t oh0 = un.tr0 * p.m, oh1 = std::min(OH, un.tr1 * p.m);
+        (*post)(y + (un.n * OH + oh0) * OW * OC, (oh1 - oh0) * OW, OC);
       }
     }
   });

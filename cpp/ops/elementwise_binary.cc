@@ -7,6 +7,10 @@
 #include "kernels/special_math.h"
 
 namespace tideflow {
+
+// Note [ReLU gradient in the pooling gradient's pass] (pooling.cc holds the fused kernel).
+void relu_grad_of_max_pool_grad(KernelCtx& c);
+
 namespace {
 using namespace elementwise;  // NOLINT: the family's private helpers
 
@@ -334,7 +338,8 @@ struct ReluGradF : SameShapeCheck { template <class T> T operator()(T g, T x) co
 std::vector<Output> relu_grad_grad(GradCtx& g) {
   return {emit(g, "ReluGrad", {g.g(), g.x(1)}), emit(g, "ZerosLike", {g.x(1)})};
 }
-REGISTER_OP("ReluGrad").inputs(2).shape(same_shape_float).cpu(arith_kernel<ReluGradF, kFloat>).grad(relu_grad_grad);
+REGISTER_OP("ReluGrad").inputs(2).shape(same_shape_float).cpu(arith_kernel<ReluGradF, kFloat>).grad(relu_grad_grad)
+    .fuse(0, "MaxPoolGrad", relu_grad_of_max_pool_grad);
 
 struct SigmoidGradF : SameShapeCheck { template <class T> T operator()(T y, T dy) const { return dy * y * (1 - y); } };
 // SigmoidGrad(y, dy) = dy y (1 - y): d/dy = dy (1 - 2y), d/d(dy) = SigmoidGrad(y, g).

@@ -138,7 +138,7 @@ void xent_shape(InferCtx& c, bool sparse) {
 // sparse kernel passes a one-hot). A logits batch of 1 is shared by every row (stride 0).
 template <class T, class Label>
 void xent_rows(KernelCtx& c, const T* logits, int64_t logits_stride, int64_t rows, int64_t n, T* loss, T* back,
-               Label label_of) {
+               Label label_of, bool dense) {
   if (n == 0) return std::fill(loss, loss + rows, T(0));  // no classes: an empty sum
   // Like TF's kernel: one exp per element, kept in `back` and divided by the row's sum.
   for_rows(c, rows, n, [&](int64_t r) {
@@ -153,7 +153,9 @@ void xent_rows(KernelCtx& c, const T* logits, int64_t logits_stride, int64_t row
     T l = 0;
     for (int64_t i = 0; i < n; ++i) {
       T y = label_of(r, i);
-      if (y != T(0)) l -= y * (x[i] - mx - lse);  // 0 * -inf stays 0 for a class of -inf logit
+      // The dense loss multiplies every label, as TensorFlow's kernel does: a 0 label on a logit of -inf is
+      // 0 * -inf, NaN. The sparse loss reads the label's class alone, so other classes never enter.
+      if (dense || y != T(0)) l -= y * (x[i] - mx - lse);
       b[i] = b[i] / sum - y;
     }
     loss[r] = l;
@@ -175,7 +177,7 @@ void xent_kernel(KernelCtx& c) {
     const T* lab = y.data<T>();
     T* loss = c.alloc(0, x.dtype(), {rows}).template data<T>();
     T* back = c.alloc(1, x.dtype(), {rows, n}).template data<T>();
-    xent_rows(c, x.data<T>(), xs, rows, n, loss, back, [&](int64_t r, int64_t i) { return lab[r * ys + i]; });
+    xent_rows(c, x.data<T>(), xs, rows, n, loss, back, [&](int64_t r, int64_t i) { return lab[r * ys + i]; }, true);
   });
 }
 
@@ -199,7 +201,7 @@ void sparse_xent_kernel(KernelCtx& c) {
     T* loss = c.alloc(0, x.dtype(), {rows}).template data<T>();
     T* back = c.alloc(1, x.dtype(), x.dims()).template data<T>();
     xent_rows(c, x.data<T>(), n, rows, n, loss, back,
-              [&](int64_t r, int64_t i) { return labels[r] == i ? T(1) : T(0); });
+              [&](int64_t r, int64_t i) { return labels[r] == i ? T(1) : T(0); }, false);
   });
 }
 

@@ -173,9 +173,11 @@ void avg_pool(const KernelCtx& c, const T* x, T* y, const Geometry& g) {
   });
 }
 
-// dx = the gradient dy of each window's output routed to its maximum.
+// dx = the gradient dy of each window's output routed to its maximum. With `relu` (the features of a
+// ReLU whose gradient this feeds, Note [ReLU gradient in the pooling gradient's pass]), each image's block
+// of dx is then masked as ReluGrad would: relu[i] > 0 ? dx[i] : 0.
 template <class T>
-void max_pool_grad(const KernelCtx& c, const T* x, const T* dy, T* dx, const Geometry& g) {
+void max_pool_grad(const KernelCtx& c, const T* x, const T* dy, T* dx, const Geometry& g, const T* relu = nullptr) {
   const int64_t C = g.c, img = g.in_pixels() * C, per = g.out_pixels();
   // Windows that never overlap (stride >= window, the usual 2x2 / 2 pooling) own their pixels: each
   // pixel is written once, its window's gradient or zero, with no scatter. Pixels outside every window
@@ -223,6 +225,12 @@ void max_pool_grad(const KernelCtx& c, const T* x, const T* dy, T* dx, const Geo
           for (int64_t ch = 0; ch < c1 - c0; ++ch) dim[(int64_t)at[ch] * C + c0 + ch] += d[ch];
         }
       }
+      if (relu)  // this unit's pixels and channels are final: mask them while they are in cache
+        for (int64_t p = 0, pixels = g.in_pixels(); p < pixels; ++p) {
+          T* __restrict out = dim + p * C + c0;
+          const T* __restrict f = relu + n * img + p * C + c0;
+          for (int64_t ch = 0; ch < c1 - c0; ++ch) out[ch] = f[ch] > 0 ? out[ch] : T(0);
+        }
     });
   });
 }
@@ -411,6 +419,42 @@ void max_grad_kernel(KernelCtx& c) {
       window::to_channels_first(c, rl, r, g.n, g.c, kGradGrad ? g.out_pixels() : g.in_pixels());
   });
 }
+
+}  // namespace
+
+// Note [ReLU gradient in the pooling gradient's pass]
+// Backward through relu -> max_pool, ReluGrad(MaxPoolGrad(h, pool, dpool), h) reads the pooling gradient
+// back from memory only to zero it where the activation h is not positive (6.4 MB each way for the CNN
+// benchmark's first layer). Fused (Note [fused producers]; the pooling gradient has no other reader), the
+// kernel masks each image's block of the pooling gradient right after routing it, while it is in cache,
+// with ReluGrad's own rule (features > 0 ? gradient : 0): the same numbers. Inputs: ReluGrad's features,
+// then MaxPoolGrad's three. Anything but float32 channels-last data whose features have the pooling
+// input's shape runs the two kernels in turn.
+void relu_grad_of_max_pool_grad(KernelCtx& c) {
+  Node& pool = const_cast<Node&>(*c.fused);
+  const Tensor &feat = c.in(0), &x = c.in(1), &y = c.in(2), &gr = c.in(3);
+  const bool nhwc = pool.attrs.get_or<std::string>("data_format", "NHWC") == "NHWC";
+  if (nhwc && feat.dtype() == DType::Float32 && x.dtype() == DType::Float32 && gr.dtype() == DType::Float32 &&
+      feat.dims() == x.dims()) {
+    std::vector<Tensor> in{x, y, gr}, out(1);
+    KernelCtx pc{pool, in, out, c.res, c.threads, c.parallel};
+    const Attrs a = read(pc);
+    const Geometry g = run_geometry(pc, a, x.dims());
+    expect_dims(pc, y, window::out_dims(a, g, g.c), "orig_output");
+    expect_dims(pc, gr, window::out_dims(a, g, g.c), "grad");
+    float* r = window::alloc_checked(c, 0, x.dtype(), x.dims()).data<float>();
+    max_pool_grad<float>(pc, x.data<float>(), gr.data<float>(), r, g, feat.data<float>());
+    return;
+  }
+  std::vector<Tensor> in{x, y, gr}, out(1);
+  KernelCtx pc{pool, in, out, c.res, c.threads, c.parallel};
+  pool.op->cpu(pc);
+  std::vector<Tensor> rin{std::move(out[0]), feat};
+  KernelCtx rc{c.node, rin, c.outputs, c.res, c.threads, c.parallel};
+  c.node.op->cpu(rc);
+}
+
+namespace {
 
 void avg_grad_kernel(KernelCtx& c) {
   const Attrs a = read(c);

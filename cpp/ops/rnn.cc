@@ -92,6 +92,28 @@ LstmDims lstm_dims(const KernelCtx& c, bool peephole) {
   return d;
 }
 
+// Note [LSTM steps on one thread]
+// Inside dynamic_rnn's loop a cell runs once per time step, and a step of a small cell is little work (the
+// bench's [64, 156] x [156, 512] product is 5M multiply-adds, about 50 us on one core). Split over the
+// pool, every step wakes the other thread for each product and gate pass, and between them (the loop's
+// own bookkeeping, the next step's setup) it polls for work (Note [spinning workers]): CPU time the
+// split does not earn back. So a step whose product is below kStepWork multiply-adds runs on the calling
+// thread, products and gate passes alike, and the other thread sleeps through the loop; bigger cells and
+// batches still split. Measured with two threads (bench/README.md, LSTM training step).
+constexpr int64_t kStepWork = int64_t(16) << 20;
+
+// The threads for a step whose product is [rows, k] x [k, cols] (in double: no overflow for any sizes).
+int step_threads(const KernelCtx& c, int64_t rows, int64_t cols, int64_t k) {
+  return double(rows) * double(cols) * double(k) < double(kStepWork) ? 1 : c.threads;
+}
+
+// Runs fn over the batch rows [0, B): on the calling thread when the step has one, else c.parallel_for.
+template <class F>
+void for_rows(const KernelCtx& c, int threads, int64_t B, int64_t cost_per_row, F&& fn) {
+  if (threads <= 1) fn(int64_t(0), B);
+  else c.parallel_for(B, cost_per_row, fn);
+}
+
 template <class T>
 void sigmoid_n(const T* in, T* out, int64_t n) {
   if constexpr (std::is_same_v<T, float>) {
@@ -135,12 +157,13 @@ void lstm_block_cell_kernel(KernelCtx& c) {
     T *xh = xh_t.data<T>(), *icfo = icfo_t.data<T>();
     concat_rows(c.in(0).data<T>(), c.in(2).data<T>(), xh, d);
     if (B == 0 || H == 0) return;
-    gemm(xh, c.in(3).data<T>(), icfo, B, 4 * H, K, false, false, c.threads);
+    const int nt = step_threads(c, B, 4 * H, K);
+    gemm(xh, c.in(3).data<T>(), icfo, B, 4 * H, K, false, false, nt);
     const T *cs_prev = c.in(1).data<T>(), *bias = c.in(7).data<T>();
     const T *wci = peep ? c.in(4).data<T>() : nullptr, *wcf = peep ? c.in(5).data<T>() : nullptr,
             *wco = peep ? c.in(6).data<T>() : nullptr;
     const T fb = (T)forget_bias, lim = (T)clip;
-    c.parallel_for(B, 40 * H, [&](int64_t lo, int64_t hi) {
+    for_rows(c, nt, B, 40 * H, [&](int64_t lo, int64_t hi) {
       for (int64_t r = lo; r < hi; ++r) {
         T* g = icfo + r * 4 * H;  // pre-activations i, ci, f, o; overwritten in place
         const T* cp = cs_prev + r * H;
@@ -280,7 +303,8 @@ void lstm_block_cell_grad_kernel(KernelCtx& c) {
     const T lim = (T)clip;
     auto row = peep ? (clip > 0 ? lstm_grad_row<T, true, true> : lstm_grad_row<T, true, false>)
                     : (clip > 0 ? lstm_grad_row<T, false, true> : lstm_grad_row<T, false, false>);
-    c.parallel_for(B, 20 * H, [&](int64_t lo, int64_t hi) {
+    const int nt = step_threads(c, B, 4 * H, K);
+    for_rows(c, nt, B, 20 * H, [&](int64_t lo, int64_t hi) {
       for (int64_t r = lo; r < hi; ++r) {
         const int64_t o = r * H;
         row(H, lim, ig + o, cs_prev + o, fg + o, og + o, ci + o, co + o, dcs_in + o, dh + o, wci, wcf, wco,
@@ -304,13 +328,13 @@ void lstm_block_cell_grad_kernel(KernelCtx& c) {
       return;
     }
     // [x_grad, h_prev_grad] = dicfo w^T: w's rows for x, then for h_prev, each read in place.
-    if (dx && I > 0) gemm(dicfo, w, dx, B, I, 4 * H, false, true, c.threads);
-    if (P > 0) gemm(dicfo, w + I * 4 * H, dh_prev, B, P, 4 * H, false, true, c.threads);
+    if (dx && I > 0) gemm(dicfo, w, dx, B, I, 4 * H, false, true, nt);
+    if (P > 0) gemm(dicfo, w + I * 4 * H, dh_prev, B, P, 4 * H, false, true, nt);
     if (dw) {
       Tensor xh_t(dt, {B, K});
       T* xh = xh_t.data<T>();
       concat_rows(x, h_prev, xh, d);
-      gemm(xh, dicfo, dw, K, 4 * H, B, true, false, c.threads);
+      gemm(xh, dicfo, dw, K, 4 * H, B, true, false, nt);
       std::fill(db, db + 4 * H, T(0));
       for (int64_t r = 0; r < B; ++r) {
         const T* gr = dicfo + r * 4 * H;

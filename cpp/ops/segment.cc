@@ -26,10 +26,13 @@ template <class T> T red_init(Red r) {
   }
 }
 
+// Max/Min keep the running value only while it is strictly better, so a NaN replaces it and the next
+// value replaces the NaN: [1, nan] gives nan, [nan, 1] and [2, nan, 1] give 1, as TensorFlow's segment
+// kernels do (their scalar scan, checked with TF 2.21 by tests/test_special_values.py).
 template <class T> inline void red_step(Red r, T& acc, T v) {
   switch (r) {
-    case Red::Max: if (v > acc) acc = v; break;
-    case Red::Min: if (v < acc) acc = v; break;
+    case Red::Max: if (!(acc > v)) acc = v; break;
+    case Red::Min: if (!(acc < v)) acc = v; break;
     case Red::Prod: acc = wrapping_mul(acc, v); break;
     default: acc += v;
   }
@@ -55,7 +58,10 @@ void reduce_segments(KernelCtx& c, Red r, const std::vector<int64_t>& ids, int64
       ++count[s];
       T* dst = o + s * width;
       const T* src = x + i * inner;
-      for (int64_t j = 0; j < width; ++j) red_step(r, dst[j], src[j]);
+      // TensorFlow's sorted kernels start a segment's max/min from its first row (so [-inf] gives -inf, not
+      // lowest()); its unsorted ones from lowest()/max(), which a lone -inf does not beat.
+      if (sorted && count[s] == 1 && (r == Red::Max || r == Red::Min)) std::copy_n(src, width, dst);
+      else for (int64_t j = 0; j < width; ++j) red_step(r, dst[j], src[j]);
     }
     for (int64_t s = 0; s < segments; ++s) {
       T* dst = o + s * width;

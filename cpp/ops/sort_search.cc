@@ -2,6 +2,7 @@
 // (searchsorted), Unique/UniqueWithCounts, ListDiff, Bincount, HistogramFixedWidth; and two ops that compute
 // integer vectors from shapes, UnravelIndex and BroadcastArgs.
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <unordered_map>
 
@@ -50,6 +51,78 @@ void top_k_shape(InferCtx& c) {
   c.set_output(1, DType::Int32, PartialShape(d));
 }
 
+// Note [top_k order with NaN]
+// A NaN compares false with everything, so where NaN lands in TensorFlow's TopKV2 (and so in tf.sort and
+// tf.argsort, built on it) is whatever its CPU kernel's algorithms leave (topk_op.cc), one per case:
+//  - k == 1: an Eigen max reduction of the row over 32-byte packets (a lane keeps its value when a NaN
+//    arrives), then a scalar tail (a NaN replaces the running value, the next element replaces the NaN),
+//    then the first index whose value equals that max. A NaN max equals nothing: index 0 and its value.
+//  - k == n: std::sort of the indices by "x[b] < x[a]", then each run of equal neighbours by index.
+//  - otherwise: a heap of k indices (gtl::TopN) ordered by value then lower index, pushed in index order and
+//    extracted with std::sort_heap (sorted) or in heap order (sorted=False).
+// We run the same algorithms with the same comparators (the standard library's heap and sort), so a row
+// with NaN comes out as in TensorFlow, and a row without NaN is the usual stable descending order.
+// tests/test_special_values.py checks rows of random NaN/inf mixes against TensorFlow.
+
+template <class T>
+constexpr int max_packet_lanes() { return sizeof(T) >= 8 ? 4 : sizeof(T) == 4 ? 8 : 16; }
+
+template <class T>
+int32_t top1_index(const T* x, int64_t n) {
+  constexpr int P = max_packet_lanes<T>();
+  const int64_t vec = n / P * P;
+  T lowest = std::numeric_limits<T>::lowest();
+  if constexpr (std::numeric_limits<T>::has_infinity) lowest = -std::numeric_limits<T>::infinity();
+  T lane[P];
+  for (int l = 0; l < P; ++l) lane[l] = lowest;
+  for (int64_t j = 0; j < vec; j += P)
+    for (int l = 0; l < P; ++l) lane[l] = lane[l] < x[j + l] ? x[j + l] : lane[l];
+  for (int h = P / 2; h >= 1; h /= 2)
+    for (int l = 0; l < h; ++l) lane[l] = lane[l] < lane[l + h] ? lane[l + h] : lane[l];
+  T tail = lowest;
+  for (int64_t j = vec; j < n; ++j) tail = tail > x[j] ? tail : x[j];
+  const T m = vec ? (lane[0] > tail ? lane[0] : tail) : tail;
+  for (int64_t j = 0; j < n; ++j) if (m == x[j]) return (int32_t)j;
+  return 0;
+}
+
+template <class T>
+void top_k_row(const T* x, int64_t n, int64_t k, bool sorted, int32_t* out, std::vector<int32_t>& buf) {
+  if (k == 1) { out[0] = top1_index(x, n); return; }
+  if (k == n) {
+    std::iota(out, out + n, 0);
+    std::sort(out, out + n, [x](int32_t a, int32_t b) { return x[b] < x[a]; });
+    for (int32_t* run = out; run != out + n;) {
+      int32_t* end = run + 1;
+      if (end == out + n) break;
+      if (x[*run] == x[*end]) {
+        while (++end != out + n && !(x[*run] != x[*end])) {}
+        std::sort(run, end);
+      }
+      run = end;
+    }
+    return;
+  }
+  auto above = [x](int32_t a, int32_t b) {
+    if (x[b] < x[a]) return true;
+    if (x[b] > x[a]) return false;
+    return a < b;
+  };
+  buf.clear();
+  for (int32_t j = 0; j <= (int32_t)k; ++j) buf.push_back(j);  // k + 1 pushed: the heap forms, drops one
+  std::make_heap(buf.begin(), buf.end(), above);
+  std::pop_heap(buf.begin(), buf.end(), above);
+  buf.pop_back();
+  for (int32_t j = (int32_t)k + 1; j < (int32_t)n; ++j) {
+    if (!above(j, buf.front())) continue;
+    std::pop_heap(buf.begin(), buf.end(), above);
+    buf.back() = j;
+    std::push_heap(buf.begin(), buf.end(), above);
+  }
+  if (sorted) std::sort_heap(buf.begin(), buf.end(), above);
+  std::copy(buf.begin(), buf.end(), out);
+}
+
 void top_k_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
   int64_t k = scalar_arg(c, 1, "k");
@@ -57,6 +130,9 @@ void top_k_kernel(KernelCtx& c) {
   if (x.rank() < 1) c.fail("input must be >= 1-D, got shape " + dims_str(x.dims()));
   const int64_t n = x.dims().back();
   if (n < k) c.fail("input must have at least k columns. Had " + std::to_string(n) + ", needed " + std::to_string(k));
+  if (n > std::numeric_limits<int32_t>::max())
+    c.fail("Second dimension of flattened input must be <= INT_MAX, got " + std::to_string(n));
+  const bool sorted = c.node.attrs.get_or<bool>("sorted", true);
   Dims od = x.dims();
   od.back() = k;
   const int64_t rows = n ? x.size() / n : num_elements(Dims(x.dims().begin(), x.dims().end() - 1));
@@ -68,22 +144,11 @@ void top_k_kernel(KernelCtx& c) {
     const T* p = x.data<T>();
     T* v = vals.data<T>();
     c.parallel_for(rows, n * 4, [&](int64_t b, int64_t e) {
-      std::vector<int32_t> order(n);
+      std::vector<int32_t> buf;
+      buf.reserve(k + 1);
       for (int64_t r = b; r < e; ++r) {
-        const T* row = p + r * n;
-        std::iota(order.begin(), order.end(), 0);
-        auto greater = [&](int32_t a, int32_t bb) {
-          // NaN ranks above everything (as TensorFlow's CPU kernel, which compares with >).
-          bool na = row[a] != row[a], nb = row[bb] != row[bb];
-          if (na != nb) return na;
-          if (!na && row[a] != row[bb]) return row[a] > row[bb];
-          return a < bb;
-        };
-        std::partial_sort(order.begin(), order.begin() + k, order.end(), greater);
-        for (int64_t j = 0; j < k; ++j) {
-          ix[r * k + j] = order[j];
-          v[r * k + j] = row[order[j]];
-        }
+        top_k_row(p + r * n, n, k, sorted, ix + r * k, buf);
+        for (int64_t j = 0; j < k; ++j) v[r * k + j] = p[r * n + ix[r * k + j]];
       }
     });
   });

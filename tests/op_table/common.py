@@ -23,6 +23,9 @@ class OpRow:
     grad_tol: float = 1e-4          # max |theoretical - numerical| in the float64 check
     input_dtypes: Optional[Callable] = None  # input_dtypes(dtype) -> list of dtypes per input
     extra: dict = field(default_factory=dict)
+    # Special-value cases (op_table/specials.py): None generated, False none (reason in extra["specials"]),
+    # or specials(dtype) -> list of input lists.
+    specials: object = None
 
     def inputs(self, rng, shapes, dtype):
         if self.make is not None:

@@ -45,6 +45,11 @@ def _clip_rows(e, max_norm):
     return e * max_norm / np.maximum(n, max_norm)
 
 
+def _clip_all(x, clip, axis):
+    n = np.sqrt(np.sum(x.astype(np.float64) ** 2, axis=axis, keepdims=axis is not None))
+    return (x * clip / np.maximum(n, clip)).astype(x.dtype)
+
+
 ROWS = [
     OpRow("softmax", lambda tf, x: tf.nn.softmax(x), _softmax, [((2, 5),), ((3, 4, 5),), ((7,),), ((0, 3),)],
           low=-5, high=5),
@@ -76,6 +81,11 @@ ROWS = [
           [((3, 4), (3, 4))], make=_logits_and_bits),
     OpRow("l2_normalize", lambda tf, x: tf.nn.l2_normalize(x, axis=1),
           lambda x: x / np.sqrt(np.sum(x * x, axis=1, keepdims=True)), [((3, 4),)]),
+    # Norms of 2..4 against a clip of 1.5 (all rows clipped) and of 10 (none): away from the kink at norm == clip.
+    OpRow("clip_by_norm", lambda tf, x: tf.clip_by_norm(x, 1.5), lambda x: _clip_all(x, 1.5, None),
+          [((3, 4),), ((5,),)], low=0.6, high=2.0),
+    OpRow("clip_by_norm[axes=1]", lambda tf, x: tf.clip_by_norm(x, 10.0, axes=[1]), lambda x: _clip_all(x, 10.0, 1),
+          [((3, 4),)]),
     OpRow("softsign", lambda tf, x: tf.nn.softsign(x), lambda x: x / (1 + np.abs(x)), [((3, 4),)], avoid=_away(0.2)),
     OpRow("embedding_lookup", lambda tf, p: tf.nn.embedding_lookup(p, [[2, 0], [2, 4]]),
           lambda p: p[np.array([[2, 0], [2, 4]])], [((5, 3),)]),

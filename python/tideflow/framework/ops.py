@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _core
 from . import dtypes as _dtypes
+from . import attr_types as _attr_types
 from .tensor_shape import TensorShape, as_shape, dimension_value as _dimension_value
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -782,6 +783,7 @@ def apply_op(op_type, inputs, attrs=None, name=None, control_inputs=()):
     `inputs` are Tensors of the default graph; any other value (a Python number, list, ndarray, a
     Variable) is converted with convert_to_tensor. `attrs` maps attribute names to values as the op's
     registry row declares them. `name` defaults to the op type and is made unique in the current scope."""
+    _attr_types.check(op_type, attrs)  # Note [attribute kinds]
     if _core.executing_eagerly():
         return _eager.apply_op(op_type, inputs, attrs, name)
     g = get_default_graph()
@@ -800,6 +802,7 @@ def apply_op(op_type, inputs, attrs=None, name=None, control_inputs=()):
 def apply1(op_type, inputs, attrs=None, name=None):
     """apply_op for the common single-output op: returns its output Tensor."""
     if _core.executing_eagerly():
+        _attr_types.check(op_type, attrs)
         return _eager.apply1(op_type, inputs, attrs, name)
     return apply_op(op_type, inputs, attrs, name)._outputs[0]
 

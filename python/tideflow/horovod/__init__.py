@@ -270,3 +270,15 @@ def DistributedGradientTape(gradtape, device_dense="", device_sparse="", compres
 def _stats():
     """The controller's counters: negotiation rounds, tensors, MPI data calls, fused tensors, bytes."""
     return _core._hvd_stats()
+
+
+def _trace(on=True):
+    """Turns the controller's event trace on or off (Note [controller trace] in cpp/dist/controller.cc;
+    also TIDEFLOW_HVD_TRACE=1)."""
+    _core._hvd_trace(bool(on))
+
+
+def _take_trace():
+    """The controller's events since the last call, as (ns, what, arg, thread CPU ns, on the controller's
+    thread); ns on time.perf_counter_ns's clock."""
+    return _core._hvd_take_trace()
