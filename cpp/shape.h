@@ -9,9 +9,19 @@ namespace tideflow {
 
 using Dims = std::vector<int64_t>;
 
+// The product of `d`, saturating at INT64_MAX / INT64_MIN instead of overflowing (signed overflow is
+// undefined behaviour: UBSan found [2^40, 2^40] static shapes multiplied here by the plan and by Reshape's
+// shape function). A tensor's dims never saturate (Note [checked sizes] refused them); a static shape that
+// does is "absurdly large", which every caller treats as such.
 inline int64_t num_elements(const Dims& d) {
+  bool negative = false;
+  for (int64_t x : d) {
+    if (x == 0) return 0;
+    negative ^= x < 0;
+  }
   int64_t n = 1;
-  for (int64_t x : d) n *= x;
+  for (int64_t x : d)
+    if (__builtin_mul_overflow(n, x, &n)) return negative ? INT64_MIN : INT64_MAX;
   return n;
 }
 // Note [checked sizes]

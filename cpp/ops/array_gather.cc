@@ -137,7 +137,8 @@ REGISTER_OP("GatherGrad").inputs(4).shape(gather_grad_shape).cpu(gather_grad_ker
 
 struct NdIndex {
   int64_t k = 0, n = 0, inner = 1;  // index depth, number of index vectors, slice size
-  std::vector<int64_t> offsets;      // element offset of each slice
+  std::vector<int64_t> offsets;      // element offset of each slice; empty when k == 0 (all offsets 0)
+  int64_t offset(int64_t i) const { return k ? offsets[i] : 0; }
 };
 
 // TensorFlow's SliceDebugString: the multi-dim position of the flat index vector `i` among `batch`.
@@ -163,6 +164,9 @@ NdIndex nd_index(KernelCtx& c, const Tensor& indices, const Dims& pd, const char
   Dims st(r.k);
   int64_t acc = r.inner;
   for (int64_t d = r.k - 1; d >= 0; --d) { st[d] = acc; acc *= pd[d]; }
+  // With k == 0 every index vector is empty and addresses the whole tensor: n comes from indices' other
+  // dims alone ([10^12, 0] indices hold no data but n = 10^12), so no per-vector table is built for it.
+  if (r.k == 0) return r;
   r.offsets.assign(r.n, 0);
   dispatch_numeric(indices.dtype(), "indices", [&](auto z) {
     using I = decltype(z);
@@ -210,12 +214,13 @@ void gather_nd_kernel(KernelCtx& c) {
   Dims od(indices.dims().begin(), indices.dims().end() - 1);
   od.insert(od.end(), params.dims().begin() + r.k, params.dims().end());
   Tensor& out = c.alloc(0, params.dtype(), od);
+  if (out.size() == 0) return;  // Note [empty outputs return early]: 10^12 empty slices
   dispatch_any(params.dtype(), [&](auto z) {
     using T = decltype(z);
     const T* src = params.data<T>();
     T* dst = out.data<T>();
     c.parallel_for(r.n, r.inner, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) std::copy(src + r.offsets[i], src + r.offsets[i] + r.inner, dst + i * r.inner);
+      for (int64_t i = b; i < e; ++i) std::copy(src + r.offset(i), src + r.offset(i) + r.inner, dst + i * r.inner);
     });
   });
 }
@@ -241,10 +246,11 @@ void scatter_into(KernelCtx& c, Tensor& out, const Tensor& indices, const Tensor
            dims_str(updates.dims()));
   auto run = [&](auto z) {
     using T = decltype(z);
+    if (updates.size() == 0) return;  // Note [empty outputs return early]: 10^12 empty slices
     const T* u = updates.data<T>();
     T* o = out.data<T>();
     for (int64_t i = 0; i < r.n; ++i) {
-      T* d = o + r.offsets[i];
+      T* d = o + r.offset(i);
       const T* s = u + i * r.inner;
       if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool>) {
         std::copy(s, s + r.inner, d);

@@ -244,6 +244,14 @@ void space_depth_kernel(KernelCtx& c) {
   }
   Dims od = ToDepth ? Dims{B, H / bs, W / bs, C * bs * bs} : Dims{B, H, W, C};
   Tensor& out = c.alloc(0, x.dtype(), od);
+  // Note [empty outputs return early]
+  // A kernel whose loops walk outer positions (pixels, rows, windows) does so whatever the innermost size
+  // is: an input of shape [1, 2, 2, 0] with block_size 10^6 has 4 * 10^12 empty pixels, a [10^12, 0] input
+  // 10^12 empty rows, and those loops run for hours (hangs the fuzzer found). Such a kernel allocates its
+  // outputs (an empty tensor costs nothing) and returns before its loops when they are empty, as
+  // TensorFlow's kernels do; runtime validation still comes first. tests/test_fuzz_findings.py hunts the
+  // class across the ops that scale an outer extent (huge dims beside a zero dim).
+  if (out.size() == 0) return;
   dispatch_any(x.dtype(), [&](auto z) {
     using T = decltype(z);
     const T* s = x.data<T>();

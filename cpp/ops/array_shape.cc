@@ -21,8 +21,8 @@ std::string resolve_reshape(Dims& target, int64_t n) {
       unknown = (int)i;
     } else if (target[i] < 0) {
       return "Size " + std::to_string(i) + " must be non-negative, not " + std::to_string(target[i]);
-    } else {
-      known *= target[i];
+    } else if (__builtin_mul_overflow(known, target[i], &known)) {
+      return "Requested shape " + dims_str(target) + " has too many elements";
     }
   }
   if (n < 0) return "";
@@ -56,12 +56,15 @@ PartialShape reshape_partial(InferCtx& c, Dims target) {
       target[i] = -1;
     } else if (target[i] < 0) {
       c.fail("Size " + std::to_string(i) + " must be non-negative, not " + std::to_string(target[i]));
-    } else {
-      known *= target[i];
+    } else if (__builtin_mul_overflow(known, target[i], &known)) {
+      c.fail("Requested shape " + dims_str(target) + " has too many elements");
     }
   }
   if (literal > 1) c.fail("Only one input size may be -1");
-  if (n_open == 1 && in.fully_defined() && known > 0) target[open] = num_elements(in.dims) / known;
+  // checked: an input of [2^40, 2^40] has more elements than int64 holds (UBSan found the product
+  // overflowing here); its inferred dim stays unknown
+  const int64_t n_in = in.fully_defined() ? checked_num_elements(in.dims) : -1;
+  if (n_open == 1 && n_in >= 0 && known > 0) target[open] = n_in / known;
   return PartialShape(target);
 }
 
@@ -73,13 +76,14 @@ void reshape_shape(InferCtx& c) {
     if (d == kUnknownDim) return c.set_output(0, c.dtype(0), reshape_partial(c, target));
   const PartialShape& in = c.shape(0);
   const Dims requested = target;
-  std::string err = resolve_reshape(target, in.fully_defined() ? num_elements(in.dims) : -1);
+  std::string err = resolve_reshape(target, in.fully_defined() ? checked_num_elements(in.dims) : -1);
   // A partly known input still fixes a factor of the element count: a fully specified target must be a
   // multiple of the known dims' product (the unknown dims multiply it by a whole number).
   if (err.empty() && in.known_rank && !in.fully_defined()) {
     int64_t known = 1;
     bool target_known = true;
-    for (int64_t d : in.dims) if (d >= 0) known *= d;
+    for (int64_t d : in.dims)
+      if (d >= 0 && __builtin_mul_overflow(known, d, &known)) known = 0;  // too large to constrain anything
     for (int64_t d : target) target_known &= d >= 0;
     if (target_known && known > 0 && num_elements(target) % known != 0)
       err = "Cannot reshape a tensor with a multiple of " + std::to_string(known) + " elements to shape " + dims_str(target) +

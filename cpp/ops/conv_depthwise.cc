@@ -236,7 +236,9 @@ void forward_kernel(KernelCtx& c) {
     using T = decltype(z);
     Tensor keep, tmp;
     const T* xl = window::channels_last<T>(c, a, x, &keep);
-    T* y = window::alloc_checked(c, 0, x.dtype(), out).template data<T>();
+    Tensor& yt = window::alloc_checked(c, 0, x.dtype(), out);
+    if (yt.size() == 0) return;  // Note [empty outputs return early]
+    T* y = yt.template data<T>();
     T* yl = a.channels_first ? (tmp = Tensor(x.dtype(), out)).template data<T>() : y;
     depthwise_forward(c, xl, f.data<T>(), yl, g, f.dim(3));
     if (a.channels_first) window::to_channels_first(c, yl, y, g.n, g.oc, g.out_pixels());
@@ -253,7 +255,9 @@ void backprop_input_kernel(KernelCtx& c) {
     using T = decltype(z);
     Tensor keep, tmp;
     const T* dyl = window::channels_last<T>(c, a, dy, &keep);
-    T* dx = window::alloc_checked(c, 0, f.dtype(), xd).template data<T>();
+    Tensor& dxt = window::alloc_checked(c, 0, f.dtype(), xd);
+    if (dxt.size() == 0) return;  // Note [empty outputs return early]
+    T* dx = dxt.template data<T>();
     T* dxl = a.channels_first ? (tmp = Tensor(f.dtype(), xd)).template data<T>() : dx;
     depthwise_backprop_input(c, dyl, f.data<T>(), dxl, g, f.dim(3));
     if (a.channels_first) window::to_channels_first(c, dxl, dx, g.n, g.c, g.in_pixels());
@@ -271,7 +275,11 @@ void backprop_filter_kernel(KernelCtx& c) {
     Tensor keep_x, keep_dy;
     const T* xl = window::channels_last<T>(c, a, x, &keep_x);
     const T* dyl = window::channels_last<T>(c, a, dy, &keep_dy);
-    T* df = window::alloc_checked(c, 0, x.dtype(), fd).template data<T>();
+    Tensor& dft = window::alloc_checked(c, 0, x.dtype(), fd);
+    // Note [empty outputs return early]: filter_sizes [2^30, 0, 2, 2] walked 2^30 empty filter rows (a
+    // hang the second 1,000,000-case fuzz run found)
+    if (dft.size() == 0) return;
+    T* df = dft.template data<T>();
     depthwise_backprop_filter(c, xl, dyl, df, g, fd[3]);
   });
 }

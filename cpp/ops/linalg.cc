@@ -142,7 +142,9 @@ void matrix_diag_kernel(KernelCtx& c) {
   od.push_back(n);
   dispatch<kPod>(x.dtype(), "MatrixDiag", [&](auto z) {
     using T = decltype(z);
-    T* out = c.alloc(0, x.dtype(), od).template data<T>();
+    Tensor& ot = c.alloc(0, x.dtype(), od);
+    if (ot.size() == 0) return;  // Note [empty outputs return early]: [10^12, 0] is 10^12 empty matrices
+    T* out = ot.template data<T>();
     const T* in = x.data<T>();
     std::fill(out, out + nb * n * n, T(0));
     for (int64_t b = 0; b < nb; ++b)
@@ -169,7 +171,9 @@ void matrix_diag_part_kernel(KernelCtx& c) {
   od.push_back(k);
   dispatch<kPod>(x.dtype(), "MatrixDiagPart", [&](auto z) {
     using T = decltype(z);
-    T* out = c.alloc(0, x.dtype(), od).template data<T>();
+    Tensor& ot = c.alloc(0, x.dtype(), od);
+    if (ot.size() == 0) return;  // Note [empty outputs return early]
+    T* out = ot.template data<T>();
     const T* in = x.data<T>();
     for (int64_t b = 0; b < nb; ++b)
       for (int64_t i = 0; i < k; ++i) out[b * k + i] = in[b * m * n + i * n + i];
@@ -207,8 +211,10 @@ void matrix_set_diag_kernel(KernelCtx& c) {
   const int64_t nb = batch_count(x.dims(), 2);
   dispatch<kPod>(x.dtype(), "MatrixSetDiag", [&](auto z) {
     using T = decltype(z);
-    T* out = c.alloc(0, x.dtype(), x.dims()).template data<T>();
-    if (x.size() > 0) std::memcpy(out, x.data<T>(), x.size() * sizeof(T));
+    Tensor& ot = c.alloc(0, x.dtype(), x.dims());
+    if (ot.size() == 0) return;  // Note [empty outputs return early]
+    T* out = ot.template data<T>();
+    std::memcpy(out, x.data<T>(), x.size() * sizeof(T));
     const T* dv = d.data<T>();
     for (int64_t b = 0; b < nb; ++b)
       for (int64_t i = 0; i < k; ++i) out[b * m * n + i * n + i] = dv[b * k + i];
@@ -253,7 +259,9 @@ void matrix_band_part_kernel(KernelCtx& c) {
   const int64_t nb = batch_count(x.dims(), 2);
   dispatch<kPod>(x.dtype(), "MatrixBandPart", [&](auto z) {
     using T = decltype(z);
-    T* out = c.alloc(0, x.dtype(), x.dims()).template data<T>();
+    Tensor& ot = c.alloc(0, x.dtype(), x.dims());
+    if (ot.size() == 0) return;  // Note [empty outputs return early]
+    T* out = ot.template data<T>();
     const T* in = x.data<T>();
     for (int64_t b = 0; b < nb; ++b)
       for (int64_t i = 0; i < m; ++i)

@@ -383,7 +383,9 @@ void pool_kernel(KernelCtx& c) {
     using T = decltype(z);
     Tensor keep, tmp;
     const T* xl = window::channels_last<T>(c, a, x, &keep);
-    T* y = window::alloc_checked(c, 0, x.dtype(), out).template data<T>();
+    Tensor& yt = window::alloc_checked(c, 0, x.dtype(), out);
+    if (yt.size() == 0) return;  // Note [empty outputs return early]: C == 0 under 10^12 windows
+    T* y = yt.template data<T>();
     T* yl = a.channels_first ? (tmp = Tensor(x.dtype(), out)).template data<T>() : y;
     if constexpr (kMax) max_pool(c, xl, yl, g);
     else avg_pool(c, xl, yl, g);
@@ -407,7 +409,9 @@ void max_grad_kernel(KernelCtx& c) {
     const T* xl = window::channels_last<T>(c, a, x, &keep_x);
     const T* gl = window::channels_last<T>(c, a, gr, &keep_g);
     const Dims& rd = kGradGrad ? out : x.dims();
-    T* r = window::alloc_checked(c, 0, x.dtype(), rd).template data<T>();
+    Tensor& rt = window::alloc_checked(c, 0, x.dtype(), rd);
+    if (rt.size() == 0) return;  // Note [empty outputs return early]
+    T* r = rt.template data<T>();
     T* rl = a.channels_first ? (tmp = Tensor(x.dtype(), rd)).template data<T>() : r;
     if (kGradGrad) max_pool_grad_grad(c, xl, gl, rl, g);
     else max_pool_grad(c, xl, gl, rl, g);
@@ -466,7 +470,9 @@ void avg_grad_kernel(KernelCtx& c) {
     using T = decltype(z);
     Tensor keep, tmp;
     const T* gl = window::channels_last<T>(c, a, dy, &keep);
-    T* dx = window::alloc_checked(c, 0, dy.dtype(), xd).template data<T>();
+    Tensor& dxt = window::alloc_checked(c, 0, dy.dtype(), xd);
+    if (dxt.size() == 0) return;  // Note [empty outputs return early]
+    T* dx = dxt.template data<T>();
     T* dxl = a.channels_first ? (tmp = Tensor(dy.dtype(), xd)).template data<T>() : dx;
     avg_pool_grad(c, gl, dxl, g);
     if (a.channels_first) window::to_channels_first(c, dxl, dx, g.n, g.c, g.in_pixels());
@@ -507,6 +513,7 @@ void argmax_kernel(KernelCtx& c) {
     using T = decltype(z);
     T* y = window::alloc_checked(c, 0, x.dtype(), out).template data<T>();
     Tensor& idx = window::alloc_checked(c, 1, it, out);
+    if (idx.size() == 0) return;  // Note [empty outputs return early]
     const int64_t C = g.c, rows = g.n * g.out_pixels();
     c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
       int64_t* at = scratch<int64_t>(C, 0);
@@ -564,7 +571,9 @@ void argmax_grad_kernel(KernelCtx& c) {
   dispatch_float(x.dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
     const T* src = gr.data<T>();
-    T* r = window::alloc_checked(c, 0, x.dtype(), kGradGrad ? out : x.dims()).template data<T>();
+    Tensor& rt = window::alloc_checked(c, 0, x.dtype(), kGradGrad ? out : x.dims());
+    if (rt.size() == 0) return;  // Note [empty outputs return early]
+    T* r = rt.template data<T>();
     if (!kGradGrad) std::fill(r, r + x.size(), T(0));
     c.parallel_for(g.n, per + 1, [&](int64_t b, int64_t e) {
       for (int64_t n = b; n < e; ++n)

@@ -179,7 +179,9 @@ void scatter_nd_kernel(KernelCtx& c) {
   int64_t slice = 1;
   for (int d = (int)depth; d < old.rank(); ++d) slice *= old.dim(d);
   const Dims outer(indices.dims().begin(), indices.dims().end() - 1);
-  const int64_t n = num_elements(outer);
+  // Index vectors of depth 0 hold no data: [10^12, 0] indices with an empty variable would make a table of
+  // 10^12 zero offsets for nothing (Note [empty outputs return early]); with data, n <= updates.size().
+  const int64_t n = depth == 0 && updates.size() == 0 ? 0 : num_elements(outer);
   std::vector<int64_t> offsets(n);
   for (int64_t i = 0; i < n; ++i) {
     int64_t off = 0;

@@ -794,11 +794,13 @@ def sequence_mask(lengths, maxlen=None, dtype=_dtypes.bool, name=None):
             maxlen = _ops.convert_to_tensor(maxlen, name="maxlen")
             if maxlen.shape.ndims is not None and maxlen.shape.ndims != 0:
                 raise ValueError("maxlen must be scalar for sequence_mask")
-            if maxlen.dtype != lengths.dtype:
-                maxlen = _ops.apply1("Cast", [maxlen], {"DstT": lengths.dtype._enum, "SrcT": maxlen.dtype._enum})
-        row = _ops.apply1("Range", [_ops.constant_op(0, dtype=lengths.dtype), maxlen,
-                                    _ops.constant_op(1, dtype=lengths.dtype)])
+        # maxlen's dtype is the authority, as in TensorFlow: casting maxlen to int32 lengths would wrap
+        # 2**32 + 2 to 2 (a silently narrow mask); lengths <= maxlen fit maxlen's dtype.
+        row = _ops.apply1("Range", [_ops.constant_op(0, dtype=maxlen.dtype), maxlen,
+                                    _ops.constant_op(1, dtype=maxlen.dtype)])
         matrix = expand_dims(lengths, -1)
+        if matrix.dtype != maxlen.dtype:
+            matrix = _ops.apply1("Cast", [matrix], {"DstT": maxlen.dtype._enum, "SrcT": matrix.dtype._enum})
         result = _ops.apply1("Less", [row, matrix])
         dtype = _dtypes.as_dtype(dtype)
         if dtype is _dtypes.bool:
