@@ -182,3 +182,19 @@ def test_reshape_of_shapes_beyond_int64():
         with pytest.raises((ValueError, tf.errors.OpError)):
             with tf.Session() as s:
                 s.run(tf.reshape(x, [-1]))
+
+
+def test_tile_output_dims_that_overflow_int64():
+    """The 1,000,000-case eager fuzz run (seed 17) crashed on Tile([40, 50] bool, multiples [2**62, 1]):
+    40 * 2**62 wraps to 0, so the static shape claimed (0, 50) and the kernel walked 2**62 tiles into an
+    empty output. Both products are checked now: ValueError at build, InvalidArgumentError at run."""
+    with tf.Graph().as_default():
+        x = tf.constant([[1.0, 2.0]] * 40)
+        with pytest.raises(ValueError, match="overflows"):
+            tf.tile(x, tf.constant([2**62, 1], tf.int64))
+        m = tf.placeholder(tf.int64, [2])
+        y = tf.tile(x, m)
+        with tf.Session() as s:
+            with pytest.raises(tf.errors.InvalidArgumentError, match="overflows"):
+                s.run(y, {m: [2**62, 1]})
+            assert s.run(y, {m: [2, 1]}).shape == (80, 2)

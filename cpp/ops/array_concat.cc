@@ -386,7 +386,9 @@ void tile_shape(InferCtx& c) {
   Dims d(m.size(), -1);
   for (size_t i = 0; i < m.size(); ++i) {
     if (m[i] < 0) c.fail("Expected multiples[" + std::to_string(i) + "] >= 0, but got " + std::to_string(m[i]));
-    if (s.known_rank && s.dims[i] >= 0) d[i] = s.dims[i] * m[i];
+    if (s.known_rank && s.dims[i] >= 0 && __builtin_mul_overflow(s.dims[i], m[i], &d[i]))
+      c.fail("Tile's output dimension " + std::to_string(i) + " overflows: " + std::to_string(s.dims[i]) + " * " +
+             std::to_string(m[i]));
     else if (m[i] == 0) d[i] = 0;
   }
   c.set_output(0, c.dtype(0), PartialShape(d));
@@ -405,7 +407,10 @@ void tile_kernel(KernelCtx& c) {
   const Tensor& x = c.in(0);
   Dims m = check_multiples(c, x, c.in(1));
   Dims od = x.dims();
-  for (size_t i = 0; i < od.size(); ++i) od[i] *= m[i];
+  for (size_t i = 0; i < od.size(); ++i)
+    if (__builtin_mul_overflow(od[i], m[i], &od[i]))  // a wrapped size would walk 2^62 tiles into 0 bytes
+      c.fail("Tile's output dimension " + std::to_string(i) + " overflows: " + std::to_string(x.dim(i)) + " * " +
+             std::to_string(m[i]));
   if (od == x.dims()) return c.set(0, x);
   copy_view_any(c, x, c.alloc(0, x.dtype(), od), tile_view(x.dims(), m));
 }
