@@ -133,6 +133,7 @@ const char* TFL_CodeName(TFL_Code code) {
     case TFL_UNIMPLEMENTED: return "UnimplementedError";
     case TFL_INTERNAL: return "InternalError";
     case TFL_UNAVAILABLE: return "UnavailableError";
+    case TFL_CODE_FORCE_INT: break;
     case TFL_DATA_LOSS: return "DataLossError";
     case TFL_UNAUTHENTICATED: return "UnauthenticatedError";
     case TFL_VALUE_ERROR: return "ValueError";
@@ -160,6 +161,7 @@ const char* TFL_DataTypeName(TFL_DataType dtype) {
     case TFL_FLOAT: case TFL_DOUBLE: case TFL_INT32: case TFL_INT64: case TFL_BOOL: case TFL_STRING:
     case TFL_UINT8: case TFL_INT8: case TFL_INT16: case TFL_UINT16: case TFL_HALF: case TFL_BFLOAT16:
       return dtype_name(dtype_from_c(dtype, ""));
+    case TFL_DATATYPE_FORCE_INT: break;
   }
   return "invalid";
 }

@@ -62,7 +62,10 @@ typedef enum TFL_Code {
   TFL_UNAUTHENTICATED = 16,
   TFL_VALUE_ERROR = 100,
   TFL_TYPE_ERROR = 101,
-  TFL_LOOKUP_ERROR = 102
+  TFL_LOOKUP_ERROR = 102,
+  /* Not a code: makes every int a valid TFL_Code, so a caller's wrong value is refused with an error
+     instead of being undefined behaviour in C++ (UBSan found one). */
+  TFL_CODE_FORCE_INT = 0x7FFFFFFF
 } TFL_Code;
 
 typedef struct TFL_Status TFL_Status;
@@ -90,7 +93,9 @@ typedef enum TFL_DataType {
   TFL_BOOL = 10,
   TFL_BFLOAT16 = 14,
   TFL_UINT16 = 17,
-  TFL_HALF = 19 /* float16 */
+  TFL_HALF = 19, /* float16 */
+  /* Not a dtype: every int is a valid TFL_DataType value, refused by the functions (see TFL_Code). */
+  TFL_DATATYPE_FORCE_INT = 0x7FFFFFFF
 } TFL_DataType;
 
 /* Bytes per element (bool: 1, TFL_HALF and TFL_BFLOAT16: 2, their bits as uint16_t), 0 for TFL_STRING and
