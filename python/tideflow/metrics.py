@@ -376,30 +376,32 @@ true_negatives_at_thresholds = _at_thresholds("true_negatives", "tn")
 false_negatives_at_thresholds = _at_thresholds("false_negatives", "fn")
 
 
-def precision_at_thresholds(labels, predictions, thresholds, weights=None, metrics_collections=None,
-                            updates_collections=None, name=None):
-    with _vs.variable_scope(name, "precision_at_thresholds", _scope_values(predictions, labels, weights)):
+def _ratio_at_thresholds(labels, predictions, thresholds, weights, metrics_collections, updates_collections,
+                         name, kind, other):
+    """tp / (epsilon + tp + other) per threshold: precision (other = "fp") and recall ("fn")."""
+    with _vs.variable_scope(name, kind + "_at_thresholds", _scope_values(predictions, labels, weights)):
         values, update_ops = _confusion_matrix_at_thresholds(labels, predictions, thresholds, weights,
-                                                             includes=("tp", "fp"))
+                                                             includes=("tp", other))
         epsilon = 1e-7
 
-        def compute(tp, fp, name):
-            return math_ops.divide(tp, epsilon + tp + fp, name="precision_" + name)
-        return _collect(metrics_collections, updates_collections, compute(values["tp"], values["fp"], "value"),
-                        compute(update_ops["tp"], update_ops["fp"], "update_op"))
+        def compute(tp, o, name):
+            return math_ops.divide(tp, epsilon + tp + o, name=kind + "_" + name)
+        return _collect(metrics_collections, updates_collections, compute(values["tp"], values[other], "value"),
+                        compute(update_ops["tp"], update_ops[other], "update_op"))
+
+
+def precision_at_thresholds(labels, predictions, thresholds, weights=None, metrics_collections=None,
+                            updates_collections=None, name=None):
+    """tp / (tp + fp) for each threshold (a prediction is positive when > threshold)."""
+    return _ratio_at_thresholds(labels, predictions, thresholds, weights, metrics_collections,
+                                updates_collections, name, "precision", "fp")
 
 
 def recall_at_thresholds(labels, predictions, thresholds, weights=None, metrics_collections=None,
                          updates_collections=None, name=None):
-    with _vs.variable_scope(name, "recall_at_thresholds", _scope_values(predictions, labels, weights)):
-        values, update_ops = _confusion_matrix_at_thresholds(labels, predictions, thresholds, weights,
-                                                             includes=("tp", "fn"))
-        epsilon = 1e-7
-
-        def compute(tp, fn, name):
-            return math_ops.divide(tp, epsilon + tp + fn, name="recall_" + name)
-        return _collect(metrics_collections, updates_collections, compute(values["tp"], values["fn"], "value"),
-                        compute(update_ops["tp"], update_ops["fn"], "update_op"))
+    """tp / (tp + fn) for each threshold (a prediction is positive when > threshold)."""
+    return _ratio_at_thresholds(labels, predictions, thresholds, weights, metrics_collections,
+                                updates_collections, name, "recall", "fn")
 
 
 def _flat_int64(t):
