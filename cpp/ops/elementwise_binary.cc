@@ -110,6 +110,12 @@ REGISTER_OP("DivNoNan").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<D
 // -7 % 2 == 1, so x == (x // y) * y + x % y and the remainder takes the divisor's sign. Integer division
 // by zero is an InvalidArgumentError, checked before the loop (it would be SIGFPE on x86), and y == -1 is
 // special-cased because INT_MIN / -1 traps too.
+// A float quotient below the smallest normal floors exactly here (-1 / 3.4e38 = -2.9e-39 gives -1), where
+// TensorFlow gives -0: its executor runs every CPU kernel under the processor's flush-to-zero and
+// denormals-are-zero modes (ScopedFlushDenormal), which turn the quotient into -0 before the floor. tideflow
+// keeps IEEE gradual underflow in every kernel (Note [special values]); flushing in FloorDiv alone would
+// make floordiv(x, y) differ from floor(x / y), which agree in both engines, to copy a processor mode rather
+// than a rule of the op, so tests/test_special_values.py compares those elements with the exact floor.
 struct FloorDivF : IntDivisorCheck {
   template <class T> T operator()(T a, T b) const {
     if constexpr (is_float_v<T>) {

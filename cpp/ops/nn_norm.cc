@@ -5,6 +5,7 @@
 // transposes.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "ops/reduced_float.h"
@@ -348,6 +349,13 @@ void fused_bn_grad_kernel(KernelCtx& c) {
     T* dx = c.alloc(0, x.dtype(), x.dims()).template data<T>();
     T* dxl = first ? (tmp = Tensor(x.dtype(), x.dims())).template data<T>() : dx;
     c.parallel_for(rows, C, [&](int64_t lo, int64_t hi) {
+      // Inference's dx is dy * scale / sqrt(var + eps) alone, as TensorFlow's: the training terms, zero
+      // there, would turn an infinite x or mean into NaN (inf * 0).
+      if (!training) {
+        for (int64_t r = lo; r < hi; ++r)
+          for (int64_t ch = 0; ch < C; ++ch) dxl[r * C + ch] = dyl[r * C + ch] * k_dy[ch];
+        return;
+      }
       for (int64_t r = lo; r < hi; ++r)
         for (int64_t ch = 0; ch < C; ++ch)
           dxl[r * C + ch] = dyl[r * C + ch] * k_dy[ch] + (xl[r * C + ch] - mean[ch]) * k_x[ch] + k_0[ch];
@@ -454,6 +462,39 @@ void lrn_norm(const T* x, int64_t C, const LrnAttrs& a, double* prefix, double* 
   }
 }
 
+// Note [LRN and special values]
+// TensorFlow's CPU LRN sums each depth window as a product with a 0/1 band matrix (lrn_op.cc), so every
+// square of a depth vector enters every sum of that vector: one NaN makes the whole vector NaN, and an
+// infinite square (of +-inf, or of a float32 above 1.8e19) gives inf to the windows holding it and
+// inf * 0 = NaN to all the others. Only for depth > 384 with beta 0.5 or 1 does it run a sliding sum, whose
+// NaNs follow the window as the prefix sums here do (inf - inf once an infinity has left the window). The
+// prefix sums stay the fast path; a vector whose sum of squares is NaN or reaches the dtype's largest value
+// (checked once per vector) has its sums redone by the band rule.
+inline bool lrn_band(int64_t C, const LrnAttrs& a) {
+  const float beta = (float)a.beta;  // TF holds the attributes as the input's float type
+  return !(C > 384 && (beta == 0.5f || beta == 1.0f));
+}
+
+template <class T>
+void lrn_band_specials(const T* x, int64_t C, const LrnAttrs& a, double* norm) {
+  int64_t first_inf = -1, last_inf = -1;
+  bool nan = false;
+  for (int64_t ch = 0; ch < C; ++ch) {
+    const T sq = x[ch] * x[ch];  // in the input's precision, where TF's squares overflow
+    nan |= sq != sq;
+    if (std::isinf(sq)) {
+      if (first_inf < 0) first_inf = ch;
+      last_inf = ch;
+    }
+  }
+  if (!nan && first_inf < 0) return;  // large but finite squares: the prefix sums stand
+  const double inf = std::numeric_limits<double>::infinity();
+  for (int64_t ch = 0; ch < C; ++ch) {
+    const bool outside = first_inf < ch - a.radius || last_inf > ch + a.radius;
+    norm[ch] = nan || outside ? std::numeric_limits<double>::quiet_NaN() : a.bias + a.alpha * inf;
+  }
+}
+
 // norm^-beta, with the common exponents exact and cheap.
 inline double neg_pow(double n, double beta) {
   if (beta == 0.5) return 1.0 / std::sqrt(n);
@@ -483,11 +524,14 @@ void lrn_kernel(KernelCtx& c) {
     using T = decltype(z);
     const T* in = x.data<T>();
     T* out = c.alloc(0, x.dtype(), x.dims()).template data<T>();
+    const bool band = lrn_band(C, a);  // Note [LRN and special values]
+    const double big = (double)std::numeric_limits<T>::max();
     c.parallel_for(rows, 8 * C, [&](int64_t lo, int64_t hi) {
       double* prefix = window::scratch<double>(2 * C + 1, 0);
       double* norm = prefix + C + 1;
       for (int64_t r = lo; r < hi; ++r) {
         lrn_norm(in + r * C, C, a, prefix, norm);
+        if (band && !(prefix[C] < big)) lrn_band_specials(in + r * C, C, a, norm);
         for (int64_t ch = 0; ch < C; ++ch) out[r * C + ch] = (T)((double)in[r * C + ch] * neg_pow(norm[ch], a.beta));
       }
     });

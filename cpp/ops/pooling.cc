@@ -4,6 +4,8 @@
 // Kernels work over channels-last data with the channel loop innermost (vectorized); channels-first
 // tensors are transposed around them. 2-D pooling is 3-D pooling with depth 1.
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -235,25 +237,6 @@ void max_pool_grad(const KernelCtx& c, const T* x, const T* dy, T* dx, const Geo
   });
 }
 
-// y = the input gradient's value at each window's maximum (the gradient of MaxPoolGrad w.r.t. its grad).
-template <class T>
-void max_pool_grad_grad(const KernelCtx& c, const T* x, const T* ggx, T* y, const Geometry& g) {
-  const int64_t C = g.c, rows = g.n * g.out_pixels(), img = g.in_pixels() * C;
-  with_index_type(g, [&](auto iz) {
-    using I = decltype(iz);
-    c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
-      T* best = scratch<T>(C, 0);
-      I* at = scratch<I>(C, 0);
-      Window w(g, b);
-      for (int64_t r = b; r < e; ++r, w.next(g)) {
-        window_max<T, I>(g, w, x + w.n * img, 0, C, best, at);
-        const T* src = ggx + w.n * img;
-        for (int64_t ch = 0; ch < C; ++ch) y[r * C + ch] = src[(int64_t)at[ch] * C + ch];
-      }
-    });
-  });
-}
-
 template <class T>
 void avg_pool_grad(const KernelCtx& c, const T* dy, T* dx, const Geometry& g) {
   const int64_t C = g.c, img = g.in_pixels() * C, per = g.out_pixels();
@@ -269,6 +252,179 @@ void avg_pool_grad(const KernelCtx& c, const T* dy, T* dx, const Geometry& g) {
         T* p = dim + pix * C + c0;
         for (int64_t ch = 0; ch < c1 - c0; ++ch) p[ch] += share[ch];
       });
+    }
+  });
+}
+
+// ---- 3-D pooling and the max-pooling second-order gradient, as TensorFlow's kernels ----
+
+// Note [3-D pooling as TensorFlow's Eigen kernels]
+// TensorFlow's CPU MaxPool3D and AvgPool3D are not its 2-D kernels but Eigen reductions over extracted
+// patches, and their special values follow from how Eigen evaluates those (TF 2.21, built for AVX: 8 float
+// lanes; tests/test_special_values.py and test_reliability.py compare). Padding is a value there, lowest()
+// (-3.4e38), at its place in the window's scan order (planes, rows, columns). Output element i (of `size`, in
+// channels-last order) is reduced in vector lanes when the 8-aligned group of output elements holding it is
+// whole and lies within one pixel's channels (group start s: s + 8 <= size and s % C + 7 < C; so every
+// element when C is a multiple of 8, none when C < 8), else alone:
+// - max, in lanes: from -inf, x replaces the best when x > best, so NaN never does (a window of NaN and
+//   -inf alone gives -inf, or lowest() where padded); alone: x replaces the best unless x < best, so a NaN
+//   does and the next value replaces the NaN ([nan, 1] gives 1, [1, nan] NaN, [1, nan, padding] lowest());
+// - average: elements equal to lowest() are skipped as padding, in sum and count; in lanes NaN is skipped
+//   too (the padding test there is an unordered ==); a window with nothing left gives 0 / 0 = NaN.
+// Their gradients are loops of their own, which read the given orig_output instead of recomputing it:
+// - MaxPool3DGrad routes dy[w] to every pixel of window w within 1e-5 of orig_output y[w] (|x - y| < 1e-5:
+//   ties all receive it, and an infinite or NaN maximum routes nothing, inf - inf being NaN);
+// - MaxPoolGradGrad and MaxPool3DGradGrad read grad at the first pixel of the window equal to y[w], 0 where
+//   none is (a NaN maximum; a window of NaNs, whose 2-D max is lowest()).
+// On finite data these give what the 2-D rules give (except MaxPool3DGrad's near-ties), and the forward
+// kernels run the 2-D fast path, then redo only the elements that can differ: maxima equal to lowest() in
+// unpadded windows, averages that came out NaN or saw a value <= lowest(), and when C is not a multiple of
+// 8 and the input holds a NaN, the elements reduced alone.
+
+// Whether Eigen reduces output element i of `size` (channels C) in 8-float vector lanes.
+inline bool eigen_lanes(int64_t i, int64_t size, int64_t C) {
+  const int64_t s = i - i % 8;
+  return s + 8 <= size && s % C + 7 < C;
+}
+
+// fn(pixel index, or -1 for padding) over window w's full extent, in scan order.
+template <class F>
+void each_with_padding(const Geometry& g, const Window& w, F&& fn) {
+  int64_t start[3];
+  for (int i = 0; i < 3; ++i) start[i] = w.o[i] * g.s[i].stride - g.s[i].pad_lo;
+  for (int64_t a = start[0]; a < start[0] + g.s[0].k; ++a)
+    for (int64_t b = start[1]; b < start[1] + g.s[1].k; ++b)
+      for (int64_t e = start[2]; e < start[2] + g.s[2].k; ++e) {
+        const bool in = a >= 0 && a < g.s[0].in && b >= 0 && b < g.s[1].in && e >= 0 && e < g.s[2].in;
+        fn(in ? (a * g.s[1].in + b) * g.s[2].in + e : int64_t(-1));
+      }
+}
+
+template <class T>
+T cuboid_max_element(const Geometry& g, const Window& w, const T* img, int64_t ch, bool lanes) {
+  T best = -std::numeric_limits<T>::infinity();
+  each_with_padding(g, w, [&](int64_t p) {
+    const T x = p < 0 ? std::numeric_limits<T>::lowest() : img[p * g.c + ch];
+    if (lanes ? x > best : !(x < best)) best = x;
+  });
+  return best;
+}
+
+template <class T>
+T cuboid_avg_element(const Geometry& g, const Window& w, const T* img, int64_t ch, bool lanes) {
+  const T pad = std::numeric_limits<T>::lowest();
+  T sum = 0;
+  int64_t n = 0;
+  w.each(g, [&](int64_t p) {
+    const T x = img[p * g.c + ch];
+    if (x == pad || (lanes && x != x)) return;
+    sum += x;
+    ++n;
+  });
+  return sum / T(n);
+}
+
+template <class T>
+bool any_nan(const KernelCtx& c, const T* x, int64_t n) {
+  std::atomic<bool> found{false};
+  c.parallel_for(n, 1, [&](int64_t b, int64_t e) {
+    bool f = false;
+    for (int64_t i = b; i < e; ++i) f |= x[i] != x[i];
+    if (f) found = true;
+  });
+  return found;
+}
+
+template <class T>
+void cuboid_max_pool(const KernelCtx& c, const T* x, T* y, const Geometry& g) {
+  max_pool(c, x, y, g);
+  const int64_t C = g.c, rows = g.n * g.out_pixels(), img = g.in_pixels() * C, size = rows * C;
+  const bool redo_alone = C % 8 != 0 && any_nan(c, x, g.n * img);
+  const T low = std::numeric_limits<T>::lowest();
+  c.parallel_for(rows, C + 1, [&](int64_t b, int64_t e) {
+    Window w(g, b);
+    for (int64_t r = b; r < e; ++r, w.next(g)) {
+      T* out = y + r * C;
+      const bool padded = w.count() < g.taps();
+      for (int64_t ch = 0; ch < C; ++ch) {
+        const bool lanes = eigen_lanes(r * C + ch, size, C);
+        if ((!padded && out[ch] == low) || (redo_alone && !lanes))
+          out[ch] = cuboid_max_element(g, w, x + w.n * img, ch, lanes);
+      }
+    }
+  });
+}
+
+template <class T>
+void cuboid_avg_pool(const KernelCtx& c, const T* x, T* y, const Geometry& g) {
+  const int64_t C = g.c, rows = g.n * g.out_pixels(), img = g.in_pixels() * C, size = rows * C;
+  const T low = std::numeric_limits<T>::lowest();
+  c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
+    T* least = scratch<T>(C, 0);
+    Window w(g, b);
+    for (int64_t r = b; r < e; ++r, w.next(g)) {
+      T* __restrict out = y + r * C;
+      std::fill(out, out + C, T(0));
+      std::fill(least, least + C, std::numeric_limits<T>::infinity());
+      const T* im = x + w.n * img;
+      w.each(g, [&](int64_t pix) {
+        const T* __restrict p = im + pix * C;
+        T* __restrict lo = least;
+        for (int64_t ch = 0; ch < C; ++ch) {
+          out[ch] += p[ch];
+          lo[ch] = p[ch] < lo[ch] ? p[ch] : lo[ch];
+        }
+      });
+      const T inv = T(1) / T(std::max<int64_t>(1, w.count()));
+      for (int64_t ch = 0; ch < C; ++ch) out[ch] *= inv;
+      for (int64_t ch = 0; ch < C; ++ch)
+        if (out[ch] != out[ch] || least[ch] <= low)  // rare: a NaN, an infinity or lowest() in the window
+          out[ch] = cuboid_avg_element(g, w, im, ch, eigen_lanes(r * C + ch, size, C));
+    }
+  });
+}
+
+// dx[p] = the sum, over the windows w holding pixel p, of dy[w] where |x[p] - y[w]| < 1e-5.
+template <class T>
+void cuboid_max_pool_grad(const KernelCtx& c, const T* x, const T* y, const T* dy, T* dx, const Geometry& g) {
+  const int64_t C = g.c, img = g.in_pixels() * C, per = g.out_pixels();
+  std::fill(dx, dx + g.n * img, T(0));
+  by_image_and_channels(c, g, per * g.taps() * C + 1, [&](int64_t n, int64_t c0, int64_t c1) {
+    const T* im = x + n * img;
+    T* dim = dx + n * img;
+    Window w(g, n * per);
+    for (int64_t r = n * per; r < (n + 1) * per; ++r, w.next(g)) {
+      const T* __restrict yr = y + r * C + c0;
+      const T* __restrict d = dy + r * C + c0;
+      w.each(g, [&](int64_t pix) {
+        const T* __restrict xi = im + pix * C + c0;
+        T* __restrict out = dim + pix * C + c0;
+        for (int64_t ch = 0; ch < c1 - c0; ++ch) out[ch] += std::abs(xi[ch] - yr[ch]) < T(1e-5) ? d[ch] : T(0);
+      });
+    }
+  });
+}
+
+// out[w] = ggx at the first pixel of window w whose x equals y[w], 0 where none does (scanned backwards,
+// so that the first match is the last written).
+template <class T>
+void max_pool_grad_grad(const KernelCtx& c, const T* x, const T* y, const T* ggx, T* out, const Geometry& g) {
+  const int64_t C = g.c, rows = g.n * g.out_pixels(), img = g.in_pixels() * C;
+  const int64_t H = g.s[1].in, W = g.s[2].in;
+  c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
+    Window w(g, b);
+    for (int64_t r = b; r < e; ++r, w.next(g)) {
+      T* __restrict o = out + r * C;
+      const T* __restrict yr = y + r * C;
+      std::fill(o, o + C, T(0));
+      for (int64_t d = w.hi[0] - 1; d >= w.lo[0]; --d)
+        for (int64_t h = w.hi[1] - 1; h >= w.lo[1]; --h)
+          for (int64_t col = w.hi[2] - 1; col >= w.lo[2]; --col) {
+            const int64_t off = w.n * img + ((d * H + h) * W + col) * C;
+            const T* __restrict xi = x + off;
+            const T* __restrict gi = ggx + off;
+            for (int64_t ch = 0; ch < C; ++ch) o[ch] = xi[ch] == yr[ch] ? gi[ch] : o[ch];
+          }
     }
   });
 }
@@ -387,8 +543,15 @@ void pool_kernel(KernelCtx& c) {
     if (yt.size() == 0) return;  // Note [empty outputs return early]: C == 0 under 10^12 windows
     T* y = yt.template data<T>();
     T* yl = a.channels_first ? (tmp = Tensor(x.dtype(), out)).template data<T>() : y;
-    if constexpr (kMax) max_pool(c, xl, yl, g);
-    else avg_pool(c, xl, yl, g);
+    const bool cuboid = is3d(c.node.type());  // Note [3-D pooling as TensorFlow's Eigen kernels]
+    if constexpr (kMax) {
+      if (cuboid) cuboid_max_pool(c, xl, yl, g);
+      else max_pool(c, xl, yl, g);
+    } else if (cuboid) {
+      cuboid_avg_pool(c, xl, yl, g);
+    } else {
+      avg_pool(c, xl, yl, g);
+    }
     if (a.channels_first) window::to_channels_first(c, yl, y, g.n, g.c, g.out_pixels());
   });
 }
@@ -405,15 +568,20 @@ void max_grad_kernel(KernelCtx& c) {
   if (x.dtype() != gr.dtype()) c.fail("orig_input and grad must have the same dtype");
   dispatch_float(x.dtype(), c.node.type().c_str(), [&](auto z) {
     using T = decltype(z);
-    Tensor keep_x, keep_g, tmp;
+    Tensor keep_x, keep_y, keep_g, tmp;
     const T* xl = window::channels_last<T>(c, a, x, &keep_x);
     const T* gl = window::channels_last<T>(c, a, gr, &keep_g);
+    const bool cuboid = is3d(c.node.type());
+    // The 2-D MaxPoolGrad recomputes the maxima; the others read orig_output (Note [3-D pooling as
+    // TensorFlow's Eigen kernels]).
+    const T* yl = kGradGrad || cuboid ? window::channels_last<T>(c, a, y, &keep_y) : nullptr;
     const Dims& rd = kGradGrad ? out : x.dims();
     Tensor& rt = window::alloc_checked(c, 0, x.dtype(), rd);
     if (rt.size() == 0) return;  // Note [empty outputs return early]
     T* r = rt.template data<T>();
     T* rl = a.channels_first ? (tmp = Tensor(x.dtype(), rd)).template data<T>() : r;
-    if (kGradGrad) max_pool_grad_grad(c, xl, gl, rl, g);
+    if (kGradGrad) max_pool_grad_grad(c, xl, yl, gl, rl, g);
+    else if (cuboid) cuboid_max_pool_grad(c, xl, yl, gl, rl, g);
     else max_pool_grad(c, xl, gl, rl, g);
     if (a.channels_first)
       window::to_channels_first(c, rl, r, g.n, g.c, kGradGrad ? g.out_pixels() : g.in_pixels());

@@ -118,10 +118,20 @@ def nhwc(a):
 
 
 def np_lrn(x, r=5, bias=1.0, alpha=1.0, beta=0.5):
+    """The window sums as TensorFlow forms them, products with a 0/1 band matrix, elementwise so that an infinite
+    square times a 0 of the band is NaN as in its kernel (Note [LRN and special values])."""
     C = x.shape[-1]
-    sq = x * x
-    s = np.stack([sq[..., max(0, c - r):c + r + 1].sum(-1) for c in range(C)], -1)
+    band = (np.abs(np.arange(C)[:, None] - np.arange(C)[None, :]) <= r).astype(x.dtype)
+    s = ((x * x)[..., :, None] * band).sum(-2)
     return x / (bias + alpha * s) ** beta
+
+
+def np_bn_infer(x, s, o, m, v, eps):
+    """Inference batch norm as TensorFlow 2.21's CPU kernel (oneDNN's) forms it, x * a + (o - m * a) with
+    a = s / sqrt(v + eps): the same numbers as (x - m) / sqrt(v + eps) * s + o, but an infinite scale gives
+    inf - inf = NaN where that formula gives +-inf by the sign of x - m."""
+    a = s / np.sqrt(v + eps)
+    return x * a + (o - m * a)
 
 
 def np_bn_grads(x, scale, g, eps, mean=None, var=None, nchw_dx=False):
@@ -363,12 +373,12 @@ ROWS = [
           lambda x, s, o: x.var(axis=(0, 1, 2), ddof=1), [((2, 3, 4, 3), (3,), (3,))], grad=False),
     OpRow("fused_batch_norm[inference]",
           lambda tf, x, s, o, m, v: tf.nn.fused_batch_norm(x, s, o, m, v, epsilon=1e-3, is_training=False)[0],
-          lambda x, s, o, m, v: (x - m) / np.sqrt(v + 1e-3) * s + o,
+          lambda x, s, o, m, v: np_bn_infer(x, s, o, m, v, 1e-3),
           [((2, 3, 2, 4), (4,), (4,), (4,), (4,))], low=0.5, high=2.0, rtol=1e-4, atol=1e-4,
           grad_inputs=[0, 1, 2]),  # TensorFlow gives mean and variance no gradient
     OpRow("fused_batch_norm[inference,NCHW]",
           lambda tf, x, s, o, m, v: tf.nn.fused_batch_norm(x, s, o, m, v, data_format="NCHW", is_training=False)[0],
-          lambda x, s, o, m, v: nchw((nhwc(x) - m) / np.sqrt(v + 1e-3) * s + o),
+          lambda x, s, o, m, v: nchw(np_bn_infer(nhwc(x), s, o, m, v, 1e-3)),
           [((2, 3, 2, 2), (3,), (3,), (3,), (3,))], low=0.5, high=2.0, rtol=1e-4, atol=1e-4, grad_inputs=[0, 1, 2]),
     # all three outputs of FusedBatchNormGradV3 in one vector, so the check covers every second-order path
     OpRow("FusedBatchNormGrad[second order,training]",
