@@ -264,3 +264,78 @@ def test_top_k_sort_and_argsort_order_nan_as_tensorflow(dtype):
         for gv, ev, wv in zip(g, e, w):
             np.testing.assert_array_equal(gv, wv, err_msg="%s %s %s of %s" % (c[0], c[2], c[3], c[1]))
             np.testing.assert_array_equal(ev, wv, err_msg="eager %s %s %s of %s" % (c[0], c[2], c[3], c[1]))
+
+
+def _tf_graph_run(tft, build):
+    with tft.Graph().as_default() as tg:
+        outs = build(tft)
+        with tft.compat.v1.Session(graph=tg) as ts:
+            return ts.run(outs)
+
+
+@pytest.mark.parametrize("channels", [2, 8, 12, 16])
+def test_3d_pooling_lanes_as_tensorflow(channels):
+    """MaxPool3D, AvgPool3D, MaxPool3DGrad and MaxPool3DGradGrad on NaN, +-inf and lowest() at every kind of
+    output element (Eigen's vector lanes and lone elements: channel counts below, at, between and at twice the
+    8 lanes), padded and not, against TensorFlow in graph and eager mode (Note [3-D pooling as TensorFlow's
+    Eigen kernels])."""
+    tft = pytest.importorskip("tensorflow")
+    rng = np.random.RandomState(channels)
+    x = rng.permutation(3 * 4 * 5 * channels).reshape(1, 3, 4, 5, channels).astype(np.float32) / 7
+    flat = x.reshape(-1)
+    low = np.finfo(np.float32).min
+    for v, p in ((np.nan, 0.3), (np.inf, 0.05), (-np.inf, 0.1), (low, 0.05)):
+        flat[rng.rand(flat.size) < p] = v
+    g = rng.randn(*x.shape).astype(np.float32)
+    specs = [([1, 2, 2, 2, 1], [1, 1, 2, 2, 1], "SAME"), ([1, 1, 3, 2, 1], [1, 1, 1, 2, 1], "VALID")]
+
+    def build(t):
+        outs = []
+        for k, s, pad in specs:
+            xt = t.constant(x)
+            y = t.nn.max_pool3d(xt, k, s, pad)
+            dy = t.constant(rng_dy[str(k)])
+            dx = t.gradients(y, xt, grad_ys=dy)[0]
+            outs += [y, t.nn.avg_pool3d(xt, k, s, pad), dx, t.gradients(dx, dy, grad_ys=t.constant(g))[0]]
+        return outs
+
+    rng_dy = {}
+    with tf.Graph().as_default():
+        for k, s, pad in specs:
+            shape = tf.nn.max_pool3d(tf.constant(x), k, s, pad).shape.as_list()
+            rng_dy[str(k)] = rng.randn(*shape).astype(np.float32)
+    want = _tf_graph_run(tft, build)
+    with tf.Graph().as_default():
+        outs = build(tf)
+        with tf.Session() as s:
+            got = s.run(outs)
+    names = ["max_pool3d", "avg_pool3d", "MaxPool3DGrad", "MaxPool3DGradGrad"] * len(specs)
+    for name, gv, wv in zip(names, got, want):
+        np.testing.assert_array_equal(np.isnan(gv), np.isnan(wv), err_msg=name + " NaN")
+        np.testing.assert_allclose(gv, wv, rtol=1e-6, atol=1e-6, err_msg=name)
+    with eager_mode():
+        for (k, s, pad), wv in zip(specs, want[::4]):
+            ev = tf.nn.max_pool3d(tf.constant(x), k, s, pad).numpy()
+            np.testing.assert_array_equal(np.isnan(ev), np.isnan(wv), err_msg="eager max_pool3d NaN")
+            np.testing.assert_allclose(ev, wv, rtol=1e-6, err_msg="eager max_pool3d")
+
+
+@pytest.mark.parametrize("depth,beta", [(7, 0.75), (12, 0.5), (400, 0.75), (400, 0.5), (400, 1.0)])
+def test_lrn_specials_as_tensorflow(depth, beta):
+    """LRN's NaN and infinities by TensorFlow's two kernels: the band-matrix product (an infinite square makes the
+    windows without it NaN, also the square of a finite float32 above 1.8e19) and, for depth > 384 with beta 0.5
+    or 1, the sliding sum (Note [LRN and special values])."""
+    tft = pytest.importorskip("tensorflow")
+    rng = np.random.RandomState(depth)
+    x = rng.randn(6, 1, 1, depth).astype(np.float32)
+    x[0, 0, 0, depth // 2] = np.inf
+    x[1, 0, 0, 1] = -np.inf
+    x[2, 0, 0, depth - 2] = np.nan
+    x[3, 0, 0, depth // 3] = 3e19
+    x[4, 0, 0, [0, depth - 1]] = np.inf
+    want = _tf_graph_run(tft, lambda t: t.nn.lrn(t.constant(x), 2, 1.5, 0.3, beta))
+    with tf.Graph().as_default():
+        with tf.Session() as s:
+            got = s.run(tf.nn.lrn(tf.constant(x), 2, 1.5, 0.3, beta))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

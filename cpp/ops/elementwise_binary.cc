@@ -113,7 +113,7 @@ REGISTER_OP("DivNoNan").inputs(2).shape(binary_shape<kFloat>).cpu(arith_kernel<D
 // A float quotient below the smallest normal floors exactly here (-1 / 3.4e38 = -2.9e-39 gives -1), where
 // TensorFlow gives -0: its executor runs every CPU kernel under the processor's flush-to-zero and
 // denormals-are-zero modes (ScopedFlushDenormal), which turn the quotient into -0 before the floor. tideflow
-// keeps IEEE gradual underflow in every kernel (Note [special values]); flushing in FloorDiv alone would
+// keeps IEEE gradual underflow in every kernel (tests/op_table/specials.py); flushing in FloorDiv alone would
 // make floordiv(x, y) differ from floor(x / y), which agree in both engines, to copy a processor mode rather
 // than a rule of the op, so tests/test_special_values.py compares those elements with the exact floor.
 struct FloorDivF : IntDivisorCheck {

@@ -466,10 +466,10 @@ void lrn_norm(const T* x, int64_t C, const LrnAttrs& a, double* prefix, double* 
 // TensorFlow's CPU LRN sums each depth window as a product with a 0/1 band matrix (lrn_op.cc), so every
 // square of a depth vector enters every sum of that vector: one NaN makes the whole vector NaN, and an
 // infinite square (of +-inf, or of a float32 above 1.8e19) gives inf to the windows holding it and
-// inf * 0 = NaN to all the others. Only for depth > 384 with beta 0.5 or 1 does it run a sliding sum, whose
-// NaNs follow the window as the prefix sums here do (inf - inf once an infinity has left the window). The
-// prefix sums stay the fast path; a vector whose sum of squares is NaN or reaches the dtype's largest value
-// (checked once per vector) has its sums redone by the band rule.
+// inf * 0 = NaN to all the others. Only for depth > 384 with beta 0.5 or 1 does it run a sliding sum of
+// alpha * x^2 in the input's type, whose NaNs follow the window (inf - inf once an infinity has left it).
+// The double prefix sums here stay the fast path; a vector whose sum of squares is NaN or reaches the
+// dtype's largest value (checked once per vector) has its sums redone by the kernel's rule.
 inline bool lrn_band(int64_t C, const LrnAttrs& a) {
   const float beta = (float)a.beta;  // TF holds the attributes as the input's float type
   return !(C > 384 && (beta == 0.5f || beta == 1.0f));
@@ -492,6 +492,20 @@ void lrn_band_specials(const T* x, int64_t C, const LrnAttrs& a, double* norm) {
   for (int64_t ch = 0; ch < C; ++ch) {
     const bool outside = first_inf < ch - a.radius || last_inf > ch + a.radius;
     norm[ch] = nan || outside ? std::numeric_limits<double>::quiet_NaN() : a.bias + a.alpha * inf;
+  }
+}
+
+// The sliding sum of TensorFlow's deep-vector kernel, in the input's precision (where a square overflows).
+template <class T>
+void lrn_sliding_specials(const T* x, int64_t C, const LrnAttrs& a, double* norm) {
+  const T alpha = (T)a.alpha, bias = (T)a.bias;
+  auto sq = [&](int64_t i) { return i < 0 || i >= C ? T(0) : x[i] * x[i] * alpha; };
+  T acc = 0;
+  for (int64_t i = -a.radius; i < a.radius; ++i) acc += sq(i);
+  for (int64_t i = 0; i < C; ++i) {
+    acc += sq(i + a.radius);
+    norm[i] = (double)(bias + acc);
+    acc -= sq(i - a.radius);
   }
 }
 
@@ -531,7 +545,10 @@ void lrn_kernel(KernelCtx& c) {
       double* norm = prefix + C + 1;
       for (int64_t r = lo; r < hi; ++r) {
         lrn_norm(in + r * C, C, a, prefix, norm);
-        if (band && !(prefix[C] < big)) lrn_band_specials(in + r * C, C, a, norm);
+        if (!(prefix[C] < big)) {  // a NaN, an infinity or squares that overflow the input's type
+          if (band) lrn_band_specials(in + r * C, C, a, norm);
+          else lrn_sliding_specials(in + r * C, C, a, norm);
+        }
         for (int64_t ch = 0; ch < C; ++ch) out[r * C + ch] = (T)((double)in[r * C + ch] * neg_pow(norm[ch], a.beta));
       }
     });
