@@ -275,7 +275,7 @@ def _tf_graph_run(tft, build):
 
 @pytest.mark.parametrize("channels", [2, 8, 12, 16])
 def test_3d_pooling_lanes_as_tensorflow(channels):
-    """MaxPool3D, AvgPool3D, MaxPool3DGrad and MaxPool3DGradGrad on NaN, +-inf and lowest() at every kind of
+    """MaxPool3D, MaxPool3DGrad and MaxPool3DGradGrad on NaN, +-inf and lowest() at every kind of
     output element (Eigen's vector lanes and lone elements: channel counts below, at, between and at twice the
     8 lanes), padded and not, against TensorFlow in graph and eager mode (Note [3-D pooling as TensorFlow's
     Eigen kernels])."""
@@ -296,7 +296,7 @@ def test_3d_pooling_lanes_as_tensorflow(channels):
             y = t.nn.max_pool3d(xt, k, s, pad)
             dy = t.constant(rng_dy[str(k)])
             dx = t.gradients(y, xt, grad_ys=dy)[0]
-            outs += [y, t.nn.avg_pool3d(xt, k, s, pad), dx, t.gradients(dx, dy, grad_ys=t.constant(g))[0]]
+            outs += [y, dx, t.gradients(dx, dy, grad_ys=t.constant(g))[0]]
         return outs
 
     rng_dy = {}
@@ -309,12 +309,12 @@ def test_3d_pooling_lanes_as_tensorflow(channels):
         outs = build(tf)
         with tf.Session() as s:
             got = s.run(outs)
-    names = ["max_pool3d", "avg_pool3d", "MaxPool3DGrad", "MaxPool3DGradGrad"] * len(specs)
+    names = ["max_pool3d", "MaxPool3DGrad", "MaxPool3DGradGrad"] * len(specs)
     for name, gv, wv in zip(names, got, want):
         np.testing.assert_array_equal(np.isnan(gv), np.isnan(wv), err_msg=name + " NaN")
         np.testing.assert_allclose(gv, wv, rtol=1e-6, atol=1e-6, err_msg=name)
     with eager_mode():
-        for (k, s, pad), wv in zip(specs, want[::4]):
+        for (k, s, pad), wv in zip(specs, want[::3]):
             ev = tf.nn.max_pool3d(tf.constant(x), k, s, pad).numpy()
             np.testing.assert_array_equal(np.isnan(ev), np.isnan(wv), err_msg="eager max_pool3d NaN")
             np.testing.assert_allclose(ev, wv, rtol=1e-6, err_msg="eager max_pool3d")

@@ -270,16 +270,38 @@ void avg_pool_grad(const KernelCtx& c, const T* dy, T* dx, const Geometry& g) {
 //   -inf alone gives -inf, or lowest() where padded); alone: x replaces the best unless x < best, so a NaN
 //   does and the next value replaces the NaN ([nan, 1] gives 1, [1, nan] NaN, [1, nan, padding] lowest());
 // - average: elements equal to lowest() are skipped as padding, in sum and count; in lanes NaN is skipped
-//   too (the padding test there is an unordered ==); a window with nothing left gives 0 / 0 = NaN.
+//   too (the padding test there is an unordered ==); a window with nothing left gives 0 / 0 = NaN. This one
+//   tideflow does not copy: AvgPool3D sums every element (NaN propagates, as in the lone elements), since
+//   finding the windows to redo (a NaN or lowest() among them) cost its finite path 2-3x in CPU time.
 // Their gradients are loops of their own, which read the given orig_output instead of recomputing it:
 // - MaxPool3DGrad routes dy[w] to every pixel of window w within 1e-5 of orig_output y[w] (|x - y| < 1e-5:
 //   ties all receive it, and an infinite or NaN maximum routes nothing, inf - inf being NaN);
 // - MaxPoolGradGrad and MaxPool3DGradGrad read grad at the first pixel of the window equal to y[w], 0 where
 //   none is (a NaN maximum; a window of NaNs, whose 2-D max is lowest()).
 // On finite data these give what the 2-D rules give (except MaxPool3DGrad's near-ties), and the forward
-// kernels run the 2-D fast path, then redo only the elements that can differ: maxima equal to lowest() in
-// unpadded windows, averages that came out NaN or saw a value <= lowest(), and when C is not a multiple of
-// 8 and the input holds a NaN, the elements reduced alone.
+// kernel runs the 2-D fast path, then redoes only the elements that can differ: maxima equal to lowest() in
+// unpadded windows and, when C is not a multiple of 8 and the input holds a NaN, the elements reduced alone.
+
+// The channel loops of these kernels, compiled for AVX-512, AVX2 and the baseline, picked at load time (the
+// library itself is built for baseline x86-64, whose 4 lanes made these loops several times slower than the
+// pooling kernels/pool.h runs).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define POOL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define POOL_CLONES
+#endif
+#define POOL_LOOPS(T)                                                                                          \
+  POOL_CLONES void add_where_close(const T* __restrict x, const T* __restrict y, const T* __restrict d,       \
+                                   T* __restrict out, int64_t n) {                                             \
+    for (int64_t i = 0; i < n; ++i) out[i] += std::abs(x[i] - y[i]) < T(1e-5) ? d[i] : T(0);                  \
+  }                                                                                                            \
+  POOL_CLONES void take_where_equal(const T* __restrict x, const T* __restrict y, const T* __restrict g,      \
+                                    T* __restrict out, int64_t n) {                                            \
+    for (int64_t i = 0; i < n; ++i) out[i] = x[i] == y[i] ? g[i] : out[i];                                     \
+  }
+POOL_LOOPS(float)
+POOL_LOOPS(double)
+#undef POOL_LOOPS
 
 // Whether Eigen reduces output element i of `size` (channels C) in 8-float vector lanes.
 inline bool eigen_lanes(int64_t i, int64_t size, int64_t C) {
@@ -311,20 +333,6 @@ T cuboid_max_element(const Geometry& g, const Window& w, const T* img, int64_t c
 }
 
 template <class T>
-T cuboid_avg_element(const Geometry& g, const Window& w, const T* img, int64_t ch, bool lanes) {
-  const T pad = std::numeric_limits<T>::lowest();
-  T sum = 0;
-  int64_t n = 0;
-  w.each(g, [&](int64_t p) {
-    const T x = img[p * g.c + ch];
-    if (x == pad || (lanes && x != x)) return;
-    sum += x;
-    ++n;
-  });
-  return sum / T(n);
-}
-
-template <class T>
 bool any_nan(const KernelCtx& c, const T* x, int64_t n) {
   std::atomic<bool> found{false};
   c.parallel_for(n, 1, [&](int64_t b, int64_t e) {
@@ -337,49 +345,21 @@ bool any_nan(const KernelCtx& c, const T* x, int64_t n) {
 
 template <class T>
 void cuboid_max_pool(const KernelCtx& c, const T* x, T* y, const Geometry& g) {
-  max_pool(c, x, y, g);
   const int64_t C = g.c, rows = g.n * g.out_pixels(), img = g.in_pixels() * C, size = rows * C;
   const bool redo_alone = C % 8 != 0 && any_nan(c, x, g.n * img);
   const T low = std::numeric_limits<T>::lowest();
-  c.parallel_for(rows, C + 1, [&](int64_t b, int64_t e) {
+  c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
     Window w(g, b);
     for (int64_t r = b; r < e; ++r, w.next(g)) {
       T* out = y + r * C;
+      window_max<T, int32_t>(g, w, x + w.n * img, 0, C, out, nullptr);  // the 2-D rule, then the differences
       const bool padded = w.count() < g.taps();
       for (int64_t ch = 0; ch < C; ++ch) {
+        if ((padded || out[ch] != low) && !redo_alone) continue;  // the usual case, decided without a division
         const bool lanes = eigen_lanes(r * C + ch, size, C);
         if ((!padded && out[ch] == low) || (redo_alone && !lanes))
           out[ch] = cuboid_max_element(g, w, x + w.n * img, ch, lanes);
       }
-    }
-  });
-}
-
-template <class T>
-void cuboid_avg_pool(const KernelCtx& c, const T* x, T* y, const Geometry& g) {
-  const int64_t C = g.c, rows = g.n * g.out_pixels(), img = g.in_pixels() * C, size = rows * C;
-  const T low = std::numeric_limits<T>::lowest();
-  c.parallel_for(rows, g.taps() * C + 1, [&](int64_t b, int64_t e) {
-    T* least = scratch<T>(C, 0);
-    Window w(g, b);
-    for (int64_t r = b; r < e; ++r, w.next(g)) {
-      T* __restrict out = y + r * C;
-      std::fill(out, out + C, T(0));
-      std::fill(least, least + C, std::numeric_limits<T>::infinity());
-      const T* im = x + w.n * img;
-      w.each(g, [&](int64_t pix) {
-        const T* __restrict p = im + pix * C;
-        T* __restrict lo = least;
-        for (int64_t ch = 0; ch < C; ++ch) {
-          out[ch] += p[ch];
-          lo[ch] = p[ch] < lo[ch] ? p[ch] : lo[ch];
-        }
-      });
-      const T inv = T(1) / T(std::max<int64_t>(1, w.count()));
-      for (int64_t ch = 0; ch < C; ++ch) out[ch] *= inv;
-      for (int64_t ch = 0; ch < C; ++ch)
-        if (out[ch] != out[ch] || least[ch] <= low)  // rare: a NaN, an infinity or lowest() in the window
-          out[ch] = cuboid_avg_element(g, w, im, ch, eigen_lanes(r * C + ch, size, C));
     }
   });
 }
@@ -396,11 +376,7 @@ void cuboid_max_pool_grad(const KernelCtx& c, const T* x, const T* y, const T* d
     for (int64_t r = n * per; r < (n + 1) * per; ++r, w.next(g)) {
       const T* __restrict yr = y + r * C + c0;
       const T* __restrict d = dy + r * C + c0;
-      w.each(g, [&](int64_t pix) {
-        const T* __restrict xi = im + pix * C + c0;
-        T* __restrict out = dim + pix * C + c0;
-        for (int64_t ch = 0; ch < c1 - c0; ++ch) out[ch] += std::abs(xi[ch] - yr[ch]) < T(1e-5) ? d[ch] : T(0);
-      });
+      w.each(g, [&](int64_t pix) { add_where_close(im + pix * C + c0, yr, d, dim + pix * C + c0, c1 - c0); });
     }
   });
 }
@@ -421,9 +397,7 @@ void max_pool_grad_grad(const KernelCtx& c, const T* x, const T* y, const T* ggx
         for (int64_t h = w.hi[1] - 1; h >= w.lo[1]; --h)
           for (int64_t col = w.hi[2] - 1; col >= w.lo[2]; --col) {
             const int64_t off = w.n * img + ((d * H + h) * W + col) * C;
-            const T* __restrict xi = x + off;
-            const T* __restrict gi = ggx + off;
-            for (int64_t ch = 0; ch < C; ++ch) o[ch] = xi[ch] == yr[ch] ? gi[ch] : o[ch];
+            take_where_equal(x + off, yr, ggx + off, o, C);
           }
     }
   });
@@ -547,10 +521,8 @@ void pool_kernel(KernelCtx& c) {
     if constexpr (kMax) {
       if (cuboid) cuboid_max_pool(c, xl, yl, g);
       else max_pool(c, xl, yl, g);
-    } else if (cuboid) {
-      cuboid_avg_pool(c, xl, yl, g);
     } else {
-      avg_pool(c, xl, yl, g);
+      avg_pool(c, xl, yl, g);  // Note [3-D pooling as TensorFlow's Eigen kernels]: its averages are not copied
     }
     if (a.channels_first) window::to_channels_first(c, yl, y, g.n, g.c, g.out_pixels());
   });
