@@ -17,6 +17,7 @@ import time
 import pytest
 
 import tideflow as tf
+from conftest import SANITIZED
 
 _TIDEFLOW_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__)))
 T = 10**12
@@ -118,7 +119,9 @@ def test_empty_outputs_over_huge_extents_finish_at_once():
     env = dict(os.environ, PYTHONPATH=_TIDEFLOW_PARENT)
     proc = subprocess.Popen([sys.executable, "-c", _SCRIPT % EMPTY_OVER_HUGE], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
-    per_case = 60.0  # each case takes milliseconds; a minute is a hang even on a loaded machine
+    # Each case takes milliseconds; a minute is a hang even on a loaded machine. The first wait includes
+    # importing tideflow, which under a sanitizer (instrumented core, preloaded runtimes) takes far longer.
+    per_case = 300.0 if SANITIZED else 60.0
     started, outcomes = None, {}
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
@@ -198,3 +201,4 @@ def test_tile_output_dims_that_overflow_int64():
             with pytest.raises(tf.errors.InvalidArgumentError, match="overflows"):
                 s.run(y, {m: [2**62, 1]})
             assert s.run(y, {m: [2, 1]}).shape == (80, 2)
+
