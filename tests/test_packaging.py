@@ -69,3 +69,7 @@ def test_ci_runs_the_sanitizer_subset_and_its_linker_reads_build_ninja(tmp_path)
     assert v["FLAGS"] == "-O3 -DNDEBUG -std=gnu++17" and v["INCLUDES"] == "-I/src/cpp"
     assert link["objects"] == ["CMakeFiles/tideflow.dir/cpp/ops/nn.cc.o"]
     assert "/blas/libscipy_openblas.so" in link["LINK_LIBRARIES"] and "$ORIGIN" in link["LINK_LIBRARIES"]
+    # pip's isolated build environment is gone after the install: the installed OpenBLAS stands in
+    gone = "/tmp/pip-build-env-gone/overlay/lib/python3.11/site-packages/scipy_openblas32/include"
+    assert os.path.isdir(sanitize_subset.relocate_flag("-I" + gone)[2:])
+    assert sanitize_subset.relocate_flag("-ldl") == "-ldl"

@@ -23,6 +23,22 @@ import time
 DEFAULT_SOURCES = r"^cpp/[a-z_]+\.cc$|^cpp/train/|^cpp/ops/(state|matmul|reduce|array_shape|array_fill|tf_gradient_ops)\.cc$"
 
 
+def relocate(path):
+    """pip builds in an isolated environment that it deletes afterwards: OpenBLAS's headers and library named in
+    build.ninja are gone then, and the installed scipy_openblas32 (a dependency of tideflow) stands in."""
+    if os.path.exists(path) or "scipy_openblas32" not in path:
+        return path
+    import scipy_openblas32
+    root = os.path.dirname(os.path.abspath(scipy_openblas32.__file__))
+    return os.path.join(root, path.split("scipy_openblas32", 1)[1].lstrip("/"))
+
+
+def relocate_flag(flag):
+    if flag.startswith("-I"):
+        return "-I" + relocate(flag[2:])
+    return relocate(flag) if flag.startswith("/") else flag
+
+
 def parse_build_ninja(path):
     """The tideflow target's compile statements {relative source: (source path, object, vars)} and its link
     statement's vars."""
@@ -64,7 +80,8 @@ def main():
         src, _, v = compiles[rel]
         out = os.path.join(args.out_dir, "obj", rel.replace("/", "_") + ".o")
         opt = [("-O1" if f in ("-O2", "-O3") else f) for f in shlex.split(v.get("FLAGS", ""))]
-        cmd = ([args.cxx] + shlex.split(v.get("DEFINES", "")) + shlex.split(v.get("INCLUDES", "")) + opt + flags
+        includes = [relocate_flag(f) for f in shlex.split(v.get("INCLUDES", ""))]
+        cmd = ([args.cxx] + shlex.split(v.get("DEFINES", "")) + includes + opt + flags
                + ["-c", src, "-o", out])
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode:
@@ -81,7 +98,7 @@ def main():
     if missing:
         sys.exit("objects missing in %s (build the tideflow target there first): %s" % (args.build_dir, missing[:5]))
     # The original link line less its rpath (the caller sets where the library is found).
-    libs = [t for t in shlex.split(link.get("LINK_LIBRARIES", "")) if not t.startswith("-Wl,-rpath")]
+    libs = [relocate_flag(t) for t in shlex.split(link.get("LINK_LIBRARIES", "")) if not t.startswith("-Wl,-rpath")]
     lib_dirs = ["-Wl,-rpath," + os.path.dirname(t) for t in libs if t.endswith(".so")]
     out_lib = os.path.join(args.out_dir, "libtideflow.so")
     cmd = ([args.cxx, "-shared", "-fPIC"] + flags + ["-Wl,-soname,libtideflow.so", "-o", out_lib] + objects + libs
