@@ -12,7 +12,8 @@
 #
 # The dev build (python/tideflow/_core*.so) is untouched: the ASan build is staged in build-asan/py, a copy
 # of python/ with the sanitized libraries, and Python runs it with the sanitizer runtimes preloaded (the
-# interpreter itself is not instrumented). Leak detection is off (CPython keeps interned objects until
+# interpreter itself is not instrumented); pytest runs with -s, since a sanitizer report ends the process and
+# pytest's capture would lose it. Leak detection is off (CPython keeps interned objects until
 # exit); every UBSan finding is fatal. JOBS=n sets the build's parallelism (default: nproc).
 # The build type is RelWithDebInfo because CMakeLists.txt pins Release's flags to -O3: -O1 compiles the
 # instrumented core in about half the time and keeps ASan's reports exact.
@@ -44,7 +45,7 @@ asan)
   ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allocator_may_return_null=1:handle_segv=1:detect_stack_use_after_return=0" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
   PYTHONPATH="$ROOT/build-asan/py" TIDEFLOW_SANITIZED=asan \
-    python -m pytest -q -p no:cacheprovider "$@"
+    python -m pytest -q -s -rs -p no:cacheprovider "$@"
   ;;
 tsan)
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -DNDEBUG" \
@@ -87,7 +88,7 @@ ci)
   PRELOAD="$($CXX_BIN -print-file-name=libasan.so) $($CXX_BIN -print-file-name=libubsan.so)"
   [ $# -gt 0 ] || set -- tests/test_session.py tests/test_graph.py tests/test_c_api.py tests/test_fuzz_findings.py tests/test_reliability.py
   LD_PRELOAD="$PRELOAD" PYTHONPATH="$ROOT/build-san-ci/py" TIDEFLOW_SANITIZED=asan \
-    python -m pytest -q -p no:cacheprovider "$@"
+    python -m pytest -q -s -rs -p no:cacheprovider "$@"
   ;;
 *)
   echo "usage: $0 asan [pytest args...] | tsan [rounds] | ci [pytest args...]" >&2
