@@ -65,7 +65,8 @@ ci)
   BASE="${TIDEFLOW_SAN_BASE:-$(dirname "$(ls -d build/*/build.ninja build-dev/build.ninja 2>/dev/null | head -1)")}"
   FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
   python tools/sanitize_subset.py "$BASE" build-san-ci --flags "$FLAGS" --jobs "$JOBS"
-  nm -D build-san-ci/libtideflow.so | grep -q __asan_report || { echo "build-san-ci: not instrumented" >&2; exit 1; }
+  # (grep reads all of nm's output: with -q, nm could die of SIGPIPE and pipefail would fail the check)
+  nm -D build-san-ci/libtideflow.so | grep __asan_report >/dev/null || { echo "build-san-ci: not instrumented" >&2; exit 1; }
   # The Python package built with those objects: in place (python/tideflow) or installed by pip.
   if grep -q "TIDEFLOW_INPLACE:BOOL=ON" "$BASE/CMakeCache.txt"; then
     PKG="$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$BASE/CMakeCache.txt")/python/tideflow"
