@@ -243,7 +243,8 @@ bool skinny_float(const float*, const float*, float*, int64_t, int64_t, int64_t,
 // transposed B, so dy @ W^T runs as its transpose W dy^T, W's rows being its A rows: dy is transposed
 // before (small) and the [n, m] result after. That pays only when k is long enough to hide the two
 // transposes (at k = 512 and m = 64 it lost), hence the tighter bounds. The weight gradient x^T dy (k the
-// batch) stays on OpenBLAS: the tile kernel was slower there (5.3 ms against 4.9). Each element of C sums
+// batch) stays on OpenBLAS: the tile kernel was slower there (5.3 ms against 4.9), and with B's panels
+// copied dense first only 2% faster (the product is bound by writing its 12.8 MB result). Each element of C sums
 // its products in the tile kernel's fixed order whatever the cut among threads, so the result does not
 // depend on the thread count; it differs from OpenBLAS's in the last bits (a different summation order).
 // Only where the AVX-512 kernel runs (the one measured); TIDEFLOW_DENSE_TILE=0 keeps OpenBLAS (tests
