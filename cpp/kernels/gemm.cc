@@ -272,15 +272,19 @@ void transpose_into(const float* src, int64_t ld_src, float* dst, int64_t ld_dst
 }
 
 // Per-thread buffers for the transposes (Note [kernel scratch] in ops/conv_util.h: a product never waits
-// for other work while it holds one, so a thread never hands its buffer to a second user).
-float* transpose_scratch(size_t n, int slot) {
+// for other work while it holds one, so a thread never hands its buffer to a second user). Only buffers
+// up to kKeptScratch floats are kept between calls; a larger one (a wide output layer's) lives in `own`
+// for this call alone.
+constexpr size_t kKeptScratch = size_t(1) << 20;
+
+float* transpose_scratch(size_t n, int slot, std::vector<float>& own) {
+  if (n > kKeptScratch) {
+    own.resize(n);
+    return own.data();
+  }
   thread_local std::vector<float> bufs[2];
   std::vector<float>& b = bufs[slot];
-  if (b.size() < n) {
-    b.clear();
-    b.shrink_to_fit();
-    b.resize(n);
-  }
+  if (b.size() < n) b.resize(n);
   return b.data();
 }
 
@@ -298,9 +302,10 @@ bool tile_float(const float* a, const float* b, float* c, int64_t m, int64_t n, 
   }
   if (m > kTileMaxRowsT || n < kTileMinColsT || k < kTileMinDepthT) return false;
   // C^T[n, m] = B[n, k] A^T[k, m]: rows of C^T (columns of C) are cut among the threads.
-  float* at = transpose_scratch((size_t)(k * m), 0);
+  std::vector<float> own_at, own_ct;
+  float* at = transpose_scratch((size_t)(k * m), 0, own_at);
   transpose_into(a, k, at, m, m, k);
-  float* ct = transpose_scratch((size_t)(n * m), 1);
+  float* ct = transpose_scratch((size_t)(n * m), 1, own_ct);
   split(n, n >= 32 * parts ? parts : 1, 16, [&](int64_t lo, int64_t hi) {
     tilegemm::sgemm(false, hi - lo, m, k, b + lo * k, k, at, m, ct + lo * m, m, false);
     transpose_into(ct + lo * m, m, c + lo, n, hi - lo, m);
