@@ -31,11 +31,13 @@ namespace {
 // half of each step to one partner thread that, once woken, polls a generation counter with `pause`
 // between reads; handing over is a store on one side and a compare-and-swap on the other.
 //
-// Bounds: the partner polls only for kPartnerSpin after its last task (a step's gaps, and the gap
-// between a forward loop and its gradient loop, are shorter), and stops at once when the thread pool
-// has queued work (the partner then leaves the core to the pool); then it sleeps on a condition
-// variable until the next pair wakes it. So an idle process has no core spinning ~0.2 ms after its
-// last pair.
+// Bounds: the partner polls only for kPartnerSpin of its own running time after its last task (a
+// step's gaps, and the gap between a forward loop and its gradient loop, are shorter; time it spends
+// preempted does not count), and stops at once when the thread pool has queued work (the partner then
+// leaves the core to the pool); then it sleeps on a condition variable until the next pair wakes it.
+// So an idle process has no core spinning once the partner has polled 0.2 ms after its last pair. On
+// a busy machine the scheduler may put the woken partner on its caller's CPU, where polling only
+// delays the caller: there it yields between polls.
 //
 // Never a hang and never a wrong split: a task is claimed by a compare-and-swap of its generation, by
 // the partner or, once the caller's own half is done, by the caller, whichever comes first; the caller
@@ -43,6 +45,7 @@ namespace {
 // with another caller's pair runs both halves itself. Which thread runs a half never changes what it
 // computes, so results do not depend on the partner's timing.
 constexpr auto kPartnerSpin = std::chrono::microseconds(200);
+constexpr auto kPreempted = std::chrono::microseconds(50);
 
 using Clock = std::chrono::steady_clock;
 
@@ -95,7 +98,11 @@ struct Partner {
       }
       wakes.fetch_add(1, std::memory_order_relaxed);
       polling.store(true, std::memory_order_seq_cst);
-      auto idle_since = Clock::now();
+      // Idle time counts only while this thread runs: a gap between two clock reads (every 32 polls,
+      // ~1 us) of over kPreempted means the thread was preempted, and a preempted partner that gets
+      // its core back finds the caller's next half sooner polling than asleep.
+      auto last = Clock::now();
+      Clock::duration idle{0};
       for (unsigned n = 1;; ++n) {
         const uint64_t g = posted.load(std::memory_order_acquire);
         if (g != taken.load(std::memory_order_relaxed) && claim(g)) {
@@ -107,13 +114,17 @@ struct Partner {
           }
           partner_runs.fetch_add(1, std::memory_order_relaxed);
           finished.store(g, std::memory_order_release);
-          idle_since = Clock::now();
+          last = Clock::now();
+          idle = Clock::duration(0);
           n = 0;
           continue;
         }
         // The clock and the pool's queue are read every 32 polls (~1 us): the reads cost more than a poll.
         if (n % 32 == 0) {
-          if (Clock::now() - idle_since > kPartnerSpin || ThreadPool::global().has_queued()) break;
+          const auto now = Clock::now();
+          if (now - last < kPreempted) idle += now - last;
+          last = now;
+          if (idle > kPartnerSpin || ThreadPool::global().has_queued()) break;
           // On the caller's own CPU (a busy machine: the scheduler put the woken partner beside its
           // waker) polling only takes time from the caller: let it run.
           if (current_cpu() == caller_cpu.load(std::memory_order_relaxed)) std::this_thread::yield();
@@ -126,6 +137,8 @@ struct Partner {
     }
   }
 };
+
+std::atomic<bool> g_force_partner{false};
 
 Partner& partner() {
   static Partner* p = new Partner();  // leaked on purpose, as the pool: the thread outlives static destructors
@@ -154,6 +167,13 @@ void run_pair_tasks(PairTask mine, PairTask theirs) {
   } catch (...) {
     mine_error = std::current_exception();
   }
+  if (g_force_partner.load(std::memory_order_relaxed)) {
+    // Tests: leave the half to the partner, waking it for as long as it is not polling.
+    while (p.taken.load(std::memory_order_acquire) != g) {
+      if (!p.polling.load(std::memory_order_seq_cst)) p.wake_up();
+      std::this_thread::yield();
+    }
+  }
   if (p.claim(g)) {
     p.caller_runs.fetch_add(1, std::memory_order_relaxed);
     try {
@@ -180,5 +200,6 @@ void run_pair_tasks(PairTask mine, PairTask theirs) {
 long long pair_partner_runs() { return partner().partner_runs.load(); }
 long long pair_caller_runs() { return partner().caller_runs.load(); }
 long long pair_partner_wakes() { return partner().wakes.load(); }
+void set_pair_force_partner(bool on) { g_force_partner.store(on); }
 
 }  // namespace tideflow

@@ -30,5 +30,7 @@ void run_pair(A&& mine, B&& theirs) {
 TF_API long long pair_partner_runs();
 TF_API long long pair_caller_runs();
 TF_API long long pair_partner_wakes();
+// For tests: every `theirs` waits for the partner (on a busy machine whether it takes one is luck).
+TF_API void set_pair_force_partner(bool on);
 
 }  // namespace tideflow

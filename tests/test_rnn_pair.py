@@ -52,18 +52,20 @@ CASES = [((64, 3, 28, 128), tf.float32, "basic", "w"),
 @pytest.mark.parametrize("shape,dtype,cell_kind,wrt", CASES)
 def test_pair_gives_the_one_thread_bits(shape, dtype, cell_kind, wrt):
     one = _run(1, shape, dtype, cell_kind, wrt)[0]
-    partner_before = _core._pair_runs()[0]
-    # Which thread runs a half depends on timing (the partner may be asleep or preempted); every run must
-    # give the same bits, and on some run the partner must have taken halves.
-    for attempt in range(20):
-        for two in _run(2, shape, dtype, cell_kind, wrt, runs=3):
-            assert len(two) == len(one)
-            for a, b in zip(one, two):
-                np.testing.assert_array_equal(a, b)
-        if _core._pair_runs()[0] > partner_before:
-            break
-    else:
-        pytest.fail("the partner thread never took a half of a step")
+    # Which thread runs a half depends on timing (the partner may be asleep or preempted): every run must
+    # give the same bits, with the halves left to the partner and with whoever comes first.
+    _core._pair_force_partner(True)
+    try:
+        before = _core._pair_runs()
+        forced = _run(2, shape, dtype, cell_kind, wrt)
+        after = _core._pair_runs()
+    finally:
+        _core._pair_force_partner(False)
+    assert after[0] > before[0] and after[1] == before[1], (before, after)  # the partner ran every half
+    for two in forced + _run(2, shape, dtype, cell_kind, wrt, runs=3):
+        assert len(two) == len(one)
+        for a, b in zip(one, two):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_one_thread_never_pairs():
