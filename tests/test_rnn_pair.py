@@ -91,3 +91,27 @@ def test_partner_stops_spinning_after_the_loop_and_threads_stay_flat():
     for _ in range(3):
         _run(2, (64, 2, 28, 128))
     assert _threads() <= threads
+
+
+def test_two_loops_at_once_share_one_partner():
+    """Two sessions' loops in two Python threads: one holds the partner, the other's pairs run both halves
+    on its own thread; both give the one-thread bits."""
+    import threading
+    shape = (64, 3, 28, 128)
+    one = _run(1, shape)[0]
+    results, errors = [], []
+
+    def work():
+        try:
+            results.extend(_run(2, shape, runs=3))
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors and len(results) == 6
+    for two in results:
+        for a, b in zip(one, two):
+            np.testing.assert_array_equal(a, b)
