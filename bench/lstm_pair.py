@@ -3,7 +3,9 @@
 prints per step the wall time, the process's CPU time, each thread's CPU time (from /proc/self/task, by
 thread name: the partner is "tideflow-pair", pool workers "python"), the share of the pair halves the
 partner took (the rest its callers ran themselves because the partner was asleep or preempted) and how
-often the partner was woken from sleep (once a step when it sleeps only after the gradient loop).
+often the partner was woken from sleep (once a step when it sleeps only after the gradient loop) and how
+often a caller waited over 0.5 ms for a preempted partner (each such straggler stops the pairing for a
+while: Note [spinning partner]).
 
     python bench/lstm_pair.py --rounds 7 --steps 50 [--pin]
 
@@ -59,9 +61,9 @@ def worker(threads, pin):
         for key, v in th1.items():
             name = "main" if key[1] == os.getpid() else key[0]
             per[name] = per.get(name, 0.0) + (v - th0.get(key, 0.0))
-        partner, caller, wakes = (p1[i] - p0[i] for i in range(3))
+        partner, caller, wakes, stragglers = (p1[i] - p0[i] for i in range(4))
         print(json.dumps([w / n, c / n, {k: v / n for k, v in per.items()}, partner / max(1, partner + caller),
-                          wakes / n]), flush=True)
+                          wakes / n, stragglers]), flush=True)
 
 
 def main():
@@ -102,9 +104,10 @@ def main():
         med = lambda f: statistics.median(f(x) for x in r) * 1e3  # noqa: E731
         per = ", ".join("%s %.2f" % (k, med(lambda x: x[2].get(k, 0.0))) for k in names)
         print("threads %d: wall %.2f ms/step, CPU %.2f (per thread: %s), partner took %.0f%% of the halves, "
-              "woken %.1f times a step" % (t, med(lambda x: x[0]), med(lambda x: x[1]), per,
-                                           100 * statistics.median(x[3] for x in r),
-                                           statistics.median(x[4] for x in r)))
+              "woken %.1f times a step, %d stragglers in all" % (t, med(lambda x: x[0]), med(lambda x: x[1]), per,
+                                                                100 * statistics.median(x[3] for x in r),
+                                                                statistics.median(x[4] for x in r),
+                                                                sum(x[5] for x in r)))
 
 
 if __name__ == "__main__":

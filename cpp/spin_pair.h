@@ -25,11 +25,12 @@ void run_pair(A&& mine, B&& theirs) {
 }
 
 // For tests and benchmarks, since the process started: how many `theirs` the partner thread ran, how
-// many the callers ran themselves because the partner did not take them, and how often the partner
-// was woken from its sleep.
+// many the callers ran themselves because the partner did not take them, how often the partner was
+// woken from its sleep, and how often a caller waited for a preempted partner (Note [spinning partner]).
 TF_API long long pair_partner_runs();
 TF_API long long pair_caller_runs();
 TF_API long long pair_partner_wakes();
+TF_API long long pair_stragglers();
 // For tests: every `theirs` waits for the partner (on a busy machine whether it takes one is luck).
 TF_API void set_pair_force_partner(bool on);
 
