@@ -49,8 +49,8 @@ namespace {
 // A straggling partner: on a machine with more runnable threads than cores, the partner may be preempted
 // holding a half, and its caller then waits a time slice (milliseconds) for a 50 us half: with a loop's
 // ~100 hand-overs a step, two threads would be slower than one. So a wait over kStraggler makes pairs run
-// on their callers for kBackOff, doubled for each straggler in a row (up to 1.3 s), and 4096 pairs
-// without one reset the back-off. On idle cores no wait comes near 0.5 ms.
+// on their callers for 20 ms, doubled for each straggler in a row (up to 1.3 s), and 4096 pairs without
+// one reset the back-off. On idle cores no wait comes near 0.5 ms.
 constexpr auto kPartnerSpin = std::chrono::microseconds(200);
 constexpr auto kStraggler = std::chrono::microseconds(500);
 constexpr auto kBackOff = std::chrono::milliseconds(10);
