@@ -5,7 +5,7 @@
 //   g++ -O2 -std=c++17 -Icpp bench/cpp/pair_products.cc -Lpython/tideflow -ltideflow -L$L -lscipy_openblas \
 //       -Wl,-rpath,$PWD/python/tideflow:$L -o /tmp/pair_products && /tmp/pair_products [--pin]
 // --pin puts the partner on CPU 1 and this thread on CPU 0 (a busy machine's scheduler tends to put the
-// woken partner beside its caller, where it cannot help).
+// woken partner beside its caller, where it cannot help) and leaves every half to the partner.
 #include <sched.h>
 
 #include <algorithm>
@@ -34,9 +34,8 @@ int main(int argc, char** argv) {
   scipy_openblas_set_num_threads(1);
   if (argc > 1 && !std::strcmp(argv[1], "--pin")) {
     pin(0);
-    set_pair_force_partner(true);
+    set_pair_force_partner(true);  // and leave every half to it (no back-off): the min is the concurrent time
     run_pair([] {}, [] { pin(1); });
-    set_pair_force_partner(false);
   }
   const int B = 64, K = 156, N = 512, P = 128, I = 28;
   std::vector<float> xh(B * K, 0.5f), w(K * N, 0.25f), icfo(B * N), g(B * N, 0.1f), dw(K * N), dh(B * P);
