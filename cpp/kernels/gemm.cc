@@ -336,4 +336,23 @@ void gemm(const double* a, const double* b, double* c, int64_t m, int64_t n, int
   blas_product<double>(scipy_cblas_dgemm, scipy_cblas_dgemv, a, b, c, m, n, k, ta, tb, threads, alpha, beta);
 }
 
+template <class T, class Gemm>
+void blas_cols(Gemm gemm_fn, const T* a, const T* b, T* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+               int64_t j0, int64_t j1) {
+  if (j1 <= j0) return;
+  keep_blas_single_threaded();
+  gemm_fn(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, (int)m, (int)(j1 - j0), (int)k, T(1), a,
+          (int)(ta ? m : k), tb ? b + j0 * k : b + j0, (int)(tb ? k : n), T(0), c + j0, (int)n);
+}
+
+void gemm_cols(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+               int64_t j0, int64_t j1) {
+  blas_cols<float>(scipy_cblas_sgemm, a, b, c, m, n, k, ta, tb, j0, j1);
+}
+
+void gemm_cols(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+               int64_t j0, int64_t j1) {
+  blas_cols<double>(scipy_cblas_dgemm, a, b, c, m, n, k, ta, tb, j0, j1);
+}
+
 }  // namespace tideflow
