@@ -163,12 +163,30 @@ NB_MODULE(_core, m) {
              }
              return tensors_to_py(out);
            })
+      // Session.run's cached path (python framework/session.py): the fetches' and feeds' analysis once.
+      .def("prepare",
+           [](Session& s, const std::vector<OutKey>& feeds, const std::vector<OutKey>& fetches,
+              const std::vector<int>& targets) {
+             return s.prepare(outputs_of(s.graph(), feeds), outputs_of(s.graph(), fetches), nodes_of(s.graph(), targets));
+           })
+      .def("run_prepared",
+           [](Session& s, const Prepared& p, nb::list feed_values) {
+             std::vector<Tensor> vals = tensors_from_py(feed_values);
+             std::vector<Tensor> out;
+             {
+               nb::gil_scoped_release r;
+               out = s.run(p, std::move(vals));
+             }
+             return tensors_to_py(out);
+           })
       .def("close", &Session::close)
       .def_prop_ro("closed", &Session::closed)
       .def("variable_value", [](Session& s, int id) -> nb::object {
         Tensor t = s.state().var(s.graph().node(id)).read();
         return t.valid() ? tensor_to_py(t) : nb::none();
       });
+
+  nb::class_<Prepared>(m, "Prepared");
 
   nb::class_<PyCallable>(m, "Callable")
       .def("__call__", [](PyCallable& c, nb::list feed_values) {

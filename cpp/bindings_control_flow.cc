@@ -1,9 +1,11 @@
 // Python's view of control-flow frames (Note [frames] in graph.h): tideflow.ops.control_flow_ops traces a
 // branch or loop body inside a new frame, records what the frame returns and asks for its captures.
 #include <nanobind/stl/pair.h>
+#include <nanobind/stl/tuple.h>
 
 #include "bindings_util.h"
 #include "ops/control_flow.h"
+#include "spin_pair.h"
 
 namespace tideflow_py {
 
@@ -26,6 +28,13 @@ std::vector<Output> outputs(Graph& g, const std::vector<OutKey>& keys) {
 }  // namespace
 
 void bind_control_flow(nb::module_& m) {
+  // Tests and bench/lstm_pair.py: how many halves of loop steps the spinning partner ran, how many their
+  // callers took back, how often the partner was woken, how often a caller waited for a preempted partner
+  // (Note [spinning partner] in spin_pair.cc).
+  m.def("_pair_runs", [] {
+    return std::make_tuple(pair_partner_runs(), pair_caller_runs(), pair_partner_wakes(), pair_stragglers());
+  });
+  m.def("_pair_force_partner", &set_pair_force_partner);
   m.def("new_frame", [](Graph& g, const std::string& kind) { return g.new_frame(kind); });
   m.def("current_frame", [](Graph& g) { return g.current_frame(); });
   m.def("set_current_frame", [](Graph& g, int id) { g.set_current_frame(id); });

@@ -15,7 +15,8 @@ using tideflow::dist::Controller;
 
 void bind_mpi(nb::module_& m) {
   m.def("_hvd_start", [](const std::map<std::string, int64_t>& h, int rank, int size, int64_t fusion_threshold,
-                         double cycle_time_ms, double stall_warning_s, double stall_shutdown_s) {
+                         double cycle_time_ms, double stall_warning_s, double stall_shutdown_s,
+                         const std::vector<uintptr_t>& shm_regions, size_t shm_region_bytes) {
     tideflow::dist::MpiHandles mh;
     auto get = [&](const char* k) {
       auto it = h.find(k);
@@ -39,9 +40,12 @@ void bind_mpi(nb::module_& m) {
     o.cycle_time_ms = cycle_time_ms;
     o.stall_warning_s = stall_warning_s;
     o.stall_shutdown_s = stall_shutdown_s;
+    for (uintptr_t a : shm_regions) o.shm_regions.push_back(reinterpret_cast<void*>(a));
+    o.shm_region_bytes = shm_region_bytes;
     Controller::global().start(mh, rank, size, o);
     return Controller::global().library();
-  });
+  }, "handles"_a, "rank"_a, "size"_a, "fusion_threshold"_a, "cycle_time_ms"_a, "stall_warning_s"_a,
+     "stall_shutdown_s"_a, "shm_regions"_a = std::vector<uintptr_t>(), "shm_region_bytes"_a = 0);
   m.def("_hvd_shutdown", [](const std::string& reason) {
     nb::gil_scoped_release release;  // waits for the other ranks' last round
     return Controller::global().shutdown(reason);
@@ -49,7 +53,7 @@ void bind_mpi(nb::module_& m) {
   m.def("_hvd_running", [] { return Controller::global().running(); });
   m.def("_hvd_stats", [] {
     auto s = Controller::global().stats();
-    return std::map<std::string, int64_t>{{"rounds", s.rounds}, {"tensors", s.tensors}, {"mpi_calls", s.mpi_calls},
+    return std::map<std::string, int64_t>{{"rounds", s.rounds}, {"tensors", s.tensors}, {"mpi_calls", s.mpi_calls}, {"shm_calls", s.shm_calls},
                                           {"fused_tensors", s.fused_tensors}, {"bytes", s.bytes},
                                           {"negotiation_us", s.negotiation_us}, {"data_us", s.data_us}};
   });

@@ -50,7 +50,7 @@ struct RunState {
 
   void take_inputs(const PlanNode& pn, std::vector<Tensor>& inputs) {
     Node& n = *pn.node;
-    inputs.resize(pn.in_slots.size());
+    if (inputs.size() != pn.in_slots.size()) inputs.resize(pn.in_slots.size());
     for (size_t i = 0; i < pn.in_slots.size(); ++i) {
       int s = pn.in_slots[i];
       if (s < 0) inputs[i] = pn.in_vars.empty() || !pn.in_vars[i] ? Tensor() : read_variable(*pn.in_vars[i], n);
@@ -72,6 +72,7 @@ struct RunState {
     for (int i = 0; i < pn.num_outputs; ++i) {
       if (!outputs[i].valid()) throw with_node(n, "kernel produced no output " + std::to_string(i));
       if (reads[pn.out_slot + i] > 0) slots[pn.out_slot + i] = std::move(outputs[i]);
+      else outputs[i] = Tensor();
     }
   }
 
@@ -79,8 +80,12 @@ struct RunState {
     const PlanNode& pn = plan.nodes[pi];
     Node& n = *pn.node;
     take_inputs(pn, inputs);
-    outputs.clear();
-    outputs.resize(pn.num_outputs);
+    // The vectors keep their size from node to node (in a chain it rarely changes) and hold only empty
+    // tensors between nodes: clear() + resize() would construct every element again through a call.
+    if (outputs.size() != (size_t)pn.num_outputs) {
+      outputs.clear();
+      outputs.resize(pn.num_outputs);
+    }
     KernelCtx ctx{n, inputs, outputs, state, threads};
     ctx.fused = pn.fused;
     ctx.parallel = allow_parallel;
@@ -103,7 +108,7 @@ struct RunState {
       throw with_node(n, e.what());
     }
     store_outputs(pn, outputs);
-    inputs.clear();
+    for (Tensor& t : inputs) t = Tensor();  // drop the references now: the last one frees the memory
   }
 };
 

@@ -58,9 +58,11 @@ Prepared Session::prepare(const std::vector<Output>& feeds, const std::vector<Ou
         if (feeds[i] == feeds[j])
           throw invalid_argument("tensor '" + feeds[i].node->name + ":" + std::to_string(feeds[i].index) +
                                  "' is fed twice");
-  std::vector<Output> cfetches = canonical(fetches, output_less, &p.fetch_pos);
-  std::vector<Node*> ctargets = canonical(targets, [](Node* a, Node* b) { return a->id < b->id; }, nullptr);
-  p.plan = cached_plan(cfeeds, cfetches, ctargets);
+  p.fetches = canonical(fetches, output_less, &p.fetch_pos);
+  p.targets = canonical(targets, [](Node* a, Node* b) { return a->id < b->id; }, nullptr);
+  p.feeds = std::move(cfeeds);
+  p.edge_version = graph_->edge_version();  // before the plan: a change meanwhile makes p stale, never wrong
+  p.plan = cached_plan(p.feeds, p.fetches, p.targets);
   return p;
 }
 
@@ -127,9 +129,12 @@ static std::string uninitialized_in(const Plan& plan, Resources& st) {
 std::vector<Tensor> Session::run(const Prepared& p, std::vector<Tensor> feed_values) {
   if (closed_) throw Error(ErrorCode::Cancelled, "Attempted to use a closed Session.");
   if (feed_values.size() != p.feed_pos.size()) throw invalid_argument("wrong number of feed values");
-  std::vector<Tensor> feeds(p.plan->feed_slots.size());
+  const Plan* plan = p.plan.get();
+  std::shared_ptr<const Plan> replanned;
+  if (graph_->edge_version() != p.edge_version) plan = (replanned = cached_plan(p.feeds, p.fetches, p.targets)).get();
+  std::vector<Tensor> feeds(plan->feed_slots.size());
   for (size_t i = 0; i < feed_values.size(); ++i) feeds[p.feed_pos[i]] = std::move(feed_values[i]);
-  std::vector<Tensor> out = run_plan(*p.plan, std::move(feeds));
+  std::vector<Tensor> out = run_plan(*plan, std::move(feeds));
   std::vector<Tensor> res(p.fetch_pos.size());
   for (size_t i = 0; i < res.size(); ++i) res[i] = out[p.fetch_pos[i]];
   return res;

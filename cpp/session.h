@@ -25,11 +25,16 @@ struct TF_API SessionOptions {
 // (node id, output) and duplicates removed, so [a, b] and [b, a] share one plan. A Prepared binds one
 // caller's order to that plan. The cache keeps the `plan_cache_capacity` most recently used plans and is
 // emptied when the graph's edges change (Graph::edge_version), since a new control edge can change what a
-// cached plan must run; new nodes alone cannot.
+// cached plan must run; new nodes alone cannot. A Prepared keeps its plan and the edge version it was built
+// at, so a caller that holds it (make_callable, Session.run's per-fetch cache in Python) skips the key and
+// the cache lookup on every run; after an edge change its run goes through the cache again.
 struct TF_API Prepared {
   std::shared_ptr<const Plan> plan;
   std::vector<int> feed_pos;   // the caller's feed i is the plan's feed feed_pos[i]
   std::vector<int> fetch_pos;  // the caller's fetch i is the plan's fetch fetch_pos[i]
+  std::vector<Output> feeds, fetches;  // canonical: what `plan` was built for
+  std::vector<Node*> targets;
+  uint64_t edge_version = 0;
 };
 
 // Runs pruned subgraphs of a graph. Thread-safe: many threads may call run() at once.

@@ -200,6 +200,30 @@ def collectives():
         # the dense average of rank 0's and rank 1's gradients, applied with rate 1
         np.testing.assert_allclose(w[:, 0], [-0.5, -1.0, 0.0, -1.5])
 
+    # Ranks on one machine reduce in a shared window (Note [shared-memory allreduce]) unless TIDEFLOW_HVD_SHM=0:
+    # its results are MPI's own, bit for bit, for buffers of several 4 MB pieces with odd sizes, fed (reduced
+    # into a new output) and computed (reduced in the fusion buffer), NaNs included where MPI defines the
+    # result (a sum or product; which rank's NaN or number a min/max keeps depends on MPICH's algorithm).
+    from mpi4py import MPI
+    shm_before = hvd._stats()["shm_calls"]
+    with tf.Graph().as_default():
+        for dtype in (np.float32, np.float64, np.int32, np.int64):
+            x = value(r, (1_500_001,), dtype)
+            if dtype in (np.float32, np.float64):
+                x[::7] = np.nan if r == 0 else x[::7]
+                x[3::11] = np.nan if r == 1 else x[3::11]
+            p = tf.placeholder(dtype, x.shape)
+            with tf.Session() as sess:
+                for op, mop in ((hvd.Sum, MPI.SUM), (hvd.Min, MPI.MIN), (hvd.Max, MPI.MAX), (hvd.Product, MPI.PROD)):
+                    xs = x if op in (hvd.Sum, hvd.Product) else np.where(x != x, 0, x).astype(dtype)
+                    want = np.empty_like(xs)
+                    MPI.COMM_WORLD.Allreduce(xs, want, op=mop)
+                    for t in (hvd.allreduce(p, op=op), hvd.allreduce(p * 1, op=op)):
+                        got = sess.run(t, {p: xs})
+                        np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8), err_msg=str((dtype, op)))
+    used = hvd._stats()["shm_calls"] - shm_before
+    assert used == (0 if os.environ.get("TIDEFLOW_HVD_SHM") == "0" else 32), used
+
     # A large fed input is reduced into an output buffer that is reused once nobody holds it: results the
     # caller keeps never change.
     with tf.Graph().as_default():

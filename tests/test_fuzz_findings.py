@@ -17,6 +17,7 @@ import time
 import pytest
 
 import tideflow as tf
+from conftest import SANITIZED
 
 _TIDEFLOW_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__)))
 T = 10**12
@@ -118,7 +119,9 @@ def test_empty_outputs_over_huge_extents_finish_at_once():
     env = dict(os.environ, PYTHONPATH=_TIDEFLOW_PARENT)
     proc = subprocess.Popen([sys.executable, "-c", _SCRIPT % EMPTY_OVER_HUGE], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
-    per_case = 60.0  # each case takes milliseconds; a minute is a hang even on a loaded machine
+    # Each case takes milliseconds; a minute is a hang even on a loaded machine. The first wait includes
+    # importing tideflow, which under a sanitizer (instrumented core, preloaded runtimes) takes far longer.
+    per_case = 300.0 if SANITIZED else 60.0
     started, outcomes = None, {}
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
@@ -198,3 +201,29 @@ def test_tile_output_dims_that_overflow_int64():
             with pytest.raises(tf.errors.InvalidArgumentError, match="overflows"):
                 s.run(y, {m: [2**62, 1]})
             assert s.run(y, {m: [2, 1]}).shape == (80, 2)
+
+
+def test_strided_slice_masks_are_int32_and_ranks_may_pass_64():
+    """UBSan (tools/sanitize.sh asan, in tests/test_attr_audit.py) found StridedSlice's shape function
+    computing `ellipsis_mask - 1` on -2**63; the masks' bits were `1LL << i`, undefined from the 64th sparse
+    index or dense dim on. TensorFlow reads the masks as int32 (Note [slice masks are int32])."""
+    import numpy as np
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [2, 3])
+        for attr, v in (("ellipsis_mask", -2**63), ("begin_mask", 2**31), ("shrink_axis_mask", -2**31 - 1)):
+            with pytest.raises(ValueError, match="%s has value %d out of range for an int32" % (attr, v)):
+                tf.strided_slice(x, [0], [1], [1], **{attr: v})
+        # -2**31 is an int32: its one bit (31) names no index of a 1-index spec, as an implicit ellipsis.
+        y = tf.strided_slice(x, [0], [1], [1], ellipsis_mask=-2**31)
+        assert y.shape.as_list() == [1, 3]
+        # 70 indices: bits 0..31 are new axes, the 38 after them index a rank-2 tensor.
+        with pytest.raises(ValueError, match="Index out of range"):
+            tf.strided_slice(x, [0] * 70, [1] * 70, [1] * 70, new_axis_mask=-1)
+        v = tf.placeholder(tf.float32, [3])
+        big = tf.reshape(v, [1] * 69 + [3])  # rank 70: dense masks past bit 63 (NumPy stops at 64 dims)
+        z = tf.strided_slice(big, [0] * 70, [1] * 69 + [2], [1] * 70, end_mask=1 << 5)
+        assert z.shape.as_list() == [1] * 69 + [2]
+        with tf.Session() as s:
+            xv = np.arange(6, dtype=np.float32).reshape(2, 3)
+            assert s.run(y, {x: xv}).tolist() == [[0.0, 1.0, 2.0]]
+            assert s.run(tf.reshape(z, [-1]), {v: [5.0, 6.0, 7.0]}).tolist() == [5.0, 6.0]

@@ -136,9 +136,12 @@ def test_a_launcher_of_another_mpi_is_refused():
 
 
 @needs_mpi
-def test_collectives_against_numpy_on_two_ranks(tmp_path):
+@pytest.mark.parametrize("shm", ["1", "0"], ids=["shared_window", "mpi_messages"])
+def test_collectives_against_numpy_on_two_ranks(tmp_path, monkeypatch, shm):
     # allreduce (5 ops x 4 dtypes x 5 shapes), allgather with unequal first dimensions, broadcast, scale
-    # factors, bools, IndexedSlices, fusion, gradients, mismatched shapes and dtypes, objects.
+    # factors, bools, IndexedSlices, fusion, gradients, mismatched shapes and dtypes, objects; large
+    # allreduces against mpi4py's, with the shared-memory path and without it.
+    monkeypatch.setenv("TIDEFLOW_HVD_SHM", shm)
     rc, out = _run([WORKER, "collectives", str(tmp_path)])
     assert rc == 0, out
     assert "rank 0: collectives ok" in out and "rank 1: collectives ok" in out, out

@@ -11,6 +11,7 @@ import os
 import threading
 
 import numpy as np
+import pytest
 
 import tideflow as tf
 
@@ -34,6 +35,7 @@ def _report(name, n, before, after):
           % (name, n, (after[2] - before[2]) / 2**20, before[0], after[0], before[1], after[1]))
 
 
+@pytest.mark.not_sanitized("ASan's quarantine of freed memory and its shadow pages grow resident memory")
 def test_many_runs_keep_memory_threads_fds_flat():
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [64, 64])
@@ -57,6 +59,7 @@ def test_many_runs_keep_memory_threads_fds_flat():
     assert after[0] <= before[0] and after[1] <= before[1], (before, after)
 
 
+@pytest.mark.not_sanitized("ASan's quarantine of freed memory and its shadow pages grow resident memory")
 def test_graph_session_filewriter_lifecycles_keep_memory_threads_fds_flat(tmp_path):
     def life(i):
         with tf.Graph().as_default() as g:

@@ -41,3 +41,35 @@ def test_ci_script_is_valid_and_budgets_the_tensorflow_run():
     assert subprocess.run(["bash", "-n", path]).returncode == 0
     text = open(path).read()
     assert "--group tf" in text and "could not import 'tensorflow" in text and "budget" in text
+
+
+def test_ci_runs_the_sanitizer_subset_and_its_linker_reads_build_ninja(tmp_path):
+    """.ci/run runs tools/sanitize.sh ci, which takes each source's flags and the link line from the
+    existing build's build.ninja (tools/sanitize_subset.py)."""
+    assert "tools/sanitize.sh ci" in open(os.path.join(ROOT, ".ci", "run")).read()
+    assert subprocess.run(["bash", "-n", os.path.join(ROOT, "tools", "sanitize.sh")]).returncode == 0
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    try:
+        import sanitize_subset
+    finally:
+        sys.path.pop(0)
+    (tmp_path / "build.ninja").write_text(
+        "build CMakeFiles/tideflow.dir/cpp/ops/nn.cc.o: CXX_COMPILER__tideflow_unscanned_Release /src/cpp/ops/nn.cc"
+        " || cmake_object_order_depends_target_tideflow\n"
+        "  DEFINES = -DTIDEFLOW_BUILDING\n  FLAGS = -O3 -DNDEBUG -std=gnu++17\n  INCLUDES = -I/src/cpp\n\n"
+        "build CMakeFiles/_core.dir/cpp/bindings.cc.o: CXX_COMPILER___core_unscanned_Release /src/cpp/bindings.cc\n"
+        "  FLAGS = -O3\n\n"
+        "build /src/python/tideflow/libtideflow.so: CXX_SHARED_LIBRARY_LINKER__tideflow_Release"
+        " CMakeFiles/tideflow.dir/cpp/ops/nn.cc.o | /blas/libscipy_openblas.so\n"
+        "  LINK_LIBRARIES = -Wl,-rpath,\"\\$$ORIGIN\"  /blas/libscipy_openblas.so  -ldl\n")
+    compiles, link = sanitize_subset.parse_build_ninja(str(tmp_path / "build.ninja"))
+    assert list(compiles) == ["cpp/ops/nn.cc"]
+    src, obj, v = compiles["cpp/ops/nn.cc"]
+    assert (src, obj) == ("/src/cpp/ops/nn.cc", "CMakeFiles/tideflow.dir/cpp/ops/nn.cc.o")
+    assert v["FLAGS"] == "-O3 -DNDEBUG -std=gnu++17" and v["INCLUDES"] == "-I/src/cpp"
+    assert link["objects"] == ["CMakeFiles/tideflow.dir/cpp/ops/nn.cc.o"]
+    assert "/blas/libscipy_openblas.so" in link["LINK_LIBRARIES"] and "$ORIGIN" in link["LINK_LIBRARIES"]
+    # pip's isolated build environment is gone after the install: the installed OpenBLAS stands in
+    gone = "/tmp/pip-build-env-gone/overlay/lib/python3.11/site-packages/scipy_openblas32/include"
+    assert os.path.isdir(sanitize_subset.relocate_flag("-I" + gone)[2:])
+    assert sanitize_subset.relocate_flag("-ldl") == "-ldl"

@@ -16,6 +16,7 @@ import pytest
 
 import tideflow as tf
 from tideflow import _core
+from conftest import SANITIZED
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -413,8 +414,12 @@ def test_fuzzer_short_run(tmp_path, backend, cases):
     untyped error fails the test with the command that replays it. Long runs:
     python tests/fuzz/run.py --minutes N [--backend eager]."""
     env = dict(os.environ, PYTHONPATH=_TIDEFLOW_PARENT)
+    # Under ASan the workers cannot limit their address space (ASan maps terabytes of shadow memory); the
+    # allocation cap (--cap-mb) still bounds what a case may ask for.
+    memory = ["--memory-gb", "0"] if SANITIZED else []
     r = subprocess.run([sys.executable, os.path.join(HERE, "fuzz", "run.py"), "--cases", str(cases), "--seed", "15",
-                        "--backend", backend, "--out", str(tmp_path), "--timeout", "60", "--quiet", "--no-minimize"],
+                        "--backend", backend, "--out", str(tmp_path), "--timeout", "60", "--quiet", "--no-minimize"]
+                       + memory,
                        env=env, capture_output=True, text=True, timeout=600)
     summary = json.load(open(tmp_path / "summary.json"))
     assert summary["cases"] == cases

@@ -1,6 +1,7 @@
-"""Note [LSTM steps on one thread] (cpp/ops/rnn.cc): a small LSTM step runs on the calling thread whatever the
-session's thread count, so a dynamic_rnn training step's numbers are the same bit for bit with one thread and
-with two; a step above the threshold still splits, and its numbers agree with one thread's to float
+"""Note [LSTM steps on one thread] (cpp/ops/rnn.cc): a small LSTM step never splits over the pool (it runs on
+the calling thread, or shares its work with the spinning partner, Note [LSTM steps on a pair]), so a dynamic_rnn
+training step's numbers are the same bit for bit with one thread and with two (tests/test_rnn_pair.py has more
+such cases); a step above the threshold still splits, and its numbers agree with one thread's to float
 rounding (a split product may round its last bits differently, as TensorFlow's do). Both against NumPy's
 forward values."""
 import numpy as np

@@ -205,6 +205,11 @@ void Controller::start(const MpiHandles& h, int rank, int size, const Controller
   rank_ = rank;
   size_ = size;
   opts_ = opts;
+  shm_.reset();
+  if (size > 1 && !opts.shm_regions.empty()) {
+    if ((int)opts.shm_regions.size() != size) throw invalid_argument("shared-memory regions: one per rank");
+    shm_ = std::make_unique<ShmAllreduce>(opts.shm_regions, rank, opts.shm_region_bytes);
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     queue_.clear();
@@ -248,6 +253,7 @@ bool Controller::shutdown(const std::string& reason) {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   running_ = false;
+  shm_.reset();  // before init's window is freed
   std::lock_guard<std::mutex> l(mu_);
   return !broken_;
 }
@@ -800,6 +806,16 @@ void Controller::execute(std::vector<std::string>& ready) {
   for (CollRequest* r : alone) run_allreduce_group({r}, false);
 }
 
+void Controller::allreduce(const void* send, void* recv, int64_t count, DType dt, MpiOp op) {
+  if (shm_ && ShmAllreduce::covers(dt, op)) {  // the same choice on every rank
+    shm_->allreduce(send, recv, count, dt, op);
+    std::lock_guard<std::mutex> l(mu_);
+    stats_.shm_calls++;
+  } else {
+    mpi_->allreduce(send, recv, count, dt, op);
+  }
+}
+
 void Controller::run_allreduce_group(const std::vector<CollRequest*>& group, bool fuse) {
   const CollRequest& first = *group[0];
   const DType dt = first.input.dtype();
@@ -819,7 +835,7 @@ void Controller::run_allreduce_group(const std::vector<CollRequest*>& group, boo
     if (pre != 1.0) scale(r.input.raw(), out.raw(), n, dt, pre);
     const bool in_place = pre != 1.0;
     if (pre != 1.0) trace("scale", (int64_t)out.nbytes());
-    mpi_->allreduce(in_place ? nullptr : r.input.raw(), out.raw(), n, dt, op);
+    allreduce(in_place ? nullptr : r.input.raw(), out.raw(), n, dt, op);
     trace("mpi", (int64_t)out.nbytes());
     if (post != 1.0) {
       scale(out.raw(), out.raw(), n, dt, post);
@@ -862,7 +878,7 @@ void Controller::run_allreduce_group(const std::vector<CollRequest*>& group, boo
     if (pad) std::memset(buf + offs[i] + r->input.nbytes(), 0, pad);
   }
   trace("copy_in", (int64_t)total_bytes);
-  mpi_->allreduce(nullptr, buf, total, dt, op);
+  allreduce(nullptr, buf, total, dt, op);
   trace("mpi", (int64_t)total_bytes);
   if (!fold && post != 1.0) {
     scale(buf, buf, total, dt, post);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "dist/mpi_api.h"
+#include "dist/shm_allreduce.h"
 #include "tensor.h"
 
 namespace tideflow {
@@ -47,6 +48,10 @@ struct ControllerOptions {
   double cycle_time_ms = 5;                       // longest wait for a round (HOROVOD_CYCLE_TIME)
   double stall_warning_s = 60;                    // HOROVOD_STALL_CHECK_TIME_SECONDS
   double stall_shutdown_s = 0;                    // give up after this long; 0: never
+  // Every rank's region of a shared window when all ranks share one machine (Note [shared-memory
+  // allreduce]); empty: allreduces go through MPI.
+  std::vector<void*> shm_regions;
+  size_t shm_region_bytes = 0;
 };
 
 // One timestamped event of the controller's work, recorded when tracing is on (Note [controller trace] in
@@ -63,6 +68,7 @@ struct ControllerStats {
   int64_t rounds = 0;        // negotiations
   int64_t tensors = 0;       // requests completed
   int64_t mpi_calls = 0;     // data-moving MPI calls
+  int64_t shm_calls = 0;     // allreduces done in the shared window instead (counted in mpi_calls too)
   int64_t fused_tensors = 0; // allreduce requests that shared a fusion buffer with others
   int64_t bytes = 0;         // bytes passed to MPI
   int64_t negotiation_us = 0;  // time in rounds (waiting for the other ranks included)
@@ -104,6 +110,7 @@ class TF_API Controller {
   bool wait(MpiRequest* req);
   void execute(std::vector<std::string>& ready);
   void run_allreduce_group(const std::vector<CollRequest*>& group, bool fuse);
+  void allreduce(const void* send, void* recv, int64_t count, DType dt, MpiOp op);
   void run_allgather(CollRequest& r, const Entry& e);
   void run_broadcast(CollRequest& r);
   void finish(const std::string& name, Tensor out, std::exception_ptr err);
@@ -113,6 +120,7 @@ class TF_API Controller {
   void record(const char* what, int64_t arg);
 
   std::unique_ptr<MpiLib> mpi_;
+  std::unique_ptr<ShmAllreduce> shm_;
   std::string library_;
   int rank_ = 0, size_ = 1;
   ControllerOptions opts_;

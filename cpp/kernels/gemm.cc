@@ -3,11 +3,14 @@
 #include "kernels/gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
+#include "kernels/tile_gemm.h"
 #include "threadpool.h"
 
 extern "C" {
@@ -228,6 +231,87 @@ bool skinny_float(const float* a, const float* b, float* c, int64_t m, int64_t n
 bool skinny_float(const float*, const float*, float*, int64_t, int64_t, int64_t, bool, bool, int) { return false; }
 #endif
 
+
+// ---- dense layers' products on the tile kernel ----
+
+// Note [unpacked dense products]
+// A dense layer multiplies a batch of a few dozen rows by a large weight matrix: x[64, 3136] @ W[3136, 1024]
+// forward and dy[64, 1024] @ W^T backward in the CNN benchmark. OpenBLAS packs W (12.8 MB there) on
+// every such call; perf counted the packing at a quarter of its time on these products. The kernel of
+// Note [tile products] packs nothing and reads W in place (one thread, AVX-512: x @ W 4.0 ms against
+// OpenBLAS's 5.1, dy @ W^T 4.0 against 5.8; 1.1-2.5x over batches of 8 to 128 and other widths). It has no
+// transposed B, so dy @ W^T runs as its transpose W dy^T, W's rows being its A rows: dy is transposed
+// before (small) and the [n, m] result after. That pays only when k is long enough to hide the two
+// transposes (at k = 512 and m = 64 it lost), hence the tighter bounds. The weight gradient x^T dy (k the
+// batch) stays on OpenBLAS: the tile kernel was slower there (5.3 ms against 4.9), and with B's panels
+// copied dense first only 2% faster (the product is bound by writing its 12.8 MB result). Each element of C sums
+// its products in the tile kernel's fixed order whatever the cut among threads, so the result does not
+// depend on the thread count; it differs from OpenBLAS's in the last bits (a different summation order).
+// Only where the AVX-512 kernel runs (the one measured); TIDEFLOW_DENSE_TILE=0 keeps OpenBLAS (tests
+// compare the two).
+constexpr int64_t kTileMaxRows = 128, kTileMinCols = 256, kTileMinDepth = 256;
+constexpr int64_t kTileMaxRowsT = 64, kTileMinColsT = 128, kTileMinDepthT = 1024;
+
+bool dense_tile_enabled() {
+  static const bool on = [] {
+    const char* env = std::getenv("TIDEFLOW_DENSE_TILE");
+    return tilegemm::isa() == tilegemm::Isa::Avx512 && !(env && std::strcmp(env, "0") == 0);
+  }();
+  return on;
+}
+
+// dst[j, i] = src[i, j] for a [rows, cols] block, in 16 x 16 squares so both sides stay in cache lines.
+void transpose_into(const float* src, int64_t ld_src, float* dst, int64_t ld_dst, int64_t rows, int64_t cols) {
+  constexpr int64_t kSq = 16;
+  for (int64_t i0 = 0; i0 < rows; i0 += kSq)
+    for (int64_t j0 = 0; j0 < cols; j0 += kSq) {
+      const int64_t i1 = std::min(rows, i0 + kSq), j1 = std::min(cols, j0 + kSq);
+      for (int64_t j = j0; j < j1; ++j)
+        for (int64_t i = i0; i < i1; ++i) dst[j * ld_dst + i] = src[i * ld_src + j];
+    }
+}
+
+// Per-thread buffers for the transposes (Note [kernel scratch] in ops/conv_util.h: a product never waits
+// for other work while it holds one, so a thread never hands its buffer to a second user). Only buffers
+// up to kKeptScratch floats are kept between calls; a larger one (a wide output layer's) lives in `own`
+// for this call alone.
+constexpr size_t kKeptScratch = size_t(1) << 20;
+
+float* transpose_scratch(size_t n, int slot, std::vector<float>& own) {
+  if (n > kKeptScratch) {
+    own.resize(n);
+    return own.data();
+  }
+  thread_local std::vector<float> bufs[2];
+  std::vector<float>& b = bufs[slot];
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
+bool tile_float(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+                int threads) {
+  if (ta || m < 2 || n < 2 || !dense_tile_enabled()) return false;
+  const int parts = parts_for(m * n * k, kMinGemmWork, threads);
+  if (!tb) {
+    if (m > kTileMaxRows || n < kTileMinCols || k < kTileMinDepth) return false;
+    // Column blocks of C, each all of A times its columns of B (as blas_product cuts these shapes).
+    split(n, n >= 32 * parts ? parts : 1, 16, [&](int64_t lo, int64_t hi) {
+      tilegemm::sgemm(false, m, hi - lo, k, a, k, b + lo, n, c + lo, n, false);
+    });
+    return true;
+  }
+  if (m > kTileMaxRowsT || n < kTileMinColsT || k < kTileMinDepthT) return false;
+  // C^T[n, m] = B[n, k] A^T[k, m]: rows of C^T (columns of C) are cut among the threads.
+  std::vector<float> own_at, own_ct;
+  float* at = transpose_scratch((size_t)(k * m), 0, own_at);
+  transpose_into(a, k, at, m, m, k);
+  float* ct = transpose_scratch((size_t)(n * m), 1, own_ct);
+  split(n, n >= 32 * parts ? parts : 1, 16, [&](int64_t lo, int64_t hi) {
+    tilegemm::sgemm(false, hi - lo, m, k, b + lo * k, k, at, m, ct + lo * m, m, false);
+    transpose_into(ct + lo * m, m, c + lo, n, hi - lo, m);
+  });
+  return true;
+}
 }  // namespace
 
 // BLAS leaves C untouched when k == 0 (not even scaled by beta), so that case is done here.
@@ -242,6 +326,7 @@ void gemm(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_
           float alpha, float beta) {
   if (m == 0 || n == 0 || empty_product(c, m, n, k, beta)) return;
   if (alpha == 1 && beta == 0 && skinny_float(a, b, c, m, n, k, ta, tb, threads)) return;
+  if (alpha == 1 && beta == 0 && tile_float(a, b, c, m, n, k, ta, tb, threads)) return;
   blas_product<float>(scipy_cblas_sgemm, scipy_cblas_sgemv, a, b, c, m, n, k, ta, tb, threads, alpha, beta);
 }
 
@@ -249,6 +334,25 @@ void gemm(const double* a, const double* b, double* c, int64_t m, int64_t n, int
           int threads, double alpha, double beta) {
   if (m == 0 || n == 0 || empty_product(c, m, n, k, beta)) return;
   blas_product<double>(scipy_cblas_dgemm, scipy_cblas_dgemv, a, b, c, m, n, k, ta, tb, threads, alpha, beta);
+}
+
+template <class T, class Gemm>
+void blas_cols(Gemm gemm_fn, const T* a, const T* b, T* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+               int64_t j0, int64_t j1) {
+  if (j1 <= j0) return;
+  keep_blas_single_threaded();
+  gemm_fn(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, (int)m, (int)(j1 - j0), (int)k, T(1), a,
+          (int)(ta ? m : k), tb ? b + j0 * k : b + j0, (int)(tb ? k : n), T(0), c + j0, (int)n);
+}
+
+void gemm_cols(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+               int64_t j0, int64_t j1) {
+  blas_cols<float>(scipy_cblas_sgemm, a, b, c, m, n, k, ta, tb, j0, j1);
+}
+
+void gemm_cols(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+               int64_t j0, int64_t j1) {
+  blas_cols<double>(scipy_cblas_dgemm, a, b, c, m, n, k, ta, tb, j0, j1);
 }
 
 }  // namespace tideflow

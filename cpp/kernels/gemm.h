@@ -11,4 +11,13 @@ void gemm(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_
 void gemm(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
           int threads, double alpha = 1, double beta = 0);
 
+// Columns [j0, j1) of C = op(A) op(B) only (C dense [m, n]; its other columns untouched), on the calling
+// thread: one OpenBLAS call on those columns of B and C, as gemm makes of a block of C. For m, n > 1 and
+// k > 0 only, where gemm also calls OpenBLAS's gemm (not gemv). Which cuts give the same bits as the whole
+// product is OpenBLAS's business: Note [LSTM steps on a pair] in ops/rnn.cc says which were measured.
+void gemm_cols(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+               int64_t j0, int64_t j1);
+void gemm_cols(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+               int64_t j0, int64_t j1);
+
 }  // namespace tideflow

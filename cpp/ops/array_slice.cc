@@ -144,20 +144,29 @@ struct DenseSlice {
 // `dims`: input dims (-1 unknown); `sb`/`se`: sparse begin/end or nullptr when unknown; `ss`: strides.
 std::string strided_slice_spec(const Dims& dims, const std::vector<int64_t>* sb, const std::vector<int64_t>* se,
                                const std::vector<int64_t>& ss, const SliceMasks& m, DenseSlice* out) {
-  if (m.ellipsis & (m.ellipsis - 1)) return "Multiple ellipses in slice spec not allowed";
+  // Note [slice masks are int32]: TensorFlow reads the five masks as int32 (a value outside is refused when
+  // the attribute is read) and tests bit i for sparse index i: an index past bit 31 has no mask bit. The
+  // masks were int64 arithmetic here, and an ellipsis_mask of -2**63 overflowed in `mask - 1` (UBSan, in
+  // tests/test_attr_audit.py); `1LL << i` for the 64th sparse index or dense dim was as undefined.
+  const std::pair<const char*, int64_t> masks[] = {{"begin_mask", m.begin}, {"end_mask", m.end},
+      {"ellipsis_mask", m.ellipsis}, {"new_axis_mask", m.new_axis}, {"shrink_axis_mask", m.shrink}};
+  for (const auto& [name, v] : masks)
+    if (v < INT32_MIN || v > INT32_MAX)
+      return std::string("Attr ") + name + " has value " + std::to_string(v) + " out of range for an int32";
+  auto bit = [](int64_t mask, int i) { return i < 32 && ((static_cast<uint32_t>(mask) >> i) & 1u); };
+  const uint32_t ellipsis_bits = static_cast<uint32_t>(m.ellipsis);
+  if (ellipsis_bits & (ellipsis_bits - 1)) return "Multiple ellipses in slice spec not allowed";
   int sparse_dims = (int)ss.size();
   if ((sb && (int)sb->size() != sparse_dims) || (se && (int)se->size() != sparse_dims))
     return "Expected begin, end, and strides to be 1D equal size tensors, but got shapes of " +
            std::to_string(sb ? sb->size() : 0) + ", " + std::to_string(se ? se->size() : 0) + ", and " + std::to_string(ss.size());
   // Step 1: an implicit ellipsis at the end, and how many new axes follow the ellipsis.
-  int64_t ellipsis = m.ellipsis;
-  int new_after_ellipsis = 0;
-  bool seen = false;
+  int ellipsis_at = -1, new_after_ellipsis = 0;
   for (int i = 0; i < sparse_dims; ++i) {
-    if (seen && ((1LL << i) & m.new_axis)) ++new_after_ellipsis;
-    if ((1LL << i) & ellipsis) seen = true;
+    if (ellipsis_at >= 0 && bit(m.new_axis, i)) ++new_after_ellipsis;
+    if (ellipsis_at < 0 && bit(m.ellipsis, i)) ellipsis_at = i;
   }
-  if (!seen) ellipsis |= 1LL << sparse_dims++;
+  if (ellipsis_at < 0) ellipsis_at = sparse_dims++;
   // Step 2: sparse to dense.
   const int rank = (int)dims.size();
   DenseSlice& d = *out;
@@ -165,28 +174,27 @@ std::string strided_slice_spec(const Dims& dims, const std::vector<int64_t>* sb,
   d.begin.assign(rank, 0);
   d.end.assign(rank, 0);
   d.strides.assign(rank, 1);
-  int64_t bmask = 0, emask = 0, shrink = 0;
+  std::vector<char> bmask(rank, 0), emask(rank, 0), shrink(rank, 0);  // dense masks: a rank may pass 64
   int full = 0;
   for (int i = 0; i < sparse_dims; ++i) {
-    if ((1LL << i) & ellipsis) {
+    if (i == ellipsis_at) {
       int next = std::min(rank - (sparse_dims - i) + 1 + new_after_ellipsis, rank);
       for (; full < next; ++full) {
-        bmask |= 1LL << full;
-        emask |= 1LL << full;
+        bmask[full] = emask[full] = 1;
         d.gather.push_back(full);
       }
-    } else if ((1LL << i) & m.new_axis) {
+    } else if (bit(m.new_axis, i)) {
       d.gather.push_back(kNewAxis);
     } else {
       if (full == rank) return "Index out of range using input dim " + std::to_string(full) + "; input has only " + std::to_string(rank) + " dims";
       if (sb) d.begin[full] = (*sb)[i];
       if (se) d.end[full] = (*se)[i];
       d.strides[full] = ss[i];
-      if (m.begin & (1LL << i)) bmask |= 1LL << full;
-      if (m.end & (1LL << i)) emask |= 1LL << full;
-      if (m.shrink & (1LL << i)) {
+      bmask[full] = bit(m.begin, i);
+      emask[full] = bit(m.end, i);
+      if (bit(m.shrink, i)) {
         d.gather.push_back(kShrinkAxis);
-        shrink |= 1LL << full;
+        shrink[full] = 1;
       } else {
         d.gather.push_back(full);
       }
@@ -198,9 +206,9 @@ std::string strided_slice_spec(const Dims& dims, const std::vector<int64_t>* sb,
   for (int i = 0; i < rank; ++i) {
     int64_t &b = d.begin[i], &e = d.end[i], s = d.strides[i], n = dims[i];
     if (s == 0) return "strides[" + std::to_string(i) + "] must be non-zero";
-    const bool shrink_i = shrink & (1LL << i);
+    const bool shrink_i = shrink[i];
     if (shrink_i && s <= 0) return "only stride 1 allowed on non-range indexing.";
-    const bool bm = bmask & (1LL << i), em = emask & (1LL << i);
+    const bool bm = bmask[i], em = emask[i];
     if (n < 0) {
       d.processing.push_back(shrink_i ? 1 : -1);
       d.identity = false;

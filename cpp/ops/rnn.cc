@@ -8,6 +8,7 @@
 #include "kernels/gemm.h"
 #include "kernels/vector_math.h"
 #include "op_registry.h"
+#include "spin_pair.h"
 
 namespace tideflow {
 namespace {
@@ -97,14 +98,47 @@ LstmDims lstm_dims(const KernelCtx& c, bool peephole) {
 // bench's [64, 156] x [156, 512] product is 5M multiply-adds, about 50 us on one core). Split over the
 // pool, every step wakes the other thread for each product and gate pass, and between them (the loop's
 // own bookkeeping, the next step's setup) it polls for work (Note [spinning workers]): CPU time the
-// split does not earn back. So a step whose product is below kStepWork multiply-adds runs on the calling
-// thread, products and gate passes alike, and the other thread sleeps through the loop; bigger cells and
-// batches still split. Measured with two threads (bench/README.md, LSTM training step).
+// split does not earn back. So a step whose product is below kStepWork multiply-adds never uses the pool:
+// it runs on the calling thread, products and gate passes alike, and the pool's threads sleep through the
+// loop (with two threads a step of 1M multiply-adds or more is shared with a spinning partner instead,
+// Note [LSTM steps on a pair]); bigger cells and batches still split over the pool. Measured with two
+// threads (bench/README.md, LSTM training step).
 constexpr int64_t kStepWork = int64_t(16) << 20;
 
 // The threads for a step whose product is [rows, k] x [k, cols] (in double: no overflow for any sizes).
 int step_threads(const KernelCtx& c, int64_t rows, int64_t cols, int64_t k) {
   return double(rows) * double(cols) * double(k) < double(kStepWork) ? 1 : c.threads;
+}
+
+// Note [LSTM steps on a pair]
+// With two threads or more, a small step (Note [LSTM steps on one thread]) of at least kPairWork
+// multiply-adds is shared with the spinning partner thread (Note [spinning partner] in spin_pair.cc),
+// whose hand-over costs about a microsecond where a pool task's wake costs tens:
+//   forward: the caller multiplies [x, h] by the first half of w's columns, the partner by the rest;
+//     then the caller runs the gates of batch rows [0, cut), the partner of rows [cut, B). (Row blocks
+//     of the product would need one hand-over instead of two, but a block of half the rows takes 63 us
+//     where one of half the columns takes 55: the bench's whole product is 109 us.)
+//   gradient: the same rows for the gate gradients (and [x, h]); then the caller computes x_grad and
+//     h_prev_grad whole and the first columns of w_grad and b_grad, the partner the other columns, the
+//     cut chosen so the two have about the same multiply-adds.
+// The numbers are the one-thread numbers bit for bit: the gates and gate gradients of a row, and each
+// column of b_grad (a sum over the batch in row order), are computed alone; the products are OpenBLAS
+// calls on blocks whose bits match the whole product's. That last part is OpenBLAS's behaviour, not a
+// law: measured over batch 2-200, cells 1-256 and inputs 0-100 (float32 and float64), column blocks of
+// [B, K] x [K, 4H] and of [K, B] x [B, 4H] (transposed A) match when the cut is a multiple of 16 and 4H
+// is too, so the pair needs cell % 4 == 0 and cuts on multiples of 16; blocks of the products with
+// transposed B (x_grad and h_prev_grad) did not always match, so those stay whole.
+// tests/test_rnn_pair.py checks the one- and two-thread bits.
+constexpr int64_t kPairWork = int64_t(1) << 20;
+
+// The caller's batch rows [0, cut) for the gates of a step that pairs, or 0 when it does not. A batch or
+// K = I + P of one would make gemm call gemv, whose bits no gemm block matches.
+int64_t pair_cut(const KernelCtx& c, const LstmDims& d) {
+  const double work = double(d.batch) * double(4 * d.cell) * double(d.input + d.prev);
+  if (c.threads < 2 || work < double(kPairWork) || work >= double(kStepWork) || d.cell % 4 != 0 ||
+      d.input + d.prev < 2 || d.batch < 2)
+    return 0;
+  return d.batch / 2;
 }
 
 // Runs fn over the batch rows [0, B): on the calling thread when the step has one, else c.parallel_for.
@@ -132,11 +166,11 @@ void tanh_n(const T* in, T* out, int64_t n) {
   else for (int64_t k = 0; k < n; ++k) out[k] = std::tanh(in[k]);
 }
 
-// Copies [x, h_prev] row by row into xh ([B, I + P]).
+// Copies [x, h_prev] row by row into xh ([B, I + P]), rows [lo, hi) (all by default).
 template <class T>
-void concat_rows(const T* x, const T* h, T* xh, const LstmDims& d) {
+void concat_rows(const T* x, const T* h, T* xh, const LstmDims& d, int64_t lo = 0, int64_t hi = -1) {
   const int64_t K = d.input + d.prev;
-  for (int64_t r = 0; r < d.batch; ++r) {
+  for (int64_t r = lo; r < (hi < 0 ? d.batch : hi); ++r) {
     std::memcpy(xh + r * K, x + r * d.input, sizeof(T) * d.input);
     std::memcpy(xh + r * K + d.input, h + r * d.prev, sizeof(T) * d.prev);
   }
@@ -155,15 +189,11 @@ void lstm_block_cell_kernel(KernelCtx& c) {
     T *i_o = out[0], *cs_o = out[1], *f_o = out[2], *o_o = out[3], *ci_o = out[4], *co_o = out[5], *h_o = out[6];
     Tensor xh_t(dt, {B, K}), icfo_t(dt, {B, 4 * H});
     T *xh = xh_t.data<T>(), *icfo = icfo_t.data<T>();
-    concat_rows(c.in(0).data<T>(), c.in(2).data<T>(), xh, d);
-    if (B == 0 || H == 0) return;
-    const int nt = step_threads(c, B, 4 * H, K);
-    gemm(xh, c.in(3).data<T>(), icfo, B, 4 * H, K, false, false, nt);
     const T *cs_prev = c.in(1).data<T>(), *bias = c.in(7).data<T>();
     const T *wci = peep ? c.in(4).data<T>() : nullptr, *wcf = peep ? c.in(5).data<T>() : nullptr,
             *wco = peep ? c.in(6).data<T>() : nullptr;
     const T fb = (T)forget_bias, lim = (T)clip;
-    for_rows(c, nt, B, 40 * H, [&](int64_t lo, int64_t hi) {
+    auto gates = [&](int64_t lo, int64_t hi) {
       for (int64_t r = lo; r < hi; ++r) {
         T* g = icfo + r * 4 * H;  // pre-activations i, ci, f, o; overwritten in place
         const T* cp = cs_prev + r * H;
@@ -188,7 +218,20 @@ void lstm_block_cell_kernel(KernelCtx& c) {
         tanh_n(csr, cor, H);
         for (int64_t k = 0; k < H; ++k) hr[k] = cor[k] * orr[k];
       }
-    });
+    };
+    const T *x = c.in(0).data<T>(), *h = c.in(2).data<T>(), *w = c.in(3).data<T>();
+    concat_rows(x, h, xh, d);
+    if (const int64_t cut = pair_cut(c, d)) {  // Note [LSTM steps on a pair]
+      const int64_t j = (2 * H + 8) / 16 * 16;
+      run_pair([&] { gemm_cols(xh, w, icfo, B, 4 * H, K, false, false, 0, j); },
+               [&] { gemm_cols(xh, w, icfo, B, 4 * H, K, false, false, j, 4 * H); });
+      run_pair([&] { gates(0, cut); }, [&] { gates(cut, B); });
+      return;
+    }
+    if (B == 0 || H == 0) return;
+    const int nt = step_threads(c, B, 4 * H, K);
+    gemm(xh, w, icfo, B, 4 * H, K, false, false, nt);
+    for_rows(c, nt, B, 40 * H, gates);
   });
 }
 
@@ -303,14 +346,38 @@ void lstm_block_cell_grad_kernel(KernelCtx& c) {
     const T lim = (T)clip;
     auto row = peep ? (clip > 0 ? lstm_grad_row<T, true, true> : lstm_grad_row<T, true, false>)
                     : (clip > 0 ? lstm_grad_row<T, false, true> : lstm_grad_row<T, false, false>);
-    const int nt = step_threads(c, B, 4 * H, K);
-    for_rows(c, nt, B, 20 * H, [&](int64_t lo, int64_t hi) {
+    auto gate_grads = [&](int64_t lo, int64_t hi) {
       for (int64_t r = lo; r < hi; ++r) {
         const int64_t o = r * H;
         row(H, lim, ig + o, cs_prev + o, fg + o, og + o, ci + o, co + o, dcs_in + o, dh + o, wci, wcf, wco,
             dcs_prev + o, dicfo + 4 * o);
       }
-    });
+    };
+    // b_grad's columns [j0, j1): sums over the batch in row order.
+    auto bias_grad = [&](int64_t j0, int64_t j1) {
+      std::fill(db + j0, db + j1, T(0));
+      for (int64_t r = 0; r < B; ++r) {
+        const T* gr = dicfo + r * 4 * H;
+        for (int64_t k = j0; k < j1; ++k) db[k] += gr[k];
+      }
+    };
+    const int64_t cut = pair_cut(c, d);
+    Tensor xh_t;
+    T* xh = nullptr;
+    if (dw) {
+      xh_t = Tensor(dt, {B, K});
+      xh = xh_t.data<T>();
+    }
+    const int nt = cut ? 1 : step_threads(c, B, 4 * H, K);
+    if (cut) {  // Note [LSTM steps on a pair]
+      auto rows = [&](int64_t lo, int64_t hi) {
+        gate_grads(lo, hi);
+        if (xh) concat_rows(x, h_prev, xh, d, lo, hi);
+      };
+      run_pair([&] { rows(0, cut); }, [&] { rows(cut, B); });
+    } else {
+      for_rows(c, nt, B, 20 * H, gate_grads);
+    }
     if (peep)  // batch sums, in row order so results do not depend on the thread split
       for (int64_t r = 0; r < B; ++r) {
         const T* gr = dicfo + r * 4 * H;
@@ -328,18 +395,32 @@ void lstm_block_cell_grad_kernel(KernelCtx& c) {
       return;
     }
     // [x_grad, h_prev_grad] = dicfo w^T: w's rows for x, then for h_prev, each read in place.
-    if (dx && I > 0) gemm(dicfo, w, dx, B, I, 4 * H, false, true, nt);
-    if (P > 0) gemm(dicfo, w + I * 4 * H, dh_prev, B, P, 4 * H, false, true, nt);
+    auto input_grads = [&] {
+      if (dx && I > 0) gemm(dicfo, w, dx, B, I, 4 * H, false, true, nt);
+      if (P > 0) gemm(dicfo, w + I * 4 * H, dh_prev, B, P, 4 * H, false, true, nt);
+    };
+    if (cut && dw) {
+      // The caller's columns [0, j) of w_grad even out the multiply-adds: it has B * 4H * (I' + P) for
+      // the input gradients (I' = I when x_grad is wanted, else 0), the two share B * K * 4H.
+      const int64_t in_cols = (dx ? I : 0) + P;
+      const int64_t j = std::max<int64_t>(0, (4 * H * (K - in_cols) / (2 * K) + 8) / 16 * 16);
+      run_pair(
+          [&] {
+            input_grads();
+            gemm_cols(xh, dicfo, dw, K, 4 * H, B, true, false, 0, j);
+            bias_grad(0, j);
+          },
+          [&] {
+            gemm_cols(xh, dicfo, dw, K, 4 * H, B, true, false, j, 4 * H);
+            bias_grad(j, 4 * H);
+          });
+      return;
+    }
+    input_grads();
     if (dw) {
-      Tensor xh_t(dt, {B, K});
-      T* xh = xh_t.data<T>();
-      concat_rows(x, h_prev, xh, d);
+      if (!cut) concat_rows(x, h_prev, xh, d);
       gemm(xh, dicfo, dw, K, 4 * H, B, true, false, nt);
-      std::fill(db, db + 4 * H, T(0));
-      for (int64_t r = 0; r < B; ++r) {
-        const T* gr = dicfo + r * 4 * H;
-        for (int64_t k = 0; k < 4 * H; ++k) db[k] += gr[k];
-      }
+      bias_grad(0, 4 * H);
     }
   });
 }

@@ -222,8 +222,7 @@ class Tensor(metaclass=abc.ABCMeta):
         return "Tensor(\"%s\"%s, dtype=%s%s)" % (self.name, "" if shape.ndims is None else ", shape=%s" % (shape,),
                                                self._dtype.name, ", device=%s" % self.device if self.device else "")
 
-    def __hash__(self):
-        return id(self)
+    __hash__ = object.__hash__  # identity, in C: Session.run hashes every fetch
 
     def __eq__(self, other):  # TF1: tensors compare by identity
         return self is other

@@ -25,7 +25,7 @@ def __getattr__(name):
 
 class _Fetcher:
     """Flattens a fetch structure into unique tensors and target ops, and rebuilds it from results."""
-    __slots__ = ("keys", "targets", "build")
+    __slots__ = ("keys", "targets", "build", "prepared")
 
     def __init__(self, graph, fetches):
         keys, index, targets = [], {}, []
@@ -64,6 +64,7 @@ class _Fetcher:
         self.build = flat(fetches)
         self.keys = keys
         self.targets = targets
+        self.prepared = {}  # feed keys -> _core.Prepared of the fetcher's session
 
 
 def _feed_value(tensor, value):
@@ -115,14 +116,16 @@ class BaseSession:
     sess_str = property(lambda self: "", doc='The target: "" (in-process).')
 
     def _fetcher(self, fetches):
+        # A flat list (`run([train_op, loss])`, the usual loop) is cached under a tuple marked as a list.
+        key = (list, *fetches) if type(fetches) is list else fetches
         try:
-            f = self._fetch_cache.get(fetches)
-        except TypeError:  # unhashable structure (a list, a dict)
+            f = self._fetch_cache.get(key)
+        except TypeError:  # unhashable structure (nested lists, a dict)
             return _Fetcher(self._graph, fetches)
         if f is None:
             f = _Fetcher(self._graph, fetches)
             if len(self._fetch_cache) < 1024:
-                self._fetch_cache[fetches] = f
+                self._fetch_cache[key] = f
         return f
 
     def _feeds(self, feed_dict):
@@ -168,10 +171,15 @@ class BaseSession:
         f = self._fetcher(fetches)
         if feed_dict:
             fk, fv = self._feeds(feed_dict)
+            key = tuple(fk)
         else:
-            fk, fv = [], []
-        res = self._c.run(fk, fv, f.keys, f.targets)
-        return f.build([_result(a) for a in res])
+            fk, fv, key = (), [], ()
+        p = f.prepared.get(key)
+        if p is None:
+            p = self._c.prepare(fk, f.keys, f.targets)
+            if len(f.prepared) < 16:
+                f.prepared[key] = p
+        return f.build([_result(a) for a in self._c.run_prepared(p, fv)])
 
     def make_callable(self, fetches, feed_list=None, accept_options=False):
         """A function `f(*feed_values)` that runs `fetches` with `feed_list`'s tensors fed positionally:

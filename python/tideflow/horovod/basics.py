@@ -118,10 +118,13 @@ def init(comm=None, process_sets=None):
         # mpi4py reports handles as unsigned numbers; the core takes them as the C type's signed bits.
         bits = 8 * nbytes
         handles = {k: v if k == "handle_bytes" else _signed(v, bits) for k, v in handles.items()}
+        regions, region_bytes = _shared_window(s, MPI)
         s.library = _core._hvd_start(
             handles, s.rank, s.size, int(_env_float("HOROVOD_FUSION_THRESHOLD", 64 * 1024 * 1024)),
             _env_float("HOROVOD_CYCLE_TIME", 5.0), _env_float("HOROVOD_STALL_CHECK_TIME_SECONDS", 60.0),
-            _env_float("HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", 0.0))
+            _env_float("HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", 0.0), regions, region_bytes)
+        if regions:
+            s.local_comm.Barrier()  # every rank's counter in the window is set before any allreduce uses it
         # Processes sharing a machine share its cores: each takes its part unless a Session's ConfigProto
         # says otherwise (the executor, intra-op work and BLAS all follow this one cap).
         if s.local_size > 1:
@@ -132,6 +135,28 @@ def init(comm=None, process_sets=None):
             _core._set_default_threads(max(1, cpus // s.local_size))
         _state = s
         _install_exit_hooks()
+
+
+_SHM_SLOT_BYTES = 4 << 20  # two per rank: Note [shared-memory allreduce] in cpp/dist/shm_allreduce.h
+
+
+def _shared_window(s, MPI):
+    """Every rank's region of a window all ranks share, when they all run on this machine (allreduces then
+    reduce in it instead of going through MPI's messages); TIDEFLOW_HVD_SHM=0 turns it off. Returns the
+    regions' addresses in rank order and their size, or ([], 0); every rank gets the same answer."""
+    want = s.size > 1 and s.local_size == s.size and os.environ.get("TIDEFLOW_HVD_SHM", "1") != "0"
+    if not all(s.obj_comm.allgather(want)):
+        return [], 0
+    region = 128 + 2 * _SHM_SLOT_BYTES
+    try:
+        s.shm_window = MPI.Win.Allocate_shared(region, 1, comm=s.local_comm)  # kept until the process ends
+        regions = [s.shm_window.Shared_query(q)[0].address for q in range(s.local_size)]
+        ok = True
+    except MPI.Exception:  # e.g. a /dev/shm too small for it: MPI's messages still work
+        regions, ok = [], False
+    if not all(s.obj_comm.allgather(ok)):
+        return [], 0
+    return regions, region
 
 
 # What launchers tell each process about the job (MPICH's hydra, Open MPI, horovodrun in Gloo mode).
