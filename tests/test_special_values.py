@@ -76,13 +76,13 @@ NUMPY_DIFFERS = {
 # Known divergences from TensorFlow that this file found and that are not fixed yet: a case of these rows that
 # differs is reported as xfail with the reason (the cases that agree pass), so they stay listed until fixed.
 DIVERGES = {
-    **{name: "inf and NaN in a convolution's sums: TensorFlow 2.21's kernels for these layouts and gradients "
-                   "order the additions (and the multiplications by padding zeros) otherwise than tideflow's GEMM "
-                   "and Winograd paths. Not only NaN against +-inf: checked case by case, tideflow gives NaN where "
-                   "TensorFlow has a finite value (conv2d[NCHW], conv3d[NCDHW], conv2d_backprop_input: an inf "
-                   "spread past its window) and a finite value where TensorFlow has NaN (depthwise_conv2d and its "
-                   "input gradient: TF multiplies padding zeros by an infinite filter tap); not fixed yet (the NHWC "
-                   "conv2d, conv3d and separable rows agree)"
+    **{name: "an infinite or NaN filter tap over the padding: tideflow's convolutions always multiply the "
+                   "padding's zeros by the filter (0 * inf = NaN), as TensorFlow 2.21's NHWC conv2d/conv3d kernels "
+                   "do (those rows agree); its kernels for these rows do not all: the dilated NCHW/NCDHW and "
+                   "input-gradient routes skip the padding taps (checked element by element: TF's value is the sum "
+                   "over the inside taps, +-inf, where tideflow has NaN), while its depthwise kernels multiply the "
+                   "padding where tideflow's do not. Matching would mean copying which of TF's kernels runs per "
+                   "layout; skipping the padding everywhere breaks the NHWC rows (tried)"
        for name in ("conv2d[NCHW]", "conv3d[NCDHW]", "conv2d_backprop_input[NCHW,dilations]",
                     "conv3d_backprop_filter_v2", "depthwise_conv2d", "depthwise_conv2d_native[NCHW]",
                     "depthwise_conv2d_native_backprop_input", "depthwise_conv2d_native_backprop_filter")},
