@@ -52,6 +52,22 @@ void ShmAllreduce::wait_all() {
   }
 }
 
+// Writes into this rank's slot with streaming stores: the other ranks read the slot last step, so its
+// lines sit in their caches, and ordinary stores would fetch each line back before overwriting it (0.94 MB
+// took 390 us so; streamed, 42 us). SSE2's are in every x86-64 CPU.
+static void copy_to_slot(char* d, const char* s, size_t n) {
+  size_t i = 0;
+#if defined(__x86_64__)
+  if (((uintptr_t)d & 15) == 0) {
+    for (; i + 64 <= n; i += 64)
+      for (size_t k = 0; k < 64; k += 16)
+        _mm_stream_si128(reinterpret_cast<__m128i*>(d + i + k), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + k)));
+    _mm_sfence();
+  }
+#endif
+  std::memcpy(d + i, s + i, n - i);
+}
+
 template <class T>
 static void reduce_part(const std::vector<const T*>& in, T* out, int64_t n, MpiOp op) {
   std::copy(in[0], in[0] + n, out);
@@ -76,7 +92,7 @@ void ShmAllreduce::allreduce(const void* send, void* recv, int64_t count, DType 
     const int64_t n = std::min(piece, count - at);
     const int s = next_slot_;
     next_slot_ ^= 1;
-    std::memcpy(slot(rank_, s), src + at * es, n * es);
+    copy_to_slot(slot(rank_, s), src + at * es, n * es);
     wait_all();
     // Rank q reduces elements [part(q), part(q + 1)) of the piece, cut at cache lines.
     const int64_t per_line = 64 / (int64_t)es;
@@ -101,7 +117,7 @@ void ShmAllreduce::allreduce(const void* send, void* recv, int64_t count, DType 
 #undef TF_SHM_REDUCE
         default: throw invalid_argument("shared-memory allreduce: unsupported dtype");
       }
-      std::memcpy(slot(rank_, s) + lo * es, out, (hi - lo) * es);
+      copy_to_slot(slot(rank_, s) + lo * es, out, (hi - lo) * es);
     }
     wait_all();
     for (int q = 0; q < size_; ++q) {
