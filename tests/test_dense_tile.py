@@ -12,7 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import tideflow as tf
+
 
 # (m, n, k, transpose_a, transpose_b). The first rows take the route; the last ones are just outside it
 # (too many rows, too short a depth, a transposed A, one row) and must be unchanged.
@@ -55,7 +56,9 @@ print(json.dumps(out))
 
 def _run(env, threads):
     e = dict(os.environ, **env)
-    e["PYTHONPATH"] = os.pathsep.join([os.path.join(ROOT, "python")] + [p for p in [e.get("PYTHONPATH")] if p])
+    # The child imports the tideflow this process runs (the source tree's or an installed one).
+    here = os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__)))
+    e["PYTHONPATH"] = os.pathsep.join([here] + [p for p in [e.get("PYTHONPATH")] if p])
     r = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(CASES), str(threads)], env=e, capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 0, r.stderr

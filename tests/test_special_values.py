@@ -68,6 +68,11 @@ NUMPY_DIFFERS = {
                      "have no float64 to compare with) route it by |x - y| < 1e-5 and pick grad where x == y, with y "
                      "its own forward's (Note [3-D pooling as TensorFlow's Eigen kernels])",
     "sort_descending": "NumPy sorts NaN last; TensorFlow's order is its top_k's (Note [top_k order with NaN])",
+    "MaxPoolGradGrad[third order]": "the reference gathers each window's gradient at its argmax; TensorFlow's "
+                                    "MaxPoolGradGrad (and tideflow's) reads it at the first pixel equal to the given "
+                                    "forward output, which differs when infinities tie",
+    "floordiv": "NumPy's floor_divide gives NaN for an infinity divided by a finite number, TensorFlow's FloorDiv "
+                "+-inf (Note [floor division])",
     **{k: "the reference's formula (max subtraction, x - y of infinities, scipy's conventions at poles) gives NaN "
           "or another limit where TensorFlow's kernel does not"
        for k in ("reduce_logsumexp", "cumsum", "batch_normalization", "weighted_cross_entropy_with_logits",
