@@ -55,6 +55,17 @@ struct PyCallable {  // Session.make_callable: a prepared plan
   Prepared prepared;
 };
 
+// Session.run's cached path and a callable's call: the kernels run without the GIL.
+nb::list run_prepared(Session& s, const Prepared& p, nb::list feed_values) {
+  std::vector<Tensor> vals = tensors_from_py(feed_values);
+  std::vector<Tensor> out;
+  {
+    nb::gil_scoped_release r;
+    out = s.run(p, std::move(vals));
+  }
+  return tensors_to_py(out);
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -170,15 +181,7 @@ NB_MODULE(_core, m) {
              return s.prepare(outputs_of(s.graph(), feeds), outputs_of(s.graph(), fetches), nodes_of(s.graph(), targets));
            })
       .def("run_prepared",
-           [](Session& s, const Prepared& p, nb::list feed_values) {
-             std::vector<Tensor> vals = tensors_from_py(feed_values);
-             std::vector<Tensor> out;
-             {
-               nb::gil_scoped_release r;
-               out = s.run(p, std::move(vals));
-             }
-             return tensors_to_py(out);
-           })
+           [](Session& s, const Prepared& p, nb::list feed_values) { return run_prepared(s, p, feed_values); })
       .def("close", &Session::close)
       .def_prop_ro("closed", &Session::closed)
       .def("variable_value", [](Session& s, int id) -> nb::object {
@@ -189,15 +192,7 @@ NB_MODULE(_core, m) {
   nb::class_<Prepared>(m, "Prepared");
 
   nb::class_<PyCallable>(m, "Callable")
-      .def("__call__", [](PyCallable& c, nb::list feed_values) {
-        std::vector<Tensor> vals = tensors_from_py(feed_values);
-        std::vector<Tensor> out;
-        {
-          nb::gil_scoped_release r;
-          out = c.sess->run(c.prepared, std::move(vals));
-        }
-        return tensors_to_py(out);
-      })
+      .def("__call__", [](PyCallable& c, nb::list feed_values) { return run_prepared(*c.sess, c.prepared, feed_values); })
       // (node name, name of the producer its kernel absorbed or None) in run order: what a step runs.
       .def_prop_ro("planned", [](const PyCallable& c) {
         nb::list out;

@@ -807,7 +807,7 @@ void Controller::execute(std::vector<std::string>& ready) {
 }
 
 void Controller::allreduce(const void* send, void* recv, int64_t count, DType dt, MpiOp op) {
-  if (shm_ && ShmAllreduce::covers(dt, op)) {  // the same choice on every rank
+  if (shm_ && ShmAllreduce::covers(dt)) {  // the same choice on every rank
     shm_->allreduce(send, recv, count, dt, op);
     std::lock_guard<std::mutex> l(mu_);
     stats_.shm_calls++;

@@ -26,7 +26,7 @@ class ShmAllreduce {
   // `regions[q]`: rank q's region of the shared window, `region_bytes` each (at least region_bytes_for(1)).
   ShmAllreduce(const std::vector<void*>& regions, int rank, size_t region_bytes);
   static size_t region_bytes_for(size_t slot_bytes) { return kHeader + 2 * slot_bytes; }
-  static bool covers(DType dt, MpiOp op);
+  static bool covers(DType dt);  // every reduction of these dtypes
   // Every rank calls it with the same count, dtype and op; send == nullptr reduces recv in place.
   void allreduce(const void* send, void* recv, int64_t count, DType dt, MpiOp op);
 
