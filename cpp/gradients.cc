@@ -14,15 +14,10 @@ namespace {
 // statically has. conv + bias then needs no SumToShape on the convolution's side, which would read the
 // convolution's output and stop the convolution, the bias and the ReLU from running as one kernel (Note
 // [convolution output pass] in ops/conv_gemm.h). BiasAdd's value has its output's shape by definition.
+// (Ops whose rules never broadcast say so in their row: OpDefBuilder::exact_grads.)
 bool unbroadcast(const Node& n, int i) {
   const std::string& t = n.type();
   if (t == "BiasAdd") return i == 0;
-  // Products, convolutions, pooling and reshapes never broadcast: their rules give each input's exact
-  // runtime shape (the pooling gradient's reader can then absorb it, Note [ReLU gradient in the pooling
-  // gradient's pass]).
-  if (t == "MatMul" || t == "Conv2D" || t == "Conv3D" || t == "MaxPool" || t == "AvgPool" || t == "MaxPool3D" ||
-      t == "AvgPool3D" || t == "Reshape")
-    return true;
   if (n.inputs.size() != 2 || (t != "Add" && t != "AddV2" && t != "Sub" && t != "Mul")) return false;
   const PartialShape &x = n.inputs[i].shape(), &o = n.inputs[1 - i].shape();
   if (!x.known_rank || !o.known_rank || o.rank() > x.rank()) return false;
@@ -141,14 +136,17 @@ std::vector<Output> gradients(Graph& g, const std::vector<Output>& ys, const std
       if (!gx.valid() || !from_x[x.node->id] || !is_any_float(x.dtype())) continue;
       // Note [exact gradient shapes]
       // A rule's result may be broadcast wider than its input at run time, so the driver sums it back
-      // to the input's shape unless the static shapes prove them equal. An elementwise op of one input
-      // (Relu) has a gradient of its input's exact shape whatever the static shapes say, since the
-      // gradient reaching its output already has the output's shape. Skipping the SumToShape there
-      // matters beyond the op it saves: SumToShape reads its `like` input, which would keep the layer's
-      // pre-activation alive through the backward pass and stop Relu from absorbing the bias Add
-      // (Note [bias and ReLU in one pass]).
-      const bool exact = !external && rule_op == node->op &&
-                         ((node->op->keeps_shape && node->inputs.size() == 1) || unbroadcast(*node, (int)i));
+      // to the input's shape unless the static shapes prove them equal, or the op's row says its rule
+      // never broadcasts (exact_grads): an elementwise op of one input (Relu: the gradient reaching its
+      // output already has the output's shape), products, convolutions, pooling, reshapes, an LSTM
+      // cell. Skipping the SumToShape matters beyond the op it saves:
+      // - SumToShape reads its `like` input, which would keep the layer's pre-activation alive through
+      //   the backward pass and stop Relu from absorbing the bias Add (Note [bias and ReLU in one pass]),
+      //   and the pooling gradient's reader absorbing the ReLU gradient (Note [ReLU gradient in the
+      //   pooling gradient's pass]);
+      // - a node of unknown shape counts as expensive (Note [ready queue]): in a loop body over an
+      //   unknown batch each one would be handed to another thread on every iteration.
+      const bool exact = !external && rule_op == node->op && (node->op->exact_grads || unbroadcast(*node, (int)i));
       if (!(gx.shape() == x.shape() && (exact || x.shape().fully_defined()))) gx = b.op1("SumToShape", {gx, x});
       pending[key(x)].push_back(gx);
     }

@@ -143,7 +143,9 @@ struct TF_API OpDef {
   bool stateful = false;       // never folded, never deduplicated, runs every time
   bool expensive = false;      // worth handing to another thread when several nodes are ready
   bool not_differentiable = false;  // gradient is None on purpose (comparisons, shape ops, argmax)
-  bool keeps_shape = false;  // one input, and output and gradient have its exact shape (Note [exact gradient shapes])
+  // The gradient rule gives each input its exact runtime shape, never a broadcast one, so the gradient
+  // driver adds no SumToShape after it (Note [exact gradient shapes] in gradients.cc).
+  bool exact_grads = false;
   ShapeFn shape;
   KernelFn cpu = nullptr;
   AsyncKernelFn cpu_async = nullptr;  // instead of `cpu`: Note [async kernels]
@@ -201,7 +203,7 @@ class TF_API OpDefBuilder {
   OpDefBuilder& input_types(int i, const std::string& types);
   OpDefBuilder& attr_types(const std::string& attr, const std::string& types);
   OpDefBuilder& not_differentiable() { def_->not_differentiable = true; return *this; }
-  OpDefBuilder& keeps_shape() { def_->keeps_shape = true; return *this; }
+  OpDefBuilder& exact_grads() { def_->exact_grads = true; return *this; }
   OpDefBuilder& shape(ShapeFn f) { def_->shape = std::move(f); return *this; }
   OpDefBuilder& cpu(KernelFn f) { def_->cpu = f; return *this; }
   OpDefBuilder& cpu_async(AsyncKernelFn f) { def_->cpu_async = f; return *this; }

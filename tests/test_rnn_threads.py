@@ -93,3 +93,17 @@ def test_block_cell_gradient_matches_finite_differences_with_threads(threads):
                 lo[ix] -= eps
                 num = (sess.run(loss, {**feed, phs[k]: hi}) - sess.run(loss, {**feed, phs[k]: lo})) / (2 * eps)
                 assert abs(num - got[k][ix]) < 1e-7 * max(1.0, abs(num)), (k, ix, num, got[k][ix])
+
+
+def test_the_cell_gradient_needs_no_sum_to_shape_in_the_loop():
+    # Note [exact gradient shapes]: LSTMBlockCell's rule gives each input its exact shape, so the backward
+    # loop over an unknown batch has no SumToShape nodes; each would count as expensive (unknown shape) and
+    # be handed to another thread on every iteration, putting the pair partner to sleep (Note [spinning
+    # partner]). The SumToShape nodes left are outside the loop.
+    with tf.Graph().as_default() as g:
+        x = tf.placeholder(tf.float32, [None, 5, 3])
+        cell = tf.nn.rnn_cell.BasicLSTMCell(8)
+        _, st = tf.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+        tf.gradients(tf.reduce_sum(st.h), tf.trainable_variables() + [x])
+    names = [op.name for op in g.get_operations() if op.type == "SumToShape"]
+    assert names and not [n for n in names if "LSTMBlockCell_grad" in n], names

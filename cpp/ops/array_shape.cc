@@ -109,7 +109,7 @@ std::vector<Output> reshape_back_grad(GradCtx& g) {
   r[0] = g.b.op1("Reshape", {g.g(), shape_of(g.b, g.x(0))});
   return r;
 }
-REGISTER_OP("Reshape").inputs(2).shape(reshape_shape).cpu(reshape_kernel).grad(reshape_back_grad);
+REGISTER_OP("Reshape").inputs(2).exact_grads().shape(reshape_shape).cpu(reshape_kernel).grad(reshape_back_grad);
 
 void expand_dims_shape(InferCtx& c) {
   expect_int(c, 1, "axis");

@@ -583,7 +583,7 @@ std::vector<Output> backprop_filter_grad(GradCtx& g) {
 
 }  // namespace
 
-REGISTER_OP("Conv2D").inputs(2).expensive().shape(conv_shape).cpu(via_float32<conv_kernel>).grad(conv_grad);
+REGISTER_OP("Conv2D").inputs(2).expensive().exact_grads().shape(conv_shape).cpu(via_float32<conv_kernel>).grad(conv_grad);
 // Note [convolution output pass]: the bias on either side of an Add, or a BiasAdd.
 const bool kConvBiasRelu = register_chain_fusion({"Relu", 0, "Add", 0, "Conv2D", conv_bias_relu_kernel<0>}) &&
                            register_chain_fusion({"Relu", 0, "Add", 1, "Conv2D", conv_bias_relu_kernel<1>}) &&
@@ -593,7 +593,7 @@ REGISTER_OP("Conv2DBackpropInput").inputs(3).expensive().shape(backprop_input_sh
 REGISTER_OP("Conv2DBackpropFilter").inputs(3).expensive().shape(backprop_filter_shape).cpu(via_float32<backprop_filter_kernel>)
     .grad(backprop_filter_grad);
 
-REGISTER_OP("Conv3D").inputs(2).expensive().shape(conv_shape).cpu(via_float32<conv_kernel>).grad(conv_grad);
+REGISTER_OP("Conv3D").inputs(2).expensive().exact_grads().shape(conv_shape).cpu(via_float32<conv_kernel>).grad(conv_grad);
 REGISTER_OP("Conv3DBackpropInputV2").inputs(3).expensive().shape(backprop_input_shape).cpu(via_float32<backprop_input_kernel>)
     .grad(backprop_input_grad);
 REGISTER_OP("Conv3DBackpropFilterV2").inputs(3).expensive().shape(backprop_filter_shape)

@@ -355,7 +355,7 @@ void add_relu_kernel(KernelCtx& c) {
 REGISTER_OP("Relu").inputs(1).args({"features"}).api({"nn.relu", "relu"})
     .doc("max(features, 0), elementwise.")
     .shape(unary_shape<kNumeric>).cpu(unary_kernel<ReluF, kNumeric>).grad(relu_grad)
-    .keeps_shape().fuse(0, "Add", add_relu_kernel);
+    .exact_grads().fuse(0, "Add", add_relu_kernel);
 
 struct LogicalNotF { bool operator()(bool x) const { return !x; } };
 REGISTER_OP("LogicalNot").inputs(1).args({"x"}).api({"math.logical_not", "logical_not"})

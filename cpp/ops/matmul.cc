@@ -123,7 +123,7 @@ std::vector<Output> product_grad(GradCtx& g, const char* op, const char* ta_name
   return {f(b, d, true, true), f(d, a, true, true)};
 }
 
-REGISTER_OP("MatMul").inputs(2).expensive().shape(matmul_shape).cpu(via_float32<matmul_kernel>)
+REGISTER_OP("MatMul").inputs(2).expensive().exact_grads().shape(matmul_shape).cpu(via_float32<matmul_kernel>)
     .grad([](GradCtx& g) { return product_grad(g, "MatMul", "transpose_a", "transpose_b"); });
 
 // ---- BatchMatMulV2 ----

@@ -768,16 +768,16 @@ AttrMap argmax_attrs(const Node& n) {
 
 }  // namespace
 
-REGISTER_OP("MaxPool").inputs(1).shape(pool_shape).cpu(via_float32<pool_kernel<true>>).grad(max_pool_grad_rule);
-REGISTER_OP("AvgPool").inputs(1).shape(pool_shape).cpu(via_float32<pool_kernel<false>>).grad(avg_pool_grad_rule);
+REGISTER_OP("MaxPool").inputs(1).exact_grads().shape(pool_shape).cpu(via_float32<pool_kernel<true>>).grad(max_pool_grad_rule);
+REGISTER_OP("AvgPool").inputs(1).exact_grads().shape(pool_shape).cpu(via_float32<pool_kernel<false>>).grad(avg_pool_grad_rule);
 REGISTER_OP("MaxPoolGrad").inputs(3).shape([](InferCtx& c) { max_grad_shape(c, false); })
     .cpu(via_float32<max_grad_kernel<false>>).grad(max_grad_grad_rule<false>);
 REGISTER_OP("MaxPoolGradGrad").inputs(3).shape([](InferCtx& c) { max_grad_shape(c, true); })
     .cpu(via_float32<max_grad_kernel<true>>).grad(max_grad_grad_rule<true>);
 REGISTER_OP("AvgPoolGrad").inputs(2).shape(avg_grad_shape).cpu(via_float32<avg_grad_kernel>).grad(avg_grad_grad_rule);
 
-REGISTER_OP("MaxPool3D").inputs(1).shape(pool_shape).cpu(via_float32<pool_kernel<true>>).grad(max_pool_grad_rule);
-REGISTER_OP("AvgPool3D").inputs(1).shape(pool_shape).cpu(via_float32<pool_kernel<false>>).grad(avg_pool_grad_rule);
+REGISTER_OP("MaxPool3D").inputs(1).exact_grads().shape(pool_shape).cpu(via_float32<pool_kernel<true>>).grad(max_pool_grad_rule);
+REGISTER_OP("AvgPool3D").inputs(1).exact_grads().shape(pool_shape).cpu(via_float32<pool_kernel<false>>).grad(avg_pool_grad_rule);
 REGISTER_OP("MaxPool3DGrad").inputs(3).shape([](InferCtx& c) { max_grad_shape(c, false); })
     .cpu(via_float32<max_grad_kernel<false>>).grad(max_grad_grad_rule<false>);
 REGISTER_OP("MaxPool3DGradGrad").inputs(3).shape([](InferCtx& c) { max_grad_shape(c, true); })

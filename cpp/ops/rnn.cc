@@ -254,7 +254,7 @@ std::vector<Output> lstm_block_cell_grad(GradCtx& g) {
   return d;
 }
 
-REGISTER_OP("LSTMBlockCell").inputs(8).expensive().shape(lstm_block_cell_shape).cpu(lstm_block_cell_kernel)
+REGISTER_OP("LSTMBlockCell").inputs(8).expensive().exact_grads().shape(lstm_block_cell_shape).cpu(lstm_block_cell_kernel)
     .grad(lstm_block_cell_grad);
 
 // Note [LSTM block cell gradient]
