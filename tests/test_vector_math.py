@@ -93,6 +93,41 @@ def test_portable_loops_have_the_same_accuracy():
     check(json.loads(res.stdout.strip().splitlines()[-1]))
 
 
+def _has_cpu_flags(*flags):
+    try:
+        with open("/proc/cpuinfo") as f:
+            have = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return all(fl in have for fl in flags)
+
+
+def bits_of_all():
+    """Each function's float32 bits over its sweep, with special values and every tail length."""
+    extra = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 1e-45, -1e-45, 88.73, -104.5, 0.625, -0.625], np.float32)
+    out = {}
+    for name, x in sweeps().items():
+        x = np.concatenate([x[::7].astype(np.float32), extra])
+        out[name] = [apply(name, x[:n]).view(np.uint32).tolist() for n in (len(x), 1, 15, 17, 31)]
+    return out
+
+
+@pytest.mark.skipif(not _has_cpu_flags("avx512f", "avx2", "fma"), reason="the CPU has no AVX-512")
+def test_sixteen_lanes_give_the_eight_lane_bits():
+    """Note [vector math]: the AVX-512 loops compute what the AVX2 ones do, lane for lane."""
+    env = dict(os.environ, TIDEFLOW_VECMATH="avx2")
+    here = os.path.dirname(os.path.abspath(__file__))
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([here, pkg, env.get("PYTHONPATH", "")])
+    code = "import json, test_vector_math as t; print(json.dumps(t.bits_of_all()))"
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    eight = json.loads(res.stdout.strip().splitlines()[-1])
+    sixteen = bits_of_all()
+    for name in OPS:
+        for a, b in zip(eight[name], sixteen[name]):
+            assert a == b, name
+
+
 def test_exp_edges():
     inf, nan = np.inf, np.nan
     x = np.array([-inf, inf, nan, -nan, 0.0, -0.0, 88.72, 88.73, 89, 1e30, -103.9, -104, -105, -1e30, -87.5, -100])
