@@ -1,5 +1,6 @@
 """Dense layers' float32 products on the tile kernel (Note [unpacked dense products] in cpp/kernels/gemm.cc):
-x @ W with a few rows and dy @ W^T run by it instead of OpenBLAS where AVX-512 is there. Each shape, on
+x @ W with a few rows, dy @ W^T and the smaller weight gradients x^T @ dy (an LSTM step's) run by it instead of
+OpenBLAS where AVX-512 is there. Each shape, on
 awkward sizes (odd rows, columns and depths, vector tails, both bounds of the route), is computed in a fresh
 process with the route (the default) and without it (TIDEFLOW_DENSE_TILE=0: OpenBLAS), on one thread and
 two; both must match a float64 NumPy product, each other within rounding, and the route must give the
@@ -15,25 +16,38 @@ import pytest
 import tideflow as tf
 
 
-# (m, n, k, transpose_a, transpose_b). The first rows take the route; the last ones are just outside it
-# (too many rows, too short a depth, a transposed A, one row) and must be unchanged.
+# (m, n, k, transpose_a, transpose_b). The first ROUTE rows take the route; the others are just outside it
+# (too many rows, too few columns, too short a depth, too large a result, both transposed, one row) and must
+# be unchanged.
 CASES = [
     (2, 256, 256, False, False),
     (7, 301, 257, False, False),
     (64, 1024, 700, False, False),
     (128, 259, 300, False, False),
     (33, 1000, 517, False, False),
+    (64, 512, 156, False, False),  # an LSTM step's product
+    (128, 256, 32, False, False),
     (2, 128, 1024, False, True),
     (5, 131, 1030, False, True),
     (64, 700, 1024, False, True),
     (63, 257, 1100, False, True),
     (64, 128, 16400, False, True),  # dy^T past the kept scratch: a buffer for the call alone
-    (129, 256, 256, False, False),
-    (65, 300, 1100, False, True),
-    (64, 300, 255, False, False),
+    (156, 512, 64, True, False),  # an LSTM step's weight gradient
     (40, 300, 300, True, False),
+    (1024, 128, 64, True, False),
+    (3, 1023, 65, True, False),
+    (129, 256, 256, False, False),
+    (64, 255, 256, False, False),
+    (64, 300, 31, False, False),
+    (65, 300, 1100, False, True),
+    (1025, 128, 64, True, False),
+    (156, 127, 64, True, False),
+    (156, 512, 63, True, False),
+    (1024, 1025, 64, True, False),
+    (40, 300, 300, True, True),
     (1, 300, 1100, False, True),
 ]
+ROUTE = 16
 
 _CHILD = r"""
 import json, sys
@@ -113,9 +127,9 @@ def test_route_is_taken(runs):
     the tile kernel differs in the last bits (else the switch or the route would be dead)."""
     if not _avx512():
         pytest.skip("the route runs on AVX-512 only")
-    assert any(not np.array_equal(runs[(True, 1)][i], runs[(False, 1)][i]) for i in range(10))
+    assert any(not np.array_equal(runs[(True, 1)][i], runs[(False, 1)][i]) for i in range(ROUTE))
 
 
-@pytest.mark.parametrize("i", range(10, len(CASES)))
+@pytest.mark.parametrize("i", range(ROUTE, len(CASES)))
 def test_outside_the_route_openblas_unchanged(runs, i):
     assert np.array_equal(runs[(True, 1)][i], runs[(False, 1)][i])

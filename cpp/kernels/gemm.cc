@@ -249,8 +249,16 @@ bool skinny_float(const float*, const float*, float*, int64_t, int64_t, int64_t,
 // depend on the thread count; it differs from OpenBLAS's in the last bits (a different summation order).
 // Only where the AVX-512 kernel runs (the one measured); TIDEFLOW_DENSE_TILE=0 keeps OpenBLAS (tests
 // compare the two).
-constexpr int64_t kTileMaxRows = 128, kTileMinCols = 256, kTileMinDepth = 256;
+//
+// An LSTM step's products are smaller: [64, 156] x [156, 512] forward and the weight gradient
+// [156, 64]^T-stored x [64, 512], 5.1M multiply-adds each, 28 of each per training step. There too the
+// packing costs: a sweep of one-thread times (tile / OpenBLAS) gave 0.69-0.87 for m = 64-128 rows,
+// n = 256-1024 columns and any depth k from 32 to 256, and 0.78-0.91 for weight gradients (transposed A)
+// of m = 64-1024 rows, n >= 128, k = 64-128, but 1.0 (no gain) below 256 columns or at k = 16. Hence the
+// bounds below; the CNN's dense weight gradient ([3136, 1024], a 12.8 MB result) stays on OpenBLAS.
+constexpr int64_t kTileMaxRows = 128, kTileMinCols = 256, kTileMinDepth = 32;
 constexpr int64_t kTileMaxRowsT = 64, kTileMinColsT = 128, kTileMinDepthT = 1024;
+constexpr int64_t kTileMaxRowsTA = 1024, kTileMinColsTA = 128, kTileMinDepthTA = 64, kTileMaxResultTA = 1 << 20;
 
 bool dense_tile_enabled() {
   static const bool on = [] {
@@ -288,28 +296,44 @@ float* transpose_scratch(size_t n, int slot, std::vector<float>& own) {
   return b.data();
 }
 
+// Whether C = op(A) op(B) runs on the tile kernel; gemm and gemm_cols ask the same question, so a
+// product cut into column blocks gives the whole product's bits.
+bool tile_takes(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  if (m < 2 || n < 2 || !dense_tile_enabled()) return false;
+  if (ta && tb) return false;
+  if (ta) return m <= kTileMaxRowsTA && n >= kTileMinColsTA && k >= kTileMinDepthTA && m * n <= kTileMaxResultTA;
+  if (tb) return m <= kTileMaxRowsT && n >= kTileMinColsT && k >= kTileMinDepthT;
+  return m <= kTileMaxRows && n >= kTileMinCols && k >= kTileMinDepth;
+}
+
+// Columns [j0, j1) of C on the tile kernel, for a product tile_takes. With a transposed B, C^T[n, m] =
+// B[n, k] A^T[k, m]: `at` is A transposed ([k, m]) and its columns' block of C^T is transposed into C.
+void tile_cols(const float* a, const float* at, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool ta,
+               bool tb, int64_t j0, int64_t j1) {
+  if (!tb) return tilegemm::sgemm(ta, m, j1 - j0, k, a, ta ? m : k, b + j0, n, c + j0, n, false);
+  std::vector<float> own_ct;
+  float* ct = transpose_scratch((size_t)((j1 - j0) * m), 1, own_ct);
+  tilegemm::sgemm(false, j1 - j0, m, k, b + j0 * k, k, at, m, ct, m, false);
+  transpose_into(ct, m, c + j0, n, j1 - j0, m);
+}
+
+// A with its rows and columns swapped when B is transposed (tile_cols), else nullptr.
+const float* tile_at(const float* a, int64_t m, int64_t k, bool tb, std::vector<float>& own) {
+  if (!tb) return nullptr;
+  float* at = transpose_scratch((size_t)(k * m), 0, own);
+  transpose_into(a, k, at, m, m, k);
+  return at;
+}
+
 bool tile_float(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
                 int threads) {
-  if (ta || m < 2 || n < 2 || !dense_tile_enabled()) return false;
+  if (!tile_takes(m, n, k, ta, tb)) return false;
   const int parts = parts_for(m * n * k, kMinGemmWork, threads);
-  if (!tb) {
-    if (m > kTileMaxRows || n < kTileMinCols || k < kTileMinDepth) return false;
-    // Column blocks of C, each all of A times its columns of B (as blas_product cuts these shapes).
-    split(n, n >= 32 * parts ? parts : 1, 16, [&](int64_t lo, int64_t hi) {
-      tilegemm::sgemm(false, m, hi - lo, k, a, k, b + lo, n, c + lo, n, false);
-    });
-    return true;
-  }
-  if (m > kTileMaxRowsT || n < kTileMinColsT || k < kTileMinDepthT) return false;
-  // C^T[n, m] = B[n, k] A^T[k, m]: rows of C^T (columns of C) are cut among the threads.
-  std::vector<float> own_at, own_ct;
-  float* at = transpose_scratch((size_t)(k * m), 0, own_at);
-  transpose_into(a, k, at, m, m, k);
-  float* ct = transpose_scratch((size_t)(n * m), 1, own_ct);
-  split(n, n >= 32 * parts ? parts : 1, 16, [&](int64_t lo, int64_t hi) {
-    tilegemm::sgemm(false, hi - lo, m, k, b + lo * k, k, at, m, ct + lo * m, m, false);
-    transpose_into(ct + lo * m, m, c + lo, n, hi - lo, m);
-  });
+  std::vector<float> own_at;
+  const float* at = tile_at(a, m, k, tb, own_at);
+  // Column blocks of C, each all of A times its columns of B (as blas_product cuts these shapes).
+  split(n, n >= 32 * parts ? parts : 1, 16,
+        [&](int64_t lo, int64_t hi) { tile_cols(a, at, b, c, m, n, k, ta, tb, lo, hi); });
   return true;
 }
 }  // namespace
@@ -347,6 +371,10 @@ void blas_cols(Gemm gemm_fn, const T* a, const T* b, T* c, int64_t m, int64_t n,
 
 void gemm_cols(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
                int64_t j0, int64_t j1) {
+  if (j1 > j0 && tile_takes(m, n, k, ta, tb)) {
+    std::vector<float> own_at;
+    return tile_cols(a, tile_at(a, m, k, tb, own_at), b, c, m, n, k, ta, tb, j0, j1);
+  }
   blas_cols<float>(scipy_cblas_sgemm, a, b, c, m, n, k, ta, tb, j0, j1);
 }
 

@@ -122,9 +122,10 @@ int step_threads(const KernelCtx& c, int64_t rows, int64_t cols, int64_t k) {
 //     h_prev_grad whole and the first columns of w_grad and b_grad, the partner the other columns, the
 //     cut chosen so the two have about the same multiply-adds.
 // The numbers are the one-thread numbers bit for bit: the gates and gate gradients of a row, and each
-// column of b_grad (a sum over the batch in row order), are computed alone; the products are OpenBLAS
-// calls on blocks whose bits match the whole product's. That last part is OpenBLAS's behaviour, not a
-// law: measured over batch 2-200, cells 1-256 and inputs 0-100 (float32 and float64), column blocks of
+// column of b_grad (a sum over the batch in row order), are computed alone; the products are blocks whose
+// bits match the whole product's. On AVX-512 the bench's two products run on the tile kernel (Note
+// [unpacked dense products] in kernels/gemm.cc), where each element's sum has one order whatever the cut.
+// Elsewhere they are OpenBLAS calls, and there the match is OpenBLAS's behaviour, not a law: measured over batch 2-200, cells 1-256 and inputs 0-100 (float32 and float64), column blocks of
 // [B, K] x [K, 4H] and of [K, B] x [B, 4H] (transposed A) match when the cut is a multiple of 16 and 4H
 // is too, so the pair needs cell % 4 == 0 and cuts on multiples of 16; blocks of the products with
 // transposed B (x_grad and h_prev_grad) did not always match, so those stay whole.
