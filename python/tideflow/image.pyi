@@ -8,7 +8,9 @@ from tideflow.ops.image_ops import decode_image as decode_image
 from tideflow.ops.image_ops import decode_png as decode_png
 from tideflow.ops.image_ops import encode_png as encode_png
 from tideflow.ops.image_ops import resize as resize
+from tideflow.ops.image_ops import resize_area as resize_area
+from tideflow.ops.image_ops import resize_bicubic as resize_bicubic
 from tideflow.ops.image_ops import resize_bilinear as resize_bilinear
 from tideflow.ops.image_ops import resize_images as resize_images
 from tideflow.ops.image_ops import resize_nearest_neighbor as resize_nearest_neighbor
-__all__ = ['ResizeMethod', 'ResizeMethodV1', 'convert_image_dtype', 'decode_image', 'decode_png', 'encode_png', 'resize', 'resize_bilinear', 'resize_images', 'resize_nearest_neighbor']
+__all__ = ['ResizeMethod', 'ResizeMethodV1', 'convert_image_dtype', 'decode_image', 'decode_png', 'encode_png', 'resize', 'resize_area', 'resize_bicubic', 'resize_bilinear', 'resize_images', 'resize_nearest_neighbor']

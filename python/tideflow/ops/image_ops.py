@@ -1,5 +1,6 @@
 """tf.image basics: PNG decoding and encoding, resizing (TF2's tf.image.resize and TF 1.x's
-resize_images / resize_bilinear / resize_nearest_neighbor) and convert_image_dtype.
+resize_images / resize_bilinear / resize_nearest_neighbor / resize_bicubic / resize_area) and
+convert_image_dtype.
 
 Note [tf.image]
 - PNG is this module's own codec on zlib (8- and 16-bit gray, gray+alpha, RGB, RGBA; palettes and 1/2/4-bit
@@ -8,10 +9,12 @@ Note [tf.image]
   they run at once.
 - tideflow has no 8-bit integer dtype yet: decoded images are int32 (values 0..255, TensorFlow's uint8
   values) unless a uint8 dtype exists (framework/dtypes.py); encode_png takes integer images in 0..255.
-- Resizing is built from ops (GatherV2 along height and width, then the interpolation weights), so it runs
-  in graphs and eagerly and is differentiable; the source rows/columns and weights are computed here from
-  the static sizes, with TensorFlow's coordinate rules: half-pixel centers for TF2's resize, TF 1.x's
-  `x * scale` (align_corners: scale (in-1)/(out-1)) for resize_images."""
+- Resizing is built from ops (GatherV2 along height and width, then the interpolation weights, for
+  nearest and bilinear; one MatMul per axis with a weight matrix for bicubic, area and ScaleAndTranslate's
+  kernels, Note [resize weight matrices]), so it runs in graphs and eagerly and is differentiable; the
+  source rows/columns and weights are computed here from the static sizes, with TensorFlow's coordinate
+  rules: half-pixel centers for TF2's resize, TF 1.x's `x * scale` (align_corners: scale (in-1)/(out-1))
+  for resize_images. Everything but nearest returns float32, as TensorFlow's kernels."""
 import struct
 import zlib
 
@@ -20,9 +23,10 @@ import numpy as np
 from .. import _core
 from ..framework import dtypes as _dtypes
 from ..framework import ops as _ops
-from . import array_ops, math_ops, script_ops
+from . import array_ops, image_resize as _resize_w, linalg_ops, math_ops, script_ops
 
 __all__ = ["decode_png", "encode_png", "resize", "resize_images", "resize_bilinear", "resize_nearest_neighbor",
+           "resize_bicubic", "resize_area",
            "convert_image_dtype", "ResizeMethod", "ResizeMethodV1", "decode_image"]
 
 _U8 = getattr(_dtypes, "uint8", None) or _dtypes.int32
@@ -280,8 +284,11 @@ def convert_image_dtype(image, dtype, saturate=False, name=None):
 # resize (Note [tf.image])
 
 class ResizeMethod:
-    """TF2's names of tf.image.resize's interpolation methods (strings); tideflow implements BILINEAR and
-    NEAREST_NEIGHBOR, the others raise NotImplementedError when used."""
+    """TF2's names of tf.image.resize's interpolation methods (strings), all implemented (Note [tf.image]):
+    BILINEAR and NEAREST_NEIGHBOR (half-pixel centers), BICUBIC (Keys' cubic, a = -0.5), AREA (ResizeArea's
+    area-weighted average), LANCZOS3 / LANCZOS5, GAUSSIAN and MITCHELLCUBIC (ScaleAndTranslate's kernels).
+    `antialias=True` widens the bilinear, bicubic, Lanczos, Gaussian and Mitchell kernels when downsampling;
+    AREA and NEAREST_NEIGHBOR ignore it."""
     BILINEAR = "bilinear"
     NEAREST_NEIGHBOR = "nearest"
     BICUBIC = "bicubic"
@@ -293,8 +300,9 @@ class ResizeMethod:
 
 
 class ResizeMethodV1:
-    """TF 1.x's numbers of tf.image.resize_images' interpolation methods; tideflow implements BILINEAR and
-    NEAREST_NEIGHBOR, the others raise NotImplementedError when used."""
+    """TF 1.x's numbers of tf.image.resize_images' interpolation methods, all implemented: BILINEAR
+    (ResizeBilinear), NEAREST_NEIGHBOR (ResizeNearestNeighbor), BICUBIC (ResizeBicubic: a = -0.75, edge
+    taps clamped) and AREA (ResizeArea), each with `align_corners`."""
     BILINEAR = 0
     NEAREST_NEIGHBOR = 1
     BICUBIC = 2
@@ -304,10 +312,7 @@ class ResizeMethodV1:
 def _linear_coords(out_size, in_size, align_corners, half_pixel):
     """Source rows (lower, upper) and the weight of `upper` for each output row, in float32 as TF's
     compute_interpolation_weights."""
-    if align_corners and out_size > 1:
-        scale = np.float32((in_size - 1) / (out_size - 1))
-    else:
-        scale = np.float32(in_size / out_size)
+    scale = _resize_w.resize_scale(in_size, out_size, align_corners)
     i = np.arange(out_size, dtype=np.float32)
     x = ((i + np.float32(0.5)) * scale - np.float32(0.5)) if half_pixel else i * scale
     lo_f = np.floor(x)
@@ -317,10 +322,7 @@ def _linear_coords(out_size, in_size, align_corners, half_pixel):
 
 
 def _nearest_coords(out_size, in_size, align_corners, half_pixel):
-    if align_corners and out_size > 1:
-        scale = np.float32((in_size - 1) / (out_size - 1))
-    else:
-        scale = np.float32(in_size / out_size)
+    scale = _resize_w.resize_scale(in_size, out_size, align_corners)
     i = np.arange(out_size, dtype=np.float32)
     if half_pixel:
         src = np.floor((i + np.float32(0.5)) * scale)
@@ -347,17 +349,60 @@ def _static_size(size):
     return vals
 
 
-def _resize(images, size, method, align_corners, half_pixel, name, float_out):
+# A weight matrix bigger than this many entries (64 MiB of float32) is refused rather than built: images that
+# large need a banded kernel tideflow does not have yet.
+_MAX_WEIGHT_ENTRIES = 1 << 24
+
+
+def _weights(kind, out_size, in_size, align_corners, half_pixel, antialias, extra_scale=1.0):
+    if out_size * in_size > _MAX_WEIGHT_ENTRIES:
+        raise ValueError("tideflow's %s resize builds a %d x %d weight matrix, more than %d entries"
+                         % (kind, out_size, in_size, _MAX_WEIGHT_ENTRIES))
+    if kind == "bicubic":
+        return _resize_w.bicubic_weights(out_size, in_size, align_corners, half_pixel)
+    if kind == "area":
+        return _resize_w.area_weights(out_size, in_size, align_corners, extra_scale)
+    return _resize_w.scale_and_translate_weights(out_size, in_size, kind, antialias)
+
+
+def _contract(x, w, axis):
+    """x with `axis` contracted against w [out, in]: `axis` moved first, one MatMul, moved back."""
+    nd = x.shape.ndims
+    perm = [axis] + [i for i in range(nd) if i != axis]
+    xt = array_ops.transpose(x, perm) if axis else x
+    dims = xt.shape.as_list()
+    y = linalg_ops.matmul(_ops.convert_to_tensor(w.astype(x.dtype.as_numpy_dtype)),
+                          array_ops.reshape(xt, [dims[0], -1]))
+    rest = dims[1:]
+    if all(d is not None for d in rest):
+        y = array_ops.reshape(y, [w.shape[0]] + rest)
+    else:
+        y = array_ops.reshape(y, array_ops.concat([[w.shape[0]], array_ops.shape(xt)[1:]], 0))
+        y.set_shape([w.shape[0]] + rest)
+    return array_ops.transpose(y, list(np.argsort(perm))) if axis else y
+
+
+def _resize(images, size, method, align_corners, half_pixel, name, float_out=True, antialias=False,
+            keep_float64=False):
+    """The resize graph. `method`: "nearest" (gathers), "bilinear" (ResizeBilinear's two taps), "bicubic"
+    (ResizeBicubic), "area" (ResizeArea) or a ScaleAndTranslate kernel name ("triangle", "keyscubic",
+    "lanczos3", ...; Note [resize weight matrices]). Everything but nearest returns float32 as TensorFlow
+    does (float64 images are computed in float64, then rounded; `keep_float64` skips the rounding, for
+    gradient checks)."""
     images = _ops.convert_to_tensor(images)
     shape = images.shape
     if shape.ndims not in (3, 4):
         raise ValueError("'images' must have either 3 or 4 dimensions.")
+    if align_corners and half_pixel:
+        raise ValueError("If half_pixel_centers is True, align_corners must be False.")
     dims = shape.as_list()
     batched = shape.ndims == 4
     hax, wax = (1, 2) if batched else (0, 1)
     in_h, in_w = dims[hax], dims[wax]
     if in_h is None or in_w is None:
         raise ValueError("tideflow's resize needs the input height and width known when the graph is built")
+    if in_h == 0 or in_w == 0:
+        raise ValueError("input image must be of non-zero size, got height %d and width %d" % (in_h, in_w))
     out_h, out_w = _static_size(size)
     with _ops.name_scope(name, "resize", [images]):
         if method == "nearest":
@@ -366,50 +411,124 @@ def _resize(images, size, method, align_corners, half_pixel, name, float_out):
             out = array_ops.gather(array_ops.gather(images, ys.astype(np.int32), axis=hax), xs.astype(np.int32),
                                    axis=wax)
             return math_ops.cast(out, _dtypes.float32) if float_out and not images.dtype.is_floating else out
-        x = images if images.dtype.is_floating else math_ops.cast(images, _dtypes.float32)
-        dt = x.dtype
-        bshape = [1] * shape.ndims
-        for ax, (n_in, n_out) in ((wax, (in_w, out_w)), (hax, (in_h, out_h))):  # width first, as TF
-            lo, hi, frac = _linear_coords(n_out, n_in, align_corners, half_pixel)
-            a = array_ops.gather(x, lo.astype(np.int32), axis=ax)
-            b = array_ops.gather(x, hi.astype(np.int32), axis=ax)
-            wshape = list(bshape)
-            wshape[ax] = n_out
-            w = _ops.convert_to_tensor(frac.reshape(wshape).astype(dt.as_numpy_dtype))
-            x = math_ops.add(a, math_ops.multiply(math_ops.subtract(b, a), w))
+        x = images if images.dtype in (_dtypes.float32, _dtypes.float64) else math_ops.cast(images, _dtypes.float32)
+        if method == "bilinear":
+            dt = x.dtype
+            bshape = [1] * shape.ndims
+            for ax, (n_in, n_out) in ((wax, (in_w, out_w)), (hax, (in_h, out_h))):  # width first, as TF
+                lo, hi, frac = _linear_coords(n_out, n_in, align_corners, half_pixel)
+                a = array_ops.gather(x, lo.astype(np.int32), axis=ax)
+                b = array_ops.gather(x, hi.astype(np.int32), axis=ax)
+                wshape = list(bshape)
+                wshape[ax] = n_out
+                w = _ops.convert_to_tensor(frac.reshape(wshape).astype(dt.as_numpy_dtype))
+                x = math_ops.add(a, math_ops.multiply(math_ops.subtract(b, a), w))
+        else:
+            extra = _resize_w.area_scale(in_h, out_h, in_w, out_w, align_corners) if method == "area" else 1.0
+            wh = _weights(method, out_h, in_h, align_corners, half_pixel, antialias, extra)
+            ww = _weights(method, out_w, in_w, align_corners, half_pixel, antialias)
+            x = _contract(_contract(x, wh, hax), ww, wax)  # height first, as ResizeBicubic / ScaleAndTranslate
+        if x.dtype != _dtypes.float32 and not keep_float64:
+            x = math_ops.cast(x, _dtypes.float32)
         return x
 
 
-_METHODS = {"bilinear": "bilinear", "nearest": "nearest", 0: "bilinear", 1: "nearest"}
+_V2_METHODS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
+_V1_METHODS = {0: "bilinear", 1: "nearest", 2: "bicubic", 3: "area", "bilinear": "bilinear", "nearest": "nearest",
+               "bicubic": "bicubic", "area": "area"}
 
 
-def _method(method):
-    m = _METHODS.get(method if not isinstance(method, str) else method.lower())
-    if m is None:
-        raise NotImplementedError("tideflow's tf.image.resize supports bilinear and nearest, not %r" % (method,))
-    return m
+def _preserve_aspect(images, size):
+    """TF's preserve_aspect_ratio: the largest size within `size` of the image's aspect, rounded half to
+    even in float32 as TF's math_ops.round."""
+    dims = _ops.convert_to_tensor(images).shape.as_list()
+    h, w = (dims[1], dims[2]) if len(dims) == 4 else (dims[0], dims[1])
+    scale = min(np.float32(size[0]) / np.float32(h), np.float32(size[1]) / np.float32(w))
+    return [max(1, int(np.rint(scale * np.float32(h)))), max(1, int(np.rint(scale * np.float32(w))))]
 
 
 def resize(images, size, method=ResizeMethod.BILINEAR, preserve_aspect_ratio=False, antialias=False, name=None):
-    """TF2's tf.image.resize: half-pixel centers; bilinear returns float32 (the input's float dtype), nearest
-    keeps the dtype."""
-    if antialias:
-        raise NotImplementedError("tideflow's tf.image.resize does not antialias")
+    """TF2's tf.image.resize (half-pixel centers).
+
+    BILINEAR, NEAREST_NEIGHBOR and BICUBIC without antialias are TF's ResizeBilinear / ResizeNearestNeighbor
+    / ResizeBicubic with half_pixel_centers; AREA is ResizeArea; LANCZOS3, LANCZOS5, GAUSSIAN, MITCHELLCUBIC
+    and antialiased BILINEAR / BICUBIC are ScaleAndTranslate's kernels. Returns float32 except for
+    NEAREST_NEIGHBOR, which keeps the dtype. An unknown method raises ValueError, as TF."""
+    if method not in _V2_METHODS:
+        raise ValueError("Resize method is not implemented: {}".format(method))
     size = _static_size(size)
     if preserve_aspect_ratio:
-        dims = _ops.convert_to_tensor(images).shape.as_list()
-        h, w = (dims[1], dims[2]) if len(dims) == 4 else (dims[0], dims[1])
-        scale = min(size[0] / h, size[1] / w)
-        size = [max(1, int(round(h * scale))), max(1, int(round(w * scale)))]
-    m = _method(method)
-    return _resize(images, size, m, False, True, name, m == "bilinear")
+        size = _preserve_aspect(images, size)
+    if method == "nearest":
+        return _resize(images, size, "nearest", False, True, name, False)
+    if method in ("bilinear", "bicubic") and not antialias:
+        return _resize(images, size, method, False, True, name)
+    if method == "area":
+        return _resize(images, size, "area", False, False, name)
+    kernel = {"bilinear": "triangle", "bicubic": "keyscubic"}.get(method, method)
+    return _resize(images, size, kernel, False, False, name, antialias=bool(antialias))
 
 
 def resize_images(images, size, method=ResizeMethodV1.BILINEAR, align_corners=False,
                   preserve_aspect_ratio=False, name=None):
-    """TF 1.x's tf.image.resize_images: `x * scale` coordinates (align_corners maps corner to corner)."""
-    m = _method(method)
-    return _resize(images, size, m, align_corners, False, name, m == "bilinear")
+    """TF 1.x's tf.image.resize_images: `x * scale` coordinates (align_corners maps corner to corner);
+    ResizeMethodV1 numbers or the TF2 names of bilinear, nearest, bicubic and area. Like TF it returns
+    `images` unchanged when the size is already the requested one."""
+    m = _V1_METHODS.get(method) if isinstance(method, (int, str)) else None
+    if m is None:
+        raise ValueError("Resize method is not implemented: {}".format(method))
+    size = _static_size(size)
+    if preserve_aspect_ratio:
+        size = _preserve_aspect(images, size)
+    images = _ops.convert_to_tensor(images)
+    dims = images.shape.as_list() if images.shape.ndims in (3, 4) else None
+    if dims is not None and dims[-3:-1] == list(size):
+        return images
+    return _resize(images, size, m, align_corners, False, name, m != "nearest")
+
+
+def resize_bicubic(images, size, align_corners=False, half_pixel_centers=False, name=None):
+    """Resizes `images` to `size` by bicubic interpolation (ResizeBicubic).
+
+    Legacy coordinates `x * scale` use the cubic convolution kernel with a = -0.75 and clamp the taps to the
+    edge; half_pixel_centers uses Keys' cubic (a = -0.5) and drops taps outside the image, renormalising the
+    rest (as TF2's resize).
+
+    Args:
+      images: [batch, height, width, channels] or [height, width, channels], a real dtype.
+      size: two ints (or an int32 tensor of 2 values known when the graph is built), the new height and width.
+      align_corners: maps the corner pixels of input and output onto each other.
+      half_pixel_centers: samples at pixel centers (x + 0.5) * scale - 0.5.
+      name: a name for the operation.
+
+    Returns:
+      [batch, new_height, new_width, channels] (or without batch, as given), of float32.
+
+    Raises:
+      ValueError: `images` is not of rank 3 or 4, its height or width or `size` is unknown when the graph is
+        built, `size` is not two positive ints, or both align_corners and half_pixel_centers are set.
+    """
+    return _resize(images, size, "bicubic", align_corners, half_pixel_centers, name or "ResizeBicubic")
+
+
+def resize_area(images, size, align_corners=False, name=None):
+    """Resizes `images` to `size` by area interpolation (ResizeArea): each output pixel is the average of
+    the input pixels its cell covers, weighted by the covered fraction.
+
+    Args:
+      images: [batch, height, width, channels] or [height, width, channels], a real dtype.
+      size: two ints (or an int32 tensor of 2 values known when the graph is built), the new height and width.
+      align_corners: scales by (in - 1) / (out - 1) instead of in / out.
+      name: a name for the operation.
+
+    Returns:
+      [batch, new_height, new_width, channels] (or without batch, as given), of float32.
+
+    Raises:
+      ValueError: `images` is not of rank 3 or 4, its height or width or `size` is unknown when the graph is
+        built, or `size` is not two positive ints.
+    """
+    return _resize(images, size, "area", align_corners, False, name or "ResizeArea")
 
 
 def resize_bilinear(images, size, align_corners=False, half_pixel_centers=False, name=None):
