@@ -129,8 +129,9 @@ def run_both(make):
     return g
 
 
-SHAPES = [((1, 5, 7, 2), (9, 4)), ((1, 1, 3, 1), (2, 5)), ((6, 6, 1), (3, 3)), ((2, 4, 3, 3), (8, 11)), ((1, 9, 10, 1), (4, 3)),
-          ((1, 3, 3, 1), (1, 1)), ((7, 5, 2), (7, 5))]
+SHAPES = [((1, 5, 7, 2), (9, 4)), ((1, 1, 3, 1), (2, 5)), ((6, 6, 1), (3, 3)), ((2, 4, 3, 3), (8, 11)),
+          ((1, 9, 10, 1), (4, 3)), ((1, 3, 3, 1), (1, 1)), ((7, 5, 2), (7, 5)),
+          ((1, 37, 41, 1), (45, 50)), ((70, 9, 1), (66, 12))]  # the last two: gathered taps (in > 8 taps)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -309,6 +310,34 @@ def test_gradient_float64(method, kw, size):
     assert err < 1e-7
 
 
+@pytest.mark.parametrize("method", ["bicubic", "area", "lanczos3"])
+def test_dense_and_tap_paths_agree(method, monkeypatch):
+    x = RNG.rand(1, 60, 3, 2)
+    got = {}
+    for dense in (False, True):
+        if not dense:
+            with tf.Graph().as_default():
+                image_ops._resize(x, (67, 5), method, False, False, None)
+                assert "GatherV2" in {op.type for op in tf.get_default_graph().get_operations()}
+        if dense:
+            monkeypatch.setattr(image_ops, "_MAX_DENSE", 1 << 30)
+            monkeypatch.setattr(image_ops, "_apply_axis", lambda x, aw, axis: image_ops._contract(x, aw.dense(), axis))
+        got[dense] = run_graph(lambda: image_ops._resize(x, (67, 5), method, False, False, None, keep_float64=True))
+    np.testing.assert_allclose(got[False], got[True], rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_float64_gathered_taps():
+    xs, ys = (1, 44, 2, 1), (1, 47, 3, 1)
+    for method, aa in (("bicubic", False), ("mitchellcubic", True)):
+        with tf.Graph().as_default(), tf.Session():
+            x = tf.placeholder(tf.float64, xs)
+            y = image_ops._resize(x, ys[1:3], method, False, method == "bicubic", None, antialias=aa,
+                                  keep_float64=True)
+            assert "GatherV2" in {op.type for op in tf.get_default_graph().get_operations()}
+            err = tf.test.compute_gradient_error(x, xs, y, ys, delta=1e-6)
+        assert err < 1e-7
+
+
 def test_gradient_matches_tensorflow():
     tf2 = pytest.importorskip("tensorflow")
     x = RNG.rand(2, 5, 4, 1).astype(np.float32)
@@ -324,3 +353,12 @@ def test_gradient_matches_tensorflow():
             g = tf.gradients(tf.reduce_sum(tf.image.resize(p, [3, 7], method=method, antialias=aa) * w), p)[0]
             got = s.run(g)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_too_large_weights_refused(monkeypatch):
+    monkeypatch.setattr(image_ops, "_MAX_DENSE", 100)
+    monkeypatch.setattr(image_ops, "_MAX_TAPS", 3)
+    with tf.Graph().as_default():
+        with pytest.raises(ValueError, match="too many taps"):
+            tf.image.resize(np.zeros((1, 40, 4, 1), np.float32), [10, 4], method="area")
+        tf.image.resize(np.zeros((1, 40, 4, 1), np.float32), [80, 4], method="area")  # 2 taps: gathered

@@ -349,15 +349,7 @@ def _static_size(size):
     return vals
 
 
-# A weight matrix bigger than this many entries (64 MiB of float32) is refused rather than built: images that
-# large need a banded kernel tideflow does not have yet.
-_MAX_WEIGHT_ENTRIES = 1 << 24
-
-
 def _weights(kind, out_size, in_size, align_corners, half_pixel, antialias, extra_scale=1.0):
-    if out_size * in_size > _MAX_WEIGHT_ENTRIES:
-        raise ValueError("tideflow's %s resize builds a %d x %d weight matrix, more than %d entries"
-                         % (kind, out_size, in_size, _MAX_WEIGHT_ENTRIES))
     if kind == "bicubic":
         return _resize_w.bicubic_weights(out_size, in_size, align_corners, half_pixel)
     if kind == "area":
@@ -380,6 +372,38 @@ def _contract(x, w, axis):
         y = array_ops.reshape(y, array_ops.concat([[w.shape[0]], array_ops.shape(xt)[1:]], 0))
         y.set_shape([w.shape[0]] + rest)
     return array_ops.transpose(y, list(np.argsort(perm))) if axis else y
+
+
+def _tap_sum(x, idx, w, axis):
+    """x along `axis` resampled as sum_k x[idx[:, k]] * w[:, k]: K gathers, for weights with few taps."""
+    shape = [1] * x.shape.ndims
+    shape[axis] = idx.shape[0]
+    out = None
+    for k in range(idx.shape[1]):
+        term = math_ops.multiply(array_ops.gather(x, idx[:, k].astype(np.int32), axis=axis),
+                                 _ops.convert_to_tensor(w[:, k].reshape(shape).astype(x.dtype.as_numpy_dtype)))
+        out = term if out is None else math_ops.add(out, term)
+    return out
+
+
+# Dense [out, in] matrices up to this many entries (16 MiB of float32); past it, or when an output reads
+# few of the inputs (in > 8 taps per output), the taps are gathered instead (Note [resize weight matrices]).
+_MAX_DENSE = 1 << 22
+_MAX_TAPS = 64
+
+
+def _apply_axis(x, aw, axis):
+    idx, w = aw.taps()
+    k = idx.shape[1]
+    if aw.in_size <= 8 * k and aw.out_size * aw.in_size <= _MAX_DENSE:
+        return _contract(x, aw.dense(), axis)
+    if k > _MAX_TAPS and aw.out_size * aw.in_size > _MAX_DENSE:
+        raise ValueError("tideflow's resize from %d to %d reads %d inputs per output: too many taps for a "
+                         "gather and too large a weight matrix (%d x %d)" % (aw.in_size, aw.out_size, k,
+                                                                            aw.out_size, aw.in_size))
+    if k > _MAX_TAPS:
+        return _contract(x, aw.dense(), axis)
+    return _tap_sum(x, idx, w, axis)
 
 
 def _resize(images, size, method, align_corners, half_pixel, name, float_out=True, antialias=False,
@@ -427,7 +451,7 @@ def _resize(images, size, method, align_corners, half_pixel, name, float_out=Tru
             extra = _resize_w.area_scale(in_h, out_h, in_w, out_w, align_corners) if method == "area" else 1.0
             wh = _weights(method, out_h, in_h, align_corners, half_pixel, antialias, extra)
             ww = _weights(method, out_w, in_w, align_corners, half_pixel, antialias)
-            x = _contract(_contract(x, wh, hax), ww, wax)  # height first, as ResizeBicubic / ScaleAndTranslate
+            x = _apply_axis(_apply_axis(x, wh, hax), ww, wax)  # height first, as ResizeBicubic and ScaleAndTranslate
         if x.dtype != _dtypes.float32 and not keep_float64:
             x = math_ops.cast(x, _dtypes.float32)
         return x

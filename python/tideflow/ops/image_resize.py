@@ -1,11 +1,15 @@
-"""Per-axis weight matrices of tf.image's separable resize methods, built in NumPy when the graph is built
-(image_ops.py applies them as two matmuls).
+"""Per-axis weights of tf.image's separable resize methods, built in NumPy when the graph is built
+(image_ops.py applies them per axis as a MatMul or a sum of gathers).
 
 Note [resize weight matrices]
 - Every resize method but nearest is separable: out = Wh . image . Ww^T with one [out, in] matrix per axis,
   so image_ops.py contracts the height axis with Wh, then the width axis with Ww (TensorFlow's order for
-  ResizeBicubic and ScaleAndTranslate), as two MatMuls; the gradient is the transposed products, which is
-  what ResizeBicubicGrad / ScaleAndTranslateGrad compute. Sizes are static (Note [tf.image]).
+  ResizeBicubic and ScaleAndTranslate); the gradient is the transposed products, which is what
+  ResizeBicubicGrad / ScaleAndTranslateGrad compute. Sizes are static (Note [tf.image]).
+- Each axis is one MatMul with the dense matrix when an output reads a good share of the inputs (in <= 8
+  taps) and the matrix is small (<= 4M entries); otherwise (large images, few taps: upsampling, mild
+  downsampling) it is a sum of K gathers times per-output weights (AxisWeights.taps), K being the most
+  inputs one output reads, so large images never build an out x in matrix.
 - The matrices reproduce TensorFlow's kernels' own arithmetic in float32 (coordinates, the 1024-entry
   bicubic coefficient table rounded with lrintf, clamped taps summed onto the edge pixel, renormalised
   taps, ResizeArea's fractional cell coverage); where TF computes in double and rounds (the coefficient
@@ -26,10 +30,40 @@ def resize_scale(in_size, out_size, align_corners):
     return _F(in_size) / _F(out_size)
 
 
+class AxisWeights:
+    """One axis's resize weights: output row `rows[k]` takes `values[k]` times input `cols[k]` (input
+    positions past the edge clamped onto it, their weights summed). `dense()` is the [out, in] matrix,
+    `taps()` the same as [out, K] input indices and weights (K = the most inputs one output reads)."""
+
+    def __init__(self, out_size, in_size, rows, cols, values):
+        self.out_size, self.in_size = out_size, in_size
+        rows = np.asarray(rows, np.int64)
+        cols = np.clip(np.asarray(cols, np.int64), 0, in_size - 1)
+        key = rows * in_size + cols
+        uniq, inv = np.unique(key, return_inverse=True)
+        vals = np.zeros(len(uniq), np.float64)
+        np.add.at(vals, inv, np.asarray(values, np.float64))
+        self.rows, self.cols, self.values = uniq // in_size, uniq % in_size, vals
+
+    def dense(self):
+        w = np.zeros((self.out_size, self.in_size), np.float64)
+        w[self.rows, self.cols] = self.values
+        return w.astype(np.float32)
+
+    def taps(self):
+        counts = np.bincount(self.rows, minlength=self.out_size)
+        k = max(int(counts.max()) if counts.size else 0, 1)
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        slot = np.arange(len(self.rows)) - first[self.rows]  # rows are sorted (np.unique)
+        idx = np.zeros((self.out_size, k), np.int64)
+        w = np.zeros((self.out_size, k), np.float64)
+        idx[self.rows, slot] = self.cols
+        w[self.rows, slot] = self.values
+        return idx, w.astype(np.float32)
+
+
 def _accumulate(out_size, in_size, rows, cols, weights):
-    w = np.zeros((out_size, in_size), np.float64)
-    np.add.at(w, (rows, np.clip(cols, 0, in_size - 1)), weights)
-    return w.astype(np.float32)
+    return AxisWeights(out_size, in_size, rows, cols, weights)
 
 
 def _cubic_table(a):
