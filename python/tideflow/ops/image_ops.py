@@ -15,6 +15,7 @@ Note [tf.image]
   source rows/columns and weights are computed here from the static sizes, with TensorFlow's coordinate
   rules: half-pixel centers for TF2's resize, TF 1.x's `x * scale` (align_corners: scale (in-1)/(out-1))
   for resize_images. Everything but nearest returns float32, as TensorFlow's kernels."""
+import functools
 import struct
 import zlib
 
@@ -349,6 +350,7 @@ def _static_size(size):
     return vals
 
 
+@functools.lru_cache(maxsize=128)  # eager calls and repeated graph builds reuse the NumPy weights
 def _weights(kind, out_size, in_size, align_corners, half_pixel, antialias, extra_scale=1.0):
     if kind == "bicubic":
         return _resize_w.bicubic_weights(out_size, in_size, align_corners, half_pixel)
