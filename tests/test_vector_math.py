@@ -82,15 +82,21 @@ def test_accuracy_over_millions_of_values():
     check(measure())
 
 
-def test_portable_loops_have_the_same_accuracy():
-    """The loops for CPUs without AVX2 + FMA, forced on this one."""
-    env = dict(os.environ, TIDEFLOW_VECMATH="scalar")
+def _in_child(loops, fn):
+    """`fn()` of this module, JSON-encoded, in a child process whose kernels use the loops TIDEFLOW_VECMATH names
+    (the child imports the tideflow this process runs)."""
+    env = dict(os.environ, TIDEFLOW_VECMATH=loops)
     here = os.path.dirname(os.path.abspath(__file__))
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__)))
     env["PYTHONPATH"] = os.pathsep.join([here, pkg, env.get("PYTHONPATH", "")])
-    code = "import json, test_vector_math as t; print(json.dumps(t.measure()))"
+    code = "import json, test_vector_math as t; print(json.dumps(t.%s()))" % fn
     res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    check(json.loads(res.stdout.strip().splitlines()[-1]))
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def test_portable_loops_have_the_same_accuracy():
+    """The loops for CPUs without AVX2 + FMA, forced on this one."""
+    check(_in_child("scalar", "measure"))
 
 
 def _has_cpu_flags(*flags):
@@ -115,13 +121,7 @@ def bits_of_all():
 @pytest.mark.skipif(not _has_cpu_flags("avx512f", "avx2", "fma"), reason="the CPU has no AVX-512")
 def test_sixteen_lanes_give_the_eight_lane_bits():
     """Note [vector math]: the AVX-512 loops compute what the AVX2 ones do, lane for lane."""
-    env = dict(os.environ, TIDEFLOW_VECMATH="avx2")
-    here = os.path.dirname(os.path.abspath(__file__))
-    pkg = os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join([here, pkg, env.get("PYTHONPATH", "")])
-    code = "import json, test_vector_math as t; print(json.dumps(t.bits_of_all()))"
-    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    eight = json.loads(res.stdout.strip().splitlines()[-1])
+    eight = _in_child("avx2", "bits_of_all")
     sixteen = bits_of_all()
     for name in OPS:
         for a, b in zip(eight[name], sixteen[name]):
