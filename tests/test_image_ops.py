@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import tideflow as tf
+from tideflow.ops.image_ops import resize as resize_v2  # TF2's tf.image.resize (tideflow.v2's)
 from tideflow.eager.context import eager_mode
 from tideflow.ops import image_ops
 
@@ -109,11 +110,11 @@ def test_resize_v2_against_tensorflow(shape, size, method):
     x = RNG.rand(*shape).astype(np.float32)
     want = tf_value(tf2, lambda: tf2.image.resize(x, size, method=method))
     with eager_mode():
-        got = tf.image.resize(x, size, method=method).numpy()
+        got = resize_v2(x, size, method=method).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     with tf.Graph().as_default():
         with tf.Session() as s:
-            np.testing.assert_allclose(s.run(tf.image.resize(tf.constant(x), size, method=method)), want,
+            np.testing.assert_allclose(s.run(resize_v2(tf.constant(x), size, method=method)), want,
                                        rtol=1e-5, atol=1e-6)
 
 
@@ -136,14 +137,14 @@ def test_resize_v1_against_tensorflow(align):
 def test_resize_integer_input_and_gradient():
     with eager_mode():
         xi = tf.constant(np.arange(16, dtype=np.int32).reshape(4, 4, 1))
-        r = tf.image.resize(xi, [2, 2])
+        r = resize_v2(xi, [2, 2])
         assert r.dtype == tf.float32
-        n = tf.image.resize(xi, [2, 2], method="nearest")
+        n = resize_v2(xi, [2, 2], method="nearest")
         assert n.dtype == tf.int32
         x = tf.constant(RNG.rand(1, 3, 3, 1).astype(np.float32))
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = tf.reduce_sum(tf.image.resize(x, [5, 5]) * np.arange(25, dtype=np.float32).reshape(1, 5, 5, 1))
+            y = tf.reduce_sum(resize_v2(x, [5, 5]) * np.arange(25, dtype=np.float32).reshape(1, 5, 5, 1))
         g = tape.gradient(y, x).numpy()
     eps = 1e-2
     num = np.zeros_like(g)
@@ -154,12 +155,12 @@ def test_resize_integer_input_and_gradient():
                 xp = base.copy()
                 xp[0, i, j, 0] += sgn * eps
                 with eager_mode():
-                    val = float(tf.reduce_sum(tf.image.resize(tf.constant(xp), [5, 5]) *
+                    val = float(tf.reduce_sum(resize_v2(tf.constant(xp), [5, 5]) *
                                               np.arange(25, dtype=np.float32).reshape(1, 5, 5, 1)))
                 num[0, i, j, 0] += sgn * val / (2 * eps)
     np.testing.assert_allclose(g, num, rtol=1e-2, atol=1e-2)
     with pytest.raises(ValueError, match="not implemented"):  # every TF method exists (test_image_resize.py)
-        tf.image.resize(np.zeros((2, 2, 1), np.float32), [3, 3], method="bicubicc")
+        resize_v2(np.zeros((2, 2, 1), np.float32), [3, 3], method="bicubicc")
 
 
 def test_convert_image_dtype_against_tensorflow():

@@ -1,10 +1,16 @@
 """tf.image's bicubic, area, Lanczos, Gaussian, Mitchell and antialiased resizes (Note [resize weight
 matrices]): values against an independent NumPy reference written from TensorFlow's kernels (per output
 pixel, float64) and against TensorFlow itself where installed; float64 finite-difference gradients."""
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 import tideflow as tf
+from tideflow.ops.image_ops import resize as resize_v2  # TF2's tf.image.resize (tideflow.v2's)
 from tideflow.eager.context import eager_mode
 from tideflow.ops import image_ops
 
@@ -218,7 +224,7 @@ def _v2_reference_axis(method, antialias):
 @pytest.mark.parametrize("antialias", [False, True])
 def test_resize_v2_against_numpy(shape, size, method, antialias):
     x = RNG.rand(*shape).astype(np.float32)
-    got = run_both(lambda: tf.image.resize(x, size, method=method, antialias=antialias))
+    got = run_both(lambda: resize_v2(x, size, method=method, antialias=antialias))
     assert got.dtype == np.float32
     want = ref_resize(x, size, _v2_reference_axis(method, antialias))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-5)
@@ -231,7 +237,7 @@ def test_resize_v2_against_tensorflow(shape, size, method):
     x = RNG.rand(*shape).astype(np.float32)
     for antialias in (False, True):
         want = tf_value(tf2, lambda: tf2.image.resize(x, size, method=method, antialias=antialias))
-        got = run_graph(lambda: tf.image.resize(x, size, method=method, antialias=antialias))
+        got = run_graph(lambda: resize_v2(x, size, method=method, antialias=antialias))
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
@@ -243,7 +249,7 @@ def test_resize_v2_dtypes_against_tensorflow(dtype):
         for size in ((3, 8), (6, 5)):
             want = tf_value(tf2, lambda: tf2.image.resize(x, size, method=method, antialias=True))
             with eager_mode():
-                got = tf.image.resize(x, size, method=method, antialias=True).numpy()
+                got = resize_v2(x, size, method=method, antialias=True).numpy()
             assert got.dtype == want.dtype, (method, got.dtype, want.dtype)
             np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=1e-5, atol=5e-4)
 
@@ -253,7 +259,7 @@ def test_resize_v2_preserve_aspect_ratio_against_tensorflow():
     x = RNG.rand(5, 9, 1).astype(np.float32)
     for method in ("bicubic", "area", "lanczos3"):
         want = tf_value(tf2, lambda: tf2.image.resize(x, [7, 7], method=method, preserve_aspect_ratio=True))
-        got = run_graph(lambda: tf.image.resize(x, [7, 7], method=method, preserve_aspect_ratio=True))
+        got = run_graph(lambda: resize_v2(x, [7, 7], method=method, preserve_aspect_ratio=True))
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
@@ -262,7 +268,7 @@ def test_placeholder_with_unknown_batch():
     x = RNG.rand(3, 4, 5, 2).astype(np.float32)
     with tf.Graph().as_default(), tf.Session() as s:
         p = tf.placeholder(tf.float32, [None, 4, 5, 2])
-        t = tf.image.resize(p, [7, 3], method="lanczos3", antialias=True)
+        t = resize_v2(p, [7, 3], method="lanczos3", antialias=True)
         assert t.shape.as_list() == [None, 7, 3, 2]
         got = s.run(t, {p: x})
     np.testing.assert_allclose(got, ref_resize(x, (7, 3), lambda i, o: _ref_kernel_axis(i, o, "lanczos3", True)),
@@ -273,9 +279,9 @@ def test_errors():
     x = np.zeros((1, 4, 4, 1), np.float32)
     with tf.Graph().as_default():
         with pytest.raises(ValueError, match="not implemented"):
-            tf.image.resize(x, [2, 2], method="cubic")
+            resize_v2(x, [2, 2], method="cubic")
         with pytest.raises(ValueError, match="not implemented"):
-            tf.image.resize(x, [2, 2], method=tf.image.ResizeMethodV1.BICUBIC)  # TF2 takes the names only
+            resize_v2(x, [2, 2], method=tf.image.ResizeMethodV1.BICUBIC)  # TF2 takes the names only
         with pytest.raises(ValueError, match="not implemented"):
             tf.image.resize_images(x, [2, 2], method="lanczos3")
         with pytest.raises(ValueError, match="align_corners must be False"):
@@ -283,9 +289,9 @@ def test_errors():
         with pytest.raises(ValueError, match="3 or 4 dimensions"):
             tf.image.resize_area(np.zeros((4, 4), np.float32), [2, 2])
         with pytest.raises(ValueError, match="non-zero size"):
-            tf.image.resize(np.zeros((1, 0, 4, 1), np.float32), [2, 2], method="bicubic")
+            resize_v2(np.zeros((1, 0, 4, 1), np.float32), [2, 2], method="bicubic")
         with pytest.raises(ValueError):
-            tf.image.resize(tf.placeholder(tf.float32, [1, None, 4, 1]), [2, 2], method="area")
+            resize_v2(tf.placeholder(tf.float32, [1, None, 4, 1]), [2, 2], method="area")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -350,7 +356,7 @@ def test_gradient_matches_tensorflow():
             want = s.run(tf2.compat.v1.gradients(loss, xt)[0])
         with tf.Graph().as_default(), tf.Session() as s:
             p = tf.constant(x)
-            g = tf.gradients(tf.reduce_sum(tf.image.resize(p, [3, 7], method=method, antialias=aa) * w), p)[0]
+            g = tf.gradients(tf.reduce_sum(resize_v2(p, [3, 7], method=method, antialias=aa) * w), p)[0]
             got = s.run(g)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
@@ -360,5 +366,34 @@ def test_too_large_weights_refused(monkeypatch):
     monkeypatch.setattr(image_ops, "_MAX_TAPS", 3)
     with tf.Graph().as_default():
         with pytest.raises(ValueError, match="too many taps"):
-            tf.image.resize(np.zeros((1, 40, 4, 1), np.float32), [10, 4], method="area")
-        tf.image.resize(np.zeros((1, 40, 4, 1), np.float32), [80, 4], method="area")  # 2 taps: gathered
+            resize_v2(np.zeros((1, 40, 4, 1), np.float32), [10, 4], method="area")
+        resize_v2(np.zeros((1, 40, 4, 1), np.float32), [80, 4], method="area")  # 2 taps: gathered
+
+
+def _linear_ramp_resized(coords):
+    """A resize of the ramp 4 y + x ([1, 4, 4, 1]) read at source coordinates `coords` on both axes: bilinear
+    interpolation reproduces a linear function exactly."""
+    c = np.asarray(coords, np.float64)
+    return 4 * c[:, None] + c[None, :]
+
+
+def test_tf1_namespace_resize_is_resize_images():
+    """TF 1.x's tf.image.resize is resize_images (source coordinate i * in / out) and its ResizeMethod the
+    numbers of ResizeMethodV1; tideflow.v2's is TF2's half-pixel resize with method names (in a child process:
+    importing tideflow.v2 turns on TF2 behaviour)."""
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    assert tf.image.ResizeMethod.BICUBIC == 2 and tf.compat.v1.image.resize is tf.image.resize_images
+    with tf.Graph().as_default(), tf.Session() as s:
+        got = s.run(tf.image.resize(x, [3, 3]))
+    np.testing.assert_allclose(got[0, :, :, 0], _linear_ramp_resized(np.arange(3) * 4 / 3), rtol=1e-6)
+    code = ("import json, numpy as np, tideflow.v2 as tf\n"
+            "x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)\n"
+            "print(json.dumps([tf.image.ResizeMethod.BICUBIC, tf.image.resize(x, [3, 3]).numpy()[0, :, :, 0].tolist()]))")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__)))] +
+                                        [p for p in [env.get("PYTHONPATH")] if p])
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    name, v2 = json.loads(res.stdout.strip().splitlines()[-1])
+    assert name == "bicubic"
+    np.testing.assert_allclose(v2, _linear_ramp_resized((np.arange(3) + 0.5) * 4 / 3 - 0.5), rtol=1e-6)

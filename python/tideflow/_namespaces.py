@@ -99,6 +99,10 @@ def install(ns):
     ns.setdefault("image", sub("image", []))  # tf.image basics (ops/image_ops.py)
     for n in image_ops.__all__:
         setattr(ns["image"], n, getattr(image_ops, n))
+    # TF 1.x's tf.image.resize is resize_images (its coordinates, ResizeMethodV1's numbers); TF2's is the
+    # half-pixel one, which tideflow.v2 puts back.
+    ns["image"].resize = image_ops.resize_images
+    ns["image"].ResizeMethod = image_ops.ResizeMethodV1
     ns["summary"].all_v2_summary_ops = summary_v2.all_v2_summary_ops
     _install_queues(ns, sub)
     gen_ops.install(ns)  # tf.math and tf.debugging exist by now

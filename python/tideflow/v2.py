@@ -73,6 +73,11 @@ nn.softmax_cross_entropy_with_logits = _softmax_cross_entropy_with_logits
 nn.sparse_softmax_cross_entropy_with_logits = _sparse_softmax_cross_entropy_with_logits
 nn.sigmoid_cross_entropy_with_logits = _sigmoid_cross_entropy_with_logits
 
+# tf.image: TF2's resize (half-pixel centers) and its method names, where TF 1.x has resize_images's.
+image = _module("image", [n for n in dir(_tf.image) if not n.startswith("_")], _tf.image)
+image.resize = _tf.ops.image_ops.resize
+image.ResizeMethod = _tf.ops.image_ops.ResizeMethod
+
 random = _module("random", ["normal", "uniform", "truncated_normal", "shuffle", "categorical"], _tf.random)
 random.set_seed = _tf.random.set_seed
 
