@@ -182,6 +182,24 @@ NB_MODULE(_core, m) {
            })
       .def("run_prepared",
            [](Session& s, const Prepared& p, nb::list feed_values) { return run_prepared(s, p, feed_values); })
+      // (outputs, [(node name, op type, input names, start us, end us, thread)]): Note [step stats].
+      .def("run_prepared_traced",
+           [](Session& s, const Prepared& p, nb::list feed_values) {
+             std::vector<Tensor> vals = tensors_from_py(feed_values), out;
+             std::vector<NodeStat> stats;
+             {
+               nb::gil_scoped_release r;
+               out = s.run_traced(p, std::move(vals), &stats);
+             }
+             nb::list nodes;
+             for (const NodeStat& st : stats) {
+               nb::list ins;
+               for (const Output& o : st.node->inputs)
+                 ins.append(o.index ? o.node->name + ":" + std::to_string(o.index) : o.node->name);
+               nodes.append(nb::make_tuple(st.node->name, st.node->type(), ins, st.start_us, st.end_us, st.thread));
+             }
+             return nb::make_tuple(tensors_to_py(out), nodes);
+           })
       .def("close", &Session::close)
       .def_prop_ro("closed", &Session::closed)
       .def("variable_value", [](Session& s, int id) -> nb::object {

@@ -19,10 +19,30 @@ Error with_node(const Node& n, const std::string& what) {
   return Error(ErrorCode::Internal, what + "\n\t [[node " + n.describe() + "]]");
 }
 
+// Note [step stats]
+// RunOptions(trace_level=...) asks for RunMetadata.step_stats: while a Session's Resources are tracing
+// (Session::run_traced), each kernel that runs with them is timed with the wall clock and recorded with a
+// small number for its thread, as TensorFlow's NodeExecStats record all_start_micros and a thread id
+// (tf's timeline turns them into a Chrome trace). Untraced runs pay one relaxed load per node.
+int64_t wall_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+uint32_t thread_number() {
+  static std::atomic<uint32_t> next{0};
+  thread_local const uint32_t mine = next.fetch_add(1);
+  return mine;
+}
+void record(StepTrace& trace, const NodeStat& s) {
+  std::lock_guard<std::mutex> l(trace.mu);
+  trace.stats.push_back(s);
+}
+
 // Note [run state]
 // Slots hold values; reads[s] counts down as readers take slot s, and the last reader moves the tensor
 // out instead of copying the handle, so an elementwise kernel can reuse the buffer in place and the
 // memory is freed as soon as possible. In parallel mode the counters are atomic.
+
 template <bool kParallel>
 struct RunState {
   using Counter = std::conditional_t<kParallel, std::atomic<int>, int>;
@@ -93,6 +113,8 @@ struct RunState {
     ctx.out_slot = pn.out_slot;
     KernelFn kernel = pn.fusion ? pn.fusion->kernel : n.op->cpu;
     if (!kernel) throw with_node(n, "no CPU kernel registered for op type '" + n.type() + "'");
+    const bool traced = state.tracing.load(std::memory_order_relaxed);  // Note [step stats]
+    const int64_t start_us = traced ? wall_micros() : 0;
     try {
       kernel(ctx);
     } catch (const Error& e) {
@@ -107,6 +129,7 @@ struct RunState {
     } catch (const std::exception& e) {
       throw with_node(n, e.what());
     }
+    if (traced) record(state.trace, NodeStat{&n, start_us, wall_micros(), thread_number()});
     store_outputs(pn, outputs);
     for (Tensor& t : inputs) t = Tensor();  // drop the references now: the last one frees the memory
   }

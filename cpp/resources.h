@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -29,8 +30,25 @@ struct TF_API VarSlot {
 // What kernels reach beyond their inputs: variable values and per-node counters (random streams, Print's
 // first_n). A Session owns one, so two sessions on one graph share nothing. Kernels see it through
 // KernelCtx::res and never include the session; the executor takes it as a parameter.
+// One node's run in a traced step (Note [step stats] in executor.cc): wall-clock microseconds since the
+// epoch, and a small number for the thread that ran it.
+struct NodeStat {
+  const Node* node;
+  int64_t start_us, end_us;
+  uint32_t thread;
+};
+struct StepTrace {
+  std::mutex mu;
+  std::vector<NodeStat> stats;
+};
+
 class TF_API Resources {
  public:
+  // While `tracing`, every node run with these resources adds its timing to `trace` (nodes of loop bodies
+  // too, and those of other runs on the same session meanwhile). The trace lives as long as the resources,
+  // so a kernel that started before tracing ended records into live memory.
+  std::atomic<bool> tracing{false};
+  StepTrace trace;
   VarSlot& var(const Node* n);
   // A per-node counter that lives as long as the resources: returns its value and adds `count`. Random
   // ops take a fresh block of Philox counters per execution; Print counts its runs for first_n.

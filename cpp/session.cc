@@ -140,6 +140,25 @@ std::vector<Tensor> Session::run(const Prepared& p, std::vector<Tensor> feed_val
   return res;
 }
 
+std::vector<Tensor> Session::run_traced(const Prepared& p, std::vector<Tensor> feed_values,
+                                       std::vector<NodeStat>* stats) {
+  bool off = false;
+  if (!state_.tracing.compare_exchange_strong(off, true)) return run(p, std::move(feed_values));
+  {
+    std::lock_guard<std::mutex> l(state_.trace.mu);
+    state_.trace.stats.clear();  // what other runs recorded after the last traced one ended
+  }
+  struct Untrace {
+    std::atomic<bool>& flag;
+    ~Untrace() { flag.store(false); }
+  } untrace{state_.tracing};
+  std::vector<Tensor> out = run(p, std::move(feed_values));
+  std::lock_guard<std::mutex> l(state_.trace.mu);
+  *stats = std::move(state_.trace.stats);
+  state_.trace.stats.clear();
+  return out;
+}
+
 std::vector<Tensor> Session::run_plan(const Plan& plan, std::vector<Tensor> feed_values) {
   for (size_t i = 0; i < feed_values.size(); ++i) {
     const Output& f = plan.feeds[i];

@@ -46,6 +46,9 @@ class TF_API Session {
   Prepared prepare(const std::vector<Output>& feeds, const std::vector<Output>& fetches,
                    const std::vector<Node*>& targets);
   std::vector<Tensor> run(const Prepared& p, std::vector<Tensor> feed_values);
+  // The same, with each node's timing in `stats` (Note [step stats] in executor.cc). A run traced while
+  // another traced run is in flight on this session is not traced (`stats` stays empty).
+  std::vector<Tensor> run_traced(const Prepared& p, std::vector<Tensor> feed_values, std::vector<NodeStat>* stats);
   std::vector<Tensor> run(const std::vector<Output>& feeds, std::vector<Tensor> feed_values,
                           const std::vector<Output>& fetches, const std::vector<Node*>& targets = {});
   void close();

@@ -97,6 +97,24 @@ def _result(a):
     return a[()] if a.ndim == 0 else a  # scalars come back as NumPy scalars, like TensorFlow
 
 
+_CPU = "/job:localhost/replica:0/task:0/device:CPU:0"
+
+
+def _fill_step_stats(run_metadata, stats):
+    """RunMetadata.step_stats from the executor's node timings (Note [step stats] in cpp/executor.cc)."""
+    dev = run_metadata.step_stats.dev_stats.add()
+    dev.device = _CPU
+    for name, op, inputs, start, end, thread in stats:
+        ns = dev.node_stats.add()
+        ns.node_name = name
+        ns.all_start_micros = start
+        ns.op_start_rel_micros = 0
+        ns.op_end_rel_micros = end - start
+        ns.all_end_rel_micros = end - start
+        ns.timeline_label = "%s = %s(%s)" % (name, op, ", ".join(inputs))
+        ns.thread_id = thread
+
+
 class BaseSession:
     """What Session and InteractiveSession share: running a graph's nodes on tideflow's executor."""
 
@@ -151,7 +169,10 @@ class BaseSession:
             "train_op") or any nesting of lists, tuples, dicts and namedtuples of them.
           feed_dict: {tensor or its name: value}; a value is anything NumPy converts (its shape must be
             compatible with the tensor's static shape), placeholders included.
-          options, run_metadata: accepted for TensorFlow's signature (tracing is not recorded).
+          options, run_metadata: a RunOptions whose trace_level is above NO_TRACE, with a RunMetadata, fills
+            `run_metadata.step_stats` with each node's timing on the CPU device (NodeExecStats: node_name,
+            all_start_micros, op_end_rel_micros, timeline_label "name = Op(inputs)", thread_id), which
+            tf.python.client.timeline turns into a Chrome trace. Other options are accepted.
 
         Returns:
           The fetches' structure with each tensor replaced by its value: a NumPy array (a NumPy scalar for
@@ -179,6 +200,10 @@ class BaseSession:
             p = self._c.prepare(fk, f.keys, f.targets)
             if len(f.prepared) < 16:
                 f.prepared[key] = p
+        if run_metadata is not None and getattr(options, "trace_level", 0):
+            out, stats = self._c.run_prepared_traced(p, fv)
+            _fill_step_stats(run_metadata, stats)
+            return f.build([_result(a) for a in out])
         return f.build([_result(a) for a in self._c.run_prepared(p, fv)])
 
     def make_callable(self, fetches, feed_list=None, accept_options=False):
