@@ -66,6 +66,23 @@ nb::list run_prepared(Session& s, const Prepared& p, nb::list feed_values) {
   return tensors_to_py(out);
 }
 
+// The same with each node's timing: (outputs, [(node name, op type, input names, start us, end us, thread)]).
+nb::tuple run_prepared_traced(Session& s, const Prepared& p, nb::list feed_values) {
+  std::vector<Tensor> vals = tensors_from_py(feed_values), out;
+  std::vector<NodeStat> stats;
+  {
+    nb::gil_scoped_release r;
+    out = s.run_traced(p, std::move(vals), &stats);
+  }
+  nb::list nodes;
+  for (const NodeStat& st : stats) {
+    nb::list ins;
+    for (const Output& o : st.node->inputs) ins.append(o.index ? o.node->name + ":" + std::to_string(o.index) : o.node->name);
+    nodes.append(nb::make_tuple(st.node->name, st.node->type(), ins, st.start_us, st.end_us, st.thread));
+  }
+  return nb::make_tuple(tensors_to_py(out), nodes);
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -184,22 +201,7 @@ NB_MODULE(_core, m) {
            [](Session& s, const Prepared& p, nb::list feed_values) { return run_prepared(s, p, feed_values); })
       // (outputs, [(node name, op type, input names, start us, end us, thread)]): Note [step stats].
       .def("run_prepared_traced",
-           [](Session& s, const Prepared& p, nb::list feed_values) {
-             std::vector<Tensor> vals = tensors_from_py(feed_values), out;
-             std::vector<NodeStat> stats;
-             {
-               nb::gil_scoped_release r;
-               out = s.run_traced(p, std::move(vals), &stats);
-             }
-             nb::list nodes;
-             for (const NodeStat& st : stats) {
-               nb::list ins;
-               for (const Output& o : st.node->inputs)
-                 ins.append(o.index ? o.node->name + ":" + std::to_string(o.index) : o.node->name);
-               nodes.append(nb::make_tuple(st.node->name, st.node->type(), ins, st.start_us, st.end_us, st.thread));
-             }
-             return nb::make_tuple(tensors_to_py(out), nodes);
-           })
+           [](Session& s, const Prepared& p, nb::list feed_values) { return run_prepared_traced(s, p, feed_values); })
       .def("close", &Session::close)
       .def_prop_ro("closed", &Session::closed)
       .def("variable_value", [](Session& s, int id) -> nb::object {
@@ -211,6 +213,8 @@ NB_MODULE(_core, m) {
 
   nb::class_<PyCallable>(m, "Callable")
       .def("__call__", [](PyCallable& c, nb::list feed_values) { return run_prepared(*c.sess, c.prepared, feed_values); })
+      .def("call_traced",
+           [](PyCallable& c, nb::list feed_values) { return run_prepared_traced(*c.sess, c.prepared, feed_values); })
       // (node name, name of the producer its kernel absorbed or None) in run order: what a step runs.
       .def_prop_ro("planned", [](const PyCallable& c) {
         nb::list out;

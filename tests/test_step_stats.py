@@ -89,3 +89,18 @@ def test_tensorflows_timeline_reads_the_step_stats():
     trace = json.loads(tf_timeline.Timeline(theirs).generate_chrome_trace_format(show_dataflow=False))
     ops = {e["args"]["name"]: e["name"] for e in trace["traceEvents"] if e.get("ph") == "X"}
     assert ops["mm"] == "MatMul" and ops["out"] == "Tanh"
+
+
+def test_callable_with_options():
+    g, x, y, init = _graph()
+    with tf.Session(graph=g) as s:
+        s.run(init)
+        f = s.make_callable(y, [x], accept_options=True)
+        md = tf.RunMetadata()
+        out = f(np.ones((2, 16), np.float32), options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE),
+                run_metadata=md)
+        np.testing.assert_allclose(out, np.tanh(np.full((2, 8), 16.0)))
+        assert "mm" in {n.node_name for n in md.step_stats.dev_stats[0].node_stats}
+        plain = s.make_callable(y, [x])
+        with pytest.raises(TypeError, match="options"):
+            plain(np.ones((2, 16), np.float32), options=tf.RunOptions())

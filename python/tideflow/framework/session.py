@@ -208,7 +208,8 @@ class BaseSession:
 
     def make_callable(self, fetches, feed_list=None, accept_options=False):
         """A function `f(*feed_values)` that runs `fetches` with `feed_list`'s tensors fed positionally:
-        Session.run with the fetch and feed analysis done once.
+        Session.run with the fetch and feed analysis done once. With `accept_options=True` it also takes
+        `options=` and `run_metadata=` as Session.run does (a trace fills `run_metadata.step_stats`).
 
         Raises:
           RuntimeError: the session is closed. TypeError: (when called) the wrong number of values.
@@ -223,7 +224,15 @@ class BaseSession:
         def run_callable(*args, **kwargs):
             if len(args) != len(feed_tensors):
                 raise TypeError("Expected %d feed values, got %d" % (len(feed_tensors), len(args)))
+            unexpected = sorted(k for k in kwargs if not accept_options or k not in ("options", "run_metadata"))
+            if unexpected:  # as TensorFlow's callable: options only when made with accept_options=True
+                raise TypeError("run_callable() got unexpected keyword arguments: %s" % ", ".join(unexpected))
+            options, run_metadata = kwargs.get("options"), kwargs.get("run_metadata")
             vals = [_feed_value(t, v) for t, v in zip(feed_tensors, args)]
+            if run_metadata is not None and getattr(options, "trace_level", 0):
+                out, stats = call.call_traced(vals)
+                _fill_step_stats(run_metadata, stats)
+                return build([_result(a) for a in out])
             return build([_result(a) for a in call(vals)])
 
         return run_callable
