@@ -42,7 +42,6 @@ void record(StepTrace& trace, const NodeStat& s) {
 // Slots hold values; reads[s] counts down as readers take slot s, and the last reader moves the tensor
 // out instead of copying the handle, so an elementwise kernel can reuse the buffer in place and the
 // memory is freed as soon as possible. In parallel mode the counters are atomic.
-
 template <bool kParallel>
 struct RunState {
   using Counter = std::conditional_t<kParallel, std::atomic<int>, int>;

@@ -26,10 +26,6 @@ struct TF_API VarSlot {
   }
 };
 
-// Note [resources]
-// What kernels reach beyond their inputs: variable values and per-node counters (random streams, Print's
-// first_n). A Session owns one, so two sessions on one graph share nothing. Kernels see it through
-// KernelCtx::res and never include the session; the executor takes it as a parameter.
 // One node's run in a traced step (Note [step stats] in executor.cc): wall-clock microseconds since the
 // epoch, and a small number for the thread that ran it.
 struct NodeStat {
@@ -42,6 +38,10 @@ struct StepTrace {
   std::vector<NodeStat> stats;
 };
 
+// Note [resources]
+// What kernels reach beyond their inputs: variable values and per-node counters (random streams, Print's
+// first_n). A Session owns one, so two sessions on one graph share nothing. Kernels see it through
+// KernelCtx::res and never include the session; the executor takes it as a parameter.
 class TF_API Resources {
  public:
   // While `tracing`, every node run with these resources adds its timing to `trace` (nodes of loop bodies

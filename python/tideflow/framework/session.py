@@ -100,8 +100,10 @@ def _result(a):
 _CPU = "/job:localhost/replica:0/task:0/device:CPU:0"
 
 
-def _fill_step_stats(run_metadata, stats):
-    """RunMetadata.step_stats from the executor's node timings (Note [step stats] in cpp/executor.cc)."""
+def _traced(run, vals, run_metadata):
+    """`run(vals)` (a traced run of the executor: outputs and node timings) with the timings written into
+    RunMetadata.step_stats (Note [step stats] in cpp/executor.cc); returns the outputs."""
+    out, stats = run(vals)
     dev = run_metadata.step_stats.dev_stats.add()
     dev.device = _CPU
     for name, op, inputs, start, end, thread in stats:
@@ -113,6 +115,7 @@ def _fill_step_stats(run_metadata, stats):
         ns.all_end_rel_micros = end - start
         ns.timeline_label = "%s = %s(%s)" % (name, op, ", ".join(inputs))
         ns.thread_id = thread
+    return out
 
 
 class BaseSession:
@@ -201,9 +204,7 @@ class BaseSession:
             if len(f.prepared) < 16:
                 f.prepared[key] = p
         if run_metadata is not None and getattr(options, "trace_level", 0):
-            out, stats = self._c.run_prepared_traced(p, fv)
-            _fill_step_stats(run_metadata, stats)
-            return f.build([_result(a) for a in out])
+            return f.build([_result(a) for a in _traced(lambda v: self._c.run_prepared_traced(p, v), fv, run_metadata)])
         return f.build([_result(a) for a in self._c.run_prepared(p, fv)])
 
     def make_callable(self, fetches, feed_list=None, accept_options=False):
@@ -230,9 +231,7 @@ class BaseSession:
             options, run_metadata = kwargs.get("options"), kwargs.get("run_metadata")
             vals = [_feed_value(t, v) for t, v in zip(feed_tensors, args)]
             if run_metadata is not None and getattr(options, "trace_level", 0):
-                out, stats = call.call_traced(vals)
-                _fill_step_stats(run_metadata, stats)
-                return build([_result(a) for a in out])
+                return build([_result(a) for a in _traced(call.call_traced, vals, run_metadata)])
             return build([_result(a) for a in call(vals)])
 
         return run_callable

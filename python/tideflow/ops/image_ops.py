@@ -480,7 +480,7 @@ def resize(images, size, method=ResizeMethod.BILINEAR, preserve_aspect_ratio=Fal
     / ResizeBicubic with half_pixel_centers; AREA is ResizeArea; LANCZOS3, LANCZOS5, GAUSSIAN, MITCHELLCUBIC
     and antialiased BILINEAR / BICUBIC are ScaleAndTranslate's kernels. Returns float32 except for
     NEAREST_NEIGHBOR, which keeps the dtype. An unknown method raises ValueError, as TF."""
-    if method not in _V2_METHODS:
+    if method not in _V2_METHODS:  # TensorFlow's words for a method it does not know (all of its own are here)
         raise ValueError("Resize method is not implemented: {}".format(method))
     size = _static_size(size)
     if preserve_aspect_ratio:
@@ -501,7 +501,7 @@ def resize_images(images, size, method=ResizeMethodV1.BILINEAR, align_corners=Fa
     ResizeMethodV1 numbers or the TF2 names of bilinear, nearest, bicubic and area. Like TF it returns
     `images` unchanged when the size is already the requested one."""
     m = _V1_METHODS.get(method) if isinstance(method, (int, str)) else None
-    if m is None:
+    if m is None:  # TensorFlow's words for a method it does not know (all of its own are here)
         raise ValueError("Resize method is not implemented: {}".format(method))
     size = _static_size(size)
     if preserve_aspect_ratio:
